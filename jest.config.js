@@ -1,0 +1,7 @@
+/** Tests are TypeScript, transformed by swc (no type-check here: `npm run lint` runs tsc). */
+module.exports = {
+  testEnvironment: "node",
+  transform: { "^.+\\.(t|j)sx?$": ["@swc/jest"] },
+  testMatch: ["<rootDir>/test/**/*.test.ts"],
+  globalSetup: "<rootDir>/test/global-setup.js",
+};

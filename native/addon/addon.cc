@@ -1,0 +1,32 @@
+// addon.cc: module registration. Keep this file a table: one exported name per function,
+// each implemented in the file named after its concept.
+#include "addon.h"
+
+#ifndef BERTH_VERSION
+#error "BERTH_VERSION must be defined by the build (CMakeLists.txt / binding.gyp)"
+#endif
+
+namespace berth {
+
+Napi::Value Version(const Napi::CallbackInfo& info) {
+  return Napi::String::New(info.Env(), BERTH_VERSION);
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("version", Napi::Function::New(env, Version, "version"));
+  exports.Set("seccompVersion", Napi::Function::New(env, SeccompVersion, "seccompVersion"));
+  exports.Set("seccompSyscallNumber",
+              Napi::Function::New(env, SeccompSyscallNumber, "seccompSyscallNumber"));
+  exports.Set("seccompArchNative", Napi::Function::New(env, SeccompArchNative, "seccompArchNative"));
+  exports.Set("probe", Napi::Function::New(env, Probe, "probe"));
+  return exports;
+}
+
+}  // namespace berth
+
+// NODE_API_MODULE pastes its argument into an identifier, so it needs an unqualified name.
+static Napi::Object InitBerthNative(Napi::Env env, Napi::Object exports) {
+  return berth::Init(env, exports);
+}
+
+NODE_API_MODULE(berth_native, InitBerthNative)

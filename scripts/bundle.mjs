@@ -1,0 +1,43 @@
+#!/usr/bin/env node
+// Bundle the CLI into one file, bin/berth (a Node script with a shebang), and the library into
+// dist/index.js. One file means one read and one parse at start-up instead of ~50 module loads
+// from node_modules (see ../shared/reference/performance.md, "The floor of a Node.js CLI").
+import { build } from "esbuild";
+import { execFileSync } from "node:child_process";
+import { chmodSync, readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
+let commit = "unknown";
+try {
+  commit = execFileSync("git", ["rev-parse", "HEAD"], { cwd: root, stdio: ["ignore", "pipe", "ignore"] }).toString().trim();
+} catch {
+  // not a git checkout (a tarball): the version alone identifies the build
+}
+
+const common = {
+  bundle: true,
+  platform: "node",
+  target: "node20",
+  format: "cjs",
+  logLevel: "warning",
+  legalComments: "none",
+  // Prefer ES module builds: some packages (jsonc-parser) ship a UMD "main" whose dynamic
+  // requires esbuild cannot follow.
+  mainFields: ["module", "main"],
+  define: { BERTH_VERSION: JSON.stringify(pkg.version), BERTH_COMMIT: JSON.stringify(commit) },
+};
+
+await build({
+  ...common,
+  entryPoints: [join(root, "src/cli/main.ts")],
+  outfile: join(root, "bin/berth"),
+  banner: { js: "#!/usr/bin/env node" },
+  minifySyntax: true,
+});
+chmodSync(join(root, "bin/berth"), 0o755);
+
+await build({ ...common, entryPoints: [join(root, "src/index.ts")], outfile: join(root, "dist/index.js") });
+console.log("bundle: bin/berth, dist/index.js");

@@ -1,0 +1,23 @@
+#!/bin/bash
+# What a fresh Debian 12 needs to build and test berth (run as root). Used by .ci/run and by
+# scripts/quickstart.sh, so the two cannot drift apart.
+set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
+
+if ! command -v node >/dev/null || ! node -e 'process.exit(+process.versions.node.split(".")[0] >= 20 ? 0 : 1)'; then
+  echo "berth needs Node.js 20 or newer with its headers (/usr/include/node); found: $(node --version 2>/dev/null || echo none)" >&2
+  exit 1
+fi
+
+apt-get update -qq
+# build-essential cmake pkg-config python3: the addon (cmake-js, node-gyp) and berth-init
+# libseccomp-dev: seccomp filters are compiled with libseccomp, linked into the addon
+# busybox-static: the rootfs of the default bundle and of the tests
+# runc crun: reference runtimes for side-by-side tests and benchmarks
+apt-get install -y -qq --no-install-recommends \
+  build-essential cmake pkg-config python3 libseccomp-dev busybox-static runc crun git ca-certificates >/dev/null
+
+if [ ! -f "$(node -p 'process.config.variables.node_prefix || "/usr"')/include/node/node_api.h" ] && [ ! -f /usr/include/node/node_api.h ]; then
+  # Debian's own nodejs package keeps its headers in libnode-dev.
+  apt-get install -y -qq --no-install-recommends libnode-dev >/dev/null
+fi

@@ -1,0 +1,65 @@
+/**
+ * Which cgroup layout this host has. Three kinds exist in the wild:
+ *  - unified: cgroup2 at /sys/fs/cgroup (every current distribution);
+ *  - hybrid: v1 controllers at /sys/fs/cgroup/<name>, plus cgroup2 at /sys/fs/cgroup/unified
+ *    (often with no controllers, but with the freezer and cgroup.kill files);
+ *  - legacy: v1 only.
+ * Detection reads /proc/self/mountinfo (what is mounted where), not guesses from paths.
+ */
+import { readFileSync } from "node:fs";
+
+export type CgroupMode = "unified" | "hybrid" | "legacy" | "none";
+
+export interface CgroupLayout {
+  mode: CgroupMode;
+  /** Where cgroup2 is mounted, if it is. */
+  v2Mount?: string;
+  /** Controllers enabled at the cgroup2 root (cgroup.controllers). */
+  v2Controllers: string[];
+  /** v1 controller name -> its mount point. */
+  v1Mounts: Record<string, string>;
+}
+
+/** Parse mountinfo text; exported for tests with fixture text. */
+export function layoutFromMountinfo(mountinfo: string, readControllers: (dir: string) => string[]): CgroupLayout {
+  let v2Mount: string | undefined;
+  const v1Mounts: Record<string, string> = {};
+  for (const line of mountinfo.split("\n")) {
+    // Fields: id parent major:minor root mountpoint options ... - fstype source superoptions
+    const sep = line.indexOf(" - ");
+    if (sep < 0) continue;
+    const left = line.slice(0, sep).split(" ");
+    const right = line.slice(sep + 3).split(" ");
+    const mountPoint = (left[4] ?? "").replace(/\\040/g, " ");
+    const fstype = right[0];
+    if (fstype === "cgroup2") {
+      v2Mount ??= mountPoint;
+    } else if (fstype === "cgroup") {
+      for (const opt of (right[2] ?? "").split(",")) {
+        if (opt === "rw" || opt === "ro" || opt.includes("=") || opt === "clone_children" || opt === "noprefix") continue;
+        v1Mounts[opt] ??= mountPoint;
+      }
+    }
+  }
+  const hasV1 = Object.keys(v1Mounts).length > 0;
+  const mode: CgroupMode = v2Mount && !hasV1 ? "unified" : v2Mount ? "hybrid" : hasV1 ? "legacy" : "none";
+  return { mode, v2Mount, v2Controllers: v2Mount ? readControllers(v2Mount) : [], v1Mounts };
+}
+
+function readV2Controllers(dir: string): string[] {
+  try {
+    return readFileSync(`${dir}/cgroup.controllers`, "utf8").trim().split(/\s+/).filter(Boolean);
+  } catch {
+    return [];
+  }
+}
+
+export function detectCgroups(mountinfoPath = "/proc/self/mountinfo"): CgroupLayout {
+  return layoutFromMountinfo(readFileSync(mountinfoPath, "utf8"), readV2Controllers);
+}
+
+/** Controllers usable for limits: v2's on a unified host, v1's otherwise. */
+export function availableControllers(layout: CgroupLayout): string[] {
+  if (layout.mode === "unified") return layout.v2Controllers;
+  return [...new Set([...Object.keys(layout.v1Mounts), ...layout.v2Controllers])];
+}

@@ -1,0 +1,2 @@
+/** The cgroups room: host layout detection now; resources and drivers with the cgroups issue. */
+export { detectCgroups, layoutFromMountinfo, availableControllers, type CgroupLayout, type CgroupMode } from "./detect";

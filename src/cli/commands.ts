@@ -1,0 +1,193 @@
+/**
+ * Every runc subcommand with runc's flags (names, short aliases, types), so engines can call
+ * berth exactly as they call runc, and `--help` of each is complete. A verb that is not built
+ * yet is still registered: it parses its flags and then says plainly that it is not built.
+ */
+import type { Options } from "yargs";
+
+export interface CommandDef {
+  name: string;
+  usage: string;
+  describe: string;
+  options: Record<string, Options>;
+  /** false while the verb is registered but not yet implemented. */
+  built: boolean;
+}
+
+const str = (describe: string, extra: Options = {}): Options => ({ type: "string", describe, requiresArg: true, ...extra });
+const bool = (describe: string, extra: Options = {}): Options => ({ type: "boolean", describe, ...extra });
+const num = (describe: string, extra: Options = {}): Options => ({ type: "number", describe, requiresArg: true, ...extra });
+
+const bundle = str("path to the root of the bundle directory, defaults to the current directory", { alias: "b" });
+const consoleSocket = str("path to an AF_UNIX socket which will receive a file descriptor referencing the master end of the console's pseudoterminal");
+const pidfdSocket = str("path to an AF_UNIX socket which will receive a pidfd of the container's init process");
+const pidFile = str("specify the file to write the process id to");
+const noPivot = bool("do not use pivot root to jail process inside rootfs (for rootfs on ramfs/initramfs)");
+const noNewKeyring = bool("do not create a new session keyring for the container");
+const preserveFds = num("pass N additional file descriptors to the container (stdio + $LISTEN_FDS + N in total)", { default: 0 });
+const noSubreaper = bool("disable the use of the subreaper used to reap reparented processes");
+const format = str("select one of: table or json", { alias: "f", default: "table", choices: ["table", "json"] });
+
+export const commands: CommandDef[] = [
+  {
+    name: "checkpoint",
+    usage: "checkpoint [options] <container-id>",
+    describe: "checkpoint a running container",
+    built: false,
+    options: {
+      "image-path": str("path for saving criu image files"),
+      "work-path": str("path for saving work files and logs"),
+      "parent-path": str("path for previous criu image files in pre-dump"),
+      "leave-running": bool("leave the process running after checkpointing"),
+      "tcp-established": bool("allow open tcp connections"),
+      "ext-unix-sk": bool("allow external unix sockets"),
+      "shell-job": bool("allow shell jobs"),
+      "lazy-pages": bool("use userfaultfd to lazily restore memory pages"),
+      "status-fd": num("criu writes \\0 to this FD once lazy-pages is ready"),
+      "page-server": str("ADDRESS:PORT of the page server"),
+      "file-locks": bool("handle file locks, for safety"),
+      "pre-dump": bool("dump container's memory information only, leave the container running after this"),
+      "manage-cgroups-mode": str("cgroups mode: soft|full|strict|ignore (default: soft)"),
+      "empty-ns": { type: "string", array: true, describe: "create a namespace, but don't restore its properties" },
+      "auto-dedup": bool("enable auto deduplication of memory images"),
+    },
+  },
+  {
+    name: "create",
+    usage: "create [options] <container-id>",
+    describe: "create a container",
+    built: false,
+    options: {
+      bundle,
+      "console-socket": consoleSocket,
+      "pidfd-socket": pidfdSocket,
+      "pid-file": pidFile,
+      "no-pivot": noPivot,
+      "no-new-keyring": noNewKeyring,
+      "preserve-fds": preserveFds,
+    },
+  },
+  { name: "delete", usage: "delete [options] <container-id>", describe: "delete any resources held by the container", built: false, options: { force: bool("forcibly delete the container if it is still running (uses SIGKILL)", { alias: "f" }) } },
+  {
+    name: "events",
+    usage: "events [options] <container-id>",
+    describe: "display container events such as OOM notifications, cpu, memory, and IO usage statistics",
+    built: false,
+    options: { interval: str("set the stats collection interval", { default: "5s" }), stats: bool("display the container's stats then exit") },
+  },
+  {
+    name: "exec",
+    usage: "exec [options] <container-id> <command> [command options]  ||  -p process.json <container-id>",
+    describe: "execute new process inside the container",
+    built: false,
+    options: {
+      "console-socket": consoleSocket,
+      "pidfd-socket": pidfdSocket,
+      cwd: str("current working directory in the container"),
+      env: { type: "string", array: true, alias: "e", describe: "set environment variables", requiresArg: true },
+      tty: bool("allocate a pseudo-TTY", { alias: "t" }),
+      user: str("UID (format: <uid>[:<gid>])", { alias: "u" }),
+      "additional-gids": { type: "string", array: true, alias: "g", describe: "additional gids", requiresArg: true },
+      process: str("path to the process.json", { alias: "p" }),
+      detach: bool("detach from the container's process", { alias: "d" }),
+      "pid-file": pidFile,
+      "process-label": str("set the asm process label for the process commonly used with selinux"),
+      apparmor: str("set the apparmor profile for the process"),
+      "no-new-privs": bool("set the no new privileges value for the process"),
+      cap: { type: "string", array: true, alias: "c", describe: "add a capability to the bounding set for the process", requiresArg: true },
+      "preserve-fds": preserveFds,
+      cgroup: { type: "string", array: true, describe: "run the process in an (existing) sub-cgroup(s). Format is [<controller>:]<cgroup>.", requiresArg: true },
+      "ignore-paused": bool("allow exec in a paused container"),
+    },
+  },
+  { name: "features", usage: "features", describe: "show the enabled features", built: true, options: {} },
+  { name: "kill", usage: "kill [options] <container-id> [signal]", describe: "kill sends the specified signal (default: SIGTERM) to the container's init process", built: false, options: { all: bool("send the specified signal to all processes inside the container", { alias: "a" }) } },
+  { name: "list", usage: "list [options]", describe: "lists containers started by berth with the given root", built: false, options: { format, quiet: bool("display only container IDs", { alias: "q" }) } },
+  { name: "pause", usage: "pause <container-id>", describe: "pause suspends all processes inside the container", built: false, options: {} },
+  { name: "ps", usage: "ps [options] <container-id> [ps options]", describe: "ps displays the processes running inside a container", built: false, options: { format } },
+  {
+    name: "restore",
+    usage: "restore [options] <container-id>",
+    describe: "restore a container from a previous checkpoint",
+    built: false,
+    options: {
+      "console-socket": consoleSocket,
+      "image-path": str("path to criu image files for restoring"),
+      "work-path": str("path for saving work files and logs"),
+      "tcp-established": bool("allow open tcp connections"),
+      "ext-unix-sk": bool("allow external unix sockets"),
+      "shell-job": bool("allow shell jobs"),
+      "file-locks": bool("handle file locks, for safety"),
+      "manage-cgroups-mode": str("cgroups mode: soft|full|strict|ignore (default: soft)"),
+      bundle,
+      detach: bool("detach from the container's process", { alias: "d" }),
+      "pid-file": pidFile,
+      "no-subreaper": noSubreaper,
+      "no-pivot": noPivot,
+      "empty-ns": { type: "string", array: true, describe: "create a namespace, but don't restore its properties" },
+      "auto-dedup": bool("enable auto deduplication of memory images"),
+      "lazy-pages": bool("use userfaultfd to lazily restore memory pages"),
+      "lsm-profile": str("Specify an LSM profile to be used during restore in the form of TYPE:NAME"),
+      "lsm-mount-context": str("Specify an LSM mount context to be used during restore"),
+    },
+  },
+  { name: "resume", usage: "resume <container-id>", describe: "resumes all processes that have been previously paused", built: false, options: {} },
+  {
+    name: "run",
+    usage: "run [options] <container-id>",
+    describe: "create and run a container",
+    built: false,
+    options: {
+      bundle,
+      "console-socket": consoleSocket,
+      "pidfd-socket": pidfdSocket,
+      detach: bool("detach from the container's process", { alias: "d" }),
+      keep: bool("do not delete the container after it exits"),
+      "pid-file": pidFile,
+      "no-subreaper": noSubreaper,
+      "no-pivot": noPivot,
+      "no-new-keyring": noNewKeyring,
+      "preserve-fds": preserveFds,
+    },
+  },
+  { name: "spec", usage: "spec [options]", describe: "create a new specification file", built: true, options: { bundle, rootless: bool("generate a configuration for a rootless container") } },
+  { name: "start", usage: "start <container-id>", describe: "executes the user defined process in a created container", built: false, options: {} },
+  { name: "state", usage: "state <container-id>", describe: "output the state of a container", built: false, options: {} },
+  {
+    name: "update",
+    usage: "update [options] <container-id>",
+    describe: "update container resource constraints",
+    built: false,
+    options: {
+      resources: str('path to the file containing the resources to update or "-" to read from the standard input', { alias: "r" }),
+      "blkio-weight": num("Specifies per cgroup weight, range is from 10 to 1000"),
+      "cpu-period": str("CPU CFS period to be used for hardcapping (in usecs). 0 to use system default"),
+      "cpu-quota": str("CPU CFS hardcap limit (in usecs). Allowed cpu time in a given period"),
+      "cpu-burst": str("CPU CFS hardcap burst limit (in usecs). Allowed accumulated cpu time additionally for burst a given period"),
+      "cpu-share": str("CPU shares (relative weight vs. other containers)"),
+      "cpu-rt-period": str("CPU realtime period to be used for hardcapping (in usecs). 0 to use system default"),
+      "cpu-rt-runtime": str("CPU realtime hardcap limit (in usecs). Allowed cpu time in a given period"),
+      "cpuset-cpus": str("CPU(s) to use"),
+      "cpuset-mems": str("Memory node(s) to use"),
+      "kernel-memory": str("(obsoleted; do not use)"),
+      "kernel-memory-tcp": str("(obsoleted; do not use)"),
+      memory: str("Memory limit (in bytes)"),
+      "cpu-idle": str("set cgroup SCHED_IDLE or not, 0: default behavior, 1: SCHED_IDLE"),
+      "memory-reservation": str("Memory reservation or soft_limit (in bytes)"),
+      "memory-swap": str("Total memory usage (memory + swap); set '-1' to enable unlimited swap"),
+      "pids-limit": num("Maximum number of pids allowed in the container"),
+      "l3-cache-schema": str("The string of Intel RDT/CAT L3 cache schema"),
+      "mem-bw-schema": str("The string of Intel RDT/MBA memory bandwidth schema"),
+    },
+  },
+  {
+    name: "check",
+    usage: "check [options]",
+    describe: "validate a bundle and check this host supports what it asks for (berth's own)",
+    built: true,
+    options: {
+      bundle,
+      format: str("select one of: text or json", { alias: "f", default: "text", choices: ["text", "json"] }),
+    },
+  },
+];

@@ -1,0 +1,244 @@
+/**
+ * berth's command line: runc's global flags and subcommands (see commands.ts), parsed by yargs,
+ * then one verb module, loaded only when its verb runs (start-up cost is paid per verb).
+ *
+ * Exit codes: 0 success; 1 any error (user errors print one line per problem and no stack;
+ * internal errors add a stack under --debug); a verb may return another code (run, exec).
+ */
+import yargs from "yargs";
+import { BerthError, toBerthError } from "../errors";
+import { commands, type CommandDef } from "./commands";
+import type { CliContext, GlobalOptions, Verb } from "./context";
+import { Logger } from "./log";
+
+import { commit, version } from "./version";
+
+const verbs: Record<string, () => Promise<{ default: Verb }>> = {
+  spec: () => import("./spec"),
+  check: () => import("./check"),
+  features: () => import("./features"),
+};
+
+/** yargs command strings: the verb and its positionals. */
+const positionals: Record<string, string> = {
+  checkpoint: "<container-id>",
+  create: "<container-id>",
+  delete: "<container-id>",
+  events: "<container-id>",
+  exec: "<container-id> [command..]",
+  kill: "<container-id> [signal]",
+  pause: "<container-id>",
+  ps: "<container-id> [ps-args..]",
+  restore: "<container-id>",
+  resume: "<container-id>",
+  run: "<container-id>",
+  start: "<container-id>",
+  state: "<container-id>",
+  update: "<container-id>",
+};
+
+const globalOptions = {
+  debug: { type: "boolean", describe: "enable debug logging", default: false },
+  log: { type: "string", describe: "set the log file to write berth logs to (default is '/dev/stderr')", requiresArg: true },
+  "log-format": { type: "string", describe: "set the log format ('text' (default), or 'json')", default: "text", choices: ["text", "json"], requiresArg: true },
+  root: { type: "string", describe: "root directory for storage of container state (this should be located in tmpfs)", default: "/run/berth", requiresArg: true },
+  criu: { type: "string", describe: "path to the criu binary used for checkpoint and restore", default: "criu", requiresArg: true },
+  "systemd-cgroup": { type: "boolean", describe: 'enable systemd cgroup support, expects cgroupsPath to be of form "slice:prefix:name" for e.g. "system.slice:runc:434234"', default: false },
+  // Not requiresArg: `spec --rootless` is a boolean of the spec verb (as in runc).
+  rootless: { type: "string", describe: "ignore cgroup permission errors ('true', 'false', or 'auto')", default: "auto" },
+  version: { type: "boolean", alias: "v", describe: "print the version" },
+} as const;
+
+function versionText(libseccomp: string | undefined): string {
+  return [
+    `berth version ${version}`,
+    `commit: ${commit}`,
+    `spec: 1.3.0`,
+    `node: ${process.version}`,
+    ...(libseccomp ? [`libseccomp: ${libseccomp}`] : []),
+  ].join("\n");
+}
+
+/** The verb in argv: the first token that names a command, skipping global flags and values. */
+function findVerb(args: string[]): { verb?: CommandDef; index: number } {
+  const takesValue = new Set(["--log", "--log-format", "--root", "--criu"]);
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === "--") break;
+    if (a.startsWith("-")) {
+      if (takesValue.has(a)) i++;
+      continue;
+    }
+    return { verb: commands.find((c) => c.name === a), index: i };
+  }
+  return { index: -1 };
+}
+
+/**
+ * `exec ID cmd -la` and `ps ID -ef`: everything after the container id belongs to the command,
+ * as with runc (whose flag parser stops at the first non-flag). Insert "--" after the id.
+ */
+function protectTrailing(args: string[], def: CommandDef, verbIndex: number): string[] {
+  if (def.name !== "exec" && def.name !== "ps") return args;
+  for (let i = verbIndex + 1; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === "--") return args;
+    if (a.startsWith("-")) {
+      const name = a.replace(/^-+/, "").split("=")[0]!;
+      const opt = Object.entries(def.options).find(([k, o]) => k === name || o.alias === name);
+      if (!a.includes("=") && opt && opt[1].type !== "boolean") i++;
+      continue;
+    }
+    return [...args.slice(0, i + 1), "--", ...args.slice(i + 1)];
+  }
+  return args;
+}
+
+/**
+ * Flags neither global nor the verb's. Checked before yargs, which would otherwise take
+ * `--bogus c1` as a flag with a value and then complain about a missing container id.
+ */
+function unknownFlags(args: string[], verb: CommandDef | undefined): string[] {
+  const known = new Set<string>(["help", "h"]);
+  const add = (opts: Record<string, { alias?: string | readonly string[] }>) => {
+    for (const [name, o] of Object.entries(opts)) {
+      known.add(name);
+      for (const a of [o.alias ?? []].flat()) known.add(a);
+    }
+  };
+  add(globalOptions as Record<string, { alias?: string | readonly string[] }>);
+  if (verb) add(verb.options as Record<string, { alias?: string | readonly string[] }>);
+  const out: string[] = [];
+  for (const a of args) {
+    if (a === "--") break;
+    if (!a.startsWith("-") || a === "-") continue;
+    const name = a.replace(/^-+/, "").split("=")[0]!;
+    if (known.has(name)) continue;
+    // -fq: a run of single-letter flags.
+    if (!a.startsWith("--") && [...name].every((ch) => known.has(ch))) continue;
+    if (/^-\d+$/.test(a)) continue; // a negative number is a value (kill ID -9 is not a flag)
+    out.push(a.split("=")[0]!);
+  }
+  return out;
+}
+
+function friendly(msg: string): string {
+  let m: RegExpExecArray | null;
+  if ((m = /^Unknown arguments?: (.*)$/.exec(msg))) {
+    const names = m[1]!.split(", ").map((n) => (n.length === 1 ? `-${n}` : `--${n}`));
+    return `unknown flag ${names.join(", ")}`;
+  }
+  if ((m = /^Not enough non-option arguments: got (\d+), need at least (\d+)$/.exec(msg))) return "missing the <container-id> argument";
+  if ((m = /^Unknown command: (.*)$/.exec(msg))) return `unknown command "${m[1]}"`;
+  if ((m = /^Invalid values:\s*Argument: (\S+), Given: (.*), Choices: (.*)$/s.exec(msg))) return `--${m[1]} ${m[2]!.trim().replace(/"/g, "")}: must be one of ${m[3]!.trim().replace(/"/g, "")}`;
+  if ((m = /^Not enough arguments following: (.*)$/.exec(msg))) return `--${m[1]} needs a value`;
+  return msg.charAt(0).toLowerCase() + msg.slice(1);
+}
+
+export interface MainIo {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+}
+
+const processIo: MainIo = {
+  stdout: (t) => process.stdout.write(t),
+  stderr: (t) => process.stderr.write(t),
+};
+
+export async function main(rawArgs: string[], io: MainIo = processIo): Promise<number> {
+  const { verb, index } = findVerb(rawArgs);
+  const args = verb ? protectTrailing(rawArgs, verb, index) : rawArgs;
+  const op = verb?.name ?? "";
+  let logger = new Logger(undefined, "text", false);
+  let debug = rawArgs.includes("--debug");
+  let selected: { def: CommandDef; argv: CliContext["argv"] } | undefined;
+  let helpText = "";
+
+  try {
+    if (index >= 0 && !verb) throw new BerthError({ op, reason: `unknown command "${rawArgs[index]}"` });
+    const unknown = unknownFlags(args, verb);
+    if (unknown.length > 0) throw new BerthError({ op, reason: `unknown flag ${unknown.join(", ")}` });
+    const parser = yargs(args)
+      .scriptName("berth")
+      .usage("berth [global options] <command> [command options]\n\nberth is an OCI runtime: it runs containers from OCI bundles.")
+      .version(false)
+      .options(globalOptions)
+      .parserConfiguration({ "strip-dashed": false, "boolean-negation": false })
+      .strict()
+      .help("help")
+      .alias("help", "h")
+      .wrap(Math.min(110, process.stdout.columns || 100))
+      .exitProcess(false)
+      .fail((msg, err) => {
+        throw err ?? new BerthError({ op, reason: friendly(msg) });
+      });
+    for (const def of commands) {
+      const cmd = positionals[def.name] ? `${def.name} ${positionals[def.name]}` : def.name;
+      parser.command(cmd, def.describe, (y) => y.usage(`berth ${def.usage}\n\n${def.describe}`).options(def.options), (argv) => {
+        selected = { def, argv: argv as CliContext["argv"] };
+      });
+    }
+    const argv = (await parser.parseAsync()) as Record<string, unknown>;
+    if (argv.help) return 0;
+    debug = argv.debug === true;
+    logger = new Logger(argv.log as string | undefined, argv["log-format"] as "text" | "json", debug);
+
+    if (!selected) {
+      if (argv.version) {
+        let libseccomp: string | undefined;
+        try {
+          const native = await import("../native");
+          const v = native.seccompVersion();
+          libseccomp = `${v.major}.${v.minor}.${v.micro}`;
+        } catch {
+          libseccomp = undefined; // the native part is not built: say nothing rather than guess
+        }
+        io.stdout(versionText(libseccomp) + "\n");
+        return 0;
+      }
+      helpText = await parser.getHelp();
+      io.stdout(helpText + "\n");
+      return 0;
+    }
+
+    const global: GlobalOptions = {
+      root: argv.root as string,
+      debug,
+      log: argv.log as string | undefined,
+      logFormat: argv["log-format"] as "text" | "json",
+      systemdCgroup: argv["systemd-cgroup"] === true,
+      rootless: argv.rootless as string,
+      criu: argv.criu as string | undefined,
+    };
+    const { def } = selected;
+    const id = selected.argv["container-id"] as string | undefined;
+    logger.debug(`${def.name}${id ? ` ${id}` : ""}: ${JSON.stringify(rawArgs)}`);
+    const load = verbs[def.name];
+    if (!def.built || !load) {
+      throw new BerthError({ op: def.name, id, reason: "not implemented in this build of berth yet" });
+    }
+    const run = (await load()).default;
+    const code = await run({ global, logger, argv: selected.argv, stdout: io.stdout, verbArgs: rawArgs.slice(index + 1) });
+    return typeof code === "number" ? code : 0;
+  } catch (err) {
+    const e = toBerthError(err, op);
+    for (const line of e.lines()) {
+      io.stderr(line + "\n");
+      logger.error(line);
+    }
+    if (debug && e.internal) io.stderr(`${(e.cause as Error | undefined)?.stack ?? e.stack}\n`);
+    return 1;
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err: unknown) => {
+      process.stderr.write(`berth: internal error: ${String(err)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

@@ -1,0 +1,66 @@
+/**
+ * The runtime-spec features document (features.md, features-linux.md): what this build of
+ * berth supports on this host. Host-dependent entries (namespaces, seccomp actions and flags,
+ * AppArmor, SELinux, idmapped mounts, cgroup layout) come from probing, not from a table.
+ */
+import { allCapabilities, capabilityNumbers, SPEC_VERSION, type NamespaceType } from "../spec";
+import { knownMountOptions, type HostFacts } from "../plan";
+import * as native from "../native";
+import { gatherHostFacts } from "./host-facts";
+
+const seccompOperators = ["SCMP_CMP_NE", "SCMP_CMP_LT", "SCMP_CMP_LE", "SCMP_CMP_EQ", "SCMP_CMP_GE", "SCMP_CMP_GT", "SCMP_CMP_MASKED_EQ"];
+const seccompKnownFlags = ["SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_SPEC_ALLOW", "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"];
+
+/** Architectures a filter can cover from this machine: the native one and its compat modes. */
+const archFamilies: Record<string, string[]> = {
+  SCMP_ARCH_X86_64: ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"],
+  SCMP_ARCH_AARCH64: ["SCMP_ARCH_AARCH64", "SCMP_ARCH_ARM"],
+  SCMP_ARCH_PPC64LE: ["SCMP_ARCH_PPC64LE"],
+  SCMP_ARCH_S390X: ["SCMP_ARCH_S390X", "SCMP_ARCH_S390"],
+  SCMP_ARCH_RISCV64: ["SCMP_ARCH_RISCV64"],
+};
+
+export interface FeaturesInfo {
+  version: string;
+  commit: string;
+}
+
+export function featuresDocument(info: FeaturesInfo, host: HostFacts = gatherHostFacts()): Record<string, unknown> {
+  const nativeArch = native.seccompArchNative();
+  const mode = host.cgroup.mode;
+  return {
+    ociVersionMin: "1.0.0",
+    ociVersionMax: SPEC_VERSION,
+    hooks: ["prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"],
+    mountOptions: knownMountOptions(),
+    linux: {
+      namespaces: (Object.keys(host.namespaces) as NamespaceType[]).filter((n) => host.namespaces[n]),
+      capabilities: allCapabilities.filter((c) => capabilityNumbers[c]! <= host.capLastCap),
+      cgroup: {
+        v1: mode === "legacy" || mode === "hybrid",
+        v2: mode === "unified" || mode === "hybrid",
+        // The systemd driver arrives with the cgroups issue; until then berth does not claim it.
+        systemd: false,
+        systemdUser: false,
+        rdma: host.cgroup.controllers.includes("rdma"),
+      },
+      seccomp: {
+        enabled: host.seccomp.enabled,
+        actions: host.seccomp.actions.slice().sort(),
+        operators: seccompOperators,
+        archs: archFamilies[nativeArch] ?? [nativeArch],
+        knownFlags: seccompKnownFlags,
+        supportedFlags: host.seccomp.flags.slice().sort(),
+      },
+      apparmor: { enabled: host.apparmor },
+      selinux: { enabled: host.selinux },
+      intelRdt: { enabled: false },
+      mountExtensions: { idmap: { enabled: host.idmappedMounts } },
+    },
+    annotations: {
+      "io.github.seccomp.libseccomp.version": host.seccomp.libseccompVersion ?? "",
+      "dev.berth.version": info.version,
+      "dev.berth.commit": info.commit,
+    },
+  };
+}

@@ -1,0 +1,200 @@
+/**
+ * One error type for all of berth.
+ *
+ * A BerthError says which operation failed, on which container, because of which config field
+ * (and its value), for what reason, and -- when the kernel said no -- the errno text:
+ *
+ *   berth: create c1: mounts[3].destination "proc": must be an absolute path
+ *   berth: create c1: mounts[5] bind "/data" on "/mnt": mount: no such file or directory
+ *   berth: kill c9: container does not exist
+ *
+ * Engines match some of these texts as runc prints them ("container does not exist",
+ * "container not running", lower-case errno text), so reasons keep runc's wording where one
+ * exists. A config can have many problems at once; they travel together in `problems` and are
+ * rendered one line each.
+ */
+import { getSystemErrorMap } from "node:util";
+
+export type Severity = "error" | "warning";
+
+/** One thing wrong with an input, located by its field path (`linux.namespaces[2].type`). */
+export interface Problem {
+  field?: string;
+  /** The offending value, when there is one to show. */
+  value?: unknown;
+  reason: string;
+  severity: Severity;
+}
+
+export interface BerthErrorInit {
+  op: string;
+  id?: string;
+  field?: string;
+  value?: unknown;
+  reason: string;
+  /** errno name ("ENOENT") or number, when a system call failed. */
+  errno?: string | number;
+  /** Name of the failing system call, printed before the errno text ("mount: ..."). */
+  syscall?: string;
+  /** Several problems found at once (config validation). `reason` then summarises them. */
+  problems?: Problem[];
+  /** Internal errors are bugs or host surprises: they show a stack under --debug. */
+  internal?: boolean;
+  cause?: unknown;
+}
+
+const errnoNames = new Map<string, number>();
+let systemErrors: Map<number, [string, string]> | undefined;
+
+function systemErrorMap(): Map<number, [string, string]> {
+  if (!systemErrors) {
+    systemErrors = getSystemErrorMap();
+    for (const [num, [name]] of systemErrors) errnoNames.set(name, num);
+  }
+  return systemErrors;
+}
+
+/** "ENOENT" or 2 (or -2, libuv style) -> "no such file or directory". */
+export function errnoText(errno: string | number): string {
+  const map = systemErrorMap();
+  let num: number | undefined;
+  if (typeof errno === "number") num = -Math.abs(errno);
+  else num = errnoNames.get(errno);
+  const entry = num === undefined ? undefined : map.get(num);
+  if (!entry) return typeof errno === "number" ? `errno ${Math.abs(errno)}` : errno;
+  // libuv's messages are already lower-case, as runc's (Go's syscall.Errno) are.
+  return entry[1];
+}
+
+/** "ENOENT" -> 2, and numbers unchanged (positive). */
+export function errnoNumber(errno: string | number): number | undefined {
+  if (typeof errno === "number") return Math.abs(errno);
+  systemErrorMap();
+  const num = errnoNames.get(errno);
+  return num === undefined ? undefined : Math.abs(num);
+}
+
+/** Render a config value for a message: strings quoted, others as short JSON. */
+export function renderValue(value: unknown): string {
+  if (typeof value === "string") return JSON.stringify(value);
+  let text: string;
+  try {
+    text = JSON.stringify(value) ?? String(value);
+  } catch {
+    text = String(value);
+  }
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
+
+/** `<field> "<value>": <reason>`, the located part of a message. */
+export function renderProblem(p: Problem): string {
+  let out = "";
+  if (p.field) out += p.field;
+  if (p.value !== undefined) out += (out ? " " : "") + renderValue(p.value);
+  return out ? `${out}: ${p.reason}` : p.reason;
+}
+
+export class BerthError extends Error {
+  readonly op: string;
+  readonly id?: string;
+  readonly field?: string;
+  readonly value?: unknown;
+  readonly reason: string;
+  readonly errno?: string | number;
+  readonly syscall?: string;
+  readonly problems: Problem[];
+  readonly internal: boolean;
+
+  constructor(init: BerthErrorInit) {
+    super("", init.cause === undefined ? undefined : { cause: init.cause });
+    this.name = "BerthError";
+    this.op = init.op;
+    this.id = init.id;
+    this.field = init.field;
+    this.value = init.value;
+    this.reason = init.reason;
+    this.errno = init.errno;
+    this.syscall = init.syscall;
+    this.problems = init.problems ?? [];
+    this.internal = init.internal ?? false;
+    this.message = this.render();
+  }
+
+  /** `berth: <op> <id>` */
+  get prefix(): string {
+    const where = [this.op, this.id].filter(Boolean).join(" ");
+    return where ? `berth: ${where}` : "berth";
+  }
+
+  /** The main line, without the "berth: op id: " prefix. */
+  get detail(): string {
+    let text = renderProblem({ field: this.field, value: this.value, reason: this.reason, severity: "error" });
+    if (this.errno !== undefined) {
+      text += ": " + (this.syscall ? `${this.syscall}: ` : "") + errnoText(this.errno);
+    }
+    return text;
+  }
+
+  /** Every line the user sees: one per problem when there are several, otherwise one. */
+  lines(): string[] {
+    const errors = this.problems.filter((p) => p.severity === "error");
+    if (errors.length > 0) return errors.map((p) => `${this.prefix}: ${renderProblem(p)}`);
+    return [`${this.prefix}: ${this.detail}`];
+  }
+
+  render(): string {
+    return this.lines().join("\n");
+  }
+
+  /** Same error for another container or operation (the library reuses spec errors). */
+  withContext(op: string, id?: string): BerthError {
+    return new BerthError({ ...this.init(), op, id });
+  }
+
+  private init(): BerthErrorInit {
+    return {
+      op: this.op,
+      id: this.id,
+      field: this.field,
+      value: this.value,
+      reason: this.reason,
+      errno: this.errno,
+      syscall: this.syscall,
+      problems: this.problems,
+      internal: this.internal,
+      cause: this.cause,
+    };
+  }
+}
+
+/** Validation found problems: an error carrying all of them (warnings ride along). */
+export function problemsError(op: string, id: string | undefined, problems: Problem[]): BerthError {
+  const errors = problems.filter((p) => p.severity === "error");
+  return new BerthError({
+    op,
+    id,
+    reason: errors.length === 1 ? renderProblem(errors[0]!) : `${errors.length} problems in config`,
+    problems,
+  });
+}
+
+/**
+ * Wrap any thrown value as a BerthError. Node system errors (fs, child_process) carry
+ * code/syscall/path: keep them, so the user reads "open /x/config.json: no such file or directory".
+ */
+export function toBerthError(err: unknown, op: string, id?: string): BerthError {
+  if (err instanceof BerthError) return err;
+  const e = err as NodeJS.ErrnoException | undefined;
+  if (e && typeof e === "object" && typeof e.code === "string" && /^E[A-Z0-9]+$/.test(e.code)) {
+    return new BerthError({
+      op,
+      id,
+      field: e.path,
+      reason: e.syscall ?? "system call failed",
+      errno: e.code,
+      cause: err,
+    });
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  return new BerthError({ op, id, reason: `internal error: ${message}`, internal: true, cause: err });
+}

@@ -1,0 +1,70 @@
+/**
+ * The plan wire format, TypeScript side. native/abi/plan-abi.h declares the same tags,
+ * names and argument signatures; test/native/abi.test.ts checks that both sides agree
+ * (`berth-init --ops` lists the C++ table, `berth-init --decode` prints an encoded plan).
+ *
+ * Layout (little-endian):
+ *   header  u32 magic "BRTH" | u16 version | u16 flags (0) | u32 opCount | u32 totalLength
+ *   op      u16 tag | u16 argCount | u32 argBytes | args...
+ *   arg     u8 kind, then: int = i64 | str = u32 len + bytes (no NUL) | strs = u32 n + n strs
+ *           | bytes = u32 len + bytes | ints = u32 n + n i64
+ *
+ * Signatures are strings of kind letters: i int, s str, S strs, b bytes, I ints.
+ */
+
+export const PLAN_MAGIC = 0x48545242; // "BRTH" read as a little-endian u32
+export const PLAN_VERSION = 1;
+
+export const ArgKind = { i: 1, s: 2, S: 3, b: 4, I: 5 } as const;
+export type KindLetter = keyof typeof ArgKind;
+
+/** name -> [tag, signature]. Append only: a tag is never reused for another meaning. */
+export const opTable = {
+  waitParent: [1, ""], // block until the parent acks (uid/gid maps written)
+  setns: [2, "ii"], // fd, nstype (CLONE_NEW*)
+  sethostname: [3, "s"],
+  setdomainname: [4, "s"],
+  mount: [5, "sssis"], // source, target (in root), fstype, flags, data
+  mountSetattr: [6, "siii"], // target (in root), attrSet, attrClr, recursive (0|1)
+  mkdirInRoot: [7, "sii"], // path (in root), mode, asFile (0|1)
+  mknod: [8, "siiii"], // path (in root), mode (S_IF* | perm), dev, uid, gid
+  symlink: [9, "ss"], // target, linkpath (in root)
+  pivotRoot: [10, "s"], // rootfs (host path)
+  chrootNoPivot: [11, "s"], // rootfs (host path): MS_MOVE onto / and chroot
+  maskPath: [12, "s"], // path (in the container, after pivot)
+  readonlyPath: [13, "s"],
+  remountRoot: [14, "i"], // extra flags (MS_RDONLY ...)
+  sysctl: [15, "ss"], // key (dotted), value
+  setrlimit: [16, "iii"], // resource, soft, hard (-1 = infinity)
+  oomScoreAdj: [17, "i"],
+  setgroups: [18, "I"],
+  setresgid: [19, "i"],
+  setresuid: [20, "i"],
+  umask: [21, "i"],
+  keepCaps: [22, ""],
+  capBounding: [23, "i"], // keep mask: every capability not in it is dropped
+  capset: [24, "iii"], // effective, permitted, inheritable masks
+  capAmbient: [25, "i"], // mask
+  noNewPrivs: [26, ""],
+  seccompLoad: [27, "bi"], // BPF program (struct sock_filter[]), seccomp(2) flags
+  personality: [28, "i"],
+  chdir: [29, "s"],
+  checkExec: [30, "ss"], // file, PATH: resolve as execvp would, fail now rather than at start
+  ready: [31, ""], // tell the parent: set up, waiting for start
+  waitStart: [32, "i"], // fifo fd (opened O_RDWR by the parent): read one byte
+  exec: [33, "sSS"], // file, argv, envp (execvp semantics with envp's PATH)
+  mountPropagation: [34, "si"], // target (absolute, host view), MS_* propagation flags
+  closeFd: [35, "i"],
+} as const satisfies Record<string, readonly [number, string]>;
+
+export type OpName = keyof typeof opTable;
+
+/** Messages on the sync socket (one fixed-size record each way). */
+export const SYNC = {
+  /** record size in bytes: u32 type | i32 opIndex | i32 errno | char detail[244] */
+  size: 256,
+  detailSize: 244,
+  ready: 1,
+  error: 2,
+  ack: 3,
+} as const;

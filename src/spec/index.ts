@@ -1,0 +1,9 @@
+/** The spec room: parse, validate and describe OCI configs. Pure: no fs, no processes. */
+export type * from "./types";
+export { parseJson } from "./parse";
+export { validateConfig, validateProcess, validateState, validateFeatures, type Validated } from "./validate";
+export { semanticProblems } from "./semantic";
+export { defaultSpec, SPEC_VERSION, type DefaultSpecOptions } from "./default-spec";
+export { capabilityNumbers, allCapabilities, capabilitySets } from "./capabilities";
+export { rlimitNumbers } from "./rlimits";
+export { joinField, pointerToField } from "./field-path";

@@ -1,0 +1,2 @@
+/** The state room: container state directories, atomic writes, locks (lifecycle issue). */
+export { writeFileAtomic } from "./atomic";

@@ -1,0 +1,181 @@
+/**
+ * The CLI as a built program: exit code, stdout and stderr asserted together; stderr is empty
+ * on success. Covers the foundation verbs (spec, check, features, --version) and the frame
+ * every other verb shares (flags, errors, --log).
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import Ajv from "ajv";
+import { berth } from "../helpers/cli";
+import { commands } from "../../src/cli/commands";
+
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), "berth-cli-"));
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+const config = (d: string) => JSON.parse(readFileSync(join(d, "config.json"), "utf8"));
+
+test("--version names berth, the spec and libseccomp", () => {
+  const r = berth(["--version"]);
+  expect(r).toMatchObject({ exitCode: 0, stderr: "" });
+  expect(r.stdout).toMatch(/^berth version \d+\.\d+\.\d+\ncommit: \S+\nspec: 1\.3\.0\nnode: v\d+\.\d+\.\d+\nlibseccomp: \d+\.\d+\.\d+\n$/);
+  expect(berth(["-v"]).stdout).toBe(r.stdout);
+});
+
+test("spec writes runc's default config, and check finds it clean", () => {
+  expect(berth(["spec"], { cwd: dir })).toEqual({ exitCode: 0, stdout: "", stderr: "" });
+  const c = config(dir);
+  expect(c.process.args).toEqual(["sh"]);
+  expect(c.root).toEqual({ path: "rootfs", readonly: true });
+  expect(c.linux.namespaces.map((n: { type: string }) => n.type)).toEqual(["pid", "network", "ipc", "uts", "mount"]);
+  expect(berth(["check"], { cwd: dir })).toEqual({ exitCode: 0, stdout: `${join(dir, "config.json")}: ok\n`, stderr: "" });
+});
+
+test("spec --rootless maps the caller and has no network namespace; check is clean", () => {
+  expect(berth(["spec", "--rootless", "--bundle", dir])).toEqual({ exitCode: 0, stdout: "", stderr: "" });
+  const c = config(dir);
+  expect(c.linux.uidMappings).toEqual([{ containerID: 0, hostID: process.getuid!(), size: 1 }]);
+  expect(c.linux.namespaces.map((n: { type: string }) => n.type)).toContain("user");
+  expect(c.linux.namespaces.map((n: { type: string }) => n.type)).not.toContain("network");
+  expect(berth(["check", `--bundle=${dir}`]).exitCode).toBe(0);
+});
+
+test("spec refuses to overwrite a config.json", () => {
+  writeFileSync(join(dir, "config.json"), "{}");
+  expect(berth(["spec", "-b", dir])).toEqual({ exitCode: 1, stdout: "", stderr: `berth: spec: ${join(dir, "config.json")}: already exists; remove it first\n` });
+  expect(readFileSync(join(dir, "config.json"), "utf8")).toBe("{}");
+});
+
+test("check prints all five planted mistakes with their field paths and exits 1", () => {
+  berth(["spec", "-b", dir]);
+  const c = config(dir);
+  c.mounts[2].destination = 42;
+  c.process.cwd = "home";
+  c.linux.namespaces.push({ type: "uts" });
+  c.process.capabilities.ambient.push("CAP_WIZARD");
+  c.linux.sysctl = { "vm.overcommit_memory": "1" };
+  writeFileSync(join(dir, "config.json"), JSON.stringify(c));
+  const r = berth(["check", "-b", dir]);
+  expect(r.exitCode).toBe(1);
+  expect(r.stderr).toBe("");
+  expect(r.stdout.split("\n")).toEqual([
+    "error   mounts[2].destination 42: must be a string",
+    'error   process.cwd "home": must be an absolute path',
+    'error   process.capabilities.ambient[3] "CAP_WIZARD": unknown capability',
+    'error   linux.namespaces[5].type "uts": is a duplicate of linux.namespaces[3]',
+    'error   linux.sysctl["vm.overcommit_memory"] "1": is not namespaced: it would change the host, so berth refuses it',
+    `${join(dir, "config.json")}: 5 errors`,
+    "",
+  ]);
+});
+
+test("check --format json reports problems with severity, field, value and source", () => {
+  berth(["spec", "-b", dir]);
+  const c = config(dir);
+  c.process.user.uid = -3;
+  c.mounts[1].destination = "dev";
+  writeFileSync(join(dir, "config.json"), JSON.stringify(c));
+  const r = berth(["check", "-b", dir, "--format", "json"]);
+  expect(r.exitCode).toBe(1);
+  expect(r.stderr).toBe("");
+  const report = JSON.parse(r.stdout);
+  expect(report.valid).toBe(false);
+  expect(report.problems).toEqual([
+    { field: "process.user.uid", value: -3, reason: "must be >= 0", severity: "error", source: "config" },
+    { field: "mounts[1].destination", value: "dev", reason: 'is relative: deprecated, taken as "/dev"', severity: "warning", source: "config" },
+  ]);
+});
+
+test("check reports malformed JSON with its line and column", () => {
+  writeFileSync(join(dir, "config.json"), '{\n  "ociVersion": "1.0.0",\n  "root": }\n');
+  const r = berth(["check", "-b", dir]);
+  expect(r.exitCode).toBe(1);
+  expect(r).toEqual({
+    exitCode: 1,
+    stderr: "",
+    stdout: `error   ${join(dir, "config.json")}: invalid JSON at line 3 column 11: value expected near "}"\n${join(dir, "config.json")}: 1 error\n`,
+  });
+});
+
+test("check reports what this host cannot do, from what the host really is", () => {
+  berth(["spec", "-b", dir]);
+  const c = config(dir);
+  c.process.rlimits = [{ type: "RLIMIT_NOFILE", soft: 1024, hard: 1073741816 }];
+  c.process.selinuxLabel = "system_u:system_r:container_t:s0";
+  writeFileSync(join(dir, "config.json"), JSON.stringify(c));
+  const r = berth(["check", "-b", dir, "-f", "json"]);
+  const report = JSON.parse(r.stdout);
+  const fields = report.problems.map((p: { field: string }) => p.field);
+  const capEff = BigInt("0x" + /CapEff:\s*([0-9a-f]+)/.exec(readFileSync("/proc/self/status", "utf8"))![1]);
+  const hasSysResource = (capEff & (1n << 24n)) !== 0n;
+  const hardNofile = /Max open files\s+\S+\s+(\S+)/.exec(readFileSync("/proc/self/limits", "utf8"))![1];
+  const expectRlimitProblem = !hasSysResource && hardNofile !== "unlimited" && Number(hardNofile) < 1073741816;
+  expect(fields.includes("process.rlimits[0].hard")).toBe(expectRlimitProblem);
+  expect(fields.includes("process.selinuxLabel")).toBe(!existsSync("/sys/fs/selinux/enforce"));
+  expect(r.exitCode).toBe(report.valid ? 0 : 1);
+  expect(report.host.kernelRelease).toBe(readFileSync("/proc/sys/kernel/osrelease", "utf8").trim());
+});
+
+test("features prints a features document that validates and tells the truth about seccomp", () => {
+  const r = berth(["features"]);
+  expect(r.exitCode).toBe(0);
+  expect(r.stderr).toBe("");
+  const doc = JSON.parse(r.stdout);
+  expect(doc.ociVersionMax).toBe("1.3.0");
+  expect(doc.linux.namespaces).toEqual(expect.arrayContaining(["pid", "mount", "network"]));
+  expect(doc.linux.seccomp.enabled).toBe(/^Seccomp:\s+\d/m.test(readFileSync("/proc/self/status", "utf8")));
+  expect(doc.linux.apparmor.enabled).toBe(existsSync("/sys/module/apparmor/parameters/enabled") && readFileSync("/sys/module/apparmor/parameters/enabled", "utf8").trim() === "Y");
+  const ajv = new Ajv({ strict: false, allErrors: true });
+  for (const f of ["defs", "features"]) ajv.addSchema(JSON.parse(readFileSync(join(__dirname, `../../spec-schemas/${f}.schema.json`), "utf8")));
+  expect(ajv.validate("https://berth.dev/schemas/features.json", doc)).toBe(true);
+});
+
+describe("the command frame", () => {
+  test("every runc subcommand is registered and its --help lists every flag", () => {
+    const names = commands.map((c) => c.name).sort();
+    expect(names).toEqual(
+      ["check", "checkpoint", "create", "delete", "events", "exec", "features", "kill", "list", "pause", "ps", "restore", "resume", "run", "spec", "start", "state", "update"].sort(),
+    );
+    for (const c of commands) {
+      const r = berth([c.name, "--help"]);
+      expect({ name: c.name, exitCode: r.exitCode, stderr: r.stderr }).toEqual({ name: c.name, exitCode: 0, stderr: "" });
+      for (const flag of Object.keys(c.options)) expect(r.stdout).toContain(`--${flag}`);
+      for (const flag of ["--root", "--log", "--log-format", "--debug", "--systemd-cgroup"]) expect(r.stdout).toContain(flag);
+    }
+  });
+
+  test("a verb not built yet says so, with runc's flags still accepted in any order", () => {
+    expect(berth(["--root", dir, "create", "--bundle", dir, "--pid-file=/tmp/x.pid", "c1"])).toEqual({ exitCode: 1, stdout: "", stderr: "berth: create c1: not implemented in this build of berth yet\n" });
+    expect(berth(["--systemd-cgroup", "--log-format=json", `--root=${dir}`, "delete", "-f", "c1"]).stderr).toBe("berth: delete c1: not implemented in this build of berth yet\n");
+  });
+
+  test("exec's trailing command keeps its own flags", () => {
+    expect(berth(["exec", "c1", "ls", "-la", "--bogus"]).stderr).toBe("berth: exec c1: not implemented in this build of berth yet\n");
+  });
+
+  test("unknown commands and flags are named", () => {
+    expect(berth(["frobnicate"])).toEqual({ exitCode: 1, stdout: "", stderr: 'berth: unknown command "frobnicate"\n' });
+    expect(berth(["create", "--bogus", "c1"])).toEqual({ exitCode: 1, stdout: "", stderr: "berth: create: unknown flag --bogus\n" });
+    expect(berth(["--nope", "state", "c1"])).toEqual({ exitCode: 1, stdout: "", stderr: "berth: state: unknown flag --nope\n" });
+    expect(berth(["state"])).toEqual({ exitCode: 1, stdout: "", stderr: "berth: state: missing the <container-id> argument\n" });
+    expect(berth(["list", "--format", "yaml"]).stderr).toBe("berth: list: --format yaml: must be one of table, json\n");
+  });
+
+  test("--log FILE --log-format json gets runc-style JSON lines, and stderr the same message", () => {
+    const log = join(dir, "log.json");
+    const r = berth(["--log", log, "--log-format", "json", "kill", "c9", "KILL"]);
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toBe("berth: kill c9: not implemented in this build of berth yet\n");
+    const lines = readFileSync(log, "utf8").trim().split("\n").map((l) => JSON.parse(l));
+    expect(lines[lines.length - 1]).toEqual({ level: "error", msg: "berth: kill c9: not implemented in this build of berth yet", time: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) });
+  });
+
+  test("--log with text format writes logrus-style lines", () => {
+    const log = join(dir, "log.txt");
+    berth(["--log", log, "state", "c9"]);
+    expect(readFileSync(log, "utf8")).toMatch(/^time="[^"]+" level=error msg="berth: state c9: not implemented in this build of berth yet"\n$/);
+  });
+});

@@ -1,7 +1,127 @@
 /**
- * berth as a library, for Node programs. The lifecycle functions (create, start, state, kill,
- * delete, run) arrive with the lifecycle issue; what is here works today.
+ * berth as a library: the lifecycle as async functions for Node programs. The CLI is a thin
+ * layer over the same functions. One process can create many containers without paying Node's
+ * start-up per operation.
+ *
+ *   import * as berth from "berth";
+ *   await berth.create("c1", { bundle: "/path/to/bundle" });
+ *   await berth.start("c1");
+ *   const { exitCode } = await berth.wait("c1");
+ *   await berth.delete("c1");
+ *
+ * Every function takes `root` (the state directory, default /run/berth, as the CLI's --root).
  */
+import * as container from "./container";
+import type { Runtime, StateOutput } from "./container";
+
+
 export { BerthError, type Problem } from "./errors";
 export { validateConfig, validateProcess, defaultSpec, type Spec, type Process, type State } from "./spec";
-export { checkBundle, featuresDocument, loadBundle, type CheckReport } from "./container";
+export { checkBundle, featuresDocument, loadBundle, type CheckReport, type StateOutput } from "./container";
+
+export interface Common {
+  /** State directory (default /run/berth). */
+  root?: string;
+  /** Called with warnings (relative mount destinations, skipped seccomp names, ...). */
+  onWarning?: (message: string) => void;
+}
+
+export interface CreateOptions extends Common {
+  /** The bundle directory (default: the current directory). */
+  bundle?: string;
+  pidFile?: string;
+  noPivot?: boolean;
+  /** fds for the container's stdin, stdout, stderr (default: this process's). */
+  stdio?: [number, number, number];
+}
+
+const runtimes = new Map<string, Runtime>();
+function runtime(opts: Common = {}): Runtime {
+  const root = opts.root ?? "/run/berth";
+  let rt = runtimes.get(root);
+  if (!rt) {
+    rt = container.defaultRuntime(root, (m) => opts.onWarning?.(m));
+    runtimes.set(root, rt);
+  }
+  return rt;
+}
+
+/** pidfds of the inits this process created (its children): `wait` reaps them. */
+const children = new Map<string, number>();
+const key = (root: string | undefined, id: string) => `${root ?? "/run/berth"}\u0000${id}`;
+
+export async function create(id: string, opts: CreateOptions = {}): Promise<StateOutput> {
+  const rt = runtime(opts);
+  const { pidfd } = await container.create(rt, { id, bundle: opts.bundle, pidFile: opts.pidFile, noPivot: opts.noPivot, stdio: opts.stdio });
+  children.set(key(opts.root, id), pidfd);
+  return container.state(rt, id);
+}
+
+export async function start(id: string, opts: Common = {}): Promise<void> {
+  container.start(runtime(opts), id);
+}
+
+export async function state(id: string, opts: Common = {}): Promise<StateOutput> {
+  return container.state(runtime(opts), id);
+}
+
+export async function list(opts: Common = {}): Promise<StateOutput[]> {
+  return container.list(runtime(opts));
+}
+
+/** Send a signal (name like "TERM"/"SIGTERM" or number; default SIGTERM) to the init, or to all. */
+export async function kill(id: string, signal: string | number = "SIGTERM", opts: Common & { all?: boolean } = {}): Promise<void> {
+  container.kill(runtime(opts), id, container.parseSignal("kill", id, signal), opts.all);
+}
+
+/**
+ * Wait for the container's init to exit. For a container this process created, the exit
+ * status is returned; for any other, only that it exited (its parent collects the status).
+ */
+export async function wait(id: string, opts: Common = {}): Promise<{ exitCode: number | null; signal: number | null }> {
+  const rt = runtime(opts);
+  const k = key(opts.root, id);
+  const pidfd = children.get(k);
+  if (pidfd !== undefined) {
+    children.delete(k);
+    try {
+      return await rt.native.waitExit(pidfd);
+    } finally {
+      rt.native.closeFd(pidfd);
+    }
+  }
+  const record = rt.store.read("wait", id);
+  let fd: number;
+  try {
+    fd = rt.native.pidfdOpen(record.pid);
+  } catch {
+    return { exitCode: null, signal: null };
+  }
+  try {
+    if (container.liveStatus(rt.store, record) !== "stopped") await rt.native.pidfdPollExit(fd);
+  } finally {
+    rt.native.closeFd(fd);
+  }
+  return { exitCode: null, signal: null };
+}
+
+async function remove(id: string, opts: Common & { force?: boolean } = {}): Promise<void> {
+  const rt = runtime(opts);
+  const k = key(opts.root, id);
+  const pidfd = children.get(k);
+  await container.destroy(rt, id, opts.force);
+  if (pidfd !== undefined) {
+    // Reap our child so it does not linger as a zombie in this long-lived process.
+    children.delete(k);
+    await rt.native.waitExit(pidfd).catch(() => undefined);
+    rt.native.closeFd(pidfd);
+  }
+}
+export { remove as delete };
+
+/** create + start + wait + delete; resolves with the exit status (128+n for signal n). */
+export async function run(id: string, opts: CreateOptions & { keep?: boolean } = {}): Promise<number> {
+  return container.run(runtime(opts), { id, bundle: opts.bundle, pidFile: opts.pidFile, noPivot: opts.noPivot, stdio: opts.stdio, keep: opts.keep });
+}
+
+

@@ -19,6 +19,20 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
               Napi::Function::New(env, SeccompSyscallNumber, "seccompSyscallNumber"));
   exports.Set("seccompArchNative", Napi::Function::New(env, SeccompArchNative, "seccompArchNative"));
   exports.Set("probe", Napi::Function::New(env, Probe, "probe"));
+  exports.Set("launch", Napi::Function::New(env, Launch, "launch"));
+  exports.Set("syncRecv", Napi::Function::New(env, SyncRecv, "syncRecv"));
+  exports.Set("syncSend", Napi::Function::New(env, SyncSend, "syncSend"));
+  exports.Set("pidfdOpen", Napi::Function::New(env, PidfdOpen, "pidfdOpen"));
+  exports.Set("pidfdSendSignal", Napi::Function::New(env, PidfdSendSignal, "pidfdSendSignal"));
+  exports.Set("pidfdWait", Napi::Function::New(env, PidfdWait, "pidfdWait"));
+  exports.Set("waitpid", Napi::Function::New(env, Waitpid, "waitpid"));
+  exports.Set("closeFd", Napi::Function::New(env, CloseFd, "closeFd"));
+  exports.Set("mkfifo", Napi::Function::New(env, Mkfifo, "mkfifo"));
+  exports.Set("openFifoRdwr", Napi::Function::New(env, OpenFifoRdwr, "openFifoRdwr"));
+  exports.Set("seccompCompile", Napi::Function::New(env, SeccompCompile, "seccompCompile"));
+  exports.Set("flock", Napi::Function::New(env, Flock, "flock"));
+  exports.Set("waitExit", Napi::Function::New(env, WaitExit, "waitExit"));
+  exports.Set("pidfdPollExit", Napi::Function::New(env, PidfdPollExit, "pidfdPollExit"));
   return exports;
 }
 

@@ -21,6 +21,34 @@ Napi::Value SeccompArchNative(const Napi::CallbackInfo& info);     // "SCMP_ARCH
 // probe.cc
 Napi::Value Probe(const Napi::CallbackInfo& info);  // HostProbe
 
+// seccomp-compile.cc
+Napi::Value SeccompCompile(const Napi::CallbackInfo& info);  // (request) -> {bpf, skipped}
+
+// flock.cc
+Napi::Value Flock(const Napi::CallbackInfo& info);  // (fd, "sh"|"ex"|"un", nonblocking?) -> boolean
+
+// wait.cc
+Napi::Value WaitExit(const Napi::CallbackInfo& info);       // (pidfd) -> Promise<{exitCode, signal}>
+Napi::Value PidfdPollExit(const Napi::CallbackInfo& info);  // (pidfd) -> Promise<void>
+
+// launch.cc
+Napi::Value Launch(const Napi::CallbackInfo& info);  // (LaunchOptions) -> {pid, pidfd, syncFd}
+
+// sync.cc
+Napi::Value SyncRecv(const Napi::CallbackInfo& info);  // (fd) -> SyncMessage | null
+Napi::Value SyncSend(const Napi::CallbackInfo& info);  // (fd, type)
+
+// process.cc
+Napi::Value PidfdOpen(const Napi::CallbackInfo& info);        // (pid) -> pidfd
+Napi::Value PidfdSendSignal(const Napi::CallbackInfo& info);  // (pidfd, sig)
+Napi::Value PidfdWait(const Napi::CallbackInfo& info);        // (pidfd, timeoutMs) -> exited
+Napi::Value Waitpid(const Napi::CallbackInfo& info);          // (pid, nohang) -> WaitResult
+Napi::Value CloseFd(const Napi::CallbackInfo& info);          // (fd)
+
+// fifo.cc
+Napi::Value Mkfifo(const Napi::CallbackInfo& info);        // (path, mode)
+Napi::Value OpenFifoRdwr(const Napi::CallbackInfo& info);  // (path) -> fd
+
 }  // namespace berth
 
 #endif  // BERTH_NATIVE_ADDON_ADDON_H

@@ -1,6 +1,7 @@
 #include "io.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -36,6 +37,43 @@ long drain(int fd, size_t limit) {
     total += static_cast<size_t>(n);
   }
   return static_cast<long>(total);
+}
+
+int read_all(int fd, size_t limit, unsigned char** out, size_t* len) {
+  size_t cap = 64 * 1024, used = 0;
+  unsigned char* buf = static_cast<unsigned char*>(malloc(cap));
+  if (buf == nullptr) return -ENOMEM;
+  for (;;) {
+    if (used == cap) {
+      if (cap > limit) {
+        free(buf);
+        return -EFBIG;
+      }
+      unsigned char* bigger = static_cast<unsigned char*>(realloc(buf, cap * 2));
+      if (bigger == nullptr) {
+        free(buf);
+        return -ENOMEM;
+      }
+      buf = bigger;
+      cap *= 2;
+    }
+    ssize_t n = read(fd, buf + used, cap - used);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      int err = errno;
+      free(buf);
+      return -err;
+    }
+    if (n == 0) break;
+    used += static_cast<size_t>(n);
+    if (used > limit) {
+      free(buf);
+      return -EFBIG;
+    }
+  }
+  *out = buf;
+  *len = used;
+  return 0;
 }
 
 }  // namespace berth

@@ -22,6 +22,10 @@ int write_str(int fd, const char* s);
 // bytes read, or -errno.
 long drain(int fd, size_t limit);
 
+// Reads `fd` to EOF into a malloc'ed buffer (*out, *len). Fails with -EFBIG when more than
+// `limit` bytes arrive, -ENOMEM, or -errno from read. Returns 0 on success.
+int read_all(int fd, size_t limit, unsigned char** out, size_t* len);
+
 }  // namespace berth
 
 #endif  // BERTH_NATIVE_INIT_IO_H

@@ -18,12 +18,15 @@ export interface CgroupLayout {
   v2Controllers: string[];
   /** v1 controller name -> its mount point. */
   v1Mounts: Record<string, string>;
+  /** Each v1 hierarchy: mount point and the options that mount it again ("cpu,cpuacct"). */
+  v1Hierarchies: { mountPoint: string; data: string }[];
 }
 
 /** Parse mountinfo text; exported for tests with fixture text. */
 export function layoutFromMountinfo(mountinfo: string, readControllers: (dir: string) => string[]): CgroupLayout {
   let v2Mount: string | undefined;
   const v1Mounts: Record<string, string> = {};
+  const v1Hierarchies: { mountPoint: string; data: string }[] = [];
   for (const line of mountinfo.split("\n")) {
     // Fields: id parent major:minor root mountpoint options ... - fstype source superoptions
     const sep = line.indexOf(" - ");
@@ -35,6 +38,10 @@ export function layoutFromMountinfo(mountinfo: string, readControllers: (dir: st
     if (fstype === "cgroup2") {
       v2Mount ??= mountPoint;
     } else if (fstype === "cgroup") {
+      const data = (right[2] ?? "").split(",").filter((o) => o !== "rw" && o !== "ro" && o !== "clone_children");
+      if (!v1Hierarchies.some((h) => h.mountPoint === mountPoint)) {
+        v1Hierarchies.push({ mountPoint, data: (data.every((o) => o.startsWith("name=") || o === "xattr") ? ["none", ...data] : data).join(",") });
+      }
       for (const opt of (right[2] ?? "").split(",")) {
         if (opt === "rw" || opt === "ro" || opt.includes("=") || opt === "clone_children" || opt === "noprefix") continue;
         v1Mounts[opt] ??= mountPoint;
@@ -43,7 +50,7 @@ export function layoutFromMountinfo(mountinfo: string, readControllers: (dir: st
   }
   const hasV1 = Object.keys(v1Mounts).length > 0;
   const mode: CgroupMode = v2Mount && !hasV1 ? "unified" : v2Mount ? "hybrid" : hasV1 ? "legacy" : "none";
-  return { mode, v2Mount, v2Controllers: v2Mount ? readControllers(v2Mount) : [], v1Mounts };
+  return { mode, v2Mount, v2Controllers: v2Mount ? readControllers(v2Mount) : [], v1Mounts, v1Hierarchies };
 }
 
 function readV2Controllers(dir: string): string[] {

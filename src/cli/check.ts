@@ -1,10 +1,17 @@
 /** berth check [--bundle DIR] [--format text|json] */
-import { checkBundle } from "../container";
+import { checkBundle, explainSpec, loadBundle, renderExplained } from "../container";
 import { renderProblem } from "../errors";
 import type { CliContext } from "./context";
 
 export default function check(ctx: CliContext): number {
   const report = checkBundle(ctx.argv.bundle as string | undefined);
+  if (ctx.argv.explain && report.valid) {
+    const bundle = loadBundle(ctx.argv.bundle as string | undefined, "check");
+    const explained = explainSpec(bundle.spec, bundle.dir);
+    if (ctx.argv.format === "json") ctx.stdout(JSON.stringify(explained, null, 2) + "\n");
+    else ctx.stdout(renderExplained(explained));
+    return 0;
+  }
   if (ctx.argv.format === "json") {
     ctx.stdout(JSON.stringify(report, (_k, v: unknown) => (v === Infinity ? "unlimited" : v), 2) + "\n");
     return report.valid ? 0 : 1;

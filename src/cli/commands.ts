@@ -56,7 +56,7 @@ export const commands: CommandDef[] = [
     name: "create",
     usage: "create [options] <container-id>",
     describe: "create a container",
-    built: false,
+    built: true,
     options: {
       bundle,
       "console-socket": consoleSocket,
@@ -67,7 +67,7 @@ export const commands: CommandDef[] = [
       "preserve-fds": preserveFds,
     },
   },
-  { name: "delete", usage: "delete [options] <container-id>", describe: "delete any resources held by the container", built: false, options: { force: bool("forcibly delete the container if it is still running (uses SIGKILL)", { alias: "f" }) } },
+  { name: "delete", usage: "delete [options] <container-id>", describe: "delete any resources held by the container", built: true, options: { force: bool("forcibly delete the container if it is still running (uses SIGKILL)", { alias: "f" }) } },
   {
     name: "events",
     usage: "events [options] <container-id>",
@@ -101,8 +101,8 @@ export const commands: CommandDef[] = [
     },
   },
   { name: "features", usage: "features", describe: "show the enabled features", built: true, options: {} },
-  { name: "kill", usage: "kill [options] <container-id> [signal]", describe: "kill sends the specified signal (default: SIGTERM) to the container's init process", built: false, options: { all: bool("send the specified signal to all processes inside the container", { alias: "a" }) } },
-  { name: "list", usage: "list [options]", describe: "lists containers started by berth with the given root", built: false, options: { format, quiet: bool("display only container IDs", { alias: "q" }) } },
+  { name: "kill", usage: "kill [options] <container-id> [signal]", describe: "kill sends the specified signal (default: SIGTERM) to the container's init process", built: true, options: { all: bool("send the specified signal to all processes inside the container", { alias: "a" }) } },
+  { name: "list", usage: "list [options]", describe: "lists containers started by berth with the given root", built: true, options: { format, quiet: bool("display only container IDs", { alias: "q" }) } },
   { name: "pause", usage: "pause <container-id>", describe: "pause suspends all processes inside the container", built: false, options: {} },
   { name: "ps", usage: "ps [options] <container-id> [ps options]", describe: "ps displays the processes running inside a container", built: false, options: { format } },
   {
@@ -136,7 +136,7 @@ export const commands: CommandDef[] = [
     name: "run",
     usage: "run [options] <container-id>",
     describe: "create and run a container",
-    built: false,
+    built: true,
     options: {
       bundle,
       "console-socket": consoleSocket,
@@ -151,8 +151,8 @@ export const commands: CommandDef[] = [
     },
   },
   { name: "spec", usage: "spec [options]", describe: "create a new specification file", built: true, options: { bundle, rootless: bool("generate a configuration for a rootless container") } },
-  { name: "start", usage: "start <container-id>", describe: "executes the user defined process in a created container", built: false, options: {} },
-  { name: "state", usage: "state <container-id>", describe: "output the state of a container", built: false, options: {} },
+  { name: "start", usage: "start <container-id>", describe: "executes the user defined process in a created container", built: true, options: {} },
+  { name: "state", usage: "state <container-id>", describe: "output the state of a container", built: true, options: {} },
   {
     name: "update",
     usage: "update [options] <container-id>",
@@ -187,6 +187,7 @@ export const commands: CommandDef[] = [
     built: true,
     options: {
       bundle,
+      explain: bool("print the launch plan the config would produce, step by step, each step with the config field it came from"),
       format: str("select one of: text or json", { alias: "f", default: "text", choices: ["text", "json"] }),
     },
   },

@@ -25,8 +25,10 @@ export class Logger {
   write(level: Level, msg: string): void {
     if (level === "debug" && !this.debugEnabled) return;
     if (!this.file) {
-      // Without --log, runc logs to stderr; errors are printed there by the caller already.
-      if (level !== "error") process.stderr.write(this.line(level, msg));
+      // Without --log, warnings reach stderr only under --debug: a command that succeeds
+      // prints nothing there (engines treat stderr output as a sign of trouble). Errors are
+      // printed by the caller.
+      if (this.debugEnabled && level !== "error") process.stderr.write(this.line(level, msg));
       return;
     }
     try {

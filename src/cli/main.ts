@@ -17,6 +17,13 @@ const verbs: Record<string, () => Promise<{ default: Verb }>> = {
   spec: () => import("./spec"),
   check: () => import("./check"),
   features: () => import("./features"),
+  create: () => import("./create"),
+  start: () => import("./start"),
+  state: () => import("./state"),
+  list: () => import("./list"),
+  kill: () => import("./kill"),
+  delete: () => import("./delete"),
+  run: () => import("./run"),
 };
 
 /** yargs command strings: the verb and its positionals. */

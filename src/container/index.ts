@@ -1,6 +1,17 @@
-/** The container room: the lifecycle (from the lifecycle issue on) and bundle-level verbs. */
+/** The container room: the lifecycle and bundle-level verbs. */
 export { loadBundle, bundleDir, readConfig, type LoadedBundle } from "./bundle";
 export { checkBundle, type CheckReport } from "./check";
 export { featuresDocument, type FeaturesInfo } from "./features";
 export { writeDefaultSpec } from "./spec-file";
 export { gatherHostFacts } from "./host-facts";
+export type { Runtime, LifecycleNative } from "./runtime";
+export { create, type CreateOptions } from "./create";
+export { start } from "./start";
+export { state, list, type StateOutput } from "./state";
+export { kill } from "./kill";
+export { destroy } from "./delete";
+export { run, type RunOptions } from "./run";
+export { parseSignal } from "./signals";
+export { liveStatus } from "./status";
+export { defaultRuntime } from "./default-runtime";
+export { explainSpec, renderExplained, type Explained } from "./explain";

@@ -109,6 +109,104 @@ export function isNativeErrnoError(err: unknown): err is NativeErrnoError {
   );
 }
 
+/** One argument comparison of a seccomp rule; for op MASKED_EQ (7) `value` is the mask. */
+export interface SeccompCompileArg {
+  index: number;
+  /** libseccomp's enum scmp_compare: NE 1, LT 2, LE 3, EQ 4, GE 5, GT 6, MASKED_EQ 7. */
+  op: number;
+  /** uint64: a bigint, or a number that is a safe integer. */
+  value: bigint | number;
+  valueTwo: bigint | number;
+}
+
+/** One libseccomp rule: a syscall name, a SECCOMP_RET_* action, ANDed comparisons. */
+export interface SeccompCompileRule {
+  syscall: string;
+  action: number;
+  args: readonly SeccompCompileArg[];
+  /** Config location, "linux.seccomp.syscalls[3]", carried into errors. */
+  origin: string;
+}
+
+/** What seccompCompile reads; src/plan/seccomp.ts's SeccompRequest is one (it has more fields). */
+export interface SeccompCompileRequest {
+  /** SECCOMP_RET_* value, errno included. */
+  defaultAction: number;
+  /** OCI ("SCMP_ARCH_X86") or libseccomp ("x86") names; the native one is always in the filter. */
+  architectures: readonly string[];
+  rules: readonly SeccompCompileRule[];
+}
+
+export interface SeccompCompiled {
+  /** struct sock_filter[] (8 bytes each), for the seccompLoad op. */
+  bpf: Buffer;
+  /** Syscall names libseccomp does not know, skipped (as runc and crun do), each once. */
+  skipped: string[];
+}
+
+/** A rule libseccomp refused: a NativeErrnoError (syscall "seccomp_rule_add_array") plus where. */
+export interface SeccompCompileError extends NativeErrnoError {
+  origin: string;
+  syscallName: string;
+}
+
+/** How a child ended: exactly one of the two is a number. */
+export interface ExitStatus {
+  exitCode: number | null;
+  signal: number | null;
+}
+
+/**
+ * What launch() takes. berth-init starts with fds[i] at fd i (i < n = fds.length), the plan
+ * memfd at n, its end of the sync socket at n+1, its own sealed memfd at n+2, nothing else;
+ * ops name fds by those numbers (see native/addon/launch.cc).
+ */
+export interface LaunchOptions {
+  /** berth-init on disk (berthInitPath()); copied into a sealed memfd and executed from there. */
+  initPath: string;
+  /** The encoded plan (src/plan/encode.ts). */
+  plan: Uint8Array;
+  /** Fds to place at 0..n-1 in the child, e.g. [stdin, stdout, stderr, execFifo, nsFd...]. */
+  fds: readonly number[];
+  /** CLONE_NEW* flags only (anything else is a TypeError). */
+  cloneFlags: number;
+  /** A cgroup v2 directory fd: the child starts in it (CLONE_INTO_CGROUP). */
+  cgroupFd?: number;
+  /** A pid namespace fd: the child is created in it (setns CLONE_NEWPID for children first). */
+  pidnsFd?: number;
+}
+
+/** launch()'s result. pidfd and syncFd are close-on-exec and owned by the caller (closeFd). */
+export interface Launched {
+  pid: number;
+  pidfd: number;
+  /** The parent's end of the sync socket (blocking; syncRecv / syncSend). */
+  syncFd: number;
+}
+
+/** One record from berth-init (SYNC in src/plan/abi.ts: ready 1, error 2, ack 3). */
+export interface SyncMessage {
+  type: number;
+  /** The failing op's index in the plan; -1 for none (or a failure before the first op). */
+  opIndex: number;
+  /** errno, 0 for none. */
+  errno: number;
+  /** What was being done, e.g. "mount proc on /proc". */
+  detail: string;
+}
+
+/** waitpid()'s answer; with nohang and a still-running child, pid is 0 and the rest null/0. */
+export interface WaitResult {
+  pid: number;
+  /** The raw wait status. */
+  status: number;
+  exitCode: number | null;
+  signal: number | null;
+}
+
+/** flock(2) operations: shared, exclusive, unlock. */
+export type FlockOp = "sh" | "ex" | "un";
+
 /** What berth_native.node exports: native/addon/addon.cc registers exactly these. */
 interface NativeAddon {
   version(): string;
@@ -116,6 +214,20 @@ interface NativeAddon {
   seccompSyscallNumber(name: string, arch?: string): number;
   seccompArchNative(): string;
   probe(): HostProbe;
+  seccompCompile(req: SeccompCompileRequest): SeccompCompiled;
+  flock(fd: number, op: FlockOp, nonblocking?: boolean): boolean;
+  pidfdOpen(pid: number): number;
+  waitExit(pidfd: number): Promise<ExitStatus>;
+  pidfdPollExit(pidfd: number): Promise<void>;
+  launch(opts: LaunchOptions): Launched;
+  syncRecv(fd: number): SyncMessage | null;
+  syncSend(fd: number, type: number): void;
+  pidfdSendSignal(pidfd: number, signal: number): void;
+  pidfdWait(pidfd: number, timeoutMs: number): boolean;
+  waitpid(pid: number, nohang: boolean): WaitResult;
+  closeFd(fd: number): void;
+  mkfifo(path: string, mode: number): void;
+  openFifoRdwr(path: string): number;
 }
 
 /**
@@ -191,6 +303,108 @@ export function probe(): HostProbe {
   return load().probe();
 }
 
+/**
+ * Compile a planned filter (src/plan/seccomp.ts) to BPF with libseccomp; nothing is loaded.
+ * Unknown syscall names are skipped and listed. Throws a SeccompCompileError when libseccomp
+ * refuses a rule, a TypeError for a malformed request or an unknown architecture.
+ */
+export function seccompCompile(req: SeccompCompileRequest): SeccompCompiled {
+  return load().seccompCompile(req);
+}
+
+/**
+ * flock(2) on `fd`. Blocking by default (the JS thread waits: meant for CLI verbs); with
+ * `nonblocking`, false means another open file description holds a conflicting lock.
+ */
+export function flock(fd: number, op: FlockOp, nonblocking?: boolean): boolean {
+  return load().flock(fd, op, nonblocking);
+}
+
+/**
+ * pidfd_open(2): a close-on-exec pidfd for `pid`. The pid may have been reused before the call;
+ * a caller holding a pid from a state file checks the process's start time afterwards.
+ * Throws ESRCH (no such process) like Node's errors.
+ */
+export function pidfdOpen(pid: number): number {
+  return load().pidfdOpen(pid);
+}
+
+/**
+ * Wait for a CHILD of this process to exit, through its pidfd, and reap it (waitid P_PIDFD).
+ * Rejects with ECHILD for a process that is not our child. Occupies one libuv threadpool
+ * thread until the child exits. Do not use on children spawned by child_process: libuv reaps
+ * those itself, and whichever waits first gets the status.
+ */
+export function waitExit(pidfd: number): Promise<ExitStatus> {
+  return load().waitExit(pidfd);
+}
+
+/**
+ * Resolve once the process behind `pidfd` has terminated (poll POLLIN); any process, no reaping.
+ * Occupies one libuv threadpool thread until then.
+ */
+export function pidfdPollExit(pidfd: number): Promise<void> {
+  return load().pidfdPollExit(pidfd);
+}
+
+/**
+ * Start berth-init with a plan: clone3 (CLONE_PIDFD, cloneFlags, CLONE_INTO_CGROUP when
+ * cgroupFd is given) into a child that execs berth-init from a sealed memfd. Returns at once;
+ * berth-init reports on syncFd (syncRecv). Throws a NativeErrnoError (syscall "clone3",
+ * "memfd_create", "open" ...) when the child could not be created; a failure after that,
+ * even in the exec of berth-init, arrives as a SyncMessage of type error.
+ */
+export function launch(opts: LaunchOptions): Launched {
+  return load().launch(opts);
+}
+
+/** The next record from berth-init, or null when it closed the socket (it exited). Blocks. */
+export function syncRecv(fd: number): SyncMessage | null {
+  return load().syncRecv(fd);
+}
+
+/** Send a record with only a type (SYNC.ack after writing the uid/gid maps). */
+export function syncSend(fd: number, type: number): void {
+  load().syncSend(fd, type);
+}
+
+/** pidfd_send_signal(2): ESRCH once the process has exited, whatever now has its pid. */
+export function pidfdSendSignal(pidfd: number, signal: number): void {
+  load().pidfdSendSignal(pidfd, signal);
+}
+
+/**
+ * Block the JS thread until `pidfd` is readable (its process exited) or `timeoutMs` passes
+ * (negative: no limit). True when readable. Works on any fd (readable or hung up), e.g. the
+ * sync socket before a syncRecv that must not block for ever.
+ */
+export function pidfdWait(pidfd: number, timeoutMs: number): boolean {
+  return load().pidfdWait(pidfd, timeoutMs);
+}
+
+/** waitpid(2) on a child of this process (launch() makes berth-init one); reaps it. */
+export function waitpid(pid: number, nohang: boolean): WaitResult {
+  return load().waitpid(pid, nohang);
+}
+
+/** close(2) for fds the addon returned. Throws EBADF for an fd that is not open. */
+export function closeFd(fd: number): void {
+  load().closeFd(fd);
+}
+
+/** mkfifo(3) (Node has none); the mode is subject to the umask. */
+export function mkfifo(path: string, mode: number): void {
+  load().mkfifo(path, mode);
+}
+
+/**
+ * Open a fifo O_RDWR|O_CLOEXEC, blocking mode: does not wait for a peer, and berth-init's read
+ * of it blocks until someone writes. Refuses a symlink or anything but a fifo (ELOOP, ENXIO).
+ */
+export function openFifoRdwr(path: string): number {
+  return load().openFifoRdwr(path);
+}
+
 /** The path of the berth-init binary (searched like the addon; does not load the addon). */
 export function berthInitPath(): string {
   return findNativeFile(INIT_FILE);
@@ -203,5 +417,19 @@ export const nativeSurface: NativeSurface = {
   seccompSyscallNumber,
   seccompArchNative,
   probe,
+  seccompCompile,
+  flock,
+  pidfdOpen,
+  waitExit,
+  pidfdPollExit,
+  launch,
+  syncRecv,
+  syncSend,
+  pidfdSendSignal,
+  pidfdWait,
+  waitpid,
+  closeFd,
+  mkfifo,
+  openFifoRdwr,
   berthInitPath,
 };

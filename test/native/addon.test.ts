@@ -170,12 +170,14 @@ describe("berth-init", () => {
     });
   });
 
-  test("--decode is not implemented yet: says so in JSON, exits 2, consumes its input", () => {
+  test("--decode refuses a non-plan in JSON, exits 2, consumes its input", () => {
+    // The format itself is tested in abi.test.ts; here: the refusal comes after reading
+    // everything, so a writer piping a big buffer sees the answer, not EPIPE.
     const r = spawnSync(init, ["--decode"], { input: Buffer.alloc(256 * 1024, 0xab), encoding: "utf8" });
     expect(r.error).toBeUndefined(); // no EPIPE: the input was read
     expect({ status: r.status, stdout: JSON.parse(r.stdout), stderr: r.stderr }).toEqual({
       status: 2,
-      stdout: { error: "not implemented" },
+      stdout: { error: 'bad magic 0xabababab, expected 0x48545242 ("BRTH")' },
       stderr: "",
     });
   });

@@ -1,0 +1,389 @@
+// launch.cc: start a container's first process, berth-init, with its plan.
+//
+//   launch({initPath, plan, fds, cloneFlags, cgroupFd?, pidnsFd?}) -> {pid, pidfd, syncFd}
+//
+// The steps, in the Node process (where malloc, exceptions and threads are fine):
+//   1. copy berth-init into a sealed memfd: the container's process will be able to see its
+//      /proc/1/exe, and must never be able to write through it to a binary the host runs
+//      again (CVE-2019-5736). Seals, not a read-only open: they hold for every future opener.
+//   2. the plan into another memfd (sealed too: the plan is final once launched).
+//   3. a SOCK_SEQPACKET socketpair for the sync records (see native/init/cmd-run.cc).
+//   4. block every signal in this thread, join the target pid namespace for children if asked,
+//      clone3 (CLONE_PIDFD, CLONE_INTO_CGROUP on v2), then undo both.
+// In the child, which is a copy of a multi-threaded process, only async-signal-safe calls:
+// reset signal dispositions, place the fds, unblock signals, execveat the memfd.
+//
+// The fd layout berth-init starts with, n = fds.length:
+//   i      fds[i], for i in 0..n-1
+//   n      the plan memfd          (argv[2])
+//   n+1    the child's sync end    (argv[3])
+//   n+2    the berth-init memfd (executed with execveat(AT_EMPTY_PATH))
+// and nothing else.
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/sendfile.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <string>
+#include <vector>
+
+#include "../abi/plan-abi.h"
+#include "../common/linux.h"
+#include "addon.h"
+#include "errors.h"
+#include "fd.h"
+
+namespace berth {
+
+namespace {
+
+// The only clone flags a caller may ask for: namespaces. Anything else (CLONE_VM,
+// CLONE_THREAD, CLONE_FILES, a signal in the low byte, ...) would break the child's copy of
+// the process in ways this code does not expect.
+constexpr uint64_t kAllowedCloneFlags = CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS | CLONE_NEWIPC |
+                                        CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET | 0x80 /* CLONE_NEWTIME */;
+
+constexpr unsigned int kSeals = F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE;
+
+// A failed syscall, for the JS error: errno, syscall name, and the path if there was one.
+struct Failure {
+  int err = 0;
+  const char* syscall = "";
+  std::string path;
+
+  bool set(const char* name, const std::string& p = std::string()) {
+    err = errno;
+    syscall = name;
+    path = p;
+    return false;
+  }
+};
+
+// memfd_create with the vm.memfd_noexec (6.3) flag `exec_flag`, retried without it on kernels
+// that do not know it (EINVAL).
+int MemfdCreate(const char* name, unsigned int flags, unsigned int exec_flag) {
+  int fd = static_cast<int>(syscall(__NR_memfd_create, name, flags | exec_flag));
+  if (fd < 0 && errno == EINVAL) fd = static_cast<int>(syscall(__NR_memfd_create, name, flags));
+  return fd;
+}
+
+// berth-init, copied into a memfd sealed against any change.
+bool SealedInitCopy(const std::string& path, UniqueFd* out, Failure* f) {
+  UniqueFd src(open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!src.valid()) return f->set("open", path);
+  struct stat st;
+  if (fstat(src.get(), &st) != 0) return f->set("fstat", path);
+  if (!S_ISREG(st.st_mode)) {
+    errno = EACCES;
+    return f->set("open", path);
+  }
+  UniqueFd mfd(MemfdCreate("berth-init", MFD_CLOEXEC | MFD_ALLOW_SEALING, linux_abi::kMfdExec));
+  if (!mfd.valid()) return f->set("memfd_create");
+  off_t offset = 0;
+  while (offset < st.st_size) {
+    ssize_t n = sendfile(mfd.get(), src.get(), &offset, static_cast<size_t>(st.st_size - offset));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return f->set("sendfile", path);
+    if (n == 0) {  // the file shrank under us: not a binary we want to run
+      errno = EIO;
+      return f->set("sendfile", path);
+    }
+  }
+  if (fcntl(mfd.get(), F_ADD_SEALS, kSeals) != 0) return f->set("fcntl(F_ADD_SEALS)");
+  *out = std::move(mfd);
+  return true;
+}
+
+// The plan, in a sealed memfd positioned at 0.
+bool PlanMemfd(const uint8_t* data, size_t len, UniqueFd* out, Failure* f) {
+  UniqueFd mfd(MemfdCreate("berth-plan", MFD_CLOEXEC | MFD_ALLOW_SEALING, linux_abi::kMfdNoexecSeal));
+  if (!mfd.valid()) return f->set("memfd_create");
+  size_t done = 0;
+  while (done < len) {
+    ssize_t n = write(mfd.get(), data + done, len - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return f->set("write");
+    done += static_cast<size_t>(n);
+  }
+  if (fcntl(mfd.get(), F_ADD_SEALS, kSeals) != 0) return f->set("fcntl(F_ADD_SEALS)");
+  if (lseek(mfd.get(), 0, SEEK_SET) != 0) return f->set("lseek");
+  *out = std::move(mfd);
+  return true;
+}
+
+// Everything the child needs, prepared by the parent before clone3: the child may not
+// allocate (malloc's locks may be held by another thread at the moment of the clone).
+struct ChildSetup {
+  const int* sources;  // fds to place at 0..count-1
+  int* scratch;        // count ints
+  int count;
+  int high;            // above every source and every target: the parking area
+  int sync_fd;         // the child's sync end before placement
+  int sync_target;     // ... and after
+  char* const* argv;
+  char* const* envp;
+};
+
+// A SyncRecord from the child, with async-signal-safe calls only: berth-init has not started,
+// so the parent learns of the failure the same way as of a failing op (opIndex -1).
+void ChildReport(int fd, int err, const char* detail) {
+  abi::SyncRecord rec;
+  char* p = reinterpret_cast<char*>(&rec);
+  for (size_t i = 0; i < sizeof rec; i++) p[i] = 0;
+  rec.type = abi::kSyncError;
+  rec.opIndex = -1;
+  rec.err = err;
+  for (size_t i = 0; detail[i] != '\0' && i + 1 < sizeof rec.detail; i++) rec.detail[i] = detail[i];
+  send(fd, &rec, sizeof rec, MSG_NOSIGNAL);
+}
+
+[[noreturn]] void ChildFail(int fd, const char* detail) {
+  ChildReport(fd, errno, detail);
+  _exit(127);
+}
+
+[[noreturn]] void Child(const ChildSetup& s) {
+  // Every disposition back to the default. Handlers would be reset by execve anyway, but not
+  // before it: with Node's handlers still installed, a signal arriving once we unblock below
+  // would run libuv's handler in this copy of the process. And an ignored signal stays
+  // ignored across execve (Node ignores SIGPIPE; a container must not inherit that). glibc
+  // refuses the two signals it reserves (32, 33): they are never ignored, nothing to undo.
+  struct sigaction dfl;
+  memset(&dfl, 0, sizeof dfl);
+  dfl.sa_handler = SIG_DFL;
+  sigemptyset(&dfl.sa_mask);
+  for (int sig = 1; sig < NSIG; sig++) {
+    if (sig != SIGKILL && sig != SIGSTOP) sigaction(sig, &dfl, nullptr);
+  }
+
+  // Place the fds. A source may sit at another's target number, so first park every source
+  // above all of them (F_DUPFD: the lowest free fd >= high), then dup2 each down to its
+  // place. dup2 clears FD_CLOEXEC on the copy, so the targets survive the exec.
+  for (int i = 0; i < s.count; i++) {
+    s.scratch[i] = fcntl(s.sources[i], F_DUPFD, s.high);
+    if (s.scratch[i] < 0) ChildFail(s.sync_fd, "launch: dup the fds for berth-init");
+  }
+  for (int i = 0; i < s.count; i++) {
+    if (dup2(s.scratch[i], i) < 0) ChildFail(s.sync_fd, "launch: place the fds for berth-init");
+  }
+  // Everything else goes, the parked copies included: no fd of the Node process may reach
+  // the container.
+  if (syscall(__NR_close_range, s.count, ~0U, 0) != 0) {
+    struct rlimit rl;
+    int limit = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < (1u << 20) ? static_cast<int>(rl.rlim_cur) : 1 << 20;
+    for (int fd = s.count; fd < limit; fd++) close(fd);
+  }
+
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, nullptr);
+
+  // The init memfd is the last fd placed, and not close-on-exec: berth-init marks it so
+  // itself. (With FD_CLOEXEC set, execveat of a script would fail, as fexecve(3) notes.)
+  syscall(SYS_execveat, s.count - 1, "", s.argv, s.envp, AT_EMPTY_PATH);
+  ChildFail(s.sync_target, "launch: execveat berth-init");
+}
+
+// Restores this thread's signal mask and pid namespace for children on scope exit, whatever
+// path the launch takes.
+class ThreadStateGuard {
+ public:
+  ThreadStateGuard() { block_all(); }
+  ~ThreadStateGuard() { restore(); }
+
+  // Joins `pidns` for our children only (setns(CLONE_NEWPID) changes pid_for_children, never
+  // the caller's own pid namespace, so it is safe in a multi-threaded process).
+  bool enter_pidns(int pidns, Failure* f) {
+    saved_pidns_.reset(open("/proc/thread-self/ns/pid_for_children", O_RDONLY | O_CLOEXEC));
+    if (!saved_pidns_.valid()) return f->set("open", "/proc/thread-self/ns/pid_for_children");
+    if (setns(pidns, CLONE_NEWPID) != 0) {
+      f->set("setns");
+      saved_pidns_.reset();
+      return false;
+    }
+    return true;
+  }
+
+  // 0, or the errno of a failed restore of pid_for_children (the caller must not go on
+  // spawning processes into the container's pid namespace).
+  int restore() {
+    int err = 0;
+    if (saved_pidns_.valid()) {
+      if (setns(saved_pidns_.get(), CLONE_NEWPID) != 0) err = errno;
+      saved_pidns_.reset();
+    }
+    if (blocked_) {
+      pthread_sigmask(SIG_SETMASK, &old_mask_, nullptr);
+      blocked_ = false;
+    }
+    return err;
+  }
+
+ private:
+  void block_all() {
+    sigset_t all;
+    sigfillset(&all);
+    blocked_ = pthread_sigmask(SIG_SETMASK, &all, &old_mask_) == 0;
+  }
+
+  sigset_t old_mask_;
+  bool blocked_ = false;
+  UniqueFd saved_pidns_;
+};
+
+bool GetFdOption(Napi::Env env, Napi::Object opts, const char* name, int* out) {
+  Napi::Value v = opts.Get(name);
+  if (v.IsUndefined() || v.IsNull()) {
+    *out = -1;
+    return true;
+  }
+  if (!v.IsNumber()) {
+    ThrowTypeError(env, "ERR_INVALID_ARG_TYPE", std::string("launch: ") + name + " must be a file descriptor");
+    return false;
+  }
+  double d = v.As<Napi::Number>().DoubleValue();
+  if (d < 0 || d > 0x7fffffff || d != static_cast<int>(d)) {
+    ThrowTypeError(env, "ERR_INVALID_ARG_VALUE", std::string("launch: ") + name + " must be a file descriptor");
+    return false;
+  }
+  *out = static_cast<int>(d);
+  return true;
+}
+
+}  // namespace
+
+Napi::Value Launch(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsObject()) {
+    return ThrowTypeError(env, "ERR_INVALID_ARG_TYPE", "launch: options must be an object");
+  }
+  Napi::Object opts = info[0].As<Napi::Object>();
+
+  Napi::Value init_v = opts.Get("initPath");
+  if (!init_v.IsString()) return ThrowTypeError(env, "ERR_INVALID_ARG_TYPE", "launch: initPath must be a string");
+  std::string init_path = init_v.As<Napi::String>().Utf8Value();
+  if (init_path.empty() || init_path.find('\0') != std::string::npos) {
+    return ThrowTypeError(env, "ERR_INVALID_ARG_VALUE", "launch: initPath must be a non-empty path without NUL");
+  }
+
+  Napi::Value plan_v = opts.Get("plan");
+  if (!plan_v.IsTypedArray() || plan_v.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
+    return ThrowTypeError(env, "ERR_INVALID_ARG_TYPE", "launch: plan must be a Buffer or Uint8Array");
+  }
+  Napi::Uint8Array plan = plan_v.As<Napi::Uint8Array>();
+
+  Napi::Value fds_v = opts.Get("fds");
+  if (!fds_v.IsArray()) return ThrowTypeError(env, "ERR_INVALID_ARG_TYPE", "launch: fds must be an array");
+  Napi::Array fds_a = fds_v.As<Napi::Array>();
+  std::vector<int> sources;
+  for (uint32_t i = 0; i < fds_a.Length(); i++) {
+    Napi::Value v = fds_a.Get(i);
+    double d = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : -1;
+    if (d < 0 || d > 0x7fffffff || d != static_cast<int>(d)) {
+      char msg[80];
+      snprintf(msg, sizeof msg, "launch: fds[%u] must be a file descriptor", i);
+      return ThrowTypeError(env, "ERR_INVALID_ARG_VALUE", msg);
+    }
+    // An fd that is not open would only fail in the child, where we can say less.
+    if (fcntl(static_cast<int>(d), F_GETFD) < 0) return ThrowErrno(env, errno, "fcntl");
+    sources.push_back(static_cast<int>(d));
+  }
+
+  Napi::Value flags_v = opts.Get("cloneFlags");
+  if (!flags_v.IsNumber()) return ThrowTypeError(env, "ERR_INVALID_ARG_TYPE", "launch: cloneFlags must be a number");
+  double flags_d = flags_v.As<Napi::Number>().DoubleValue();
+  uint64_t clone_flags = static_cast<uint64_t>(flags_d);
+  if (flags_d < 0 || static_cast<double>(clone_flags) != flags_d || (clone_flags & ~kAllowedCloneFlags) != 0) {
+    return ThrowTypeError(env, "ERR_INVALID_ARG_VALUE", "launch: cloneFlags may only hold CLONE_NEW* flags");
+  }
+
+  int cgroup_fd = -1, pidns_fd = -1;
+  if (!GetFdOption(env, opts, "cgroupFd", &cgroup_fd) || !GetFdOption(env, opts, "pidnsFd", &pidns_fd)) {
+    return env.Undefined();
+  }
+
+  Failure f;
+  UniqueFd init_mfd, plan_mfd;
+  if (!SealedInitCopy(init_path, &init_mfd, &f) || !PlanMemfd(plan.Data(), plan.ByteLength(), &plan_mfd, &f)) {
+    return ThrowErrno(env, f.err, f.syscall, f.path.empty() ? nullptr : f.path.c_str());
+  }
+  int pair[2];
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0) return ThrowErrno(env, errno, "socketpair");
+  UniqueFd parent_sync(pair[0]), child_sync(pair[1]);
+
+  // argv and the fd table of the child, built now (see ChildSetup).
+  const int n = static_cast<int>(sources.size());
+  sources.push_back(plan_mfd.get());
+  sources.push_back(child_sync.get());
+  sources.push_back(init_mfd.get());
+  std::vector<int> scratch(sources.size());
+  int high = static_cast<int>(sources.size());
+  for (int fd : sources) high = fd > high ? fd : high;
+  char arg0[] = "berth-init", arg1[] = "run", plan_arg[16], sync_arg[16];
+  snprintf(plan_arg, sizeof plan_arg, "%d", n);
+  snprintf(sync_arg, sizeof sync_arg, "%d", n + 1);
+  char* argv[] = {arg0, arg1, plan_arg, sync_arg, nullptr};
+  // berth-init needs no environment; the container's comes with the exec op.
+  char* envp[] = {nullptr};
+  ChildSetup setup = {sources.data(), scratch.data(), static_cast<int>(sources.size()), high + 1,
+                      child_sync.get(), n + 1, argv, envp};
+
+  linux_abi::CloneArgs args;
+  memset(&args, 0, sizeof args);
+  int pidfd = -1;
+  args.flags = clone_flags | linux_abi::kClonePidfd;
+  args.pidfd = reinterpret_cast<uint64_t>(&pidfd);
+  args.exit_signal = SIGCHLD;
+  if (cgroup_fd >= 0) {
+    args.flags |= linux_abi::kCloneIntoCgroup;
+    args.cgroup = static_cast<uint64_t>(cgroup_fd);
+  }
+
+  long pid;
+  int clone_err = 0, restore_err = 0;
+  {
+    ThreadStateGuard guard;
+    if (pidns_fd >= 0 && !guard.enter_pidns(pidns_fd, &f)) {
+      return ThrowErrno(env, f.err, f.syscall, f.path.empty() ? nullptr : f.path.c_str());
+    }
+    pid = syscall(__NR_clone3, &args, sizeof args);
+    if (pid == 0) Child(setup);
+    clone_err = errno;
+    restore_err = guard.restore();
+  }
+  if (pid < 0) return ThrowErrno(env, clone_err, "clone3");
+  UniqueFd owned_pidfd(pidfd);
+  if (restore_err != 0) {
+    // This thread would go on creating children in the container's pid namespace: stop the
+    // container we just made and fail loudly rather than leave that behind.
+    syscall(__NR_pidfd_send_signal, pidfd, SIGKILL, nullptr, 0);
+    while (waitpid(static_cast<pid_t>(pid), nullptr, 0) < 0 && errno == EINTR) {
+    }
+    return ThrowErrno(env, restore_err, "setns", "/proc/thread-self/ns/pid_for_children");
+  }
+
+  // The child has its copies; ours of its sync end, the plan and the binary must go, or the
+  // parent end would never see EOF when berth-init dies.
+  child_sync.reset();
+  plan_mfd.reset();
+  init_mfd.reset();
+
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("pid", Napi::Number::New(env, static_cast<double>(pid)));
+  out.Set("pidfd", Napi::Number::New(env, owned_pidfd.release()));
+  out.Set("syncFd", Napi::Number::New(env, parent_sync.release()));
+  return out;
+}
+
+}  // namespace berth

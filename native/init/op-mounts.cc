@@ -1,0 +1,168 @@
+// Mount ops: mountPropagation, mount, mountSetattr, maskPath, readonlyPath, remountRoot.
+//
+// Targets inside the container are resolved with open_in_root (no symlink may lead out of the
+// rootfs) and handed to mount(2) as /proc/self/fd/N, so the path the kernel mounts on is
+// exactly the one we checked, with no second lookup a rootfs could race (CVE-2021-30465).
+// Until pivot_root, /proc here is the host's (or the parent's), which is all we need for our
+// own fds; after it, the container's, which the plan mounts before any op that needs it.
+#include <fcntl.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "../common/linux.h"
+#include "run.h"
+
+namespace berth {
+
+namespace {
+
+const char* or_null(const char* s) { return s[0] == '\0' ? nullptr : s; }
+
+// The per-mount flags of the mount `fd` is on, as MS_* bits. A bind remount replaces all of
+// them, and inside a user namespace the kernel refuses to clear the ones the host set (they
+// are "locked"), so every remount carries the current ones forward.
+int mount_flags_of(int fd, unsigned long* out) {
+  struct statvfs st;
+  if (fstatvfs(fd, &st) != 0) return -errno;
+  unsigned long flags = 0;
+  if (st.f_flag & ST_RDONLY) flags |= MS_RDONLY;
+  if (st.f_flag & ST_NOSUID) flags |= MS_NOSUID;
+  if (st.f_flag & ST_NODEV) flags |= MS_NODEV;
+  if (st.f_flag & ST_NOEXEC) flags |= MS_NOEXEC;
+  if (st.f_flag & ST_NOATIME) flags |= MS_NOATIME;
+  if (st.f_flag & ST_NODIRATIME) flags |= MS_NODIRATIME;
+  if (st.f_flag & ST_RELATIME) flags |= MS_RELATIME;
+  *out = flags;
+  return 0;
+}
+
+// Whether `fd` is the container root itself: a mount there hides the directory the root fd
+// holds, so the root must be opened again to see the new mount.
+bool is_root(Run& run, int fd) {
+  struct stat a, b;
+  int root = run.root_fd();
+  if (root < 0 || fstat(fd, &a) != 0 || fstat(root, &b) != 0) return false;
+  return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+}  // namespace
+
+// Propagation of a host-view mount, before anything else: "/" rslave (or rprivate) so that
+// nothing we mount from here on propagates back to the host.
+int op_mountPropagation(Run& run, const Op& op) {
+  const char* target = op.args[0].s;
+  unsigned long flags = static_cast<unsigned long>(op.args[1].i);
+  run.doing("set mount propagation ");
+  run.detail.hex(flags).add(" on ").add(target);
+  if (mount(nullptr, target, nullptr, flags, nullptr) != 0) return run.fail(errno);
+  return 0;
+}
+
+int op_mount(Run& run, const Op& op) {
+  const char* source = op.args[0].s;
+  const char* target = op.args[1].s;
+  const char* fstype = op.args[2].s;
+  unsigned long flags = static_cast<unsigned long>(op.args[3].i);
+  const char* data = op.args[4].s;
+  run.doing("mount ", source[0] != '\0' ? source : fstype, " on ", target[0] != '\0' ? target : "/");
+  Fd at;
+  if (open_in_root(run, target, O_PATH, &at) != 0) return -1;
+  bool on_root = is_root(run, at.get());
+  ProcFdPath where(at.get());
+  if (mount(or_null(source), where.c_str(), or_null(fstype), flags, or_null(data)) != 0) {
+    return run.fail(errno);
+  }
+  if (on_root) run.invalidate_root();
+  return 0;
+}
+
+int op_mountSetattr(Run& run, const Op& op) {
+  const char* target = op.args[0].s;
+  linux_abi::MountAttr attr{};
+  attr.attr_set = static_cast<uint64_t>(op.args[1].i);
+  attr.attr_clr = static_cast<uint64_t>(op.args[2].i);
+  bool recursive = op.args[3].i != 0;
+  run.doing("mount_setattr ", target[0] != '\0' ? target : "/", " set ");
+  run.detail.hex(attr.attr_set).add(" clear ").hex(attr.attr_clr).add(recursive ? " recursive" : "");
+  Fd at;
+  if (open_in_root(run, target, O_PATH, &at) != 0) return -1;
+  unsigned int at_flags = AT_EMPTY_PATH | (recursive ? linux_abi::kAtRecursive : 0);
+  if (syscall(__NR_mount_setattr, at.get(), "", at_flags, &attr, sizeof attr) != 0) return run.fail(errno);
+  return 0;
+}
+
+// Hides a path from the container (linux.maskedPaths): a directory gets an empty read-only
+// tmpfs on top, anything else the null device. A path the rootfs does not have needs no mask.
+int op_maskPath(Run& run, const Op& op) {
+  const char* path = op.args[0].s;
+  run.doing("mask ", path);
+  // ENOENT below means "no such path": a root that cannot be opened is a real failure.
+  if (run.root_fd() < 0) return -1;
+  Fd at;
+  if (open_in_root(run, path, O_PATH, &at) != 0) return run.err == ENOENT ? 0 : -1;
+  struct stat st;
+  if (fstat(at.get(), &st) != 0) return run.fail(errno);
+  ProcFdPath where(at.get());
+  if (S_ISDIR(st.st_mode)) {
+    if (mount("tmpfs", where.c_str(), "tmpfs", MS_RDONLY, "mode=0755") != 0) return run.fail(errno);
+    return 0;
+  }
+  // The container's /dev/null must really be the null device, not a symlink or another file
+  // the rootfs put there: we are about to bind it over a kernel interface, and a writable
+  // stand-in would unmask it (CVE-2025-31133). O_NOFOLLOW: a symlink fails the check.
+  run.doing("mask ", path, ": open /dev/null");
+  Fd null_dev;
+  if (open_in_root(run, "/dev/null", O_PATH | O_NOFOLLOW, &null_dev) != 0) return -1;
+  struct stat ns;
+  if (fstat(null_dev.get(), &ns) != 0) return run.fail(errno);
+  if (!S_ISCHR(ns.st_mode) || ns.st_rdev != makedev(1, 3)) {
+    run.detail.add(": not the null device (char 1:3)");
+    return run.fail(EINVAL);
+  }
+  run.doing("mask ", path, " with /dev/null");
+  ProcFdPath from(null_dev.get());
+  if (mount(from.c_str(), where.c_str(), nullptr, MS_BIND, nullptr) != 0) return run.fail(errno);
+  return 0;
+}
+
+// Makes a path read-only for the container (linux.readonlyPaths): bind it onto itself, then
+// remount that bind read-only. A path the rootfs does not have is skipped.
+int op_readonlyPath(Run& run, const Op& op) {
+  const char* path = op.args[0].s;
+  run.doing("bind ", path, " onto itself");
+  if (run.root_fd() < 0) return -1;  // as in maskPath: only the path may be missing
+  Fd at;
+  if (open_in_root(run, path, O_PATH, &at) != 0) return run.err == ENOENT ? 0 : -1;
+  ProcFdPath where(at.get());
+  if (mount(where.c_str(), where.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0) return run.fail(errno);
+  // `at` still holds the directory under the new mount; the remount must hit the new one.
+  run.doing("remount ", path, " read-only");
+  Fd top;
+  if (open_in_root(run, path, O_PATH, &top) != 0) return -1;
+  unsigned long flags = 0;
+  if (int r = mount_flags_of(top.get(), &flags); r < 0) return run.fail(-r);
+  ProcFdPath top_path(top.get());
+  if (mount(top_path.c_str(), top_path.c_str(), nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY | flags, nullptr) != 0) {
+    return run.fail(errno);
+  }
+  return 0;
+}
+
+// After pivot_root: remount "/" with extra flags (root.readonly -> MS_RDONLY), keeping the
+// flags it already has.
+int op_remountRoot(Run& run, const Op& op) {
+  unsigned long extra = static_cast<unsigned long>(op.args[0].i);
+  run.doing("remount / with flags ");
+  run.detail.hex(extra);
+  Fd root(open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!root.valid()) return run.fail(errno);
+  unsigned long flags = 0;
+  if (int r = mount_flags_of(root.get(), &flags); r < 0) return run.fail(-r);
+  if (mount(nullptr, "/", nullptr, MS_REMOUNT | MS_BIND | flags | extra, nullptr) != 0) return run.fail(errno);
+  return 0;
+}
+
+}  // namespace berth

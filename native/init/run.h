@@ -1,0 +1,129 @@
+// run.h: what the op handlers share in `berth-init run`.
+//
+// Every handler has the same shape:
+//
+//   int op_<name>(Run& run, const Op& op);
+//
+// It first says what it is about to do (`run.doing(...)`: "mount proc on /proc"), then does
+// it, and on failure returns `run.fail(errno)`. cmd-run.cc turns that into one SyncRecord
+// {kSyncError, opIndex, errno, detail} for the parent, which maps opIndex back to the config
+// field the op came from. Handlers never print and never exit (except exec, which replaces
+// the process).
+#ifndef BERTH_NATIVE_INIT_RUN_H
+#define BERTH_NATIVE_INIT_RUN_H
+
+#include <errno.h>
+#include <unistd.h>
+
+#include "../abi/plan-abi.h"
+#include "plan.h"
+#include "text.h"
+
+namespace berth {
+
+// Owns one file descriptor and closes it when it goes out of scope, so no early return in a
+// handler leaks an fd into the container.
+class Fd {
+ public:
+  explicit Fd(int fd = -1) : fd_(fd) {}
+  ~Fd() { reset(); }
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  Fd(Fd&& other) : fd_(other.release()) {}
+  Fd& operator=(Fd&& other) {
+    if (this != &other) reset(other.release());
+    return *this;
+  }
+  int get() const { return fd_; }
+  bool valid() const { return fd_ >= 0; }
+  int release() {
+    int fd = fd_;
+    fd_ = -1;
+    return fd;
+  }
+  void reset(int fd = -1) {
+    if (fd_ >= 0) close(fd_);
+    fd_ = fd;
+  }
+
+ private:
+  int fd_;
+};
+
+// "/proc/self/fd/<n>": how an fd opened safely (O_PATH, resolved inside the root) is handed to
+// syscalls that only take paths, mount(2) above all. The kernel follows this magic link to
+// exactly the file the fd holds, so the path is not looked up again.
+class ProcFdPath {
+ public:
+  explicit ProcFdPath(int fd) { text_.add("/proc/self/fd/").add(fd); }
+  const char* c_str() const { return text_.c_str(); }
+
+ private:
+  Text<32> text_;
+};
+
+using Detail = Text<sizeof(abi::SyncRecord::detail)>;
+
+struct Run {
+  int sync_fd = -1;  // closed by waitStart: after start nobody listens
+  bool ready_sent = false;
+
+  // The container's root, for the "in root" paths of mkdirInRoot, mount, mknod, ... It is the
+  // rootfs (host path) named by the plan's pivotRoot/chrootNoPivot op, or "/" when the plan has
+  // neither (it runs in the root it was started in, e.g. an exec into a running container).
+  // Opened lazily, at the first op that needs it, because the ops before (setns into a mount
+  // namespace, the bind mount of the rootfs onto itself) change what the path names; and
+  // reopened after anything that does so again (see invalidate_root).
+  const char* root_path = "/";
+  Fd root;
+
+  // The failure being reported.
+  int err = 0;
+  Detail detail;
+
+  // Starts the description of what is being done ("mount proc on /proc"), kept for the error
+  // record if it fails. Arguments are strings or integers.
+  template <typename... Parts>
+  void doing(const Parts&... parts) {
+    detail.clear();
+    (detail.add(parts), ...);
+  }
+  // Records errno `e` (0 becomes EINVAL: a failure must carry an errno) and returns -1.
+  int fail(int e) {
+    err = e != 0 ? e : EINVAL;
+    return -1;
+  }
+
+  // The root dirfd (O_PATH|O_DIRECTORY), or -1 after fail().
+  int root_fd();
+  // Forget the root dirfd: the next in-root op reopens root_path.
+  void invalidate_root() { root.reset(); }
+};
+
+// Opens `path`, interpreted inside the container's root, with openat2(RESOLVE_IN_ROOT |
+// RESOLVE_NO_MAGICLINKS): ".." and absolute symlinks are clamped at the root, so a rootfs can
+// never send us to a host path (the class of CVE-2019-19921, CVE-2021-30465). "" and "/" name
+// the root itself. `flags` are open flags (O_PATH is typical); O_CLOEXEC is always added.
+// Returns 0 and sets *out, or -1 after run.fail().
+int open_in_root(Run& run, const char* path, int flags, Fd* out);
+
+// Splits `path` into its parent directory, opened inside the root as by open_in_root, and its
+// last component (copied into `last`; never "", "." or ".."). For the handlers that create an
+// entry: they act with *at() calls on the parent fd, so the last component is never followed.
+int open_parent_in_root(Run& run, const char* path, Fd* parent, Text<256>* last);
+
+// Writes one SyncRecord to the sync socket (MSG_NOSIGNAL: a parent that went away must give
+// us EPIPE, not kill us). Returns 0 or -errno.
+int sync_send(int fd, uint32_t type, int32_t op_index, int32_t err, const char* detail);
+// Reads one SyncRecord. Returns 0, -errno, or -EPIPE on EOF (the parent went away).
+int sync_recv(int fd, abi::SyncRecord* out);
+
+// One handler per op, named after it. The table in cmd-run.cc is generated from plan-abi.h,
+// so an op added there without a handler here does not link.
+#define BERTH_X_DECLARE(tag, name, sig) int op_##name(Run& run, const Op& op);
+BERTH_PLAN_OPS(BERTH_X_DECLARE)
+#undef BERTH_X_DECLARE
+
+}  // namespace berth
+
+#endif  // BERTH_NATIVE_INIT_RUN_H

@@ -1,0 +1,112 @@
+/**
+ * Where a container's cgroups live, and making and removing them. Only directories berth
+ * creates are recorded, and only those are removed at delete: a cgroupsPath whose parents
+ * exist (an engine's /default or /libpod_parent) leaves the parents alone.
+ *
+ * cgroupsPath (config-linux.md "Cgroups path"): absolute = relative to each hierarchy's root;
+ * relative = "relative to a runtime-determined location" -- berth puts it under /berth, never
+ * under the caller's own cgroup (runc does the latter, which lands containers inside whatever
+ * service happened to run it); empty = /berth/<id>.
+ */
+import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { CgroupLayout } from "./detect";
+
+export function cgroupPathFor(cgroupsPath: string | undefined, id: string): string {
+  if (!cgroupsPath) return `/berth/${id}`;
+  const clean = cgroupsPath.split("/").filter((c) => c && c !== "." && c !== "..").join("/");
+  return cgroupsPath.startsWith("/") ? `/${clean}` : `/berth/${clean}`;
+}
+
+/** Mount points of the v1 hierarchies, named ones (name=systemd) included, as runc joins them. */
+export function v1MountPoints(layout: CgroupLayout): string[] {
+  return layout.v1Hierarchies.map((h) => h.mountPoint).sort();
+}
+
+export interface CgroupPlacement {
+  /** One directory per hierarchy the container is placed in (v1 ones, then unified). */
+  dirs: string[];
+  /** The cgroup2 directory, if the host has cgroup2 (CLONE_INTO_CGROUP, freezer, kill). */
+  unified?: string;
+  /** Directories this call created, deepest first. */
+  created: string[];
+}
+
+/** mkdir -p in each hierarchy, recording what was created. Undo with removeCgroupDirs. */
+export function createCgroupDirs(layout: CgroupLayout, path: string): CgroupPlacement {
+  const placement: CgroupPlacement = { dirs: [], created: [] };
+  const make = (root: string): string => {
+    let dir = root;
+    for (const part of path.split("/").filter(Boolean)) {
+      const parent = dir;
+      dir = join(dir, part);
+      if (!existsSync(dir)) {
+        mkdirSync(dir);
+        placement.created.unshift(dir);
+        inheritCpuset(parent, dir);
+      }
+    }
+    return dir;
+  };
+  try {
+    for (const mp of v1MountPoints(layout)) placement.dirs.push(make(mp));
+    if (layout.v2Mount) {
+      placement.unified = make(layout.v2Mount);
+      placement.dirs.push(placement.unified);
+    }
+  } catch (err) {
+    removeCgroupDirs(placement.created);
+    throw err;
+  }
+  return placement;
+}
+
+/**
+ * A new v1 cpuset cgroup starts with empty cpuset.cpus and cpuset.mems, and joining it fails
+ * with ENOSPC until they are set: copy the parent's (what clone_children would have done).
+ */
+function inheritCpuset(parent: string, dir: string): void {
+  for (const file of ["cpuset.cpus", "cpuset.mems"]) {
+    const mine = join(dir, file);
+    if (!existsSync(mine) || readFileSync(mine, "utf8").trim() !== "") continue;
+    writeFileSync(mine, readFileSync(join(parent, file), "utf8"));
+  }
+}
+
+/** Move a process into every v1 directory (cgroup2 placement is done by clone3). */
+export function joinV1(placement: CgroupPlacement, pid: number): void {
+  for (const dir of placement.dirs) {
+    if (dir === placement.unified) continue;
+    const file = join(dir, "cgroup.procs");
+    try {
+      writeFileSync(file, `${pid}\n`);
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      e.path ??= file;
+      e.syscall ??= "write";
+      throw e;
+    }
+  }
+}
+
+export function cgroupPids(dir: string): number[] {
+  try {
+    return readFileSync(join(dir, "cgroup.procs"), "utf8").split("\n").filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+/** rmdir, deepest first; a directory already gone is fine. Returns the ones that failed. */
+export function removeCgroupDirs(dirs: readonly string[]): { dir: string; error: NodeJS.ErrnoException }[] {
+  const failed: { dir: string; error: NodeJS.ErrnoException }[] = [];
+  for (const dir of dirs) {
+    try {
+      rmdirSync(dir);
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      if (e.code !== "ENOENT") failed.push({ dir, error: e });
+    }
+  }
+  return failed;
+}

@@ -1,0 +1,19 @@
+/** berth create [--bundle DIR] [--pid-file FILE] [--no-pivot] [--preserve-fds N] ID */
+import { create, defaultRuntime } from "../container";
+import { BerthError } from "../errors";
+import type { CliContext } from "./context";
+
+export default async function createVerb(ctx: CliContext): Promise<number> {
+  const id = ctx.argv["container-id"] as string;
+  if (ctx.argv["console-socket"]) throw new BerthError({ op: "create", id, field: "--console-socket", reason: "terminals are not supported by this build of berth yet" });
+  const rt = defaultRuntime(ctx.global.root, (m) => ctx.logger.warn(m));
+  const { pidfd } = await create(rt, {
+    id,
+    bundle: ctx.argv.bundle as string | undefined,
+    pidFile: ctx.argv["pid-file"] as string | undefined,
+    noPivot: ctx.argv["no-pivot"] === true,
+    preserveFds: Number(ctx.argv["preserve-fds"] ?? 0),
+  });
+  rt.native.closeFd(pidfd);
+  return 0;
+}

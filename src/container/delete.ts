@@ -1,0 +1,57 @@
+/**
+ * delete: remove what the container owned -- its processes (with --force), cgroup directories
+ * berth created, and its state directory -- and nothing else. Waiting for death is a poll on a
+ * pidfd, not a sleep (runc sleeps 100 ms here).
+ */
+import { BerthError } from "../errors";
+import { cgroupPids, removeCgroupDirs } from "../cgroups";
+import type { ContainerRecord } from "../state";
+import { openInit, signalContainer } from "./kill";
+import type { Runtime } from "./runtime";
+import { liveStatus } from "./status";
+
+const SIGKILL = 9;
+
+export async function destroy(rt: Runtime, id: string, force = false): Promise<void> {
+  await rt.store.withLockAsync("delete", id, async () => {
+    const record = rt.store.read("delete", id);
+    const status = liveStatus(rt.store, record);
+    if (status !== "stopped") {
+      // runtime.md "delete": deleting a container that is not stopped MUST produce an error.
+      if (!force) throw new BerthError({ op: "delete", id, reason: `cannot delete container ${id} that is not stopped: ${status}` });
+      await killAndWait(rt, record);
+    }
+    await removeOwned(rt, record);
+  });
+}
+
+async function killAndWait(rt: Runtime, record: ContainerRecord): Promise<void> {
+  const pidfd = openInit(rt, record);
+  if (pidfd === undefined) return;
+  try {
+    try {
+      signalContainer(rt, record, SIGKILL, true);
+    } catch {
+      /* it died on its own meanwhile */
+    }
+    await rt.native.pidfdPollExit(pidfd);
+  } finally {
+    rt.native.closeFd(pidfd);
+  }
+}
+
+async function removeOwned(rt: Runtime, record: ContainerRecord): Promise<void> {
+  // With the init dead, its pid namespace is gone and every process in it was killed; the
+  // cgroup empties as they finish exiting. Wait for that (bounded), then rmdir.
+  const leaf = record.cgroupUnified ?? record.cgroupDirs[0];
+  if (leaf) {
+    for (let i = 0; i < 200 && cgroupPids(leaf).length > 0; i++) await new Promise((r) => setImmediate(r));
+  }
+  const failed = removeCgroupDirs(record.cgroupDirs);
+  if (failed.length) {
+    throw new BerthError({ op: "delete", id: record.id, field: failed[0]!.dir, reason: "rmdir", errno: failed[0]!.error.code ?? "EBUSY" });
+  }
+  rt.store.remove(record.id);
+}
+
+export { liveStatus };

@@ -1,0 +1,70 @@
+/**
+ * kill: signal the container's init through a pidfd. The pidfd is opened first and the
+ * process's start time checked after, so the signal cannot reach a process that reused the pid.
+ */
+import { BerthError } from "../errors";
+import { cgroupPids } from "../cgroups";
+import type { ContainerRecord } from "../state";
+import { isAlive } from "./proc";
+import type { Runtime } from "./runtime";
+import { liveStatus } from "./status";
+
+/** Open a pidfd for the recorded init, or undefined when it has exited. */
+export function openInit(rt: Runtime, record: ContainerRecord): number | undefined {
+  let pidfd: number;
+  try {
+    pidfd = rt.native.pidfdOpen(record.pid);
+  } catch {
+    return undefined;
+  }
+  if (!isAlive(record.pid, record.pidStartTime)) {
+    rt.native.closeFd(pidfd);
+    return undefined;
+  }
+  return pidfd;
+}
+
+/** Every process in the container's cgroup (for --all), init first. */
+function containerPids(record: ContainerRecord): number[] {
+  const dir = record.cgroupUnified ?? record.cgroupDirs[0];
+  const pids = dir ? cgroupPids(dir) : [];
+  return [record.pid, ...pids.filter((p) => p !== record.pid)];
+}
+
+export function kill(rt: Runtime, id: string, signal: number, all = false): void {
+  rt.store.withLock("kill", id, () => {
+    const record = rt.store.read("kill", id);
+    if (liveStatus(rt.store, record) === "stopped") throw new BerthError({ op: "kill", id, reason: "container not running" });
+    signalContainer(rt, record, signal, all);
+  });
+}
+
+export function signalContainer(rt: Runtime, record: ContainerRecord, signal: number, all: boolean): void {
+  const pidfd = openInit(rt, record);
+  if (pidfd === undefined) throw new BerthError({ op: "kill", id: record.id, reason: "container not running" });
+  try {
+    rt.native.pidfdSendSignal(pidfd, signal);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "ESRCH") throw new BerthError({ op: "kill", id: record.id, reason: "no such process", errno: code });
+    throw err;
+  } finally {
+    rt.native.closeFd(pidfd);
+  }
+  if (!all) return;
+  for (const pid of containerPids(record).slice(1)) {
+    let fd: number;
+    try {
+      fd = rt.native.pidfdOpen(pid);
+    } catch {
+      continue; // exited meanwhile
+    }
+    try {
+      rt.native.pidfdSendSignal(fd, signal);
+    } catch {
+      /* exited meanwhile */
+    } finally {
+      rt.native.closeFd(fd);
+    }
+  }
+}

@@ -1,0 +1,45 @@
+/**
+ * What the lifecycle needs from the outside world, passed in (so tests swap in fakes, and a
+ * Node program can hold one Runtime for many containers): the native surface, the state store,
+ * and where berth-init is.
+ */
+import type { StateStore } from "../state";
+
+export interface SyncMessage {
+  type: number;
+  opIndex: number;
+  errno: number;
+  detail: string;
+}
+
+export interface LaunchResult {
+  pid: number;
+  pidfd: number;
+  syncFd: number;
+}
+
+/** The native calls the lifecycle makes (a subset of src/native's surface). */
+export interface LifecycleNative {
+  launch(opts: { initPath: string; plan: Buffer; fds: number[]; cloneFlags: number; cgroupFd?: number; pidnsFd?: number }): LaunchResult;
+  syncRecv(fd: number): SyncMessage | null;
+  syncSend(fd: number, type: number): void;
+  pidfdOpen(pid: number): number;
+  pidfdSendSignal(pidfd: number, sig: number): void;
+  pidfdPollExit(pidfd: number): Promise<void>;
+  waitExit(pidfd: number): Promise<{ exitCode: number | null; signal: number | null }>;
+  waitpid(pid: number, nohang: boolean): unknown;
+  closeFd(fd: number): void;
+  mkfifo(path: string, mode: number): void;
+  openFifoRdwr(path: string): number;
+  flock(fd: number, op: "sh" | "ex" | "un", nonblocking?: boolean): boolean;
+  seccompCompile?(req: unknown): { bpf: Buffer; skipped: string[] };
+  seccompArchNative(): string;
+  berthInitPath(): string;
+}
+
+export interface Runtime {
+  native: LifecycleNative;
+  store: StateStore;
+  /** Log a warning (berth's logger in the CLI, a callback in the library). */
+  warn: (msg: string) => void;
+}

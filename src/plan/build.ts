@@ -1,0 +1,372 @@
+/**
+ * Spec + host facts -> LaunchPlan: the ordered system calls berth-init makes to turn a fresh
+ * process into the container's init, each carrying the config field it came from. Pure: the
+ * facts it needs (is this bind source a file? which cgroup hierarchies exist?) come in as data.
+ * A plan reads like its strace; `berth check --explain` prints it.
+ *
+ * The order, and why:
+ *   1. wait for the uid/gid maps (a new user namespace has none until the parent writes them);
+ *   2. join namespaces given by path;
+ *   3. stop mount events reaching the host (/ rslave, or per rootfsPropagation), bind the
+ *      rootfs onto itself (pivot_root needs a mount point), then the config's mounts in order,
+ *      devices and /dev symlinks, all resolved inside the rootfs;
+ *   4. pivot_root (or move + chroot with --no-pivot);
+ *   5. hostname, sysctls, then masked and read-only paths (after sysctls: /proc/sys is
+ *      read-only by default), then the read-only root;
+ *   6. process attributes that need privilege: oom_score_adj, rlimits (raising a hard limit
+ *      needs CAP_SYS_RESOURCE), personality;
+ *   7. the user and capabilities: bounding set, keep caps across setuid, groups, gid, uid,
+ *      then the capability sets and ambient set; umask; chdir (as the user, who must be able
+ *      to reach it); check the program exists (fail at create, as runc does);
+ *   8. no_new_privs and seccomp last (a filter must not see berth-init's own setup; without
+ *      no_new_privs, loading one needs CAP_SYS_ADMIN, so then it goes before the caps drop);
+ *   9. ready, wait for start, exec.
+ */
+import type { IdMapping, Mount, NamespaceType, Spec } from "../spec";
+import { capabilityNumbers, rlimitNumbers } from "../spec";
+import type { PlanOp } from "./encode";
+import { flagOptions, MS, propagationOptions, recursiveOptions } from "./mount-options";
+
+export const CLONE = {
+  NEWTIME: 0x00000080,
+  NEWNS: 0x00020000,
+  NEWCGROUP: 0x02000000,
+  NEWUTS: 0x04000000,
+  NEWIPC: 0x08000000,
+  NEWUSER: 0x10000000,
+  NEWPID: 0x20000000,
+  NEWNET: 0x40000000,
+} as const;
+
+export const namespaceFlags: Record<NamespaceType, number> = {
+  time: CLONE.NEWTIME,
+  mount: CLONE.NEWNS,
+  cgroup: CLONE.NEWCGROUP,
+  uts: CLONE.NEWUTS,
+  ipc: CLONE.NEWIPC,
+  user: CLONE.NEWUSER,
+  pid: CLONE.NEWPID,
+  network: CLONE.NEWNET,
+};
+
+export const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/** config-linux.md "Default Devices". */
+export const defaultDevices = [
+  { path: "/dev/null", major: 1, minor: 3 },
+  { path: "/dev/zero", major: 1, minor: 5 },
+  { path: "/dev/full", major: 1, minor: 7 },
+  { path: "/dev/random", major: 1, minor: 8 },
+  { path: "/dev/urandom", major: 1, minor: 9 },
+  { path: "/dev/tty", major: 5, minor: 0 },
+] as const;
+
+const S_IFCHR = 0o020000;
+const S_IFBLK = 0o060000;
+const S_IFIFO = 0o010000;
+
+/** A v1 cgroup hierarchy as mounted on the host: its directory name and mount options. */
+export interface CgroupHierarchy {
+  /** e.g. "cpu,cpuacct" (the basename of its mount point) */
+  name: string;
+  /** where it is mounted on the host, e.g. /sys/fs/cgroup/cpu,cpuacct */
+  mountPoint: string;
+  /** controllers and named options to mount it with, e.g. "cpu,cpuacct" or "none,name=systemd" */
+  data: string;
+}
+
+export interface PlanInput {
+  spec: Spec;
+  /** Absolute host path of the root filesystem. */
+  rootfs: string;
+  /** Absolute bundle directory (relative bind sources resolve against it, as in runc). */
+  bundle: string;
+  noPivot?: boolean;
+  /** Child fd numbers of what the parent passes: the exec fifo and joined namespaces. */
+  fds: { fifo: number; namespaces: Partial<Record<NamespaceType, number>> };
+  /** For bind mounts: whether mounts[i].source is a regular file (create a file to mount on). */
+  bindSourceIsFile: (index: number) => boolean;
+  /** The host's cgroup layout and the container's cgroup path, for "cgroup" mounts. */
+  cgroup: { mode: "unified" | "hybrid" | "legacy" | "none"; hierarchies: CgroupHierarchy[]; v2Mount?: string; path: string };
+  /** Highest capability number the kernel knows. */
+  capLastCap: number;
+  /** linux.seccomp compiled to BPF (by the addon, with libseccomp), and seccomp(2) flags. */
+  seccomp?: { bpf: Uint8Array; flags: number };
+}
+
+export interface LaunchPlan {
+  ops: PlanOp[];
+  /** CLONE_NEW* flags for the namespaces clone3 creates. */
+  cloneFlags: number;
+  /** Namespaces joined by path (the parent opens them; pid is joined before clone). */
+  joins: { type: NamespaceType; path: string; origin: string }[];
+  /** A new user namespace: the parent writes these maps, then acks waitParent. */
+  userns?: { uidMappings: IdMapping[]; gidMappings: IdMapping[] };
+}
+
+function containerPath(dest: string): string {
+  // config.md: a relative destination is relative to "/" (deprecated).
+  const abs = dest.startsWith("/") ? dest : `/${dest}`;
+  return abs.replace(/\/+/g, "/").replace(/(.)\/$/, "$1");
+}
+
+function resolveHostPath(bundle: string, p: string): string {
+  return p.startsWith("/") ? p : `${bundle.replace(/\/$/, "")}/${p}`;
+}
+
+interface ParsedOptions {
+  flags: number;
+  data: string[];
+  propagation: number[];
+  recSet: number;
+  recClr: number;
+  bind: boolean;
+  recursive: boolean;
+}
+
+/** Mount options -> mount(2) flags, data, propagation and mount_setattr(2) attributes. */
+export function parseMountOptions(options: readonly string[] = [], type?: string): ParsedOptions {
+  const out: ParsedOptions = { flags: 0, data: [], propagation: [], recSet: 0, recClr: 0, bind: type === "bind", recursive: false };
+  for (const opt of options) {
+    const flag = flagOptions[opt];
+    if (flag) {
+      const [clear, bit] = flag;
+      if (clear) out.flags &= ~bit;
+      else out.flags |= bit;
+      if (opt === "bind" || opt === "rbind") out.bind = true;
+      if (opt === "rbind") out.recursive = true;
+      continue;
+    }
+    const prop = propagationOptions[opt];
+    if (prop !== undefined) {
+      out.propagation.push(prop);
+      continue;
+    }
+    const rec = recursiveOptions[opt];
+    if (rec) {
+      const [clear, attr] = rec;
+      if (clear) {
+        out.recClr |= attr;
+        out.recSet &= ~attr;
+      } else {
+        out.recSet |= attr;
+        out.recClr &= ~attr;
+      }
+      continue;
+    }
+    if (opt === "tmpcopyup" || opt === "copy-symlink" || opt === "idmap" || opt === "ridmap") continue;
+    out.data.push(opt);
+  }
+  return out;
+}
+
+export class PlanError extends Error {
+  constructor(
+    readonly field: string,
+    readonly value: unknown,
+    readonly reason: string,
+  ) {
+    super(`${field}: ${reason}`);
+  }
+}
+
+function capMask(names: readonly string[] | undefined, lastCap: number): bigint {
+  let mask = 0n;
+  for (const name of names ?? []) {
+    const n = capabilityNumbers[name];
+    if (n !== undefined && n <= lastCap) mask |= 1n << BigInt(n);
+  }
+  return mask;
+}
+
+export function buildPlan(input: PlanInput): LaunchPlan {
+  const { spec, rootfs } = input;
+  const linux = spec.linux ?? {};
+  const proc = spec.process;
+  if (!proc) throw new PlanError("process", undefined, "is required to create a container");
+  const ops: PlanOp[] = [];
+  const add = (op: PlanOp["op"], args: PlanOp["args"], origin: string) => ops.push({ op, args, origin });
+
+  // --- namespaces
+  let cloneFlags = 0;
+  const joins: LaunchPlan["joins"] = [];
+  (linux.namespaces ?? []).forEach((ns, i) => {
+    if (ns.path) joins.push({ type: ns.type, path: ns.path, origin: `linux.namespaces[${i}]` });
+    else cloneFlags |= namespaceFlags[ns.type];
+  });
+  const hasMountNs = (linux.namespaces ?? []).some((n) => n.type === "mount");
+  if (!hasMountNs) {
+    throw new PlanError("linux.namespaces", undefined, "needs a mount namespace: berth will not set up a rootfs in the host's mounts");
+  }
+  if (joins.some((j) => j.type === "user")) {
+    throw new PlanError("linux.namespaces", undefined, "joining a user namespace by path is not supported by this build of berth yet");
+  }
+
+  let userns: LaunchPlan["userns"];
+  if (cloneFlags & CLONE.NEWUSER) {
+    userns = { uidMappings: linux.uidMappings ?? [], gidMappings: linux.gidMappings ?? [] };
+    add("waitParent", [], "linux.uidMappings");
+  }
+  for (const j of joins) {
+    // pid and time namespaces apply to children: the parent joins them around clone3.
+    if (j.type === "pid" || j.type === "time") continue;
+    const fd = input.fds.namespaces[j.type];
+    if (fd === undefined) throw new Error(`buildPlan: no fd for joined ${j.type} namespace`);
+    add("setns", [fd, namespaceFlags[j.type]], j.origin);
+  }
+
+  // --- the root filesystem and mounts
+  const propagation = { shared: MS.SHARED, slave: MS.SLAVE, private: MS.PRIVATE, unbindable: MS.UNBINDABLE, rshared: MS.SHARED, rslave: MS.SLAVE, rprivate: MS.PRIVATE, runbindable: MS.UNBINDABLE }[
+    linux.rootfsPropagation ?? "rslave"
+  ];
+  // A shared root would send the container's mounts back to the host; make it slave first
+  // and apply the requested propagation to the new root afterwards (below).
+  add("mountPropagation", ["/", MS.REC | (propagation === MS.SHARED ? MS.SLAVE : propagation!)], "linux.rootfsPropagation");
+  add("mount", [rootfs, "/", "", MS.BIND | MS.REC, ""], "root.path");
+
+  const mounts = spec.mounts ?? [];
+  mounts.forEach((m, i) => planMount(add, m, i, input));
+
+  // --- devices
+  const inUserns = (cloneFlags & CLONE.NEWUSER) !== 0;
+  // Defaults first; an entry of linux.devices at the same path replaces the default.
+  const devices = new Map<string, { path: string; type: string; major?: number; minor?: number; fileMode?: number; uid?: number; gid?: number; origin: string }>();
+  for (const d of defaultDevices) devices.set(d.path, { ...d, type: "c", fileMode: 0o666, uid: 0, gid: 0, origin: "(default devices)" });
+  (linux.devices ?? []).forEach((d, i) => devices.set(containerPath(d.path), { ...d, path: containerPath(d.path), origin: `linux.devices[${i}]` }));
+  for (const d of devices.values()) {
+    const dir = d.path.slice(0, d.path.lastIndexOf("/")) || "/";
+    add("mkdirInRoot", [dir, 0o755, 0], d.origin);
+    if (inUserns) {
+      // mknod(2) needs CAP_MKNOD in the initial user namespace: bind the host's node instead.
+      add("mkdirInRoot", [d.path, 0o644, 1], d.origin);
+      add("mount", [d.path, d.path, "", MS.BIND, ""], d.origin);
+    } else {
+      const typeBits = d.type === "b" ? S_IFBLK : d.type === "p" ? S_IFIFO : S_IFCHR;
+      const major = d.major ?? 0;
+      const minor = d.minor ?? 0;
+      // The kernel's new_encode_dev(): 12 bits of major, 20 of minor, interleaved.
+      const dev = (minor & 0xff) | ((major & 0xfff) << 8) | ((minor & ~0xff) << 12);
+      add("mknod", [d.path, typeBits | ((d.fileMode ?? 0o666) & 0o7777), dev, d.uid ?? 0, d.gid ?? 0], d.origin);
+    }
+  }
+  add("symlink", ["/proc/self/fd", "/dev/fd"], "(runtime: /dev symlinks)");
+  add("symlink", ["/proc/self/fd/0", "/dev/stdin"], "(runtime: /dev symlinks)");
+  add("symlink", ["/proc/self/fd/1", "/dev/stdout"], "(runtime: /dev symlinks)");
+  add("symlink", ["/proc/self/fd/2", "/dev/stderr"], "(runtime: /dev symlinks)");
+  if (mounts.some((m) => containerPath(m.destination) === "/dev/pts")) add("symlink", ["pts/ptmx", "/dev/ptmx"], "(runtime: /dev symlinks)");
+
+  // --- into the root
+  if (input.noPivot) add("chrootNoPivot", [rootfs], "root.path (--no-pivot)");
+  else add("pivotRoot", [rootfs], "root.path");
+  if (propagation === MS.SHARED || linux.rootfsPropagation?.startsWith("r")) {
+    add("mountPropagation", ["/", MS.REC | propagation!], "linux.rootfsPropagation");
+  }
+
+  if (spec.hostname) add("sethostname", [spec.hostname], "hostname");
+  if (spec.domainname) add("setdomainname", [spec.domainname], "domainname");
+  for (const [key, value] of Object.entries(linux.sysctl ?? {})) add("sysctl", [key.replace(/\//g, "."), value], `linux.sysctl[${JSON.stringify(key)}]`);
+  (linux.maskedPaths ?? []).forEach((p, i) => add("maskPath", [p], `linux.maskedPaths[${i}]`));
+  (linux.readonlyPaths ?? []).forEach((p, i) => add("readonlyPath", [p], `linux.readonlyPaths[${i}]`));
+  if (spec.root?.readonly) add("remountRoot", [MS.RDONLY], "root.readonly");
+
+  // --- process attributes
+  if (proc.oomScoreAdj !== undefined) add("oomScoreAdj", [proc.oomScoreAdj], "process.oomScoreAdj");
+  (proc.rlimits ?? []).forEach((r, i) => {
+    const max = (n: number) => (n >= 2 ** 63 - 1 || n === -1 ? -1 : n);
+    add("setrlimit", [rlimitNumbers[r.type]!, max(r.soft), max(r.hard)], `process.rlimits[${i}]`);
+  });
+  if (linux.personality) add("personality", [linux.personality.domain === "LINUX32" ? 0x0008 : 0x0000], "linux.personality");
+
+  // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: load it while we still have it.
+  if (input.seccomp && !proc.noNewPrivileges) add("seccompLoad", [input.seccomp.bpf, input.seccomp.flags], "linux.seccomp");
+
+  // --- user and capabilities
+  const caps = proc.capabilities ?? {};
+  const last = input.capLastCap;
+  add("capBounding", [capMask(caps.bounding, last)], "process.capabilities.bounding");
+  add("keepCaps", [], "process.user");
+  add("setgroups", [proc.user.additionalGids ?? []], "process.user.additionalGids");
+  add("setresgid", [proc.user.gid], "process.user.gid");
+  add("setresuid", [proc.user.uid], "process.user.uid");
+  add("capset", [capMask(caps.effective, last), capMask(caps.permitted, last), capMask(caps.inheritable, last)], "process.capabilities");
+  // The kernel raises an ambient capability only if it is permitted and inheritable
+  // (prctl(2) PR_CAP_AMBIENT_RAISE: EPERM otherwise). runc skips the others silently, and its
+  // default spec depends on that (ambient without inheritable); berth does the same, and
+  // `berth check` warns about them.
+  const ambient = capMask(caps.ambient, last) & capMask(caps.inheritable, last) & capMask(caps.permitted, last);
+  if (ambient) add("capAmbient", [ambient], "process.capabilities.ambient");
+  add("umask", [proc.user.umask ?? 0o022], "process.user.umask");
+  add("chdir", [proc.cwd], "process.cwd");
+
+  const env = proc.env ?? [];
+  const pathEntry = env.find((e) => e.startsWith("PATH="));
+  const args = proc.args ?? [];
+  add("checkExec", [args[0] ?? "", pathEntry ? pathEntry.slice(5) : DEFAULT_PATH], "process.args[0]");
+  if (proc.noNewPrivileges) add("noNewPrivs", [], "process.noNewPrivileges");
+  if (input.seccomp && proc.noNewPrivileges) add("seccompLoad", [input.seccomp.bpf, input.seccomp.flags], "linux.seccomp");
+
+  add("ready", [], "(runtime)");
+  add("waitStart", [input.fds.fifo], "(runtime: exec fifo)");
+  add("exec", [args[0] ?? "", args, pathEntry ? env : [...env, `PATH=${DEFAULT_PATH}`]], "process.args");
+
+  return { ops, cloneFlags, joins, userns };
+}
+
+type Add = (op: PlanOp["op"], args: PlanOp["args"], origin: string) => void;
+
+function planMount(add: Add, m: Mount, i: number, input: PlanInput): void {
+  const origin = `mounts[${i}]`;
+  const dest = containerPath(m.destination);
+  const opts = parseMountOptions(m.options, m.type);
+
+  if (m.type === "cgroup" || m.type === "cgroup2") {
+    planCgroupMount(add, m, dest, opts, origin, input);
+    return;
+  }
+
+  if (opts.bind) {
+    const source = resolveHostPath(input.bundle, m.source ?? "");
+    add("mkdirInRoot", [dest, 0o755, input.bindSourceIsFile(i) ? 1 : 0], origin);
+    add("mount", [source, dest, "", MS.BIND | (opts.recursive ? MS.REC : 0), ""], origin);
+    // A bind mount takes ro/nosuid/... only on a remount of the bind.
+    const extra = opts.flags & ~(MS.BIND | MS.REC | MS.REMOUNT);
+    if (extra) add("mount", ["", dest, "", MS.REMOUNT | MS.BIND | extra, ""], origin);
+  } else {
+    add("mkdirInRoot", [dest, 0o755, 0], origin);
+    add("mount", [m.source ?? m.type ?? "none", dest, m.type ?? "", opts.flags, opts.data.join(",")], origin);
+  }
+  for (const p of opts.propagation) add("mount", ["", dest, "", p, ""], origin);
+  if (opts.recSet || opts.recClr) add("mountSetattr", [dest, opts.recSet, opts.recClr, 1], origin);
+}
+
+/**
+ * A "cgroup" mount shows the container its own cgroups. In a new cgroup namespace a fresh
+ * cgroup mount has the container's cgroup as its root; without one, a fresh mount would show
+ * the host's whole tree, so berth bind-mounts the container's directories instead (as runc).
+ * On a cgroup v2 host that is one mount; on a v1 or hybrid host, a tmpfs with one mount per
+ * hierarchy (and the v2 one at "unified" on a hybrid host), the layout Docker users know.
+ */
+function planCgroupMount(add: Add, m: Mount, dest: string, opts: ParsedOptions, origin: string, input: PlanInput): void {
+  const flags = opts.flags & ~(MS.BIND | MS.REC);
+  const cgroupns = (input.spec.linux?.namespaces ?? []).some((n) => n.type === "cgroup" && !n.path);
+  const { cgroup } = input;
+  const one = (fstype: "cgroup" | "cgroup2", target: string, hostDir: string | undefined, data: string) => {
+    add("mkdirInRoot", [target, 0o755, 0], origin);
+    if (cgroupns || !hostDir) {
+      add("mount", [fstype, target, fstype, flags, data], origin);
+    } else {
+      add("mount", [`${hostDir}${cgroup.path}`, target, "", MS.BIND, ""], origin);
+      add("mount", ["", target, "", MS.REMOUNT | MS.BIND | flags, ""], origin);
+    }
+  };
+  if (cgroup.mode === "unified" || m.type === "cgroup2") {
+    one("cgroup2", dest, cgroup.v2Mount, "");
+    return;
+  }
+  add("mkdirInRoot", [dest, 0o755, 0], origin);
+  // The tmpfs stays writable while the hierarchies are mounted on it, then is made read-only.
+  add("mount", ["tmpfs", dest, "tmpfs", MS.NOSUID | MS.NODEV | MS.NOEXEC, "mode=755"], origin);
+  for (const h of cgroup.hierarchies) one("cgroup", `${dest}/${h.name}`, h.mountPoint, h.data);
+  if (cgroup.mode === "hybrid") one("cgroup2", `${dest}/unified`, cgroup.v2Mount, "");
+  if (flags & MS.RDONLY) add("mount", ["", dest, "", MS.REMOUNT | MS.RDONLY | MS.NOSUID | MS.NODEV | MS.NOEXEC, "mode=755"], origin);
+}

@@ -1,0 +1,160 @@
+/**
+ * The state root (default /run/berth, or --root): one directory per container holding
+ * state.json (written atomically), exec.fifo (exists while the container is "created") and a
+ * lock file. Commands on one container are serialised with flock(2) on the lock file; the
+ * flock primitive comes from the native surface and is passed in, so this room does no syscalls
+ * Node cannot.
+ */
+import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, constants } from "node:fs";
+import { join } from "node:path";
+import { BerthError } from "../errors";
+import type { IdMapping, Spec, State, Status } from "../spec";
+import { writeFileAtomic } from "./atomic";
+
+/** What berth records about a container: the OCI state plus what it needs to manage it. */
+export interface ContainerRecord {
+  ociVersion: string;
+  id: string;
+  /** The status when last written; `state` derives the live one. */
+  status: Status;
+  pid: number;
+  bundle: string;
+  annotations?: Record<string, string>;
+  /** ISO time of creation (`list` shows it). */
+  created: string;
+  rootfs: string;
+  /** /proc/<pid>/stat field 22: identifies the process beyond its (recyclable) pid. */
+  pidStartTime: string;
+  /** Cgroup directories berth created for this container, deepest first (delete removes them). */
+  cgroupDirs: string[];
+  /** The unified (cgroup2) directory, if any: freezer and cgroup.kill. */
+  cgroupUnified?: string;
+  /** The config the container was created from (hooks at delete, exec defaults). */
+  config: Spec;
+  userns?: { uidMappings: IdMapping[]; gidMappings: IdMapping[] };
+  owner?: string;
+}
+
+export type Flock = (fd: number, op: "sh" | "ex" | "un", nonblocking?: boolean) => boolean;
+
+/** runc's rule for ids: letters, digits and _ + - . only; no path tricks. */
+const validId = /^[\w+.-]+$/;
+
+export function checkId(op: string, id: string): void {
+  if (!validId.test(id) || id === "." || id === "..") {
+    throw new BerthError({ op, id, reason: "invalid container id: use letters, digits and _ + - . only" });
+  }
+}
+
+export class StateStore {
+  constructor(
+    readonly root: string,
+    private readonly flock: Flock,
+  ) {}
+
+  dir(id: string): string {
+    return join(this.root, id);
+  }
+  fifoPath(id: string): string {
+    return join(this.dir(id), "exec.fifo");
+  }
+  statePath(id: string): string {
+    return join(this.dir(id), "state.json");
+  }
+
+  /** Make the container's directory; fails if the id is taken (runc: "container with id exists"). */
+  createDir(op: string, id: string): string {
+    checkId(op, id);
+    mkdirSync(this.root, { recursive: true, mode: 0o711 });
+    const dir = this.dir(id);
+    try {
+      mkdirSync(dir, { mode: 0o711 });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "EEXIST") throw new BerthError({ op, id, reason: `container with id exists: ${id}` });
+      throw new BerthError({ op, id, field: dir, reason: "mkdir", errno: (err as NodeJS.ErrnoException).code ?? "EIO", cause: err });
+    }
+    return dir;
+  }
+
+  /** Exclusive lock on one container for the life of `fn`; released by close even on a crash. */
+  withLock<T>(op: string, id: string, fn: () => T): T {
+    const fd = this.lockFd(op, id);
+    try {
+      this.flock(fd, "ex");
+      return fn();
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  async withLockAsync<T>(op: string, id: string, fn: () => Promise<T>): Promise<T> {
+    const fd = this.lockFd(op, id);
+    try {
+      this.flock(fd, "ex");
+      return await fn();
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  private lockFd(op: string, id: string): number {
+    checkId(op, id);
+    try {
+      return openSync(join(this.dir(id), "lock"), constants.O_RDWR | constants.O_CREAT, 0o600);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") throw new BerthError({ op, id, reason: "container does not exist" });
+      throw err;
+    }
+  }
+
+  write(record: ContainerRecord): void {
+    writeFileAtomic(this.statePath(record.id), JSON.stringify(record) + "\n", 0o600);
+  }
+
+  /** The record, or a "container does not exist" error (runc's wording, which engines match). */
+  read(op: string, id: string): ContainerRecord {
+    checkId(op, id);
+    let text: string;
+    try {
+      text = readFileSync(this.statePath(id), "utf8");
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") throw new BerthError({ op, id, reason: "container does not exist" });
+      throw err;
+    }
+    return JSON.parse(text) as ContainerRecord;
+  }
+
+  /** Ids with a state file (a directory without one is a create in progress or a crash). */
+  ids(): string[] {
+    let names: string[];
+    try {
+      names = readdirSync(this.root);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") return [];
+      throw err;
+    }
+    return names.filter((n) => validId.test(n)).sort();
+  }
+
+  tryRead(id: string): ContainerRecord | undefined {
+    try {
+      return JSON.parse(readFileSync(this.statePath(id), "utf8")) as ContainerRecord;
+    } catch {
+      return undefined;
+    }
+  }
+
+  remove(id: string): void {
+    checkId("delete", id);
+    rmSync(this.dir(id), { recursive: true, force: true });
+  }
+}
+
+/** The OCI state document (runtime.md "State") for a record and a live status. */
+export function ociState(record: ContainerRecord, status: Status): State {
+  const state: State = { ociVersion: record.ociVersion, id: record.id, status, bundle: record.bundle };
+  // runtime.md: pid is REQUIRED when status is created or running on Linux; runc prints 0 once stopped.
+  state.pid = status === "stopped" ? 0 : record.pid;
+  if (record.annotations && Object.keys(record.annotations).length) state.annotations = record.annotations;
+  return state;
+}

@@ -1,0 +1,191 @@
+/**
+ * The plan builder as a table: config in, ops out (names, arguments and the config field each
+ * came from). These are the decisions berth-init will execute; reading them is reading the
+ * container's setup strace.
+ */
+import { buildPlan, CLONE, encodePlan, MS, parseMountOptions, PlanError, type PlanInput } from "../../src/plan";
+import { defaultSpec, type Spec } from "../../src/spec";
+
+function input(mutate: (s: Spec) => void = () => undefined, extra: Partial<PlanInput> = {}): PlanInput {
+  const spec = defaultSpec();
+  spec.process!.terminal = false;
+  mutate(spec);
+  return {
+    spec,
+    rootfs: "/b/rootfs",
+    bundle: "/b",
+    fds: { fifo: 3, namespaces: {} },
+    bindSourceIsFile: () => false,
+    cgroup: {
+      mode: "hybrid",
+      hierarchies: [{ name: "cpu", mountPoint: "/sys/fs/cgroup/cpu", data: "cpu" }, { name: "systemd", mountPoint: "/sys/fs/cgroup/systemd", data: "none,name=systemd" }],
+      v2Mount: "/sys/fs/cgroup/unified",
+      path: "/berth/c1",
+    },
+    capLastCap: 40,
+    ...extra,
+  };
+}
+
+const names = (p: ReturnType<typeof buildPlan>) => p.ops.map((o) => o.op);
+
+test("the default spec: namespaces by clone3, rootfs bind, mounts, devices, pivot, user, exec", () => {
+  const plan = buildPlan(input());
+  expect(plan.cloneFlags).toBe(CLONE.NEWPID | CLONE.NEWNET | CLONE.NEWIPC | CLONE.NEWUTS | CLONE.NEWNS);
+  expect(plan.userns).toBeUndefined();
+  const ops = names(plan);
+  expect(ops.slice(0, 2)).toEqual(["mountPropagation", "mount"]);
+  expect(plan.ops[0]).toEqual({ op: "mountPropagation", args: ["/", MS.REC | MS.SLAVE], origin: "linux.rootfsPropagation" });
+  expect(plan.ops[1]).toEqual({ op: "mount", args: ["/b/rootfs", "/", "", MS.BIND | MS.REC, ""], origin: "root.path" });
+  // pivot before hostname, sysctls, masks; masks before the read-only root; exec last.
+  const at = (op: string) => ops.indexOf(op as never);
+  expect(at("pivotRoot")).toBeLessThan(at("sethostname"));
+  expect(at("maskPath")).toBeGreaterThan(at("pivotRoot"));
+  expect(at("remountRoot")).toBeGreaterThan(ops.lastIndexOf("readonlyPath"));
+  expect(at("setresuid")).toBeGreaterThan(at("setresgid"));
+  expect(at("capset")).toBeGreaterThan(at("setresuid"));
+  expect(ops.slice(-4)).toEqual(["noNewPrivs", "ready", "waitStart", "exec"]);
+  expect(plan.ops.at(-1)).toEqual({ op: "exec", args: ["sh", ["sh"], ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "TERM=xterm"]], origin: "process.args" });
+  expect(plan.ops.find((o) => o.op === "waitStart")!.args).toEqual([3]);
+});
+
+test("each mount becomes mkdir + mount with its flags and data, located at mounts[i]", () => {
+  const plan = buildPlan(input());
+  const devpts = plan.ops.filter((o) => o.origin === "mounts[2]");
+  expect(devpts).toEqual([
+    { op: "mkdirInRoot", args: ["/dev/pts", 0o755, 0], origin: "mounts[2]" },
+    { op: "mount", args: ["devpts", "/dev/pts", "devpts", MS.NOSUID | MS.NOEXEC, "newinstance,ptmxmode=0666,mode=0620,gid=5"], origin: "mounts[2]" },
+  ]);
+  const sysfs = plan.ops.filter((o) => o.origin === "mounts[5]");
+  expect(sysfs[1]).toEqual({ op: "mount", args: ["sysfs", "/sys", "sysfs", MS.NOSUID | MS.NOEXEC | MS.NODEV | MS.RDONLY, ""], origin: "mounts[5]" });
+});
+
+test("a read-only bind mount is a bind and then a remount; rro is mount_setattr; propagation separate", () => {
+  const plan = buildPlan(
+    input((s) => s.mounts!.push({ destination: "data", source: "vol", type: "bind", options: ["rbind", "ro", "nosuid", "rprivate", "rro"] }), { bindSourceIsFile: (i) => i === 7 }),
+  );
+  expect(plan.ops.filter((o) => o.origin === "mounts[7]")).toEqual([
+    { op: "mkdirInRoot", args: ["/data", 0o755, 1], origin: "mounts[7]" },
+    { op: "mount", args: ["/b/vol", "/data", "", MS.BIND | MS.REC, ""], origin: "mounts[7]" },
+    { op: "mount", args: ["", "/data", "", MS.REMOUNT | MS.BIND | MS.RDONLY | MS.NOSUID, ""], origin: "mounts[7]" },
+    { op: "mount", args: ["", "/data", "", MS.PRIVATE | MS.REC, ""], origin: "mounts[7]" },
+    { op: "mountSetattr", args: ["/data", 0x1, 0, 1], origin: "mounts[7]" },
+  ]);
+});
+
+test("cgroup mounts: the container's own directories bound on a tmpfs (hybrid), fresh mounts in a cgroup namespace", () => {
+  const hybrid = buildPlan(input()).ops.filter((o) => o.origin === "mounts[6]" && o.op === "mount");
+  expect(hybrid.map((o) => o.args.slice(0, 3))).toEqual([
+    ["tmpfs", "/sys/fs/cgroup", "tmpfs"],
+    ["/sys/fs/cgroup/cpu/berth/c1", "/sys/fs/cgroup/cpu", ""],
+    ["", "/sys/fs/cgroup/cpu", ""],
+    ["/sys/fs/cgroup/systemd/berth/c1", "/sys/fs/cgroup/systemd", ""],
+    ["", "/sys/fs/cgroup/systemd", ""],
+    ["/sys/fs/cgroup/unified/berth/c1", "/sys/fs/cgroup/unified", ""],
+    ["", "/sys/fs/cgroup/unified", ""],
+    ["", "/sys/fs/cgroup", ""],
+  ]);
+  const ro = MS.NOSUID | MS.NOEXEC | MS.NODEV | MS.RELATIME | MS.RDONLY;
+  const withNs = buildPlan(input((s) => s.linux!.namespaces!.push({ type: "cgroup" }))).ops.filter((o) => o.origin === "mounts[6]" && o.op === "mount");
+  expect(withNs[1]).toEqual({ op: "mount", args: ["cgroup", "/sys/fs/cgroup/cpu", "cgroup", ro, "cpu"], origin: "mounts[6]" });
+  const unified = buildPlan(
+    input((s) => s.linux!.namespaces!.push({ type: "cgroup" }), { cgroup: { mode: "unified", hierarchies: [], v2Mount: "/sys/fs/cgroup", path: "/berth/c1" } }),
+  ).ops.filter((o) => o.origin === "mounts[6]" && o.op === "mount");
+  expect(unified).toEqual([{ op: "mount", args: ["cgroup2", "/sys/fs/cgroup", "cgroup2", ro, ""], origin: "mounts[6]" }]);
+});
+
+test("devices: defaults by mknod, linux.devices override, binds in a user namespace", () => {
+  const plan = buildPlan(input((s) => (s.linux!.devices = [{ type: "c", path: "/dev/null", major: 1, minor: 3, fileMode: 0o600 }, { type: "b", path: "/dev/loop9", major: 7, minor: 9 }])));
+  const mknods = plan.ops.filter((o) => o.op === "mknod");
+  expect(mknods.map((o) => [o.args[0], o.origin])).toEqual([
+    ["/dev/null", "linux.devices[0]"],
+    ["/dev/zero", "(default devices)"],
+    ["/dev/full", "(default devices)"],
+    ["/dev/random", "(default devices)"],
+    ["/dev/urandom", "(default devices)"],
+    ["/dev/tty", "(default devices)"],
+    ["/dev/loop9", "linux.devices[1]"],
+  ]);
+  expect(mknods[0]!.args).toEqual(["/dev/null", 0o020000 | 0o600, (1 << 8) | 3, 0, 0]);
+  expect(mknods[6]!.args[1]).toBe(0o060000 | 0o666);
+
+  const userns = buildPlan(input((s) => {
+    s.linux!.namespaces!.push({ type: "user" });
+    s.linux!.uidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+    s.linux!.gidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+  }));
+  expect(userns.ops[0]).toEqual({ op: "waitParent", args: [], origin: "linux.uidMappings" });
+  expect(userns.ops.some((o) => o.op === "mknod")).toBe(false);
+  expect(userns.ops.filter((o) => o.origin === "(default devices)" && o.op === "mount")[0]!.args).toEqual(["/dev/null", "/dev/null", "", MS.BIND, ""]);
+  expect(userns.userns).toEqual({ uidMappings: [{ containerID: 0, hostID: 100000, size: 65536 }], gidMappings: [{ containerID: 0, hostID: 100000, size: 65536 }] });
+});
+
+test("joined namespaces: setns with the fd the parent placed; pid is joined around clone3", () => {
+  const plan = buildPlan(
+    input((s) => {
+      s.linux!.namespaces = [{ type: "mount" }, { type: "network", path: "/run/netns/n1" }, { type: "pid", path: "/proc/1/ns/pid" }, { type: "uts" }];
+    }, { fds: { fifo: 3, namespaces: { network: 4 } } }),
+  );
+  expect(plan.cloneFlags).toBe(CLONE.NEWNS | CLONE.NEWUTS);
+  expect(plan.ops[0]).toEqual({ op: "setns", args: [4, CLONE.NEWNET], origin: "linux.namespaces[1]" });
+  expect(plan.joins.map((j) => j.type)).toEqual(["network", "pid"]);
+});
+
+test("capabilities become masks; the user's ids and groups in order; rlimits by number", () => {
+  const plan = buildPlan(input((s) => {
+    s.process!.user = { uid: 1000, gid: 100, additionalGids: [5, 6], umask: 0o077 };
+    s.process!.rlimits = [{ type: "RLIMIT_NPROC", soft: 10, hard: 20 }];
+  }));
+  const byOp = Object.fromEntries(plan.ops.map((o) => [o.op, o.args]));
+  const mask = (1n << 29n) | (1n << 5n) | (1n << 10n); // AUDIT_WRITE, KILL, NET_BIND_SERVICE
+  expect(byOp.capBounding).toEqual([mask]);
+  expect(byOp.capset).toEqual([mask, mask, 0n]);
+  expect(byOp.capAmbient).toEqual([mask]);
+  expect(byOp.setgroups).toEqual([[5, 6]]);
+  expect(byOp.setresgid).toEqual([100]);
+  expect(byOp.setresuid).toEqual([1000]);
+  expect(byOp.umask).toEqual([0o077]);
+  expect(byOp.setrlimit).toEqual([6, 10, 20]);
+});
+
+test("seccomp loads last with no_new_privs, before dropping capabilities without it", () => {
+  const seccomp = { bpf: new Uint8Array(8), flags: 0 };
+  const nnp = names(buildPlan(input(undefined, { seccomp })));
+  expect(nnp.slice(-5)).toEqual(["noNewPrivs", "seccompLoad", "ready", "waitStart", "exec"]);
+  const noNnp = names(buildPlan(input((s) => (s.process!.noNewPrivileges = false), { seccomp })));
+  expect(noNnp.indexOf("seccompLoad")).toBeLessThan(noNnp.indexOf("capBounding"));
+});
+
+test("--no-pivot chroots; a shared rootfsPropagation is applied after the pivot", () => {
+  expect(names(buildPlan(input(undefined, { noPivot: true })))).toContain("chrootNoPivot");
+  const shared = buildPlan(input((s) => (s.linux!.rootfsPropagation = "shared")));
+  expect(shared.ops[0]!.args).toEqual(["/", MS.REC | MS.SLAVE]);
+  const after = shared.ops.slice(shared.ops.findIndex((o) => o.op === "pivotRoot"));
+  expect(after.find((o) => o.op === "mountPropagation")!.args).toEqual(["/", MS.REC | MS.SHARED]);
+});
+
+test("no mount namespace is refused, located at linux.namespaces", () => {
+  expect(() => buildPlan(input((s) => (s.linux!.namespaces = [{ type: "pid" }])))).toThrow(PlanError);
+});
+
+test("parseMountOptions: flags, clears, data, propagation, recursive attributes", () => {
+  expect(parseMountOptions(["ro", "rw", "nosuid", "size=64k", "mode=755", "rshared", "rnoexec"])).toEqual({
+    flags: MS.NOSUID,
+    data: ["size=64k", "mode=755"],
+    propagation: [MS.SHARED | MS.REC],
+    recSet: 0x8,
+    recClr: 0,
+    bind: false,
+    recursive: false,
+  });
+});
+
+test("plans encode: header, op count, and a NUL in a string is refused", () => {
+  const plan = buildPlan(input());
+  const buf = encodePlan(plan.ops);
+  expect(buf.readUInt32LE(0)).toBe(0x48545242);
+  expect(buf.readUInt16LE(4)).toBe(1);
+  expect(buf.readUInt32LE(8)).toBe(plan.ops.length);
+  expect(buf.readUInt32LE(12)).toBe(buf.length);
+  expect(() => encodePlan([{ op: "sethostname", args: ["a\u0000b"], origin: "hostname" }])).toThrow(/NUL/);
+});

@@ -3,5 +3,6 @@ module.exports = {
   testEnvironment: "node",
   transform: { "^.+\\.(t|j)sx?$": ["@swc/jest"] },
   testMatch: ["<rootDir>/test/**/*.test.ts"],
+  testTimeout: 60_000,
   globalSetup: "<rootDir>/test/global-setup.js",
 };

@@ -10,6 +10,8 @@
 //   3. a SOCK_SEQPACKET socketpair for the sync records (see native/init/cmd-run.cc).
 //   4. block every signal in this thread, join the target pid namespace for children if asked,
 //      clone3 (CLONE_PIDFD, CLONE_INTO_CGROUP on v2), then undo both.
+//   5. with CLONE_NEWUSER, the child waits for one kSyncAck before it execs: the caller writes
+//      uid_map and gid_map, then acks (see Child for why it must happen before the exec).
 // In the child, which is a copy of a multi-threaded process, only async-signal-safe calls:
 // reset signal dispositions, place the fds, unblock signals, execveat the memfd.
 //
@@ -133,6 +135,7 @@ struct ChildSetup {
   int sync_target;     // ... and after
   char* const* argv;
   char* const* envp;
+  bool wait_ack;       // block for one kSyncAck before the exec (a new user namespace)
 };
 
 // A SyncRecord from the child, with async-signal-safe calls only: berth-init has not started,
@@ -188,6 +191,26 @@ void ChildReport(int fd, int err, const char* detail) {
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, nullptr);
+
+  // In a new user namespace we have no uid until the parent writes uid_map, and execve as an
+  // unmapped uid would drop every capability berth-init needs. So the maps come first: wait
+  // for the parent's ack (read(2) is async-signal-safe), then exec as root of the namespace.
+  if (s.wait_ack) {
+    abi::SyncRecord rec;
+    ssize_t got;
+    do {
+      got = recv(s.sync_target, &rec, sizeof rec, 0);
+    } while (got < 0 && errno == EINTR);
+    if (got != static_cast<ssize_t>(sizeof rec) || rec.type != abi::kSyncAck) {
+      if (got >= 0) errno = EPIPE;
+      ChildFail(s.sync_target, "launch: wait for the uid/gid maps");
+    }
+    // Our credentials are still the host's, which the maps do not name: become the
+    // namespace's root (raw syscalls: glibc's wrappers would try to reach threads that only
+    // existed in the parent). Fails with EINVAL when the maps have no container id 0.
+    if (syscall(SYS_setresgid, 0, 0, 0) != 0) ChildFail(s.sync_target, "launch: setresgid(0) in the new user namespace (is gid 0 mapped?)");
+    if (syscall(SYS_setresuid, 0, 0, 0) != 0) ChildFail(s.sync_target, "launch: setresuid(0) in the new user namespace (is uid 0 mapped?)");
+  }
 
   // The init memfd is the last fd placed, and not close-on-exec: berth-init marks it so
   // itself. (With FD_CLOEXEC set, execveat of a script would fail, as fexecve(3) notes.)
@@ -337,7 +360,7 @@ Napi::Value Launch(const Napi::CallbackInfo& info) {
   // berth-init needs no environment; the container's comes with the exec op.
   char* envp[] = {nullptr};
   ChildSetup setup = {sources.data(), scratch.data(), static_cast<int>(sources.size()), high + 1,
-                      child_sync.get(), n + 1, argv, envp};
+                      child_sync.get(), n + 1, argv, envp, (clone_flags & CLONE_NEWUSER) != 0};
 
   linux_abi::CloneArgs args;
   memset(&args, 0, sizeof args);

@@ -97,15 +97,22 @@ export function cgroupPids(dir: string): number[] {
   }
 }
 
-/** rmdir, deepest first; a directory already gone is fine. Returns the ones that failed. */
+/**
+ * rmdir, deepest first; a directory already gone is fine. A directory this container created
+ * as a parent of its own (the first container makes /berth) may meanwhile hold other
+ * containers: it stays, busy, and that is not a failure. Returns the ones that failed.
+ */
 export function removeCgroupDirs(dirs: readonly string[]): { dir: string; error: NodeJS.ErrnoException }[] {
   const failed: { dir: string; error: NodeJS.ErrnoException }[] = [];
+  const isParent = (dir: string) => dirs.some((d) => d.startsWith(`${dir}/`));
   for (const dir of dirs) {
     try {
       rmdirSync(dir);
     } catch (err) {
       const e = err as NodeJS.ErrnoException;
-      if (e.code !== "ENOENT") failed.push({ dir, error: e });
+      if (e.code === "ENOENT") continue;
+      if ((e.code === "EBUSY" || e.code === "ENOTEMPTY") && isParent(dir)) continue;
+      failed.push({ dir, error: e });
     }
   }
   return failed;

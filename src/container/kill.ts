@@ -2,6 +2,8 @@
  * kill: signal the container's init through a pidfd. The pidfd is opened first and the
  * process's start time checked after, so the signal cannot reach a process that reused the pid.
  */
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { BerthError } from "../errors";
 import { cgroupPids } from "../cgroups";
 import type { ContainerRecord } from "../state";
@@ -52,6 +54,16 @@ export function signalContainer(rt: Runtime, record: ContainerRecord, signal: nu
     rt.native.closeFd(pidfd);
   }
   if (!all) return;
+  // SIGKILL to all: cgroup.kill (5.14) kills every process in the cgroup at once, including
+  // ones forked while we would be walking cgroup.procs.
+  if (signal === 9 && record.cgroupUnified) {
+    try {
+      writeFileSync(join(record.cgroupUnified, "cgroup.kill"), "1");
+      return;
+    } catch {
+      /* older kernel: signal them one by one */
+    }
+  }
   for (const pid of containerPids(record).slice(1)) {
     let fd: number;
     try {

@@ -5,7 +5,7 @@
  * A plan reads like its strace; `berth check --explain` prints it.
  *
  * The order, and why:
- *   1. wait for the uid/gid maps (a new user namespace has none until the parent writes them);
+ *   1. (a new user namespace gets its uid/gid maps from the parent before berth-init runs);
  *   2. join namespaces given by path;
  *   3. stop mount events reaching the host (/ rslave, or per rootfsPropagation), bind the
  *      rootfs onto itself (pivot_root needs a mount point), then the config's mounts in order,
@@ -100,7 +100,7 @@ export interface LaunchPlan {
   cloneFlags: number;
   /** Namespaces joined by path (the parent opens them; pid is joined before clone). */
   joins: { type: NamespaceType; path: string; origin: string }[];
-  /** A new user namespace: the parent writes these maps, then acks waitParent. */
+  /** A new user namespace: the parent writes these maps, then acks the launch (see launch.cc). */
   userns?: { uidMappings: IdMapping[]; gidMappings: IdMapping[] };
 }
 
@@ -204,8 +204,9 @@ export function buildPlan(input: PlanInput): LaunchPlan {
 
   let userns: LaunchPlan["userns"];
   if (cloneFlags & CLONE.NEWUSER) {
+    // The parent writes the maps before berth-init even starts (the launch waits for them:
+    // an exec without a mapped uid would drop every capability), so no op waits here.
     userns = { uidMappings: linux.uidMappings ?? [], gidMappings: linux.gidMappings ?? [] };
-    add("waitParent", [], "linux.uidMappings");
   }
   for (const j of joins) {
     // pid and time namespaces apply to children: the parent joins them around clone3.

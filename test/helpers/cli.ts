@@ -1,6 +1,7 @@
 /** Run the built CLI (bin/berth) as a user would, and capture everything it says. */
 import { spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 export const repoRoot = join(__dirname, "../..");
@@ -12,8 +13,30 @@ export interface CliResult {
   stderr: string;
 }
 
-export function berth(args: string[], opts: { cwd?: string; input?: string; env?: NodeJS.ProcessEnv } = {}): CliResult {
+/**
+ * stdout and stderr go to files, not pipes: a container made by `create` or `run -d` inherits
+ * them and keeps them open for as long as it lives (as with runc), so waiting for a pipe's
+ * end would wait for the container. What the CLI wrote is read back once it has exited.
+ */
+export function berth(args: string[], opts: { cwd?: string; input?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): CliResult {
   if (!existsSync(berthBin)) throw new Error(`${berthBin} is missing: run \`npm run build\` first`);
-  const r = spawnSync(berthBin, args, { cwd: opts.cwd, input: opts.input, env: opts.env ?? process.env, encoding: "utf8" });
-  return { exitCode: r.status, stdout: r.stdout, stderr: r.stderr };
+  const dir = mkdtempSync(join(tmpdir(), "berth-cli-"));
+  const out = openSync(join(dir, "out"), "w+");
+  const err = openSync(join(dir, "err"), "w+");
+  try {
+    const r = spawnSync(berthBin, args, {
+      cwd: opts.cwd,
+      input: opts.input,
+      env: opts.env ?? process.env,
+      stdio: [opts.input === undefined ? "ignore" : "pipe", out, err],
+      timeout: opts.timeoutMs ?? 30_000,
+      killSignal: "SIGKILL",
+    });
+    if (r.error) throw r.error;
+    return { exitCode: r.status, stdout: readFileSync(join(dir, "out"), "utf8"), stderr: readFileSync(join(dir, "err"), "utf8") };
+  } finally {
+    closeSync(out);
+    closeSync(err);
+    rmSync(dir, { recursive: true, force: true });
+  }
 }

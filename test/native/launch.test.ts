@@ -278,6 +278,21 @@ describeRoot("launch: berth-init in new namespaces, no pivot_root", () => {
     expect(reap(l).exitCode).toBe(1);
   });
 
+  test("a new user namespace: berth-init starts only after the maps are written, as root with every capability", () => {
+    const dir = tempDir();
+    const out = track(openSync(join(dir, "out"), "w"));
+    const CLONE_NEWUSER = 0x10000000;
+    const l = launch([op("exec", "/bin/sh", ["sh", "-c", "id -u; grep CapEff /proc/self/status"], [])], [out, out, out], CLONE_NEWUSER | CLONE_NEWPID);
+    expect(native.pidfdWait(l.pidfd, 200)).toBe(false); // waits for the maps
+    writeFileSync(`/proc/${l.pid}/uid_map`, "0 100000 65536\n");
+    writeFileSync(`/proc/${l.pid}/gid_map`, "0 100000 65536\n");
+    native.syncSend(l.syncFd, SYNC.ack);
+    expect(reap(l).exitCode).toBe(0);
+    const [uid, capEff] = readFileSync(join(dir, "out"), "utf8").trim().split("\n");
+    expect(uid).toBe("0");
+    expect(BigInt(`0x${capEff!.split(/\s+/)[1]}`)).toBe((1n << BigInt(Number(readFileSync("/proc/sys/kernel/cap_last_cap", "utf8")) + 1)) - 1n);
+  });
+
   test("pidnsFd: the child is created in that pid namespace, and ours is restored after", () => {
     const dir = tempDir();
     const fifo = execFifo(dir);

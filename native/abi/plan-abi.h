@@ -62,7 +62,8 @@ enum ArgKind : uint8_t { kInt = 1, kStr = 2, kStrs = 3, kBytes = 4, kInts = 5 };
   X(32, waitStart, "i")              \
   X(33, exec, "sSS")                 \
   X(34, mountPropagation, "si")      \
-  X(35, closeFd, "i")
+  X(35, closeFd, "i")                \
+  X(36, unshareTime, "iiii")
 
 // The sync socket carries fixed-size records, both ways:
 //   child -> parent: kSyncReady (all ops up to `ready` done), kSyncError (op failed)
@@ -78,6 +79,9 @@ static_assert(sizeof(SyncRecord) == 256, "SyncRecord is 256 bytes on the wire");
 constexpr uint32_t kSyncReady = 1;
 constexpr uint32_t kSyncError = 2;
 constexpr uint32_t kSyncAck = 3;
+// launch's middle process -> parent, with SCM_RIGHTS: the container init's pidfd (a joined
+// user namespace with a new pid namespace needs one more clone; see native/addon/launch.cc).
+constexpr uint32_t kSyncPidfd = 4;
 
 }  // namespace abi
 }  // namespace berth

@@ -27,8 +27,10 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
@@ -136,6 +138,10 @@ struct ChildSetup {
   char* const* argv;
   char* const* envp;
   bool wait_ack;       // block for one kSyncAck before the exec (a new user namespace)
+  int userns_fd;       // a user namespace to join (placed fd number), or -1
+  uint64_t unshare_flags;  // with userns_fd: the namespaces to create inside it
+  linux_abi::CloneArgs* inner;  // with CLONE_NEWPID in unshare_flags: the second clone
+  int* inner_pidfd;
 };
 
 // A SyncRecord from the child, with async-signal-safe calls only: berth-init has not started,
@@ -154,6 +160,30 @@ void ChildReport(int fd, int err, const char* detail) {
 [[noreturn]] void ChildFail(int fd, const char* detail) {
   ChildReport(fd, errno, detail);
   _exit(127);
+}
+
+// The middle process of a joined user namespace hands the real init's pidfd to the parent.
+void ChildSendPidfd(int sock, int pidfd) {
+  abi::SyncRecord rec;
+  char* p = reinterpret_cast<char*>(&rec);
+  for (size_t i = 0; i < sizeof rec; i++) p[i] = 0;
+  rec.type = abi::kSyncPidfd;
+  rec.opIndex = -1;
+  struct iovec iov = {&rec, sizeof rec};
+  alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))];
+  for (size_t i = 0; i < sizeof control; i++) control[i] = 0;
+  struct msghdr msg;
+  memset(&msg, 0, sizeof msg);
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  struct cmsghdr* cm = CMSG_FIRSTHDR(&msg);
+  cm->cmsg_level = SOL_SOCKET;
+  cm->cmsg_type = SCM_RIGHTS;
+  cm->cmsg_len = CMSG_LEN(sizeof(int));
+  memcpy(CMSG_DATA(cm), &pidfd, sizeof(int));
+  sendmsg(sock, &msg, MSG_NOSIGNAL);
 }
 
 [[noreturn]] void Child(const ChildSetup& s) {
@@ -191,6 +221,28 @@ void ChildReport(int fd, int err, const char* detail) {
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, nullptr);
+
+  // Joining a user namespace (linux.namespaces[].path): clone3 cannot, so this process
+  // joins it, becomes its root, and creates the other namespaces inside it, so that they are
+  // owned by it. A new pid namespace from unshare applies to children only: then one more
+  // clone makes the container's pid 1, whose pidfd goes to the parent, and this one exits.
+  if (s.userns_fd >= 0) {
+    if (setns(s.userns_fd, CLONE_NEWUSER) != 0) ChildFail(s.sync_target, "launch: setns into the user namespace");
+    close(s.userns_fd);
+    if (syscall(SYS_setresgid, 0, 0, 0) != 0) ChildFail(s.sync_target, "launch: setresgid(0) in the joined user namespace (is gid 0 mapped?)");
+    if (syscall(SYS_setresuid, 0, 0, 0) != 0) ChildFail(s.sync_target, "launch: setresuid(0) in the joined user namespace (is uid 0 mapped?)");
+    if (s.unshare_flags != 0 && unshare(static_cast<int>(s.unshare_flags)) != 0) {
+      ChildFail(s.sync_target, "launch: unshare the namespaces inside the joined user namespace");
+    }
+    if ((s.unshare_flags & CLONE_NEWPID) != 0) {
+      long pid = syscall(__NR_clone3, s.inner, sizeof *s.inner);
+      if (pid < 0) ChildFail(s.sync_target, "launch: clone3 the container's init in its pid namespace");
+      if (pid > 0) {
+        ChildSendPidfd(s.sync_target, *s.inner_pidfd);
+        _exit(0);
+      }
+    }
+  }
 
   // In a new user namespace we have no uid until the parent writes uid_map, and execve as an
   // unmapped uid would drop every capability berth-init needs. So the maps come first: wait
@@ -265,6 +317,50 @@ class ThreadStateGuard {
   UniqueFd saved_pidns_;
 };
 
+// The middle process's first record: kSyncPidfd with the init's pidfd (0, *fd set), or an
+// error record, left unread for the caller (EAGAIN). Other values are errnos.
+int ReceivePidfd(int sock, int* fd) {
+  abi::SyncRecord rec;
+  ssize_t got;
+  do {
+    got = recv(sock, &rec, sizeof rec, MSG_PEEK);
+  } while (got < 0 && errno == EINTR);
+  if (got < 0) return errno;
+  if (got != static_cast<ssize_t>(sizeof rec)) return EAGAIN;  // EOF or short: the caller sees it
+  if (rec.type != abi::kSyncPidfd) return EAGAIN;
+  struct iovec iov = {&rec, sizeof rec};
+  alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))];
+  struct msghdr msg;
+  memset(&msg, 0, sizeof msg);
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  do {
+    got = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+  } while (got < 0 && errno == EINTR);
+  if (got < 0) return errno;
+  struct cmsghdr* cm = CMSG_FIRSTHDR(&msg);
+  if (cm == nullptr || cm->cmsg_type != SCM_RIGHTS || cm->cmsg_len != CMSG_LEN(sizeof(int))) return EPROTO;
+  memcpy(fd, CMSG_DATA(cm), sizeof(int));
+  return 0;
+}
+
+// The pid a pidfd refers to, in our pid namespace ("Pid:" in its fdinfo), or -1.
+long PidOfPidfd(int pidfd) {
+  char path[64];
+  snprintf(path, sizeof path, "/proc/self/fdinfo/%d", pidfd);
+  FILE* f = fopen(path, "re");
+  if (f == nullptr) return -1;
+  char line[128];
+  long pid = -1;
+  while (fgets(line, sizeof line, f) != nullptr) {
+    if (strncmp(line, "Pid:", 4) == 0) pid = strtol(line + 4, nullptr, 10);
+  }
+  fclose(f);
+  return pid;
+}
+
 bool GetFdOption(Napi::Env env, Napi::Object opts, const char* name, int* out) {
   Napi::Value v = opts.Get(name);
   if (v.IsUndefined() || v.IsNull()) {
@@ -331,9 +427,22 @@ Napi::Value Launch(const Napi::CallbackInfo& info) {
     return ThrowTypeError(env, "ERR_INVALID_ARG_VALUE", "launch: cloneFlags may only hold CLONE_NEW* flags");
   }
 
-  int cgroup_fd = -1, pidns_fd = -1;
-  if (!GetFdOption(env, opts, "cgroupFd", &cgroup_fd) || !GetFdOption(env, opts, "pidnsFd", &pidns_fd)) {
+  int cgroup_fd = -1, pidns_fd = -1, userns_index = -1;
+  if (!GetFdOption(env, opts, "cgroupFd", &cgroup_fd) || !GetFdOption(env, opts, "pidnsFd", &pidns_fd) ||
+      !GetFdOption(env, opts, "usernsFd", &userns_index)) {
     return env.Undefined();
+  }
+  if (userns_index >= static_cast<int>(sources.size())) {
+    return ThrowTypeError(env, "ERR_INVALID_ARG_VALUE", "launch: usernsFd must be an index into fds");
+  }
+  if (userns_index >= 0 && (clone_flags & CLONE_NEWUSER) != 0) {
+    return ThrowTypeError(env, "ERR_INVALID_ARG_VALUE", "launch: usernsFd and CLONE_NEWUSER exclude each other");
+  }
+  // A joined user namespace: the child creates the other namespaces itself (see Child).
+  uint64_t unshare_flags = 0;
+  if (userns_index >= 0) {
+    unshare_flags = clone_flags;
+    clone_flags = 0;
   }
 
   Failure f;
@@ -359,8 +468,15 @@ Napi::Value Launch(const Napi::CallbackInfo& info) {
   char* argv[] = {arg0, arg1, plan_arg, sync_arg, nullptr};
   // berth-init needs no environment; the container's comes with the exec op.
   char* envp[] = {nullptr};
+  linux_abi::CloneArgs inner;
+  memset(&inner, 0, sizeof inner);
+  int inner_pidfd = -1;
+  inner.flags = linux_abi::kClonePidfd;
+  inner.pidfd = reinterpret_cast<uint64_t>(&inner_pidfd);
+  inner.exit_signal = SIGCHLD;
   ChildSetup setup = {sources.data(), scratch.data(), static_cast<int>(sources.size()), high + 1,
-                      child_sync.get(), n + 1, argv, envp, (clone_flags & CLONE_NEWUSER) != 0};
+                      child_sync.get(), n + 1, argv, envp, (clone_flags & CLONE_NEWUSER) != 0,
+                      userns_index, unshare_flags, &inner, &inner_pidfd};
 
   linux_abi::CloneArgs args;
   memset(&args, 0, sizeof args);
@@ -371,6 +487,12 @@ Napi::Value Launch(const Napi::CallbackInfo& info) {
   if (cgroup_fd >= 0) {
     args.flags |= linux_abi::kCloneIntoCgroup;
     args.cgroup = static_cast<uint64_t>(cgroup_fd);
+  }
+
+  // The container's init will be our grandchild: become a subreaper so that it is reparented
+  // to us when the middle process exits, and waitid on its pidfd (run's wait) still works.
+  if ((unshare_flags & CLONE_NEWPID) != 0 && prctl(PR_SET_CHILD_SUBREAPER, 1) != 0) {
+    return ThrowErrno(env, errno, "prctl(PR_SET_CHILD_SUBREAPER)");
   }
 
   long pid;
@@ -401,6 +523,30 @@ Napi::Value Launch(const Napi::CallbackInfo& info) {
   child_sync.reset();
   plan_mfd.reset();
   init_mfd.reset();
+
+  if ((unshare_flags & CLONE_NEWPID) != 0) {
+    // The container's init is the child's child: take its pidfd, reap the middle process. If
+    // the child failed instead, its error record stays queued for the caller's syncRecv, and
+    // the caller sees the (exited) middle process as the one that failed.
+    int inner_fd = -1;
+    int err = ReceivePidfd(parent_sync.get(), &inner_fd);
+    if (err != 0 && err != EAGAIN) {
+      syscall(__NR_pidfd_send_signal, owned_pidfd.get(), SIGKILL, nullptr, 0);
+      while (waitpid(static_cast<pid_t>(pid), nullptr, 0) < 0 && errno == EINTR) {
+      }
+      return ThrowErrno(env, err, "recvmsg", "the container's pidfd");
+    }
+    if (inner_fd >= 0) {
+      while (waitpid(static_cast<pid_t>(pid), nullptr, 0) < 0 && errno == EINTR) {
+      }
+      owned_pidfd.reset(inner_fd);
+      pid = PidOfPidfd(inner_fd);
+      if (pid <= 0) {
+        syscall(__NR_pidfd_send_signal, inner_fd, SIGKILL, nullptr, 0);
+        return ThrowErrno(env, EIO, "read", "the pid of the container's pidfd");
+      }
+    }
+  }
 
   Napi::Object out = Napi::Object::New(env);
   out.Set("pid", Napi::Number::New(env, static_cast<double>(pid)));

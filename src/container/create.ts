@@ -166,8 +166,9 @@ async function createLocked(rt: Runtime, opts: CreateOptions, undo: Undo): Promi
     const fifoIndex = fds.push(fifoFd) - 1;
     const nsIndex: Partial<Record<NamespaceType, number>> = {};
     let pidnsFd: number | undefined;
+    let usernsIndex: number | undefined;
     for (const [i, ns] of (spec.linux?.namespaces ?? []).entries()) {
-      if (!ns.path || ns.type === "user") continue;
+      if (!ns.path) continue;
       let fd: number;
       try {
         fd = openSync(ns.path, constants.O_RDONLY);
@@ -176,7 +177,8 @@ async function createLocked(rt: Runtime, opts: CreateOptions, undo: Undo): Promi
       }
       parentFds.push(fd);
       if (ns.type === "pid") pidnsFd = fd;
-      else if (ns.type !== "time") nsIndex[ns.type] = fds.push(fd) - 1;
+      else if (ns.type === "user") usernsIndex = fds.push(fd) - 1;
+      else nsIndex[ns.type] = fds.push(fd) - 1;
     }
 
     const layout = detectCgroups();
@@ -215,7 +217,7 @@ async function createLocked(rt: Runtime, opts: CreateOptions, undo: Undo): Promi
       parentFds.push(cgroupFd);
     }
 
-    const launched = native.launch({ initPath: native.berthInitPath(), plan: encodePlan(plan.ops), fds, cloneFlags: plan.cloneFlags, cgroupFd, pidnsFd });
+    const launched = native.launch({ initPath: native.berthInitPath(), plan: encodePlan(plan.ops), fds, cloneFlags: plan.cloneFlags, cgroupFd, pidnsFd, usernsFd: usernsIndex });
     undo.push(`kill init ${launched.pid}`, () => {
       try {
         native.pidfdSendSignal(launched.pidfd, 9);

@@ -174,6 +174,12 @@ export interface LaunchOptions {
   cgroupFd?: number;
   /** A pid namespace fd: the child is created in it (setns CLONE_NEWPID for children first). */
   pidnsFd?: number;
+  /**
+   * An index into fds: a user namespace to join. The child joins it and creates cloneFlags'
+   * namespaces inside it; with CLONE_NEWPID that takes a second clone, so the returned pid is
+   * this process's grandchild, and this process becomes a child subreaper to stay its parent.
+   */
+  usernsFd?: number;
 }
 
 /** launch()'s result. pidfd and syncFd are close-on-exec and owned by the caller (closeFd). */

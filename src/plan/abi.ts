@@ -55,6 +55,7 @@ export const opTable = {
   exec: [33, "sSS"], // file, argv, envp (execvp semantics with envp's PATH)
   mountPropagation: [34, "si"], // target (absolute, host view), MS_* propagation flags
   closeFd: [35, "i"],
+  unshareTime: [36, "iiii"], // monotonic secs, nsecs, boottime secs, nsecs: a new time namespace for the exec
 } as const satisfies Record<string, readonly [number, string]>;
 
 export type OpName = keyof typeof opTable;

@@ -190,16 +190,16 @@ export function buildPlan(input: PlanInput): LaunchPlan {
   // --- namespaces
   let cloneFlags = 0;
   const joins: LaunchPlan["joins"] = [];
+  let newTime: string | undefined;
   (linux.namespaces ?? []).forEach((ns, i) => {
     if (ns.path) joins.push({ type: ns.type, path: ns.path, origin: `linux.namespaces[${i}]` });
+    // A new time namespace is unshared by berth-init (see unshareTime), not cloned.
+    else if (ns.type === "time") newTime = `linux.namespaces[${i}]`;
     else cloneFlags |= namespaceFlags[ns.type];
   });
   const hasMountNs = (linux.namespaces ?? []).some((n) => n.type === "mount");
   if (!hasMountNs) {
     throw new PlanError("linux.namespaces", undefined, "needs a mount namespace: berth will not set up a rootfs in the host's mounts");
-  }
-  if (joins.some((j) => j.type === "user")) {
-    throw new PlanError("linux.namespaces", undefined, "joining a user namespace by path is not supported by this build of berth yet");
   }
 
   let userns: LaunchPlan["userns"];
@@ -209,11 +209,20 @@ export function buildPlan(input: PlanInput): LaunchPlan {
     userns = { uidMappings: linux.uidMappings ?? [], gidMappings: linux.gidMappings ?? [] };
   }
   for (const j of joins) {
-    // pid and time namespaces apply to children: the parent joins them around clone3.
-    if (j.type === "pid" || j.type === "time") continue;
+    // A pid namespace applies to children: the parent joins it around clone3. A joined time
+    // namespace, like a new one, becomes the process's clock at the exec.
+    // A joined user namespace is entered by the launch itself, before the other namespaces are
+    // made inside it (see native/addon/launch.cc).
+    if (j.type === "pid" || j.type === "user") continue;
     const fd = input.fds.namespaces[j.type];
     if (fd === undefined) throw new Error(`buildPlan: no fd for joined ${j.type} namespace`);
     add("setns", [fd, namespaceFlags[j.type]], j.origin);
+  }
+
+  if (newTime) {
+    const o = linux.timeOffsets ?? {};
+    const part = (c?: { secs?: number; nanosecs?: number }) => [c?.secs ?? 0, c?.nanosecs ?? 0];
+    add("unshareTime", [...part(o.monotonic), ...part(o.boottime)], o.monotonic || o.boottime ? "linux.timeOffsets" : newTime);
   }
 
   // --- the root filesystem and mounts
@@ -229,7 +238,7 @@ export function buildPlan(input: PlanInput): LaunchPlan {
   mounts.forEach((m, i) => planMount(add, m, i, input));
 
   // --- devices
-  const inUserns = (cloneFlags & CLONE.NEWUSER) !== 0;
+  const inUserns = (cloneFlags & CLONE.NEWUSER) !== 0 || joins.some((j) => j.type === "user");
   // Defaults first; an entry of linux.devices at the same path replaces the default.
   const devices = new Map<string, { path: string; type: string; major?: number; minor?: number; fileMode?: number; uid?: number; gid?: number; origin: string }>();
   for (const d of defaultDevices) devices.set(d.path, { ...d, type: "c", fileMode: 0o666, uid: 0, gid: 0, origin: "(default devices)" });

@@ -194,3 +194,21 @@ test("plans encode: header, op count, and a NUL in a string is refused", () => {
   expect(buf.readUInt32LE(12)).toBe(buf.length);
   expect(() => encodePlan([{ op: "sethostname", args: ["a\u0000b"], origin: "hostname" }])).toThrow(/NUL/);
 });
+
+test("a new time namespace is unshared by berth-init with its offsets, not cloned", () => {
+  const plan = buildPlan(input((s) => {
+    s.linux!.namespaces!.push({ type: "time" });
+    s.linux!.timeOffsets = { monotonic: { secs: 10, nanosecs: 5 }, boottime: { secs: -2 } };
+  }));
+  expect(plan.cloneFlags & CLONE.NEWTIME).toBe(0);
+  expect(plan.ops.filter((o) => o.op === "unshareTime")).toEqual([{ op: "unshareTime", args: [10, 5, -2, 0], origin: "linux.timeOffsets" }]);
+  const noOffsets = buildPlan(input((s) => s.linux!.namespaces!.push({ type: "time" })));
+  expect(noOffsets.ops.find((o) => o.op === "unshareTime")).toMatchObject({ args: [0, 0, 0, 0], origin: "linux.namespaces[5]" });
+});
+
+test("a joined user namespace is entered by the launch: no setns op, devices are bind-mounted", () => {
+  const plan = buildPlan(input((s) => s.linux!.namespaces!.push({ type: "user", path: "/proc/1/ns/user" }), { fds: { fifo: 3, namespaces: {} } }));
+  expect(plan.joins).toEqual([{ type: "user", path: "/proc/1/ns/user", origin: "linux.namespaces[5]" }]);
+  expect(plan.ops.some((o) => o.op === "setns" || o.op === "mknod")).toBe(false);
+  expect(plan.cloneFlags & CLONE.NEWUSER).toBe(0);
+});

@@ -33,7 +33,8 @@ for rt in berth runc crun; do
     node -e '
       const fs = require("fs"); const [src, dst, rootfs, cg] = process.argv.slice(1);
       const c = JSON.parse(fs.readFileSync(src, "utf8"));
-      c.root.path = rootfs; c.linux.cgroupsPath = cg;
+      // crun 1.8 refuses ociVersion 1.3.0 ("unknown version specified"); 1.0.2 suits all three.
+      c.ociVersion = "1.0.2"; c.root.path = rootfs; c.linux.cgroupsPath = cg;
       fs.writeFileSync(dst, JSON.stringify(c));' "$scratch/base/config.json" "$d/config.json" "$scratch/base/rootfs" "/berthbench.$$/$rt$i"
     "${bin[$rt]}" --root "$scratch/root-$rt" create --bundle "$d" "$rt$i" </dev/null >/dev/null
     pid=$("${bin[$rt]}" --root "$scratch/root-$rt" state "$rt$i" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).pid))')

@@ -35,16 +35,22 @@ export function layoutFromMountinfo(mountinfo: string, readControllers: (dir: st
     const right = line.slice(sep + 3).split(" ");
     const mountPoint = (left[4] ?? "").replace(/\\040/g, " ");
     const fstype = right[0];
+    // mountinfo lists mounts in the order they were made: a later mount on the same point, or
+    // on a directory above it, hides what was there (a tmpfs over /sys/fs/cgroup/unified).
+    const hides = (mp: string) => mp === mountPoint || mp.startsWith(mountPoint === "/" ? "/" : `${mountPoint}/`);
+    if (v2Mount !== undefined && hides(v2Mount)) v2Mount = undefined;
+    for (let i = v1Hierarchies.length - 1; i >= 0; i--) if (hides(v1Hierarchies[i]!.mountPoint)) v1Hierarchies.splice(i, 1);
+    for (const [name, mp] of Object.entries(v1Mounts)) if (hides(mp)) delete v1Mounts[name];
     if (fstype === "cgroup2") {
-      v2Mount ??= mountPoint;
+      v2Mount = mountPoint;
     } else if (fstype === "cgroup") {
       const data = (right[2] ?? "").split(",").filter((o) => o !== "rw" && o !== "ro" && o !== "clone_children");
       if (!v1Hierarchies.some((h) => h.mountPoint === mountPoint)) {
         v1Hierarchies.push({ mountPoint, data: (data.every((o) => o.startsWith("name=") || o === "xattr") ? ["none", ...data] : data).join(",") });
       }
       for (const opt of (right[2] ?? "").split(",")) {
-        if (opt === "rw" || opt === "ro" || opt.includes("=") || opt === "clone_children" || opt === "noprefix") continue;
-        v1Mounts[opt] ??= mountPoint;
+        if (opt === "rw" || opt === "ro" || opt.includes("=") || opt === "clone_children" || opt === "noprefix" || opt === "xattr") continue;
+        v1Mounts[opt] = mountPoint;
       }
     }
   }

@@ -1,0 +1,44 @@
+/** Cgroup layout detection from mountinfo text (no root, no host state). */
+import { layoutFromMountinfo } from "../../src/cgroups";
+
+const line = (id: number, mp: string, fstype: string, superOpts: string) => `${id} 1 0:${id} / ${mp} rw,nosuid,nodev,noexec,relatime shared:${id} - ${fstype} ${fstype} ${superOpts}`;
+const controllers = () => ["cpu", "memory"];
+
+const hybrid = [
+  line(20, "/sys/fs/cgroup", "tmpfs", "ro,mode=755"),
+  line(21, "/sys/fs/cgroup/unified", "cgroup2", "rw,nsdelegate"),
+  line(22, "/sys/fs/cgroup/systemd", "cgroup", "rw,xattr,name=systemd"),
+  line(23, "/sys/fs/cgroup/cpu,cpuacct", "cgroup", "rw,cpu,cpuacct"),
+  line(24, "/sys/fs/cgroup/memory", "cgroup", "rw,memory"),
+];
+
+test("hybrid: v1 hierarchies with their mount data, cgroup2 at unified", () => {
+  const l = layoutFromMountinfo(hybrid.join("\n"), controllers);
+  expect(l.mode).toBe("hybrid");
+  expect(l.v2Mount).toBe("/sys/fs/cgroup/unified");
+  expect(l.v1Mounts).toEqual({ cpu: "/sys/fs/cgroup/cpu,cpuacct", cpuacct: "/sys/fs/cgroup/cpu,cpuacct", memory: "/sys/fs/cgroup/memory" });
+  expect(l.v1Hierarchies).toEqual([
+    { mountPoint: "/sys/fs/cgroup/systemd", data: "none,xattr,name=systemd" },
+    { mountPoint: "/sys/fs/cgroup/cpu,cpuacct", data: "cpu,cpuacct" },
+    { mountPoint: "/sys/fs/cgroup/memory", data: "memory" },
+  ]);
+});
+
+test("unified: cgroup2 alone, with its root's controllers", () => {
+  const l = layoutFromMountinfo(line(30, "/sys/fs/cgroup", "cgroup2", "rw,nsdelegate"), controllers);
+  expect(l).toMatchObject({ mode: "unified", v2Mount: "/sys/fs/cgroup", v2Controllers: ["cpu", "memory"], v1Hierarchies: [] });
+});
+
+test("a later mount hides a cgroup mount at or below its mount point", () => {
+  const shadowed = [...hybrid, line(40, "/sys/fs/cgroup/unified", "tmpfs", "rw,size=65536k")].join("\n");
+  const l = layoutFromMountinfo(shadowed, controllers);
+  expect(l.mode).toBe("legacy");
+  expect(l.v2Mount).toBeUndefined();
+  const all = layoutFromMountinfo([...hybrid, line(41, "/sys/fs/cgroup", "tmpfs", "rw")].join("\n"), controllers);
+  expect(all.mode).toBe("none");
+  expect(all.v1Hierarchies).toEqual([]);
+});
+
+test("nothing mounted: none", () => {
+  expect(layoutFromMountinfo("", controllers).mode).toBe("none");
+});

@@ -5,6 +5,7 @@
 // runs before `ready`, so a missing binary fails `create` with an error the parent can map to
 // process.args[0], in runc's words, which engines match on (podman turns "executable file not
 // found in $PATH" and "no such file or directory" into exit 127, "permission denied" into 126).
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <fcntl.h>
@@ -76,6 +77,60 @@ const char* path_of(char* const* envp) {
   return kDefaultPath;
 }
 
+bool has_home(char* const* envp) {
+  for (; *envp != nullptr; envp++) {
+    if (strncmp(*envp, "HOME=", 5) == 0) return true;
+  }
+  return false;
+}
+
+// "HOME=<dir>" for `uid` from the container's /etc/passwd (we are inside its root now), or
+// "HOME=/" when the file or the user is missing: what runc gives a process whose env sets no
+// HOME. Lines are name:password:uid:gid:gecos:dir:shell.
+void home_of(uid_t uid, Text<4096>* out) {
+  out->add("HOME=");
+  int fd = open("/etc/passwd", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  unsigned char* buf = nullptr;
+  size_t len = 0;
+  bool found = false;
+  if (fd >= 0 && read_all(fd, 1 << 20, &buf, &len) == 0) {
+    const char* p = reinterpret_cast<const char*>(buf);
+    const char* end = p + len;
+    while (p < end && !found) {
+      const char* eol = static_cast<const char*>(memchr(p, '\n', static_cast<size_t>(end - p)));
+      if (eol == nullptr) eol = end;
+      const char* field[7] = {};
+      size_t lens[7] = {};
+      int n = 0;
+      for (const char* f = p; n < 7 && f <= eol;) {
+        const char* colon = static_cast<const char*>(memchr(f, ':', static_cast<size_t>(eol - f)));
+        const char* stop = colon != nullptr ? colon : eol;
+        field[n] = f;
+        lens[n++] = static_cast<size_t>(stop - f);
+        if (colon == nullptr) break;
+        f = colon + 1;
+      }
+      if (n >= 6 && lens[2] > 0 && lens[5] > 0) {
+        uid_t v = 0;
+        bool digits = true;
+        for (size_t i = 0; i < lens[2]; i++) {
+          char c = field[2][i];
+          if (c < '0' || c > '9') digits = false;
+          v = v * 10 + static_cast<uid_t>(c - '0');
+        }
+        if (digits && v == uid) {
+          out->add(field[5], lens[5]);
+          found = true;
+        }
+      }
+      p = eol + 1;
+    }
+  }
+  if (fd >= 0) close(fd);
+  free(buf);
+  if (!found) out->add("/");
+}
+
 }  // namespace
 
 int op_checkExec(Run& run, const Op& op) {
@@ -119,6 +174,20 @@ int op_exec(Run& run, const Op& op) {
   char* const* argv = op.args[1].strs;
   char* const* envp = op.args[2].strs;
   run.doing("exec \"", file, "\"");
+  // No HOME in process.env: the user's home from the container's passwd, as runc does.
+  Text<4096> home;
+  char** with_home = nullptr;
+  if (!has_home(envp)) {
+    home_of(getuid(), &home);
+    size_t n = 0;
+    while (envp[n] != nullptr) n++;
+    with_home = static_cast<char**>(calloc(n + 2, sizeof(char*)));
+    if (with_home != nullptr) {
+      for (size_t i = 0; i < n; i++) with_home[i] = envp[i];
+      with_home[n] = const_cast<char*>(home.c_str());
+      envp = with_home;
+    }
+  }
   int err = ENOENT;
   if (file[0] != '\0' && has_slash(file)) {
     execve(file, argv, envp);

@@ -275,8 +275,9 @@ export function buildPlan(input: PlanInput): LaunchPlan {
   if (spec.hostname) add("sethostname", [spec.hostname], "hostname");
   if (spec.domainname) add("setdomainname", [spec.domainname], "domainname");
   for (const [key, value] of Object.entries(linux.sysctl ?? {})) add("sysctl", [key.replace(/\//g, "."), value], `linux.sysctl[${JSON.stringify(key)}]`);
-  (linux.maskedPaths ?? []).forEach((p, i) => add("maskPath", [p], `linux.maskedPaths[${i}]`));
+  // Read-only paths, then masked ones, in runc's order (a container's mountinfo reads the same).
   (linux.readonlyPaths ?? []).forEach((p, i) => add("readonlyPath", [p], `linux.readonlyPaths[${i}]`));
+  (linux.maskedPaths ?? []).forEach((p, i) => add("maskPath", [p], `linux.maskedPaths[${i}]`));
   if (spec.root?.readonly) add("remountRoot", [MS.RDONLY], "root.readonly");
 
   // --- process attributes

@@ -1,0 +1,144 @@
+/**
+ * berth and runc side by side on the same bundle: the lifecycle as the CLI shows it (exit
+ * codes, output, state JSON, errors engines match on) and what the process inside observes
+ * must be the same. Skipped where runc is not installed (CI installs it).
+ *
+ * Known, deliberate differences, normalised below: on a hybrid host berth also mounts the
+ * cgroup2 hierarchy at /sys/fs/cgroup/unified, and makes the /sys/fs/cgroup tmpfs read-only
+ * as the mount's "ro" option asks (runc 1.1 leaves the tmpfs writable).
+ */
+import { spawnSync } from "node:child_process";
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, rmdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { berth } from "../helpers/cli";
+import { cgroupDirsFor, makeBundle, type TestBundle } from "../helpers/bundle";
+
+const runcBin = ["/usr/sbin/runc", "/usr/bin/runc"].find((p) => existsSync(p));
+const maybe = runcBin ? describe : describe.skip;
+
+interface Result {
+  exitCode: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function runc(args: string[]): Result {
+  const dir = mkdtempSync(join(tmpdir(), "berth-runc-"));
+  const out = openSync(join(dir, "out"), "w+");
+  const err = openSync(join(dir, "err"), "w+");
+  try {
+    const r = spawnSync(runcBin!, args, { stdio: ["ignore", out, err], timeout: 30_000 });
+    return { exitCode: r.status, stdout: readFileSync(join(dir, "out"), "utf8"), stderr: readFileSync(join(dir, "err"), "utf8") };
+  } finally {
+    closeSync(out);
+    closeSync(err);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+// Everything each runtime made, removed after each test.
+const parent = `/berthparity-${process.pid}`;
+let b: TestBundle | undefined;
+const made: { rt: "berth" | "runc"; id: string }[] = [];
+
+afterEach(() => {
+  for (const { rt, id } of made.splice(0)) (rt === "berth" ? berth : runc)(["--root", join(b!.dir, `root-${rt}`), "delete", "--force", id]);
+  // runc removes a container's own cgroup at delete, not the parent we named for it.
+  for (const dir of cgroupDirsFor(parent)) rmdirSync(dir);
+  b?.cleanup();
+  b = undefined;
+});
+
+function cli(rt: "berth" | "runc") {
+  const root = join(b!.dir, `root-${rt}`);
+  return (args: string[]) => (rt === "berth" ? berth : runc)(["--root", root, ...args]);
+}
+
+function useBundle(args: string[], id: string): void {
+  b = makeBundle(args, (c) => {
+    c.linux.cgroupsPath = `${parent}/${id}`;
+  });
+}
+
+const insideScript = [
+  "hostname",
+  "id",
+  "grep -E '^(Cap|NoNewPrivs|Seccomp)' /proc/self/status",
+  "awk '{print $5, $6}' /proc/self/mountinfo",
+  "ls -la /dev | awk '{print $1, $NF}'",
+  "ls /proc/self/fd",
+  "ulimit -n",
+  "umask",
+  "pwd",
+  "env | sort",
+].join("; ");
+
+const normalise = (out: string) =>
+  out
+    .split("\n")
+    .filter((l) => !l.startsWith("/sys/fs/cgroup/unified "))
+    .map((l) => (l.startsWith("/sys/fs/cgroup ") ? "/sys/fs/cgroup (tmpfs)" : l))
+    .join("\n");
+
+maybe("berth and runc on the same bundle", () => {
+  test("the process inside sees the same: ids, capabilities, mounts, devices, fds, limits, env", () => {
+    useBundle(["sh", "-c", insideScript], "inside");
+    const seen = (rt: "berth" | "runc") => {
+      const id = `t-par-${rt}-${process.pid}`;
+      made.push({ rt, id });
+      return cli(rt)(["run", "--bundle", b!.dir, id]);
+    };
+    const fromRunc = seen("runc");
+    const fromBerth = seen("berth");
+    expect(fromRunc.exitCode).toBe(0);
+    expect({ ...fromBerth, stdout: normalise(fromBerth.stdout) }).toEqual({ ...fromRunc, stdout: normalise(fromRunc.stdout) });
+  });
+
+  test("create, state, start, kill, delete: the same exit codes, output and state", () => {
+    useBundle(["sleep", "300"], "life");
+    const story = (rt: "berth" | "runc") => {
+      const id = `t-par-${rt}-${process.pid}`;
+      made.push({ rt, id });
+      const c = cli(rt);
+      const steps: Record<string, unknown>[] = [];
+      const state = () => {
+        const r = c(["state", id]);
+        if (r.exitCode !== 0) return { exitCode: r.exitCode, stderr: r.stderr.includes("container does not exist") };
+        const s = JSON.parse(r.stdout);
+        return { exitCode: 0, keys: Object.keys(s).sort(), status: s.status, id: s.id === id, bundle: s.bundle, pid: s.pid > 0 };
+      };
+      const step = (name: string, r: Result) => steps.push({ name, exitCode: r.exitCode, stdout: r.stdout, stderr: r.stderr === "" ? "" : "error" });
+      step("create", c(["create", "--bundle", b!.dir, id]));
+      steps.push({ name: "state", ...state() });
+      step("start", c(["start", id]));
+      steps.push({ name: "state", ...state() });
+      step("delete while running", c(["delete", id]));
+      step("kill", c(["kill", id, "KILL"]));
+      for (let i = 0; i < 2000 && (state() as { status?: string }).status !== "stopped"; i++);
+      const stopped = state() as Record<string, unknown>;
+      steps.push({ name: "state", ...stopped, pid: undefined });
+      const again = c(["kill", id, "KILL"]);
+      steps.push({ name: "kill stopped", exitCode: again.exitCode === 0 ? 0 : 1 });
+      step("delete", c(["delete", id]));
+      steps.push({ name: "state", ...state() });
+      return steps;
+    };
+    const fromRunc = story("runc");
+    const fromBerth = story("berth");
+    expect(fromBerth).toEqual(fromRunc);
+    // And what that story is, so a change in both would still be noticed.
+    expect(fromBerth.map((s) => [s.name, s.exitCode, s.status])).toEqual([
+      ["create", 0, undefined],
+      ["state", 0, "created"],
+      ["start", 0, undefined],
+      ["state", 0, "running"],
+      ["delete while running", 1, undefined],
+      ["kill", 0, undefined],
+      ["state", 0, "stopped"],
+      ["kill stopped", 1, undefined],
+      ["delete", 0, undefined],
+      ["state", 1, undefined],
+    ]);
+  });
+});

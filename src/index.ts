@@ -31,6 +31,8 @@ export interface CreateOptions extends Common {
   bundle?: string;
   pidFile?: string;
   noPivot?: boolean;
+  /** Keep the caller's session keyring instead of a new one named _ses.<id> (runc's flag). */
+  noNewKeyring?: boolean;
   /** fds for the container's stdin, stdout, stderr (default: this process's). */
   stdio?: [number, number, number];
 }
@@ -52,7 +54,7 @@ const key = (root: string | undefined, id: string) => `${root ?? "/run/berth"}\u
 
 export async function create(id: string, opts: CreateOptions = {}): Promise<StateOutput> {
   const rt = runtime(opts);
-  const { pidfd } = await container.create(rt, { id, bundle: opts.bundle, pidFile: opts.pidFile, noPivot: opts.noPivot, stdio: opts.stdio });
+  const { pidfd } = await container.create(rt, { id, bundle: opts.bundle, pidFile: opts.pidFile, noPivot: opts.noPivot, noNewKeyring: opts.noNewKeyring, stdio: opts.stdio });
   children.set(key(opts.root, id), pidfd);
   return container.state(rt, id);
 }
@@ -121,7 +123,7 @@ export { remove as delete };
 
 /** create + start + wait + delete; resolves with the exit status (128+n for signal n). */
 export async function run(id: string, opts: CreateOptions & { keep?: boolean } = {}): Promise<number> {
-  return container.run(runtime(opts), { id, bundle: opts.bundle, pidFile: opts.pidFile, noPivot: opts.noPivot, stdio: opts.stdio, keep: opts.keep });
+  return container.run(runtime(opts), { id, bundle: opts.bundle, pidFile: opts.pidFile, noPivot: opts.noPivot, noNewKeyring: opts.noNewKeyring, stdio: opts.stdio, keep: opts.keep });
 }
 
 

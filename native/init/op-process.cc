@@ -4,6 +4,7 @@
 #include <sys/personality.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/vfs.h>
 #include <unistd.h>
 
@@ -111,6 +112,23 @@ int op_chdir(Run& run, const Op& op) {
     run.detail.add(": the working directory is outside of the container's root, possible container breakout");
     return run.fail(EPERM);
   }
+  return 0;
+}
+
+// A session keyring of the container's own, so that it does not share the caller's (keys a
+// host session holds would otherwise be visible and usable inside). Named "_ses.<id>" and
+// made searchable by its owner, as runc makes it; a kernel without keyrings (ENOSYS) is not
+// an error. --no-new-keyring leaves this op out of the plan.
+int op_joinSessionKeyring(Run& run, const Op& op) {
+  constexpr long kJoinSessionKeyring = 1;  // KEYCTL_JOIN_SESSION_KEYRING
+  constexpr long kSetperm = 5;             // KEYCTL_SETPERM
+  // possessor: all; owner: view, read, search, link
+  constexpr unsigned long kPerm = 0x3f000000UL | 0x00010000UL | 0x00020000UL | 0x00080000UL | 0x00100000UL;
+  run.doing("keyctl join session keyring ", op.args[0].s);
+  long key = syscall(__NR_keyctl, kJoinSessionKeyring, op.args[0].s, 0, 0, 0);
+  if (key < 0) return errno == ENOSYS ? 0 : run.fail(errno);
+  run.doing("keyctl setperm on session keyring ", op.args[0].s);
+  if (syscall(__NR_keyctl, kSetperm, key, kPerm, 0, 0) != 0) return run.fail(errno);
   return 0;
 }
 

@@ -1,4 +1,4 @@
-/** berth create [--bundle DIR] [--pid-file FILE] [--no-pivot] [--preserve-fds N] ID */
+/** berth create [--bundle DIR] [--pid-file FILE] [--no-pivot] [--no-new-keyring] [--preserve-fds N] ID */
 import { create, defaultRuntime } from "../container";
 import { BerthError } from "../errors";
 import type { CliContext } from "./context";
@@ -12,6 +12,7 @@ export default async function createVerb(ctx: CliContext): Promise<number> {
     bundle: ctx.argv.bundle as string | undefined,
     pidFile: ctx.argv["pid-file"] as string | undefined,
     noPivot: ctx.argv["no-pivot"] === true,
+    noNewKeyring: ctx.argv["no-new-keyring"] === true,
     preserveFds: Number(ctx.argv["preserve-fds"] ?? 0),
   });
   rt.native.closeFd(pidfd);

@@ -1,4 +1,4 @@
-/** berth run [--bundle DIR] [--detach] [--keep] [--pid-file FILE] [--no-pivot] ID */
+/** berth run [--bundle DIR] [--detach] [--keep] [--pid-file FILE] [--no-pivot] [--no-new-keyring] ID */
 import { defaultRuntime, run } from "../container";
 import { BerthError } from "../errors";
 import type { CliContext } from "./context";
@@ -12,6 +12,7 @@ export default async function runVerb(ctx: CliContext): Promise<number> {
     bundle: ctx.argv.bundle as string | undefined,
     pidFile: ctx.argv["pid-file"] as string | undefined,
     noPivot: ctx.argv["no-pivot"] === true,
+    noNewKeyring: ctx.argv["no-new-keyring"] === true,
     preserveFds: Number(ctx.argv["preserve-fds"] ?? 0),
     detach: ctx.argv.detach === true,
     keep: ctx.argv.keep === true,

@@ -197,6 +197,7 @@ async function createLocked(rt: Runtime, opts: CreateOptions, undo: Undo): Promi
         v2Mount: layout.v2Mount,
         path: cgroupPathFor(spec.linux?.cgroupsPath, id),
       },
+        sessionKeyring: opts.noNewKeyring ? undefined : `_ses.${id}`,
         capLastCap: capLastCap(),
         seccomp,
       });

@@ -56,6 +56,7 @@ export const opTable = {
   mountPropagation: [34, "si"], // target (absolute, host view), MS_* propagation flags
   closeFd: [35, "i"],
   unshareTime: [36, "iiii"], // monotonic secs, nsecs, boottime secs, nsecs: a new time namespace for the exec
+  joinSessionKeyring: [37, "s"], // name: a new session keyring, so the host's is not inherited
 } as const satisfies Record<string, readonly [number, string]>;
 
 export type OpName = keyof typeof opTable;

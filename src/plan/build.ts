@@ -88,6 +88,8 @@ export interface PlanInput {
   bindSourceIsFile: (index: number) => boolean;
   /** The host's cgroup layout and the container's cgroup path, for "cgroup" mounts. */
   cgroup: { mode: "unified" | "hybrid" | "legacy" | "none"; hierarchies: CgroupHierarchy[]; v2Mount?: string; path: string };
+  /** The session keyring to join ("_ses.<id>"); absent with --no-new-keyring. */
+  sessionKeyring?: string;
   /** Highest capability number the kernel knows. */
   capLastCap: number;
   /** linux.seccomp compiled to BPF (by the addon, with libseccomp), and seccomp(2) flags. */
@@ -224,6 +226,8 @@ export function buildPlan(input: PlanInput): LaunchPlan {
     const part = (c?: { secs?: number; nanosecs?: number }) => [c?.secs ?? 0, c?.nanosecs ?? 0];
     add("unshareTime", [...part(o.monotonic), ...part(o.boottime)], o.monotonic || o.boottime ? "linux.timeOffsets" : newTime);
   }
+
+  if (input.sessionKeyring) add("joinSessionKeyring", [input.sessionKeyring], "(runtime: session keyring; --no-new-keyring)");
 
   // --- the root filesystem and mounts
   const propagation = { shared: MS.SHARED, slave: MS.SLAVE, private: MS.PRIVATE, unbindable: MS.UNBINDABLE, rshared: MS.SHARED, rslave: MS.SLAVE, rprivate: MS.PRIVATE, runbindable: MS.UNBINDABLE }[

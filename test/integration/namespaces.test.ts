@@ -140,3 +140,14 @@ test("a namespace path that cannot be opened is named in the error and nothing i
   });
   expect(run(b, ["state", id]).stderr).toBe(`berth: state ${id}: container does not exist\n`);
 });
+
+test("a session keyring of its own, named _ses.<id>; --no-new-keyring keeps the caller's", () => {
+  const b = bundle(["sh", "-c", "grep -o ' _ses[^:]*' /proc/keys || echo none"], (c) => {
+    c.linux.maskedPaths = c.linux.maskedPaths.filter((p: string) => p !== "/proc/keys");
+  });
+  const id = uniq(b, "keys");
+  expect(run(b, ["run", "-b", b.dir, id])).toEqual({ exitCode: 0, stdout: ` _ses.${id}\n`, stderr: "" });
+  const kept = run(b, ["run", "--no-new-keyring", "-b", b.dir, uniq(b, "nokeys")]);
+  expect(kept.exitCode).toBe(0);
+  expect(kept.stdout).not.toContain("_ses.t-ns-nokeys");
+});

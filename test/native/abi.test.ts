@@ -86,6 +86,7 @@ const everyOp: PlanOp[] = [
   op("mountPropagation", "/", 0x40000 | 0x4000),
   op("closeFd", 9),
   op("unshareTime", 86400, 5, -3600, 999999999),
+  op("joinSessionKeyring", "_ses.c1"),
 ];
 
 describe("berth-init --ops", () => {

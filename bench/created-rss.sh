@@ -22,6 +22,7 @@ cleanup() {
     for ((i = 0; i < n; i++)); do "${bin[$rt]}" --root "$scratch/root-$rt" delete -f "$rt$i" >/dev/null 2>&1 || true; done
   done
   rm -rf "$scratch"
+  rmdir /sys/fs/cgroup/*/berthbench.$$ 2>/dev/null || true
 }
 trap cleanup EXIT
 printf '%-6s %5s %12s %12s %12s\n' runtime n "RSS/ctr KiB" "PSS/ctr KiB" "total MiB"

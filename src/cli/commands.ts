@@ -103,7 +103,7 @@ export const commands: CommandDef[] = [
   { name: "features", usage: "features", describe: "show the enabled features", built: true, options: {} },
   { name: "kill", usage: "kill [options] <container-id> [signal]", describe: "kill sends the specified signal (default: SIGTERM) to the container's init process", built: true, options: { all: bool("send the specified signal to all processes inside the container", { alias: "a" }) } },
   { name: "list", usage: "list [options]", describe: "lists containers started by berth with the given root", built: true, options: { format, quiet: bool("display only container IDs", { alias: "q" }) } },
-  { name: "pause", usage: "pause <container-id>", describe: "pause suspends all processes inside the container", built: false, options: {} },
+  { name: "pause", usage: "pause <container-id>", describe: "pause suspends all processes inside the container", built: true, options: {} },
   { name: "ps", usage: "ps [options] <container-id> [ps options]", describe: "ps displays the processes running inside a container", built: false, options: { format } },
   {
     name: "restore",
@@ -131,7 +131,7 @@ export const commands: CommandDef[] = [
       "lsm-mount-context": str("Specify an LSM mount context to be used during restore"),
     },
   },
-  { name: "resume", usage: "resume <container-id>", describe: "resumes all processes that have been previously paused", built: false, options: {} },
+  { name: "resume", usage: "resume <container-id>", describe: "resumes all processes that have been previously paused", built: true, options: {} },
   {
     name: "run",
     usage: "run [options] <container-id>",
@@ -157,7 +157,7 @@ export const commands: CommandDef[] = [
     name: "update",
     usage: "update [options] <container-id>",
     describe: "update container resource constraints",
-    built: false,
+    built: true,
     options: {
       resources: str('path to the file containing the resources to update or "-" to read from the standard input', { alias: "r" }),
       "blkio-weight": num("Specifies per cgroup weight, range is from 10 to 1000"),

@@ -24,6 +24,9 @@ const verbs: Record<string, () => Promise<{ default: Verb }>> = {
   kill: () => import("./kill"),
   delete: () => import("./delete"),
   run: () => import("./run"),
+  pause: () => import("./pause"),
+  resume: () => import("./resume"),
+  update: () => import("./update"),
 };
 
 /** yargs command strings: the verb and its positionals. */

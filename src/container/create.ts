@@ -9,7 +9,7 @@ import { closeSync, constants, existsSync, openSync, readFileSync, statSync, unl
 import { resolve } from "node:path";
 import { BerthError, problemsError, toBerthError } from "../errors";
 import { buildPlan, encodePlan, hostProblems, PlanError, SYNC, type LaunchPlan } from "../plan";
-import { cgroupPathFor, createCgroupDirs, detectCgroups, joinV1, removeCgroupDirs, type CgroupPlacement } from "../cgroups";
+import { applyResources, cgroupPathFor, cgroupSetFor, CgroupWriteError, createCgroupDirs, detectCgroups, joinV1, planWrites, removeCgroupDirs, ResourceError, type CgroupPlacement } from "../cgroups";
 import { planSeccomp } from "../plan";
 import type { ContainerRecord } from "../state";
 import { writeFileAtomic } from "../state";
@@ -79,6 +79,20 @@ function initError(id: string, plan: LaunchPlan, msg: { opIndex: number; errno: 
     reason: msg.detail || (op ? op.op : "berth-init failed"),
     errno: msg.errno || undefined,
   });
+}
+
+/** Run a cgroup step, turning what it throws into the user's error at the config field. */
+export function resourceErrors<T>(id: string, fn: () => T, op = "create"): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof ResourceError) throw new BerthError({ op, id, field: err.field, value: err.value, reason: err.reason });
+    if (err instanceof CgroupWriteError) {
+      const isErrno = /^E[A-Z0-9]+$/.test(err.code);
+      throw new BerthError({ op, id, field: err.field, value: err.value, reason: `write ${err.file}${isErrno ? "" : `: ${err.code}`}`, errno: isErrno ? err.code : undefined });
+    }
+    throw err;
+  }
 }
 
 export async function create(rt: Runtime, opts: CreateOptions): Promise<Created> {
@@ -206,12 +220,16 @@ async function createLocked(rt: Runtime, opts: CreateOptions, undo: Undo): Promi
       throw err;
     }
 
-    // Cgroups before the process: it must never run user code outside them.
-    const placement: CgroupPlacement = createCgroupDirs(layout, cgroupPathFor(spec.linux?.cgroupsPath, id));
+    // Cgroups before the process: it must never run user code outside them, nor before its
+    // limits are in place. What this host cannot apply is refused before anything is made.
+    const cgroupPath = cgroupPathFor(spec.linux?.cgroupsPath, id);
+    resourceErrors(id, () => planWrites(cgroupSetFor(layout, cgroupPath), spec.linux?.resources, spec.linux?.devices));
+    const placement: CgroupPlacement = createCgroupDirs(layout, cgroupPath);
     undo.push("remove cgroups", () => {
       const failed = removeCgroupDirs(placement.created);
       if (failed.length) throw new Error(failed.map((f) => `${f.dir}: ${f.error.code}`).join(", "));
     });
+    resourceErrors(id, () => applyResources(cgroupSetFor(layout, cgroupPath, placement.created), spec.linux?.resources, spec.linux?.devices, (m) => rt.warn(`create ${id}: ${m}`)));
     let cgroupFd: number | undefined;
     if (placement.unified) {
       cgroupFd = openSync(placement.unified, constants.O_RDONLY | constants.O_DIRECTORY);
@@ -258,6 +276,7 @@ async function createLocked(rt: Runtime, opts: CreateOptions, undo: Undo): Promi
       rootfs,
       pidStartTime: stat.startTime,
       cgroupDirs: placement.created,
+      cgroupPath,
       cgroupUnified: placement.unified,
       config: spec,
       userns: plan.userns,

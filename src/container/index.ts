@@ -15,3 +15,5 @@ export { parseSignal } from "./signals";
 export { liveStatus } from "./status";
 export { defaultRuntime } from "./default-runtime";
 export { explainSpec, renderExplained, type Explained } from "./explain";
+export { pause, resume } from "./pause";
+export { update, mergeResources } from "./update";

@@ -1,26 +1,21 @@
 /**
  * The live status of a container, derived each time (runtime.md: state reports the status now,
  * not what was last written): stopped when the recorded process is gone (or its pid now belongs
- * to another process); created while the exec fifo exists; paused when its cgroup is frozen;
+ * to another process); paused when berth froze its cgroup; created while the exec fifo exists;
  * running otherwise.
  */
-import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync } from "node:fs";
+import { isFrozen } from "../cgroups";
 import type { Status } from "../spec";
 import type { ContainerRecord, StateStore } from "../state";
+import { cgroupSetOf } from "./cgroup-of";
 import { isAlive } from "./proc";
 
-function frozen(record: ContainerRecord): boolean {
-  if (!record.cgroupUnified) return false;
-  try {
-    return readFileSync(join(record.cgroupUnified, "cgroup.freeze"), "utf8").trim() === "1";
-  } catch {
-    return false;
-  }
-}
-
+/** As runc decides it: stopped, else paused (frozen, even before start), else created or running. */
 export function liveStatus(store: StateStore, record: ContainerRecord): Status {
   if (!isAlive(record.pid, record.pidStartTime)) return "stopped";
+  // Only a container berth has paused can be frozen; skip the cgroup read otherwise.
+  if (record.status === "paused" && isFrozen(cgroupSetOf(record))) return "paused";
   if (existsSync(store.fifoPath(record.id))) return "created";
-  return frozen(record) ? "paused" : "running";
+  return "running";
 }

@@ -27,6 +27,8 @@ export interface ContainerRecord {
   pidStartTime: string;
   /** Cgroup directories berth created for this container, deepest first (delete removes them). */
   cgroupDirs: string[];
+  /** The container's cgroup path within each hierarchy (/berth/<id>, or from cgroupsPath). */
+  cgroupPath?: string;
   /** The unified (cgroup2) directory, if any: freezer and cgroup.kill. */
   cgroupUnified?: string;
   /** The config the container was created from (hooks at delete, exec defaults). */

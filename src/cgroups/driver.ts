@@ -1,0 +1,212 @@
+/**
+ * The cgroupfs drivers: write the resource files (resources.ts decides what) into the
+ * container's own directories, freeze and thaw. Only below the container's cgroup, except
+ * cgroup.subtree_control of the v2 parents berth itself created (a v2 controller must be
+ * enabled in every parent for a child to get its files).
+ *
+ * Which version gets the limits: a unified host, v2; a legacy host, v1; a hybrid host (v1
+ * controllers beside a cgroup2 mount that usually has none), v1 for the converted fields, and
+ * the cgroup2 directory only for `unified` keys whose controller it has. The freezer is
+ * cgroup2's wherever there is a cgroup2 directory (hybrid hosts have one), else v1's.
+ */
+import { existsSync, readFileSync, watch, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { Resources } from "../spec";
+import type { CgroupLayout } from "./detect";
+import { controllersOf, ResourceError, v1DeviceWrites, v1Writes, v2Writes, type CgroupWrite } from "./resources";
+
+/** linux.devices, as the device rules need them. */
+export type DeviceList = readonly { type: string; major?: number; minor?: number }[];
+
+/** A container's cgroup directories: one per v1 controller, and the cgroup2 one. */
+export interface CgroupSet {
+  mode: CgroupLayout["mode"];
+  /** v1 controller name -> the container's directory in that hierarchy. */
+  v1: Record<string, string>;
+  unified?: string;
+  /** v2 directories berth created (subtree_control may be written there), deepest first. */
+  created?: string[];
+}
+
+export function cgroupSetFor(layout: CgroupLayout, path: string, created: readonly string[] = []): CgroupSet {
+  const v1: Record<string, string> = {};
+  for (const [controller, mountPoint] of Object.entries(layout.v1Mounts)) v1[controller] = join(mountPoint, path);
+  return { mode: layout.mode, v1, unified: layout.v2Mount ? join(layout.v2Mount, path) : undefined, created: [...created] };
+}
+
+/** A write that failed: the field, the file and the system's reason. */
+export class CgroupWriteError extends Error {
+  constructor(
+    readonly field: string,
+    readonly value: string,
+    readonly file: string,
+    readonly code: string,
+  ) {
+    super(`${field}: write ${file}: ${code}`);
+  }
+}
+
+/** What to write where, decided for this host; throws ResourceError for what it cannot take. */
+export function planWrites(set: CgroupSet, res: Resources | undefined, devices: DeviceList = []): { path: string; write: CgroupWrite }[] {
+  const out: { path: string; write: CgroupWrite }[] = [];
+  // Device rules go to the v1 devices controller where there is one. (A pure cgroup v2 host
+  // needs an eBPF program instead: not in this build; applyResources says so.)
+  if (set.v1.devices) {
+    for (const w of v1DeviceWrites(res?.devices, devices)) out.push({ path: join(set.v1.devices, w.file), write: w });
+  }
+  if (!res) return out;
+  if (set.mode === "unified") {
+    if (!set.unified) throw new ResourceError("linux.resources", undefined, "this host has no cgroup2 directory for the container");
+    for (const w of v2Writes(res)) out.push({ path: join(set.unified, w.file), write: w });
+    return out;
+  }
+  const { unified, ...v1Only } = res;
+  for (const w of v1Writes(v1Only)) {
+    const dir = set.v1[w.controller];
+    if (!dir) throw new ResourceError(w.field, w.value, `needs the ${w.controller} cgroup controller, which this host does not mount`);
+    out.push({ path: join(dir, w.file), write: w });
+  }
+  if (unified && Object.keys(unified).length) {
+    const writes = v2Writes({ unified });
+    const have = set.unified ? readControllers(join(set.unified, "..")) : [];
+    for (const w of writes) {
+      const controller = controllersOf([w])[0]!;
+      if (!set.unified || !have.includes(controller)) {
+        throw new ResourceError(w.field, w.value, `the ${controller} controller is not enabled in this host's cgroup2 hierarchy (its limits are set through cgroup v1 here)`);
+      }
+      out.push({ path: join(set.unified, w.file), write: w });
+    }
+  }
+  return out;
+}
+
+function readControllers(dir: string): string[] {
+  try {
+    return readFileSync(join(dir, "cgroup.controllers"), "utf8").trim().split(/\s+/).filter(Boolean);
+  } catch {
+    return [];
+  }
+}
+
+function writeOne(path: string, w: CgroupWrite): void {
+  try {
+    writeFileSync(path, w.value);
+  } catch (err) {
+    throw new CgroupWriteError(w.field, w.value, path, (err as NodeJS.ErrnoException).code ?? "EIO");
+  }
+}
+
+/**
+ * On v2, a controller's files appear in a cgroup only when its parent enables it in
+ * cgroup.subtree_control, and so on up. Enable what the writes need in the parents berth
+ * created; a parent berth did not create must already have it (berth does not change a
+ * cgroup it does not own).
+ */
+function enableV2Controllers(set: CgroupSet, writes: readonly CgroupWrite[]): void {
+  if (!set.unified || writes.length === 0) return;
+  const needed = controllersOf(writes).filter((c) => c !== "cgroup");
+  const created = new Set(set.created ?? []);
+  // Parents from the top down: each must offer the controller before its child can enable it.
+  const parents: string[] = [];
+  for (let dir = join(set.unified, ".."); created.has(dir); dir = join(dir, "..")) parents.unshift(dir);
+  const top = parents.length ? join(parents[0]!, "..") : join(set.unified, "..");
+  const enabledAtTop = readFileSync(join(top, "cgroup.subtree_control"), "utf8").trim().split(/\s+/);
+  for (const c of needed) {
+    if (!enabledAtTop.includes(c)) {
+      const w = writes.find((x) => controllersOf([x])[0] === c)!;
+      throw new CgroupWriteError(w.field, w.value, join(top, "cgroup.subtree_control"), `the ${c} controller is not enabled there, and berth does not change cgroups it did not create`);
+    }
+  }
+  for (const dir of parents) {
+    for (const c of needed) {
+      const file = join(dir, "cgroup.subtree_control");
+      try {
+        writeFileSync(file, `+${c}`);
+      } catch (err) {
+        const w = writes.find((x) => controllersOf([x])[0] === c)!;
+        throw new CgroupWriteError(w.field, w.value, file, (err as NodeJS.ErrnoException).code ?? "EIO");
+      }
+    }
+  }
+}
+
+/**
+ * Apply linux.resources. v1 memory and memory+swap must be written in the order that keeps
+ * limit <= memsw at every step: raising both, memsw first; lowering, the limit first.
+ */
+export function applyResources(set: CgroupSet, res: Resources | undefined, devices: DeviceList = [], warn: (msg: string) => void = () => undefined): void {
+  const writes = planWrites(set, res, devices);
+  if (!set.v1.devices && res?.devices?.length) warn("linux.resources.devices: not enforced: this host has no v1 devices controller, and this build of berth has no cgroup v2 device filter yet");
+  if (set.mode === "unified") enableV2Controllers(set, writes.map((x) => x.write));
+  const memsw = writes.findIndex((x) => x.write.file === "memory.memsw.limit_in_bytes");
+  const limit = writes.findIndex((x) => x.write.file === "memory.limit_in_bytes");
+  if (memsw > limit && limit >= 0) {
+    const current = Number(readFileSync(writes[memsw]!.path, "utf8").trim());
+    const wanted = Number(writes[memsw]!.write.value);
+    if (wanted === -1 || wanted > current) writes.splice(limit, 0, writes.splice(memsw, 1)[0]!);
+  }
+  for (const { path, write } of writes) writeOne(path, write);
+}
+
+// --- the freezer
+
+function freezerV2(set: CgroupSet): string | undefined {
+  return set.unified && existsSync(join(set.unified, "cgroup.freeze")) ? set.unified : undefined;
+}
+
+export function isFrozen(set: CgroupSet): boolean {
+  const v2 = freezerV2(set);
+  try {
+    if (v2) return readFileSync(join(v2, "cgroup.freeze"), "utf8").trim() === "1";
+    if (set.v1.freezer) return readFileSync(join(set.v1.freezer, "freezer.state"), "utf8").trim() !== "THAWED";
+  } catch {
+    /* gone */
+  }
+  return false;
+}
+
+/**
+ * Freeze (or thaw) and wait until the kernel says it is done: v2 reports `frozen 1` in
+ * cgroup.events (watched with inotify, no polling sleep); v1 goes FREEZING -> FROZEN.
+ */
+export async function setFrozen(set: CgroupSet, frozen: boolean, timeoutMs = 10_000): Promise<void> {
+  const v2 = freezerV2(set);
+  if (v2) {
+    writeFileSync(join(v2, "cgroup.freeze"), frozen ? "1" : "0");
+    const events = join(v2, "cgroup.events");
+    const done = () => readFileSync(events, "utf8").includes(`frozen ${frozen ? 1 : 0}`);
+    await until(done, events, timeoutMs, "cgroup.events");
+    return;
+  }
+  const dir = set.v1.freezer;
+  if (!dir) throw new Error("this host has neither a cgroup2 freezer nor the v1 freezer controller");
+  const file = join(dir, "freezer.state");
+  writeFileSync(file, frozen ? "FROZEN" : "THAWED");
+  // The v1 freezer has no event file: re-read until it settles, yielding to the event loop.
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const state = readFileSync(file, "utf8").trim();
+    if (state === (frozen ? "FROZEN" : "THAWED")) return;
+    if (Date.now() > deadline) throw new Error(`${file} still says ${state} after ${timeoutMs} ms`);
+    if (frozen && state === "THAWED") writeFileSync(file, "FROZEN");
+    await new Promise((r) => setImmediate(r));
+  }
+}
+
+function until(done: () => boolean, file: string, timeoutMs: number, what: string): Promise<void> {
+  if (done()) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const watcher = watch(file, () => {
+      if (done()) finish();
+    });
+    const timer = setTimeout(() => finish(new Error(`${what} did not change within ${timeoutMs} ms`)), timeoutMs);
+    // The change may have landed between the first check and the watch.
+    setImmediate(() => done() && finish());
+    function finish(err?: Error) {
+      clearTimeout(timer);
+      watcher.close();
+      if (err) reject(err);
+      else resolve();
+    }
+  });
+}

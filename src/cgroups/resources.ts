@@ -1,0 +1,281 @@
+/**
+ * linux.resources -> cgroup file writes, for each cgroup version. Pure: what to write where,
+ * each write carrying the config field it comes from, so a driver's failure names it. A value
+ * this version cannot express is an error here, before anything is written, never a skip.
+ *
+ * v1 files live in one directory per controller; v2 files in the container's single cgroup2
+ * directory. Where the spec speaks in v1 terms and the host is v2, the conversions are runc's
+ * (config-linux.md leaves them to the runtime; engines expect runc's numbers):
+ *   cpu.shares 2..262144     -> cpu.weight 1..10000      1 + ((shares - 2) * 9999) / 262142
+ *   blkio weight 10..1000    -> io.weight 1..10000       1 + ((weight - 10) * 9999) / 990
+ *   memory.swap (mem + swap) -> memory.swap.max          swap - limit
+ *   cpu quota/period         -> cpu.max "quota period"   ("max" for no quota)
+ */
+import type { DeviceRule, Resources } from "../spec";
+
+export type CgroupVersion = 1 | 2;
+
+export interface CgroupWrite {
+  /** v1: the controller whose directory holds the file ("memory"); v2: "" (the one directory). */
+  controller: string;
+  file: string;
+  value: string;
+  /** The config field, e.g. linux.resources.memory.limit. */
+  field: string;
+}
+
+export class ResourceError extends Error {
+  constructor(
+    readonly field: string,
+    readonly value: unknown,
+    readonly reason: string,
+  ) {
+    super(`${field}: ${reason}`);
+  }
+}
+
+const F = "linux.resources";
+
+/** A limit where -1 (or, for some, 0) means none; v1 wants -1, v2 wants "max". */
+const v2Max = (n: number) => (n < 0 ? "max" : String(n));
+
+export function sharesToWeight(shares: number): number {
+  if (shares === 0) return 0;
+  return Math.floor(1 + ((shares - 2) * 9999) / 262142);
+}
+
+export function blkioWeightToIoWeight(weight: number): number {
+  if (weight === 0) return 0;
+  return Math.floor(1 + ((weight - 10) * 9999) / 990);
+}
+
+/** memory.swap in the spec is memory + swap; v2's memory.swap.max is swap alone. */
+export function swapToV2(swap: number, limit: number | undefined, field: string): string {
+  if (swap === -1) return "max";
+  if (limit === undefined || limit === 0) throw new ResourceError(field, swap, "cannot be set without memory.limit on cgroup v2 (swap is given as memory + swap)");
+  if (limit === -1) throw new ResourceError(field, swap, "cannot be set when memory.limit is -1 (unlimited) on cgroup v2");
+  if (swap < limit) throw new ResourceError(field, swap, `must be at least memory.limit (${limit}): it is memory + swap`);
+  return String(swap - limit);
+}
+
+function dev(d: { major: number; minor: number }): string {
+  return `${d.major}:${d.minor}`;
+}
+
+interface WeightDevice {
+  major: number;
+  minor: number;
+  weight?: number;
+  leafWeight?: number;
+}
+interface ThrottleDevice {
+  major: number;
+  minor: number;
+  rate: number;
+}
+interface BlockIO {
+  weight?: number;
+  leafWeight?: number;
+  weightDevice?: WeightDevice[];
+  throttleReadBpsDevice?: ThrottleDevice[];
+  throttleWriteBpsDevice?: ThrottleDevice[];
+  throttleReadIOPSDevice?: ThrottleDevice[];
+  throttleWriteIOPSDevice?: ThrottleDevice[];
+}
+
+const throttles = [
+  ["throttleReadBpsDevice", "blkio.throttle.read_bps_device", "rbps"],
+  ["throttleWriteBpsDevice", "blkio.throttle.write_bps_device", "wbps"],
+  ["throttleReadIOPSDevice", "blkio.throttle.read_iops_device", "riops"],
+  ["throttleWriteIOPSDevice", "blkio.throttle.write_iops_device", "wiops"],
+] as const;
+
+/** The writes for a cgroup v1 host (one directory per controller). */
+export function v1Writes(res: Resources | undefined): CgroupWrite[] {
+  const out: CgroupWrite[] = [];
+  if (!res) return out;
+  const w = (controller: string, file: string, value: string | number, field: string) => out.push({ controller, file, value: String(value), field: `${F}.${field}` });
+
+  const m = res.memory;
+  if (m) {
+    // Order: with swap, the driver decides between limit-first and swap-first (see fs-v1).
+    if (m.limit !== undefined) w("memory", "memory.limit_in_bytes", m.limit, "memory.limit");
+    if (m.swap !== undefined) w("memory", "memory.memsw.limit_in_bytes", m.swap, "memory.swap");
+    if (m.reservation !== undefined) w("memory", "memory.soft_limit_in_bytes", m.reservation, "memory.reservation");
+    if (m.kernel !== undefined) w("memory", "memory.kmem.limit_in_bytes", m.kernel, "memory.kernel");
+    if (m.kernelTCP !== undefined) w("memory", "memory.kmem.tcp.limit_in_bytes", m.kernelTCP, "memory.kernelTCP");
+    if (m.swappiness !== undefined) {
+      if (m.swappiness < 0 || m.swappiness > 100) throw new ResourceError(`${F}.memory.swappiness`, m.swappiness, "must be between 0 and 100");
+      w("memory", "memory.swappiness", m.swappiness, "memory.swappiness");
+    }
+    if (m.disableOOMKiller) w("memory", "memory.oom_control", 1, "memory.disableOOMKiller");
+  }
+
+  const c = res.cpu;
+  if (c) {
+    if (c.shares !== undefined) w("cpu", "cpu.shares", c.shares, "cpu.shares");
+    // The period first: a quota is checked against the period already in place.
+    if (c.period !== undefined) w("cpu", "cpu.cfs_period_us", c.period, "cpu.period");
+    if (c.quota !== undefined) w("cpu", "cpu.cfs_quota_us", c.quota, "cpu.quota");
+    if (c.burst !== undefined) w("cpu", "cpu.cfs_burst_us", c.burst, "cpu.burst");
+    // The period before the runtime, for the same reason.
+    if (c.realtimePeriod !== undefined) w("cpu", "cpu.rt_period_us", c.realtimePeriod, "cpu.realtimePeriod");
+    if (c.realtimeRuntime !== undefined) w("cpu", "cpu.rt_runtime_us", c.realtimeRuntime, "cpu.realtimeRuntime");
+    if (c.idle !== undefined) w("cpu", "cpu.idle", c.idle, "cpu.idle");
+    if (c.cpus) w("cpuset", "cpuset.cpus", c.cpus, "cpu.cpus");
+    if (c.mems) w("cpuset", "cpuset.mems", c.mems, "cpu.mems");
+  }
+
+  if (res.pids) w("pids", "pids.max", res.pids.limit > 0 ? res.pids.limit : "max", "pids.limit");
+
+  const b = res.blockIO as BlockIO | undefined;
+  if (b) {
+    if (b.weight !== undefined) w("blkio", "blkio.weight", b.weight, "blockIO.weight");
+    if (b.leafWeight !== undefined) w("blkio", "blkio.leaf_weight", b.leafWeight, "blockIO.leafWeight");
+    (b.weightDevice ?? []).forEach((d, i) => {
+      if (d.weight !== undefined) w("blkio", "blkio.weight_device", `${dev(d)} ${d.weight}`, `blockIO.weightDevice[${i}]`);
+      if (d.leafWeight !== undefined) w("blkio", "blkio.leaf_weight_device", `${dev(d)} ${d.leafWeight}`, `blockIO.weightDevice[${i}]`);
+    });
+    for (const [key, file] of throttles) (b[key] ?? []).forEach((d, i) => w("blkio", file, `${dev(d)} ${d.rate}`, `blockIO.${key}[${i}]`));
+  }
+
+  (res.hugepageLimits ?? []).forEach((h, i) => w("hugetlb", `hugetlb.${h.pageSize}.limit_in_bytes`, h.limit, `hugepageLimits[${i}]`));
+
+  if (res.network) {
+    if (res.network.classID !== undefined) w("net_cls", "net_cls.classid", res.network.classID, "network.classID");
+    (res.network.priorities ?? []).forEach((p, i) => w("net_prio", "net_prio.ifpriomap", `${p.name} ${p.priority}`, `network.priorities[${i}]`));
+  }
+
+  for (const [device, limit] of Object.entries(res.rdma ?? {})) out.push(...rdma(device, limit));
+
+  const unified = Object.keys(res.unified ?? {});
+  if (unified.length) throw new ResourceError(`${F}.unified`, undefined, "is for cgroup v2 only, and this host's limits are cgroup v1");
+  return out;
+
+  function rdma(device: string, limit: { hcaHandles?: number; hcaObjects?: number }): CgroupWrite[] {
+    const parts = [limit.hcaHandles !== undefined ? `hca_handle=${limit.hcaHandles}` : "", limit.hcaObjects !== undefined ? `hca_object=${limit.hcaObjects}` : ""].filter(Boolean);
+    return parts.length ? [{ controller: "rdma", file: "rdma.max", value: `${device} ${parts.join(" ")}`, field: `${F}.rdma[${JSON.stringify(device)}]` }] : [];
+  }
+}
+
+/** The writes for a cgroup v2 directory. */
+export function v2Writes(res: Resources | undefined): CgroupWrite[] {
+  const out: CgroupWrite[] = [];
+  if (!res) return out;
+  const w = (file: string, value: string | number, field: string) => out.push({ controller: "", file, value: String(value), field: field.startsWith(F) ? field : `${F}.${field}` });
+  const refuse = (field: string, value: unknown, why: string) => {
+    throw new ResourceError(`${F}.${field}`, value, why);
+  };
+
+  const m = res.memory;
+  if (m) {
+    if (m.limit !== undefined) w("memory.max", m.limit === 0 ? "max" : v2Max(m.limit), "memory.limit");
+    if (m.swap !== undefined) w("memory.swap.max", swapToV2(m.swap, m.limit, `${F}.memory.swap`), "memory.swap");
+    if (m.reservation !== undefined) w("memory.low", m.reservation === 0 ? 0 : v2Max(m.reservation), "memory.reservation");
+    if (m.kernel !== undefined && m.kernel !== 0) refuse("memory.kernel", m.kernel, "has no cgroup v2 equivalent (kernel memory is part of memory.max)");
+    if (m.kernelTCP !== undefined && m.kernelTCP !== 0) refuse("memory.kernelTCP", m.kernelTCP, "has no cgroup v2 equivalent (kernel memory is part of memory.max)");
+    if (m.swappiness !== undefined) refuse("memory.swappiness", m.swappiness, "has no cgroup v2 equivalent");
+    if (m.disableOOMKiller) refuse("memory.disableOOMKiller", true, "has no cgroup v2 equivalent");
+  }
+
+  const c = res.cpu;
+  if (c) {
+    if (c.shares !== undefined && c.shares !== 0) {
+      if (c.shares < 2 || c.shares > 262144) refuse("cpu.shares", c.shares, "must be between 2 and 262144");
+      w("cpu.weight", sharesToWeight(c.shares), "cpu.shares");
+    }
+    if (c.quota !== undefined || c.period !== undefined) {
+      const quota = c.quota === undefined || c.quota <= 0 ? "max" : String(c.quota);
+      w("cpu.max", c.period ? `${quota} ${c.period}` : quota, c.quota !== undefined ? "cpu.quota" : "cpu.period");
+    }
+    if (c.burst !== undefined) w("cpu.max.burst", c.burst, "cpu.burst");
+    if (c.realtimeRuntime || c.realtimePeriod) refuse(c.realtimeRuntime ? "cpu.realtimeRuntime" : "cpu.realtimePeriod", c.realtimeRuntime ?? c.realtimePeriod, "realtime scheduling limits exist on cgroup v1 only");
+    if (c.idle !== undefined) w("cpu.idle", c.idle, "cpu.idle");
+    if (c.cpus) w("cpuset.cpus", c.cpus, "cpu.cpus");
+    if (c.mems) w("cpuset.mems", c.mems, "cpu.mems");
+  }
+
+  if (res.pids) w("pids.max", res.pids.limit > 0 ? res.pids.limit : "max", "pids.limit");
+
+  const b = res.blockIO as BlockIO | undefined;
+  if (b) {
+    if (b.weight !== undefined && b.weight !== 0) w("io.weight", `default ${blkioWeightToIoWeight(b.weight)}`, "blockIO.weight");
+    if (b.leafWeight) refuse("blockIO.leafWeight", b.leafWeight, "has no cgroup v2 equivalent");
+    (b.weightDevice ?? []).forEach((d, i) => {
+      if (d.weight !== undefined) w("io.weight", `${dev(d)} ${blkioWeightToIoWeight(d.weight)}`, `blockIO.weightDevice[${i}]`);
+    });
+    for (const [key, , v2key] of throttles) (b[key] ?? []).forEach((d, i) => w("io.max", `${dev(d)} ${v2key}=${d.rate === 0 ? "max" : d.rate}`, `blockIO.${key}[${i}]`));
+  }
+
+  (res.hugepageLimits ?? []).forEach((h, i) => w(`hugetlb.${h.pageSize}.max`, v2Max(h.limit), `hugepageLimits[${i}]`));
+
+  if (res.network && (res.network.classID !== undefined || res.network.priorities?.length)) {
+    refuse("network", res.network, "net_cls and net_prio exist on cgroup v1 only");
+  }
+
+  for (const [device, limit] of Object.entries(res.rdma ?? {})) {
+    const parts = [limit.hcaHandles !== undefined ? `hca_handle=${limit.hcaHandles}` : "", limit.hcaObjects !== undefined ? `hca_object=${limit.hcaObjects}` : ""].filter(Boolean);
+    if (parts.length) w("rdma.max", `${device} ${parts.join(" ")}`, `rdma[${JSON.stringify(device)}]`);
+  }
+
+  // unified: written as given, after the converted values, so it has the last word (as runc).
+  for (const [key, value] of Object.entries(res.unified ?? {})) {
+    const field = `${F}.unified[${JSON.stringify(key)}]`;
+    if (!/^[a-z_]+\.[a-zA-Z0-9_.]+$/.test(key) || key.includes("..")) throw new ResourceError(field, key, "must name a cgroup interface file, such as memory.high");
+    if (key.startsWith("cgroup.")) throw new ResourceError(field, key, "cgroup.* files are the runtime's, not the config's");
+    w(key, value, field);
+  }
+  return out;
+}
+
+/** The controllers a set of writes needs (v2: the file name's prefix). */
+export function controllersOf(writes: readonly CgroupWrite[]): string[] {
+  return [...new Set(writes.map((x) => x.controller || x.file.split(".")[0]!))];
+}
+
+/**
+ * The devices every container may use, whatever its rules say (runc's list, appended after
+ * the config's rules): mknod of any node (opening is what the rules guard), the default
+ * devices of config-linux.md, the pty master and slaves, and /dev/net/tun.
+ */
+export const defaultAllowedDevices: readonly DeviceRule[] = [
+  { allow: true, type: "c", access: "m" },
+  { allow: true, type: "b", access: "m" },
+  { allow: true, type: "c", major: 1, minor: 3, access: "rwm" }, // null
+  { allow: true, type: "c", major: 1, minor: 5, access: "rwm" }, // zero
+  { allow: true, type: "c", major: 1, minor: 7, access: "rwm" }, // full
+  { allow: true, type: "c", major: 1, minor: 8, access: "rwm" }, // random
+  { allow: true, type: "c", major: 1, minor: 9, access: "rwm" }, // urandom
+  { allow: true, type: "c", major: 5, minor: 0, access: "rwm" }, // tty
+  { allow: true, type: "c", major: 5, minor: 2, access: "rwm" }, // ptmx
+  { allow: true, type: "c", major: 136, access: "rwm" }, // pts/*
+  { allow: true, type: "c", major: 10, minor: 200, access: "rwm" }, // net/tun
+];
+
+/** "c 1:3 rwm", with * for a missing number; type "a" is every device. */
+export function deviceRuleText(r: DeviceRule): string {
+  const type = r.type ?? "a";
+  if (type === "a") return "a";
+  return `${type} ${r.major ?? "*"}:${r.minor ?? "*"} ${r.access ?? "rwm"}`;
+}
+
+/**
+ * v1 devices controller writes, in order: the config's rules (typically a deny-all first),
+ * each device the config creates (linux.devices), then the defaults above. A rule whose type
+ * or access is not one the kernel knows is an error at its field.
+ */
+export function v1DeviceWrites(rules: readonly DeviceRule[] | undefined, created: readonly { type: string; major?: number; minor?: number }[] = []): CgroupWrite[] {
+  const out: CgroupWrite[] = [];
+  const add = (r: DeviceRule, field: string) => {
+    if (r.type !== undefined && !["a", "b", "c"].includes(r.type)) throw new ResourceError(`${field}.type`, r.type, 'must be "a", "b" or "c"');
+    if (r.access !== undefined && !/^[rwm]{1,3}$/.test(r.access)) throw new ResourceError(`${field}.access`, r.access, "must be made of r, w and m");
+    out.push({ controller: "devices", file: r.allow ? "devices.allow" : "devices.deny", value: deviceRuleText(r), field });
+  };
+  (rules ?? []).forEach((r, i) => add(r, `${F}.devices[${i}]`));
+  created.forEach((d, i) => {
+    if (d.type === "p") return; // a fifo is not a device the controller knows
+    add({ allow: true, type: d.type === "u" ? "c" : d.type, major: d.major, minor: d.minor, access: "rwm" }, `linux.devices[${i}]`);
+  });
+  defaultAllowedDevices.forEach((r) => add(r, "(default device rules)"));
+  return out;
+}

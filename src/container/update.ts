@@ -1,0 +1,80 @@
+/**
+ * update: change a live container's resources (runc's `update`). The new values are merged
+ * into the ones it was created with, checked against what this host can apply, written, and
+ * recorded, so a later `update` or `state` starts from them. With memory.checkBeforeUpdate
+ * (runtime-spec 1.2) a memory limit below the current usage is refused instead of triggering
+ * the OOM killer.
+ */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { applyResources, planWrites } from "../cgroups";
+import { BerthError } from "../errors";
+import type { Resources } from "../spec";
+import { cgroupSetOf } from "./cgroup-of";
+import { resourceErrors } from "./create";
+import type { Runtime } from "./runtime";
+import { liveStatus } from "./status";
+
+type Plain = Record<string, unknown>;
+
+/** Deep merge of plain objects; arrays and scalars in `patch` replace. */
+export function mergeResources(base: Resources | undefined, patch: Resources): Resources {
+  const merge = (a: unknown, b: unknown): unknown => {
+    if (b === undefined) return a;
+    if (a && b && typeof a === "object" && typeof b === "object" && !Array.isArray(a) && !Array.isArray(b)) {
+      const out: Plain = { ...(a as Plain) };
+      for (const [k, v] of Object.entries(b as Plain)) out[k] = merge(out[k], v);
+      return out;
+    }
+    return b;
+  };
+  return merge(base ?? {}, patch) as Resources;
+}
+
+/** Only the parts `patch` touches, with what they need from the merged whole to be written. */
+function toWrite(merged: Resources, patch: Resources): Resources {
+  const out: Resources = {};
+  if (patch.memory) out.memory = { ...patch.memory, limit: merged.memory?.limit, ...(patch.memory.swap !== undefined || patch.memory.limit !== undefined ? { swap: merged.memory?.swap } : {}) };
+  if (patch.cpu) {
+    out.cpu = { ...patch.cpu };
+    // cgroup v2 writes quota and period together (cpu.max).
+    if (patch.cpu.quota !== undefined || patch.cpu.period !== undefined) Object.assign(out.cpu, { quota: merged.cpu?.quota, period: merged.cpu?.period });
+  }
+  for (const key of ["pids", "blockIO", "hugepageLimits", "network", "rdma", "unified"] as const) {
+    if (patch[key] !== undefined) (out as Plain)[key] = merged[key];
+  }
+  return out;
+}
+
+export async function update(rt: Runtime, id: string, patch: Resources): Promise<void> {
+  await rt.store.withLockAsync("update", id, async () => {
+    const record = rt.store.read("update", id);
+    if (liveStatus(rt.store, record) === "stopped") throw new BerthError({ op: "update", id, reason: "container not running" });
+    const linux = record.config.linux ?? {};
+    const merged = mergeResources(linux.resources, patch);
+    const set = cgroupSetOf(record);
+    const writes = toWrite(merged, patch);
+    resourceErrors(id, () => planWrites(set, writes), "update");
+    if (merged.memory?.checkBeforeUpdate && patch.memory?.limit !== undefined && patch.memory.limit > 0) {
+      const usage = memoryUsage(set);
+      if (usage !== undefined && usage > patch.memory.limit) {
+        throw new BerthError({ op: "update", id, field: "linux.resources.memory.limit", value: patch.memory.limit, reason: `is below the container's current memory usage (${usage} bytes), and memory.checkBeforeUpdate is set` });
+      }
+    }
+    // Devices are not updated (runc does not either): only the resources the patch names.
+    resourceErrors(id, () => applyResources({ ...set, v1: Object.fromEntries(Object.entries(set.v1).filter(([c]) => c !== "devices")) }, writes), "update");
+    rt.store.write({ ...record, config: { ...record.config, linux: { ...linux, resources: merged } } });
+  });
+}
+
+function memoryUsage(set: ReturnType<typeof cgroupSetOf>): number | undefined {
+  const files = set.mode === "unified" && set.unified ? [join(set.unified, "memory.current")] : set.v1.memory ? [join(set.v1.memory, "memory.usage_in_bytes")] : [];
+  for (const f of files) {
+    try {
+      return Number(readFileSync(f, "utf8").trim());
+    } catch {
+      /* not there */
+    }
+  }
+  return undefined;
+}

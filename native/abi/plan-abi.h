@@ -82,7 +82,7 @@ constexpr uint32_t kSyncError = 2;
 constexpr uint32_t kSyncAck = 3;
 // launch's middle process -> parent, with SCM_RIGHTS: the container init's pidfd (a joined
 // user namespace with a new pid namespace needs one more clone; see native/addon/launch.cc).
-constexpr uint32_t kSyncPidfd = 4;
+constexpr uint32_t kSyncPidfd = 5;
 
 }  // namespace abi
 }  // namespace berth

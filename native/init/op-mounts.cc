@@ -73,7 +73,18 @@ int op_mount(Run& run, const Op& op) {
   bool on_root = is_root(run, at.get());
   ProcFdPath where(at.get());
   if (mount(or_null(source), where.c_str(), or_null(fstype), flags, or_null(data)) != 0) {
-    return run.fail(errno);
+    int e = errno;
+    // A bind remount replaces the mount's flags, and in a user namespace the ones the host set
+    // (nosuid, nodev, noexec, the atime mode) are locked: EPERM unless they are kept. Retry
+    // once carrying them forward, as runc does; "ro" stays what was asked.
+    unsigned long current = 0;
+    if (e != EPERM || (flags & (MS_REMOUNT | MS_BIND)) != (MS_REMOUNT | MS_BIND) || mount_flags_of(at.get(), &current) != 0) {
+      return run.fail(e);
+    }
+    unsigned long atime = MS_NOATIME | MS_RELATIME | MS_STRICTATIME | MS_NODIRATIME;
+    unsigned long keep = current & (MS_NOSUID | MS_NODEV | MS_NOEXEC);
+    if ((flags & atime) == 0) keep |= current & atime;
+    if ((flags | keep) == flags || mount(nullptr, where.c_str(), nullptr, flags | keep, nullptr) != 0) return run.fail(e);
   }
   if (on_root) run.invalidate_root();
   return 0;

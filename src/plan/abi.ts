@@ -55,6 +55,7 @@ export const opTable = {
   exec: [33, "sSS"], // file, argv, envp (execvp semantics with envp's PATH)
   mountPropagation: [34, "si"], // target (absolute, host view), MS_* propagation flags
   closeFd: [35, "i"],
+  moveMount: [40, "is"], // fd of a detached mount tree (closed after), target (in root)
 } as const satisfies Record<string, readonly [number, string]>;
 
 export type OpName = keyof typeof opTable;

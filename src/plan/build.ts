@@ -12,7 +12,8 @@
  *      devices and /dev symlinks, all resolved inside the rootfs;
  *   4. pivot_root (or move + chroot with --no-pivot);
  *   5. hostname, sysctls, then masked and read-only paths (after sysctls: /proc/sys is
- *      read-only by default), then the read-only root;
+ *      read-only by default), then the read-only root, then linux.rootfsPropagation on the
+ *      new "/" (last: an unbindable mount could not be bound for a masked path);
  *   6. process attributes that need privilege: oom_score_adj, rlimits (raising a hard limit
  *      needs CAP_SYS_RESOURCE), personality;
  *   7. the user and capabilities: bounding set, keep caps across setuid, groups, gid, uid,
@@ -293,18 +294,19 @@ export function buildPlan(input: PlanInput): LaunchPlan {
   // --- into the root
   if (input.noPivot) add("chrootNoPivot", [rootfs], "root.path (--no-pivot)");
   else add("pivotRoot", [rootfs], "root.path");
-  if (rootProp) {
-    const flag = ({ shared: MS.SHARED, slave: MS.SLAVE, private: MS.PRIVATE, unbindable: MS.UNBINDABLE } as Record<string, number>)[rootProp.replace(/^r/, "")];
-    if (flag === undefined) throw new PlanError("linux.rootfsPropagation", rootProp, "must be one of shared, slave, private, unbindable (or their r forms)");
-    add("mountPropagation", ["/", flag | (rootProp.startsWith("r") ? MS.REC : 0)], "linux.rootfsPropagation");
-  }
-
   if (spec.hostname) add("sethostname", [spec.hostname], "hostname");
   if (spec.domainname) add("setdomainname", [spec.domainname], "domainname");
   for (const [key, value] of Object.entries(linux.sysctl ?? {})) add("sysctl", [key.replace(/\//g, "."), value], `linux.sysctl[${JSON.stringify(key)}]`);
   (linux.maskedPaths ?? []).forEach((p, i) => add("maskPath", [p], `linux.maskedPaths[${i}]`));
   (linux.readonlyPaths ?? []).forEach((p, i) => add("readonlyPath", [p], `linux.readonlyPaths[${i}]`));
   if (spec.root?.readonly) add("remountRoot", [MS.RDONLY], "root.readonly");
+  // The requested propagation last among the mount ops: an unbindable mount cannot be the
+  // source of a bind, and maskedPaths/readonlyPaths bind (/dev/null, the path onto itself).
+  if (rootProp) {
+    const flag = ({ shared: MS.SHARED, slave: MS.SLAVE, private: MS.PRIVATE, unbindable: MS.UNBINDABLE } as Record<string, number>)[rootProp.replace(/^r/, "")];
+    if (flag === undefined) throw new PlanError("linux.rootfsPropagation", rootProp, "must be one of shared, slave, private, unbindable (or their r forms)");
+    add("mountPropagation", ["/", flag | (rootProp.startsWith("r") ? MS.REC : 0)], "linux.rootfsPropagation");
+  }
 
   // --- process attributes
   if (proc.oomScoreAdj !== undefined) add("oomScoreAdj", [proc.oomScoreAdj], "process.oomScoreAdj");

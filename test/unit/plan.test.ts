@@ -174,6 +174,10 @@ test("--no-pivot chroots; rootfsPropagation is applied to the new / after the pi
   expect(after("unbindable")).toEqual({ before: ["/", MS.REC | MS.SLAVE], after: [["/", MS.UNBINDABLE]] });
   expect(after("rprivate")).toEqual({ before: ["/", MS.REC | MS.PRIVATE], after: [["/", MS.REC | MS.PRIVATE]] });
   expect(after("slave").after).toEqual([["/", MS.SLAVE]]);
+  // After every bind of the plan (masked paths bind /dev/null): unbindable would break them.
+  const plan = buildPlan(input((s) => (s.linux!.rootfsPropagation = "runbindable")));
+  const names_ = plan.ops.map((o) => o.op);
+  expect(names_.lastIndexOf("mountPropagation")).toBeGreaterThan(Math.max(names_.lastIndexOf("maskPath"), names_.lastIndexOf("readonlyPath"), names_.lastIndexOf("remountRoot")));
   const none = buildPlan(input((s) => delete s.linux!.rootfsPropagation));
   expect(none.ops.filter((o) => o.op === "mountPropagation")).toEqual([{ op: "mountPropagation", args: ["/", MS.REC | MS.SLAVE], origin: "linux.rootfsPropagation" }]);
   expect(() => buildPlan(input((s) => (s.linux!.rootfsPropagation = "sideways")))).toThrow(PlanError);

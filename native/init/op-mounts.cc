@@ -67,7 +67,16 @@ int op_mount(Run& run, const Op& op) {
   const char* fstype = op.args[2].s;
   unsigned long flags = static_cast<unsigned long>(op.args[3].i);
   const char* data = op.args[4].s;
-  run.doing("mount ", source[0] != '\0' ? source : fstype, " on ", target[0] != '\0' ? target : "/");
+  const char* shown = target[0] != '\0' ? target : "/";
+  if ((flags & MS_REMOUNT) != 0) {
+    run.doing("remount ", shown, " with flags ");
+    run.detail.hex(flags);
+  } else if (source[0] == '\0' && fstype[0] == '\0') {
+    run.doing("set mount propagation ");
+    run.detail.hex(flags).add(" on ").add(shown);
+  } else {
+    run.doing("mount ", source[0] != '\0' ? source : fstype, " on ", shown);
+  }
   Fd at;
   if (open_in_root(run, target, O_PATH, &at) != 0) return -1;
   bool on_root = is_root(run, at.get());

@@ -508,3 +508,21 @@ test("CVE-2021-30465 class: mount destinations through absolute and ../ symlinks
   expect(lstatSync(join(b!.dir, "rootfs", hostDir)).isDirectory()).toBe(true);
   expect(leftBehind(id)).toEqual(nothing());
 });
+
+test("in a user namespace, a read-only bind of a nosuid,nodev,noexec host mount keeps those locked flags instead of failing", () => {
+  bundle(`${MI} touch /root/x 2>&1; true`, (c, dir) => {
+    chmodSync(dir, 0o755);
+    mkdirSync(join(dir, "locked"));
+    c.linux.namespaces.push({ type: "user" });
+    c.linux.uidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+    c.linux.gidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+    c.mounts.push({ destination: "/root", type: "bind", source: "locked", options: ["bind", "ro"] });
+  });
+  hostMount(["-t", "tmpfs", "-o", "nosuid,nodev,noexec,mode=777", "tmpfs"], join(b!.dir, "locked"));
+  const id = uniq("locked");
+  const r = runSections(id);
+  expect({ exitCode: r.exitCode, stderr: r.stderr }).toEqual({ exitCode: 0, stderr: "" });
+  expect(at(r.mounts, "/root").opts).toEqual(expect.arrayContaining(["ro", "nosuid", "nodev", "noexec"]));
+  expect(r.parts).toEqual(["touch: /root/x: Read-only file system"]);
+  expect(leftBehind(id)).toEqual(nothing());
+});

@@ -64,7 +64,8 @@ enum ArgKind : uint8_t { kInt = 1, kStr = 2, kStrs = 3, kBytes = 4, kInts = 5 };
   X(34, mountPropagation, "si")      \
   X(35, closeFd, "i")                \
   X(36, unshareTime, "iiii")         \
-  X(37, joinSessionKeyring, "s")
+  X(37, joinSessionKeyring, "s")     \
+  X(40, moveMount, "is")
 
 // The sync socket carries fixed-size records, both ways:
 //   child -> parent: kSyncReady (all ops up to `ready` done), kSyncError (op failed)

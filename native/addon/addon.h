@@ -49,6 +49,10 @@ Napi::Value CloseFd(const Napi::CallbackInfo& info);          // (fd)
 Napi::Value Mkfifo(const Napi::CallbackInfo& info);        // (path, mode)
 Napi::Value OpenFifoRdwr(const Napi::CallbackInfo& info);  // (path) -> fd
 
+// idmap.cc
+Napi::Value UsernsFd(const Napi::CallbackInfo& info);          // (uidMap, gidMap) -> fd
+Napi::Value OpenTreeIdmapped(const Napi::CallbackInfo& info);  // (source, usernsFd, rTree, rIdmap) -> fd
+
 }  // namespace berth
 
 #endif  // BERTH_NATIVE_ADDON_ADDON_H

@@ -30,6 +30,12 @@
 #ifndef __NR_openat2
 #define __NR_openat2 437
 #endif
+#ifndef __NR_open_tree
+#define __NR_open_tree 428
+#endif
+#ifndef __NR_move_mount
+#define __NR_move_mount 429
+#endif
 #ifndef __NR_mount_setattr
 #define __NR_mount_setattr 442
 #endif
@@ -57,6 +63,13 @@ struct MountAttr {
   uint64_t userns_fd;
 };
 constexpr unsigned int kAtRecursive = 0x8000;  // AT_RECURSIVE
+constexpr uint64_t kMountAttrIdmap = 0x00100000;  // MOUNT_ATTR_IDMAP
+
+// open_tree(2) and move_mount(2) flags (5.2).
+constexpr unsigned int kOpenTreeClone = 1;           // OPEN_TREE_CLONE
+constexpr unsigned int kOpenTreeCloexec = 02000000;  // OPEN_TREE_CLOEXEC (= O_CLOEXEC)
+constexpr unsigned int kMoveMountFEmptyPath = 0x4;   // MOVE_MOUNT_F_EMPTY_PATH
+constexpr unsigned int kMoveMountTEmptyPath = 0x40;  // MOVE_MOUNT_T_EMPTY_PATH
 
 // struct clone_args (clone3, 5.3; `cgroup` since 5.7, size VER2 = 88 bytes).
 struct CloneArgs {

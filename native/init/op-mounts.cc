@@ -67,13 +67,33 @@ int op_mount(Run& run, const Op& op) {
   const char* fstype = op.args[2].s;
   unsigned long flags = static_cast<unsigned long>(op.args[3].i);
   const char* data = op.args[4].s;
-  run.doing("mount ", source[0] != '\0' ? source : fstype, " on ", target[0] != '\0' ? target : "/");
+  const char* shown = target[0] != '\0' ? target : "/";
+  if ((flags & MS_REMOUNT) != 0) {
+    run.doing("remount ", shown, " with flags ");
+    run.detail.hex(flags);
+  } else if (source[0] == '\0' && fstype[0] == '\0') {
+    run.doing("set mount propagation ");
+    run.detail.hex(flags).add(" on ").add(shown);
+  } else {
+    run.doing("mount ", source[0] != '\0' ? source : fstype, " on ", shown);
+  }
   Fd at;
   if (open_in_root(run, target, O_PATH, &at) != 0) return -1;
   bool on_root = is_root(run, at.get());
   ProcFdPath where(at.get());
   if (mount(or_null(source), where.c_str(), or_null(fstype), flags, or_null(data)) != 0) {
-    return run.fail(errno);
+    int e = errno;
+    // A bind remount replaces the mount's flags, and in a user namespace the ones the host set
+    // (nosuid, nodev, noexec, the atime mode) are locked: EPERM unless they are kept. Retry
+    // once carrying them forward, as runc does; "ro" stays what was asked.
+    unsigned long current = 0;
+    if (e != EPERM || (flags & (MS_REMOUNT | MS_BIND)) != (MS_REMOUNT | MS_BIND) || mount_flags_of(at.get(), &current) != 0) {
+      return run.fail(e);
+    }
+    unsigned long atime = MS_NOATIME | MS_RELATIME | MS_STRICTATIME | MS_NODIRATIME;
+    unsigned long keep = current & (MS_NOSUID | MS_NODEV | MS_NOEXEC);
+    if ((flags & atime) == 0) keep |= current & atime;
+    if ((flags | keep) == flags || mount(nullptr, where.c_str(), nullptr, flags | keep, nullptr) != 0) return run.fail(e);
   }
   if (on_root) run.invalidate_root();
   return 0;

@@ -33,10 +33,11 @@ int op_pivotRoot(Run& run, const Op& op) {
   // so a read-only rootfs works as well (see pivot_root(2), NOTES).
   run.doing("pivot_root to ", rootfs);
   if (syscall(SYS_pivot_root, ".", ".") != 0) return run.fail(errno);
-  // Make the old root a slave before detaching it: should any of it still be shared with the
-  // host, the unmount would otherwise propagate there and unmount the host's mounts.
-  run.doing("make the old root rslave");
-  if (mount(nullptr, ".", nullptr, MS_SLAVE | MS_REC, nullptr) != 0) return run.fail(errno);
+  // No "make . rslave" here (runc does one): "." names the new root, not the old one stacked
+  // on it (only umount2 looks through to the top mount), so it would reset the propagation of
+  // every container mount the config made shared or unbindable. It is not needed either: the
+  // plan's first op made the whole namespace rslave or rprivate, the old root included, so its
+  // unmount cannot propagate to the host.
   run.doing("detach the old root");
   if (umount2(".", MNT_DETACH) != 0) return run.fail(errno);
   run.doing("chdir / after pivot_root");

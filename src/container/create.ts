@@ -8,7 +8,7 @@
 import { closeSync, constants, existsSync, openSync, readFileSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { BerthError, problemsError, toBerthError } from "../errors";
-import { buildPlan, encodePlan, hostProblems, PlanError, SYNC, type LaunchPlan } from "../plan";
+import { buildPlan, encodePlan, hostProblems, idmappedMountRequests, PlanError, SYNC, type LaunchPlan } from "../plan";
 import { applyResources, cgroupPathFor, cgroupSetFor, CgroupWriteError, createCgroupDirs, detectCgroups, joinV1, planWrites, removeCgroupDirs, ResourceError, type CgroupPlacement } from "../cgroups";
 import { planSeccomp } from "../plan";
 import type { ContainerRecord } from "../state";
@@ -195,6 +195,37 @@ async function createLocked(rt: Runtime, opts: CreateOptions, undo: Undo): Promi
       else nsIndex[ns.type] = fds.push(fd) - 1;
     }
 
+    // Idmapped mounts: the parent makes each tree (it has CAP_SYS_ADMIN over the source's
+    // filesystem; the container may not), berth-init attaches it (op moveMount).
+    const idmapped: Record<number, number> = {};
+    let requests;
+    try {
+      requests = idmappedMountRequests(spec, bundle.dir);
+    } catch (err) {
+      if (err instanceof PlanError) throw new BerthError({ op: "create", id, field: err.field, value: err.value, reason: err.reason });
+      throw err;
+    }
+    for (const r of requests) {
+      if (!native.usernsFd || !native.openTreeIdmapped) throw new BerthError({ op: "create", id, field: r.origin, reason: "idmapped mounts are not available in this build of berth" });
+      let userns: number;
+      try {
+        userns = native.usernsFd(mapText(r.uidMappings), mapText(r.gidMappings));
+      } catch (err) {
+        throw new BerthError({ op: "create", id, field: r.origin, reason: `user namespace for the idmap of ${r.destination}`, errno: (err as NodeJS.ErrnoException).code ?? "EIO" });
+      }
+      try {
+        const tree = native.openTreeIdmapped(r.source, userns, r.recursiveTree, r.recursiveIdmap);
+        parentFds.push(tree);
+        idmapped[r.index] = fds.push(tree) - 1;
+      } catch (err) {
+        const e = err as NodeJS.ErrnoException;
+        const what = e.syscall === "open_tree" ? `open_tree ${r.source}` : `mount_setattr idmap on ${r.destination}`;
+        throw new BerthError({ op: "create", id, field: r.origin, reason: what, errno: e.code ?? "EIO" });
+      } finally {
+        native.closeFd(userns);
+      }
+    }
+
     const layout = detectCgroups();
     let plan: LaunchPlan;
     try {
@@ -203,7 +234,7 @@ async function createLocked(rt: Runtime, opts: CreateOptions, undo: Undo): Promi
         rootfs,
         bundle: bundle.dir,
         noPivot: opts.noPivot,
-        fds: { fifo: fifoIndex, namespaces: nsIndex },
+        fds: { fifo: fifoIndex, namespaces: nsIndex, idmapped },
         bindSourceIsFile: (i) => bindIsFile[i] ?? false,
         cgroup: {
         mode: layout.mode,

@@ -34,6 +34,9 @@ export interface LifecycleNative {
   flock(fd: number, op: "sh" | "ex" | "un", nonblocking?: boolean): boolean;
   seccompCompile?(req: unknown): { bpf: Buffer; skipped: string[] };
   seccompArchNative(): string;
+  /** Idmapped mounts (native/addon/idmap.cc): a user namespace fd, then a detached tree's fd. */
+  usernsFd?(uidMap: string, gidMap: string): number;
+  openTreeIdmapped?(source: string, usernsFd: number, recursiveTree: boolean, recursiveIdmap: boolean): number;
   berthInitPath(): string;
 }
 

@@ -234,6 +234,10 @@ interface NativeAddon {
   closeFd(fd: number): void;
   mkfifo(path: string, mode: number): void;
   openFifoRdwr(path: string): number;
+  /** A user namespace with these uid_map/gid_map texts, as a close-on-exec fd (idmap.cc). */
+  usernsFd(uidMap: string, gidMap: string): number;
+  /** open_tree(OPEN_TREE_CLONE) + mount_setattr(MOUNT_ATTR_IDMAP): a detached tree's fd. */
+  openTreeIdmapped(source: string, usernsFd: number, recursiveTree: boolean, recursiveIdmap: boolean): number;
 }
 
 /**
@@ -411,6 +415,16 @@ export function openFifoRdwr(path: string): number {
   return load().openFifoRdwr(path);
 }
 
+/** A user namespace with these maps ("containerID hostID size" lines), as an fd. */
+export function usernsFd(uidMap: string, gidMap: string): number {
+  return load().usernsFd(uidMap, gidMap);
+}
+
+/** A detached, idmapped copy of the mount tree at `source` (for op moveMount), as an fd. */
+export function openTreeIdmapped(source: string, userns: number, recursiveTree: boolean, recursiveIdmap: boolean): number {
+  return load().openTreeIdmapped(source, userns, recursiveTree, recursiveIdmap);
+}
+
 /** The path of the berth-init binary (searched like the addon; does not load the addon). */
 export function berthInitPath(): string {
   return findNativeFile(INIT_FILE);
@@ -437,5 +451,7 @@ export const nativeSurface: NativeSurface = {
   closeFd,
   mkfifo,
   openFifoRdwr,
+  usernsFd,
+  openTreeIdmapped,
   berthInitPath,
 };

@@ -57,6 +57,7 @@ export const opTable = {
   closeFd: [35, "i"],
   unshareTime: [36, "iiii"], // monotonic secs, nsecs, boottime secs, nsecs: a new time namespace for the exec
   joinSessionKeyring: [37, "s"], // name: a new session keyring, so the host's is not inherited
+  moveMount: [40, "is"], // fd of a detached mount tree (closed after), target (in root)
 } as const satisfies Record<string, readonly [number, string]>;
 
 export type OpName = keyof typeof opTable;

@@ -12,7 +12,8 @@
  *      devices and /dev symlinks, all resolved inside the rootfs;
  *   4. pivot_root (or move + chroot with --no-pivot);
  *   5. hostname, sysctls, then masked and read-only paths (after sysctls: /proc/sys is
- *      read-only by default), then the read-only root;
+ *      read-only by default), then the read-only root, then linux.rootfsPropagation on the
+ *      new "/" (last: an unbindable mount could not be bound for a masked path);
  *   6. process attributes that need privilege: oom_score_adj, rlimits (raising a hard limit
  *      needs CAP_SYS_RESOURCE), personality;
  *   7. the user and capabilities: bounding set, keep caps across setuid, groups, gid, uid,
@@ -25,7 +26,7 @@
 import type { IdMapping, Mount, NamespaceType, Spec } from "../spec";
 import { capabilityNumbers, rlimitNumbers } from "../spec";
 import type { PlanOp } from "./encode";
-import { flagOptions, MS, propagationOptions, recursiveOptions } from "./mount-options";
+import { flagOptions, MOUNT_ATTR, MS, propagationOptions, recursiveOptions } from "./mount-options";
 
 export const CLONE = {
   NEWTIME: 0x00000080,
@@ -83,7 +84,12 @@ export interface PlanInput {
   bundle: string;
   noPivot?: boolean;
   /** Child fd numbers of what the parent passes: the exec fifo and joined namespaces. */
-  fds: { fifo: number; namespaces: Partial<Record<NamespaceType, number>> };
+  fds: {
+    fifo: number;
+    namespaces: Partial<Record<NamespaceType, number>>;
+    /** mount index -> child fd of the detached, idmapped tree the parent made for it. */
+    idmapped?: Record<number, number>;
+  };
   /** For bind mounts: whether mounts[i].source is a regular file (create a file to mount on). */
   bindSourceIsFile: (index: number) => boolean;
   /** The host's cgroup layout and the container's cgroup path, for "cgroup" mounts. */
@@ -124,6 +130,8 @@ interface ParsedOptions {
   recClr: number;
   bind: boolean;
   recursive: boolean;
+  /** "idmap" or "ridmap" when the options ask for an idmapped mount. */
+  idmap?: "idmap" | "ridmap";
 }
 
 /** Mount options -> mount(2) flags, data, propagation and mount_setattr(2) attributes. */
@@ -147,6 +155,14 @@ export function parseMountOptions(options: readonly string[] = [], type?: string
     const rec = recursiveOptions[opt];
     if (rec) {
       const [clear, attr] = rec;
+      if (attr === MOUNT_ATTR.RELATIME || attr === MOUNT_ATTR.NOATIME || attr === MOUNT_ATTR.STRICTATIME) {
+        // The atime mode is one field of mount_setattr(2): setting it needs the whole field
+        // in attr_clr (EINVAL otherwise). Clearing a mode ("ratime", "rnostrictatime") falls
+        // back to the kernel's default, relatime, as mount(2) does without an atime flag.
+        out.recClr |= MOUNT_ATTR._ATIME;
+        out.recSet = (out.recSet & ~MOUNT_ATTR._ATIME) | (clear ? MOUNT_ATTR.RELATIME : attr);
+        continue;
+      }
       if (clear) {
         out.recClr |= attr;
         out.recSet &= ~attr;
@@ -156,7 +172,11 @@ export function parseMountOptions(options: readonly string[] = [], type?: string
       }
       continue;
     }
-    if (opt === "tmpcopyup" || opt === "copy-symlink" || opt === "idmap" || opt === "ridmap") continue;
+    if (opt === "idmap" || opt === "ridmap") {
+      out.idmap = opt;
+      continue;
+    }
+    if (opt === "tmpcopyup" || opt === "copy-symlink") continue;
     out.data.push(opt);
   }
   return out;
@@ -230,16 +250,31 @@ export function buildPlan(input: PlanInput): LaunchPlan {
   if (input.sessionKeyring) add("joinSessionKeyring", [input.sessionKeyring], "(runtime: session keyring; --no-new-keyring)");
 
   // --- the root filesystem and mounts
-  const propagation = { shared: MS.SHARED, slave: MS.SLAVE, private: MS.PRIVATE, unbindable: MS.UNBINDABLE, rshared: MS.SHARED, rslave: MS.SLAVE, rprivate: MS.PRIVATE, runbindable: MS.UNBINDABLE }[
-    linux.rootfsPropagation ?? "rslave"
-  ];
-  // A shared root would send the container's mounts back to the host; make it slave first
-  // and apply the requested propagation to the new root afterwards (below).
-  add("mountPropagation", ["/", MS.REC | (propagation === MS.SHARED ? MS.SLAVE : propagation!)], "linux.rootfsPropagation");
+  // config-linux.md "rootfs mount propagation". Before pivot_root "/" is the host's view:
+  // make all of it rslave (or rprivate, if that is what was asked), so that nothing mounted
+  // from here on reaches the host, and the rootfs bind below is neither shared (pivot_root
+  // and MS_MOVE refuse a shared parent) nor unbindable (a bind of it would fail). The
+  // requested propagation is applied to the container's own "/" after pivot_root.
+  const rootProp = linux.rootfsPropagation;
+  const preFlag = rootProp === "private" || rootProp === "rprivate" ? MS.PRIVATE : MS.SLAVE;
+  add("mountPropagation", ["/", MS.REC | preFlag], "linux.rootfsPropagation");
   add("mount", [rootfs, "/", "", MS.BIND | MS.REC, ""], "root.path");
 
   const mounts = spec.mounts ?? [];
-  mounts.forEach((m, i) => planMount(add, m, i, input));
+  // A mount at "/" replaces the root filesystem (e.g. an overlay assembled from layers): it
+  // goes first, right on the rootfs bind, so the other mounts land on it rather than under it.
+  const atRoot = mounts.map((m, i) => ({ m, i })).filter(({ m }) => containerPath(m.destination) === "/");
+  if (atRoot.length > 1) throw new PlanError(`mounts[${atRoot[1]!.i}].destination`, "/", "only one mount may replace the root filesystem");
+  for (const { m, i } of atRoot) {
+    const opts = parseMountOptions(m.options, m.type);
+    if (opts.bind || opts.idmap || m.uidMappings || m.gidMappings) {
+      throw new PlanError(`mounts[${i}].destination`, "/", "a bind mount cannot replace the root filesystem: set root.path to the directory instead");
+    }
+    planMount(add, m, i, input);
+  }
+  mounts.forEach((m, i) => {
+    if (containerPath(m.destination) !== "/") planMount(add, m, i, input);
+  });
 
   // --- devices
   const inUserns = (cloneFlags & CLONE.NEWUSER) !== 0 || joins.some((j) => j.type === "user");
@@ -272,10 +307,6 @@ export function buildPlan(input: PlanInput): LaunchPlan {
   // --- into the root
   if (input.noPivot) add("chrootNoPivot", [rootfs], "root.path (--no-pivot)");
   else add("pivotRoot", [rootfs], "root.path");
-  if (propagation === MS.SHARED || linux.rootfsPropagation?.startsWith("r")) {
-    add("mountPropagation", ["/", MS.REC | propagation!], "linux.rootfsPropagation");
-  }
-
   if (spec.hostname) add("sethostname", [spec.hostname], "hostname");
   if (spec.domainname) add("setdomainname", [spec.domainname], "domainname");
   for (const [key, value] of Object.entries(linux.sysctl ?? {})) add("sysctl", [key.replace(/\//g, "."), value], `linux.sysctl[${JSON.stringify(key)}]`);
@@ -283,6 +314,13 @@ export function buildPlan(input: PlanInput): LaunchPlan {
   (linux.readonlyPaths ?? []).forEach((p, i) => add("readonlyPath", [p], `linux.readonlyPaths[${i}]`));
   (linux.maskedPaths ?? []).forEach((p, i) => add("maskPath", [p], `linux.maskedPaths[${i}]`));
   if (spec.root?.readonly) add("remountRoot", [MS.RDONLY], "root.readonly");
+  // The requested propagation last among the mount ops: an unbindable mount cannot be the
+  // source of a bind, and maskedPaths/readonlyPaths bind (/dev/null, the path onto itself).
+  if (rootProp) {
+    const flag = ({ shared: MS.SHARED, slave: MS.SLAVE, private: MS.PRIVATE, unbindable: MS.UNBINDABLE } as Record<string, number>)[rootProp.replace(/^r/, "")];
+    if (flag === undefined) throw new PlanError("linux.rootfsPropagation", rootProp, "must be one of shared, slave, private, unbindable (or their r forms)");
+    add("mountPropagation", ["/", flag | (rootProp.startsWith("r") ? MS.REC : 0)], "linux.rootfsPropagation");
+  }
 
   // --- process attributes
   if (proc.oomScoreAdj !== undefined) add("oomScoreAdj", [proc.oomScoreAdj], "process.oomScoreAdj");
@@ -329,6 +367,66 @@ export function buildPlan(input: PlanInput): LaunchPlan {
 
 type Add = (op: PlanOp["op"], args: PlanOp["args"], origin: string) => void;
 
+/** An idmapped bind mount the parent prepares (open_tree + mount_setattr) before the launch. */
+export interface IdmappedMountRequest {
+  /** Index in spec.mounts. */
+  index: number;
+  /** "mounts[i]", for errors. */
+  origin: string;
+  /** Absolute host path (relative sources resolve against the bundle). */
+  source: string;
+  /** The container path, for messages. */
+  destination: string;
+  /** open_tree(AT_RECURSIVE): the tree carries the source's submounts ("rbind"). */
+  recursiveTree: boolean;
+  /** mount_setattr(AT_RECURSIVE): the submounts are idmapped too ("ridmap"). */
+  recursiveIdmap: boolean;
+  /** The user namespace's maps: "containerID hostID size", as uid_map takes them. */
+  uidMappings: IdMapping[];
+  gidMappings: IdMapping[];
+}
+
+/**
+ * config.md "Mounts": uidMappings/gidMappings (1.1) and the idmap/ridmap options (1.2). An
+ * idmapped mount shows a file whose owner on disk is `containerID` as owned by `hostID`.
+ * Empty (or absent) mappings with idmap/ridmap mean the container's own user namespace
+ * mappings (runtime-spec#1224). Bind mounts only, as in runc.
+ */
+function idmapRequestFor(m: Mount, i: number, spec: Spec, bundle: string): IdmappedMountRequest | undefined {
+  const opts = parseMountOptions(m.options, m.type);
+  const hasMaps = (m.uidMappings?.length ?? 0) > 0 || (m.gidMappings?.length ?? 0) > 0;
+  if (!opts.idmap && !hasMaps) return undefined;
+  const origin = `mounts[${i}]`;
+  if (!opts.bind) throw new PlanError(`${origin}.options`, m.options, "an idmapped mount must be a bind mount (add \"bind\" or \"rbind\")");
+  const linux = spec.linux ?? {};
+  const ownUserns = (linux.namespaces ?? []).some((n) => n.type === "user" && !n.path);
+  const pick = (own: IdMapping[] | undefined, container: IdMapping[] | undefined, field: string): IdMapping[] => {
+    if (own && own.length > 0) return own;
+    if (ownUserns && container && container.length > 0) return container;
+    throw new PlanError(`${origin}.${field}`, undefined, "is required for an idmapped mount in a container without a user namespace of its own");
+  };
+  return {
+    index: i,
+    origin,
+    source: resolveHostPath(bundle, m.source ?? ""),
+    destination: containerPath(m.destination),
+    recursiveTree: opts.recursive,
+    recursiveIdmap: opts.idmap === "ridmap",
+    uidMappings: pick(m.uidMappings, linux.uidMappings, "uidMappings"),
+    gidMappings: pick(m.gidMappings, linux.gidMappings, "gidMappings"),
+  };
+}
+
+/** The idmapped mounts of a spec, for the parent to prepare; the plan attaches them. */
+export function idmappedMountRequests(spec: Spec, bundle: string): IdmappedMountRequest[] {
+  const out: IdmappedMountRequest[] = [];
+  (spec.mounts ?? []).forEach((m, i) => {
+    const r = idmapRequestFor(m, i, spec, bundle);
+    if (r) out.push(r);
+  });
+  return out;
+}
+
 function planMount(add: Add, m: Mount, i: number, input: PlanInput): void {
   const origin = `mounts[${i}]`;
   const dest = containerPath(m.destination);
@@ -339,7 +437,17 @@ function planMount(add: Add, m: Mount, i: number, input: PlanInput): void {
     return;
   }
 
-  if (opts.bind) {
+  const idmap = idmapRequestFor(m, i, input.spec, input.bundle);
+  if (idmap) {
+    // The parent made the idmapped tree (open_tree + mount_setattr need CAP_SYS_ADMIN over the
+    // filesystem, which a container in a user namespace lacks); berth-init only attaches it.
+    const fd = input.fds.idmapped?.[i];
+    if (fd === undefined) throw new Error(`buildPlan: no fd for the idmapped mount ${origin}`);
+    add("mkdirInRoot", [dest, 0o755, input.bindSourceIsFile(i) ? 1 : 0], origin);
+    add("moveMount", [fd, dest], origin);
+    const extra = opts.flags & ~(MS.BIND | MS.REC | MS.REMOUNT);
+    if (extra) add("mount", ["", dest, "", MS.REMOUNT | MS.BIND | extra, ""], origin);
+  } else if (opts.bind) {
     const source = resolveHostPath(input.bundle, m.source ?? "");
     add("mkdirInRoot", [dest, 0o755, input.bindSourceIsFile(i) ? 1 : 0], origin);
     add("mount", [source, dest, "", MS.BIND | (opts.recursive ? MS.REC : 0), ""], origin);

@@ -42,6 +42,8 @@ export const MOUNT_ATTR = {
   NODIRATIME: 0x80,
   NOSYMFOLLOW: 0x200000,
   IDMAP: 0x100000,
+  /** The atime field: RELATIME, NOATIME and STRICTATIME are values in it, not bits. */
+  _ATIME: 0x70,
 } as const;
 
 /** option -> [clear?, flag]: clear=true removes the flag ("rw" clears MS_RDONLY). */

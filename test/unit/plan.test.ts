@@ -161,12 +161,26 @@ test("seccomp loads last with no_new_privs, before dropping capabilities without
   expect(noNnp.indexOf("seccompLoad")).toBeLessThan(noNnp.indexOf("capBounding"));
 });
 
-test("--no-pivot chroots; a shared rootfsPropagation is applied after the pivot", () => {
+test("--no-pivot chroots; rootfsPropagation is applied to the new / after the pivot (r forms recursively)", () => {
   expect(names(buildPlan(input(undefined, { noPivot: true })))).toContain("chrootNoPivot");
-  const shared = buildPlan(input((s) => (s.linux!.rootfsPropagation = "shared")));
-  expect(shared.ops[0]!.args).toEqual(["/", MS.REC | MS.SLAVE]);
-  const after = shared.ops.slice(shared.ops.findIndex((o) => o.op === "pivotRoot"));
-  expect(after.find((o) => o.op === "mountPropagation")!.args).toEqual(["/", MS.REC | MS.SHARED]);
+  const after = (p: string) => {
+    const plan = buildPlan(input((s) => (s.linux!.rootfsPropagation = p)));
+    return { before: plan.ops[0]!.args, after: plan.ops.slice(plan.ops.findIndex((o) => o.op === "pivotRoot")).filter((o) => o.op === "mountPropagation").map((o) => o.args) };
+  };
+  // Before the pivot the host view is made rslave (rprivate if asked): never shared, never
+  // unbindable (the rootfs bind would fail).
+  expect(after("shared")).toEqual({ before: ["/", MS.REC | MS.SLAVE], after: [["/", MS.SHARED]] });
+  expect(after("rshared")).toEqual({ before: ["/", MS.REC | MS.SLAVE], after: [["/", MS.REC | MS.SHARED]] });
+  expect(after("unbindable")).toEqual({ before: ["/", MS.REC | MS.SLAVE], after: [["/", MS.UNBINDABLE]] });
+  expect(after("rprivate")).toEqual({ before: ["/", MS.REC | MS.PRIVATE], after: [["/", MS.REC | MS.PRIVATE]] });
+  expect(after("slave").after).toEqual([["/", MS.SLAVE]]);
+  // After every bind of the plan (masked paths bind /dev/null): unbindable would break them.
+  const plan = buildPlan(input((s) => (s.linux!.rootfsPropagation = "runbindable")));
+  const names_ = plan.ops.map((o) => o.op);
+  expect(names_.lastIndexOf("mountPropagation")).toBeGreaterThan(Math.max(names_.lastIndexOf("maskPath"), names_.lastIndexOf("readonlyPath"), names_.lastIndexOf("remountRoot")));
+  const none = buildPlan(input((s) => delete s.linux!.rootfsPropagation));
+  expect(none.ops.filter((o) => o.op === "mountPropagation")).toEqual([{ op: "mountPropagation", args: ["/", MS.REC | MS.SLAVE], origin: "linux.rootfsPropagation" }]);
+  expect(() => buildPlan(input((s) => (s.linux!.rootfsPropagation = "sideways")))).toThrow(PlanError);
 });
 
 test("no mount namespace is refused, located at linux.namespaces", () => {

@@ -62,11 +62,15 @@ enum ArgKind : uint8_t { kInt = 1, kStr = 2, kStrs = 3, kBytes = 4, kInts = 5 };
   X(32, waitStart, "i")              \
   X(33, exec, "sSS")                 \
   X(34, mountPropagation, "si")      \
-  X(35, closeFd, "i")
+  X(35, closeFd, "i")                \
+  X(45, seccompListener, "")
 
 // The sync socket carries fixed-size records, both ways:
 //   child -> parent: kSyncReady (all ops up to `ready` done), kSyncError (op failed)
-//   parent -> child: kSyncAck (answer to waitParent: uid/gid maps are written)
+//   child -> parent: kSyncSeccompListener (op seccompListener: the record carries the seccomp
+//                    listener fd with SCM_RIGHTS; the child waits for kSyncAck)
+//   parent -> child: kSyncAck (answer to waitParent: uid/gid maps are written; answer to
+//                    kSyncSeccompListener: the fd reached linux.seccomp.listenerPath)
 struct SyncRecord {
   uint32_t type;
   int32_t opIndex;  // index of the failing op in the plan, -1 when none
@@ -78,6 +82,7 @@ static_assert(sizeof(SyncRecord) == 256, "SyncRecord is 256 bytes on the wire");
 constexpr uint32_t kSyncReady = 1;
 constexpr uint32_t kSyncError = 2;
 constexpr uint32_t kSyncAck = 3;
+constexpr uint32_t kSyncSeccompListener = 4;
 
 }  // namespace abi
 }  // namespace berth

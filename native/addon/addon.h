@@ -49,6 +49,9 @@ Napi::Value CloseFd(const Napi::CallbackInfo& info);          // (fd)
 Napi::Value Mkfifo(const Napi::CallbackInfo& info);        // (path, mode)
 Napi::Value OpenFifoRdwr(const Napi::CallbackInfo& info);  // (path) -> fd
 
+// scm-rights.cc
+Napi::Value UnixSendFd(const Napi::CallbackInfo& info);  // (path, payload, fd)
+
 }  // namespace berth
 
 #endif  // BERTH_NATIVE_ADDON_ADDON_H

@@ -81,6 +81,42 @@ function initError(id: string, plan: LaunchPlan, msg: { opIndex: number; errno: 
   });
 }
 
+/**
+ * config-linux.md "Seccomp" listenerPath: send the container process state, with the seccomp
+ * listener fd attached, to the agent's socket, on a connection of its own; then our copy of the
+ * fd is closed (the agent holds it now). The message is the one runc sends (the seccomp agent
+ * protocol): `fds` names the attached fd, `metadata` is listenerMetadata verbatim, `state` is
+ * the state of a container that is still being created.
+ */
+function deliverSeccompListener(
+  rt: Runtime,
+  id: string,
+  spec: Spec,
+  bundleDir: string,
+  pid: number,
+  listener: { path: string; metadata?: string } | undefined,
+  fd: number | undefined,
+): void {
+  const field = "linux.seccomp.listenerPath";
+  try {
+    if (fd === undefined) throw new BerthError({ op: "create", id, field, reason: "berth-init sent no seccomp listener fd", internal: true });
+    if (!listener || !rt.native.unixSendFd) throw new BerthError({ op: "create", id, field, reason: "berth-init sent a seccomp listener the plan did not ask for", internal: true });
+    const state: Record<string, unknown> = { ociVersion: spec.ociVersion, id, status: "creating", pid, bundle: bundleDir };
+    if (spec.annotations && Object.keys(spec.annotations).length) state.annotations = spec.annotations;
+    const message: Record<string, unknown> = { ociVersion: spec.ociVersion, fds: ["seccompFd"], pid };
+    if (listener.metadata !== undefined) message.metadata = listener.metadata;
+    message.state = state;
+    try {
+      rt.native.unixSendFd(listener.path, Buffer.from(JSON.stringify(message)), fd);
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      throw new BerthError({ op: "create", id, field, value: spec.linux?.seccomp?.listenerPath, reason: "cannot send the seccomp listener to the agent", syscall: e.syscall, errno: e.code ?? "EIO" });
+    }
+  } finally {
+    if (fd !== undefined) rt.native.closeFd(fd);
+  }
+}
+
 export async function create(rt: Runtime, opts: CreateOptions): Promise<Created> {
   const { id } = opts;
   const { store, native } = rt;
@@ -133,13 +169,21 @@ async function createLocked(rt: Runtime, opts: CreateOptions, undo: Undo): Promi
     }
   });
 
-  let seccomp: { bpf: Uint8Array; flags: number } | undefined;
+  let seccomp: { bpf: Uint8Array; flags: number; listener: boolean } | undefined;
+  let seccompListener: { path: string; metadata?: string } | undefined;
   if (spec.linux?.seccomp) {
     if (!native.seccompCompile) throw new BerthError({ op: "create", id, field: "linux.seccomp", reason: "seccomp is not available in this build of berth" });
     const req = planSeccomp(spec.linux.seccomp, native.seccompArchNative(), facts.seccomp.flags);
     const compiled = native.seccompCompile(req);
     for (const name of compiled.skipped) rt.warn(`create ${id}: linux.seccomp: unknown system call "${name}" skipped`);
-    seccomp = { bpf: compiled.bpf, flags: req.flags };
+    seccomp = { bpf: compiled.bpf, flags: req.flags, listener: req.needsListener };
+    if (req.needsListener) {
+      // The semantic checks require listenerPath with SCMP_ACT_NOTIFY; a caller that skipped them
+      // gets the same message here.
+      if (req.listenerPath === undefined) throw new BerthError({ op: "create", id, field: "linux.seccomp.listenerPath", reason: "is required when an action is SCMP_ACT_NOTIFY" });
+      if (!native.unixSendFd) throw new BerthError({ op: "create", id, field: "linux.seccomp.listenerPath", value: req.listenerPath, reason: "sending the seccomp listener is not available in this build of berth" });
+      seccompListener = { path: resolve(bundle.dir, req.listenerPath), metadata: req.listenerMetadata };
+    }
   }
 
   // The exec fifo: berth-init blocks reading it until `start` writes a byte. The parent opens
@@ -234,7 +278,13 @@ async function createLocked(rt: Runtime, opts: CreateOptions, undo: Undo): Promi
         writeFileSync(`/proc/${launched.pid}/gid_map`, mapText(plan.userns.gidMappings));
         native.syncSend(launched.syncFd, SYNC.ack);
       }
-      const msg = native.syncRecv(launched.syncFd);
+      let msg = native.syncRecv(launched.syncFd);
+      while (msg?.type === SYNC.seccompListener) {
+        deliverSeccompListener(rt, id, spec, bundle.dir, launched.pid, seccompListener, msg.fd);
+        native.syncSend(launched.syncFd, SYNC.ack);
+        msg = native.syncRecv(launched.syncFd);
+      }
+      if (msg?.fd !== undefined) native.closeFd(msg.fd);
       if (!msg) throw new BerthError({ op: "create", id, reason: "berth-init exited before it was ready" });
       if (msg.type === SYNC.error) throw initError(id, plan, msg);
       if (msg.type !== SYNC.ready) throw new BerthError({ op: "create", id, reason: `unexpected message ${msg.type} from berth-init`, internal: true });

@@ -193,6 +193,8 @@ export interface SyncMessage {
   errno: number;
   /** What was being done, e.g. "mount proc on /proc". */
   detail: string;
+  /** An fd that came with the record (SCM_RIGHTS; SYNC.seccompListener), close-on-exec, now the caller's. */
+  fd?: number;
 }
 
 /** waitpid()'s answer; with nohang and a still-running child, pid is 0 and the rest null/0. */
@@ -228,6 +230,7 @@ interface NativeAddon {
   closeFd(fd: number): void;
   mkfifo(path: string, mode: number): void;
   openFifoRdwr(path: string): number;
+  unixSendFd(path: string, payload: Buffer, fd: number): void;
 }
 
 /**
@@ -405,6 +408,16 @@ export function openFifoRdwr(path: string): number {
   return load().openFifoRdwr(path);
 }
 
+/**
+ * Connect to the AF_UNIX SOCK_STREAM socket at `path`, send `payload` with `fd` attached
+ * (SCM_RIGHTS) on that one connection, and close it: how linux.seccomp.listenerPath gets the
+ * seccomp listener. Throws a NativeErrnoError (syscall "connect" or "sendmsg", path set).
+ * The caller keeps and closes its `fd`.
+ */
+export function unixSendFd(path: string, payload: Buffer, fd: number): void {
+  load().unixSendFd(path, payload, fd);
+}
+
 /** The path of the berth-init binary (searched like the addon; does not load the addon). */
 export function berthInitPath(): string {
   return findNativeFile(INIT_FILE);
@@ -431,5 +444,6 @@ export const nativeSurface: NativeSurface = {
   closeFd,
   mkfifo,
   openFifoRdwr,
+  unixSendFd,
   berthInitPath,
 };

@@ -55,6 +55,8 @@ export const opTable = {
   exec: [33, "sSS"], // file, argv, envp (execvp semantics with envp's PATH)
   mountPropagation: [34, "si"], // target (absolute, host view), MS_* propagation flags
   closeFd: [35, "i"],
+  // Tags 45-49: process attributes and seccomp.
+  seccompListener: [45, ""], // send the listener fd of the last seccompLoad to the parent (SCM_RIGHTS), wait for its ack
 } as const satisfies Record<string, readonly [number, string]>;
 
 export type OpName = keyof typeof opTable;
@@ -67,4 +69,6 @@ export const SYNC = {
   ready: 1,
   error: 2,
   ack: 3,
+  /** child -> parent: the seccomp listener fd rides along (SCM_RIGHTS); the parent acks. */
+  seccompListener: 4,
 } as const;

@@ -10,7 +10,7 @@ import { resolve } from "node:path";
 import { BerthError, problemsError, toBerthError } from "../errors";
 import { buildPlan, encodePlan, hostProblems, PlanError, SYNC, type LaunchPlan } from "../plan";
 import { cgroupPathFor, createCgroupDirs, detectCgroups, joinV1, removeCgroupDirs, type CgroupPlacement } from "../cgroups";
-import { planSeccomp } from "../plan";
+import { planSeccomp, type SeccompRequest } from "../plan";
 import type { ContainerRecord } from "../state";
 import { writeFileAtomic } from "../state";
 import type { NamespaceType, Spec } from "../spec";
@@ -79,6 +79,22 @@ function initError(id: string, plan: LaunchPlan, msg: { opIndex: number; errno: 
     reason: msg.detail || (op ? op.op : "berth-init failed"),
     errno: msg.errno || undefined,
   });
+}
+
+/** libseccomp's verdict on the planned filter; its refusals located at the config field. */
+function compileSeccomp(rt: Runtime, id: string, spec: Spec, req: SeccompRequest): { bpf: Buffer; skipped: string[] } {
+  try {
+    return rt.native.seccompCompile!(req);
+  } catch (err) {
+    const e = err as Error & { origin?: string; syscallName?: string; code?: string; syscall?: string };
+    if (e.origin) {
+      throw new BerthError({ op: "create", id, field: e.origin, value: e.syscallName, reason: "libseccomp refused the rule", syscall: e.syscall, errno: e.code ?? "EINVAL" });
+    }
+    const arch = /unknown seccomp architecture "([^"]*)"/.exec(e.message)?.[1];
+    const index = arch === undefined ? -1 : (spec.linux?.seccomp?.architectures ?? []).indexOf(arch);
+    if (index >= 0) throw new BerthError({ op: "create", id, field: `linux.seccomp.architectures[${index}]`, value: arch, reason: "this libseccomp does not know that architecture" });
+    throw err;
+  }
 }
 
 /**
@@ -173,8 +189,15 @@ async function createLocked(rt: Runtime, opts: CreateOptions, undo: Undo): Promi
   let seccompListener: { path: string; metadata?: string } | undefined;
   if (spec.linux?.seccomp) {
     if (!native.seccompCompile) throw new BerthError({ op: "create", id, field: "linux.seccomp", reason: "seccomp is not available in this build of berth" });
-    const req = planSeccomp(spec.linux.seccomp, native.seccompArchNative(), facts.seccomp.flags);
-    const compiled = native.seccompCompile(req);
+    let req: SeccompRequest;
+    try {
+      req = planSeccomp(spec.linux.seccomp, native.seccompArchNative(), facts.seccomp.flags);
+    } catch (err) {
+      // The planner names the field but not the container.
+      if (err instanceof BerthError) throw err.withContext("create", id);
+      throw err;
+    }
+    const compiled = compileSeccomp(rt, id, spec, req);
     for (const name of compiled.skipped) rt.warn(`create ${id}: linux.seccomp: unknown system call "${name}" skipped`);
     seccomp = { bpf: compiled.bpf, flags: req.flags, listener: req.needsListener };
     if (req.needsListener) {

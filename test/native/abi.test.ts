@@ -85,6 +85,7 @@ const everyOp: PlanOp[] = [
   op("exec", "/bin/sh", ["sh", "-c", "echo \"hi\"\n"], ["PATH=/bin", "TERM=xterm"]),
   op("mountPropagation", "/", 0x40000 | 0x4000),
   op("closeFd", 9),
+  op("seccompListener"),
 ];
 
 describe("berth-init --ops", () => {

@@ -417,6 +417,21 @@ describe("seccomp notify (listenerPath)", () => {
     expect(leftBehind(r.id)).toEqual(nothing);
   });
 
+  test("without noNewPrivileges the filter (and its listener) comes before the user switch: still delivered", async () => {
+    const agent = await startAgent(["errno", String(E.EROFS)]);
+    bundle(["/probe/probe", MKDIR()], (c) => {
+      notifyMkdir(agent.socket)(c);
+      c.process.noNewPrivileges = false;
+      c.process.user = { uid: 1000, gid: 1000 };
+    });
+    const r = runIt("notifynnp");
+    const seen = await agent.done;
+    expect(r).toMatchObject({ exitCode: 0, stderr: "" });
+    expect(answers(r.stdout)).toEqual([{ nr: nr("mkdir"), ret: -1, errno: E.EROFS }]);
+    expect(seen.out).toContain(`fds 1\nnotify ${nr("mkdir")}\ndone\n`);
+    expect(leftBehind(r.id)).toEqual(nothing);
+  });
+
   test("a listenerPath nobody listens on fails create at that field, and nothing is left", () => {
     const socket = join(work, "nobody.sock");
     bundle(["true"], notifyMkdir(socket));

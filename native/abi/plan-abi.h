@@ -65,11 +65,15 @@ enum ArgKind : uint8_t { kInt = 1, kStr = 2, kStrs = 3, kBytes = 4, kInts = 5 };
   X(35, closeFd, "i")                \
   X(36, unshareTime, "iiii")         \
   X(37, joinSessionKeyring, "s")     \
-  X(40, moveMount, "is")
+  X(40, moveMount, "is")            \
+  X(45, seccompListener, "")
 
 // The sync socket carries fixed-size records, both ways:
 //   child -> parent: kSyncReady (all ops up to `ready` done), kSyncError (op failed)
-//   parent -> child: kSyncAck (answer to waitParent: uid/gid maps are written)
+//   child -> parent: kSyncSeccompListener (op seccompListener: the record carries the seccomp
+//                    listener fd with SCM_RIGHTS; the child waits for kSyncAck)
+//   parent -> child: kSyncAck (answer to waitParent: uid/gid maps are written; answer to
+//                    kSyncSeccompListener: the fd reached linux.seccomp.listenerPath)
 struct SyncRecord {
   uint32_t type;
   int32_t opIndex;  // index of the failing op in the plan, -1 when none
@@ -81,6 +85,7 @@ static_assert(sizeof(SyncRecord) == 256, "SyncRecord is 256 bytes on the wire");
 constexpr uint32_t kSyncReady = 1;
 constexpr uint32_t kSyncError = 2;
 constexpr uint32_t kSyncAck = 3;
+constexpr uint32_t kSyncSeccompListener = 4;
 // launch's middle process -> parent, with SCM_RIGHTS: the container init's pidfd (a joined
 // user namespace with a new pid namespace needs one more clone; see native/addon/launch.cc).
 constexpr uint32_t kSyncPidfd = 5;

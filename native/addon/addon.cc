@@ -32,6 +32,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("seccompCompile", Napi::Function::New(env, SeccompCompile, "seccompCompile"));
   exports.Set("flock", Napi::Function::New(env, Flock, "flock"));
   exports.Set("waitExit", Napi::Function::New(env, WaitExit, "waitExit"));
+  exports.Set("unixSendFd", Napi::Function::New(env, UnixSendFd, "unixSendFd"));
   exports.Set("pidfdPollExit", Napi::Function::New(env, PidfdPollExit, "pidfdPollExit"));
   exports.Set("usernsFd", Napi::Function::New(env, UsernsFd, "usernsFd"));
   exports.Set("openTreeIdmapped", Napi::Function::New(env, OpenTreeIdmapped, "openTreeIdmapped"));

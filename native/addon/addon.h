@@ -52,6 +52,8 @@ Napi::Value OpenFifoRdwr(const Napi::CallbackInfo& info);  // (path) -> fd
 // idmap.cc
 Napi::Value UsernsFd(const Napi::CallbackInfo& info);          // (uidMap, gidMap) -> fd
 Napi::Value OpenTreeIdmapped(const Napi::CallbackInfo& info);  // (source, usernsFd, rTree, rIdmap) -> fd
+// scm-rights.cc
+Napi::Value UnixSendFd(const Napi::CallbackInfo& info);  // (path, payload, fd)
 
 }  // namespace berth
 

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "../abi/plan-abi.h"
@@ -14,24 +15,63 @@ namespace berth {
 
 // syncRecv(fd): the next record, or null on EOF (berth-init exited or was killed without a
 // word). Blocks the JS thread: the caller waits for readiness first if it wants a deadline.
+// A record may carry one fd (SCM_RIGHTS: kSyncSeccompListener's listener); it arrives
+// close-on-exec as `fd`, owned by the caller. Any further fds are closed: only one is meant.
 Napi::Value SyncRecv(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int fd = -1;
   if (!ArgFd(info, 0, "syncRecv: fd", &fd)) return env.Undefined();
   abi::SyncRecord rec;
+  union {
+    char buf[CMSG_SPACE(4 * sizeof(int))];
+    cmsghdr align;
+  } control;
+  iovec iov = {&rec, sizeof rec};
+  msghdr msg{};
   ssize_t n;
   do {
-    n = read(fd, &rec, sizeof rec);
+    memset(&msg, 0, sizeof msg);
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.buf;
+    msg.msg_controllen = sizeof control.buf;
+    n = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC);
+    // Not a socket (a test may hand us a pipe): plain read, no fds.
+    if (n < 0 && errno == ENOTSOCK) {
+      msg.msg_controllen = 0;
+      n = read(fd, &rec, sizeof rec);
+    }
   } while (n < 0 && errno == EINTR);
-  if (n < 0) return ThrowErrno(env, errno, "read");
-  if (n == 0) return env.Null();
+  if (n < 0) return ThrowErrno(env, errno, "recvmsg");
+  int passed = -1;
+  for (cmsghdr* c = msg.msg_controllen > 0 ? CMSG_FIRSTHDR(&msg) : nullptr; c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+    size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+    for (size_t k = 0; k < count; k++) {
+      int got;
+      memcpy(&got, CMSG_DATA(c) + k * sizeof(int), sizeof got);
+      if (passed < 0) {
+        passed = got;
+      } else {
+        close(got);
+      }
+    }
+  }
+  if (n == 0) {
+    if (passed >= 0) close(passed);
+    return env.Null();
+  }
   // SOCK_SEQPACKET keeps records whole: anything else is not our peer.
-  if (n != static_cast<ssize_t>(sizeof rec)) return ThrowErrno(env, EPROTO, "read");
+  if (n != static_cast<ssize_t>(sizeof rec) || (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) != 0) {
+    if (passed >= 0) close(passed);
+    return ThrowErrno(env, EPROTO, "recvmsg");
+  }
   Napi::Object out = Napi::Object::New(env);
   out.Set("type", Napi::Number::New(env, rec.type));
   out.Set("opIndex", Napi::Number::New(env, rec.opIndex));
   out.Set("errno", Napi::Number::New(env, rec.err));
   out.Set("detail", Napi::String::New(env, rec.detail, strnlen(rec.detail, sizeof rec.detail)));
+  if (passed >= 0) out.Set("fd", Napi::Number::New(env, passed));
   return out;
 }
 

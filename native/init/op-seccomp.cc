@@ -27,12 +27,14 @@ int op_seccompLoad(Run& run, const Op& op) {
   if (insns == nullptr) return run.fail(ENOMEM);
   memcpy(insns, bpf.bytes, bpf.len);
   sock_fprog prog = {static_cast<unsigned short>(count), insns};
-  // With SECCOMP_FILTER_FLAG_NEW_LISTENER the result is a notify fd (close-on-exec); passing
-  // it to a seccomp agent is not part of the plan format yet.
+  // With SECCOMP_FILTER_FLAG_NEW_LISTENER the result is the listener fd (the kernel opens it
+  // close-on-exec); the plan's next op, seccompListener, hands it to the parent.
   long r = syscall(__NR_seccomp, SECCOMP_SET_MODE_FILTER, flags, &prog);
   int e = errno;
   free(insns);
-  return r < 0 ? run.fail(e) : 0;
+  if (r < 0) return run.fail(e);
+  if ((flags & SECCOMP_FILTER_FLAG_NEW_LISTENER) != 0) run.seccomp_listener = static_cast<int>(r);
+  return 0;
 }
 
 }  // namespace berth

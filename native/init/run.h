@@ -67,6 +67,9 @@ using Detail = Text<sizeof(abi::SyncRecord::detail)>;
 struct Run {
   int sync_fd = -1;  // closed by waitStart: after start nobody listens
   bool ready_sent = false;
+  // The listener fd of a filter loaded with SECCOMP_FILTER_FLAG_NEW_LISTENER (close-on-exec),
+  // until op seccompListener hands it to the parent.
+  int seccomp_listener = -1;
 
   // The container's root, for the "in root" paths of mkdirInRoot, mount, mknod, ... It is the
   // rootfs (host path) named by the plan's pivotRoot/chrootNoPivot op, or "/" when the plan has

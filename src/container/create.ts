@@ -10,7 +10,7 @@ import { resolve } from "node:path";
 import { BerthError, problemsError, toBerthError } from "../errors";
 import { buildPlan, encodePlan, hostProblems, idmappedMountRequests, PlanError, SYNC, type LaunchPlan } from "../plan";
 import { applyResources, cgroupPathFor, cgroupSetFor, CgroupWriteError, createCgroupDirs, detectCgroups, joinV1, planWrites, removeCgroupDirs, ResourceError, type CgroupPlacement } from "../cgroups";
-import { planSeccomp } from "../plan";
+import { planSeccomp, type SeccompRequest } from "../plan";
 import type { ContainerRecord } from "../state";
 import { writeFileAtomic } from "../state";
 import type { NamespaceType, Spec } from "../spec";
@@ -95,6 +95,58 @@ export function resourceErrors<T>(id: string, fn: () => T, op = "create"): T {
   }
 }
 
+/** libseccomp's verdict on the planned filter; its refusals located at the config field. */
+function compileSeccomp(rt: Runtime, id: string, spec: Spec, req: SeccompRequest): { bpf: Buffer; skipped: string[] } {
+  try {
+    return rt.native.seccompCompile!(req);
+  } catch (err) {
+    const e = err as Error & { origin?: string; syscallName?: string; code?: string; syscall?: string };
+    if (e.origin) {
+      throw new BerthError({ op: "create", id, field: e.origin, value: e.syscallName, reason: "libseccomp refused the rule", syscall: e.syscall, errno: e.code ?? "EINVAL" });
+    }
+    const arch = /unknown seccomp architecture "([^"]*)"/.exec(e.message)?.[1];
+    const index = arch === undefined ? -1 : (spec.linux?.seccomp?.architectures ?? []).indexOf(arch);
+    if (index >= 0) throw new BerthError({ op: "create", id, field: `linux.seccomp.architectures[${index}]`, value: arch, reason: "this libseccomp does not know that architecture" });
+    throw err;
+  }
+}
+
+/**
+ * config-linux.md "Seccomp" listenerPath: send the container process state, with the seccomp
+ * listener fd attached, to the agent's socket, on a connection of its own; then our copy of the
+ * fd is closed (the agent holds it now). The message is the one runc sends (the seccomp agent
+ * protocol): `fds` names the attached fd, `metadata` is listenerMetadata verbatim, `state` is
+ * the state of a container that is still being created.
+ */
+function deliverSeccompListener(
+  rt: Runtime,
+  id: string,
+  spec: Spec,
+  bundleDir: string,
+  pid: number,
+  listener: { path: string; metadata?: string } | undefined,
+  fd: number | undefined,
+): void {
+  const field = "linux.seccomp.listenerPath";
+  try {
+    if (fd === undefined) throw new BerthError({ op: "create", id, field, reason: "berth-init sent no seccomp listener fd", internal: true });
+    if (!listener || !rt.native.unixSendFd) throw new BerthError({ op: "create", id, field, reason: "berth-init sent a seccomp listener the plan did not ask for", internal: true });
+    const state: Record<string, unknown> = { ociVersion: spec.ociVersion, id, status: "creating", pid, bundle: bundleDir };
+    if (spec.annotations && Object.keys(spec.annotations).length) state.annotations = spec.annotations;
+    const message: Record<string, unknown> = { ociVersion: spec.ociVersion, fds: ["seccompFd"], pid };
+    if (listener.metadata !== undefined) message.metadata = listener.metadata;
+    message.state = state;
+    try {
+      rt.native.unixSendFd(listener.path, Buffer.from(JSON.stringify(message)), fd);
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      throw new BerthError({ op: "create", id, field, value: spec.linux?.seccomp?.listenerPath, reason: "cannot send the seccomp listener to the agent", syscall: e.syscall, errno: e.code ?? "EIO" });
+    }
+  } finally {
+    if (fd !== undefined) rt.native.closeFd(fd);
+  }
+}
+
 export async function create(rt: Runtime, opts: CreateOptions): Promise<Created> {
   const { id } = opts;
   const { store, native } = rt;
@@ -147,13 +199,28 @@ async function createLocked(rt: Runtime, opts: CreateOptions, undo: Undo): Promi
     }
   });
 
-  let seccomp: { bpf: Uint8Array; flags: number } | undefined;
+  let seccomp: { bpf: Uint8Array; flags: number; listener: boolean } | undefined;
+  let seccompListener: { path: string; metadata?: string } | undefined;
   if (spec.linux?.seccomp) {
     if (!native.seccompCompile) throw new BerthError({ op: "create", id, field: "linux.seccomp", reason: "seccomp is not available in this build of berth" });
-    const req = planSeccomp(spec.linux.seccomp, native.seccompArchNative(), facts.seccomp.flags);
-    const compiled = native.seccompCompile(req);
+    let req: SeccompRequest;
+    try {
+      req = planSeccomp(spec.linux.seccomp, native.seccompArchNative(), facts.seccomp.flags);
+    } catch (err) {
+      // The planner names the field but not the container.
+      if (err instanceof BerthError) throw err.withContext("create", id);
+      throw err;
+    }
+    const compiled = compileSeccomp(rt, id, spec, req);
     for (const name of compiled.skipped) rt.warn(`create ${id}: linux.seccomp: unknown system call "${name}" skipped`);
-    seccomp = { bpf: compiled.bpf, flags: req.flags };
+    seccomp = { bpf: compiled.bpf, flags: req.flags, listener: req.needsListener };
+    if (req.needsListener) {
+      // The semantic checks require listenerPath with SCMP_ACT_NOTIFY; a caller that skipped them
+      // gets the same message here.
+      if (req.listenerPath === undefined) throw new BerthError({ op: "create", id, field: "linux.seccomp.listenerPath", reason: "is required when an action is SCMP_ACT_NOTIFY" });
+      if (!native.unixSendFd) throw new BerthError({ op: "create", id, field: "linux.seccomp.listenerPath", value: req.listenerPath, reason: "sending the seccomp listener is not available in this build of berth" });
+      seccompListener = { path: resolve(bundle.dir, req.listenerPath), metadata: req.listenerMetadata };
+    }
   }
 
   // The exec fifo: berth-init blocks reading it until `start` writes a byte. The parent opens
@@ -286,7 +353,13 @@ async function createLocked(rt: Runtime, opts: CreateOptions, undo: Undo): Promi
         writeFileSync(`/proc/${launched.pid}/gid_map`, mapText(plan.userns.gidMappings));
         native.syncSend(launched.syncFd, SYNC.ack);
       }
-      const msg = native.syncRecv(launched.syncFd);
+      let msg = native.syncRecv(launched.syncFd);
+      while (msg?.type === SYNC.seccompListener) {
+        deliverSeccompListener(rt, id, spec, bundle.dir, launched.pid, seccompListener, msg.fd);
+        native.syncSend(launched.syncFd, SYNC.ack);
+        msg = native.syncRecv(launched.syncFd);
+      }
+      if (msg?.fd !== undefined) native.closeFd(msg.fd);
       if (!msg) throw new BerthError({ op: "create", id, reason: "berth-init exited before it was ready" });
       if (msg.type === SYNC.error) throw initError(id, plan, msg);
       if (msg.type !== SYNC.ready) throw new BerthError({ op: "create", id, reason: `unexpected message ${msg.type} from berth-init`, internal: true });

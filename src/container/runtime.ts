@@ -10,6 +10,8 @@ export interface SyncMessage {
   opIndex: number;
   errno: number;
   detail: string;
+  /** An fd passed with the record (SYNC.seccompListener), owned by the receiver. */
+  fd?: number;
 }
 
 export interface LaunchResult {
@@ -31,6 +33,8 @@ export interface LifecycleNative {
   closeFd(fd: number): void;
   mkfifo(path: string, mode: number): void;
   openFifoRdwr(path: string): number;
+  /** One message with an fd attached, to a UNIX stream socket (linux.seccomp.listenerPath). */
+  unixSendFd?(path: string, payload: Buffer, fd: number): void;
   flock(fd: number, op: "sh" | "ex" | "un", nonblocking?: boolean): boolean;
   seccompCompile?(req: unknown): { bpf: Buffer; skipped: string[] };
   seccompArchNative(): string;

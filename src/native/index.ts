@@ -199,6 +199,8 @@ export interface SyncMessage {
   errno: number;
   /** What was being done, e.g. "mount proc on /proc". */
   detail: string;
+  /** An fd that came with the record (SCM_RIGHTS; SYNC.seccompListener), close-on-exec, now the caller's. */
+  fd?: number;
 }
 
 /** waitpid()'s answer; with nohang and a still-running child, pid is 0 and the rest null/0. */
@@ -238,6 +240,7 @@ interface NativeAddon {
   usernsFd(uidMap: string, gidMap: string): number;
   /** open_tree(OPEN_TREE_CLONE) + mount_setattr(MOUNT_ATTR_IDMAP): a detached tree's fd. */
   openTreeIdmapped(source: string, usernsFd: number, recursiveTree: boolean, recursiveIdmap: boolean): number;
+  unixSendFd(path: string, payload: Buffer, fd: number): void;
 }
 
 /**
@@ -425,6 +428,16 @@ export function openTreeIdmapped(source: string, userns: number, recursiveTree: 
   return load().openTreeIdmapped(source, userns, recursiveTree, recursiveIdmap);
 }
 
+/**
+ * Connect to the AF_UNIX SOCK_STREAM socket at `path`, send `payload` with `fd` attached
+ * (SCM_RIGHTS) on that one connection, and close it: how linux.seccomp.listenerPath gets the
+ * seccomp listener. Throws a NativeErrnoError (syscall "connect" or "sendmsg", path set).
+ * The caller keeps and closes its `fd`.
+ */
+export function unixSendFd(path: string, payload: Buffer, fd: number): void {
+  load().unixSendFd(path, payload, fd);
+}
+
 /** The path of the berth-init binary (searched like the addon; does not load the addon). */
 export function berthInitPath(): string {
   return findNativeFile(INIT_FILE);
@@ -453,5 +466,6 @@ export const nativeSurface: NativeSurface = {
   openFifoRdwr,
   usernsFd,
   openTreeIdmapped,
+  unixSendFd,
   berthInitPath,
 };

@@ -58,6 +58,8 @@ export const opTable = {
   unshareTime: [36, "iiii"], // monotonic secs, nsecs, boottime secs, nsecs: a new time namespace for the exec
   joinSessionKeyring: [37, "s"], // name: a new session keyring, so the host's is not inherited
   moveMount: [40, "is"], // fd of a detached mount tree (closed after), target (in root)
+  // Tags 45-49: process attributes and seccomp.
+  seccompListener: [45, ""], // send the listener fd of the last seccompLoad to the parent (SCM_RIGHTS), wait for its ack
 } as const satisfies Record<string, readonly [number, string]>;
 
 export type OpName = keyof typeof opTable;
@@ -70,4 +72,6 @@ export const SYNC = {
   ready: 1,
   error: 2,
   ack: 3,
+  /** child -> parent: the seccomp listener fd rides along (SCM_RIGHTS); the parent acks. */
+  seccompListener: 4,
 } as const;

@@ -98,8 +98,12 @@ export interface PlanInput {
   sessionKeyring?: string;
   /** Highest capability number the kernel knows. */
   capLastCap: number;
-  /** linux.seccomp compiled to BPF (by the addon, with libseccomp), and seccomp(2) flags. */
-  seccomp?: { bpf: Uint8Array; flags: number };
+  /**
+   * linux.seccomp compiled to BPF (by the addon, with libseccomp), and seccomp(2) flags.
+   * `listener`: the load yields a listener fd (SCMP_ACT_NOTIFY), handed to the parent for
+   * linux.seccomp.listenerPath right after the load.
+   */
+  seccomp?: { bpf: Uint8Array; flags: number; listener?: boolean };
 }
 
 export interface LaunchPlan {
@@ -303,6 +307,9 @@ export function buildPlan(input: PlanInput): LaunchPlan {
   add("symlink", ["/proc/self/fd/1", "/dev/stdout"], "(runtime: /dev symlinks)");
   add("symlink", ["/proc/self/fd/2", "/dev/stderr"], "(runtime: /dev symlinks)");
   if (mounts.some((m) => containerPath(m.destination) === "/dev/pts")) add("symlink", ["pts/ptmx", "/dev/ptmx"], "(runtime: /dev symlinks)");
+  // process.cwd is created when missing, as runc does (mkdir -p, 0755, as root, after the
+  // mounts so that a cwd on a mounted filesystem is made there, before a read-only root).
+  if (containerPath(proc.cwd) !== "/") add("mkdirInRoot", [containerPath(proc.cwd), 0o755, 0], "process.cwd");
 
   // --- into the root
   if (input.noPivot) add("chrootNoPivot", [rootfs], "root.path (--no-pivot)");
@@ -330,8 +337,14 @@ export function buildPlan(input: PlanInput): LaunchPlan {
   });
   if (linux.personality) add("personality", [linux.personality.domain === "LINUX32" ? 0x0008 : 0x0000], "linux.personality");
 
-  // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: load it while we still have it.
-  if (input.seccomp && !proc.noNewPrivileges) add("seccompLoad", [input.seccomp.bpf, input.seccomp.flags], "linux.seccomp");
+  // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: load it while we still have it
+  // (as runc: the filter then also sees the credential ops below).
+  const loadSeccomp = () => {
+    if (!input.seccomp) return;
+    add("seccompLoad", [input.seccomp.bpf, input.seccomp.flags], "linux.seccomp");
+    if (input.seccomp.listener) add("seccompListener", [], "linux.seccomp.listenerPath");
+  };
+  if (!proc.noNewPrivileges) loadSeccomp();
 
   // --- user and capabilities
   const caps = proc.capabilities ?? {};
@@ -356,7 +369,7 @@ export function buildPlan(input: PlanInput): LaunchPlan {
   const args = proc.args ?? [];
   add("checkExec", [args[0] ?? "", pathEntry ? pathEntry.slice(5) : DEFAULT_PATH], "process.args[0]");
   if (proc.noNewPrivileges) add("noNewPrivs", [], "process.noNewPrivileges");
-  if (input.seccomp && proc.noNewPrivileges) add("seccompLoad", [input.seccomp.bpf, input.seccomp.flags], "linux.seccomp");
+  if (proc.noNewPrivileges) loadSeccomp();
 
   add("ready", [], "(runtime)");
   add("waitStart", [input.fds.fifo], "(runtime: exec fifo)");

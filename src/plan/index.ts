@@ -5,4 +5,4 @@ export { knownMountOptions, flagOptions, propagationOptions, recursiveOptions, M
 export { buildPlan, idmappedMountRequests, parseMountOptions, PlanError, CLONE, DEFAULT_PATH, type IdmappedMountRequest, type LaunchPlan, type PlanInput } from "./build";
 export { encodePlan, type PlanOp } from "./encode";
 export { opTable, SYNC, PLAN_VERSION, type OpName } from "./abi";
-export { planSeccomp } from "./seccomp";
+export { planSeccomp, type SeccompRequest } from "./seccomp";

@@ -25,7 +25,8 @@
  *     it, as runc >= 1.2 and crun do: containers are not slowed by the Speculative Store Bypass
  *     mitigation unless the config asks for it (an explicit `flags: []`).
  *   - Any SCMP_ACT_NOTIFY rule needs SECCOMP_FILTER_FLAG_NEW_LISTENER, so the load returns the
- *     listener fd that is sent to `listenerPath`.
+ *     listener fd that is sent to `listenerPath`. Without one, SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
+ *     (meaningful only for notifications, refused by the kernel without a listener) is dropped.
  */
 import { BerthError } from "../errors";
 import type { Seccomp, SeccompArg } from "../spec";
@@ -259,6 +260,11 @@ export function planSeccomp(seccomp: Seccomp, nativeArch: string, kernelFlags?: 
     // set. berth-init is single-threaded when it loads the filter, so TSYNC has no thread to
     // synchronise; dropping it is exact and needs no newer kernel.
     flags &= ~SECCOMP_FILTER_FLAG.TSYNC;
+  } else {
+    // WAIT_KILLABLE_RECV says how a notifying task waits for the agent; the kernel refuses it
+    // without NEW_LISTENER (EINVAL). Without a NOTIFY rule there is nothing to wait for, so it
+    // is dropped, which is what runc does (libseccomp sets it only when a notify rule exists).
+    flags &= ~SECCOMP_FILTER_FLAG.WAIT_KILLABLE_RECV;
   }
 
   const request: SeccompRequest = { defaultAction, architectures, flags, rules, needsListener };

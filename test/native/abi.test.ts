@@ -88,6 +88,7 @@ const everyOp: PlanOp[] = [
   op("unshareTime", 86400, 5, -3600, 999999999),
   op("joinSessionKeyring", "_ses.c1"),
   op("moveMount", 12, "/data/idmapped"),
+  op("seccompListener"),
 ];
 
 describe("berth-init --ops", () => {

@@ -161,6 +161,25 @@ test("seccomp loads last with no_new_privs, before dropping capabilities without
   expect(noNnp.indexOf("seccompLoad")).toBeLessThan(noNnp.indexOf("capBounding"));
 });
 
+test("a listener-yielding filter is followed at once by seccompListener, from listenerPath", () => {
+  const seccomp = { bpf: new Uint8Array(8), flags: 8, listener: true };
+  for (const nnp of [true, false]) {
+    const plan = buildPlan(input((s) => (s.process!.noNewPrivileges = nnp), { seccomp }));
+    const i = plan.ops.findIndex((o) => o.op === "seccompLoad");
+    expect(plan.ops[i + 1]).toEqual({ op: "seccompListener", args: [], origin: "linux.seccomp.listenerPath" });
+  }
+  expect(names(buildPlan(input(undefined, { seccomp: { bpf: new Uint8Array(8), flags: 0 } })))).not.toContain("seccompListener");
+});
+
+test("process.cwd is created in the root before the pivot (runc creates a missing cwd)", () => {
+  const plan = buildPlan(input((s) => (s.process!.cwd = "/work//dir/")));
+  const mk = plan.ops.findIndex((o) => o.origin === "process.cwd" && o.op === "mkdirInRoot");
+  expect(plan.ops[mk]!.args).toEqual(["/work/dir", 0o755, 0]);
+  expect(mk).toBeLessThan(plan.ops.findIndex((o) => o.op === "pivotRoot"));
+  expect(plan.ops.find((o) => o.op === "chdir")!.args).toEqual(["/work//dir/"]);
+  expect(buildPlan(input((s) => (s.process!.cwd = "/"))).ops.some((o) => o.origin === "process.cwd" && o.op === "mkdirInRoot")).toBe(false);
+});
+
 test("--no-pivot chroots; rootfsPropagation is applied to the new / after the pivot (r forms recursively)", () => {
   expect(names(buildPlan(input(undefined, { noPivot: true })))).toContain("chrootNoPivot");
   const after = (p: string) => {

@@ -103,12 +103,14 @@ describe("flags", () => {
     ["TSYNC", ["SECCOMP_FILTER_FLAG_TSYNC"], undefined, 1],
     ["LOG", ["SECCOMP_FILTER_FLAG_LOG"], undefined, 2],
     ["SPEC_ALLOW", ["SECCOMP_FILTER_FLAG_SPEC_ALLOW"], undefined, 4],
-    ["WAIT_KILLABLE_RECV", ["SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"], undefined, 32],
+    // The kernel refuses WAIT_KILLABLE_RECV without NEW_LISTENER (EINVAL); without a NOTIFY
+    // rule it has no meaning and is dropped (as libseccomp does for runc).
+    ["WAIT_KILLABLE_RECV without a NOTIFY rule: dropped", ["SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"], undefined, 0],
     [
-      "all four",
+      "all four, without a NOTIFY rule",
       ["SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_SPEC_ALLOW", "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"],
       undefined,
-      1 | 2 | 4 | 32,
+      1 | 2 | 4,
     ],
   ];
   test.each(cases)("%s", (_name, flags, kernelFlags, expected) => {
@@ -127,6 +129,16 @@ describe("flags", () => {
     expect(r.needsListener).toBe(true);
     expect(r.listenerPath).toBe("/run/agent.sock");
     expect(r.listenerMetadata).toBe("meta");
+  });
+
+  test("with a NOTIFY rule WAIT_KILLABLE_RECV is kept, next to NEW_LISTENER", () => {
+    const r = plan({
+      defaultAction: "SCMP_ACT_ALLOW",
+      flags: ["SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"],
+      listenerPath: "/run/agent.sock",
+      syscalls: [{ names: ["mknod"], action: "SCMP_ACT_NOTIFY" }],
+    });
+    expect(r.flags).toBe(F.NEW_LISTENER | F.WAIT_KILLABLE_RECV);
   });
 
   test("without a NOTIFY rule the listener fields are ignored, as the spec says", () => {

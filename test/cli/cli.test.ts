@@ -154,8 +154,8 @@ describe("the command frame", () => {
   });
 
   test("a verb not built yet says so, with runc's flags still accepted in any order", () => {
-    expect(berth(["--root", dir, "pause", "c1"])).toEqual({ exitCode: 1, stdout: "", stderr: "berth: pause c1: not implemented in this build of berth yet\n" });
-    expect(berth(["--systemd-cgroup", "--log-format=json", `--root=${dir}`, "update", "--memory=10M", "c1"]).stderr).toBe("berth: update c1: not implemented in this build of berth yet\n");
+    expect(berth(["--root", dir, "ps", "c1"])).toEqual({ exitCode: 1, stdout: "", stderr: "berth: ps c1: not implemented in this build of berth yet\n" });
+    expect(berth(["--systemd-cgroup", "--log-format=json", `--root=${dir}`, "events", "--stats", "c1"]).stderr).toBe("berth: events c1: not implemented in this build of berth yet\n");
   });
 
   test("exec's trailing command keeps its own flags", () => {

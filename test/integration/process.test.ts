@@ -566,13 +566,13 @@ describe("process", () => {
     expect(runIt("oom")).toMatchObject({ exitCode: 0, stdout: "421\n", stderr: "" });
   });
 
-  test("env is passed as given; PATH is added when missing", () => {
+  test("env is passed as given; PATH, and HOME from /etc/passwd, are added when missing (as runc)", () => {
     bundle(["/bin/env"], (c) => {
       c.process.env = ["FOO=bar baz", "EMPTY="];
     });
     const r = runIt("env");
     expect(r.stderr).toBe("");
-    expect(r.stdout.split("\n").filter(Boolean).sort()).toEqual(["EMPTY=", "FOO=bar baz", "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]);
+    expect(r.stdout.split("\n").filter(Boolean).sort()).toEqual(["EMPTY=", "FOO=bar baz", "HOME=/root", "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]);
     b!.cleanup();
     bundle(["sh", "-c", "echo $PATH"], (c) => {
       c.process.env = ["PATH=/bin"];

@@ -138,14 +138,24 @@ export function applyResources(set: CgroupSet, res: Resources | undefined, devic
   const writes = planWrites(set, res, devices);
   if (!set.v1.devices && res?.devices?.length) warn("linux.resources.devices: not enforced: this host has no v1 devices controller, and this build of berth has no cgroup v2 device filter yet");
   if (set.mode === "unified") enableV2Controllers(set, writes.map((x) => x.write));
-  const memsw = writes.findIndex((x) => x.write.file === "memory.memsw.limit_in_bytes");
-  const limit = writes.findIndex((x) => x.write.file === "memory.limit_in_bytes");
+  const memsw = writes.find((x) => x.write.file === "memory.memsw.limit_in_bytes");
+  const current = memsw ? Number(readFileSync(memsw.path, "utf8").trim()) : 0;
+  for (const { path, write } of orderMemoryWrites(writes, current)) writeOne(path, write);
+}
+
+/**
+ * v1 keeps memory.limit_in_bytes <= memory.memsw.limit_in_bytes at every step: when the new
+ * memory+swap is above the current one (or unlimited), it must be written before the limit.
+ */
+export function orderMemoryWrites<T extends { write: CgroupWrite }>(writes: readonly T[], currentMemsw: number): T[] {
+  const out = [...writes];
+  const memsw = out.findIndex((x) => x.write.file === "memory.memsw.limit_in_bytes");
+  const limit = out.findIndex((x) => x.write.file === "memory.limit_in_bytes");
   if (memsw > limit && limit >= 0) {
-    const current = Number(readFileSync(writes[memsw]!.path, "utf8").trim());
-    const wanted = Number(writes[memsw]!.write.value);
-    if (wanted === -1 || wanted > current) writes.splice(limit, 0, writes.splice(memsw, 1)[0]!);
+    const wanted = Number(out[memsw]!.write.value);
+    if (wanted === -1 || wanted > currentMemsw) out.splice(limit, 0, out.splice(memsw, 1)[0]!);
   }
-  for (const { path, write } of writes) writeOne(path, write);
+  return out;
 }
 
 // --- the freezer

@@ -2,4 +2,4 @@
 export { detectCgroups, layoutFromMountinfo, availableControllers, type CgroupLayout, type CgroupMode } from "./detect";
 export { cgroupPathFor, createCgroupDirs, joinV1, removeCgroupDirs, cgroupPids, v1MountPoints, type CgroupPlacement } from "./placement";
 export { v1Writes, v2Writes, v1DeviceWrites, defaultAllowedDevices, deviceRuleText, sharesToWeight, blkioWeightToIoWeight, swapToV2, ResourceError, type CgroupWrite } from "./resources";
-export { applyResources, cgroupSetFor, planWrites, setFrozen, isFrozen, CgroupWriteError, type CgroupSet } from "./driver";
+export { applyResources, orderMemoryWrites, cgroupSetFor, planWrites, setFrozen, isFrozen, CgroupWriteError, type CgroupSet } from "./driver";

@@ -1,0 +1,151 @@
+/** linux.resources -> cgroup files, and the fs drivers writing into a tempdir of fixture files. */
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { applyResources, orderMemoryWrites, blkioWeightToIoWeight, planWrites, ResourceError, sharesToWeight, v1DeviceWrites, v1Writes, v2Writes, type CgroupSet } from "../../src/cgroups";
+
+const pairs = (ws: { file: string; value: string }[]) => ws.map((w) => [w.file, w.value]);
+
+test("v1: every field to its file, in an order the kernel accepts", () => {
+  const ws = v1Writes({
+    memory: { limit: 1 << 26, reservation: 1 << 25, swap: 1 << 27, swappiness: 10, disableOOMKiller: true, kernelTCP: 1 << 20 },
+    cpu: { shares: 512, quota: 50000, period: 100000, burst: 1000, realtimeRuntime: 950000, realtimePeriod: 1000000, cpus: "0", mems: "0", idle: 1 },
+    pids: { limit: 20 },
+    blockIO: { weight: 300, leafWeight: 200, weightDevice: [{ major: 8, minor: 0, weight: 500 }], throttleReadBpsDevice: [{ major: 8, minor: 0, rate: 1048576 }], throttleWriteIOPSDevice: [{ major: 8, minor: 16, rate: 100 }] },
+    hugepageLimits: [{ pageSize: "2MB", limit: 1 << 21 }],
+    network: { classID: 0x100001, priorities: [{ name: "eth0", priority: 5 }] },
+    rdma: { mlx5_1: { hcaHandles: 3, hcaObjects: 10000 } },
+  });
+  expect(pairs(ws)).toEqual([
+    ["memory.limit_in_bytes", String(1 << 26)],
+    ["memory.memsw.limit_in_bytes", String(1 << 27)],
+    ["memory.soft_limit_in_bytes", String(1 << 25)],
+    ["memory.kmem.tcp.limit_in_bytes", String(1 << 20)],
+    ["memory.swappiness", "10"],
+    ["memory.oom_control", "1"],
+    ["cpu.shares", "512"],
+    ["cpu.cfs_period_us", "100000"],
+    ["cpu.cfs_quota_us", "50000"],
+    ["cpu.cfs_burst_us", "1000"],
+    ["cpu.rt_period_us", "1000000"],
+    ["cpu.rt_runtime_us", "950000"],
+    ["cpu.idle", "1"],
+    ["cpuset.cpus", "0"],
+    ["cpuset.mems", "0"],
+    ["pids.max", "20"],
+    ["blkio.weight", "300"],
+    ["blkio.leaf_weight", "200"],
+    ["blkio.weight_device", "8:0 500"],
+    ["blkio.throttle.read_bps_device", "8:0 1048576"],
+    ["blkio.throttle.write_iops_device", "8:16 100"],
+    ["hugetlb.2MB.limit_in_bytes", String(1 << 21)],
+    ["net_cls.classid", String(0x100001)],
+    ["net_prio.ifpriomap", "eth0 5"],
+    ["rdma.max", "mlx5_1 hca_handle=3 hca_object=10000"],
+  ]);
+  expect(ws.find((w) => w.file === "blkio.weight_device")!.field).toBe("linux.resources.blockIO.weightDevice[0]");
+  expect(pairs(v1Writes({ pids: { limit: 0 } }))).toEqual([["pids.max", "max"]]);
+});
+
+test("v1 refuses what it cannot take, naming the field", () => {
+  expect(() => v1Writes({ unified: { "memory.high": "1M" } })).toThrow(new ResourceError("linux.resources.unified", undefined, "is for cgroup v2 only, and this host's limits are cgroup v1"));
+  expect(() => v1Writes({ memory: { swappiness: 101 } })).toThrow("linux.resources.memory.swappiness: must be between 0 and 100");
+});
+
+test("v2: runc's conversions of v1 values, and unified keys as given, last", () => {
+  expect(sharesToWeight(2)).toBe(1);
+  expect(sharesToWeight(1024)).toBe(39);
+  expect(sharesToWeight(262144)).toBe(10000);
+  expect(blkioWeightToIoWeight(10)).toBe(1);
+  expect(blkioWeightToIoWeight(1000)).toBe(10000);
+  const ws = v2Writes({
+    memory: { limit: 1 << 26, swap: 1 << 27, reservation: 1 << 25 },
+    cpu: { shares: 1024, quota: 50000, period: 100000, burst: 500, cpus: "0-1", idle: 0 },
+    pids: { limit: -1 },
+    blockIO: { weight: 500, throttleReadBpsDevice: [{ major: 98, minor: 0, rate: 2097152 }] },
+    hugepageLimits: [{ pageSize: "2MB", limit: -1 }],
+    unified: { "memory.high": "50M", "memory.max": "100M" },
+  });
+  expect(pairs(ws)).toEqual([
+    ["memory.max", String(1 << 26)],
+    ["memory.swap.max", String((1 << 27) - (1 << 26))],
+    ["memory.low", String(1 << 25)],
+    ["cpu.weight", "39"],
+    ["cpu.max", "50000 100000"],
+    ["cpu.max.burst", "500"],
+    ["cpu.idle", "0"],
+    ["cpuset.cpus", "0-1"],
+    ["pids.max", "max"],
+    ["io.weight", `default ${blkioWeightToIoWeight(500)}`],
+    ["io.max", "98:0 rbps=2097152"],
+    ["hugetlb.2MB.max", "max"],
+    ["memory.high", "50M"],
+    ["memory.max", "100M"],
+  ]);
+  expect(pairs(v2Writes({ memory: { limit: -1 }, cpu: { quota: -1, period: 100000 } }))).toEqual([["memory.max", "max"], ["cpu.max", "max 100000"]]);
+});
+
+test("v2 refuses v1-only values and impossible swap, naming the field", () => {
+  expect(() => v2Writes({ memory: { swap: 1 << 20 } })).toThrow("linux.resources.memory.swap: cannot be set without memory.limit");
+  expect(() => v2Writes({ memory: { limit: 1 << 21, swap: 1 << 20 } })).toThrow("linux.resources.memory.swap: must be at least memory.limit (2097152): it is memory + swap");
+  expect(() => v2Writes({ memory: { swappiness: 60 } })).toThrow("linux.resources.memory.swappiness: has no cgroup v2 equivalent");
+  expect(() => v2Writes({ cpu: { realtimeRuntime: 1000 } })).toThrow("linux.resources.cpu.realtimeRuntime: realtime scheduling limits exist on cgroup v1 only");
+  expect(() => v2Writes({ network: { classID: 1 } })).toThrow("linux.resources.network: net_cls and net_prio exist on cgroup v1 only");
+  expect(() => v2Writes({ unified: { "../../etc/passwd": "x" } })).toThrow('linux.resources.unified["../../etc/passwd"]: must name a cgroup interface file');
+  expect(() => v2Writes({ unified: { "cgroup.procs": "1" } })).toThrow("cgroup.* files are the runtime's");
+});
+
+test("v1 device rules: the config's in order, then linux.devices, then the defaults", () => {
+  const ws = v1DeviceWrites([{ allow: false, access: "rwm" }, { allow: true, type: "b", major: 8, access: "r" }], [{ type: "c", major: 10, minor: 229 }]);
+  expect(pairs(ws).slice(0, 5)).toEqual([
+    ["devices.deny", "a"],
+    ["devices.allow", "b 8:* r"],
+    ["devices.allow", "c 10:229 rwm"],
+    ["devices.allow", "c *:* m"],
+    ["devices.allow", "b *:* m"],
+  ]);
+  expect(pairs(ws)).toContainEqual(["devices.allow", "c 136:* rwm"]);
+  expect(() => v1DeviceWrites([{ allow: true, type: "x" }])).toThrow('linux.resources.devices[0].type: must be "a", "b" or "c"');
+  expect(() => v1DeviceWrites([{ allow: true, access: "rwx" }])).toThrow("linux.resources.devices[0].access: must be made of r, w and m");
+});
+
+describe("the fs-v1 driver on a tempdir of fixture files", () => {
+  let root: string;
+  let set: CgroupSet;
+  beforeEach(() => {
+    root = mkdtempSync(join(tmpdir(), "berth-cg-"));
+    set = { mode: "hybrid", v1: {}, unified: undefined };
+    for (const c of ["memory", "pids", "cpu", "devices"]) {
+      const dir = join(root, c, "berth/c1");
+      mkdirSync(dir, { recursive: true });
+      set.v1[c] = dir;
+    }
+    writeFileSync(join(set.v1.memory!, "memory.limit_in_bytes"), "9223372036854771712\n");
+    writeFileSync(join(set.v1.memory!, "memory.memsw.limit_in_bytes"), String(1 << 20));
+  });
+  afterEach(() => rmSync(root, { recursive: true, force: true }));
+
+  test("writes each value into its controller's directory; raising memory+swap goes first", () => {
+    // Record the order of writes through the files' final contents and a log.
+    applyResources(set, { memory: { limit: 1 << 26, swap: 1 << 27 }, pids: { limit: 7 }, cpu: { shares: 100 } });
+    expect(readFileSync(join(set.v1.memory!, "memory.limit_in_bytes"), "utf8")).toBe(String(1 << 26));
+    expect(readFileSync(join(set.v1.memory!, "memory.memsw.limit_in_bytes"), "utf8")).toBe(String(1 << 27));
+    expect(readFileSync(join(set.v1.pids!, "pids.max"), "utf8")).toBe("7");
+    expect(readFileSync(join(set.v1.cpu!, "cpu.shares"), "utf8")).toBe("100");
+    const planned = planWrites(set, { memory: { limit: 1 << 26, swap: 1 << 27 } });
+    const files = (ws: typeof planned) => ws.map((p) => p.write.file).filter((f) => f.startsWith("memory."));
+    // Raising above the current memory+swap: memsw first. Lowering it: the limit first.
+    expect(files(orderMemoryWrites(planned, 1 << 20))).toEqual(["memory.memsw.limit_in_bytes", "memory.limit_in_bytes"]);
+    expect(files(orderMemoryWrites(planned, 1 << 30))).toEqual(["memory.limit_in_bytes", "memory.memsw.limit_in_bytes"]);
+  });
+
+  test("a controller the host does not mount is an error at the field, before any write", () => {
+    expect(() => planWrites(set, { blockIO: { weight: 100 } })).toThrow("linux.resources.blockIO.weight: needs the blkio cgroup controller, which this host does not mount");
+  });
+
+  test("a write the kernel refuses names the field and the file", () => {
+    const blocked = join(set.v1.pids!, "pids.max");
+    mkdirSync(blocked); // writing to a directory fails with EISDIR
+    expect(() => applyResources(set, { pids: { limit: 7 } })).toThrow(`linux.resources.pids.limit: write ${blocked}: EISDIR`);
+  });
+});

@@ -4,17 +4,37 @@
  * pidfd, not a sleep (runc sleeps 100 ms here).
  */
 import { BerthError } from "../errors";
-import { cgroupPids, removeCgroupDirs } from "../cgroups";
 import type { ContainerRecord } from "../state";
 import { openInit, signalContainer } from "./kill";
 import type { Runtime } from "./runtime";
 import { liveStatus } from "./status";
 
 const SIGKILL = 9;
+/** How long exiting processes may take to leave the cgroup (a large address space takes a while to free). */
+const CGROUP_EMPTY_TIMEOUT_MS = 10_000;
 
 export async function destroy(rt: Runtime, id: string, force = false): Promise<void> {
+  try {
+    await destroyLocked(rt, id, force);
+  } catch (err) {
+    // runc: `delete --force` of a container that does not exist (a parallel delete got there
+    // first) succeeds.
+    if (force && err instanceof BerthError && err.reason === "container does not exist") return;
+    throw err;
+  }
+}
+
+async function destroyLocked(rt: Runtime, id: string, force: boolean): Promise<void> {
   await rt.store.withLockAsync("delete", id, async () => {
-    const record = rt.store.read("delete", id);
+    let record: ContainerRecord;
+    try {
+      record = rt.store.read("delete", id);
+    } catch (err) {
+      // Locked, and no state file: not a create in progress (it holds the lock) but one that
+      // crashed before writing it. runc removes such a directory on --force.
+      if (force && err instanceof BerthError && err.reason === "container does not exist") rt.store.remove(id);
+      throw err;
+    }
     const status = liveStatus(rt.store, record);
     if (status !== "stopped") {
       // runtime.md "delete": deleting a container that is not stopped MUST produce an error.
@@ -45,9 +65,10 @@ async function removeOwned(rt: Runtime, record: ContainerRecord): Promise<void> 
   // cgroup empties as they finish exiting. Wait for that (bounded), then rmdir.
   const leaf = record.cgroupUnified ?? record.cgroupDirs[0];
   if (leaf) {
-    for (let i = 0; i < 200 && cgroupPids(leaf).length > 0; i++) await new Promise((r) => setImmediate(r));
+    const deadline = Date.now() + CGROUP_EMPTY_TIMEOUT_MS;
+    while (rt.cgroups.pids(leaf).length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 1));
   }
-  const failed = removeCgroupDirs(record.cgroupDirs);
+  const failed = rt.cgroups.remove(record.cgroupDirs);
   if (failed.length) {
     throw new BerthError({ op: "delete", id: record.id, field: failed[0]!.dir, reason: "rmdir", errno: failed[0]!.error.code ?? "EBUSY" });
   }

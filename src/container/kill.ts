@@ -5,7 +5,6 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { BerthError } from "../errors";
-import { cgroupPids } from "../cgroups";
 import type { ContainerRecord } from "../state";
 import { isAlive } from "./proc";
 import type { Runtime } from "./runtime";
@@ -27,9 +26,9 @@ export function openInit(rt: Runtime, record: ContainerRecord): number | undefin
 }
 
 /** Every process in the container's cgroup (for --all), init first. */
-function containerPids(record: ContainerRecord): number[] {
+function containerPids(rt: Runtime, record: ContainerRecord): number[] {
   const dir = record.cgroupUnified ?? record.cgroupDirs[0];
-  const pids = dir ? cgroupPids(dir) : [];
+  const pids = dir ? rt.cgroups.pids(dir) : [];
   return [record.pid, ...pids.filter((p) => p !== record.pid)];
 }
 
@@ -64,7 +63,7 @@ export function signalContainer(rt: Runtime, record: ContainerRecord, signal: nu
       /* older kernel: signal them one by one */
     }
   }
-  for (const pid of containerPids(record).slice(1)) {
+  for (const pid of containerPids(rt, record).slice(1)) {
     let fd: number;
     try {
       fd = rt.native.pidfdOpen(pid);

@@ -96,7 +96,11 @@ function initError(id: string, plan: LaunchPlan, msg: { opIndex: number; errno: 
 export async function create(rt: Runtime, opts: CreateOptions): Promise<Created> {
   const { id } = opts;
   const { store } = rt;
-  store.createDir("create", id);
+  try {
+    store.createDir("create", id);
+  } catch (err) {
+    throw toBerthError(err, "create", id);
+  }
   const undo = new Undo();
   undo.push(`remove ${store.dir(id)}`, () => store.remove(id));
   try {

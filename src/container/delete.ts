@@ -5,7 +5,7 @@
  */
 import { BerthError } from "../errors";
 import type { ContainerRecord } from "../state";
-import { openInit, signalContainer } from "./kill";
+import { openInit, signalCgroup, signalContainer } from "./kill";
 import type { Runtime } from "./runtime";
 import { liveStatus } from "./status";
 
@@ -64,6 +64,12 @@ async function removeOwned(rt: Runtime, record: ContainerRecord): Promise<void> 
   // With the init dead, its pid namespace is gone and every process in it was killed; the
   // cgroup empties as they finish exiting. Wait for that (bounded), then rmdir.
   const leaf = record.cgroupUnified ?? record.cgroupDirs[0];
+  if (leaf && rt.cgroups.pids(leaf).length > 0) {
+    // Processes outlived the init (no pid namespace of its own, or the recorded pid was
+    // recycled while the container's own processes live on): they are the container's, found
+    // by its cgroup, so they go with it (runc's destroy does the same).
+    signalCgroup(rt, record, SIGKILL);
+  }
   if (leaf) {
     const deadline = Date.now() + CGROUP_EMPTY_TIMEOUT_MS;
     while (rt.cgroups.pids(leaf).length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 1));

@@ -53,8 +53,15 @@ export function signalContainer(rt: Runtime, record: ContainerRecord, signal: nu
     rt.native.closeFd(pidfd);
   }
   if (!all) return;
-  // SIGKILL to all: cgroup.kill (5.14) kills every process in the cgroup at once, including
-  // ones forked while we would be walking cgroup.procs.
+  signalCgroup(rt, record, signal);
+}
+
+/**
+ * Signal every process in the container's cgroup but its init, found by cgroup, never by
+ * the recorded pid (which may have been recycled). SIGKILL: cgroup.kill (5.14) kills them at
+ * once, including ones forked while we would be walking cgroup.procs.
+ */
+export function signalCgroup(rt: Runtime, record: ContainerRecord, signal: number): void {
   if (signal === 9 && record.cgroupUnified) {
     try {
       writeFileSync(join(record.cgroupUnified, "cgroup.kill"), "1");

@@ -14,17 +14,6 @@ const SIGKILL = 9;
 const CGROUP_EMPTY_TIMEOUT_MS = 10_000;
 
 export async function destroy(rt: Runtime, id: string, force = false): Promise<void> {
-  try {
-    await destroyLocked(rt, id, force);
-  } catch (err) {
-    // runc: `delete --force` of a container that does not exist (a parallel delete got there
-    // first) succeeds.
-    if (force && err instanceof BerthError && err.reason === "container does not exist") return;
-    throw err;
-  }
-}
-
-async function destroyLocked(rt: Runtime, id: string, force: boolean): Promise<void> {
   await rt.store.withLockAsync("delete", id, async () => {
     let record: ContainerRecord;
     try {

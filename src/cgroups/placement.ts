@@ -10,7 +10,9 @@
  */
 import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { CgroupLayout } from "./detect";
+import { detectCgroups, type CgroupLayout } from "./detect";
+import { applyResources, type CgroupSet, type DeviceList } from "./driver";
+import type { Resources } from "../spec";
 
 export function cgroupPathFor(cgroupsPath: string | undefined, id: string): string {
   if (!cgroupsPath) return `/berth/${id}`;
@@ -117,3 +119,28 @@ export function removeCgroupDirs(dirs: readonly string[]): { dir: string; error:
   }
   return failed;
 }
+
+/**
+ * What the lifecycle does to cgroups, as one collaborator (ARCHITECTURE.md §1: container/
+ * receives its cgroup driver as an argument), so rollback can be tested without root and a
+ * systemd driver can take the same place later.
+ */
+export interface CgroupDriver {
+  detect(): CgroupLayout;
+  create(layout: CgroupLayout, path: string): CgroupPlacement;
+  joinV1(placement: CgroupPlacement, pid: number): void;
+  pids(dir: string): number[];
+  remove(dirs: readonly string[]): { dir: string; error: NodeJS.ErrnoException }[];
+  /** Write linux.resources (and the device rules) into the container's directories. */
+  apply(set: CgroupSet, res: Resources | undefined, devices: DeviceList, warn: (msg: string) => void): void;
+}
+
+/** The cgroupfs driver: plain directories and file writes under the host's mounts. */
+export const fsCgroupDriver: CgroupDriver = {
+  detect: () => detectCgroups(),
+  create: createCgroupDirs,
+  apply: applyResources,
+  joinV1,
+  pids: cgroupPids,
+  remove: removeCgroupDirs,
+};

@@ -9,7 +9,7 @@ import { closeSync, constants, existsSync, openSync, readFileSync, statSync, unl
 import { resolve } from "node:path";
 import { BerthError, problemsError, toBerthError } from "../errors";
 import { buildPlan, encodePlan, hostProblems, idmappedMountRequests, PlanError, SYNC, type LaunchPlan } from "../plan";
-import { applyResources, cgroupPathFor, cgroupSetFor, CgroupWriteError, createCgroupDirs, detectCgroups, joinV1, planWrites, removeCgroupDirs, ResourceError, type CgroupPlacement } from "../cgroups";
+import { cgroupPathFor, cgroupSetFor, CgroupWriteError, planWrites, ResourceError, type CgroupPlacement } from "../cgroups";
 import { planSeccomp, type SeccompRequest } from "../plan";
 import type { ContainerRecord } from "../state";
 import { writeFileAtomic } from "../state";
@@ -41,6 +41,9 @@ class Undo {
   push(what: string, fn: () => void): void {
     this.steps.push({ what, fn });
   }
+  get size(): number {
+    return this.steps.length;
+  }
   /** Run every undo step, newest first; return what failed (never throws). */
   run(): string[] {
     const failed: string[] = [];
@@ -67,6 +70,15 @@ function capLastCap(): number {
 /** The kernel took the uid_map: "containerID hostID size" lines, written in one write(2). */
 function mapText(maps: { containerID: number; hostID: number; size: number }[]): string {
   return maps.map((m) => `${m.containerID} ${m.hostID} ${m.size}\n`).join("");
+}
+
+/** Write /proc/<pid>/{uid,gid}_map; a refusal is located at the config field it came from. */
+function writeIdMap(id: string, pid: number, kind: "uid" | "gid", maps: { containerID: number; hostID: number; size: number }[]): void {
+  try {
+    writeFileSync(`/proc/${pid}/${kind}_map`, mapText(maps));
+  } catch (err) {
+    throw new BerthError({ op: "create", id, field: `linux.${kind}Mappings`, reason: `write /proc/${pid}/${kind}_map`, errno: (err as NodeJS.ErrnoException).code ?? "EIO", cause: err });
+  }
 }
 
 /** Turn berth-init's failure record into the user's message, located at the op's config field. */
@@ -149,26 +161,56 @@ function deliverSeccompListener(
 
 export async function create(rt: Runtime, opts: CreateOptions): Promise<Created> {
   const { id } = opts;
-  const { store, native } = rt;
-  store.createDir("create", id);
+  const { store } = rt;
+  try {
+    store.createDir("create", id);
+  } catch (err) {
+    throw toBerthError(err, "create", id);
+  }
   const undo = new Undo();
   undo.push(`remove ${store.dir(id)}`, () => store.remove(id));
   try {
-    return await store.withLockAsync("create", id, async () => createLocked(rt, opts, undo));
+    // The undo runs inside the lock: a `delete` or `kill` waiting for it then finds the
+    // container gone, never half-removed.
+    return await store.withLockAsync("create", id, async () => {
+      try {
+        return await createLocked(rt, opts, undo);
+      } catch (err) {
+        throw withCleanupFailures(toBerthError(err, "create", id), undo.run());
+      }
+    });
   } catch (err) {
-    const error = toBerthError(err, "create", id);
-    const failed = undo.run();
-    if (failed.length) {
-      throw new BerthError({ op: error.op, id: error.id, field: error.field, value: error.value, reason: `${error.reason} (cleanup failed: ${failed.join("; ")})`, errno: error.errno, problems: error.problems, cause: error.cause });
-    }
-    void native;
-    throw error;
+    // Taking the lock failed: nothing but the directory was made.
+    if (undo.size > 0) throw withCleanupFailures(toBerthError(err, "create", id), undo.run());
+    throw err;
   }
+}
+
+/**
+ * The original error, with what the rollback could not undo appended (never substituted):
+ * "<reason> (cleanup failed: kill berth-init (pid 12): EPERM; ...)".
+ */
+export function withCleanupFailures(error: BerthError, failed: string[]): BerthError {
+  if (failed.length === 0) return error;
+  const note = `cleanup failed: ${failed.join("; ")}`;
+  return new BerthError({
+    op: error.op,
+    id: error.id,
+    field: error.field,
+    value: error.value,
+    reason: `${error.reason} (${note})`,
+    errno: error.errno,
+    syscall: error.syscall,
+    // A many-problems error renders its problems, not its reason: the note rides along as one.
+    problems: error.problems.length ? [...error.problems, { reason: note, severity: "error" }] : undefined,
+    internal: error.internal,
+    cause: error.cause ?? error,
+  });
 }
 
 async function createLocked(rt: Runtime, opts: CreateOptions, undo: Undo): Promise<Created> {
   const { id } = opts;
-  const { store, native } = rt;
+  const { store, native, cgroups } = rt;
   const bundle = loadBundle(opts.bundle, "create", id);
   const spec: Spec = bundle.spec;
   for (const w of bundle.warnings) rt.warn(`create ${id}: ${w.field}: ${w.reason}`);
@@ -293,7 +335,7 @@ async function createLocked(rt: Runtime, opts: CreateOptions, undo: Undo): Promi
       }
     }
 
-    const layout = detectCgroups();
+    const layout = cgroups.detect();
     let plan: LaunchPlan;
     try {
       plan = buildPlan({
@@ -322,12 +364,12 @@ async function createLocked(rt: Runtime, opts: CreateOptions, undo: Undo): Promi
     // limits are in place. What this host cannot apply is refused before anything is made.
     const cgroupPath = cgroupPathFor(spec.linux?.cgroupsPath, id);
     resourceErrors(id, () => planWrites(cgroupSetFor(layout, cgroupPath), spec.linux?.resources, spec.linux?.devices));
-    const placement: CgroupPlacement = createCgroupDirs(layout, cgroupPath);
+    const placement: CgroupPlacement = cgroups.create(layout, cgroupPath);
     undo.push("remove cgroups", () => {
-      const failed = removeCgroupDirs(placement.created);
+      const failed = cgroups.remove(placement.created);
       if (failed.length) throw new Error(failed.map((f) => `${f.dir}: ${f.error.code}`).join(", "));
     });
-    resourceErrors(id, () => applyResources(cgroupSetFor(layout, cgroupPath, placement.created), spec.linux?.resources, spec.linux?.devices, (m) => rt.warn(`create ${id}: ${m}`)));
+    resourceErrors(id, () => cgroups.apply(cgroupSetFor(layout, cgroupPath, placement.created), spec.linux?.resources, spec.linux?.devices ?? [], (m) => rt.warn(`create ${id}: ${m}`)));
     let cgroupFd: number | undefined;
     if (placement.unified) {
       cgroupFd = openSync(placement.unified, constants.O_RDONLY | constants.O_DIRECTORY);
@@ -335,22 +377,27 @@ async function createLocked(rt: Runtime, opts: CreateOptions, undo: Undo): Promi
     }
 
     const launched = native.launch({ initPath: native.berthInitPath(), plan: encodePlan(plan.ops), fds, cloneFlags: plan.cloneFlags, cgroupFd, pidnsFd, usernsFd: usernsIndex });
-    undo.push(`kill init ${launched.pid}`, () => {
+    undo.push(`kill berth-init (pid ${launched.pid})`, () => {
       try {
-        native.pidfdSendSignal(launched.pidfd, 9);
-      } catch {
-        /* already gone */
+        try {
+          native.pidfdSendSignal(launched.pidfd, 9);
+        } catch (err) {
+          // ESRCH: it exited on its own (a failing op); any other error and waiting would hang.
+          if ((err as NodeJS.ErrnoException).code !== "ESRCH") throw err;
+        }
+        // It is our child: reap it, so no zombie stays and its cgroups can be removed.
+        native.waitpid(launched.pid, false);
+      } finally {
+        native.closeFd(launched.pidfd);
       }
-      native.waitpid(launched.pid, false);
-      native.closeFd(launched.pidfd);
     });
     closeParentFds();
 
     try {
-      joinV1(placement, launched.pid);
+      cgroups.joinV1(placement, launched.pid);
       if (plan.userns) {
-        writeFileSync(`/proc/${launched.pid}/uid_map`, mapText(plan.userns.uidMappings));
-        writeFileSync(`/proc/${launched.pid}/gid_map`, mapText(plan.userns.gidMappings));
+        writeIdMap(id, launched.pid, "uid", plan.userns.uidMappings);
+        writeIdMap(id, launched.pid, "gid", plan.userns.gidMappings);
         native.syncSend(launched.syncFd, SYNC.ack);
       }
       let msg = native.syncRecv(launched.syncFd);
@@ -389,8 +436,12 @@ async function createLocked(rt: Runtime, opts: CreateOptions, undo: Undo): Promi
     store.write(record);
     if (opts.pidFile) {
       const pidFile = resolve(opts.pidFile);
-      // runc writes the pid file atomically too: engines poll for it.
-      writeFileAtomic(pidFile, String(launched.pid), 0o644);
+      try {
+        // runc writes the pid file atomically too: engines poll for it.
+        writeFileAtomic(pidFile, String(launched.pid), 0o644);
+      } catch (err) {
+        throw new BerthError({ op: "create", id, field: "--pid-file", value: opts.pidFile, reason: "write", errno: (err as NodeJS.ErrnoException).code ?? "EIO", cause: err });
+      }
       undo.push(`remove ${pidFile}`, () => existsSync(pidFile) && unlinkSync(pidFile));
     }
     return { record, pidfd: launched.pidfd };

@@ -4,17 +4,26 @@
  * pidfd, not a sleep (runc sleeps 100 ms here).
  */
 import { BerthError } from "../errors";
-import { cgroupPids, removeCgroupDirs } from "../cgroups";
 import type { ContainerRecord } from "../state";
-import { openInit, signalContainer } from "./kill";
+import { openInit, signalCgroup, signalContainer } from "./kill";
 import type { Runtime } from "./runtime";
 import { liveStatus } from "./status";
 
 const SIGKILL = 9;
+/** How long exiting processes may take to leave the cgroup (a large address space takes a while to free). */
+const CGROUP_EMPTY_TIMEOUT_MS = 10_000;
 
 export async function destroy(rt: Runtime, id: string, force = false): Promise<void> {
   await rt.store.withLockAsync("delete", id, async () => {
-    const record = rt.store.read("delete", id);
+    let record: ContainerRecord;
+    try {
+      record = rt.store.read("delete", id);
+    } catch (err) {
+      // Locked, and no state file: not a create in progress (it holds the lock) but one that
+      // crashed before writing it. runc removes such a directory on --force.
+      if (force && err instanceof BerthError && err.reason === "container does not exist") rt.store.remove(id);
+      throw err;
+    }
     const status = liveStatus(rt.store, record);
     if (status !== "stopped") {
       // runtime.md "delete": deleting a container that is not stopped MUST produce an error.
@@ -44,10 +53,17 @@ async function removeOwned(rt: Runtime, record: ContainerRecord): Promise<void> 
   // With the init dead, its pid namespace is gone and every process in it was killed; the
   // cgroup empties as they finish exiting. Wait for that (bounded), then rmdir.
   const leaf = record.cgroupUnified ?? record.cgroupDirs[0];
-  if (leaf) {
-    for (let i = 0; i < 200 && cgroupPids(leaf).length > 0; i++) await new Promise((r) => setImmediate(r));
+  if (leaf && rt.cgroups.pids(leaf).length > 0) {
+    // Processes outlived the init (no pid namespace of its own, or the recorded pid was
+    // recycled while the container's own processes live on): they are the container's, found
+    // by its cgroup, so they go with it (runc's destroy does the same).
+    signalCgroup(rt, record, SIGKILL);
   }
-  const failed = removeCgroupDirs(record.cgroupDirs);
+  if (leaf) {
+    const deadline = Date.now() + CGROUP_EMPTY_TIMEOUT_MS;
+    while (rt.cgroups.pids(leaf).length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 1));
+  }
+  const failed = rt.cgroups.remove(record.cgroupDirs);
   if (failed.length) {
     throw new BerthError({ op: "delete", id: record.id, field: failed[0]!.dir, reason: "rmdir", errno: failed[0]!.error.code ?? "EBUSY" });
   }

@@ -5,7 +5,6 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { BerthError } from "../errors";
-import { cgroupPids } from "../cgroups";
 import type { ContainerRecord } from "../state";
 import { isAlive } from "./proc";
 import type { Runtime } from "./runtime";
@@ -27,9 +26,9 @@ export function openInit(rt: Runtime, record: ContainerRecord): number | undefin
 }
 
 /** Every process in the container's cgroup (for --all), init first. */
-function containerPids(record: ContainerRecord): number[] {
+function containerPids(rt: Runtime, record: ContainerRecord): number[] {
   const dir = record.cgroupUnified ?? record.cgroupDirs[0];
-  const pids = dir ? cgroupPids(dir) : [];
+  const pids = dir ? rt.cgroups.pids(dir) : [];
   return [record.pid, ...pids.filter((p) => p !== record.pid)];
 }
 
@@ -54,8 +53,15 @@ export function signalContainer(rt: Runtime, record: ContainerRecord, signal: nu
     rt.native.closeFd(pidfd);
   }
   if (!all) return;
-  // SIGKILL to all: cgroup.kill (5.14) kills every process in the cgroup at once, including
-  // ones forked while we would be walking cgroup.procs.
+  signalCgroup(rt, record, signal);
+}
+
+/**
+ * Signal every process in the container's cgroup but its init, found by cgroup, never by
+ * the recorded pid (which may have been recycled). SIGKILL: cgroup.kill (5.14) kills them at
+ * once, including ones forked while we would be walking cgroup.procs.
+ */
+export function signalCgroup(rt: Runtime, record: ContainerRecord, signal: number): void {
   if (signal === 9 && record.cgroupUnified) {
     try {
       writeFileSync(join(record.cgroupUnified, "cgroup.kill"), "1");
@@ -64,7 +70,7 @@ export function signalContainer(rt: Runtime, record: ContainerRecord, signal: nu
       /* older kernel: signal them one by one */
     }
   }
-  for (const pid of containerPids(record).slice(1)) {
+  for (const pid of containerPids(rt, record).slice(1)) {
     let fd: number;
     try {
       fd = rt.native.pidfdOpen(pid);

@@ -1,8 +1,9 @@
 /**
  * What the lifecycle needs from the outside world, passed in (so tests swap in fakes, and a
  * Node program can hold one Runtime for many containers): the native surface, the state store,
- * and where berth-init is.
+ * the cgroup driver, and where berth-init is.
  */
+import type { CgroupDriver } from "../cgroups";
 import type { StateStore } from "../state";
 
 export interface SyncMessage {
@@ -47,6 +48,8 @@ export interface LifecycleNative {
 export interface Runtime {
   native: LifecycleNative;
   store: StateStore;
+  /** Making, joining and removing the container's cgroups (fsCgroupDriver on a real host). */
+  cgroups: CgroupDriver;
   /** Log a warning (berth's logger in the CLI, a callback in the library). */
   warn: (msg: string) => void;
 }

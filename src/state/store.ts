@@ -5,7 +5,7 @@
  * flock primitive comes from the native surface and is passed in, so this room does no syscalls
  * Node cannot.
  */
-import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, constants } from "node:fs";
+import { closeSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, unlinkSync, constants } from "node:fs";
 import { join } from "node:path";
 import { BerthError } from "../errors";
 import type { IdMapping, Spec, State, Status } from "../spec";
@@ -75,14 +75,20 @@ export class StateStore {
       if ((err as NodeJS.ErrnoException).code === "EEXIST") throw new BerthError({ op, id, reason: `container with id exists: ${id}` });
       throw new BerthError({ op, id, field: dir, reason: "mkdir", errno: (err as NodeJS.ErrnoException).code ?? "EIO", cause: err });
     }
+    // The lock file is made with the directory, and only here: the other verbs open it
+    // without O_CREAT, so they can never recreate it in a directory being removed.
+    closeSync(openSync(this.lockPath(id), constants.O_RDWR | constants.O_CREAT | constants.O_EXCL, 0o600));
     return dir;
+  }
+
+  lockPath(id: string): string {
+    return join(this.dir(id), "lock");
   }
 
   /** Exclusive lock on one container for the life of `fn`; released by close even on a crash. */
   withLock<T>(op: string, id: string, fn: () => T): T {
-    const fd = this.lockFd(op, id);
+    const fd = this.lock(op, id);
     try {
-      this.flock(fd, "ex");
       return fn();
     } finally {
       closeSync(fd);
@@ -90,22 +96,43 @@ export class StateStore {
   }
 
   async withLockAsync<T>(op: string, id: string, fn: () => Promise<T>): Promise<T> {
-    const fd = this.lockFd(op, id);
+    const fd = this.lock(op, id);
     try {
-      this.flock(fd, "ex");
       return await fn();
     } finally {
       closeSync(fd);
     }
   }
 
-  private lockFd(op: string, id: string): number {
+  /**
+   * Open and flock the lock file. Whoever held it before us may have removed the container
+   * (delete, a failed create) and a new create may have made another directory with the same
+   * id meanwhile: a lock on the old, unlinked file serialises with nobody. So once locked,
+   * the path must still name the file we hold; otherwise look again.
+   */
+  private lock(op: string, id: string): number {
     checkId(op, id);
-    try {
-      return openSync(join(this.dir(id), "lock"), constants.O_RDWR | constants.O_CREAT, 0o600);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === "ENOENT") throw new BerthError({ op, id, reason: "container does not exist" });
-      throw err;
+    const path = this.lockPath(id);
+    for (;;) {
+      let fd: number;
+      try {
+        fd = openSync(path, constants.O_RDWR);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === "ENOENT") throw new BerthError({ op, id, reason: "container does not exist" });
+        throw err;
+      }
+      let current = false;
+      try {
+        this.flock(fd, "ex");
+        const held = fstatSync(fd);
+        const now = statSync(path, { throwIfNoEntry: false });
+        current = now !== undefined && now.ino === held.ino && now.dev === held.dev;
+      } catch (err) {
+        closeSync(fd);
+        throw err;
+      }
+      if (current) return fd;
+      closeSync(fd);
     }
   }
 
@@ -146,8 +173,18 @@ export class StateStore {
     }
   }
 
+  /**
+   * Remove the container's directory. state.json goes first, in one unlink: from then on
+   * `state` and `list` say the container does not exist, instead of reading a half-removed
+   * directory.
+   */
   remove(id: string): void {
     checkId("delete", id);
+    try {
+      unlinkSync(this.statePath(id));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+    }
     rmSync(this.dir(id), { recursive: true, force: true });
   }
 }

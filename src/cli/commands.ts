@@ -72,14 +72,14 @@ export const commands: CommandDef[] = [
     name: "events",
     usage: "events [options] <container-id>",
     describe: "display container events such as OOM notifications, cpu, memory, and IO usage statistics",
-    built: false,
+    built: true,
     options: { interval: str("set the stats collection interval", { default: "5s" }), stats: bool("display the container's stats then exit") },
   },
   {
     name: "exec",
     usage: "exec [options] <container-id> <command> [command options]  ||  -p process.json <container-id>",
     describe: "execute new process inside the container",
-    built: false,
+    built: true,
     options: {
       "console-socket": consoleSocket,
       "pidfd-socket": pidfdSocket,
@@ -104,7 +104,7 @@ export const commands: CommandDef[] = [
   { name: "kill", usage: "kill [options] <container-id> [signal]", describe: "kill sends the specified signal (default: SIGTERM) to the container's init process", built: true, options: { all: bool("send the specified signal to all processes inside the container", { alias: "a" }) } },
   { name: "list", usage: "list [options]", describe: "lists containers started by berth with the given root", built: true, options: { format, quiet: bool("display only container IDs", { alias: "q" }) } },
   { name: "pause", usage: "pause <container-id>", describe: "pause suspends all processes inside the container", built: true, options: {} },
-  { name: "ps", usage: "ps [options] <container-id> [ps options]", describe: "ps displays the processes running inside a container", built: false, options: { format } },
+  { name: "ps", usage: "ps [options] <container-id> [ps options]", describe: "ps displays the processes running inside a container", built: true, options: { format } },
   {
     name: "restore",
     usage: "restore [options] <container-id>",

@@ -14,6 +14,8 @@ export interface CommandDef {
   built: boolean;
 }
 
+// exec's repeatable flags (--env, --cap, --cgroup, ...) are plain strings, which yargs gathers
+// into an array when repeated: an `array` option would also swallow the container id after it.
 const str = (describe: string, extra: Options = {}): Options => ({ type: "string", describe, requiresArg: true, ...extra });
 const bool = (describe: string, extra: Options = {}): Options => ({ type: "boolean", describe, ...extra });
 const num = (describe: string, extra: Options = {}): Options => ({ type: "number", describe, requiresArg: true, ...extra });
@@ -84,19 +86,19 @@ export const commands: CommandDef[] = [
       "console-socket": consoleSocket,
       "pidfd-socket": pidfdSocket,
       cwd: str("current working directory in the container"),
-      env: { type: "string", array: true, alias: "e", describe: "set environment variables", requiresArg: true },
+      env: str("set environment variables (repeatable)", { alias: "e" }),
       tty: bool("allocate a pseudo-TTY", { alias: "t" }),
       user: str("UID (format: <uid>[:<gid>])", { alias: "u" }),
-      "additional-gids": { type: "string", array: true, alias: "g", describe: "additional gids", requiresArg: true },
+      "additional-gids": str("additional gids (repeatable, or comma-separated)", { alias: "g" }),
       process: str("path to the process.json", { alias: "p" }),
       detach: bool("detach from the container's process", { alias: "d" }),
       "pid-file": pidFile,
       "process-label": str("set the asm process label for the process commonly used with selinux"),
       apparmor: str("set the apparmor profile for the process"),
       "no-new-privs": bool("set the no new privileges value for the process"),
-      cap: { type: "string", array: true, alias: "c", describe: "add a capability to the bounding set for the process", requiresArg: true },
+      cap: str("add a capability to the bounding set for the process (repeatable)", { alias: "c" }),
       "preserve-fds": preserveFds,
-      cgroup: { type: "string", array: true, describe: "run the process in an (existing) sub-cgroup(s). Format is [<controller>:]<cgroup>.", requiresArg: true },
+      cgroup: str("run the process in an (existing) sub-cgroup(s). Format is [<controller>:]<cgroup> (repeatable)"),
       "ignore-paused": bool("allow exec in a paused container"),
     },
   },

@@ -200,7 +200,11 @@ describe("exec", () => {
   test("--cgroup puts the process in an existing sub-cgroup of the container's", () => {
     const { id } = startSleeper();
     const subs = cgroupDirsFor(`/berth/${id}`).map((d) => join(d, "sub"));
-    for (const d of subs) mkdirSync(d);
+    for (const d of subs) {
+      mkdirSync(d);
+      // A new v1 cpuset cgroup takes no process until it has cpus and mems.
+      for (const f of ["cpuset.cpus", "cpuset.mems"]) if (existsSync(join(d, f))) writeFileSync(join(d, f), readFileSync(join(d, "..", f), "utf8"));
+    }
     try {
       const r = run(["exec", "--cgroup", "sub", id, "cat", "/proc/self/cgroup"]);
       expect(r).toMatchObject(ok);

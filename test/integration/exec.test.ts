@@ -273,6 +273,27 @@ describe("events", () => {
     expect(e.data.memory.raw).toHaveProperty("total_rss");
   });
 
+  test("an OOM kill in the container's memory cgroup is an oom event", async () => {
+    const { id } = startSleeper((c) => {
+      c.linux.resources = { ...(c.linux.resources ?? {}), memory: { limit: 16 * 1024 * 1024, swap: 16 * 1024 * 1024 } };
+    });
+    const out = join(scratch, "events");
+    const fd = openSync(out, "w+");
+    const child = spawn(berthBin, ["--root", b.root, "events", "--interval", "50ms", id], { stdio: ["ignore", fd, fd] });
+    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+    try {
+      await until("a first stats event", () => readFileSync(out, "utf8").includes('"type":"stats"'));
+      // tail buffers a line that never ends: it grows until the OOM killer stops it.
+      const hog = run(["exec", id, "sh", "-c", "head -c 200000000 /dev/zero | tail"]);
+      expect(hog.exitCode).not.toBe(0);
+      await until("the oom event", () => readFileSync(out, "utf8").includes(`{"type":"oom","id":"${id}"}`));
+      expect(run(["kill", id, "KILL"])).toMatchObject(ok);
+      expect(await exited).toBe(0);
+    } finally {
+      closeSync(fd);
+    }
+  });
+
   test("a stopped container has no stats; streaming ends when the container stops", async () => {
     const { id } = startSleeper();
     const out = join(scratch, "events");

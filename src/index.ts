@@ -127,3 +127,21 @@ export async function run(id: string, opts: CreateOptions & { keep?: boolean } =
 }
 
 
+
+export interface ExecOptions extends Common {
+  /** The process, as a process.json object (validated; field paths under "process"). */
+  process: unknown;
+  /** Resolve once the process runs, with its pid; otherwise once it exits, with its status. */
+  detach?: boolean;
+  pidFile?: string;
+  /** fds for the process's stdin, stdout, stderr (default: this process's). */
+  stdio?: [number, number, number];
+  /** Existing sub-cgroups of the container's ("[<controller>:]<path>"). */
+  cgroup?: string[];
+  ignorePaused?: boolean;
+}
+
+/** Run one more process in a running container: `{pid, exitCode}` (exitCode 128+n for signal n; none with detach). */
+export async function exec(id: string, opts: ExecOptions): Promise<{ pid: number; exitCode?: number }> {
+  return container.exec(runtime(opts), { id, process: opts.process, detach: opts.detach, pidFile: opts.pidFile, stdio: opts.stdio, cgroup: opts.cgroup, ignorePaused: opts.ignorePaused });
+}

@@ -8,7 +8,7 @@
  * under the caller's own cgroup (runc does the latter, which lands containers inside whatever
  * service happened to run it); empty = /berth/<id>.
  */
-import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync, type Dirent } from "node:fs";
 import { join } from "node:path";
 import { detectCgroups, type CgroupLayout } from "./detect";
 import { applyResources, type CgroupSet, type DeviceList } from "./driver";
@@ -89,6 +89,19 @@ export function joinV1(placement: CgroupPlacement, pid: number): void {
       throw e;
     }
   }
+}
+
+/** The processes of a cgroup and of every cgroup below it (exec --cgroup puts some there). */
+export function cgroupPidsRecursive(dir: string): number[] {
+  const out = cgroupPids(dir);
+  let entries: Dirent[];
+  try {
+    entries = readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return out;
+  }
+  for (const e of entries) if (e.isDirectory()) out.push(...cgroupPidsRecursive(join(dir, e.name)));
+  return out;
 }
 
 export function cgroupPids(dir: string): number[] {

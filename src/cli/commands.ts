@@ -14,6 +14,8 @@ export interface CommandDef {
   built: boolean;
 }
 
+// exec's repeatable flags (--env, --cap, --cgroup, ...) are plain strings, which yargs gathers
+// into an array when repeated: an `array` option would also swallow the container id after it.
 const str = (describe: string, extra: Options = {}): Options => ({ type: "string", describe, requiresArg: true, ...extra });
 const bool = (describe: string, extra: Options = {}): Options => ({ type: "boolean", describe, ...extra });
 const num = (describe: string, extra: Options = {}): Options => ({ type: "number", describe, requiresArg: true, ...extra });
@@ -72,31 +74,31 @@ export const commands: CommandDef[] = [
     name: "events",
     usage: "events [options] <container-id>",
     describe: "display container events such as OOM notifications, cpu, memory, and IO usage statistics",
-    built: false,
+    built: true,
     options: { interval: str("set the stats collection interval", { default: "5s" }), stats: bool("display the container's stats then exit") },
   },
   {
     name: "exec",
     usage: "exec [options] <container-id> <command> [command options]  ||  -p process.json <container-id>",
     describe: "execute new process inside the container",
-    built: false,
+    built: true,
     options: {
       "console-socket": consoleSocket,
       "pidfd-socket": pidfdSocket,
       cwd: str("current working directory in the container"),
-      env: { type: "string", array: true, alias: "e", describe: "set environment variables", requiresArg: true },
+      env: str("set environment variables (repeatable)", { alias: "e" }),
       tty: bool("allocate a pseudo-TTY", { alias: "t" }),
       user: str("UID (format: <uid>[:<gid>])", { alias: "u" }),
-      "additional-gids": { type: "string", array: true, alias: "g", describe: "additional gids", requiresArg: true },
+      "additional-gids": str("additional gids (repeatable, or comma-separated)", { alias: "g" }),
       process: str("path to the process.json", { alias: "p" }),
       detach: bool("detach from the container's process", { alias: "d" }),
       "pid-file": pidFile,
       "process-label": str("set the asm process label for the process commonly used with selinux"),
       apparmor: str("set the apparmor profile for the process"),
       "no-new-privs": bool("set the no new privileges value for the process"),
-      cap: { type: "string", array: true, alias: "c", describe: "add a capability to the bounding set for the process", requiresArg: true },
+      cap: str("add a capability to the bounding set for the process (repeatable)", { alias: "c" }),
       "preserve-fds": preserveFds,
-      cgroup: { type: "string", array: true, describe: "run the process in an (existing) sub-cgroup(s). Format is [<controller>:]<cgroup>.", requiresArg: true },
+      cgroup: str("run the process in an (existing) sub-cgroup(s). Format is [<controller>:]<cgroup> (repeatable)"),
       "ignore-paused": bool("allow exec in a paused container"),
     },
   },
@@ -104,7 +106,7 @@ export const commands: CommandDef[] = [
   { name: "kill", usage: "kill [options] <container-id> [signal]", describe: "kill sends the specified signal (default: SIGTERM) to the container's init process", built: true, options: { all: bool("send the specified signal to all processes inside the container", { alias: "a" }) } },
   { name: "list", usage: "list [options]", describe: "lists containers started by berth with the given root", built: true, options: { format, quiet: bool("display only container IDs", { alias: "q" }) } },
   { name: "pause", usage: "pause <container-id>", describe: "pause suspends all processes inside the container", built: true, options: {} },
-  { name: "ps", usage: "ps [options] <container-id> [ps options]", describe: "ps displays the processes running inside a container", built: false, options: { format } },
+  { name: "ps", usage: "ps [options] <container-id> [ps options]", describe: "ps displays the processes running inside a container", built: true, options: { format } },
   {
     name: "restore",
     usage: "restore [options] <container-id>",

@@ -27,6 +27,9 @@ const verbs: Record<string, () => Promise<{ default: Verb }>> = {
   pause: () => import("./pause"),
   resume: () => import("./resume"),
   update: () => import("./update"),
+  exec: () => import("./exec"),
+  ps: () => import("./ps"),
+  events: () => import("./events"),
 };
 
 /** yargs command strings: the verb and its positionals. */

@@ -59,7 +59,7 @@ class Undo {
   }
 }
 
-function capLastCap(): number {
+export function capLastCap(): number {
   try {
     return Number(readFileSync("/proc/sys/kernel/cap_last_cap", "utf8").trim());
   } catch {
@@ -108,17 +108,17 @@ export function resourceErrors<T>(id: string, fn: () => T, op = "create"): T {
 }
 
 /** libseccomp's verdict on the planned filter; its refusals located at the config field. */
-function compileSeccomp(rt: Runtime, id: string, spec: Spec, req: SeccompRequest): { bpf: Buffer; skipped: string[] } {
+export function compileSeccomp(rt: Runtime, id: string, spec: Spec, req: SeccompRequest, op = "create"): { bpf: Buffer; skipped: string[] } {
   try {
     return rt.native.seccompCompile!(req);
   } catch (err) {
     const e = err as Error & { origin?: string; syscallName?: string; code?: string; syscall?: string };
     if (e.origin) {
-      throw new BerthError({ op: "create", id, field: e.origin, value: e.syscallName, reason: "libseccomp refused the rule", syscall: e.syscall, errno: e.code ?? "EINVAL" });
+      throw new BerthError({ op, id, field: e.origin, value: e.syscallName, reason: "libseccomp refused the rule", syscall: e.syscall, errno: e.code ?? "EINVAL" });
     }
     const arch = /unknown seccomp architecture "([^"]*)"/.exec(e.message)?.[1];
     const index = arch === undefined ? -1 : (spec.linux?.seccomp?.architectures ?? []).indexOf(arch);
-    if (index >= 0) throw new BerthError({ op: "create", id, field: `linux.seccomp.architectures[${index}]`, value: arch, reason: "this libseccomp does not know that architecture" });
+    if (index >= 0) throw new BerthError({ op, id, field: `linux.seccomp.architectures[${index}]`, value: arch, reason: "this libseccomp does not know that architecture" });
     throw err;
   }
 }
@@ -130,7 +130,7 @@ function compileSeccomp(rt: Runtime, id: string, spec: Spec, req: SeccompRequest
  * protocol): `fds` names the attached fd, `metadata` is listenerMetadata verbatim, `state` is
  * the state of a container that is still being created.
  */
-function deliverSeccompListener(
+export function deliverSeccompListener(
   rt: Runtime,
   id: string,
   spec: Spec,
@@ -138,12 +138,13 @@ function deliverSeccompListener(
   pid: number,
   listener: { path: string; metadata?: string } | undefined,
   fd: number | undefined,
+  op = "create",
 ): void {
   const field = "linux.seccomp.listenerPath";
   try {
-    if (fd === undefined) throw new BerthError({ op: "create", id, field, reason: "berth-init sent no seccomp listener fd", internal: true });
-    if (!listener || !rt.native.unixSendFd) throw new BerthError({ op: "create", id, field, reason: "berth-init sent a seccomp listener the plan did not ask for", internal: true });
-    const state: Record<string, unknown> = { ociVersion: spec.ociVersion, id, status: "creating", pid, bundle: bundleDir };
+    if (fd === undefined) throw new BerthError({ op, id, field, reason: "berth-init sent no seccomp listener fd", internal: true });
+    if (!listener || !rt.native.unixSendFd) throw new BerthError({ op, id, field, reason: "berth-init sent a seccomp listener the plan did not ask for", internal: true });
+    const state: Record<string, unknown> = { ociVersion: spec.ociVersion, id, status: op === "create" ? "creating" : "running", pid, bundle: bundleDir };
     if (spec.annotations && Object.keys(spec.annotations).length) state.annotations = spec.annotations;
     const message: Record<string, unknown> = { ociVersion: spec.ociVersion, fds: ["seccompFd"], pid };
     if (listener.metadata !== undefined) message.metadata = listener.metadata;
@@ -152,7 +153,7 @@ function deliverSeccompListener(
       rt.native.unixSendFd(listener.path, Buffer.from(JSON.stringify(message)), fd);
     } catch (err) {
       const e = err as NodeJS.ErrnoException;
-      throw new BerthError({ op: "create", id, field, value: spec.linux?.seccomp?.listenerPath, reason: "cannot send the seccomp listener to the agent", syscall: e.syscall, errno: e.code ?? "EIO" });
+      throw new BerthError({ op, id, field, value: spec.linux?.seccomp?.listenerPath, reason: "cannot send the seccomp listener to the agent", syscall: e.syscall, errno: e.code ?? "EIO" });
     }
   } finally {
     if (fd !== undefined) rt.native.closeFd(fd);

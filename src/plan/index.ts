@@ -6,3 +6,4 @@ export { buildPlan, idmappedMountRequests, parseMountOptions, PlanError, CLONE, 
 export { encodePlan, type PlanOp } from "./encode";
 export { opTable, SYNC, PLAN_VERSION, type OpName } from "./abi";
 export { planSeccomp, type SeccompRequest } from "./seccomp";
+export { buildExecPlan, execJoins, execNamespaceOrder, nsProcName, type ExecPlan, type ExecPlanInput, type NamespaceFact } from "./exec";

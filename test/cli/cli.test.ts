@@ -154,12 +154,12 @@ describe("the command frame", () => {
   });
 
   test("a verb not built yet says so, with runc's flags still accepted in any order", () => {
-    expect(berth(["--root", dir, "ps", "c1"])).toEqual({ exitCode: 1, stdout: "", stderr: "berth: ps c1: not implemented in this build of berth yet\n" });
-    expect(berth(["--systemd-cgroup", "--log-format=json", `--root=${dir}`, "events", "--stats", "c1"]).stderr).toBe("berth: events c1: not implemented in this build of berth yet\n");
+    expect(berth(["--root", dir, "checkpoint", "c1"])).toEqual({ exitCode: 1, stdout: "", stderr: "berth: checkpoint c1: not implemented in this build of berth yet\n" });
+    expect(berth(["--systemd-cgroup", "--log-format=json", `--root=${dir}`, "restore", "--bundle", dir, "c1"]).stderr).toBe("berth: restore c1: not implemented in this build of berth yet\n");
   });
 
   test("exec's trailing command keeps its own flags", () => {
-    expect(berth(["exec", "c1", "ls", "-la", "--bogus"]).stderr).toBe("berth: exec c1: not implemented in this build of berth yet\n");
+    expect(berth(["--root", dir, "exec", "c1", "ls", "-la", "--bogus"]).stderr).toBe("berth: exec c1: container does not exist\n");
   });
 
   test("unknown commands and flags are named", () => {

@@ -1,0 +1,45 @@
+/**
+ * berth exec [flags] ID COMMAND [ARGS...]  ||  berth exec --process process.json [flags] ID
+ * runc's flags; everything after the container id belongs to the command (main.ts protects it).
+ * Exit status: the process's (128+n for a signal) in the foreground, 0 once it runs with --detach.
+ */
+import { defaultRuntime, exec } from "../container";
+import { BerthError } from "../errors";
+import type { CliContext } from "./context";
+
+const list = (v: unknown): string[] | undefined => (v === undefined ? undefined : [v].flat().map(String));
+
+export default async function execVerb(ctx: CliContext): Promise<number> {
+  const id = ctx.argv["container-id"] as string;
+  const a = ctx.argv;
+  if (a.tty === true || a["console-socket"]) throw new BerthError({ op: "exec", id, field: a.tty === true ? "--tty" : "--console-socket", reason: "terminals are not supported by this build of berth yet" });
+  if (a["pidfd-socket"]) throw new BerthError({ op: "exec", id, field: "--pidfd-socket", reason: "is not supported by this build of berth yet" });
+  // After the id, main.ts puts a "--": the command then arrives in argv._ after the verb.
+  const command = [...(list(a.command) ?? []), ...a._.slice(1).map(String)];
+  const processFile = a.process as string | undefined;
+  if (!processFile && command.length === 0) throw new BerthError({ op: "exec", id, reason: "exec needs a command, or --process FILE" });
+  const rt = defaultRuntime(ctx.global.root, (m) => ctx.logger.warn(m));
+  const r = await exec(rt, {
+    id,
+    processFile,
+    args: processFile
+      ? undefined
+      : {
+          args: command,
+          cwd: a.cwd as string | undefined,
+          env: list(a.env),
+          user: a.user as string | undefined,
+          additionalGids: list(a["additional-gids"]),
+          caps: list(a.cap),
+          noNewPrivs: ctx.verbArgs.some((x) => x === "--no-new-privs" || x.startsWith("--no-new-privs=")) ? a["no-new-privs"] === true : undefined,
+          apparmor: a.apparmor as string | undefined,
+          processLabel: a["process-label"] as string | undefined,
+        },
+    detach: a.detach === true,
+    pidFile: a["pid-file"] as string | undefined,
+    preserveFds: Number(a["preserve-fds"] ?? 0),
+    cgroup: list(a.cgroup),
+    ignorePaused: a["ignore-paused"] === true,
+  });
+  return r.exitCode ?? 0;
+}

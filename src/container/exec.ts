@@ -1,0 +1,378 @@
+/**
+ * exec: run one more process inside a running container (runtime.md leaves exec to the
+ * runtime; this follows runc). The process enters every namespace of the container's init,
+ * is placed in its cgroups (or an existing sub-cgroup, --cgroup), and gets the container's
+ * seccomp filter; what process.json leaves out (capabilities, rlimits, noNewPrivileges,
+ * apparmorProfile) comes from the container's config, as in runc's libcontainer.
+ *
+ * The new process is this process's child: a foreground exec waits for it on its pidfd and
+ * returns its status (128+n when killed by signal n), relaying signals; a detached one
+ * returns as soon as it has exec'd, and is reparented to the caller's subreaper (conmon, the
+ * shim) when berth exits. The container's lock is held only while the container is examined
+ * and its namespaces opened: an exec into a paused container (--ignore-paused) stays frozen
+ * until `resume`, which must be able to take the lock.
+ */
+import { closeSync, constants as fsConstants, existsSync, openSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { constants as osConstants } from "node:os";
+import { join, resolve } from "node:path";
+import { cgroupPathFor, detectCgroups, v1MountPoints } from "../cgroups";
+import { BerthError, problemsError } from "../errors";
+import { buildExecPlan, encodePlan, execJoins, execNamespaceOrder, nsProcName, planSeccomp, SYNC, type ExecPlan, type NamespaceFact } from "../plan";
+import { parseJson, validateProcess, type NamespaceType, type Process, type Spec } from "../spec";
+import type { ContainerRecord } from "../state";
+import { writeFileAtomic } from "../state";
+import { capLastCap, compileSeccomp, deliverSeccompListener } from "./create";
+import { gatherHostFacts } from "./host-facts";
+import { openInit } from "./kill";
+import { isAlive } from "./proc";
+import type { Runtime } from "./runtime";
+import { liveStatus } from "./status";
+
+/** runc's argument form: overrides of the container's config.process. */
+export interface ExecArgs {
+  args: string[];
+  cwd?: string;
+  /** KEY=VALUE, appended to the config's env. */
+  env?: string[];
+  /** "uid[:gid]" */
+  user?: string;
+  additionalGids?: string[];
+  /** Capability names, added to the bounding, effective and permitted sets. */
+  caps?: string[];
+  noNewPrivs?: boolean;
+  apparmor?: string;
+  processLabel?: string;
+  tty?: boolean;
+}
+
+export interface ExecOptions {
+  id: string;
+  /** A process.json path (--process), resolved against the cwd. */
+  processFile?: string;
+  /** A process object (the library's form), validated as process.json is. */
+  process?: unknown;
+  /** The argument form; used when neither processFile nor process is given. */
+  args?: ExecArgs;
+  detach?: boolean;
+  pidFile?: string;
+  preserveFds?: number;
+  /** --cgroup: "[<controller>[,<controller>]:]<path>", an existing sub-cgroup of the container's. */
+  cgroup?: string[];
+  ignorePaused?: boolean;
+  stdio?: [number, number, number];
+}
+
+export interface Execed {
+  pid: number;
+  /** The exit status (128+n for signal n); undefined for a detached exec. */
+  exitCode?: number;
+}
+
+const OP = "exec";
+
+/** Signals a foreground exec passes on to the process instead of dying of them. */
+const relayed = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGWINCH", "SIGCONT"] as const;
+
+function parseId(id: string, text: string, field: string): number {
+  if (!/^\d+$/.test(text) || Number(text) > 0xffffffff) throw new BerthError({ op: OP, id, field, value: text, reason: "must be a numeric id" });
+  return Number(text);
+}
+
+/** The process from runc's flags: the container's config.process with the overrides applied. */
+export function processFromArgs(id: string, config: Spec, a: ExecArgs): unknown {
+  const base: Process = structuredClone(config.process ?? { user: { uid: 0, gid: 0 }, cwd: "/" });
+  const p: Process = { ...base, args: a.args, terminal: a.tty === true };
+  if (a.cwd) p.cwd = a.cwd;
+  if (a.env?.length) p.env = [...(p.env ?? []), ...a.env];
+  if (a.apparmor) p.apparmorProfile = a.apparmor;
+  if (a.processLabel) p.selinuxLabel = a.processLabel;
+  if (a.noNewPrivs !== undefined) p.noNewPrivileges = a.noNewPrivs;
+  if (a.caps?.length) {
+    const caps = { ...(p.capabilities ?? {}) };
+    for (const c of a.caps) {
+      const name = c.toUpperCase().startsWith("CAP_") ? c.toUpperCase() : `CAP_${c.toUpperCase()}`;
+      caps.bounding = [...(caps.bounding ?? []), name];
+      caps.effective = [...(caps.effective ?? []), name];
+      caps.permitted = [...(caps.permitted ?? []), name];
+      // As runc: ambient only when the config has an inheritable set (ambient needs it).
+      if (caps.inheritable) caps.ambient = [...(caps.ambient ?? []), name];
+    }
+    p.capabilities = caps;
+  }
+  const user = { ...p.user };
+  if (a.user) {
+    const [u, g, ...rest] = a.user.split(":");
+    if (rest.length || u === undefined || u === "") throw new BerthError({ op: OP, id, field: "--user", value: a.user, reason: "must be <uid>[:<gid>]" });
+    user.uid = parseId(id, u, "--user");
+    if (g !== undefined) user.gid = parseId(id, g, "--user");
+  }
+  if (a.additionalGids?.length) {
+    const gids = a.additionalGids.flatMap((g) => g.split(",")).filter(Boolean);
+    user.additionalGids = [...(user.additionalGids ?? []), ...gids.map((g) => parseId(id, g, "--additional-gids"))];
+  }
+  p.user = user;
+  return p;
+}
+
+/** What process.json leaves out comes from the container's config (runc's libcontainer). */
+function withContainerDefaults(p: Process, config: Spec): Process {
+  const c = config.process;
+  const out: Process = { ...p };
+  if (!c) return out;
+  if (out.capabilities === undefined && c.capabilities) out.capabilities = c.capabilities;
+  if ((out.rlimits === undefined || out.rlimits.length === 0) && c.rlimits) out.rlimits = c.rlimits;
+  if (out.noNewPrivileges === undefined && c.noNewPrivileges !== undefined) out.noNewPrivileges = c.noNewPrivileges;
+  if (out.apparmorProfile === undefined && c.apparmorProfile) out.apparmorProfile = c.apparmorProfile;
+  if (out.oomScoreAdj === undefined && c.oomScoreAdj !== undefined) out.oomScoreAdj = c.oomScoreAdj;
+  return out;
+}
+
+function loadProcess(opts: ExecOptions, record: ContainerRecord): Process {
+  const { id } = opts;
+  let data: unknown;
+  if (opts.processFile !== undefined) {
+    const path = resolve(opts.processFile);
+    let text: string;
+    try {
+      text = readFileSync(path, "utf8");
+    } catch (err) {
+      throw new BerthError({ op: OP, id, field: path, reason: "open", errno: (err as NodeJS.ErrnoException).code ?? "EIO" });
+    }
+    const parsed = parseJson(text, path);
+    if (!parsed.ok) throw problemsError(OP, id, [parsed.problem]);
+    data = parsed.value;
+  } else if (opts.process !== undefined) {
+    data = opts.process;
+  } else if (opts.args) {
+    data = processFromArgs(id, record.config, opts.args);
+  } else {
+    throw new BerthError({ op: OP, id, reason: "no process given: pass --process FILE or a command" });
+  }
+  const result = validateProcess(data);
+  if (!result.value) throw problemsError(OP, id, result.problems);
+  const p = result.value;
+  if (!p.args || p.args.length === 0) throw new BerthError({ op: OP, id, field: "process.args", reason: "must not be empty" });
+  if (p.terminal) throw new BerthError({ op: OP, id, field: "process.terminal", value: true, reason: "terminals are not supported by this build of berth yet" });
+  return withContainerDefaults(p, record.config);
+}
+
+/** "dev:ino" of a namespace file, or undefined when it cannot be read. */
+function nsIdentity(path: string): string | undefined {
+  try {
+    const st = statSync(path);
+    return `${st.dev}:${st.ino}`;
+  } catch {
+    return undefined;
+  }
+}
+
+/** One cgroup directory per hierarchy, for the process: the container's, or --cgroup's. */
+export function execCgroupDirs(id: string, record: ContainerRecord, subs: readonly string[] = []): { v1: string[]; unified?: string } {
+  const layout = detectCgroups();
+  const path = record.cgroupPath ?? cgroupPathFor(record.config.linux?.cgroupsPath, id);
+  // --cgroup: a bare path is for every hierarchy; "cpu,memory:sub" for the named controllers.
+  let all: string | undefined;
+  const byController = new Map<string, string>();
+  for (const s of subs) {
+    const colon = s.indexOf(":");
+    if (colon < 0) all = s;
+    else for (const c of s.slice(0, colon).split(",").filter(Boolean)) byController.set(c, s.slice(colon + 1));
+  }
+  const sub = (controllers: string[]): string | undefined => {
+    for (const c of controllers) if (byController.has(c)) return byController.get(c);
+    return all;
+  };
+  const checked = (dir: string, s: string | undefined): string => {
+    if (s === undefined) return dir;
+    const clean = s.split("/").filter((c) => c && c !== "." && c !== "..").join("/");
+    const full = join(dir, clean);
+    if (!existsSync(join(full, "cgroup.procs"))) throw new BerthError({ op: OP, id, field: "--cgroup", value: s, reason: `${full} is not an existing cgroup of the container` });
+    return full;
+  };
+  const v1 = v1MountPoints(layout).map((mp) => {
+    const h = layout.v1Hierarchies.find((x) => x.mountPoint === mp);
+    const controllers = (h?.data ?? "").split(",").map((o) => o.replace(/^name=/, ""));
+    return checked(join(mp, path), sub(controllers));
+  });
+  const unified = layout.v2Mount ? checked(join(layout.v2Mount, path), byController.size && layout.mode === "unified" ? sub([...byController.keys()]) : all) : undefined;
+  return { v1, unified };
+}
+
+export async function exec(rt: Runtime, opts: ExecOptions): Promise<Execed> {
+  const { id } = opts;
+  const { native } = rt;
+  // What must be decided while nobody changes the container: its status, the init's
+  // namespaces (opened now: the fds hold them even if the init then dies).
+  const parentFds: number[] = [];
+  const closeParentFds = () => {
+    for (const fd of parentFds.splice(0)) {
+      try {
+        closeSync(fd);
+      } catch {
+        /* already closed */
+      }
+    }
+  };
+  try {
+    const prepared = rt.store.withLock(OP, id, () => {
+      const record = rt.store.read(OP, id);
+      const status = liveStatus(rt.store, record);
+      if (status === "stopped") throw new BerthError({ op: OP, id, reason: "cannot exec in a stopped container" });
+      if (status === "paused" && !opts.ignorePaused) throw new BerthError({ op: OP, id, reason: "cannot exec in a paused container (use --ignore-paused to override)" });
+      const proc = loadProcess(opts, record);
+      const initFd = openInit(rt, record);
+      if (initFd === undefined) throw new BerthError({ op: OP, id, reason: "cannot exec in a stopped container" });
+      try {
+        const facts: NamespaceFact[] = execNamespaceOrder.map((type) => ({
+          type,
+          container: nsIdentity(`/proc/${record.pid}/ns/${nsProcName[type]}`),
+          own: nsIdentity(`/proc/self/ns/${nsProcName[type]}`),
+        }));
+        const joins = execJoins(facts);
+        const nsFds: Partial<Record<NamespaceType, number>> = {};
+        for (const type of joins) {
+          const path = `/proc/${record.pid}/ns/${nsProcName[type]}`;
+          try {
+            nsFds[type] = openSync(path, fsConstants.O_RDONLY);
+          } catch (err) {
+            throw new BerthError({ op: OP, id, field: path, reason: "open", errno: (err as NodeJS.ErrnoException).code ?? "EIO" });
+          }
+          parentFds.push(nsFds[type]!);
+        }
+        // The fds were opened by pid: make sure that pid was still the init afterwards.
+        if (!isAlive(record.pid, record.pidStartTime)) throw new BerthError({ op: OP, id, reason: "cannot exec in a stopped container" });
+        return { record, process: proc, joins, nsFds };
+      } finally {
+        native.closeFd(initFd);
+      }
+    });
+    return await launchExec(rt, opts, prepared, parentFds);
+  } finally {
+    closeParentFds();
+  }
+}
+
+async function launchExec(
+  rt: Runtime,
+  opts: ExecOptions,
+  prepared: { record: ContainerRecord; process: Process; joins: NamespaceType[]; nsFds: Partial<Record<NamespaceType, number>> },
+  parentFds: number[],
+): Promise<Execed> {
+  const { id } = opts;
+  const { native } = rt;
+  const { record, process: proc, joins, nsFds } = prepared;
+  const spec = record.config;
+  const facts = gatherHostFacts();
+  if (proc.apparmorProfile && !facts.apparmor) throw new BerthError({ op: OP, id, field: "process.apparmorProfile", value: proc.apparmorProfile, reason: "AppArmor is not enabled on this host" });
+  if (proc.apparmorProfile) throw new BerthError({ op: OP, id, field: "process.apparmorProfile", value: proc.apparmorProfile, reason: "AppArmor profiles are not supported by this build of berth" });
+  if (proc.selinuxLabel && !facts.selinux) throw new BerthError({ op: OP, id, field: "process.selinuxLabel", value: proc.selinuxLabel, reason: "SELinux is not enabled on this host" });
+  if (proc.selinuxLabel) throw new BerthError({ op: OP, id, field: "process.selinuxLabel", value: proc.selinuxLabel, reason: "SELinux labels are not supported by this build of berth" });
+
+  // The container's seccomp filter, compiled as create compiles it.
+  let seccomp: { bpf: Uint8Array; flags: number; listener: boolean } | undefined;
+  let listener: { path: string; metadata?: string } | undefined;
+  if (spec.linux?.seccomp) {
+    if (!native.seccompCompile) throw new BerthError({ op: OP, id, field: "linux.seccomp", reason: "seccomp is not available in this build of berth" });
+    let req;
+    try {
+      req = planSeccomp(spec.linux.seccomp, native.seccompArchNative(), facts.seccomp.flags);
+    } catch (err) {
+      if (err instanceof BerthError) throw err.withContext(OP, id);
+      throw err;
+    }
+    const compiled = compileSeccomp(rt, id, spec, req, OP);
+    seccomp = { bpf: compiled.bpf, flags: req.flags, listener: req.needsListener };
+    if (req.needsListener && req.listenerPath !== undefined) listener = { path: resolve(record.bundle, req.listenerPath), metadata: req.listenerMetadata };
+  }
+
+  // Child fd layout: 0-2 stdio, then --preserve-fds, then the namespaces.
+  const fds: number[] = [...(opts.stdio ?? [0, 1, 2])];
+  for (let i = 0; i < (opts.preserveFds ?? 0); i++) fds.push(3 + i);
+  const childNs: Partial<Record<NamespaceType, number>> = {};
+  let usernsIndex: number | undefined;
+  for (const type of joins) {
+    if (type === "pid") continue;
+    const index = fds.push(nsFds[type]!) - 1;
+    if (type === "user") usernsIndex = index;
+    else childNs[type] = index;
+  }
+  const plan: ExecPlan = buildExecPlan({ process: proc, joins, fds: childNs, seccomp, capLastCap: capLastCap() });
+
+  const dirs = execCgroupDirs(id, record, opts.cgroup);
+  let cgroupFd: number | undefined;
+  if (dirs.unified) {
+    try {
+      cgroupFd = openSync(dirs.unified, fsConstants.O_RDONLY | fsConstants.O_DIRECTORY);
+    } catch (err) {
+      throw new BerthError({ op: OP, id, field: dirs.unified, reason: "open", errno: (err as NodeJS.ErrnoException).code ?? "EIO" });
+    }
+    parentFds.push(cgroupFd);
+  }
+
+  const launched = native.launch({ initPath: native.berthInitPath(), plan: encodePlan(plan.ops), fds, cloneFlags: 0, cgroupFd, pidnsFd: plan.joinPid ? nsFds.pid : undefined, usernsFd: usernsIndex });
+  let ok = false;
+  try {
+    try {
+      for (const dir of dirs.v1) {
+        const file = join(dir, "cgroup.procs");
+        try {
+          writeFileSync(file, `${launched.pid}\n`);
+        } catch (err) {
+          throw new BerthError({ op: OP, id, field: file, reason: "write", errno: (err as NodeJS.ErrnoException).code ?? "EIO" });
+        }
+      }
+      native.syncSend(launched.syncFd, SYNC.ack);
+      let msg = native.syncRecv(launched.syncFd);
+      while (msg?.type === SYNC.seccompListener) {
+        deliverSeccompListener(rt, id, spec, record.bundle, launched.pid, listener, msg.fd, OP);
+        native.syncSend(launched.syncFd, SYNC.ack);
+        msg = native.syncRecv(launched.syncFd);
+      }
+      if (msg?.fd !== undefined) native.closeFd(msg.fd);
+      // The end of the socket without a word: berth-init exec'd (the socket is close-on-exec).
+      if (msg && msg.type === SYNC.error) {
+        const op = plan.ops[msg.opIndex];
+        throw new BerthError({ op: OP, id, field: op?.origin, reason: msg.detail || (op ? op.op : "berth-init failed"), errno: msg.errno || undefined });
+      }
+      if (msg) throw new BerthError({ op: OP, id, reason: `unexpected message ${msg.type} from berth-init`, internal: true });
+    } finally {
+      native.closeFd(launched.syncFd);
+    }
+    if (opts.pidFile) writeFileAtomic(resolve(opts.pidFile), String(launched.pid), 0o644);
+    ok = true;
+  } finally {
+    if (!ok) {
+      try {
+        native.pidfdSendSignal(launched.pidfd, 9);
+      } catch {
+        /* already gone */
+      }
+      await native.waitExit(launched.pidfd).catch(() => undefined);
+      native.closeFd(launched.pidfd);
+    }
+  }
+
+  if (opts.detach) {
+    native.closeFd(launched.pidfd);
+    return { pid: launched.pid };
+  }
+  const handlers = relayed.map((name) => {
+    const handler = () => {
+      try {
+        native.pidfdSendSignal(launched.pidfd, osConstants.signals[name]);
+      } catch {
+        /* it has exited */
+      }
+    };
+    process.on(name, handler);
+    return () => process.off(name, handler);
+  });
+  try {
+    const status = await native.waitExit(launched.pidfd);
+    return { pid: launched.pid, exitCode: status.exitCode ?? 128 + (status.signal ?? 0) };
+  } finally {
+    for (const off of handlers) off();
+    native.closeFd(launched.pidfd);
+  }
+}
+

@@ -1,0 +1,145 @@
+/**
+ * Process + the running container's facts -> the plan of `exec`: a new process that enters
+ * every namespace of the container's init, sits in its cgroups, and then becomes the user's
+ * process with the same ops `create` uses for the init (ARCHITECTURE.md §2: "exec into a
+ * running container uses the same plan ops, prefixed by setns"). Pure, like buildPlan.
+ *
+ * Who does what, and why in this order:
+ *   - the user namespace is entered by the launch itself (launch's usernsFd), before anything
+ *     else: every other namespace is owned by it, and setns into them needs CAP_SYS_ADMIN
+ *     there, which the launch's child gets by joining it;
+ *   - the pid namespace applies only to children: the parent joins it around clone3
+ *     (launch's pidnsFd), so the new process is born inside it, with a pid there;
+ *   - the cgroup2 placement is CLONE_INTO_CGROUP in the launch; v1 hierarchies are written
+ *     by the parent right after the clone, so the plan's first op waits for the parent's ack
+ *     (nothing of ours runs, let alone the user's program, outside the container's cgroups);
+ *   - then setns for ipc, uts, network, cgroup (after the cgroup placement: a cgroup
+ *     namespace is rooted where the process is when it joins), time, and the mount namespace
+ *     last: after it, paths name the container's files (chdir, the program), and nothing
+ *     before it needs the host's;
+ *   - then the process attributes in create's order: oom_score_adj and rlimits (raising a
+ *     hard limit needs CAP_SYS_RESOURCE, so before the caps drop), seccomp where create puts
+ *     it, the user and capabilities, umask, chdir as the user, check the program, no_new_privs,
+ *     seccomp (with no_new_privs) last, exec.
+ * No `ready`/`waitStart`: an exec'd process starts at once. Success is the end of the sync
+ * socket (close-on-exec closes it at the execve); a failing op reports its index as in create.
+ */
+import type { NamespaceType, Process } from "../spec";
+import { capabilityNumbers, rlimitNumbers } from "../spec";
+import { DEFAULT_PATH, namespaceFlags } from "./build";
+import type { PlanOp } from "./encode";
+
+/** The order namespaces are entered in (user and pid are the launch's; see above). */
+export const execNamespaceOrder: readonly NamespaceType[] = ["user", "pid", "ipc", "uts", "network", "cgroup", "time", "mount"];
+
+/** /proc/<pid>/ns/<name> for each namespace type. */
+export const nsProcName: Record<NamespaceType, string> = {
+  user: "user",
+  pid: "pid",
+  ipc: "ipc",
+  uts: "uts",
+  network: "net",
+  cgroup: "cgroup",
+  time: "time",
+  mount: "mnt",
+};
+
+/** A namespace of the container's init and of the caller, as (dev, inode) identities. */
+export interface NamespaceFact {
+  type: NamespaceType;
+  /** "dev:ino" of /proc/<init>/ns/<name>; undefined when this kernel has no such namespace. */
+  container?: string;
+  /** "dev:ino" of /proc/self/ns/<name>. */
+  own?: string;
+}
+
+/**
+ * The namespaces to enter, in order: each of the init's that is not already ours. (Joining
+ * one's own user namespace is EINVAL; the others would be no-ops.) A container that shares a
+ * namespace with the host leaves it out.
+ */
+export function execJoins(facts: readonly NamespaceFact[]): NamespaceType[] {
+  const byType = new Map(facts.map((f) => [f.type, f]));
+  return execNamespaceOrder.filter((t) => {
+    const f = byType.get(t);
+    return f?.container !== undefined && f.container !== f.own;
+  });
+}
+
+export interface ExecPlanInput {
+  process: Process;
+  /** The namespaces to enter (from execJoins) and the child fd of each (all but user, pid). */
+  joins: readonly NamespaceType[];
+  fds: Partial<Record<NamespaceType, number>>;
+  /** The container's linux.seccomp compiled to BPF, as for create. */
+  seccomp?: { bpf: Uint8Array; flags: number; listener?: boolean };
+  /** Highest capability number the kernel knows. */
+  capLastCap: number;
+}
+
+export interface ExecPlan {
+  ops: PlanOp[];
+  /** Where the launch's special namespaces come from (usernsFd, pidnsFd). */
+  joinUser: boolean;
+  joinPid: boolean;
+}
+
+function capMask(names: readonly string[] | undefined, lastCap: number): bigint {
+  let mask = 0n;
+  for (const name of names ?? []) {
+    const n = capabilityNumbers[name];
+    if (n !== undefined && n <= lastCap) mask |= 1n << BigInt(n);
+  }
+  return mask;
+}
+
+export function buildExecPlan(input: ExecPlanInput): ExecPlan {
+  const proc = input.process;
+  const ops: PlanOp[] = [];
+  const add = (op: PlanOp["op"], args: PlanOp["args"], origin: string) => ops.push({ op, args, origin });
+
+  add("waitParent", [], "(runtime: v1 cgroup placement)");
+  for (const type of input.joins) {
+    if (type === "user" || type === "pid") continue;
+    const fd = input.fds[type];
+    if (fd === undefined) throw new Error(`buildExecPlan: no fd for the ${type} namespace`);
+    add("setns", [fd, namespaceFlags[type]], `(container: ${type} namespace)`);
+  }
+
+  if (proc.oomScoreAdj !== undefined) add("oomScoreAdj", [proc.oomScoreAdj], "process.oomScoreAdj");
+  (proc.rlimits ?? []).forEach((r, i) => {
+    const max = (n: number) => (n >= 2 ** 63 - 1 || n === -1 ? -1 : n);
+    add("setrlimit", [rlimitNumbers[r.type]!, max(r.soft), max(r.hard)], `process.rlimits[${i}]`);
+  });
+
+  const loadSeccomp = () => {
+    if (!input.seccomp) return;
+    add("seccompLoad", [input.seccomp.bpf, input.seccomp.flags], "linux.seccomp");
+    if (input.seccomp.listener) add("seccompListener", [], "linux.seccomp.listenerPath");
+  };
+  if (!proc.noNewPrivileges) loadSeccomp();
+
+  const caps = proc.capabilities ?? {};
+  const last = input.capLastCap;
+  add("capBounding", [capMask(caps.bounding, last)], "process.capabilities.bounding");
+  add("keepCaps", [], "process.user");
+  add("setgroups", [proc.user.additionalGids ?? []], "process.user.additionalGids");
+  add("setresgid", [proc.user.gid], "process.user.gid");
+  add("setresuid", [proc.user.uid], "process.user.uid");
+  add("capset", [capMask(caps.effective, last), capMask(caps.permitted, last), capMask(caps.inheritable, last)], "process.capabilities");
+  // As in create: only ambient capabilities that are also permitted and inheritable.
+  const ambient = capMask(caps.ambient, last) & capMask(caps.inheritable, last) & capMask(caps.permitted, last);
+  if (ambient) add("capAmbient", [ambient], "process.capabilities.ambient");
+  add("umask", [proc.user.umask ?? 0o022], "process.user.umask");
+  add("chdir", [proc.cwd], "process.cwd");
+
+  const env = proc.env ?? [];
+  const pathEntry = env.find((e) => e.startsWith("PATH="));
+  const args = proc.args ?? [];
+  add("checkExec", [args[0] ?? "", pathEntry ? pathEntry.slice(5) : DEFAULT_PATH], "process.args[0]");
+  if (proc.noNewPrivileges) add("noNewPrivs", [], "process.noNewPrivileges");
+  if (proc.noNewPrivileges) loadSeccomp();
+  add("exec", [args[0] ?? "", args, pathEntry ? env : [...env, `PATH=${DEFAULT_PATH}`]], "process.args");
+
+  return { ops, joinUser: input.joins.includes("user"), joinPid: input.joins.includes("pid") };
+}

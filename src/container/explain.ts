@@ -57,6 +57,8 @@ export function explainSpec(spec: Spec, bundleDir: string): Explained {
         path: cgroupPathFor(spec.linux?.cgroupsPath, "<id>"),
       },
       capLastCap: 40,
+      // What create does without --no-new-keyring (the id is not known here).
+      sessionKeyring: "_ses.<container-id>",
       seccomp: spec.linux?.seccomp ? { bpf: new Uint8Array(0), flags: 0 } : undefined,
     });
   } catch (err) {

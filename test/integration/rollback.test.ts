@@ -173,11 +173,15 @@ describe.each([
     const io = stdioFiles(bundle.dir);
     const made = await create(base.rt, { id: baseId, bundle: bundle.dir, stdio: io.fds });
     io.close();
-    expect(base.plans[0]).toEqual(explained.map((o) => o.op));
-    expect(liveStatus(base.rt.store, made.record)).toBe("created");
-    await destroy(base.rt, baseId, true);
-    await real.waitExit(made.pidfd);
-    real.closeFd(made.pidfd);
+    try {
+      expect(base.plans[0]).toEqual(explained.map((o) => o.op));
+      expect(liveStatus(base.rt.store, made.record)).toBe("created");
+    } finally {
+      // Even when the checks fail, the baseline container must not outlive the test.
+      await destroy(base.rt, baseId, true);
+      await real.waitExit(made.pidfd);
+      real.closeFd(made.pidfd);
+    }
     expect(leftOnHost(bundle.root, baseId, bundle, base.launches, "/nonexistent")).toEqual(nothingLeft);
 
     const ready = explained.findIndex((o) => o.op === "ready");

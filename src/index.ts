@@ -73,7 +73,7 @@ export async function list(opts: Common = {}): Promise<StateOutput[]> {
 
 /** Send a signal (name like "TERM"/"SIGTERM" or number; default SIGTERM) to the init, or to all. */
 export async function kill(id: string, signal: string | number = "SIGTERM", opts: Common & { all?: boolean } = {}): Promise<void> {
-  container.kill(runtime(opts), id, container.parseSignal("kill", id, signal), opts.all);
+  await container.kill(runtime(opts), id, container.parseSignal("kill", id, signal), opts.all);
 }
 
 /**

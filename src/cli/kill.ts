@@ -2,8 +2,8 @@
 import { defaultRuntime, kill, parseSignal } from "../container";
 import type { CliContext } from "./context";
 
-export default function killVerb(ctx: CliContext): number {
+export default async function killVerb(ctx: CliContext): Promise<number> {
   const id = ctx.argv["container-id"] as string;
-  kill(defaultRuntime(ctx.global.root), id, parseSignal("kill", id, ctx.argv.signal as string | undefined), ctx.argv.all === true);
+  await kill(defaultRuntime(ctx.global.root), id, parseSignal("kill", id, ctx.argv.signal as string | undefined), ctx.argv.all === true);
   return 0;
 }

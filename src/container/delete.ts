@@ -5,6 +5,8 @@
  */
 import { BerthError } from "../errors";
 import type { ContainerRecord } from "../state";
+import { isFrozen, setFrozen } from "../cgroups";
+import { cgroupSetOf } from "./cgroup-of";
 import { openInit, signalCgroup, signalContainer } from "./kill";
 import type { Runtime } from "./runtime";
 import { liveStatus } from "./status";
@@ -39,10 +41,13 @@ async function killAndWait(rt: Runtime, record: ContainerRecord): Promise<void> 
   if (pidfd === undefined) return;
   try {
     try {
-      signalContainer(rt, record, SIGKILL, true);
+      await signalContainer(rt, record, SIGKILL, true);
     } catch {
       /* it died on its own meanwhile */
     }
+    // A paused container: the v1 freezer holds even SIGKILL until thawed (cgroup2's does not).
+    const set = cgroupSetOf(record);
+    if (isFrozen(set)) await setFrozen(set, false).catch(() => undefined);
     await rt.native.pidfdPollExit(pidfd);
   } finally {
     rt.native.closeFd(pidfd);
@@ -57,7 +62,7 @@ async function removeOwned(rt: Runtime, record: ContainerRecord): Promise<void> 
     // Processes outlived the init (no pid namespace of its own, or the recorded pid was
     // recycled while the container's own processes live on): they are the container's, found
     // by its cgroup, so they go with it (runc's destroy does the same).
-    signalCgroup(rt, record, SIGKILL);
+    await signalCgroup(rt, record, SIGKILL);
   }
   if (leaf) {
     const deadline = Date.now() + CGROUP_EMPTY_TIMEOUT_MS;

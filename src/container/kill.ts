@@ -4,7 +4,9 @@
  */
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { isFrozen, setFrozen } from "../cgroups";
 import { BerthError } from "../errors";
+import { cgroupSetOf } from "./cgroup-of";
 import type { ContainerRecord } from "../state";
 import { isAlive } from "./proc";
 import type { Runtime } from "./runtime";
@@ -32,15 +34,15 @@ function containerPids(rt: Runtime, record: ContainerRecord): number[] {
   return [record.pid, ...pids.filter((p) => p !== record.pid)];
 }
 
-export function kill(rt: Runtime, id: string, signal: number, all = false): void {
-  rt.store.withLock("kill", id, () => {
+export async function kill(rt: Runtime, id: string, signal: number, all = false): Promise<void> {
+  await rt.store.withLockAsync("kill", id, async () => {
     const record = rt.store.read("kill", id);
     if (liveStatus(rt.store, record) === "stopped") throw new BerthError({ op: "kill", id, reason: "container not running" });
-    signalContainer(rt, record, signal, all);
+    await signalContainer(rt, record, signal, all);
   });
 }
 
-export function signalContainer(rt: Runtime, record: ContainerRecord, signal: number, all: boolean): void {
+export async function signalContainer(rt: Runtime, record: ContainerRecord, signal: number, all: boolean): Promise<void> {
   const pidfd = openInit(rt, record);
   if (pidfd === undefined) throw new BerthError({ op: "kill", id: record.id, reason: "container not running" });
   try {
@@ -53,7 +55,7 @@ export function signalContainer(rt: Runtime, record: ContainerRecord, signal: nu
     rt.native.closeFd(pidfd);
   }
   if (!all) return;
-  signalCgroup(rt, record, signal);
+  await signalCgroup(rt, record, signal);
 }
 
 /**
@@ -61,7 +63,7 @@ export function signalContainer(rt: Runtime, record: ContainerRecord, signal: nu
  * the recorded pid (which may have been recycled). SIGKILL: cgroup.kill (5.14) kills them at
  * once, including ones forked while we would be walking cgroup.procs.
  */
-export function signalCgroup(rt: Runtime, record: ContainerRecord, signal: number): void {
+export async function signalCgroup(rt: Runtime, record: ContainerRecord, signal: number): Promise<void> {
   if (signal === 9 && record.cgroupUnified) {
     try {
       writeFileSync(join(record.cgroupUnified, "cgroup.kill"), "1");
@@ -70,19 +72,36 @@ export function signalCgroup(rt: Runtime, record: ContainerRecord, signal: numbe
       /* older kernel: signal them one by one */
     }
   }
-  for (const pid of containerPids(rt, record).slice(1)) {
-    let fd: number;
+  // One by one, with the cgroup frozen so that nothing forks between reading the list and the
+  // signals arriving (as runc does); thawed after, unless it was paused before.
+  const set = cgroupSetOf(record);
+  const wasFrozen = isFrozen(set);
+  let froze = false;
+  if (!wasFrozen) {
     try {
-      fd = rt.native.pidfdOpen(pid);
+      await setFrozen(set, true);
+      froze = true;
     } catch {
-      continue; // exited meanwhile
+      /* no freezer here: signal them as they are */
     }
-    try {
-      rt.native.pidfdSendSignal(fd, signal);
-    } catch {
-      /* exited meanwhile */
-    } finally {
-      rt.native.closeFd(fd);
+  }
+  try {
+    for (const pid of containerPids(rt, record).slice(1)) {
+      let fd: number;
+      try {
+        fd = rt.native.pidfdOpen(pid);
+      } catch {
+        continue; // exited meanwhile
+      }
+      try {
+        rt.native.pidfdSendSignal(fd, signal);
+      } catch {
+        /* exited meanwhile */
+      } finally {
+        rt.native.closeFd(fd);
+      }
     }
+  } finally {
+    if (froze) await setFrozen(set, false);
   }
 }

@@ -20,33 +20,46 @@ export interface RunOptions extends CreateOptions {
 const relayed = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGWINCH", "SIGCONT"] as const;
 
 export async function run(rt: Runtime, opts: RunOptions): Promise<number> {
-  const { record, pidfd } = await create(rt, opts);
+  // In the foreground, signals are ours to relay from the start: one that arrives while the
+  // container is being created or started is held and delivered once its process runs, so a
+  // SIGTERM at the wrong moment neither kills berth halfway (leaving a container behind) nor
+  // gets lost.
+  let target: number | undefined;
+  const pending: number[] = [];
+  const send = (sig: number) => {
+    if (target === undefined) return void pending.push(sig);
+    try {
+      rt.native.pidfdSendSignal(target, sig);
+    } catch {
+      /* it has exited */
+    }
+  };
+  const handlers = opts.detach
+    ? []
+    : relayed.map((name) => {
+        const handler = () => send(constants.signals[name]);
+        process.on(name, handler);
+        return () => process.off(name, handler);
+      });
   let status: { exitCode: number | null; signal: number | null };
   try {
-    start(rt, opts.id);
-    if (opts.detach) return 0;
-    const handlers = relayed.map((name) => {
-      const handler = () => {
-        try {
-          rt.native.pidfdSendSignal(pidfd, constants.signals[name]);
-        } catch {
-          /* it has exited */
-        }
-      };
-      process.on(name, handler);
-      return () => process.off(name, handler);
-    });
+    const { record, pidfd } = await create(rt, opts);
     try {
+      start(rt, opts.id);
+      if (opts.detach) return 0;
+      target = pidfd;
+      for (const sig of pending.splice(0)) send(sig);
       status = await rt.native.waitExit(pidfd);
+    } catch (err) {
+      await destroy(rt, opts.id, true).catch(() => undefined);
+      throw err;
     } finally {
-      for (const off of handlers) off();
+      target = undefined;
+      rt.native.closeFd(pidfd);
     }
-  } catch (err) {
-    await destroy(rt, opts.id, true).catch(() => undefined);
-    throw err;
+    if (!opts.keep) await destroy(rt, record.id, true);
   } finally {
-    rt.native.closeFd(pidfd);
+    for (const off of handlers) off();
   }
-  if (!opts.keep) await destroy(rt, record.id, true);
   return status.exitCode ?? 128 + (status.signal ?? 0);
 }

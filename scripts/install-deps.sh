@@ -15,8 +15,11 @@ apt-get update -qq
 # busybox-static: the rootfs of the default bundle and of the tests
 # runc crun: reference runtimes for side-by-side tests and benchmarks
 # procps: ps(1), which `berth ps` runs (as runc does)
+# user-mode-linux: the pure cgroup v2 guest of scripts/vm/run-in-vm.sh (test/vm); python3 also
+#   runs its seccomp shim (scripts/vm/uml-no-xstate.py)
 apt-get install -y -qq --no-install-recommends \
-  build-essential cmake pkg-config python3 libseccomp-dev busybox-static runc crun procps git ca-certificates >/dev/null
+  build-essential cmake pkg-config python3 libseccomp-dev busybox-static runc crun procps git ca-certificates \
+  user-mode-linux >/dev/null
 
 if [ ! -f "$(node -p 'process.config.variables.node_prefix || "/usr"')/include/node/node_api.h" ] && [ ! -f /usr/include/node/node_api.h ]; then
   # Debian's own nodejs package keeps its headers in libnode-dev.

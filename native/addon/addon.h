@@ -52,6 +52,9 @@ Napi::Value OpenFifoRdwr(const Napi::CallbackInfo& info);  // (path) -> fd
 // idmap.cc
 Napi::Value UsernsFd(const Napi::CallbackInfo& info);          // (uidMap, gidMap) -> fd
 Napi::Value OpenTreeIdmapped(const Napi::CallbackInfo& info);  // (source, usernsFd, rTree, rIdmap) -> fd
+// device-filter.cc
+Napi::Value DeviceFilterAttach(const Napi::CallbackInfo& info);  // (cgroupFd, rules) -> insn count
+
 // scm-rights.cc
 Napi::Value UnixSendFd(const Napi::CallbackInfo& info);  // (path, payload, fd)
 

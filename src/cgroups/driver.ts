@@ -13,7 +13,7 @@ import { existsSync, readFileSync, watch, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Resources } from "../spec";
 import type { CgroupLayout } from "./detect";
-import { controllersOf, ResourceError, v1DeviceWrites, v1Writes, v2Writes, type CgroupWrite } from "./resources";
+import { controllersOf, deviceFilterRules, ResourceError, v1DeviceWrites, v1Writes, v2Writes, type CgroupWrite, type DeviceFilterRule } from "./resources";
 
 /** linux.devices, as the device rules need them. */
 export type DeviceList = readonly { type: string; major?: number; minor?: number }[];
@@ -49,8 +49,8 @@ export class CgroupWriteError extends Error {
 /** What to write where, decided for this host; throws ResourceError for what it cannot take. */
 export function planWrites(set: CgroupSet, res: Resources | undefined, devices: DeviceList = []): { path: string; write: CgroupWrite }[] {
   const out: { path: string; write: CgroupWrite }[] = [];
-  // Device rules go to the v1 devices controller where there is one. (A pure cgroup v2 host
-  // needs an eBPF program instead: not in this build; applyResources says so.)
+  // Device rules go to the v1 devices controller where there is one; without it (a pure
+  // cgroup v2 host) they become an eBPF program on the cgroup2 directory: deviceFilterFor.
   if (set.v1.devices) {
     for (const w of v1DeviceWrites(res?.devices, devices)) out.push({ path: join(set.v1.devices, w.file), write: w });
   }
@@ -136,7 +136,7 @@ function enableV2Controllers(set: CgroupSet, writes: readonly CgroupWrite[]): vo
  */
 export function applyResources(set: CgroupSet, res: Resources | undefined, devices: DeviceList = [], warn: (msg: string) => void = () => undefined): void {
   const writes = planWrites(set, res, devices);
-  if (!set.v1.devices && res?.devices?.length) warn("linux.resources.devices: not enforced: this host has no v1 devices controller, and this build of berth has no cgroup v2 device filter yet");
+  if (!set.v1.devices && !set.unified && res?.devices?.length) warn("linux.resources.devices: not enforced: this host has neither the v1 devices controller nor cgroup2");
   if (set.mode === "unified") enableV2Controllers(set, writes.map((x) => x.write));
   const memsw = writes.find((x) => x.write.file === "memory.memsw.limit_in_bytes");
   const current = memsw ? Number(readFileSync(memsw.path, "utf8").trim()) : 0;
@@ -156,6 +156,16 @@ export function orderMemoryWrites<T extends { write: CgroupWrite }>(writes: read
     if (wanted === -1 || wanted > currentMemsw) out.splice(limit, 0, out.splice(memsw, 1)[0]!);
   }
   return out;
+}
+
+/**
+ * The rules of the eBPF device filter the container's cgroup2 directory needs: on a host
+ * without the v1 devices controller, always (runc's defaults apply even with no config rules);
+ * undefined where the v1 controller enforces them. Throws ResourceError for a malformed rule.
+ */
+export function deviceFilterFor(set: CgroupSet, res: Resources | undefined, devices: DeviceList = []): DeviceFilterRule[] | undefined {
+  if (set.v1.devices || !set.unified) return undefined;
+  return deviceFilterRules(res?.devices, devices);
 }
 
 // --- the freezer

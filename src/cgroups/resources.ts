@@ -259,6 +259,30 @@ export function deviceRuleText(r: DeviceRule): string {
   return `${type} ${r.major ?? "*"}:${r.minor ?? "*"} ${r.access ?? "rwm"}`;
 }
 
+/** One rule of the cgroup v2 device filter (native deviceFilterAttach): final, -1 = any number. */
+export interface DeviceFilterRule {
+  allow: boolean;
+  type: "a" | "b" | "c";
+  major: number;
+  minor: number;
+  access: string;
+}
+
+/**
+ * The cgroup v2 device filter's rules, in the order v1 would apply them (the same list as
+ * v1DeviceWrites: the config's rules, linux.devices, the defaults); the program lets the last
+ * matching rule decide, and denies what none matches.
+ */
+export function deviceFilterRules(rules: readonly DeviceRule[] | undefined, created: readonly { type: string; major?: number; minor?: number }[] = []): DeviceFilterRule[] {
+  return v1DeviceWrites(rules, created).map((w) => {
+    const allow = w.file === "devices.allow";
+    if (w.value === "a") return { allow, type: "a", major: -1, minor: -1, access: "rwm" };
+    const [type, nums, access] = w.value.split(" ") as ["b" | "c", string, string];
+    const [major, minor] = nums.split(":").map((n) => (n === "*" ? -1 : Number(n))) as [number, number];
+    return { allow, type, major, minor, access };
+  });
+}
+
 /**
  * v1 devices controller writes, in order: the config's rules (typically a deny-all first),
  * each device the config creates (linux.devices), then the defaults above. A rule whose type

@@ -9,7 +9,7 @@ import { closeSync, constants, existsSync, openSync, readFileSync, statSync, unl
 import { resolve } from "node:path";
 import { BerthError, problemsError, toBerthError } from "../errors";
 import { buildPlan, encodePlan, hostProblems, idmappedMountRequests, PlanError, SYNC, type LaunchPlan } from "../plan";
-import { cgroupPathFor, cgroupSetFor, CgroupWriteError, planWrites, ResourceError, type CgroupPlacement } from "../cgroups";
+import { cgroupPathFor, cgroupSetFor, CgroupWriteError, deviceFilterFor, planWrites, ResourceError, type CgroupPlacement } from "../cgroups";
 import { planSeccomp, type SeccompRequest } from "../plan";
 import type { ContainerRecord } from "../state";
 import { writeFileAtomic } from "../state";
@@ -375,6 +375,18 @@ async function createLocked(rt: Runtime, opts: CreateOptions, undo: Undo): Promi
     if (placement.unified) {
       cgroupFd = openSync(placement.unified, constants.O_RDONLY | constants.O_DIRECTORY);
       parentFds.push(cgroupFd);
+      // cgroup v2 device rules: an eBPF program on the cgroup, attached before the process is
+      // cloned into it (CLONE_INTO_CGROUP), so nothing in the container ever runs unfiltered.
+      const filter = resourceErrors(id, () => deviceFilterFor(cgroupSetFor(layout, cgroupPath, placement.created), spec.linux?.resources, spec.linux?.devices));
+      if (filter) {
+        if (!native.deviceFilterAttach) throw new BerthError({ op: "create", id, field: "linux.resources.devices", reason: "the cgroup v2 device filter is not available in this build of berth" });
+        try {
+          native.deviceFilterAttach(cgroupFd, filter);
+        } catch (err) {
+          const e = err as NodeJS.ErrnoException;
+          throw new BerthError({ op: "create", id, field: "linux.resources.devices", reason: `cannot attach the cgroup v2 device filter: ${e.syscall ?? e.message}`, errno: e.code });
+        }
+      }
     }
 
     const launched = native.launch({ initPath: native.berthInitPath(), plan: encodePlan(plan.ops), fds, cloneFlags: plan.cloneFlags, cgroupFd, pidnsFd, usernsFd: usernsIndex });

@@ -212,6 +212,18 @@ export interface WaitResult {
   signal: number | null;
 }
 
+/**
+ * One rule of a cgroup v2 device filter, final (no defaults filled in here): later rules
+ * override earlier ones, as on cgroup v1; -1 is any major or minor; type "a" is every device.
+ */
+export interface DeviceFilterRule {
+  allow: boolean;
+  type: "a" | "b" | "c";
+  major: number;
+  minor: number;
+  access: string;
+}
+
 /** flock(2) operations: shared, exclusive, unlock. */
 export type FlockOp = "sh" | "ex" | "un";
 
@@ -241,6 +253,8 @@ interface NativeAddon {
   /** open_tree(OPEN_TREE_CLONE) + mount_setattr(MOUNT_ATTR_IDMAP): a detached tree's fd. */
   openTreeIdmapped(source: string, usernsFd: number, recursiveTree: boolean, recursiveIdmap: boolean): number;
   unixSendFd(path: string, payload: Buffer, fd: number): void;
+  /** Load a BPF_PROG_TYPE_CGROUP_DEVICE program for `rules` and attach it to the cgroup (device-filter.cc). */
+  deviceFilterAttach(cgroupFd: number, rules: readonly DeviceFilterRule[]): number;
 }
 
 /**
@@ -438,6 +452,17 @@ export function unixSendFd(path: string, payload: Buffer, fd: number): void {
   load().unixSendFd(path, payload, fd);
 }
 
+/**
+ * Enforce device rules on a cgroup v2 directory (an O_DIRECTORY fd): an eBPF
+ * BPF_PROG_TYPE_CGROUP_DEVICE program built from `rules` is attached with BPF_F_ALLOW_MULTI.
+ * It stays attached for the life of the cgroup. Returns the program's length in instructions.
+ * Throws a NativeErrnoError (syscall "bpf(BPF_PROG_LOAD)" with `verifierLog`, or
+ * "bpf(BPF_PROG_ATTACH)").
+ */
+export function deviceFilterAttach(cgroupFd: number, rules: readonly DeviceFilterRule[]): number {
+  return load().deviceFilterAttach(cgroupFd, rules);
+}
+
 /** The path of the berth-init binary (searched like the addon; does not load the addon). */
 export function berthInitPath(): string {
   return findNativeFile(INIT_FILE);
@@ -467,5 +492,6 @@ export const nativeSurface: NativeSurface = {
   usernsFd,
   openTreeIdmapped,
   unixSendFd,
+  deviceFilterAttach,
   berthInitPath,
 };

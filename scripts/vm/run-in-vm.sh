@@ -1,0 +1,171 @@
+#!/bin/bash
+# scripts/vm/run-in-vm.sh DIR COMMAND...
+#
+# Run COMMAND (cwd DIR, as root) on a pure cgroup v2 Linux: a User-Mode Linux guest (Debian's
+# user-mode-linux package; a kernel that runs as a host process, so no /dev/kvm and no disk
+# image). This host is cgroup-hybrid, so berth's v2 code (memory.max, pids.max, cpu.max, io.max,
+# cgroup.freeze, cgroup.kill, the eBPF device filter) can only be proven in such a guest.
+#
+# The guest:
+#   /                 the host's /, read-only (hostfs), under a tmpfs overlay: node, npm and
+#                     node_modules are the host's; writes outside DIR vanish with the guest.
+#   DIR               the host's DIR, read-write, at the same path.
+#   /sys/fs/cgroup    cgroup2, the only hierarchy (cgroup_no_v1=all); every controller the
+#                     kernel has (cpu io memory pids) enabled in the root's subtree_control.
+#   /dev/ubda         a sparse scratch disk, block device 98:0, for io.max and device rules.
+#   /tmp /run ...     fresh tmpfs; proc, sysfs, devtmpfs, devpts, mqueue.
+# Exit status: COMMAND's; 124 when VM_TIMEOUT ran out; 125 when the guest itself failed.
+#
+# Environment: VM_MEM (2G), VM_TIMEOUT (seconds, 600), VM_DISK_MB (256), VM_ENV (names of more
+# host variables to pass in; PATH, CI, TERM always are), VM_DEBUG=1 (kernel console on stderr).
+#
+# The same file is the guest's init: the kernel runs it as PID 1 with BERTH_VM_GUEST=1.
+set -euo pipefail
+
+if [[ ${BERTH_VM_GUEST:-} == 1 && $$ == 1 ]]; then
+  # ------------------------------------------------------------------------------ guest
+  # Each fork+exec costs tens of milliseconds under UML: builtins and one static busybox.
+  set +eu
+  export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+  bb=$BERTH_VM_BUSYBOX
+  # See uml-no-xstate.py: the guest cannot keep AVX-512 state, so glibc must not use it.
+  export GLIBC_TUNABLES=glibc.cpu.hwcaps=-AVX512F,-AVX512VL,-AVX512BW,-AVX512DQ,-AVX512CD
+  ctl=$BERTH_VM_CTL
+  $bb mount -t proc proc /proc
+  [[ -e /dev/tty2 ]] || $bb mount -t devtmpfs dev /dev
+  exec 2>/dev/tty2
+  die() { echo "run-in-vm (guest): $*" >&2; echo 125 >/run/vm/rc 2>/dev/null; $bb sync; $bb poweroff -f; exit 125; }
+
+  # A writable root: overlay of the read-only hostfs / and a tmpfs, then pivot into it.
+  read -r release </proc/sys/kernel/osrelease
+  modules=$BERTH_VM_MODULES/$release
+  $bb insmod "$modules/kernel/fs/overlayfs/overlay.ko" || die "insmod overlay"
+  $bb mount -t tmpfs -o mode=0755 newroot /tmp || die "tmpfs for the overlay"
+  $bb mkdir -p /tmp/upper /tmp/work /tmp/root
+  $bb mount -t overlay -o lowerdir=/,upperdir=/tmp/upper,workdir=/tmp/work newroot /tmp/root || die "overlay"
+  cd /tmp/root && $bb mkdir -p .oldroot && $bb pivot_root . .oldroot && cd / || die "pivot_root"
+  $bb umount -l /.oldroot
+
+  $bb mount -t devtmpfs dev /dev
+  exec 2>/dev/tty2
+  $bb mount -t proc proc /proc
+  $bb mount -t sysfs sys /sys
+  for d in /run:0755 /tmp:1777 /var/tmp:1777; do $bb mount -t tmpfs -o "mode=${d#*:}" tmpfs "${d%:*}"; done
+  $bb mkdir -p /dev/pts /dev/shm /dev/mqueue /lib/modules /run/vm
+  $bb ln -s /proc/self/fd /dev/fd
+  $bb ln -sfn "$modules" "/lib/modules/$release"
+  $bb mount -t devpts -o newinstance,ptmxmode=0666,mode=0620 devpts /dev/pts
+  $bb ln -sf pts/ptmx /dev/ptmx
+  $bb mount -t tmpfs -o mode=1777 shm /dev/shm
+  $bb mount -t mqueue mqueue /dev/mqueue
+  # The per-run control directory (command, environment, exit status), then the project.
+  $bb mount -t hostfs -o "$ctl" hostfs /run/vm || die "hostfs $ctl"
+  ctl=/run/vm
+  . /run/vm/env
+  $bb mkdir -p "$VM_DIR" && $bb mount -t hostfs -o "$VM_DIR" hostfs "$VM_DIR" || die "hostfs $VM_DIR"
+
+  # cgroup v2 only, every controller delegated from the root.
+  $bb mount -t cgroup2 -o nsdelegate cgroup2 /sys/fs/cgroup || die "mount cgroup2"
+  read -r -a controllers </sys/fs/cgroup/cgroup.controllers
+  for c in "${controllers[@]}"; do echo "+$c" >/sys/fs/cgroup/cgroup.subtree_control || die "enable $c"; done
+  echo vm >/proc/sys/kernel/hostname
+  $bb ip link set lo up
+
+  # The consoles tty1/tty2 are the host's stdout/stderr. Make them 8-bit clean, and unless the
+  # host side is a terminal give the command pipes (as in CI: no colours, no progress bars).
+  $bb stty -F /dev/tty1 raw -echo
+  $bb stty -F /dev/tty2 raw -echo
+  copiers=()
+  if [[ $VM_TTY1 == 1 ]]; then exec 5>/dev/tty1; else exec 5> >(exec $bb cat >/dev/tty1); copiers+=($!); fi
+  if [[ $VM_TTY2 == 1 ]]; then exec 6>/dev/tty2; else exec 6> >(exec $bb cat >/dev/tty2); copiers+=($!); fi
+  cd "$VM_DIR" || die "cd $VM_DIR"
+  # This shell stays PID 1 while the command runs, and so reaps whatever it orphans.
+  bash /run/vm/cmd </dev/null >&5 2>&6
+  rc=$?
+  exec 5>&- 6>&-
+  [[ ${#copiers[@]} -gt 0 ]] && wait "${copiers[@]}" 2>/dev/null
+  echo "$rc" >/run/vm/rc
+  $bb sync
+  $bb poweroff -f
+fi
+
+# -------------------------------------------------------------------------------- host
+if [[ $# -lt 2 ]]; then
+  echo "usage: $0 DIR COMMAND..." >&2
+  exit 2
+fi
+here=$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")
+dir=$(cd "$1" && pwd -P)
+shift
+[[ $dir != / && $dir != *,* ]] || { echo "run-in-vm: DIR must not be / nor contain a comma (hostfs option syntax)" >&2; exit 2; }
+kernel=$(readlink -f "$(command -v linux.uml || echo /nonexistent)")
+busybox=$(command -v busybox || true)
+if [[ ! -x $kernel || -z $busybox ]]; then
+  echo "run-in-vm: needs the packages user-mode-linux and busybox-static (scripts/install-deps.sh)" >&2
+  exit 125
+fi
+modules=$(dirname "$kernel")/../lib/uml/modules
+modules=$(readlink -f "$modules")
+
+ctl=$(mktemp -d /tmp/berth-vm.XXXXXX)
+upid= tpid=
+cleanup() {
+  # UML setsid()s and forks helpers into its own process group: end the group, not only the
+  # main process, or the helpers keep our output pipes open.
+  [[ -n $upid ]] && kill -KILL -- "-$upid" "$upid" 2>/dev/null
+  [[ -n $tpid ]] && kill "$tpid" 2>/dev/null
+  rm -rf "$ctl"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM HUP
+
+cp "$(readlink -f "${BASH_SOURCE[0]}")" "$ctl/init"
+tty1=0 tty2=0
+[[ -t 1 ]] && tty1=1
+[[ -t 2 ]] && tty2=1
+printf 'VM_DIR=%q VM_TTY1=%s VM_TTY2=%s\n' "$dir" "$tty1" "$tty2" >"$ctl/env"
+{
+  echo 'export HOME=/root LANG=C.UTF-8'
+  for v in PATH CI TERM ${VM_ENV:-}; do [[ -v $v ]] && printf 'export %s=%q\n' "$v" "${!v}"; done
+  printf 'exec'
+  printf ' %q' "$@"
+  echo
+} >"$ctl/cmd"
+truncate -s "${VM_DISK_MB:-256}M" "$ctl/disk.img"
+console=null
+[[ -n ${VM_DEBUG:-} ]] && console=fd:5
+# UML keeps the guest's RAM in a file under TMPDIR: keep that in memory.
+export TMPDIR=/dev/shm
+
+# UML sets O_NONBLOCK on its console fds; hand it private pipes, never our own stdout/stderr
+# (which other processes may share), each copied out by a cat.
+set +e
+exec 3> >(exec cat)
+exec 4> >(exec cat >&2)
+exec 5> >(exec cat >&2)
+python3 "$here/uml-no-xstate.py" "$kernel" mem="${VM_MEM:-2G}" uml_dir="$ctl" umid=berth ubd0="$ctl/disk.img" \
+  rootfstype=hostfs rootflags=/ ro init="$ctl/init" \
+  con=null ssl=null con0=$console con1=fd:3 con2=fd:4 quiet \
+  cgroup_no_v1=all systemd.unified_cgroup_hierarchy=1 \
+  BERTH_VM_GUEST=1 BERTH_VM_CTL="$ctl" BERTH_VM_MODULES="$modules" BERTH_VM_BUSYBOX="$busybox" \
+  </dev/null >"$ctl/uml.log" 2>&1 &
+upid=$!
+sleep "${VM_TIMEOUT:-600}" &
+tpid=$!
+wait -n "$upid" "$tpid"
+timed_out=0
+kill -0 "$upid" 2>/dev/null && timed_out=1
+kill -KILL -- "-$upid" "$upid" 2>/dev/null
+kill "$tpid" 2>/dev/null
+wait "$upid" "$tpid" 2>/dev/null
+upid= tpid=
+exec 3>&- 4>&- 5>&-
+wait 2>/dev/null
+if [[ $timed_out == 1 ]]; then
+  echo "run-in-vm: timed out after ${VM_TIMEOUT:-600} s" >&2
+  exit 124
+fi
+if [[ -s $ctl/rc ]]; then exit "$(<"$ctl/rc")"; fi
+echo "run-in-vm: the guest reported no exit status (rerun with VM_DEBUG=1); UML said:" >&2
+tail -n 20 "$ctl/uml.log" >&2
+exit 125

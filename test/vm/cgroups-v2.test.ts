@@ -1,0 +1,129 @@
+/**
+ * berth on a pure cgroup v2 host: real containers from bin/berth on the busybox bundle, their
+ * limits observed from inside and from the host's side of the cgroup. Runs inside the UML guest
+ * of scripts/vm/run-in-vm.sh (test/vm/run-guest.test.ts starts it); skipped anywhere else.
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { detectCgroups } from "../../src/cgroups";
+import { makeBundle, processesMentioning, type TestBundle } from "../helpers/bundle";
+import { berth } from "../helpers/cli";
+
+const layout = detectCgroups();
+const why =
+  process.getuid?.() !== 0 ? "needs root" : layout.mode !== "unified" ? `needs a pure cgroup v2 host (this one is ${layout.mode}); run it through test/vm/run-guest.test.ts` : "";
+const vm = why ? test.skip : test;
+if (why) test("cgroup v2 tests skipped", () => console.log(`skipped: ${why}`));
+
+let b: TestBundle;
+let ids: string[] = [];
+const uniq = (name: string) => {
+  const id = `v2-${name}-${Math.floor(Math.random() * 1e6)}`;
+  ids.push(id);
+  return id;
+};
+const run = (args: string[], input?: string) => berth(["--root", b.root, ...args], { input });
+const cg = (id: string, file: string) => readFileSync(join(layout.v2Mount ?? "/sys/fs/cgroup", "berth", id, file), "utf8");
+const cgDir = (id: string) => join(layout.v2Mount ?? "/sys/fs/cgroup", "berth", id);
+const field = (text: string, key: string) => Number(new RegExp(`^${key} (\\d+)$`, "m").exec(text)?.[1]);
+
+afterEach(() => {
+  for (const id of ids) {
+    run(["delete", "--force", id]);
+    // After each test the container's cgroup is gone, whatever the test did.
+    expect(existsSync(cgDir(id))).toBe(false);
+  }
+  ids = [];
+  b?.cleanup();
+});
+
+/** Start a detached container running `script`; returns its id. */
+function started(name: string, script: string, resources: Record<string, unknown>, mutate: (c: TestBundle["config"]) => void = () => undefined): string {
+  b = makeBundle(["sh", "-c", script], (c) => {
+    c.linux.resources = { ...(c.linux.resources ?? {}), ...resources };
+    mutate(c);
+  });
+  const id = uniq(name);
+  expect(run(["run", "-d", "--bundle", b.dir, id])).toEqual({ exitCode: 0, stdout: "", stderr: "" });
+  return id;
+}
+
+/** Re-read `fn` until it is true, yielding to the event loop (bounded; no fixed sleep). */
+async function until(fn: () => boolean, ms = 30_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!fn()) {
+    if (Date.now() > end) throw new Error("condition not met in time");
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+vm("memory.max is written and enforced: an allocation past it is OOM-killed", async () => {
+  const id = started("mem", "sleep 300", { memory: { limit: 32 * 1024 * 1024 } });
+  expect(cg(id, "memory.max").trim()).toBe(String(32 * 1024 * 1024));
+  const r = run(["exec", id, "sh", "-c", "cat /sys/fs/cgroup/memory.max; head -c 100000000 /dev/zero | tail > /dev/null; echo survived"]);
+  expect(r.stdout.split("\n")[0]).toBe(String(32 * 1024 * 1024));
+  expect(r.stdout).not.toContain("survived");
+  expect(field(cg(id, "memory.events"), "oom_kill")).toBeGreaterThan(0);
+});
+
+vm("pids.max stops a fork loop", () => {
+  const id = started("pids", "sleep 300", { pids: { limit: 16 } });
+  expect(cg(id, "pids.max").trim()).toBe("16");
+  const r = run(["exec", id, "sh", "-c", "for i in $(seq 40); do sleep 60 & done 2>&1 | tail -1"]);
+  expect(r.stdout + r.stderr).toMatch(/can't fork|Resource temporarily unavailable/);
+  expect(Number(cg(id, "pids.current"))).toBeLessThanOrEqual(16);
+  expect(field(cg(id, "pids.events"), "max")).toBeGreaterThan(0);
+});
+
+vm("cpu.max throttles a busy loop; cpu.shares 1024 becomes cpu.weight 39", async () => {
+  const id = started("cpu", "while :; do :; done", { cpu: { quota: 10000, period: 100000, shares: 1024 } });
+  expect(cg(id, "cpu.max").trim()).toBe("10000 100000");
+  expect(cg(id, "cpu.weight").trim()).toBe("39");
+  await until(() => field(cg(id, "cpu.stat"), "nr_throttled") > 3);
+});
+
+vm("io.max on /dev/ubda, and unified keys written as given", () => {
+  const id = started("io", "sleep 300", { blockIO: { throttleReadBpsDevice: [{ major: 98, minor: 0, rate: 1048576 }] }, unified: { "memory.high": "50000000" } });
+  expect(cg(id, "io.max")).toMatch(/^98:0 rbps=1048576 wbps=max riops=max wiops=max$/m);
+  // Written as given; the kernel keeps whole pages.
+  expect(cg(id, "memory.high").trim()).toBe(String(Math.floor(50_000_000 / 4096) * 4096));
+});
+
+vm("pause and resume freeze a counting loop through cgroup.freeze; state says paused", async () => {
+  const id = started("pause", "i=0; while :; do i=$((i+1)); echo $i > /tmp/n; done", {});
+  const count = () => Number(run(["exec", id, "cat", "/tmp/n"]).stdout);
+  await until(() => count() > 0);
+  expect(run(["pause", id])).toEqual({ exitCode: 0, stdout: "", stderr: "" });
+  expect(cg(id, "cgroup.freeze").trim()).toBe("1");
+  expect(JSON.parse(run(["state", id]).stdout).status).toBe("paused");
+  expect(run(["resume", id])).toEqual({ exitCode: 0, stdout: "", stderr: "" });
+  const before = count();
+  await until(() => count() > before);
+  expect(JSON.parse(run(["state", id]).stdout).status).toBe("running");
+});
+
+vm("update --memory and --resources - change a running container's memory.max", () => {
+  const id = started("upd", "sleep 300", { memory: { limit: 64 * 1024 * 1024 } });
+  expect(run(["update", "--memory", "48M", id]).exitCode).toBe(0);
+  expect(cg(id, "memory.max").trim()).toBe(String(48 * 1024 * 1024));
+  expect(run(["update", "--resources", "-", id], JSON.stringify({ memory: { limit: 40 * 1024 * 1024 } })).exitCode).toBe(0);
+  expect(cg(id, "memory.max").trim()).toBe(String(40 * 1024 * 1024));
+});
+
+vm("kill --all and delete --force use cgroup.kill: no process survives", async () => {
+  const id = started("kill", "sleep 301 & sleep 302 & sleep 303", {}, (c) => (c.linux.namespaces = c.linux.namespaces.filter((n: { type: string }) => n.type !== "pid")));
+  await until(() => processesMentioning("sleep 30").length >= 3);
+  expect(run(["kill", "--all", id, "KILL"]).exitCode).toBe(0);
+  await until(() => processesMentioning("sleep 30").length === 0);
+  expect(run(["delete", "--force", id]).exitCode).toBe(0);
+  expect(existsSync(cgDir(id))).toBe(false);
+});
+
+vm("devices: deny all but the defaults -> a mknod'ed block node is EPERM, /dev/null works; allowing 98:0 r reads /dev/ubda", () => {
+  const script = "mknod /tmp/blk b 98 0; head -c 1 /tmp/blk >/dev/null 2>/tmp/err; sed 's/.*: //' /tmp/err; echo x > /dev/null && echo null ok";
+  b = makeBundle(["sh", "-c", script], (c) => (c.linux.resources = { devices: [{ allow: false, access: "rwm" }] }));
+  expect(run(["run", "--bundle", b.dir, uniq("dev")]).stdout).toBe("Operation not permitted\nnull ok\n");
+  b.cleanup();
+  b = makeBundle(["sh", "-c", "mknod /tmp/blk b 98 0; head -c 512 /tmp/blk | wc -c"], (c) => (c.linux.resources = { devices: [{ allow: false, access: "rwm" }, { allow: true, type: "b", major: 98, minor: 0, access: "r" }] }));
+  expect(run(["run", "--bundle", b.dir, uniq("dev2")]).stdout.trim()).toBe("512");
+});

@@ -1,6 +1,7 @@
 // Per-process settings: sysctl, setrlimit, oomScoreAdj, umask, personality, chdir.
 #include <fcntl.h>
 #include <linux/magic.h>
+#include <string.h>
 #include <sys/personality.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -129,6 +130,28 @@ int op_joinSessionKeyring(Run& run, const Op& op) {
   if (key < 0) return errno == ENOSYS ? 0 : run.fail(errno);
   run.doing("keyctl setperm on session keyring ", op.args[0].s);
   if (syscall(__NR_keyctl, kSetperm, key, kPerm, 0, 0) != 0) return run.fail(errno);
+  return 0;
+}
+
+// The LSM exec label: "apparmor" writes /proc/self/attr/apparmor/exec (5.1+; older kernels
+// only have /proc/self/attr/exec), "selinux" /proc/self/attr/exec. The kernel applies it at
+// our next execve, the user's program. Written in one write(2), as the LSMs require.
+int op_setExecLabel(Run& run, const Op& op) {
+  const char* lsm = op.args[0].s;
+  const char* value = op.args[1].s;
+  const char* path = "/proc/self/attr/exec";
+  Fd fd;
+  if (strcmp(lsm, "apparmor") == 0) {
+    fd.reset(open("/proc/self/attr/apparmor/exec", O_WRONLY | O_CLOEXEC));
+    if (fd.valid()) path = "/proc/self/attr/apparmor/exec";
+  }
+  run.doing("write ", value, " to ", path);
+  if (!fd.valid()) fd.reset(open(path, O_WRONLY | O_CLOEXEC));
+  if (!fd.valid()) return run.fail(errno);
+  size_t len = strlen(value);
+  ssize_t n = write(fd.get(), value, len);
+  if (n < 0) return run.fail(errno);
+  if (static_cast<size_t>(n) != len) return run.fail(EIO);
   return 0;
 }
 

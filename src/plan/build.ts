@@ -346,6 +346,12 @@ export function buildPlan(input: PlanInput): LaunchPlan {
   };
   if (!proc.noNewPrivileges) loadSeccomp();
 
+  // The LSM label the user's program gets at its execve (AppArmor's change_onexec, SELinux's
+  // exec context), set while berth-init still has every privilege. The host check has already
+  // refused these where the host has no such LSM.
+  if (proc.apparmorProfile) add("setExecLabel", ["apparmor", `exec ${proc.apparmorProfile}`], "process.apparmorProfile");
+  if (proc.selinuxLabel) add("setExecLabel", ["selinux", proc.selinuxLabel], "process.selinuxLabel");
+
   // --- user and capabilities
   const caps = proc.capabilities ?? {};
   const last = input.capLastCap;
@@ -469,7 +475,10 @@ function planMount(add: Add, m: Mount, i: number, input: PlanInput): void {
     if (extra) add("mount", ["", dest, "", MS.REMOUNT | MS.BIND | extra, ""], origin);
   } else {
     add("mkdirInRoot", [dest, 0o755, 0], origin);
-    add("mount", [m.source ?? m.type ?? "none", dest, m.type ?? "", opts.flags, opts.data.join(",")], origin);
+    // linux.mountLabel: the SELinux context of the filesystems berth makes for the container
+    // (proc, sysfs and cgroup take none).
+    const label = input.spec.linux?.mountLabel && ["tmpfs", "mqueue", "devpts"].includes(m.type ?? "") ? [`context="${input.spec.linux.mountLabel}"`] : [];
+    add("mount", [m.source ?? m.type ?? "none", dest, m.type ?? "", opts.flags, [...opts.data, ...label].join(",")], origin);
   }
   for (const p of opts.propagation) add("mount", ["", dest, "", p, ""], origin);
   if (opts.recSet || opts.recClr) add("mountSetattr", [dest, opts.recSet, opts.recClr, 1], origin);

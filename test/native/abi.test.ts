@@ -87,6 +87,7 @@ const everyOp: PlanOp[] = [
   op("closeFd", 9),
   op("unshareTime", 86400, 5, -3600, 999999999),
   op("joinSessionKeyring", "_ses.c1"),
+  op("setExecLabel", "apparmor", "exec my-profile"),
   op("moveMount", 12, "/data/idmapped"),
   op("seccompListener"),
 ];

@@ -293,6 +293,20 @@ describeRoot("launch: berth-init in new namespaces, no pivot_root", () => {
     expect(BigInt(`0x${capEff!.split(/\s+/)[1]}`)).toBe((1n << BigInt(Number(readFileSync("/proc/sys/kernel/cap_last_cap", "utf8")) + 1)) - 1n);
   });
 
+  test("setExecLabel writes the label where the LSM takes it; without that LSM the write fails, named", () => {
+    const lsm = existsSync("/sys/kernel/security/apparmor") ? "apparmor" : "none";
+    const l = launch([op("setExecLabel", "apparmor", "exec berth-test-profile"), op("ready")], [], CLONE_NEWPID);
+    const msg = recv(l);
+    if (lsm === "none") {
+      expect(msg).toMatchObject({ type: SYNC.error, opIndex: 0, detail: expect.stringMatching(/^write exec berth-test-profile to \/proc\/self\/attr\/(apparmor\/)?exec$/) });
+      expect(msg!.errno).toBeGreaterThan(0);
+    } else {
+      // A profile that is not loaded is refused by AppArmor itself.
+      expect(msg).toMatchObject({ type: SYNC.error, opIndex: 0 });
+    }
+    reap(l);
+  });
+
   test("pidnsFd: the child is created in that pid namespace, and ours is restored after", () => {
     const dir = tempDir();
     const fifo = execFifo(dir);

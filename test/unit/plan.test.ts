@@ -245,3 +245,21 @@ test("a joined user namespace is entered by the launch: no setns op, devices are
   expect(plan.ops.some((o) => o.op === "setns" || o.op === "mknod")).toBe(false);
   expect(plan.cloneFlags & CLONE.NEWUSER).toBe(0);
 });
+
+test("LSM labels: the exec label ops before the credentials, and mountLabel on the filesystems berth makes", () => {
+  const plan = buildPlan(input((s) => {
+    s.process!.apparmorProfile = "berth-default";
+    s.process!.selinuxLabel = "system_u:system_r:container_t:s0";
+    s.linux!.mountLabel = "system_u:object_r:container_file_t:s0";
+  }));
+  const labels = plan.ops.filter((o) => o.op === "setExecLabel");
+  expect(labels).toEqual([
+    { op: "setExecLabel", args: ["apparmor", "exec berth-default"], origin: "process.apparmorProfile" },
+    { op: "setExecLabel", args: ["selinux", "system_u:system_r:container_t:s0"], origin: "process.selinuxLabel" },
+  ]);
+  expect(plan.ops.indexOf(labels[1]!)).toBeLessThan(plan.ops.findIndex((o) => o.op === "setresuid"));
+  const shm = plan.ops.find((o) => o.op === "mount" && o.args[1] === "/dev/shm")!;
+  expect(String(shm.args[4])).toContain('context="system_u:object_r:container_file_t:s0"');
+  const proc = plan.ops.find((o) => o.op === "mount" && o.args[1] === "/proc")!;
+  expect(String(proc.args[4])).not.toContain("context=");
+});

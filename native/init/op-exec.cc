@@ -49,14 +49,15 @@ void each_candidate(const char* path, const char* file, Visit visit) {
   }
 }
 
-// 0 if `path` is a file we may execute, else the errno: as Go's exec.LookPath decides (runc's
-// rules): a directory or a file with no x bit is EACCES, then eaccess(X_OK) decides for our
-// effective ids (the plan has switched users by now).
+// 0 if `path` is a file we may execute, else the errno, as Go's exec.LookPath decides (runc's
+// rules): a directory or a file with no x bit is EACCES; whether *we* may run it is left to
+// execve. Only stat(2): a seccomp filter loaded before this op (without no_new_privs it must
+// be, while berth-init still has CAP_SYS_ADMIN) may refuse newer calls such as faccessat2
+// with EPERM, and a lookup must not fail for that.
 int executable(const char* path) {
   struct stat st;
   if (stat(path, &st) != 0) return errno;
   if (S_ISDIR(st.st_mode) || (st.st_mode & 0111) == 0) return EACCES;
-  if (faccessat(AT_FDCWD, path, X_OK, AT_EACCESS) != 0) return errno;
   return 0;
 }
 

@@ -6,6 +6,7 @@
 import { BerthError } from "../errors";
 import type { ContainerRecord } from "../state";
 import { openInit, signalCgroup, signalContainer } from "./kill";
+import { runPoststop } from "./hooks";
 import type { Runtime } from "./runtime";
 import { liveStatus } from "./status";
 
@@ -31,6 +32,8 @@ export async function destroy(rt: Runtime, id: string, force = false): Promise<v
       await killAndWait(rt, record);
     }
     await removeOwned(rt, record);
+    // runtime.md "Lifecycle" step 13: after the container is gone; failures are warnings.
+    runPoststop(rt, "delete", { spec: record.config, id, bundle: record.bundle, pid: record.pid });
   });
 }
 

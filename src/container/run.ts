@@ -23,7 +23,7 @@ export async function run(rt: Runtime, opts: RunOptions): Promise<number> {
   const { record, pidfd } = await create(rt, opts);
   let status: { exitCode: number | null; signal: number | null };
   try {
-    start(rt, opts.id);
+    await start(rt, opts.id);
     if (opts.detach) return 0;
     const handlers = relayed.map((name) => {
       const handler = () => {

@@ -60,7 +60,7 @@ export async function create(id: string, opts: CreateOptions = {}): Promise<Stat
 }
 
 export async function start(id: string, opts: Common = {}): Promise<void> {
-  container.start(runtime(opts), id);
+  await container.start(runtime(opts), id);
 }
 
 export async function state(id: string, opts: Common = {}): Promise<StateOutput> {

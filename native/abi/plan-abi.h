@@ -67,7 +67,11 @@ enum ArgKind : uint8_t { kInt = 1, kStr = 2, kStrs = 3, kBytes = 4, kInts = 5 };
   X(37, joinSessionKeyring, "s")     \
   X(38, setExecLabel, "ss")          \
   X(40, moveMount, "is")            \
-  X(45, seccompListener, "")
+  X(45, seccompListener, "")        \
+  X(65, hooksSync, "")               \
+  X(66, runHook, "sSSis")            \
+  X(67, startResult, "i")            \
+  X(68, startResultDone, "")
 
 // The sync socket carries fixed-size records, both ways:
 //   child -> parent: kSyncReady (all ops up to `ready` done), kSyncError (op failed)
@@ -75,6 +79,9 @@ enum ArgKind : uint8_t { kInt = 1, kStr = 2, kStrs = 3, kBytes = 4, kInts = 5 };
 //                    listener fd with SCM_RIGHTS; the child waits for kSyncAck)
 //   parent -> child: kSyncAck (answer to waitParent: uid/gid maps are written; answer to
 //                    kSyncSeccompListener: the fd reached linux.seccomp.listenerPath)
+//   child -> parent: kSyncHooks (op hooksSync: run the prestart and createRuntime hooks now;
+//                    the child waits for kSyncAck, whose opIndex carries the child's host pid,
+//                    for the state the in-container hooks read)
 struct SyncRecord {
   uint32_t type;
   int32_t opIndex;  // index of the failing op in the plan, -1 when none
@@ -90,6 +97,7 @@ constexpr uint32_t kSyncSeccompListener = 4;
 // launch's middle process -> parent, with SCM_RIGHTS: the container init's pidfd (a joined
 // user namespace with a new pid namespace needs one more clone; see native/addon/launch.cc).
 constexpr uint32_t kSyncPidfd = 5;
+constexpr uint32_t kSyncHooks = 6;
 
 }  // namespace abi
 }  // namespace berth

@@ -75,7 +75,8 @@ Napi::Value SyncRecv(const Napi::CallbackInfo& info) {
   return out;
 }
 
-// syncSend(fd, type): a record with no payload (kSyncAck is all the parent sends today).
+// syncSend(fd, type[, value]): a record with no payload but `value` in opIndex (kSyncAck is all
+// the parent sends today).
 Napi::Value SyncSend(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int fd = -1;
@@ -87,6 +88,12 @@ Napi::Value SyncSend(const Napi::CallbackInfo& info) {
   memset(&rec, 0, sizeof rec);
   rec.type = static_cast<uint32_t>(type);
   rec.opIndex = -1;
+  // An optional value rides in opIndex (the ack to kSyncHooks: the child's host pid).
+  if (info.Length() > 2 && !info[2].IsUndefined()) {
+    int64_t value = 0;
+    if (!ArgInt(info, 2, "syncSend: value", -1, 0x7fffffff, &value)) return env.Undefined();
+    rec.opIndex = static_cast<int32_t>(value);
+  }
   ssize_t n;
   do {
     // MSG_NOSIGNAL: a dead child is EPIPE here, not a SIGPIPE for Node.

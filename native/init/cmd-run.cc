@@ -24,6 +24,22 @@
 //     syncRecv() <---- kSyncError {opIndex, errno, detail} ---  exit 1
 //   EOF on the socket means we died without a word (killed, or a bug).
 //
+// Hooks (runtime.md "Lifecycle"; the ops are in op-hooks.cc):
+//
+//     syncRecv() <------------------ kSyncHooks --  op hooksSync (mounts done, before pivot)
+//     runs prestart, createRuntime on the host
+//     syncSend(kSyncAck, opIndex = host pid) ---->  continue
+//                                                   op runHook xN: createContainer hooks,
+//                                                   forked here (container namespaces,
+//                                                   host root: before pivot_root)
+//     ...                                           ... ops, ready, waitStart ...
+//   `berth start`:
+//     open start.fifo (O_RDONLY|O_NONBLOCK)         op startResult: remember the fifo fd
+//     write the exec fifo ----------------------->  op waitStart returns
+//                                                   op runHook xN: startContainer hooks
+//     read start.fifo: EOF  <------------------- op startResultDone: close it; then exec
+//     or kSyncError {opIndex, detail} <--------- a failing op: the record, then exit 1
+//
 // Once `ready` has been sent the parent may be gone, so a later failure (exec) also goes to
 // stderr, which is the container's.
 #include <dirent.h>
@@ -113,6 +129,10 @@ const char* find_rootfs(const Plan& plan) {
 [[noreturn]] void report_and_exit(Run& run, int32_t op_index) {
   if (run.sync_fd >= 0) {
     sync_send(run.sync_fd, abi::kSyncError, op_index, run.err, run.detail.c_str());
+  }
+  // `berth start` is waiting for the startContainer hooks: it reads this record.
+  if (run.start_result_fd >= 0) {
+    sync_send(run.start_result_fd, abi::kSyncError, op_index, run.err, run.detail.c_str());
   }
   // After waitStart nobody reads the socket: say it where the container's output goes.
   if (run.sync_fd < 0 || run.ready_sent) {

@@ -70,6 +70,12 @@ struct Run {
   // The listener fd of a filter loaded with SECCOMP_FILTER_FLAG_NEW_LISTENER (close-on-exec),
   // until op seccompListener hands it to the parent.
   int seccomp_listener = -1;
+  // The init's pid as the host sees it (from the parent's answer to hooksSync), for the state
+  // on a hook's stdin: in a new pid namespace getpid() is 1.
+  long host_pid = 0;
+  // The start-result fifo (op startResult): while set, a failure is also reported there as one
+  // SyncRecord, for `berth start`, which waits on it (see op-hooks.cc).
+  int start_result_fd = -1;
 
   // The container's root, for the "in root" paths of mkdirInRoot, mount, mknod, ... It is the
   // rootfs (host path) named by the plan's pivotRoot/chrootNoPivot op, or "/" when the plan has

@@ -1,12 +1,13 @@
 /** berth create [--bundle DIR] [--pid-file FILE] [--no-pivot] [--no-new-keyring] [--preserve-fds N] ID */
-import { create, defaultRuntime } from "../container";
+import { create } from "../container";
 import { BerthError } from "../errors";
 import type { CliContext } from "./context";
+import { activationOptions, hookRuntime } from "./hook-runtime";
 
 export default async function createVerb(ctx: CliContext): Promise<number> {
   const id = ctx.argv["container-id"] as string;
   if (ctx.argv["console-socket"]) throw new BerthError({ op: "create", id, field: "--console-socket", reason: "terminals are not supported by this build of berth yet" });
-  const rt = defaultRuntime(ctx.global.root, (m) => ctx.logger.warn(m));
+  const rt = hookRuntime(ctx);
   const { pidfd } = await create(rt, {
     id,
     bundle: ctx.argv.bundle as string | undefined,
@@ -14,6 +15,7 @@ export default async function createVerb(ctx: CliContext): Promise<number> {
     noPivot: ctx.argv["no-pivot"] === true,
     noNewKeyring: ctx.argv["no-new-keyring"] === true,
     preserveFds: Number(ctx.argv["preserve-fds"] ?? 0),
+    ...activationOptions(),
   });
   rt.native.closeFd(pidfd);
   return 0;

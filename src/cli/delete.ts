@@ -1,8 +1,9 @@
 /** berth delete [--force] ID */
-import { defaultRuntime, destroy } from "../container";
+import { destroy } from "../container";
 import type { CliContext } from "./context";
+import { hookRuntime } from "./hook-runtime";
 
 export default async function deleteVerb(ctx: CliContext): Promise<number> {
-  await destroy(defaultRuntime(ctx.global.root), ctx.argv["container-id"] as string, ctx.argv.force === true);
+  await destroy(hookRuntime(ctx), ctx.argv["container-id"] as string, ctx.argv.force === true);
   return 0;
 }

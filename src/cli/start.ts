@@ -1,8 +1,9 @@
 /** berth start ID */
-import { defaultRuntime, start } from "../container";
+import { start } from "../container";
 import type { CliContext } from "./context";
+import { hookRuntime } from "./hook-runtime";
 
-export default function startVerb(ctx: CliContext): number {
-  start(defaultRuntime(ctx.global.root), ctx.argv["container-id"] as string);
+export default async function startVerb(ctx: CliContext): Promise<number> {
+  await start(hookRuntime(ctx), ctx.argv["container-id"] as string);
   return 0;
 }

@@ -8,7 +8,8 @@
 import { closeSync, constants, existsSync, openSync, readFileSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { BerthError, problemsError, toBerthError } from "../errors";
-import { buildPlan, encodePlan, hostProblems, idmappedMountRequests, PlanError, SYNC, type LaunchPlan } from "../plan";
+import { buildPlan, encodePlan, hostProblems, idmappedMountRequests, NOTIFY_SOCKET_IN_CONTAINER, PlanError, SYNC, type LaunchPlan } from "../plan";
+import { hookState, planHooks, runHooks } from "../hooks";
 import { cgroupPathFor, cgroupSetFor, CgroupWriteError, deviceFilterFor, planWrites, ResourceError, type CgroupPlacement } from "../cgroups";
 import { planSeccomp, type SeccompRequest } from "../plan";
 import type { ContainerRecord } from "../state";
@@ -18,6 +19,7 @@ import { loadBundle } from "./bundle";
 import { gatherHostFacts } from "./host-facts";
 import { procStat } from "./proc";
 import type { Runtime } from "./runtime";
+import { hookError, runPoststop, startResultPath } from "./hooks";
 
 export interface CreateOptions {
   id: string;
@@ -29,6 +31,16 @@ export interface CreateOptions {
   consoleSocket?: string;
   /** The container's stdin, stdout, stderr (default: this process's 0, 1, 2). */
   stdio?: [number, number, number];
+  /**
+   * The caller's NOTIFY_SOCKET (sd_notify): the socket is bound into the container at
+   * /run/notify/notify.sock and the process's NOTIFY_SOCKET points there.
+   */
+  notifySocket?: string;
+  /**
+   * Socket activation (LISTEN_FDS=N for this process): fds 3..3+N-1 go to the container
+   * before the --preserve-fds ones, and its env gets LISTEN_FDS=N, LISTEN_PID=1 (as runc).
+   */
+  listenFds?: number;
 }
 
 export interface Created {
@@ -38,6 +50,8 @@ export interface Created {
 
 class Undo {
   private steps: { what: string; fn: () => void }[] = [];
+  /** Run after every step, whatever happened (the poststop hooks of a failed create). */
+  after: (() => void)[] = [];
   push(what: string, fn: () => void): void {
     this.steps.push({ what, fn });
   }
@@ -55,6 +69,7 @@ class Undo {
       }
     }
     this.steps = [];
+    for (const fn of this.after.splice(0)) fn();
     return failed;
   }
 }
@@ -84,6 +99,8 @@ function writeIdMap(id: string, pid: number, kind: "uid" | "gid", maps: { contai
 /** Turn berth-init's failure record into the user's message, located at the op's config field. */
 function initError(id: string, plan: LaunchPlan, msg: { opIndex: number; errno: number; detail: string }): BerthError {
   const op = plan.ops[msg.opIndex];
+  // A hook's detail is the whole reason ("exit status 1"): no errno text after it.
+  if (op?.op === "runHook") return new BerthError({ op: "create", id, field: op.origin, value: op.args[0], reason: msg.detail });
   return new BerthError({
     op: "create",
     id,
@@ -177,7 +194,8 @@ export async function create(rt: Runtime, opts: CreateOptions): Promise<Created>
       try {
         return await createLocked(rt, opts, undo);
       } catch (err) {
-        throw withCleanupFailures(toBerthError(err, "create", id), undo.run());
+        const error = toBerthError(err, "create", id);
+        throw withCleanupFailures(error, undo.run());
       }
     });
   } catch (err) {
@@ -284,10 +302,30 @@ async function createLocked(rt: Runtime, opts: CreateOptions, undo: Undo): Promi
 
   try {
     // Child fd layout: 0-2 stdio, then --preserve-fds, then the fifo and joined namespaces.
-    const preserve = opts.preserveFds ?? 0;
+    // Socket activation's fds come first, then --preserve-fds: runc's order (its
+    // --preserve-fds counts from 3 + LISTEN_FDS).
+    const preserve = (opts.listenFds ?? 0) + (opts.preserveFds ?? 0);
     const fds: number[] = [...(opts.stdio ?? [0, 1, 2])];
     for (let i = 0; i < preserve; i++) fds.push(3 + i);
     const fifoIndex = fds.push(fifoFd) - 1;
+    // With startContainer hooks, `start` waits for their verdict on a second fifo (see
+    // native/init/op-hooks.cc); as with the exec fifo, only berth-init holds a writer.
+    let startResultIndex: number | undefined;
+    if ((spec.hooks?.startContainer?.length ?? 0) > 0) {
+      const path = startResultPath(store.dir(id));
+      native.mkfifo(path, 0o600);
+      const fd = native.openFifoRdwr(path);
+      parentFds.push(fd);
+      startResultIndex = fds.push(fd) - 1;
+    }
+    let notifySocket: string | undefined;
+    if (opts.notifySocket) {
+      if (opts.notifySocket.startsWith("@")) rt.warn(`create ${id}: NOTIFY_SOCKET "${opts.notifySocket}": an abstract socket cannot be passed into the container; ignored`);
+      else notifySocket = resolve(opts.notifySocket);
+    }
+    const extraEnv: string[] = [];
+    if (notifySocket) extraEnv.push(`NOTIFY_SOCKET=${NOTIFY_SOCKET_IN_CONTAINER}`);
+    if (opts.listenFds) extraEnv.push(`LISTEN_FDS=${opts.listenFds}`, "LISTEN_PID=1");
     const nsIndex: Partial<Record<NamespaceType, number>> = {};
     let pidnsFd: number | undefined;
     let usernsIndex: number | undefined;
@@ -344,7 +382,10 @@ async function createLocked(rt: Runtime, opts: CreateOptions, undo: Undo): Promi
         rootfs,
         bundle: bundle.dir,
         noPivot: opts.noPivot,
-        fds: { fifo: fifoIndex, namespaces: nsIndex, idmapped },
+        fds: { fifo: fifoIndex, namespaces: nsIndex, idmapped, startResult: startResultIndex },
+        id,
+        notifySocket,
+        extraEnv,
         bindSourceIsFile: (i) => bindIsFile[i] ?? false,
         cgroup: {
         mode: layout.mode,
@@ -405,6 +446,9 @@ async function createLocked(rt: Runtime, opts: CreateOptions, undo: Undo): Promi
       }
     });
     closeParentFds();
+    // runtime.md "Lifecycle": a failure from here on destroys the container, and then the
+    // poststop hooks run (warnings only).
+    if ((spec.hooks?.poststop?.length ?? 0) > 0) undo.after.push(() => runPoststop(rt, "create", { spec, id, bundle: bundle.dir, pid: launched.pid }));
 
     try {
       cgroups.joinV1(placement, launched.pid);
@@ -414,9 +458,20 @@ async function createLocked(rt: Runtime, opts: CreateOptions, undo: Undo): Promi
         native.syncSend(launched.syncFd, SYNC.ack);
       }
       let msg = native.syncRecv(launched.syncFd);
-      while (msg?.type === SYNC.seccompListener) {
-        deliverSeccompListener(rt, id, spec, bundle.dir, launched.pid, seccompListener, msg.fd);
-        native.syncSend(launched.syncFd, SYNC.ack);
+      while (msg?.type === SYNC.seccompListener || msg?.type === SYNC.hooks) {
+        if (msg.type === SYNC.hooks) {
+          // runtime.md steps 3-4: prestart (deprecated, still run), then createRuntime, on the
+          // host; the first failure fails create (the undo destroys the container).
+          const state = hookState("createRuntime", { spec, id, bundle: bundle.dir, pid: launched.pid });
+          for (const kind of ["prestart", "createRuntime"] as const) {
+            const failure = runHooks(planHooks(kind, spec.hooks, state), "stop");
+            if (failure) throw hookError("create", id, failure);
+          }
+          native.syncSend(launched.syncFd, SYNC.ack, launched.pid);
+        } else {
+          deliverSeccompListener(rt, id, spec, bundle.dir, launched.pid, seccompListener, msg.fd);
+          native.syncSend(launched.syncFd, SYNC.ack);
+        }
         msg = native.syncRecv(launched.syncFd);
       }
       if (msg?.fd !== undefined) native.closeFd(msg.fd);
@@ -443,6 +498,7 @@ async function createLocked(rt: Runtime, opts: CreateOptions, undo: Undo): Promi
       cgroupPath,
       cgroupUnified: placement.unified,
       config: spec,
+      startHookOps: startResultIndex === undefined ? undefined : plan.ops.flatMap((o, i) => (o.op === "runHook" && o.origin.startsWith("hooks.startContainer") ? [i] : [])),
       userns: plan.userns,
       owner: "root",
     };

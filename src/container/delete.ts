@@ -8,6 +8,7 @@ import type { ContainerRecord } from "../state";
 import { isFrozen, setFrozen } from "../cgroups";
 import { cgroupSetOf } from "./cgroup-of";
 import { openInit, signalCgroup, signalContainer } from "./kill";
+import { runPoststop } from "./hooks";
 import type { Runtime } from "./runtime";
 import { liveStatus } from "./status";
 
@@ -33,6 +34,8 @@ export async function destroy(rt: Runtime, id: string, force = false): Promise<v
       await killAndWait(rt, record);
     }
     await removeOwned(rt, record);
+    // runtime.md "Lifecycle" step 13: after the container is gone; failures are warnings.
+    runPoststop(rt, "delete", { spec: record.config, id, bundle: record.bundle, pid: record.pid });
   });
 }
 

@@ -36,13 +36,15 @@ export function explainSpec(spec: Spec, bundleDir: string): Explained {
   let plan: LaunchPlan;
   try {
     let nextFd = 4;
+    // As create: the start-result fifo right after the exec fifo, with startContainer hooks.
+    const startResult = (spec.hooks?.startContainer?.length ?? 0) > 0 ? nextFd++ : undefined;
     const namespaces: Record<string, number> = {};
     for (const ns of spec.linux?.namespaces ?? []) if (ns.path && ns.type !== "pid" && ns.type !== "time") namespaces[ns.type] = nextFd++;
     plan = buildPlan({
       spec,
       rootfs,
       bundle: bundleDir,
-      fds: { fifo: 3, namespaces },
+      fds: { fifo: 3, namespaces, startResult },
       bindSourceIsFile: (i) => {
         try {
           return !statSync(resolve(bundleDir, spec.mounts?.[i]?.source ?? "")).isDirectory();

@@ -45,7 +45,7 @@ export async function run(rt: Runtime, opts: RunOptions): Promise<number> {
   try {
     const { record, pidfd } = await create(rt, opts);
     try {
-      start(rt, opts.id);
+      await start(rt, opts.id);
       if (opts.detach) return 0;
       target = pidfd;
       for (const sig of pending.splice(0)) send(sig);

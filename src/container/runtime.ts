@@ -25,7 +25,7 @@ export interface LaunchResult {
 export interface LifecycleNative {
   launch(opts: { initPath: string; plan: Buffer; fds: number[]; cloneFlags: number; cgroupFd?: number; pidnsFd?: number; usernsFd?: number }): LaunchResult;
   syncRecv(fd: number): SyncMessage | null;
-  syncSend(fd: number, type: number): void;
+  syncSend(fd: number, type: number, value?: number): void;
   pidfdOpen(pid: number): number;
   pidfdSendSignal(pidfd: number, sig: number): void;
   pidfdPollExit(pidfd: number): Promise<void>;
@@ -54,4 +54,9 @@ export interface Runtime {
   cgroups: CgroupDriver;
   /** Log a warning (berth's logger in the CLI, a callback in the library). */
   warn: (msg: string) => void;
+  /**
+   * A warning the user must see even without --log (a failed poststart or poststop hook:
+   * runtime.md says the runtime MUST log it). Default: `warn`.
+   */
+  notice?: (msg: string) => void;
 }

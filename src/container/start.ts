@@ -2,34 +2,103 @@
  * start: let berth-init exec the user's program, by writing one byte to the exec fifo it is
  * blocked reading (runtime.md "start"). O_NONBLOCK: with no reader left (berth-init died) the
  * open fails with ENXIO at once instead of blocking forever.
+ *
+ * With startContainer hooks, berth-init runs them after that byte and before the exec, and
+ * `start` waits for their verdict on the start-result fifo: EOF when they passed, one
+ * SyncRecord when one failed (then berth-init exits: the container is stopped and its
+ * program never runs, as with runc). Then the poststart hooks run here, on the host; their
+ * failures are warnings (runtime.md "Lifecycle" step 9).
  */
-import { closeSync, constants, openSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, constants, existsSync, openSync, unlinkSync, writeSync } from "node:fs";
+import { Socket } from "node:net";
 import { BerthError } from "../errors";
+import { SYNC } from "../plan";
+import type { ContainerRecord } from "../state";
+import { runWarningHooks, startResultPath } from "./hooks";
 import type { Runtime } from "./runtime";
 import { liveStatus } from "./status";
 
-export function start(rt: Runtime, id: string): void {
-  rt.store.withLock("start", id, () => {
+export async function start(rt: Runtime, id: string): Promise<void> {
+  await rt.store.withLockAsync("start", id, async () => {
+    // Everything up to the exec fifo write is synchronous: a caller that does not await still
+    // has the container started when this returns.
     const record = rt.store.read("start", id);
     const status = liveStatus(rt.store, record);
     if (status === "stopped") throw new BerthError({ op: "start", id, reason: "cannot start a container that has stopped" });
     if (status !== "created") throw new BerthError({ op: "start", id, reason: `cannot start an already ${status} container` });
-    const fifo = rt.store.fifoPath(id);
-    let fd: number;
+    const resultPath = startResultPath(rt.store.dir(id));
+    // Opened before the exec fifo is written, so the verdict cannot be missed. O_NONBLOCK
+    // opens at once (berth-init holds the only writer); the socket wrapper then waits in the
+    // event loop, not in a blocking read.
+    const resultFd = existsSync(resultPath) ? openSync(resultPath, constants.O_RDONLY | constants.O_NONBLOCK) : undefined;
     try {
-      fd = openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK);
+      const fifo = rt.store.fifoPath(id);
+      let fd: number;
+      try {
+        fd = openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK);
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code ?? "EIO";
+        if (code === "ENXIO") throw new BerthError({ op: "start", id, reason: "container not running: its init process is gone" });
+        throw new BerthError({ op: "start", id, field: fifo, reason: "open", errno: code });
+      }
+      try {
+        writeSync(fd, Buffer.from([0]));
+      } finally {
+        closeSync(fd);
+      }
+      // Once the fifo is gone the container reads as running; berth-init already holds its fd.
+      unlinkSync(fifo);
     } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code ?? "EIO";
-      if (code === "ENXIO") throw new BerthError({ op: "start", id, reason: "container not running: its init process is gone" });
-      throw new BerthError({ op: "start", id, field: fifo, reason: "open", errno: code });
+      if (resultFd !== undefined) closeSync(resultFd);
+      throw err;
     }
-    try {
-      writeSync(fd, Buffer.from([0]));
-    } finally {
-      closeSync(fd);
+    if (resultFd !== undefined) {
+      const verdict = await readVerdict(resultFd);
+      unlinkSync(resultPath);
+      if (verdict) throw startHookError(record, verdict);
     }
-    // Once the fifo is gone the container reads as running; berth-init already holds its fd.
-    unlinkSync(fifo);
     rt.store.write({ ...record, status: "running" });
+    if (record.config.hooks?.poststart?.length) {
+      runWarningHooks(rt, "start", "poststart", { spec: record.config, id, bundle: record.bundle, pid: record.pid });
+    }
   });
+}
+
+interface Verdict {
+  type: number;
+  opIndex: number;
+  errno: number;
+  detail: string;
+}
+
+/** Everything berth-init writes on the start-result fifo until EOF: nothing, or one record. */
+function readVerdict(fd: number): Promise<Verdict | undefined> {
+  return new Promise((resolve, reject) => {
+    const sock = new Socket({ fd, readable: true, writable: false });
+    const chunks: Buffer[] = [];
+    sock.on("data", (b: Buffer) => chunks.push(b));
+    sock.on("error", (err) => {
+      sock.destroy();
+      reject(err);
+    });
+    sock.on("end", () => {
+      sock.destroy();
+      const all = Buffer.concat(chunks);
+      if (all.length < SYNC.size) return resolve(all.length === 0 ? undefined : { type: SYNC.error, opIndex: -1, errno: 0, detail: "berth-init sent a short record" });
+      const end = all.indexOf(0, 12);
+      resolve({
+        type: all.readUInt32LE(0),
+        opIndex: all.readInt32LE(4),
+        errno: all.readInt32LE(8),
+        detail: all.toString("utf8", 12, end < 0 || end > SYNC.size ? SYNC.size : end),
+      });
+    });
+  });
+}
+
+function startHookError(record: ContainerRecord, v: Verdict): BerthError {
+  const at = (record.startHookOps ?? []).indexOf(v.opIndex);
+  const hook = at >= 0 ? record.config.hooks?.startContainer?.[at] : undefined;
+  if (hook) return new BerthError({ op: "start", id: record.id, field: `hooks.startContainer[${at}]`, value: hook.path, reason: v.detail });
+  return new BerthError({ op: "start", id: record.id, reason: v.detail || "berth-init failed", errno: v.errno || undefined });
 }

@@ -241,7 +241,7 @@ interface NativeAddon {
   pidfdPollExit(pidfd: number): Promise<void>;
   launch(opts: LaunchOptions): Launched;
   syncRecv(fd: number): SyncMessage | null;
-  syncSend(fd: number, type: number): void;
+  syncSend(fd: number, type: number, value?: number): void;
   pidfdSendSignal(pidfd: number, signal: number): void;
   pidfdWait(pidfd: number, timeoutMs: number): boolean;
   waitpid(pid: number, nohang: boolean): WaitResult;
@@ -391,8 +391,8 @@ export function syncRecv(fd: number): SyncMessage | null {
 }
 
 /** Send a record with only a type (SYNC.ack after writing the uid/gid maps). */
-export function syncSend(fd: number, type: number): void {
-  load().syncSend(fd, type);
+export function syncSend(fd: number, type: number, value?: number): void {
+  load().syncSend(fd, type, value);
 }
 
 /** pidfd_send_signal(2): ESRCH once the process has exited, whatever now has its pid. */

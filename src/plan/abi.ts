@@ -61,6 +61,11 @@ export const opTable = {
   moveMount: [40, "is"], // fd of a detached mount tree (closed after), target (in root)
   // Tags 45-49: process attributes and seccomp.
   seccompListener: [45, ""], // send the listener fd of the last seccompLoad to the parent (SCM_RIGHTS), wait for its ack
+  // Tags 65-69: hooks (native/init/op-hooks.cc).
+  hooksSync: [65, ""], // ask the parent to run prestart + createRuntime; its ack carries our host pid
+  runHook: [66, "sSSis"], // path, argv, env, timeout (s, 0 = none), state JSON after `{"pid":N,`
+  startResult: [67, "i"], // fd of the start-result fifo: failures from here on are reported there too
+  startResultDone: [68, ""], // close it: `berth start` reads EOF, the hooks passed
 } as const satisfies Record<string, readonly [number, string]>;
 
 export type OpName = keyof typeof opTable;
@@ -75,4 +80,6 @@ export const SYNC = {
   ack: 3,
   /** child -> parent: the seccomp listener fd rides along (SCM_RIGHTS); the parent acks. */
   seccompListener: 4,
+  /** child -> parent: run prestart + createRuntime; the ack's opIndex is the child's host pid. */
+  hooks: 6,
 } as const;

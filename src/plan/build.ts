@@ -89,6 +89,8 @@ export interface PlanInput {
     namespaces: Partial<Record<NamespaceType, number>>;
     /** mount index -> child fd of the detached, idmapped tree the parent made for it. */
     idmapped?: Record<number, number>;
+    /** The start-result fifo (opened O_RDWR by the parent): with startContainer hooks. */
+    startResult?: number;
   };
   /** For bind mounts: whether mounts[i].source is a regular file (create a file to mount on). */
   bindSourceIsFile: (index: number) => boolean;
@@ -104,7 +106,19 @@ export interface PlanInput {
    * linux.seccomp.listenerPath right after the load.
    */
   seccomp?: { bpf: Uint8Array; flags: number; listener?: boolean };
+  /** The container's id, for the state JSON on the stdin of the hooks berth-init runs. */
+  id?: string;
+  /**
+   * NOTIFY_SOCKET of the caller (a host path): bound at /run/notify/notify.sock in the
+   * container, whose process gets NOTIFY_SOCKET pointing there.
+   */
+  notifySocket?: string;
+  /** "KEY=value" entries set in the process's environment (replacing the same keys). */
+  extraEnv?: string[];
 }
+
+/** Where the caller's NOTIFY_SOCKET appears inside the container (runc's path). */
+export const NOTIFY_SOCKET_IN_CONTAINER = "/run/notify/notify.sock";
 
 export interface LaunchPlan {
   ops: PlanOp[];
@@ -279,6 +293,12 @@ export function buildPlan(input: PlanInput): LaunchPlan {
   mounts.forEach((m, i) => {
     if (containerPath(m.destination) !== "/") planMount(add, m, i, input);
   });
+  if (input.notifySocket) {
+    // The caller's socket itself, bound into the container: READY=1 sent there reaches it.
+    const origin = "(runtime: NOTIFY_SOCKET)";
+    add("mkdirInRoot", [NOTIFY_SOCKET_IN_CONTAINER, 0o755, 1], origin);
+    add("mount", [input.notifySocket, NOTIFY_SOCKET_IN_CONTAINER, "", MS.BIND, ""], origin);
+  }
 
   // --- devices
   const inUserns = (cloneFlags & CLONE.NEWUSER) !== 0 || joins.some((j) => j.type === "user");
@@ -310,6 +330,30 @@ export function buildPlan(input: PlanInput): LaunchPlan {
   // process.cwd is created when missing, as runc does (mkdir -p, 0755, as root, after the
   // mounts so that a cwd on a mounted filesystem is made there, before a read-only root).
   if (containerPath(proc.cwd) !== "/") add("mkdirInRoot", [containerPath(proc.cwd), 0o755, 0], "process.cwd");
+
+  // --- hooks of the creating phase (runtime.md "Lifecycle" steps 3-5): the namespaces and
+  // mounts exist, the root is not pivoted yet. The parent runs prestart and createRuntime on
+  // the host while berth-init waits (hooksSync); then berth-init runs createContainer in the
+  // container's namespaces, its path resolved in the host's root.
+  const hooks = spec.hooks ?? {};
+  const hookState = (status: string) => {
+    const state: Record<string, unknown> = { ociVersion: spec.ociVersion, id: input.id ?? "", status, bundle: input.bundle };
+    if (spec.annotations && Object.keys(spec.annotations).length) state.annotations = spec.annotations;
+    // berth-init writes `{"pid":N,` before the rest: the pid is known only after the launch.
+    return JSON.stringify(state).slice(1);
+  };
+  const addHooks = (kind: "createContainer" | "startContainer", status: string) => {
+    const rest = hookState(status);
+    (hooks[kind] ?? []).forEach((h, i) => {
+      const argv = h.args && h.args.length > 0 ? h.args : [h.path];
+      add("runHook", [h.path, argv, h.env ?? [], h.timeout !== undefined && h.timeout > 0 ? h.timeout : 0, rest], `hooks.${kind}[${i}]`);
+    });
+  };
+  const some = (list?: unknown[]) => (list?.length ?? 0) > 0;
+  if (some(hooks.prestart) || some(hooks.createRuntime) || some(hooks.createContainer) || some(hooks.startContainer)) {
+    add("hooksSync", [], some(hooks.prestart) ? "hooks.prestart" : some(hooks.createRuntime) ? "hooks.createRuntime" : "hooks");
+  }
+  addHooks("createContainer", "creating");
 
   // --- into the root
   if (input.noPivot) add("chrootNoPivot", [rootfs], "root.path (--no-pivot)");
@@ -370,7 +414,8 @@ export function buildPlan(input: PlanInput): LaunchPlan {
   add("umask", [proc.user.umask ?? 0o022], "process.user.umask");
   add("chdir", [proc.cwd], "process.cwd");
 
-  const env = proc.env ?? [];
+  const extraKeys = new Set((input.extraEnv ?? []).map((e) => e.slice(0, e.indexOf("=") + 1)));
+  const env = [...(proc.env ?? []).filter((e) => !extraKeys.has(e.slice(0, e.indexOf("=") + 1))), ...(input.extraEnv ?? [])];
   const pathEntry = env.find((e) => e.startsWith("PATH="));
   const args = proc.args ?? [];
   add("checkExec", [args[0] ?? "", pathEntry ? pathEntry.slice(5) : DEFAULT_PATH], "process.args[0]");
@@ -378,7 +423,15 @@ export function buildPlan(input: PlanInput): LaunchPlan {
   if (proc.noNewPrivileges) loadSeccomp();
 
   add("ready", [], "(runtime)");
+  const startHooks = some(hooks.startContainer);
+  if (startHooks) {
+    if (input.fds.startResult === undefined) throw new Error("buildPlan: startContainer hooks need the start-result fifo");
+    add("startResult", [input.fds.startResult], "(runtime: start-result fifo)");
+  }
   add("waitStart", [input.fds.fifo], "(runtime: exec fifo)");
+  // runtime.md step 7: startContainer in the container, just before the user's program.
+  addHooks("startContainer", "created");
+  if (startHooks) add("startResultDone", [], "(runtime: start-result fifo)");
   add("exec", [args[0] ?? "", args, pathEntry ? env : [...env, `PATH=${DEFAULT_PATH}`]], "process.args");
 
   return { ops, cloneFlags, joins, userns };

@@ -33,6 +33,8 @@ export interface ContainerRecord {
   cgroupUnified?: string;
   /** The config the container was created from (hooks at delete, exec defaults). */
   config: Spec;
+  /** Plan indexes of the startContainer hooks' runHook ops, in order (start maps a failure back). */
+  startHookOps?: number[];
   userns?: { uidMappings: IdMapping[]; gidMappings: IdMapping[] };
   owner?: string;
 }

@@ -90,6 +90,10 @@ const everyOp: PlanOp[] = [
   op("setExecLabel", "apparmor", "exec my-profile"),
   op("moveMount", 12, "/data/idmapped"),
   op("seccompListener"),
+  op("hooksSync"),
+  op("runHook", "/usr/bin/hook", ["hook", "--flag"], ["PATH=/bin"], 5, '"ociVersion":"1.3.0","id":"c1","status":"creating","bundle":"/b"}'),
+  op("startResult", 7),
+  op("startResultDone"),
 ];
 
 describe("berth-init --ops", () => {

@@ -1,0 +1,68 @@
+/** The pure side of hooks: where the plan puts them, and what the host runner is asked to run. */
+import { hookState, planHooks } from "../../src/hooks";
+import { buildPlan, type PlanInput } from "../../src/plan";
+import { defaultSpec, type Spec } from "../../src/spec";
+
+function input(mutate: (s: Spec) => void, fds: Partial<PlanInput["fds"]> = {}): PlanInput {
+  const spec = defaultSpec();
+  spec.process!.terminal = false;
+  mutate(spec);
+  return {
+    spec,
+    id: "c1",
+    rootfs: "/b/rootfs",
+    bundle: "/b",
+    fds: { fifo: 3, namespaces: {}, ...fds },
+    bindSourceIsFile: () => false,
+    cgroup: { mode: "unified", hierarchies: [], v2Mount: "/sys/fs/cgroup", path: "/berth/c1" },
+    capLastCap: 40,
+  };
+}
+
+test("hooksSync and createContainer come right before pivotRoot; startContainer between waitStart and exec", () => {
+  const plan = buildPlan(
+    input(
+      (s) => {
+        s.hooks = { createRuntime: [{ path: "/h/rt" }], createContainer: [{ path: "/h/cc", args: ["cc", "-x"], env: ["A=1"], timeout: 3 }], startContainer: [{ path: "/h/sc" }] };
+      },
+      { startResult: 4 },
+    ),
+  );
+  const ops = plan.ops.map((o) => o.op);
+  const pivot = ops.indexOf("pivotRoot");
+  expect(ops.slice(pivot - 2, pivot)).toEqual(["hooksSync", "runHook"]);
+  expect(ops.slice(ops.indexOf("ready"))).toEqual(["ready", "startResult", "waitStart", "runHook", "startResultDone", "exec"]);
+  const cc = plan.ops[pivot - 1]!;
+  expect(cc.origin).toBe("hooks.createContainer[0]");
+  expect(cc.args.slice(0, 4)).toEqual(["/h/cc", ["cc", "-x"], ["A=1"], 3]);
+  expect(JSON.parse(`{"pid":7,${cc.args[4] as string}`)).toEqual({ pid: 7, ociVersion: expect.any(String), id: "c1", status: "creating", bundle: "/b" });
+  const sc = plan.ops[ops.lastIndexOf("runHook")]!;
+  expect(sc.origin).toBe("hooks.startContainer[0]");
+  expect(sc.args.slice(0, 4)).toEqual(["/h/sc", ["/h/sc"], [], 0]);
+  expect(JSON.parse(`{"pid":7,${sc.args[4] as string}`).status).toBe("created");
+});
+
+test("no hooks, no hook ops", () => {
+  const ops = buildPlan(input(() => undefined)).ops.map((o) => o.op);
+  expect(ops.filter((o) => ["hooksSync", "runHook", "startResult", "startResultDone"].includes(o))).toEqual([]);
+});
+
+test("NOTIFY_SOCKET and extra env: the socket is bound at /run/notify/notify.sock, env keys replaced", () => {
+  const i = input((s) => {
+    s.process!.env = ["PATH=/bin", "NOTIFY_SOCKET=/old", "X=1"];
+  });
+  const plan = buildPlan({ ...i, notifySocket: "/host/notify.sock", extraEnv: ["NOTIFY_SOCKET=/run/notify/notify.sock"] });
+  expect(plan.ops.find((o) => o.op === "mount" && o.args[0] === "/host/notify.sock")?.args[1]).toBe("/run/notify/notify.sock");
+  expect(plan.ops.at(-1)!.args[2]).toEqual(["PATH=/bin", "X=1", "NOTIFY_SOCKET=/run/notify/notify.sock"]);
+});
+
+test("planHooks: fields, argv, env, timeout and the state on stdin", () => {
+  const spec = defaultSpec();
+  spec.annotations = { a: "b" };
+  spec.hooks = { poststop: [{ path: "/x" }, { path: "/y", args: ["y", "1"], env: ["E=2"], timeout: 5 }] };
+  const calls = planHooks("poststop", spec.hooks, hookState("poststop", { spec, id: "c1", bundle: "/b", pid: 9 }));
+  expect(calls.map(({ input, ...c }) => [c, JSON.parse(input)])).toEqual([
+    [{ field: "hooks.poststop[0]", path: "/x", argv: ["/x"], env: [], timeout: undefined }, { ociVersion: spec.ociVersion, id: "c1", status: "stopped", pid: 9, bundle: "/b", annotations: { a: "b" } }],
+    [{ field: "hooks.poststop[1]", path: "/y", argv: ["y", "1"], env: ["E=2"], timeout: 5 }, { ociVersion: spec.ociVersion, id: "c1", status: "stopped", pid: 9, bundle: "/b", annotations: { a: "b" } }],
+  ]);
+});

@@ -66,14 +66,20 @@ enum ArgKind : uint8_t { kInt = 1, kStr = 2, kStrs = 3, kBytes = 4, kInts = 5 };
   X(36, unshareTime, "iiii")         \
   X(37, joinSessionKeyring, "s")     \
   X(40, moveMount, "is")            \
-  X(45, seccompListener, "")
+  X(45, seccompListener, "")         \
+  X(60, openPty, "iii")              \
+  X(61, mountConsole, "")            \
+  X(62, setCtty, "")
 
 // The sync socket carries fixed-size records, both ways:
 //   child -> parent: kSyncReady (all ops up to `ready` done), kSyncError (op failed)
 //   child -> parent: kSyncSeccompListener (op seccompListener: the record carries the seccomp
 //                    listener fd with SCM_RIGHTS; the child waits for kSyncAck)
+//   child -> parent: kSyncTerminal (op openPty: the pty master with SCM_RIGHTS, the name of the
+//                    terminal in detail; the child waits for kSyncAck)
 //   parent -> child: kSyncAck (answer to waitParent: uid/gid maps are written; answer to
-//                    kSyncSeccompListener: the fd reached linux.seccomp.listenerPath)
+//                    kSyncSeccompListener: the fd reached linux.seccomp.listenerPath; answer to
+//                    kSyncTerminal: the master reached --console-socket or berth's relay)
 struct SyncRecord {
   uint32_t type;
   int32_t opIndex;  // index of the failing op in the plan, -1 when none
@@ -89,6 +95,10 @@ constexpr uint32_t kSyncSeccompListener = 4;
 // launch's middle process -> parent, with SCM_RIGHTS: the container init's pidfd (a joined
 // user namespace with a new pid namespace needs one more clone; see native/addon/launch.cc).
 constexpr uint32_t kSyncPidfd = 5;
+// child -> parent, with SCM_RIGHTS (op openPty): the pty master, detail = the terminal's name
+// ("/dev/pts/0"); the child waits for kSyncAck (the master reached --console-socket, or berth
+// holds it to relay a foreground terminal). 60: the terminal ops' range of tags.
+constexpr uint32_t kSyncTerminal = 60;
 
 }  // namespace abi
 }  // namespace berth

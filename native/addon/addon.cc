@@ -36,6 +36,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("pidfdPollExit", Napi::Function::New(env, PidfdPollExit, "pidfdPollExit"));
   exports.Set("usernsFd", Napi::Function::New(env, UsernsFd, "usernsFd"));
   exports.Set("openTreeIdmapped", Napi::Function::New(env, OpenTreeIdmapped, "openTreeIdmapped"));
+  exports.Set("ttySetSize", Napi::Function::New(env, TtySetSize, "ttySetSize"));
   return exports;
 }
 

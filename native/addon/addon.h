@@ -54,6 +54,8 @@ Napi::Value UsernsFd(const Napi::CallbackInfo& info);          // (uidMap, gidMa
 Napi::Value OpenTreeIdmapped(const Napi::CallbackInfo& info);  // (source, usernsFd, rTree, rIdmap) -> fd
 // scm-rights.cc
 Napi::Value UnixSendFd(const Napi::CallbackInfo& info);  // (path, payload, fd)
+// tty.cc
+Napi::Value TtySetSize(const Napi::CallbackInfo& info);  // (fd, rows, cols)
 
 }  // namespace berth
 

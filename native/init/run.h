@@ -70,6 +70,9 @@ struct Run {
   // The listener fd of a filter loaded with SECCOMP_FILTER_FLAG_NEW_LISTENER (close-on-exec),
   // until op seccompListener hands it to the parent.
   int seccomp_listener = -1;
+  // The slave side of the pty op openPty made (close-on-exec), until setCtty makes it the
+  // process's controlling terminal and fds 0, 1, 2.
+  int pty_slave = -1;
 
   // The container's root, for the "in root" paths of mkdirInRoot, mount, mknod, ... It is the
   // rootfs (host path) named by the plan's pivotRoot/chrootNoPivot op, or "/" when the plan has

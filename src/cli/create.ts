@@ -1,11 +1,9 @@
-/** berth create [--bundle DIR] [--pid-file FILE] [--no-pivot] [--no-new-keyring] [--preserve-fds N] ID */
+/** berth create [--bundle DIR] [--pid-file FILE] [--console-socket PATH] [--no-pivot] [--no-new-keyring] [--preserve-fds N] ID */
 import { create, defaultRuntime } from "../container";
-import { BerthError } from "../errors";
 import type { CliContext } from "./context";
 
 export default async function createVerb(ctx: CliContext): Promise<number> {
   const id = ctx.argv["container-id"] as string;
-  if (ctx.argv["console-socket"]) throw new BerthError({ op: "create", id, field: "--console-socket", reason: "terminals are not supported by this build of berth yet" });
   const rt = defaultRuntime(ctx.global.root, (m) => ctx.logger.warn(m));
   const { pidfd } = await create(rt, {
     id,
@@ -14,6 +12,7 @@ export default async function createVerb(ctx: CliContext): Promise<number> {
     noPivot: ctx.argv["no-pivot"] === true,
     noNewKeyring: ctx.argv["no-new-keyring"] === true,
     preserveFds: Number(ctx.argv["preserve-fds"] ?? 0),
+    consoleSocket: ctx.argv["console-socket"] as string | undefined,
   });
   rt.native.closeFd(pidfd);
   return 0;

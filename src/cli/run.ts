@@ -1,11 +1,9 @@
-/** berth run [--bundle DIR] [--detach] [--keep] [--pid-file FILE] [--no-pivot] [--no-new-keyring] ID */
+/** berth run [--bundle DIR] [--detach] [--keep] [--pid-file FILE] [--console-socket PATH] [--no-pivot] [--no-new-keyring] ID */
 import { defaultRuntime, run } from "../container";
-import { BerthError } from "../errors";
 import type { CliContext } from "./context";
 
 export default async function runVerb(ctx: CliContext): Promise<number> {
   const id = ctx.argv["container-id"] as string;
-  if (ctx.argv["console-socket"]) throw new BerthError({ op: "run", id, field: "--console-socket", reason: "terminals are not supported by this build of berth yet" });
   const rt = defaultRuntime(ctx.global.root, (m) => ctx.logger.warn(m));
   return run(rt, {
     id,
@@ -16,5 +14,6 @@ export default async function runVerb(ctx: CliContext): Promise<number> {
     preserveFds: Number(ctx.argv["preserve-fds"] ?? 0),
     detach: ctx.argv.detach === true,
     keep: ctx.argv.keep === true,
+    consoleSocket: ctx.argv["console-socket"] as string | undefined,
   });
 }

@@ -18,6 +18,7 @@ import { loadBundle } from "./bundle";
 import { gatherHostFacts } from "./host-facts";
 import { procStat } from "./proc";
 import type { Runtime } from "./runtime";
+import { checkTerminalOptions, takeTerminal, type ReceivedTerminal } from "./console";
 
 export interface CreateOptions {
   id: string;
@@ -26,7 +27,13 @@ export interface CreateOptions {
   noPivot?: boolean;
   noNewKeyring?: boolean;
   preserveFds?: number;
+  /** Where the pty master goes when process.terminal is true (runc's --console-socket). */
   consoleSocket?: string;
+  /**
+   * The caller stays with the container (`run` without --detach): with process.terminal it
+   * gets the pty master (Created.terminal) to relay, and a console socket is refused.
+   */
+  foreground?: boolean;
   /** The container's stdin, stdout, stderr (default: this process's 0, 1, 2). */
   stdio?: [number, number, number];
 }
@@ -34,6 +41,8 @@ export interface CreateOptions {
 export interface Created {
   record: ContainerRecord;
   pidfd: number;
+  /** The pty master, with `foreground` and process.terminal; the caller closes it. */
+  terminal?: ReceivedTerminal;
 }
 
 class Undo {
@@ -221,6 +230,9 @@ async function createLocked(rt: Runtime, opts: CreateOptions, undo: Undo): Promi
   const hostIssues = hostProblems(spec, facts).filter((p) => p.severity === "error");
   if (hostIssues.length) throw problemsError("create", id, hostIssues);
 
+  const consoleSocket = checkTerminalOptions("create", id, { terminal: spec.process?.terminal === true, detach: !opts.foreground, consoleSocket: opts.consoleSocket });
+  if (consoleSocket !== undefined && !native.unixSendFd) throw new BerthError({ op: "create", id, field: "--console-socket", value: opts.consoleSocket, reason: "sending the terminal is not available in this build of berth" });
+
   const rootfs = resolve(bundle.dir, spec.root!.path);
   try {
     if (!statSync(rootfs).isDirectory()) throw new BerthError({ op: "create", id, field: "root.path", value: spec.root!.path, reason: "is not a directory" });
@@ -393,6 +405,11 @@ async function createLocked(rt: Runtime, opts: CreateOptions, undo: Undo): Promi
       }
     });
     closeParentFds();
+    let terminal: ReceivedTerminal | undefined;
+    undo.push("close the pty master", () => {
+      if (terminal) native.closeFd(terminal.fd);
+      terminal = undefined;
+    });
 
     try {
       cgroups.joinV1(placement, launched.pid);
@@ -402,8 +419,13 @@ async function createLocked(rt: Runtime, opts: CreateOptions, undo: Undo): Promi
         native.syncSend(launched.syncFd, SYNC.ack);
       }
       let msg = native.syncRecv(launched.syncFd);
-      while (msg?.type === SYNC.seccompListener) {
-        deliverSeccompListener(rt, id, spec, bundle.dir, launched.pid, seccompListener, msg.fd);
+      while (msg?.type === SYNC.seccompListener || msg?.type === SYNC.terminal) {
+        if (msg.type === SYNC.seccompListener) {
+          deliverSeccompListener(rt, id, spec, bundle.dir, launched.pid, seccompListener, msg.fd);
+        } else {
+          if (terminal) native.closeFd(terminal.fd);
+          terminal = takeTerminal(rt, "create", id, msg, { consoleSocket, keep: opts.foreground === true });
+        }
         native.syncSend(launched.syncFd, SYNC.ack);
         msg = native.syncRecv(launched.syncFd);
       }
@@ -445,7 +467,7 @@ async function createLocked(rt: Runtime, opts: CreateOptions, undo: Undo): Promi
       }
       undo.push(`remove ${pidFile}`, () => existsSync(pidFile) && unlinkSync(pidFile));
     }
-    return { record, pidfd: launched.pidfd };
+    return { record, pidfd: launched.pidfd, terminal };
   } finally {
     closeParentFds();
   }

@@ -241,6 +241,8 @@ interface NativeAddon {
   /** open_tree(OPEN_TREE_CLONE) + mount_setattr(MOUNT_ATTR_IDMAP): a detached tree's fd. */
   openTreeIdmapped(source: string, usernsFd: number, recursiveTree: boolean, recursiveIdmap: boolean): number;
   unixSendFd(path: string, payload: Buffer, fd: number): void;
+  /** TIOCSWINSZ: set a terminal's size (the pty master of a foreground terminal). */
+  ttySetSize(fd: number, rows: number, cols: number): void;
 }
 
 /**
@@ -438,6 +440,11 @@ export function unixSendFd(path: string, payload: Buffer, fd: number): void {
   load().unixSendFd(path, payload, fd);
 }
 
+/** Set the size of the terminal on `fd` (TIOCSWINSZ). Throws a NativeErrnoError (syscall "ioctl"). */
+export function ttySetSize(fd: number, rows: number, cols: number): void {
+  load().ttySetSize(fd, rows, cols);
+}
+
 /** The path of the berth-init binary (searched like the addon; does not load the addon). */
 export function berthInitPath(): string {
   return findNativeFile(INIT_FILE);
@@ -467,5 +474,6 @@ export const nativeSurface: NativeSurface = {
   usernsFd,
   openTreeIdmapped,
   unixSendFd,
+  ttySetSize,
   berthInitPath,
 };

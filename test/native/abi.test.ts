@@ -89,6 +89,9 @@ const everyOp: PlanOp[] = [
   op("joinSessionKeyring", "_ses.c1"),
   op("moveMount", 12, "/data/idmapped"),
   op("seccompListener"),
+  op("openPty", 33, 111, 1000),
+  op("mountConsole"),
+  op("setCtty"),
 ];
 
 describe("berth-init --ops", () => {

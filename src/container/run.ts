@@ -32,10 +32,14 @@ export async function run(rt: Runtime, opts: RunOptions): Promise<number> {
     // The relay is up before the process runs: nothing it writes is lost, and its first
     // read of the terminal size sees ours.
     if (master) relay = relayTerminal(rt.native, master);
-    start(rt, opts.id);
-    if (opts.detach) return 0;
-    // With a terminal, window size changes go to the pty (the kernel signals the container's
-    // foreground group); sending SIGWINCH as well would signal the init twice.
+    if (opts.detach) {
+      start(rt, opts.id);
+      return 0;
+    }
+    // Signals are relayed from before the start: the process may say it is up (and be
+    // signalled for it) before start() has returned here, and Node would die of a signal
+    // nobody listens for. With a terminal, window size changes go to the pty instead (the
+    // kernel signals the container's foreground group); relaying SIGWINCH too would double it.
     const handlers = relayed
       .filter((name) => !(relay && name === "SIGWINCH"))
       .map((name) => {
@@ -50,6 +54,7 @@ export async function run(rt: Runtime, opts: RunOptions): Promise<number> {
         return () => process.off(name, handler);
       });
     try {
+      start(rt, opts.id);
       status = await rt.native.waitExit(pidfd);
       // The init is gone, and with it its pid namespace: every copy of the slave closes, and
       // the master reads the last output, then EIO.

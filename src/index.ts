@@ -35,6 +35,8 @@ export interface CreateOptions extends Common {
   noNewKeyring?: boolean;
   /** fds for the container's stdin, stdout, stderr (default: this process's). */
   stdio?: [number, number, number];
+  /** With process.terminal: the AF_UNIX socket the pty master is sent to (runc's --console-socket). */
+  consoleSocket?: string;
 }
 
 const runtimes = new Map<string, Runtime>();
@@ -54,7 +56,7 @@ const key = (root: string | undefined, id: string) => `${root ?? "/run/berth"}\u
 
 export async function create(id: string, opts: CreateOptions = {}): Promise<StateOutput> {
   const rt = runtime(opts);
-  const { pidfd } = await container.create(rt, { id, bundle: opts.bundle, pidFile: opts.pidFile, noPivot: opts.noPivot, noNewKeyring: opts.noNewKeyring, stdio: opts.stdio });
+  const { pidfd } = await container.create(rt, { id, bundle: opts.bundle, pidFile: opts.pidFile, noPivot: opts.noPivot, noNewKeyring: opts.noNewKeyring, stdio: opts.stdio, consoleSocket: opts.consoleSocket });
   children.set(key(opts.root, id), pidfd);
   return container.state(rt, id);
 }
@@ -123,7 +125,7 @@ export { remove as delete };
 
 /** create + start + wait + delete; resolves with the exit status (128+n for signal n). */
 export async function run(id: string, opts: CreateOptions & { keep?: boolean } = {}): Promise<number> {
-  return container.run(runtime(opts), { id, bundle: opts.bundle, pidFile: opts.pidFile, noPivot: opts.noPivot, noNewKeyring: opts.noNewKeyring, stdio: opts.stdio, keep: opts.keep });
+  return container.run(runtime(opts), { id, bundle: opts.bundle, pidFile: opts.pidFile, noPivot: opts.noPivot, noNewKeyring: opts.noNewKeyring, stdio: opts.stdio, keep: opts.keep, consoleSocket: opts.consoleSocket });
 }
 
 
@@ -139,9 +141,11 @@ export interface ExecOptions extends Common {
   /** Existing sub-cgroups of the container's ("[<controller>:]<path>"). */
   cgroup?: string[];
   ignorePaused?: boolean;
+  /** With process.terminal and detach: the AF_UNIX socket the pty master is sent to. */
+  consoleSocket?: string;
 }
 
 /** Run one more process in a running container: `{pid, exitCode}` (exitCode 128+n for signal n; none with detach). */
 export async function exec(id: string, opts: ExecOptions): Promise<{ pid: number; exitCode?: number }> {
-  return container.exec(runtime(opts), { id, process: opts.process, detach: opts.detach, pidFile: opts.pidFile, stdio: opts.stdio, cgroup: opts.cgroup, ignorePaused: opts.ignorePaused });
+  return container.exec(runtime(opts), { id, process: opts.process, detach: opts.detach, pidFile: opts.pidFile, stdio: opts.stdio, cgroup: opts.cgroup, ignorePaused: opts.ignorePaused, consoleSocket: opts.consoleSocket });
 }

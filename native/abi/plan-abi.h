@@ -67,7 +67,10 @@ enum ArgKind : uint8_t { kInt = 1, kStr = 2, kStrs = 3, kBytes = 4, kInts = 5 };
   X(37, joinSessionKeyring, "s")     \
   X(38, setExecLabel, "ss")          \
   X(40, moveMount, "is")            \
-  X(45, seccompListener, "")        \
+  X(45, seccompListener, "")         \
+  X(60, openPty, "iii")              \
+  X(61, mountConsole, "")            \
+  X(62, setCtty, "")                 \
   X(65, hooksSync, "")               \
   X(66, runHook, "sSSis")            \
   X(67, startResult, "i")            \
@@ -77,8 +80,11 @@ enum ArgKind : uint8_t { kInt = 1, kStr = 2, kStrs = 3, kBytes = 4, kInts = 5 };
 //   child -> parent: kSyncReady (all ops up to `ready` done), kSyncError (op failed)
 //   child -> parent: kSyncSeccompListener (op seccompListener: the record carries the seccomp
 //                    listener fd with SCM_RIGHTS; the child waits for kSyncAck)
+//   child -> parent: kSyncTerminal (op openPty: the pty master with SCM_RIGHTS, the name of the
+//                    terminal in detail; the child waits for kSyncAck)
 //   parent -> child: kSyncAck (answer to waitParent: uid/gid maps are written; answer to
-//                    kSyncSeccompListener: the fd reached linux.seccomp.listenerPath)
+//                    kSyncSeccompListener: the fd reached linux.seccomp.listenerPath; answer to
+//                    kSyncTerminal: the master reached --console-socket or berth's relay)
 //   child -> parent: kSyncHooks (op hooksSync: run the prestart and createRuntime hooks now;
 //                    the child waits for kSyncAck, whose opIndex carries the child's host pid,
 //                    for the state the in-container hooks read)
@@ -98,6 +104,10 @@ constexpr uint32_t kSyncSeccompListener = 4;
 // user namespace with a new pid namespace needs one more clone; see native/addon/launch.cc).
 constexpr uint32_t kSyncPidfd = 5;
 constexpr uint32_t kSyncHooks = 6;
+// child -> parent, with SCM_RIGHTS (op openPty): the pty master, detail = the terminal's name
+// ("/dev/pts/0"); the child waits for kSyncAck (the master reached --console-socket, or berth
+// holds it to relay a foreground terminal). 60: the terminal ops' range of tags.
+constexpr uint32_t kSyncTerminal = 60;
 
 }  // namespace abi
 }  // namespace berth

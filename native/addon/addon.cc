@@ -37,6 +37,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("usernsFd", Napi::Function::New(env, UsernsFd, "usernsFd"));
   exports.Set("openTreeIdmapped", Napi::Function::New(env, OpenTreeIdmapped, "openTreeIdmapped"));
   exports.Set("deviceFilterAttach", Napi::Function::New(env, DeviceFilterAttach, "deviceFilterAttach"));
+  exports.Set("ttySetSize", Napi::Function::New(env, TtySetSize, "ttySetSize"));
   return exports;
 }
 

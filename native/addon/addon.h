@@ -57,6 +57,8 @@ Napi::Value DeviceFilterAttach(const Napi::CallbackInfo& info);  // (cgroupFd, r
 
 // scm-rights.cc
 Napi::Value UnixSendFd(const Napi::CallbackInfo& info);  // (path, payload, fd)
+// tty.cc
+Napi::Value TtySetSize(const Napi::CallbackInfo& info);  // (fd, rows, cols)
 
 }  // namespace berth
 

@@ -15,8 +15,9 @@ namespace berth {
 
 // syncRecv(fd): the next record, or null on EOF (berth-init exited or was killed without a
 // word). Blocks the JS thread: the caller waits for readiness first if it wants a deadline.
-// A record may carry one fd (SCM_RIGHTS: kSyncSeccompListener's listener); it arrives
-// close-on-exec as `fd`, owned by the caller. Any further fds are closed: only one is meant.
+// A record may carry one fd (SCM_RIGHTS: kSyncSeccompListener's listener, kSyncTerminal's
+// pty master); it arrives close-on-exec as `fd`, owned by the caller. Any further fds are
+// closed: only one is meant.
 Napi::Value SyncRecv(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int fd = -1;

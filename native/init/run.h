@@ -76,6 +76,9 @@ struct Run {
   // The start-result fifo (op startResult): while set, a failure is also reported there as one
   // SyncRecord, for `berth start`, which waits on it (see op-hooks.cc).
   int start_result_fd = -1;
+  // The slave side of the pty op openPty made (close-on-exec), until setCtty makes it the
+  // process's controlling terminal and fds 0, 1, 2.
+  int pty_slave = -1;
 
   // The container's root, for the "in root" paths of mkdirInRoot, mount, mknod, ... It is the
   // rootfs (host path) named by the plan's pivotRoot/chrootNoPivot op, or "/" when the plan has

@@ -1,12 +1,10 @@
-/** berth create [--bundle DIR] [--pid-file FILE] [--no-pivot] [--no-new-keyring] [--preserve-fds N] ID */
+/** berth create [--bundle DIR] [--pid-file FILE] [--console-socket PATH] [--no-pivot] [--no-new-keyring] [--preserve-fds N] ID */
 import { create } from "../container";
-import { BerthError } from "../errors";
 import type { CliContext } from "./context";
 import { activationOptions, hookRuntime } from "./hook-runtime";
 
 export default async function createVerb(ctx: CliContext): Promise<number> {
   const id = ctx.argv["container-id"] as string;
-  if (ctx.argv["console-socket"]) throw new BerthError({ op: "create", id, field: "--console-socket", reason: "terminals are not supported by this build of berth yet" });
   const rt = hookRuntime(ctx);
   const { pidfd } = await create(rt, {
     id,
@@ -16,6 +14,7 @@ export default async function createVerb(ctx: CliContext): Promise<number> {
     noNewKeyring: ctx.argv["no-new-keyring"] === true,
     preserveFds: Number(ctx.argv["preserve-fds"] ?? 0),
     ...activationOptions(),
+    consoleSocket: ctx.argv["console-socket"] as string | undefined,
   });
   rt.native.closeFd(pidfd);
   return 0;

@@ -12,7 +12,6 @@ const list = (v: unknown): string[] | undefined => (v === undefined ? undefined 
 export default async function execVerb(ctx: CliContext): Promise<number> {
   const id = ctx.argv["container-id"] as string;
   const a = ctx.argv;
-  if (a.tty === true || a["console-socket"]) throw new BerthError({ op: "exec", id, field: a.tty === true ? "--tty" : "--console-socket", reason: "terminals are not supported by this build of berth yet" });
   if (a["pidfd-socket"]) throw new BerthError({ op: "exec", id, field: "--pidfd-socket", reason: "is not supported by this build of berth yet" });
   // After the id, main.ts puts a "--": the command then arrives in argv._ after the verb.
   const command = [...(list(a.command) ?? []), ...a._.slice(1).map(String)];
@@ -34,12 +33,14 @@ export default async function execVerb(ctx: CliContext): Promise<number> {
           noNewPrivs: ctx.verbArgs.some((x) => x === "--no-new-privs" || x.startsWith("--no-new-privs=")) ? a["no-new-privs"] === true : undefined,
           apparmor: a.apparmor as string | undefined,
           processLabel: a["process-label"] as string | undefined,
+          tty: a.tty === true,
         },
     detach: a.detach === true,
     pidFile: a["pid-file"] as string | undefined,
     preserveFds: Number(a["preserve-fds"] ?? 0),
     cgroup: list(a.cgroup),
     ignorePaused: a["ignore-paused"] === true,
+    consoleSocket: a["console-socket"] as string | undefined,
   });
   return r.exitCode ?? 0;
 }

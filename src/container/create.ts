@@ -20,6 +20,7 @@ import { gatherHostFacts } from "./host-facts";
 import { procStat } from "./proc";
 import type { Runtime } from "./runtime";
 import { hookError, runPoststop, startResultPath } from "./hooks";
+import { checkTerminalOptions, takeTerminal, type ReceivedTerminal } from "./console";
 
 export interface CreateOptions {
   id: string;
@@ -28,7 +29,13 @@ export interface CreateOptions {
   noPivot?: boolean;
   noNewKeyring?: boolean;
   preserveFds?: number;
+  /** Where the pty master goes when process.terminal is true (runc's --console-socket). */
   consoleSocket?: string;
+  /**
+   * The caller stays with the container (`run` without --detach): with process.terminal it
+   * gets the pty master (Created.terminal) to relay, and a console socket is refused.
+   */
+  foreground?: boolean;
   /** The container's stdin, stdout, stderr (default: this process's 0, 1, 2). */
   stdio?: [number, number, number];
   /**
@@ -46,6 +53,8 @@ export interface CreateOptions {
 export interface Created {
   record: ContainerRecord;
   pidfd: number;
+  /** The pty master, with `foreground` and process.terminal; the caller closes it. */
+  terminal?: ReceivedTerminal;
 }
 
 class Undo {
@@ -238,6 +247,9 @@ async function createLocked(rt: Runtime, opts: CreateOptions, undo: Undo): Promi
   const facts = gatherHostFacts();
   const hostIssues = hostProblems(spec, facts).filter((p) => p.severity === "error");
   if (hostIssues.length) throw problemsError("create", id, hostIssues);
+
+  const consoleSocket = checkTerminalOptions("create", id, { terminal: spec.process?.terminal === true, detach: !opts.foreground, consoleSocket: opts.consoleSocket });
+  if (consoleSocket !== undefined && !native.unixSendFd) throw new BerthError({ op: "create", id, field: "--console-socket", value: opts.consoleSocket, reason: "sending the terminal is not available in this build of berth" });
 
   const rootfs = resolve(bundle.dir, spec.root!.path);
   try {
@@ -449,6 +461,11 @@ async function createLocked(rt: Runtime, opts: CreateOptions, undo: Undo): Promi
     // runtime.md "Lifecycle": a failure from here on destroys the container, and then the
     // poststop hooks run (warnings only).
     if ((spec.hooks?.poststop?.length ?? 0) > 0) undo.after.push(() => runPoststop(rt, "create", { spec, id, bundle: bundle.dir, pid: launched.pid }));
+    let terminal: ReceivedTerminal | undefined;
+    undo.push("close the pty master", () => {
+      if (terminal) native.closeFd(terminal.fd);
+      terminal = undefined;
+    });
 
     try {
       cgroups.joinV1(placement, launched.pid);
@@ -458,7 +475,7 @@ async function createLocked(rt: Runtime, opts: CreateOptions, undo: Undo): Promi
         native.syncSend(launched.syncFd, SYNC.ack);
       }
       let msg = native.syncRecv(launched.syncFd);
-      while (msg?.type === SYNC.seccompListener || msg?.type === SYNC.hooks) {
+      while (msg?.type === SYNC.seccompListener || msg?.type === SYNC.hooks || msg?.type === SYNC.terminal) {
         if (msg.type === SYNC.hooks) {
           // runtime.md steps 3-4: prestart (deprecated, still run), then createRuntime, on the
           // host; the first failure fails create (the undo destroys the container).
@@ -468,8 +485,12 @@ async function createLocked(rt: Runtime, opts: CreateOptions, undo: Undo): Promi
             if (failure) throw hookError("create", id, failure);
           }
           native.syncSend(launched.syncFd, SYNC.ack, launched.pid);
-        } else {
+        } else if (msg.type === SYNC.seccompListener) {
           deliverSeccompListener(rt, id, spec, bundle.dir, launched.pid, seccompListener, msg.fd);
+          native.syncSend(launched.syncFd, SYNC.ack);
+        } else {
+          if (terminal) native.closeFd(terminal.fd);
+          terminal = takeTerminal(rt, "create", id, msg, { consoleSocket, keep: opts.foreground === true });
           native.syncSend(launched.syncFd, SYNC.ack);
         }
         msg = native.syncRecv(launched.syncFd);
@@ -513,7 +534,7 @@ async function createLocked(rt: Runtime, opts: CreateOptions, undo: Undo): Promi
       }
       undo.push(`remove ${pidFile}`, () => existsSync(pidFile) && unlinkSync(pidFile));
     }
-    return { record, pidfd: launched.pidfd };
+    return { record, pidfd: launched.pidfd, terminal };
   } finally {
     closeParentFds();
   }

@@ -27,6 +27,7 @@ import { openInit } from "./kill";
 import { isAlive } from "./proc";
 import type { Runtime } from "./runtime";
 import { liveStatus } from "./status";
+import { checkTerminalOptions, relayTerminal, takeTerminal, type ReceivedTerminal, type TerminalRelay } from "./console";
 
 /** runc's argument form: overrides of the container's config.process. */
 export interface ExecArgs {
@@ -59,6 +60,8 @@ export interface ExecOptions {
   /** --cgroup: "[<controller>[,<controller>]:]<path>", an existing sub-cgroup of the container's. */
   cgroup?: string[];
   ignorePaused?: boolean;
+  /** Where the pty master goes when process.terminal is true and the exec is detached. */
+  consoleSocket?: string;
   stdio?: [number, number, number];
 }
 
@@ -152,7 +155,6 @@ function loadProcess(opts: ExecOptions, record: ContainerRecord): Process {
   if (!result.value) throw problemsError(OP, id, result.problems);
   const p = result.value;
   if (!p.args || p.args.length === 0) throw new BerthError({ op: OP, id, field: "process.args", reason: "must not be empty" });
-  if (p.terminal) throw new BerthError({ op: OP, id, field: "process.terminal", value: true, reason: "terminals are not supported by this build of berth yet" });
   return withContainerDefaults(p, record.config);
 }
 
@@ -262,6 +264,8 @@ async function launchExec(
   const { native } = rt;
   const { record, process: proc, joins, nsFds } = prepared;
   const spec = record.config;
+  const consoleSocket = checkTerminalOptions(OP, id, { terminal: proc.terminal === true, detach: opts.detach === true, consoleSocket: opts.consoleSocket });
+  if (consoleSocket !== undefined && !native.unixSendFd) throw new BerthError({ op: OP, id, field: "--console-socket", value: opts.consoleSocket, reason: "sending the terminal is not available in this build of berth" });
   const facts = gatherHostFacts();
   if (proc.apparmorProfile && !facts.apparmor) throw new BerthError({ op: OP, id, field: "process.apparmorProfile", value: proc.apparmorProfile, reason: "AppArmor is not enabled on this host" });
   if (proc.apparmorProfile) throw new BerthError({ op: OP, id, field: "process.apparmorProfile", value: proc.apparmorProfile, reason: "AppArmor profiles are not supported by this build of berth" });
@@ -311,6 +315,7 @@ async function launchExec(
 
   const launched = native.launch({ initPath: native.berthInitPath(), plan: encodePlan(plan.ops), fds, cloneFlags: 0, cgroupFd, pidnsFd: plan.joinPid ? nsFds.pid : undefined, usernsFd: usernsIndex });
   let ok = false;
+  let terminal: ReceivedTerminal | undefined;
   try {
     try {
       for (const dir of dirs.v1) {
@@ -323,8 +328,13 @@ async function launchExec(
       }
       native.syncSend(launched.syncFd, SYNC.ack);
       let msg = native.syncRecv(launched.syncFd);
-      while (msg?.type === SYNC.seccompListener) {
-        deliverSeccompListener(rt, id, spec, record.bundle, launched.pid, listener, msg.fd, OP);
+      while (msg?.type === SYNC.seccompListener || msg?.type === SYNC.terminal) {
+        if (msg.type === SYNC.seccompListener) {
+          deliverSeccompListener(rt, id, spec, record.bundle, launched.pid, listener, msg.fd, OP);
+        } else {
+          if (terminal) native.closeFd(terminal.fd);
+          terminal = takeTerminal(rt, OP, id, msg, { consoleSocket, keep: !opts.detach });
+        }
         native.syncSend(launched.syncFd, SYNC.ack);
         msg = native.syncRecv(launched.syncFd);
       }
@@ -342,6 +352,7 @@ async function launchExec(
     ok = true;
   } finally {
     if (!ok) {
+      if (terminal) native.closeFd(terminal.fd);
       try {
         native.pidfdSendSignal(launched.pidfd, 9);
       } catch {
@@ -356,21 +367,30 @@ async function launchExec(
     native.closeFd(launched.pidfd);
     return { pid: launched.pid };
   }
-  const handlers = relayed.map((name) => {
-    const handler = () => {
-      try {
-        native.pidfdSendSignal(launched.pidfd, osConstants.signals[name]);
-      } catch {
-        /* it has exited */
-      }
-    };
-    process.on(name, handler);
-    return () => process.off(name, handler);
-  });
+  // A terminal: relay it (console.ts); window size changes go to the pty, not as a signal.
+  const relay: TerminalRelay | undefined = terminal ? relayTerminal(native, terminal) : undefined;
+  const handlers = relayed
+    .filter((name) => !(relay && name === "SIGWINCH"))
+    .map((name) => {
+      const handler = () => {
+        try {
+          native.pidfdSendSignal(launched.pidfd, osConstants.signals[name]);
+        } catch {
+          /* it has exited */
+        }
+      };
+      process.on(name, handler);
+      return () => process.off(name, handler);
+    });
   try {
     const status = await native.waitExit(launched.pidfd);
+    // The last output is in the master once every copy of the slave is closed (EIO). A
+    // process the exec left behind in the background keeps it open, and the relay with it,
+    // as a terminal session does.
+    if (relay) await relay.drained;
     return { pid: launched.pid, exitCode: status.exitCode ?? 128 + (status.signal ?? 0) };
   } finally {
+    relay?.close();
     for (const off of handlers) off();
     native.closeFd(launched.pidfd);
   }

@@ -11,7 +11,7 @@ export interface SyncMessage {
   opIndex: number;
   errno: number;
   detail: string;
-  /** An fd passed with the record (SYNC.seccompListener), owned by the receiver. */
+  /** An fd passed with the record (SYNC.seccompListener, SYNC.terminal), owned by the receiver. */
   fd?: number;
 }
 
@@ -36,6 +36,8 @@ export interface LifecycleNative {
   openFifoRdwr(path: string): number;
   /** One message with an fd attached, to a UNIX stream socket (linux.seccomp.listenerPath). */
   unixSendFd?(path: string, payload: Buffer, fd: number): void;
+  /** TIOCSWINSZ on a terminal fd (the pty master of a foreground terminal). */
+  ttySetSize?(fd: number, rows: number, cols: number): void;
   flock(fd: number, op: "sh" | "ex" | "un", nonblocking?: boolean): boolean;
   seccompCompile?(req: unknown): { bpf: Buffer; skipped: string[] };
   seccompArchNative(): string;

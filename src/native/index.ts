@@ -255,6 +255,8 @@ interface NativeAddon {
   unixSendFd(path: string, payload: Buffer, fd: number): void;
   /** Load a BPF_PROG_TYPE_CGROUP_DEVICE program for `rules` and attach it to the cgroup (device-filter.cc). */
   deviceFilterAttach(cgroupFd: number, rules: readonly DeviceFilterRule[]): number;
+  /** TIOCSWINSZ: set a terminal's size (the pty master of a foreground terminal). */
+  ttySetSize(fd: number, rows: number, cols: number): void;
 }
 
 /**
@@ -463,6 +465,11 @@ export function deviceFilterAttach(cgroupFd: number, rules: readonly DeviceFilte
   return load().deviceFilterAttach(cgroupFd, rules);
 }
 
+/** Set the size of the terminal on `fd` (TIOCSWINSZ). Throws a NativeErrnoError (syscall "ioctl"). */
+export function ttySetSize(fd: number, rows: number, cols: number): void {
+  load().ttySetSize(fd, rows, cols);
+}
+
 /** The path of the berth-init binary (searched like the addon; does not load the addon). */
 export function berthInitPath(): string {
   return findNativeFile(INIT_FILE);
@@ -493,5 +500,6 @@ export const nativeSurface: NativeSurface = {
   openTreeIdmapped,
   unixSendFd,
   deviceFilterAttach,
+  ttySetSize,
   berthInitPath,
 };

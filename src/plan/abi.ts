@@ -61,6 +61,10 @@ export const opTable = {
   moveMount: [40, "is"], // fd of a detached mount tree (closed after), target (in root)
   // Tags 45-49: process attributes and seccomp.
   seccompListener: [45, ""], // send the listener fd of the last seccompLoad to the parent (SCM_RIGHTS), wait for its ack
+  // Tags 60-64: terminals (config.md process.terminal, consoleSize).
+  openPty: [60, "iii"], // rows, cols (0 0: leave), uid to own the slave (-1: leave): open /dev/ptmx in the container, send the master to the parent (SCM_RIGHTS), wait for its ack
+  mountConsole: [61, ""], // bind the pty slave onto /dev/console (config-linux.md "Default Devices")
+  setCtty: [62, ""], // setsid, the slave becomes the controlling terminal and fds 0, 1, 2
   // Tags 65-69: hooks (native/init/op-hooks.cc).
   hooksSync: [65, ""], // ask the parent to run prestart + createRuntime; its ack carries our host pid
   runHook: [66, "sSSis"], // path, argv, env, timeout (s, 0 = none), state JSON after `{"pid":N,`
@@ -82,4 +86,6 @@ export const SYNC = {
   seccompListener: 4,
   /** child -> parent: run prestart + createRuntime; the ack's opIndex is the child's host pid. */
   hooks: 6,
+  /** child -> parent: the pty master rides along (SCM_RIGHTS), detail is its name ("/dev/pts/0"); the parent acks. */
+  terminal: 60,
 } as const;

@@ -358,6 +358,14 @@ export function buildPlan(input: PlanInput): LaunchPlan {
   // --- into the root
   if (input.noPivot) add("chrootNoPivot", [rootfs], "root.path (--no-pivot)");
   else add("pivotRoot", [rootfs], "root.path");
+  // The terminal right after entering the root: /dev/ptmx must be the container's own devpts
+  // (runc#814), and /dev/console is bound before a read-only root or masked paths close /dev.
+  if (proc.terminal) {
+    planTerminal(add, proc);
+    add("mkdirInRoot", ["/dev/console", 0o600, 1], "process.terminal");
+    add("mountConsole", [], "process.terminal");
+    add("setCtty", [], "process.terminal");
+  }
   if (spec.hostname) add("sethostname", [spec.hostname], "hostname");
   if (spec.domainname) add("setdomainname", [spec.domainname], "domainname");
   for (const [key, value] of Object.entries(linux.sysctl ?? {})) add("sysctl", [key.replace(/\//g, "."), value], `linux.sysctl[${JSON.stringify(key)}]`);
@@ -438,6 +446,18 @@ export function buildPlan(input: PlanInput): LaunchPlan {
 }
 
 type Add = (op: PlanOp["op"], args: PlanOp["args"], origin: string) => void;
+
+/**
+ * config.md process.terminal: a pty made inside the container, its master handed to the
+ * parent (for --console-socket or berth's own relay); consoleSize applied when both sides are
+ * given; the slave owned by the process's user, as runc does, so it can use its terminal.
+ */
+export function planTerminal(add: Add, proc: NonNullable<Spec["process"]>): void {
+  const size = proc.consoleSize;
+  const rows = size && size.height > 0 && size.width > 0 ? size.height : 0;
+  const cols = rows > 0 ? size!.width : 0;
+  add("openPty", [rows, cols, proc.user.uid], proc.consoleSize ? "process.consoleSize" : "process.terminal");
+}
 
 /** An idmapped bind mount the parent prepares (open_tree + mount_setattr) before the launch. */
 export interface IdmappedMountRequest {

@@ -26,7 +26,7 @@
  */
 import type { NamespaceType, Process } from "../spec";
 import { capabilityNumbers, rlimitNumbers } from "../spec";
-import { DEFAULT_PATH, namespaceFlags } from "./build";
+import { DEFAULT_PATH, namespaceFlags, planTerminal } from "./build";
 import type { PlanOp } from "./encode";
 
 /** The order namespaces are entered in (user and pid are the launch's; see above). */
@@ -104,6 +104,12 @@ export function buildExecPlan(input: ExecPlanInput): ExecPlan {
     const fd = input.fds[type];
     if (fd === undefined) throw new Error(`buildExecPlan: no fd for the ${type} namespace`);
     add("setns", [fd, namespaceFlags[type]], `(container: ${type} namespace)`);
+  }
+
+  // The terminal once in the container's mount namespace (its /dev/ptmx), while still root.
+  if (proc.terminal) {
+    planTerminal(add, proc);
+    add("setCtty", [], "process.terminal");
   }
 
   if (proc.oomScoreAdj !== undefined) add("oomScoreAdj", [proc.oomScoreAdj], "process.oomScoreAdj");

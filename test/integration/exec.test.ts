@@ -166,7 +166,7 @@ describe("exec", () => {
     expect(missing.stderr).toContain("process.args[0]");
     expect(missing.stderr).toContain("no such file or directory");
     expect(run(["exec", "--apparmor", "prof", id, "true"])).toEqual({ exitCode: 1, stdout: "", stderr: `berth: exec ${id}: process.apparmorProfile "prof": AppArmor is not enabled on this host\n` });
-    expect(run(["exec", "--tty", id, "true"]).stderr).toBe(`berth: exec ${id}: --tty: terminals are not supported by this build of berth yet\n`);
+    expect(run(["exec", "--detach", "--tty", id, "true"]).stderr).toBe(`berth: exec ${id}: process.terminal true: cannot allocate a terminal if berth will detach without a console socket (--console-socket)\n`);
 
     expect(run(["pause", id])).toEqual({ ...ok, stdout: "" });
     expect(run(["exec", id, "true"])).toEqual({ exitCode: 1, stdout: "", stderr: `berth: exec ${id}: cannot exec in a paused container (use --ignore-paused to override)\n` });

@@ -53,7 +53,8 @@ interface Fixture {
   cleanup(): void;
 }
 
-const layout: CgroupLayout = { mode: "hybrid", v2Mount: "/fake/unified", v2Controllers: [], v1Mounts: { cpu: "/fake/cpu" }, v1Hierarchies: [{ mountPoint: "/fake/cpu", data: "cpu" }] };
+// Like this host: v1 controllers (devices among them, so device rules are v1 writes) beside cgroup2.
+const layout: CgroupLayout = { mode: "hybrid", v2Mount: "/fake/unified", v2Controllers: [], v1Mounts: { cpu: "/fake/cpu", devices: "/fake/devices" }, v1Hierarchies: [{ mountPoint: "/fake/cpu", data: "cpu" }, { mountPoint: "/fake/devices", data: "devices" }] };
 
 function fixture(): Fixture {
   const base = mkdtempSync(join(tmpdir(), "berth-rollback-unit-"));

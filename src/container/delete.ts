@@ -23,7 +23,13 @@ export async function destroy(rt: Runtime, id: string, force = false): Promise<v
     } catch (err) {
       // Locked, and no state file: not a create in progress (it holds the lock) but one that
       // crashed before writing it. runc removes such a directory on --force.
-      if (force && err instanceof BerthError && err.reason === "container does not exist") rt.store.remove(id);
+      // And, as runc, --force of a container that does not exist succeeds silently: podman runs
+      // `delete --force ID` after every failed create, so an error here would be printed to the
+      // podman user under the real one (containerd ignores it; runc exits 0).
+      if (force && err instanceof BerthError && err.reason === "container does not exist") {
+        rt.store.remove(id);
+        return;
+      }
       throw err;
     }
     const status = liveStatus(rt.store, record);

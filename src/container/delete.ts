@@ -17,6 +17,18 @@ const SIGKILL = 9;
 const CGROUP_EMPTY_TIMEOUT_MS = 10_000;
 
 export async function destroy(rt: Runtime, id: string, force = false): Promise<void> {
+  try {
+    await destroyLocked(rt, id, force);
+  } catch (err) {
+    // As runc, --force of a container that does not exist succeeds silently (no lock file, or
+    // no state file, below): podman runs `delete --force ID` after every failed create, and an
+    // error here would be printed to the podman user under the real one. containerd ignores it.
+    if (force && err instanceof BerthError && err.reason === "container does not exist") return;
+    throw err;
+  }
+}
+
+async function destroyLocked(rt: Runtime, id: string, force: boolean): Promise<void> {
   await rt.store.withLockAsync("delete", id, async () => {
     let record: ContainerRecord;
     try {

@@ -10,6 +10,7 @@
  *   - bundled by esbuild into bin/berth or dist/index.js: __dirname is <repo>/bin or <repo>/dist
  *   - from sources under jest: __dirname is <repo>/src/native
  * so it tries $BERTH_NATIVE_DIR, then <dir>/../build/Release, then <dir>/../../build/Release,
+ * then <dir> itself (an installed copy, scripts/install.sh),
  * and takes the first directory that holds the file asked for.
  *
  * Loading. `process.dlopen` is what `require` does for a .node file, minus the module cache:
@@ -276,6 +277,10 @@ export function nativeSearchDirs(): string[] {
   const fromEnv = process.env.BERTH_NATIVE_DIR;
   if (fromEnv) dirs.push(resolve(fromEnv));
   dirs.push(resolve(__dirname, "..", "build", "Release"), resolve(__dirname, "..", "..", "build", "Release"));
+  // Installed (scripts/install.sh): the bundle, berth-init and the addon side by side in one
+  // directory, e.g. /usr/local/lib/berth. Engines start the runtime with a scrubbed environment
+  // (conmon passes only PATH, HOME and a few more), so BERTH_NATIVE_DIR cannot be relied on there.
+  dirs.push(resolve(__dirname));
   return dirs;
 }
 

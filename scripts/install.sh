@@ -1,0 +1,25 @@
+#!/bin/bash
+# scripts/install.sh [PREFIX]   (npm run install-berth; PREFIX defaults to /usr/local, DESTDIR is honoured)
+# Installs the built berth where engines find it:
+#   PREFIX/lib/berth/berth               the bundled CLI (bin/berth: one file, no node_modules)
+#   PREFIX/lib/berth/berth-init          the static init the CLI execs inside containers
+#   PREFIX/lib/berth/berth_native.node   the addon
+#   PREFIX/bin/berth -> ../lib/berth/berth
+# src/native looks for berth-init and the addon next to the bundle; Node resolves the symlink of
+# the main script, so the bundle's directory is PREFIX/lib/berth even when run as PREFIX/bin/berth.
+# berth-init is not writable by anyone but root (CVE-2019-5736: a container must never be able to
+# rewrite the runtime; it is also run from a sealed memfd).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PREFIX=${1:-${PREFIX:-/usr/local}}
+DEST=${DESTDIR:-}
+for f in bin/berth build/Release/berth-init build/Release/berth_native.node; do
+  [ -f "$f" ] || { echo "install: $f is missing: run npm run build first" >&2; exit 1; }
+done
+lib="$DEST$PREFIX/lib/berth"
+install -d -m 0755 "$lib" "$DEST$PREFIX/bin"
+install -m 0755 bin/berth "$lib/berth"
+install -m 0755 build/Release/berth-init "$lib/berth-init"
+install -m 0755 build/Release/berth_native.node "$lib/berth_native.node"
+ln -sfn ../lib/berth/berth "$DEST$PREFIX/bin/berth"
+echo "installed $DEST$PREFIX/bin/berth ($("$lib/berth" --version | head -1))"

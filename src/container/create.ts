@@ -16,6 +16,7 @@ import { writeFileAtomic } from "../state";
 import type { NamespaceType, Spec } from "../spec";
 import { loadBundle } from "./bundle";
 import { gatherHostFacts } from "./host-facts";
+import { mountImageRootfs } from "./image";
 import { procStat } from "./proc";
 import type { Runtime } from "./runtime";
 
@@ -222,6 +223,9 @@ async function createLocked(rt: Runtime, opts: CreateOptions, undo: Undo): Promi
   if (hostIssues.length) throw problemsError("create", id, hostIssues);
 
   const rootfs = resolve(bundle.dir, spec.root!.path);
+  // A bundle made by `berth bundle`: the image's layers plus a writable layer, mounted here.
+  const unmountImage = mountImageRootfs(native, id, spec, rootfs);
+  if (unmountImage) undo.push(`remove the image rootfs at ${rootfs}`, unmountImage);
   try {
     if (!statSync(rootfs).isDirectory()) throw new BerthError({ op: "create", id, field: "root.path", value: spec.root!.path, reason: "is not a directory" });
   } catch (err) {

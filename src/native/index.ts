@@ -255,6 +255,12 @@ interface NativeAddon {
   unixSendFd(path: string, payload: Buffer, fd: number): void;
   /** Load a BPF_PROG_TYPE_CGROUP_DEVICE program for `rules` and attach it to the cgroup (device-filter.cc). */
   deviceFilterAttach(cgroupFd: number, rules: readonly DeviceFilterRule[]): number;
+  /** The layer model's filesystem calls (layer-fs.cc). */
+  mountOverlay(target: string, data: string): void;
+  umount(target: string, detach?: boolean): void;
+  mknod(path: string, mode: number, major: number, minor: number): void;
+  lsetxattr(path: string, name: string, value: string): void;
+  lgetxattr(path: string, name: string): string | null;
 }
 
 /**
@@ -463,6 +469,31 @@ export function deviceFilterAttach(cgroupFd: number, rules: readonly DeviceFilte
   return load().deviceFilterAttach(cgroupFd, rules);
 }
 
+/** mount(2) an overlay at `target` with this option string (lowerdir=...,upperdir=...,workdir=...). */
+export function mountOverlay(target: string, data: string): void {
+  load().mountOverlay(target, data);
+}
+
+/** umount2(2) with UMOUNT_NOFOLLOW (and MNT_DETACH when `detach`). */
+export function umount(target: string, detach?: boolean): void {
+  load().umount(target, detach);
+}
+
+/** mknod(2): `mode` carries the file type; an overlay whiteout is (S_IFCHR, 0, 0). */
+export function mknod(path: string, mode: number, major: number, minor: number): void {
+  load().mknod(path, mode, major, minor);
+}
+
+/** lsetxattr(2) (an opaque directory: trusted.overlay.opaque = "y"). */
+export function lsetxattr(path: string, name: string, value: string): void {
+  load().lsetxattr(path, name, value);
+}
+
+/** lgetxattr(2); null when the attribute is not set. */
+export function lgetxattr(path: string, name: string): string | null {
+  return load().lgetxattr(path, name);
+}
+
 /** The path of the berth-init binary (searched like the addon; does not load the addon). */
 export function berthInitPath(): string {
   return findNativeFile(INIT_FILE);
@@ -493,5 +524,10 @@ export const nativeSurface: NativeSurface = {
   openTreeIdmapped,
   unixSendFd,
   deviceFilterAttach,
+  mountOverlay,
+  umount,
+  mknod,
+  lsetxattr,
+  lgetxattr,
   berthInitPath,
 };

@@ -5,7 +5,7 @@
  * `export` (the merged filesystem as one flat tar).
  */
 import { execFileSync } from "node:child_process";
-import { closeSync, lstatSync, openSync, readdirSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync } from "node:fs";
+import { lstatSync, readdirSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { create as tarCreate } from "tar";
 import { BerthError } from "../errors";
@@ -127,8 +127,6 @@ export async function exportContainer(store: ImageStore, id: string, out: string
   const tmp = `${out}.berth-tmp-${process.pid}`;
   try {
     await tarDir(layer.rootfs, tmp);
-    const fd = openSync(tmp, "r");
-    closeSync(fd);
     renameSync(tmp, out);
   } catch (err) {
     rmSync(tmp, { force: true });

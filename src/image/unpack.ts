@@ -90,7 +90,13 @@ async function runUnpack(file: string, unpack: Unpack, firstError: () => Archive
 function unpackOptions(cwd: string, filter: (path: string, entry: ReadEntry) => boolean, onBad: (e: ArchiveError) => void) {
   return {
     cwd,
-    strict: true,
+    // Not strict: node-tar's strict mode throws from inside its stream on harmless notes; every
+    // warning but TAR_ENTRY_INFO is a refusal through onwarn instead.
+    strict: false,
+    // Keep absolute symlink targets (`sh -> /bin/busybox`: resolved inside the container's
+    // root). node-tar's own path checks are off with it; ours (in the filter) refuse absolute
+    // and ".." paths and any path through a symlink this archive made.
+    preservePaths: true,
     preserveOwner: true,
     umask: 0,
     processUmask: 0,
@@ -131,6 +137,7 @@ export async function unpackLayer(file: string, dir: string, fs: LayerFs): Promi
       const target = normalizeEntryPath(entry.linkpath ?? "");
       const whyLink = badPath(target);
       if (whyLink) return refuse(`hard link target "${entry.linkpath}": ${whyLink}`);
+      if (symlinks.has(target)) symlinks.add(p); // a hard link to a symlink is a symlink
     }
     if (entry.type === "SymbolicLink") {
       const target = entry.linkpath ?? "";
@@ -205,6 +212,7 @@ export async function unpackArchive(file: string, dir: string): Promise<void> {
     }
     return entry.type === "File" || entry.type === "OldFile" || entry.type === "Directory";
   };
-  const unpack = new Unpack({ ...unpackOptions(dir, filter, (e) => (bad ??= e)), preserveOwner: false });
+  // node-tar's own path protections stay on here: an image archive needs no absolute links.
+  const unpack = new Unpack({ ...unpackOptions(dir, filter, (e) => (bad ??= e)), preserveOwner: false, preservePaths: false });
   await runUnpack(file, unpack, () => bad);
 }

@@ -285,3 +285,20 @@ describe("refused archives leave the store unchanged", () => {
     refused(layout, new RegExp(`layer ${sha(img.layers[1]!)}: blobs/sha256/[0-9a-f]+: wrong digest`));
   });
 });
+
+test("a failed create removes the overlay mount and the writable layer; absolute symlinks in a layer are kept", () => {
+  const top = rawTar(rawEntry("abs", "2", "", "/etc/motd"), rawEntry("etc/", "5"), rawEntry("etc/motd", "0", "new\n"));
+  ok(["image", "load", dockerSave(buildImage(top), "test/fail:v1")]);
+  const dir = bundleFor("test/fail:v1", "readlink /abs; cat /abs", true);
+  const c = JSON.parse(readFileSync(join(dir, "config.json"), "utf8"));
+  c.mounts.push({ destination: "/data", type: "bind", source: join(work, "missing"), options: ["bind"] });
+  writeFileSync(join(dir, "config.json"), JSON.stringify(c));
+  const r = cli(["create", "--bundle", dir, uniq("fail")]);
+  expect(r.exitCode).toBe(1);
+  expect(r.stderr).toMatch(/mounts\[\d+\]\.source .*stat: no such file or directory/);
+  expect(readFileSync("/proc/self/mountinfo", "utf8")).not.toContain(join(dir, "rootfs"));
+  expect(readdirSync(join(imageRoot, "containers"))).toEqual([]);
+  c.mounts.pop();
+  writeFileSync(join(dir, "config.json"), JSON.stringify(c));
+  expect(cli(["run", "--bundle", dir, uniq("abs")]).stdout).toBe("/etc/motd\nnew\n");
+});

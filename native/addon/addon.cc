@@ -38,6 +38,11 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("openTreeIdmapped", Napi::Function::New(env, OpenTreeIdmapped, "openTreeIdmapped"));
   exports.Set("deviceFilterAttach", Napi::Function::New(env, DeviceFilterAttach, "deviceFilterAttach"));
   exports.Set("ttySetSize", Napi::Function::New(env, TtySetSize, "ttySetSize"));
+  exports.Set("mountOverlay", Napi::Function::New(env, MountOverlay, "mountOverlay"));
+  exports.Set("umount", Napi::Function::New(env, Umount, "umount"));
+  exports.Set("mknod", Napi::Function::New(env, Mknod, "mknod"));
+  exports.Set("lsetxattr", Napi::Function::New(env, Lsetxattr, "lsetxattr"));
+  exports.Set("lgetxattr", Napi::Function::New(env, Lgetxattr, "lgetxattr"));
   return exports;
 }
 

@@ -55,6 +55,13 @@ Napi::Value OpenTreeIdmapped(const Napi::CallbackInfo& info);  // (source, usern
 // device-filter.cc
 Napi::Value DeviceFilterAttach(const Napi::CallbackInfo& info);  // (cgroupFd, rules) -> insn count
 
+// layer-fs.cc (the layer model: overlay mounts, whiteouts, opaque dirs)
+Napi::Value MountOverlay(const Napi::CallbackInfo& info);  // (target, data)
+Napi::Value Umount(const Napi::CallbackInfo& info);        // (target, detach?)
+Napi::Value Mknod(const Napi::CallbackInfo& info);         // (path, mode, major, minor)
+Napi::Value Lsetxattr(const Napi::CallbackInfo& info);     // (path, name, value)
+Napi::Value Lgetxattr(const Napi::CallbackInfo& info);     // (path, name) -> string | null
+
 // scm-rights.cc
 Napi::Value UnixSendFd(const Napi::CallbackInfo& info);  // (path, payload, fd)
 // tty.cc

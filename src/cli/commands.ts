@@ -193,4 +193,16 @@ export const commands: CommandDef[] = [
       format: str("select one of: text or json", { alias: "f", default: "text", choices: ["text", "json"] }),
     },
   },
+  // The layer model (berth's own, after Docker's verbs): ARCHITECTURE.md §5.
+  {
+    name: "image",
+    usage: "image load FILE|DIR | save IMAGE -o FILE | ls | inspect IMAGE | history IMAGE | rm IMAGE",
+    describe: "manage the local image store (--image-root): load and save OCI layouts and docker save archives",
+    built: true,
+    options: { output: str("the archive to write (image save)", { alias: "o" }), format: str("ls, history: table or json", { alias: "f", default: "table", choices: ["table", "json"] }) },
+  },
+  { name: "bundle", usage: "bundle IMAGE DIR", describe: "write an OCI bundle (config.json, rootfs/) that runs IMAGE; create mounts its layers", built: true, options: {} },
+  { name: "diff", usage: "diff <container-id>", describe: "list what the container changed in its image: A added, C changed, D deleted", built: true, options: {} },
+  { name: "commit", usage: "commit [options] <container-id> IMAGE[:TAG]", describe: "make the container's writable layer a new image on top of its image", built: true, options: { message: str("a comment for the history entry", { alias: "m" }) } },
+  { name: "export", usage: "export -o FILE <container-id>", describe: "write the container's merged filesystem as one flat tar", built: true, options: { output: str("the tar file to write", { alias: "o", demandOption: true }) } },
 ];

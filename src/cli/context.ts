@@ -9,6 +9,8 @@ export interface GlobalOptions {
   systemdCgroup: boolean;
   rootless: string;
   criu?: string;
+  /** --image-root: the image store (default /var/lib/berth). */
+  imageRoot?: string;
 }
 
 export interface CliContext {

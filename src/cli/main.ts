@@ -30,6 +30,11 @@ const verbs: Record<string, () => Promise<{ default: Verb }>> = {
   exec: () => import("./exec"),
   ps: () => import("./ps"),
   events: () => import("./events"),
+  image: () => import("./image"),
+  bundle: () => import("./bundle"),
+  diff: () => import("./diff"),
+  commit: () => import("./commit"),
+  export: () => import("./export"),
 };
 
 /** yargs command strings: the verb and its positionals. */
@@ -48,6 +53,11 @@ const positionals: Record<string, string> = {
   start: "<container-id>",
   state: "<container-id>",
   update: "<container-id>",
+  image: "<action> [args..]",
+  bundle: "<image> <dir>",
+  diff: "<container-id>",
+  commit: "<container-id> <image>",
+  export: "<container-id>",
 };
 
 const globalOptions = {
@@ -55,6 +65,7 @@ const globalOptions = {
   log: { type: "string", describe: "set the log file to write berth logs to (default is '/dev/stderr')", requiresArg: true },
   "log-format": { type: "string", describe: "set the log format ('text' (default), or 'json')", default: "text", choices: ["text", "json"], requiresArg: true },
   root: { type: "string", describe: "root directory for storage of container state (this should be located in tmpfs)", default: "/run/berth", requiresArg: true },
+  "image-root": { type: "string", describe: "root directory of the image store (images, layers, writable layers)", default: "/var/lib/berth", requiresArg: true },
   criu: { type: "string", describe: "path to the criu binary used for checkpoint and restore", default: "criu", requiresArg: true },
   "systemd-cgroup": { type: "boolean", describe: 'enable systemd cgroup support, expects cgroupsPath to be of form "slice:prefix:name" for e.g. "system.slice:runc:434234"', default: false },
   // Not requiresArg: `spec --rootless` is a boolean of the spec verb (as in runc).
@@ -74,7 +85,7 @@ function versionText(libseccomp: string | undefined): string {
 
 /** The verb in argv: the first token that names a command, skipping global flags and values. */
 function findVerb(args: string[]): { verb?: CommandDef; index: number } {
-  const takesValue = new Set(["--log", "--log-format", "--root", "--criu"]);
+  const takesValue = new Set(["--log", "--log-format", "--root", "--criu", "--image-root"]);
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     if (a === "--") break;
@@ -222,6 +233,7 @@ export async function main(rawArgs: string[], io: MainIo = processIo): Promise<n
       systemdCgroup: argv["systemd-cgroup"] === true,
       rootless: argv.rootless as string,
       criu: argv.criu as string | undefined,
+      imageRoot: argv["image-root"] as string,
     };
     const { def } = selected;
     const id = selected.argv["container-id"] as string | undefined;

@@ -17,6 +17,7 @@ import { writeFileAtomic } from "../state";
 import type { NamespaceType, Spec } from "../spec";
 import { loadBundle } from "./bundle";
 import { gatherHostFacts } from "./host-facts";
+import { mountImageRootfs } from "./image";
 import { procStat } from "./proc";
 import type { Runtime } from "./runtime";
 import { hookError, runPoststop, startResultPath } from "./hooks";
@@ -252,6 +253,9 @@ async function createLocked(rt: Runtime, opts: CreateOptions, undo: Undo): Promi
   if (consoleSocket !== undefined && !native.unixSendFd) throw new BerthError({ op: "create", id, field: "--console-socket", value: opts.consoleSocket, reason: "sending the terminal is not available in this build of berth" });
 
   const rootfs = resolve(bundle.dir, spec.root!.path);
+  // A bundle made by `berth bundle`: the image's layers plus a writable layer, mounted here.
+  const unmountImage = mountImageRootfs(native, id, spec, rootfs);
+  if (unmountImage) undo.push(`remove the image rootfs at ${rootfs}`, unmountImage);
   try {
     if (!statSync(rootfs).isDirectory()) throw new BerthError({ op: "create", id, field: "root.path", value: spec.root!.path, reason: "is not a directory" });
   } catch (err) {

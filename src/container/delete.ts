@@ -7,6 +7,7 @@ import { BerthError } from "../errors";
 import type { ContainerRecord } from "../state";
 import { isFrozen, setFrozen } from "../cgroups";
 import { cgroupSetOf } from "./cgroup-of";
+import { unmountImageRootfs } from "./image";
 import { openInit, signalCgroup, signalContainer } from "./kill";
 import { runPoststop } from "./hooks";
 import type { Runtime } from "./runtime";
@@ -87,6 +88,7 @@ async function removeOwned(rt: Runtime, record: ContainerRecord): Promise<void> 
   if (failed.length) {
     throw new BerthError({ op: "delete", id: record.id, field: failed[0]!.dir, reason: "rmdir", errno: failed[0]!.error.code ?? "EBUSY" });
   }
+  unmountImageRootfs(rt.native, record.id, record.config);
   rt.store.remove(record.id);
 }
 

@@ -46,6 +46,12 @@ export interface LifecycleNative {
   openTreeIdmapped?(source: string, usernsFd: number, recursiveTree: boolean, recursiveIdmap: boolean): number;
   /** cgroup v2 device rules as an eBPF program on the cgroup (native/addon/device-filter.cc). */
   deviceFilterAttach?(cgroupFd: number, rules: readonly { allow: boolean; type: "a" | "b" | "c"; major: number; minor: number; access: string }[]): number;
+  /** The layer model's filesystem calls (native/addon/layer-fs.cc), for rootfs from an image. */
+  mountOverlay?(target: string, data: string): void;
+  umount?(target: string, detach?: boolean): void;
+  mknod?(path: string, mode: number, major: number, minor: number): void;
+  lsetxattr?(path: string, name: string, value: string): void;
+  lgetxattr?(path: string, name: string): string | null;
   berthInitPath(): string;
 }
 

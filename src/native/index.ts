@@ -258,6 +258,12 @@ interface NativeAddon {
   deviceFilterAttach(cgroupFd: number, rules: readonly DeviceFilterRule[]): number;
   /** TIOCSWINSZ: set a terminal's size (the pty master of a foreground terminal). */
   ttySetSize(fd: number, rows: number, cols: number): void;
+  /** The layer model's filesystem calls (layer-fs.cc). */
+  mountOverlay(target: string, data: string): void;
+  umount(target: string, detach?: boolean): void;
+  mknod(path: string, mode: number, major: number, minor: number): void;
+  lsetxattr(path: string, name: string, value: string): void;
+  lgetxattr(path: string, name: string): string | null;
 }
 
 /**
@@ -475,6 +481,31 @@ export function ttySetSize(fd: number, rows: number, cols: number): void {
   load().ttySetSize(fd, rows, cols);
 }
 
+/** mount(2) an overlay at `target` with this option string (lowerdir=...,upperdir=...,workdir=...). */
+export function mountOverlay(target: string, data: string): void {
+  load().mountOverlay(target, data);
+}
+
+/** umount2(2) with UMOUNT_NOFOLLOW (and MNT_DETACH when `detach`). */
+export function umount(target: string, detach?: boolean): void {
+  load().umount(target, detach);
+}
+
+/** mknod(2): `mode` carries the file type; an overlay whiteout is (S_IFCHR, 0, 0). */
+export function mknod(path: string, mode: number, major: number, minor: number): void {
+  load().mknod(path, mode, major, minor);
+}
+
+/** lsetxattr(2) (an opaque directory: trusted.overlay.opaque = "y"). */
+export function lsetxattr(path: string, name: string, value: string): void {
+  load().lsetxattr(path, name, value);
+}
+
+/** lgetxattr(2); null when the attribute is not set. */
+export function lgetxattr(path: string, name: string): string | null {
+  return load().lgetxattr(path, name);
+}
+
 /** The path of the berth-init binary (searched like the addon; does not load the addon). */
 export function berthInitPath(): string {
   return findNativeFile(INIT_FILE);
@@ -506,5 +537,10 @@ export const nativeSurface: NativeSurface = {
   unixSendFd,
   deviceFilterAttach,
   ttySetSize,
+  mountOverlay,
+  umount,
+  mknod,
+  lsetxattr,
+  lgetxattr,
   berthInitPath,
 };

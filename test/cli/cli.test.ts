@@ -137,7 +137,8 @@ describe("the command frame", () => {
   test("every runc subcommand is registered and its --help lists every flag", () => {
     const names = commands.map((c) => c.name).sort();
     expect(names).toEqual(
-      ["check", "checkpoint", "create", "delete", "events", "exec", "features", "kill", "list", "pause", "ps", "restore", "resume", "run", "spec", "start", "state", "update"].sort(),
+      // runc's, then berth's own (check; the layer model: image, bundle, diff, commit, export).
+      ["check", "checkpoint", "create", "delete", "events", "exec", "features", "kill", "list", "pause", "ps", "restore", "resume", "run", "spec", "start", "state", "update", "image", "bundle", "diff", "commit", "export"].sort(),
     );
     for (const c of commands) {
       const r = berth([c.name, "--help"]);

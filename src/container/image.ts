@@ -1,0 +1,117 @@
+/**
+ * The lifecycle's side of the layer model (src/image): the image store with the real native
+ * filesystem calls, the overlay rootfs made at create and removed at delete for a bundle made by
+ * `berth bundle`, and the image and writable-layer verbs the CLI calls.
+ */
+import { BerthError } from "../errors";
+import {
+  commitContainer,
+  containerDiff,
+  DEFAULT_IMAGE_ROOT,
+  exportContainer,
+  IMAGE_ANNOTATION,
+  IMAGE_NAME_ANNOTATION,
+  IMAGE_ROOT_ANNOTATION,
+  ImageStore,
+  loadImages,
+  mountContainerLayer,
+  removeContainerLayer,
+  saveImage,
+  shortId,
+  writeImageBundle,
+  type Change,
+  type LayerFs,
+} from "../image";
+import * as native from "../native";
+import type { Spec } from "../spec";
+import type { LifecycleNative } from "./runtime";
+
+function layerFsOf(n: Partial<LayerFs>, op: string, id?: string): LayerFs {
+  const { mountOverlay, umount, mknod, lsetxattr, lgetxattr } = n;
+  if (!mountOverlay || !umount || !mknod || !lsetxattr || !lgetxattr) throw new BerthError({ op, id, reason: "image layers are not available in this build of berth" });
+  return { mountOverlay, umount, mknod, lsetxattr, lgetxattr };
+}
+
+export function imageStore(root: string | undefined, op = "image"): ImageStore {
+  return new ImageStore(root ?? DEFAULT_IMAGE_ROOT, layerFsOf(native.nativeSurface, op));
+}
+
+/**
+ * create: a bundle from an image (annotation org.berth.image) gets its rootfs assembled here,
+ * before the plan is built: the image's layers plus a new writable layer, mounted at root.path.
+ * Returns the undo step (unmount, remove the writable layer), or undefined for a plain bundle.
+ */
+export function mountImageRootfs(n: LifecycleNative, id: string, spec: Spec, rootfs: string): (() => void) | undefined {
+  const manifest = spec.annotations?.[IMAGE_ANNOTATION];
+  if (!manifest) return undefined;
+  const store = new ImageStore(spec.annotations?.[IMAGE_ROOT_ANNOTATION] ?? DEFAULT_IMAGE_ROOT, layerFsOf(n as Partial<LayerFs>, "create", id));
+  mountContainerLayer(store, id, manifest, rootfs, spec.annotations?.[IMAGE_NAME_ANNOTATION]);
+  return () => removeContainerLayer(store, id);
+}
+
+/** delete: unmount the image rootfs and remove the writable layer (if the container has one). */
+export function unmountImageRootfs(n: LifecycleNative, id: string, spec: Spec | undefined): void {
+  if (!spec?.annotations?.[IMAGE_ANNOTATION]) return;
+  const store = new ImageStore(spec.annotations[IMAGE_ROOT_ANNOTATION] ?? DEFAULT_IMAGE_ROOT, layerFsOf(n as Partial<LayerFs>, "delete", id));
+  try {
+    removeContainerLayer(store, id);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    throw new BerthError({ op: "delete", id, field: "root.path", reason: "unmount the image's overlay rootfs", errno: e.code ?? "EIO", cause: err });
+  }
+}
+
+export const imageLoad = (root: string | undefined, input: string): Promise<string[]> => loadImages(imageStore(root, "image load"), input);
+export const imageSave = (root: string | undefined, ref: string, out: string): Promise<void> => saveImage(imageStore(root, "image save"), ref, out);
+export const imageRemove = (root: string | undefined, ref: string): string[] => imageStore(root, "image rm").remove(ref);
+export const imageBundle = (root: string | undefined, ref: string, dir: string): string => writeImageBundle(imageStore(root, "bundle"), ref, dir);
+export const layerDiff = (root: string | undefined, id: string): Change[] => containerDiff(imageStore(root, "diff"), id);
+export const layerCommit = (root: string | undefined, id: string, name: string, message?: string) => commitContainer(imageStore(root, "commit"), id, name, { message });
+export const layerExport = (root: string | undefined, id: string, out: string): Promise<void> => exportContainer(imageStore(root, "export"), id, out);
+
+export interface ImageSummary {
+  name: string;
+  id: string;
+  created: string;
+  size: number;
+}
+
+export function imageList(root: string | undefined): ImageSummary[] {
+  const store = imageStore(root, "image ls");
+  return store.images().map((rec) => {
+    const img = store.resolveRecord(rec);
+    return { name: rec.name ?? "<none>", id: shortId(rec.config), created: img.config.created ?? "", size: store.size(img) };
+  });
+}
+
+export function imageInspect(root: string | undefined, ref: string): Record<string, unknown> {
+  const store = imageStore(root, "image inspect");
+  const img = store.resolve("image inspect", ref);
+  return {
+    Id: img.record.config,
+    RepoTags: store.images().filter((i) => i.manifest === img.record.manifest && i.name).map((i) => i.name),
+    Digest: img.record.manifest,
+    Created: img.config.created,
+    Architecture: img.config.architecture,
+    Os: img.config.os,
+    Config: img.config.config ?? {},
+    RootFS: img.config.rootfs,
+    Layers: img.manifest.layers,
+    Size: store.size(img),
+    History: img.config.history ?? [],
+  };
+}
+
+/** One line per history entry, top first: created-by and the size of its layer. */
+export function imageHistory(root: string | undefined, ref: string): { createdBy: string; size: number; created: string; layer?: string }[] {
+  const store = imageStore(root, "image history");
+  const img = store.resolve("image history", ref);
+  const layers = [...img.manifest.layers];
+  const history = img.config.history?.length ? img.config.history : layers.map(() => ({}) as { created_by?: string; empty_layer?: boolean; created?: string });
+  let li = 0;
+  const rows = history.map((h) => {
+    const layer = h.empty_layer ? undefined : layers[li++];
+    return { createdBy: h.created_by ?? "", created: h.created ?? "", size: layer?.size ?? 0, layer: layer?.digest };
+  });
+  return rows.reverse();
+}

@@ -1,7 +1,7 @@
 /**
  * bin/berth: the smallest possible start. Node parses every byte of the file it starts, so this
  * entry holds only the fast-path parser; it then loads one of two bundles next to it:
- *   berth-fast.js  state / start / delete / kill in their plain forms (fast.ts), no yargs
+ *   berth-fast.js  state / start / delete / kill / list in their plain forms (fast.ts), no yargs
  *   berth-main.js  everything else: the full CLI (main.ts), yargs, all verbs
  * Both produce the same output, errors and exit codes (fast-args.ts says why).
  */

@@ -1,6 +1,6 @@
 /**
  * The fast path's parser: the command lines engines send constantly (containerd's shim, conmon,
- * podman), `[globals] state|start|delete|kill ID ...`, recognised without yargs. Loading yargs
+ * podman), `[globals] state|start|delete|kill ID ...` and `list [-q] [--format F]`, recognised without yargs. Loading yargs
  * and the whole CLI costs ~0.3x of Node's own start-up here (bench/results.md); these verbs need
  * neither. This module imports nothing, so the entry point (entry.ts) stays tiny.
  *
@@ -11,7 +11,7 @@
  * that main.ts would, or none.
  */
 
-export type FastVerb = "state" | "start" | "delete" | "kill";
+export type FastVerb = "state" | "start" | "delete" | "kill" | "list";
 
 export interface FastCall {
   verb: FastVerb;
@@ -28,6 +28,8 @@ export interface FastCall {
   force: boolean;
   all: boolean;
   signal?: string | number;
+  quiet: boolean;
+  format: "table" | "json";
 }
 
 /** yargs-parser's isNumber (plus anything close to it): such a value would reach the verb as a number. */
@@ -41,7 +43,7 @@ function plain(x: string | undefined): x is string {
 }
 
 const valueFlags = new Set(["root", "log", "log-format", "rootless", "criu"]);
-const verbs = new Set<string>(["state", "start", "delete", "kill"]);
+const verbs = new Set<string>(["state", "start", "delete", "kill", "list"]);
 
 export function parseFast(args: string[]): FastCall | undefined {
   const g: Record<string, string | boolean> = {};
@@ -69,21 +71,31 @@ export function parseFast(args: string[]): FastCall | undefined {
   const index = i;
   let force = false;
   let all = false;
+  let quiet = false;
+  let format: string | undefined;
   const pos: string[] = [];
   for (i++; i < args.length; i++) {
     const a = args[i]!;
+    if (verb === "list") {
+      if ((a === "-q" || a === "--quiet") && !quiet) quiet = true;
+      else if ((a === "-f" || a === "--format") && format === undefined) format = args[++i];
+      else if (a.startsWith("--format=") && format === undefined) format = a.slice(9);
+      else return undefined;
+      if (format !== undefined && format !== "table" && format !== "json") return undefined;
+      continue;
+    }
     if (verb === "delete" && (a === "-f" || a === "--force") && !force) force = true;
     else if (verb === "kill" && (a === "-a" || a === "--all") && !all) all = true;
     else if (plain(a)) pos.push(a);
     else if (verb === "kill" && pos.length === 1 && /^[1-9][0-9]?$/.test(a)) pos.push(a);
     else return undefined;
   }
-  if (pos.length !== 1 && !(verb === "kill" && pos.length === 2)) return undefined;
+  if (verb === "list" ? pos.length !== 0 : pos.length !== 1 && !(verb === "kill" && pos.length === 2)) return undefined;
   const sig = pos[1];
   return {
     verb: verb as FastVerb,
     index,
-    id: pos[0]!,
+    id: pos[0] ?? "",
     root: (g.root as string | undefined) ?? "/run/berth",
     debug: g.debug === true,
     log: g.log as string | undefined,
@@ -95,5 +107,7 @@ export function parseFast(args: string[]): FastCall | undefined {
     all,
     // yargs hands a numeric signal over as a number
     signal: sig !== undefined && /^\d+$/.test(sig) ? Number(sig) : sig,
+    quiet,
+    format: format === "json" ? "json" : "table",
   };
 }

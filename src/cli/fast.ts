@@ -8,12 +8,13 @@ import type { CliContext, GlobalOptions, Verb } from "./context";
 import deleteVerb from "./delete";
 import type { FastCall } from "./fast-args";
 import killVerb from "./kill";
+import listVerb from "./list";
 import { Logger } from "./log";
 import { processIo, reportError, type MainIo } from "./report";
 import startVerb from "./start";
 import stateVerb from "./state";
 
-const verbs: Record<FastCall["verb"], Verb> = { state: stateVerb, start: startVerb, delete: deleteVerb, kill: killVerb };
+const verbs: Record<FastCall["verb"], Verb> = { state: stateVerb, start: startVerb, delete: deleteVerb, kill: killVerb, list: listVerb };
 
 export async function runFast(call: FastCall, rawArgs: string[], io: MainIo = processIo): Promise<number> {
   const logger = new Logger(call.log, call.logFormat, call.debug);
@@ -28,10 +29,11 @@ export async function runFast(call: FastCall, rawArgs: string[], io: MainIo = pr
       criu: call.criu,
     };
     // The keys the verbs read, as yargs would have set them.
-    const argv: CliContext["argv"] = { _: [call.verb], "container-id": call.id, containerId: call.id };
+    const argv: CliContext["argv"] = call.verb === "list" ? { _: [call.verb] } : { _: [call.verb], "container-id": call.id, containerId: call.id };
+    if (call.verb === "list") Object.assign(argv, { quiet: call.quiet, q: call.quiet, format: call.format, f: call.format });
     if (call.verb === "delete") Object.assign(argv, { force: call.force, f: call.force });
     if (call.verb === "kill") Object.assign(argv, { all: call.all, a: call.all, signal: call.signal });
-    logger.debug(`${call.verb} ${call.id}: ${JSON.stringify(rawArgs)}`);
+    logger.debug(`${call.verb}${call.id ? ` ${call.id}` : ""}: ${JSON.stringify(rawArgs)}`);
     const code = await verbs[call.verb]({ global, logger, argv, stdout: io.stdout, verbArgs: rawArgs.slice(call.index + 1) });
     return typeof code === "number" ? code : 0;
   } catch (err) {

@@ -49,5 +49,5 @@ export default tseslint.config(
       "no-restricted-imports": ["error", { paths: [{ name: "yargs", message: "Only src/cli imports yargs." }], patterns: [{ regex: "^\\./[a-z-]+/", message: "Import a room through its index.ts." }, { group: ["./cli"], message: "Nothing imports cli." }] }],
     },
   },
-  { files: ["scripts/**/*.mjs", "*.mjs", "*.js", "test/**/*.js"], languageOptions: { globals: { process: "readonly", console: "readonly", require: "readonly", module: "writable", __dirname: "readonly" } }, rules: { "@typescript-eslint/no-require-imports": "off" } },
+  { files: ["scripts/**/*.mjs", "bench/**/*.mjs", "bench/**/*.js", "*.mjs", "*.js", "test/**/*.js"], languageOptions: { globals: { process: "readonly", console: "readonly", require: "readonly", module: "writable", __dirname: "readonly" } }, rules: { "@typescript-eslint/no-require-imports": "off" } },
 );

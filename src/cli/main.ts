@@ -6,10 +6,11 @@
  * internal errors add a stack under --debug); a verb may return another code (run, exec).
  */
 import yargs from "yargs";
-import { BerthError, toBerthError } from "../errors";
+import { BerthError } from "../errors";
 import { commands, type CommandDef } from "./commands";
 import type { CliContext, GlobalOptions, Verb } from "./context";
 import { Logger } from "./log";
+import { processIo, reportError, type MainIo } from "./report";
 
 import { commit, version } from "./version";
 
@@ -159,15 +160,7 @@ function friendly(msg: string): string {
   return msg.charAt(0).toLowerCase() + msg.slice(1);
 }
 
-export interface MainIo {
-  stdout: (text: string) => void;
-  stderr: (text: string) => void;
-}
-
-const processIo: MainIo = {
-  stdout: (t) => process.stdout.write(t),
-  stderr: (t) => process.stderr.write(t),
-};
+export type { MainIo } from "./report";
 
 export async function main(rawArgs: string[], io: MainIo = processIo): Promise<number> {
   const { verb, index } = findVerb(rawArgs);
@@ -246,13 +239,7 @@ export async function main(rawArgs: string[], io: MainIo = processIo): Promise<n
     const code = await run({ global, logger, argv: selected.argv, stdout: io.stdout, verbArgs: rawArgs.slice(index + 1) });
     return typeof code === "number" ? code : 0;
   } catch (err) {
-    const e = toBerthError(err, op);
-    for (const line of e.lines()) {
-      io.stderr(line + "\n");
-      logger.error(line);
-    }
-    if (debug && e.internal) io.stderr(`${(e.cause as Error | undefined)?.stack ?? e.stack}\n`);
-    return 1;
+    return reportError(err, op, logger, debug, io);
   }
 }
 

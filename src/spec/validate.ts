@@ -4,7 +4,7 @@
  * then the semantic checks. All problems are returned, never just the first.
  */
 import type { Problem } from "../errors";
-import * as validators from "./generated/validators";
+import type * as Validators from "./generated/validators";
 import { schemaErrorsToProblems, type SchemaError } from "./schema-errors";
 import { semanticProblems } from "./semantic";
 import type { Process, Spec } from "./types";
@@ -13,6 +13,16 @@ export interface Validated<T> {
   /** Present when there are no errors (warnings allowed). */
   value?: T;
   problems: Problem[];
+}
+
+/**
+ * Loaded on first use: the generated code is ~260 KB, and the verbs that never validate
+ * (state, start, kill, delete, list) should not read or parse it at start-up. The CLI bundles
+ * keep it in a file of its own (scripts/bundle.mjs).
+ */
+let loaded: typeof Validators | undefined;
+function validators(): typeof Validators {
+  return (loaded ??= require("./generated/validators") as typeof Validators);
 }
 
 type Validator = ((data: unknown) => boolean) & { errors?: SchemaError[] | null };
@@ -39,7 +49,7 @@ function merge(...lists: Problem[][]): Problem[] {
 const hasErrors = (problems: Problem[]): boolean => problems.some((p) => p.severity === "error");
 
 export function validateConfig(data: unknown): Validated<Spec> {
-  const schema = runSchema(validators.validateConfig as Validator, data);
+  const schema = runSchema(validators().validateConfig as Validator, data);
   // One message per field. Where the schema only says a field is missing or empty and a
   // semantic check says why it matters, keep the semantic one; otherwise (a wrong type, say)
   // the schema's message is the root cause and the semantic one would be noise.
@@ -54,7 +64,7 @@ export function validateConfig(data: unknown): Validated<Spec> {
 
 /** A process.json (`exec --process`): located under "process" as in config.json. */
 export function validateProcess(data: unknown, base = "process"): Validated<Process> {
-  const problems = runSchema(validators.validateProcess as Validator, data, base);
+  const problems = runSchema(validators().validateProcess as Validator, data, base);
   if (data !== null && typeof data === "object") {
     const shell = { ociVersion: "1.0.0", root: { path: "rootfs" }, process: data };
     for (const p of semanticProblems(shell)) {
@@ -65,9 +75,9 @@ export function validateProcess(data: unknown, base = "process"): Validated<Proc
 }
 
 export function validateState(data: unknown): Problem[] {
-  return runSchema(validators.validateState as Validator, data);
+  return runSchema(validators().validateState as Validator, data);
 }
 
 export function validateFeatures(data: unknown): Problem[] {
-  return runSchema(validators.validateFeatures as Validator, data);
+  return runSchema(validators().validateFeatures as Validator, data);
 }

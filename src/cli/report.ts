@@ -1,0 +1,24 @@
+/** How a failed command is reported, shared by main.ts and the fast path (fast.ts). */
+import { toBerthError } from "../errors";
+import type { Logger } from "./log";
+
+export interface MainIo {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+}
+
+export const processIo: MainIo = {
+  stdout: (t) => process.stdout.write(t),
+  stderr: (t) => process.stderr.write(t),
+};
+
+/** One line per problem on stderr and in the log; a stack only for internal errors under --debug. Returns the exit code. */
+export function reportError(err: unknown, op: string, logger: Logger, debug: boolean, io: MainIo): number {
+  const e = toBerthError(err, op);
+  for (const line of e.lines()) {
+    io.stderr(line + "\n");
+    logger.error(line);
+  }
+  if (debug && e.internal) io.stderr(`${(e.cause as Error | undefined)?.stack ?? e.stack}\n`);
+  return 1;
+}

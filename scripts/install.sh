@@ -1,7 +1,7 @@
 #!/bin/bash
 # scripts/install.sh [PREFIX]   (npm run install-berth; PREFIX defaults to /usr/local, DESTDIR is honoured)
 # Installs the built berth where engines find it:
-#   PREFIX/lib/berth/berth               the bundled CLI (bin/berth: one file, no node_modules)
+#   PREFIX/lib/berth/berth (+ berth-*.js) the bundled CLI (no node_modules)
 #   PREFIX/lib/berth/berth-init          the static init the CLI execs inside containers
 #   PREFIX/lib/berth/berth_native.node   the addon
 #   PREFIX/bin/berth -> ../lib/berth/berth

@@ -65,6 +65,8 @@ async function both<T>(scenario: (rt: Runtime) => Promise<T>, expected: T): Prom
 const podman = (args: string[], opts: { timeoutMs?: number } = {}) => run("podman", args, { env: env.podmanEnv, ...opts });
 /** Lines podman writes on stderr with a timestamp (warnings), without it. */
 const noTime = (s: string) => s.replace(/time="[^"]*" /g, "").replace(/\r/g, "");
+/** What a terminal showed: script(1)'s capture of a pty may carry NUL padding (seen with runc as with berth). */
+const ttyText = (s: string) => noTime(s).replace(/\u0000|\^@/g, "").trim();
 /** A name of ours, recorded for the cleanup. */
 const name = (rt: Runtime, what: string) => {
   const n = `e2e-${rt}-${what}`;
@@ -214,14 +216,14 @@ describe("podman", () => {
   ttyTest(`run -it: a terminal inside${ttySkipReason}`, () =>
     both(async (rt) => {
       const r = await underTty(["run", "--runtime", rt, "--cgroup-parent", `/${env.tag}`, "-it", "--rm", image, "sh", "-c", "test -t 0 && test -t 1 && echo tty-ok"]);
-      return { code: r.code, out: noTime(r.stdout).trim() };
+      return { code: r.code, out: ttyText(r.stdout) };
     }, { code: 0, out: "tty-ok" }));
 
   ttyTest(`exec -it: a terminal inside${ttySkipReason}`, () =>
     both(async (rt) => {
       const n = await detached(rt, "exec-it");
       const r = await underTty(["exec", "-it", n, "sh", "-c", "test -t 0 && echo tty-ok"]);
-      return { code: r.code, out: noTime(r.stdout).trim() };
+      return { code: r.code, out: ttyText(r.stdout) };
     }, { code: 0, out: "tty-ok" }));
 });
 

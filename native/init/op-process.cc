@@ -106,8 +106,17 @@ int op_chdir(Run& run, const Op& op) {
   if (chdir(path) != 0) return run.fail(errno);
   char cwd[4096];
   if (getcwd(cwd, sizeof cwd) == nullptr) {
-    if (errno != ENOENT) return run.fail(errno);
-    cwd[0] = '\0';
+    if (errno == ENOENT) {
+      cwd[0] = '\0';  // glibc: the directory is not reachable from our root
+    } else {
+      // A seccomp filter already loaded (without no_new_privs it must be) may refuse getcwd;
+      // the kernel gives the same answer through /proc/self/cwd ("(unreachable)/..." when the
+      // directory is outside our root).
+      int err = errno;
+      ssize_t n = readlink("/proc/self/cwd", cwd, sizeof cwd - 1);
+      if (n < 0) return run.fail(err);
+      cwd[n] = '\0';
+    }
   }
   if (cwd[0] != '/') {
     run.detail.add(": the working directory is outside of the container's root, possible container breakout");

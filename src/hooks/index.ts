@@ -22,10 +22,15 @@ import type { Hook, Hooks, Spec, State, Status } from "../spec";
 export type HookKind = keyof Hooks;
 
 /** The status on a hook's stdin, as runtime.md's lifecycle has it at that point. */
+/**
+ * runtime.md "State": "created" is the status once the runtime has finished creating the
+ * environment ("after step 2 in the lifecycle"), and the create-time hooks are steps 3 to 5,
+ * so they read "created" (as crun gives them, and runtime-tools' hooks_stdin checks).
+ */
 export const hookStatus: Record<HookKind, Status> = {
-  prestart: "creating",
-  createRuntime: "creating",
-  createContainer: "creating",
+  prestart: "created",
+  createRuntime: "created",
+  createContainer: "created",
   startContainer: "created",
   poststart: "running",
   poststop: "stopped",

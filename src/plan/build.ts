@@ -353,7 +353,7 @@ export function buildPlan(input: PlanInput): LaunchPlan {
   if (some(hooks.prestart) || some(hooks.createRuntime) || some(hooks.createContainer) || some(hooks.startContainer)) {
     add("hooksSync", [], some(hooks.prestart) ? "hooks.prestart" : some(hooks.createRuntime) ? "hooks.createRuntime" : "hooks");
   }
-  addHooks("createContainer", "creating");
+  addHooks("createContainer", "created");
 
   // --- into the root
   if (input.noPivot) add("chrootNoPivot", [rootfs], "root.path (--no-pivot)");

@@ -112,9 +112,9 @@ test("every hook runs in order, in its namespace, with the status runtime.md req
 
   const lines = logLines(b);
   expect(lines.map((l) => [l.tag, l.state.status])).toEqual([
-    ["prestart", "creating"],
-    ["createRuntime", "creating"],
-    ["createContainer", "creating"],
+    ["prestart", "created"],
+    ["createRuntime", "created"],
+    ["createContainer", "created"],
     ["startContainer", "created"],
     ["poststart", "running"],
     ["poststop", "stopped"],
@@ -154,15 +154,17 @@ test.each(["prestart", "createRuntime", "createContainer"])("a failing %s hook f
 });
 
 test.each(["createRuntime", "createContainer"])("a %s hook past its timeout is killed and fails create", (kind) => {
+  // A duration no other process on the machine has in its command line.
+  const naptime = `60.${process.pid}${Math.floor(Math.random() * 1e6)}`;
   b = hookBundle(["sleep", "300"], (c) => {
-    c.hooks[kind].unshift({ path: "/bin/sleep", args: ["sleep", "60"], timeout: 1 });
+    c.hooks[kind].unshift({ path: "/bin/sleep", args: ["sleep", naptime], timeout: 1 });
   });
   const id = uniq(`to-${kind.toLowerCase()}`);
   const t0 = Date.now();
   const r = run(["create", "-b", b.dir, id]);
   expect(Date.now() - t0).toBeLessThan(20_000);
   expect(r).toEqual({ exitCode: 1, stdout: "", stderr: `berth: create ${id}: hooks.${kind}[0] "/bin/sleep": timed out after 1 second\n` });
-  expect(processesMentioning("sleep 60")).toEqual([]);
+  expect(processesMentioning(`sleep ${naptime}`)).toEqual([]);
   expectNothingLeft(b, id);
 });
 

@@ -35,7 +35,7 @@ test("hooksSync and createContainer come right before pivotRoot; startContainer 
   const cc = plan.ops[pivot - 1]!;
   expect(cc.origin).toBe("hooks.createContainer[0]");
   expect(cc.args.slice(0, 4)).toEqual(["/h/cc", ["cc", "-x"], ["A=1"], 3]);
-  expect(JSON.parse(`{"pid":7,${cc.args[4] as string}`)).toEqual({ pid: 7, ociVersion: expect.any(String), id: "c1", status: "creating", bundle: "/b" });
+  expect(JSON.parse(`{"pid":7,${cc.args[4] as string}`)).toEqual({ pid: 7, ociVersion: expect.any(String), id: "c1", status: "created", bundle: "/b" });
   const sc = plan.ops[ops.lastIndexOf("runHook")]!;
   expect(sc.origin).toBe("hooks.startContainer[0]");
   expect(sc.args.slice(0, 4)).toEqual(["/h/sc", ["/h/sc"], [], 0]);

@@ -410,6 +410,7 @@ async function createLocked(rt: Runtime, opts: CreateOptions, undo: Undo): Promi
         path: cgroupPathFor(spec.linux?.cgroupsPath, id),
       },
         sessionKeyring: opts.noNewKeyring ? undefined : `_ses.${id}`,
+        selinux: facts.selinux,
         capLastCap: capLastCap(),
         seccomp,
       });

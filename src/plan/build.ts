@@ -96,6 +96,8 @@ export interface PlanInput {
   bindSourceIsFile: (index: number) => boolean;
   /** The host's cgroup layout and the container's cgroup path, for "cgroup" mounts. */
   cgroup: { mode: "unified" | "hybrid" | "legacy" | "none"; hierarchies: CgroupHierarchy[]; v2Mount?: string; path: string };
+  /** Whether the host has SELinux (linux.mountLabel is applied only then). */
+  selinux?: boolean;
   /** The session keyring to join ("_ses.<id>"); absent with --no-new-keyring. */
   sessionKeyring?: string;
   /** Highest capability number the kernel knows. */
@@ -550,7 +552,7 @@ function planMount(add: Add, m: Mount, i: number, input: PlanInput): void {
     add("mkdirInRoot", [dest, 0o755, 0], origin);
     // linux.mountLabel: the SELinux context of the filesystems berth makes for the container
     // (proc, sysfs and cgroup take none).
-    const label = input.spec.linux?.mountLabel && ["tmpfs", "mqueue", "devpts"].includes(m.type ?? "") ? [`context="${input.spec.linux.mountLabel}"`] : [];
+    const label = input.selinux && input.spec.linux?.mountLabel && ["tmpfs", "mqueue", "devpts"].includes(m.type ?? "") ? [`context="${input.spec.linux.mountLabel}"`] : [];
     add("mount", [m.source ?? m.type ?? "none", dest, m.type ?? "", opts.flags, [...opts.data, ...label].join(",")], origin);
   }
   for (const p of opts.propagation) add("mount", ["", dest, "", p, ""], origin);

@@ -75,7 +75,9 @@ export function hostProblems(spec: Spec, host: HostFacts): Problem[] {
   const proc = spec.process;
   if (proc?.apparmorProfile && !host.apparmor) error("process.apparmorProfile", proc.apparmorProfile, "AppArmor is not enabled on this host");
   if (proc?.selinuxLabel && !host.selinux) error("process.selinuxLabel", proc.selinuxLabel, "SELinux is not enabled on this host");
-  if (linux.mountLabel && !host.selinux) error("linux.mountLabel", linux.mountLabel, "SELinux is not enabled on this host");
+  // A mount label only labels files for SELinux; without it there is nothing to label, and the
+  // container is the same either way (crun's behaviour; runc refuses): say so, go on.
+  if (linux.mountLabel && !host.selinux) warn("linux.mountLabel", linux.mountLabel, "SELinux is not enabled on this host: the mounts are not labelled");
 
   if (proc?.capabilities) {
     for (const set of capabilitySets) {

@@ -251,7 +251,7 @@ test("LSM labels: the exec label ops before the credentials, and mountLabel on t
     s.process!.apparmorProfile = "berth-default";
     s.process!.selinuxLabel = "system_u:system_r:container_t:s0";
     s.linux!.mountLabel = "system_u:object_r:container_file_t:s0";
-  }));
+  }, { selinux: true }));
   const labels = plan.ops.filter((o) => o.op === "setExecLabel");
   expect(labels).toEqual([
     { op: "setExecLabel", args: ["apparmor", "exec berth-default"], origin: "process.apparmorProfile" },
@@ -262,4 +262,7 @@ test("LSM labels: the exec label ops before the credentials, and mountLabel on t
   expect(String(shm.args[4])).toContain('context="system_u:object_r:container_file_t:s0"');
   const proc = plan.ops.find((o) => o.op === "mount" && o.args[1] === "/proc")!;
   expect(String(proc.args[4])).not.toContain("context=");
+  // Without SELinux there is nothing to label: no context= (the host check warns).
+  const plain = buildPlan(input((s) => (s.linux!.mountLabel = "system_u:object_r:container_file_t:s0")));
+  expect(plain.ops.some((o) => o.op === "mount" && String(o.args[4]).includes("context="))).toBe(false);
 });

@@ -14,10 +14,33 @@ import { detectCgroups, type CgroupLayout } from "./detect";
 import { applyResources, type CgroupSet, type DeviceList } from "./driver";
 import type { Resources } from "../spec";
 
-export function cgroupPathFor(cgroupsPath: string | undefined, id: string): string {
+export function cgroupPathFor(cgroupsPath: string | undefined, id: string, systemd = false): string {
+  if (systemd) return systemdCgroupPath(cgroupsPath, id);
   if (!cgroupsPath) return `/berth/${id}`;
   const clean = cgroupsPath.split("/").filter((c) => c && c !== "." && c !== "..").join("/");
   return cgroupsPath.startsWith("/") ? `/${clean}` : `/berth/${clean}`;
+}
+
+/**
+ * --systemd-cgroup: cgroupsPath is "slice:prefix:name" (runc's form; containerd and podman send
+ * it), and the container's cgroup is where systemd puts a scope unit "prefix-name.scope" in that
+ * slice: a slice "a-b.slice" nests as /a.slice/a-b.slice. An empty slice is system.slice; a name
+ * that is itself a ".slice" is the unit. berth makes these directories itself (there is no
+ * D-Bus client in this build): the path is systemd's, the unit is not registered with systemd.
+ */
+export function systemdCgroupPath(cgroupsPath: string | undefined, id: string): string {
+  const parts = (cgroupsPath ?? "").split(":");
+  if (cgroupsPath && parts.length !== 3) throw new Error(`linux.cgroupsPath "${cgroupsPath}": with --systemd-cgroup it must be slice:prefix:name`);
+  const [slice = "", prefix = "berth", name = id] = cgroupsPath ? parts : [];
+  const expand = (s: string): string[] => {
+    if (s === "" || s === "-.slice") return [];
+    if (!s.endsWith(".slice") || s.includes("/")) throw new Error(`linux.cgroupsPath "${cgroupsPath}": "${s}" is not a systemd slice name`);
+    const words = s.slice(0, -".slice".length).split("-");
+    return words.map((_, i) => `${words.slice(0, i + 1).join("-")}.slice`);
+  };
+  const unit = name.endsWith(".slice") ? name : `${prefix ? `${prefix}-` : ""}${name}.scope`;
+  const dirs = [...expand(slice || "system.slice"), ...(name.endsWith(".slice") ? expand(name).slice(-1) : [unit])];
+  return `/${dirs.join("/")}`;
 }
 
 /** Mount points of the v1 hierarchies, named ones (name=systemd) included, as runc joins them. */

@@ -12,6 +12,7 @@ export default async function createVerb(ctx: CliContext): Promise<number> {
     pidFile: ctx.argv["pid-file"] as string | undefined,
     noPivot: ctx.argv["no-pivot"] === true,
     noNewKeyring: ctx.argv["no-new-keyring"] === true,
+    systemdCgroup: ctx.global.systemdCgroup,
     preserveFds: Number(ctx.argv["preserve-fds"] ?? 0),
     ...activationOptions(),
     consoleSocket: ctx.argv["console-socket"] as string | undefined,

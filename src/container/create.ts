@@ -37,6 +37,8 @@ export interface CreateOptions {
    * gets the pty master (Created.terminal) to relay, and a console socket is refused.
    */
   foreground?: boolean;
+  /** --systemd-cgroup: cgroupsPath is slice:prefix:name, laid out as systemd would. */
+  systemdCgroup?: boolean;
   /** The container's stdin, stdout, stderr (default: this process's 0, 1, 2). */
   stdio?: [number, number, number];
   /**
@@ -392,7 +394,9 @@ async function createLocked(rt: Runtime, opts: CreateOptions, undo: Undo): Promi
 
     const layout = cgroups.detect();
     let plan: LaunchPlan;
+    let cgroupPath = "";
     try {
+      cgroupPath = cgroupPathFor(spec.linux?.cgroupsPath, id, opts.systemdCgroup === true);
       plan = buildPlan({
         spec,
         rootfs,
@@ -407,7 +411,7 @@ async function createLocked(rt: Runtime, opts: CreateOptions, undo: Undo): Promi
         mode: layout.mode,
         hierarchies: layout.v1Hierarchies.map((h) => ({ name: h.mountPoint.split("/").pop()!, mountPoint: h.mountPoint, data: h.data })),
         v2Mount: layout.v2Mount,
-        path: cgroupPathFor(spec.linux?.cgroupsPath, id),
+        path: cgroupPath,
       },
         sessionKeyring: opts.noNewKeyring ? undefined : `_ses.${id}`,
         selinux: facts.selinux,
@@ -415,13 +419,13 @@ async function createLocked(rt: Runtime, opts: CreateOptions, undo: Undo): Promi
         seccomp,
       });
     } catch (err) {
+      if (cgroupPath === "") throw new BerthError({ op: "create", id, field: "linux.cgroupsPath", value: spec.linux?.cgroupsPath, reason: (err as Error).message.replace(/^linux\.cgroupsPath "[^"]*": /, "") });
       if (err instanceof PlanError) throw new BerthError({ op: "create", id, field: err.field, value: err.value, reason: err.reason });
       throw err;
     }
 
     // Cgroups before the process: it must never run user code outside them, nor before its
     // limits are in place. What this host cannot apply is refused before anything is made.
-    const cgroupPath = cgroupPathFor(spec.linux?.cgroupsPath, id);
     resourceErrors(id, () => planWrites(cgroupSetFor(layout, cgroupPath), spec.linux?.resources, spec.linux?.devices));
     const placement: CgroupPlacement = cgroups.create(layout, cgroupPath);
     undo.push("remove cgroups", () => {

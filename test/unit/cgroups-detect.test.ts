@@ -1,5 +1,5 @@
 /** Cgroup layout detection from mountinfo text (no root, no host state). */
-import { layoutFromMountinfo } from "../../src/cgroups";
+import { cgroupPathFor, layoutFromMountinfo, systemdCgroupPath } from "../../src/cgroups";
 
 const line = (id: number, mp: string, fstype: string, superOpts: string) => `${id} 1 0:${id} / ${mp} rw,nosuid,nodev,noexec,relatime shared:${id} - ${fstype} ${fstype} ${superOpts}`;
 const controllers = () => ["cpu", "memory"];
@@ -41,4 +41,16 @@ test("a later mount hides a cgroup mount at or below its mount point", () => {
 
 test("nothing mounted: none", () => {
   expect(layoutFromMountinfo("", controllers).mode).toBe("none");
+});
+
+test("--systemd-cgroup paths: slice:prefix:name laid out as systemd nests them", () => {
+  expect(systemdCgroupPath("system.slice:docker:abc", "c1")).toBe("/system.slice/docker-abc.scope");
+  expect(systemdCgroupPath("machine-pod1.slice:libpod:abc", "c1")).toBe("/machine.slice/machine-pod1.slice/libpod-abc.scope");
+  expect(systemdCgroupPath(":berth:abc", "c1")).toBe("/system.slice/berth-abc.scope");
+  expect(systemdCgroupPath(undefined, "c1")).toBe("/system.slice/berth-c1.scope");
+  expect(systemdCgroupPath("user.slice::my-app.slice", "c1")).toBe("/user.slice/my-app.slice");
+  expect(() => systemdCgroupPath("/a/b", "c1")).toThrow('linux.cgroupsPath "/a/b": with --systemd-cgroup it must be slice:prefix:name');
+  expect(() => systemdCgroupPath("system:docker:abc", "c1")).toThrow('"system" is not a systemd slice name');
+  // Without --systemd-cgroup the same string is a relative cgroupfs path, under /berth.
+  expect(cgroupPathFor("system.slice:docker:abc", "c1")).toBe("/berth/system.slice:docker:abc");
 });

@@ -55,7 +55,7 @@ afterEach(cleanupEach);
 afterAll(cleanupAll);
 
 /** A test titled `<id> <level>: <summary>[ - detail]`; the id must be in the registry as tested. */
-export function clause(id: string, detail: string | undefined, fn: () => void | Promise<void>, timeout?: number): void {
+export function clause(id: string, detail: string | undefined, fn: jest.ProvidesCallback, timeout?: number): void {
   const c = byId.get(id);
   if (!c) throw new Error(`conformance: ${id} is not in test/conformance/clauses.ts`);
   if (c.status !== "tested") throw new Error(`conformance: ${id} is registered as ${c.status}`);
@@ -63,7 +63,7 @@ export function clause(id: string, detail: string | undefined, fn: () => void | 
 }
 
 /** A clause berth is known not to meet (its registry entry says why): the test must fail. */
-clause.failing = (id: string, detail: string | undefined, fn: () => void | Promise<void>, timeout?: number): void => {
+clause.failing = (id: string, detail: string | undefined, fn: jest.ProvidesCallback, timeout?: number): void => {
   const c = byId.get(id);
   if (!c?.deviation) throw new Error(`conformance: ${id} has no deviation in clauses.ts`);
   test.failing(`${c.id} ${c.level}: ${c.summary}${detail ? ` - ${detail}` : ""}`, fn, timeout);

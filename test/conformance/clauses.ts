@@ -80,6 +80,7 @@ export const clauses: Clause[] = [
   t("config.md#mounts/relative-destination", "MUST", "a relative Linux destination is taken relative to /"),
   na("config.md#mounts/windows", "MUST", "Windows destinations are absolute, not nested, and honour ro", "Windows only"),
   na("config.md#mounts/solaris", "MUST", "Solaris destinations are absolute", "Solaris only"),
+  t("config.md#posix-mounts/mappings-pair", "MUST", "a mount's uidMappings come with gidMappings and the reverse (one alone is an error)"),
   t("config.md#linux-mount-options/must", "MUST", "the MUST mount option strings are implemented"),
   t("config.md#process/console-size-ignored", "MUST", "consoleSize is ignored when terminal is false"),
   t("config.md#process/cwd-absolute", "MUST", "cwd is absolute (a relative one is an error)"),
@@ -114,6 +115,7 @@ export const clauses: Clause[] = [
   t("config.md#valid-values/error", "MUST", "invalid or unsupported values are an error"),
 
   // config-linux.md
+  t("config-linux.md#namespaces/path-absolute", "MUST", "a namespace path is absolute (a relative one is an error)"),
   t("config-linux.md#namespaces/path-join", "MUST", "a namespace with a path is joined"),
   t("config-linux.md#namespaces/path-wrong-type", "MUST", "a path that is not a namespace of that type is an error"),
   t("config-linux.md#namespaces/new", "MUST", "a namespace without a path is created new"),

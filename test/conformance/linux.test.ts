@@ -227,3 +227,19 @@ clause("config-linux.md#allowed-device-list/order", "allow then deny /dev/kmsg's
   expect(open([{ allow: true, ...kmsg, access: "rwm" }, { allow: false, ...kmsg, access: "rwm" }])).toBe(EPERM);
   expect(open([{ allow: false, ...kmsg, access: "rwm" }, { allow: true, ...kmsg, access: "rwm" }])).toBe(0);
 });
+
+clause("config-linux.md#namespaces/path-absolute", "a relative network namespace path", () => {
+  const r = tryRun((c) => {
+    c.linux.namespaces = c.linux.namespaces.map((n: { type: string }) => (n.type === "network" ? { type: "network", path: "proc/1/ns/net" } : n));
+  });
+  expect(r.r.exitCode).not.toBe(0);
+  expect(r.r.stderr).toMatch(/namespaces\[\d+\]\.path/);
+});
+
+clause("config.md#posix-mounts/mappings-pair", "uidMappings without gidMappings on a bind mount", () => {
+  const r = tryRun((c) => {
+    c.mounts.push({ destination: "/mnt", type: "bind", source: "/etc", options: ["bind", "idmap"], uidMappings: [{ containerID: 0, hostID: 1000, size: 1 }] });
+  });
+  expect(r.r.exitCode).not.toBe(0);
+  expect(r.r.stderr).toMatch(/mounts\[\d+\]/);
+});

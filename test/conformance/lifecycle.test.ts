@@ -90,6 +90,11 @@ clause("runtime.md#lifecycle/config-frozen", "editing args and hostname after cr
   b.write();
   run(b, ["start", id]);
   const pid = state(b, id).pid;
+  const h = `/proc/${pid}/root/dev/shm/h`;
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline && !(existsSync(h) && readFileSync(h, "utf8")));
+  // The hostname at create time (the default config's), not the edited one.
+  expect(readFileSync(h, "utf8")).toBe("berth\n");
   expect(readFileSync(`/proc/${pid}/cmdline`, "utf8")).toContain("sleep");
 });
 
@@ -212,16 +217,19 @@ clause("runtime.md#kill/not-running", "kill of a stopped container", () => {
 });
 
 clause("runtime.md#kill/sends-signal", "a trapped SIGUSR1 reaches the process", () => {
-  const { b, id } = created(["sh", "-c", "trap 'echo got > /dev/shm/sig; exit 0' USR1; while :; do sleep 0.05; done"]);
+  const { b, id } = created(["sh", "-c", "trap 'echo got > /dev/shm/sig; sleep 300' USR1; touch /dev/shm/ready; while :; do sleep 0.05; done"]);
   run(b, ["start", id]);
-  const pid = state(b, id).pid;
-  // Give the shell time to install its trap.
-  const t0 = Date.now();
-  while (Date.now() - t0 < 300);
+  // The container's /dev/shm, seen from the host through its root.
+  const shm = `/proc/${state(b, id).pid}/root/dev/shm`;
+  const until = (f: string) => {
+    const deadline = Date.now() + 10_000;
+    while (Date.now() < deadline && !existsSync(join(shm, f)));
+    return existsSync(join(shm, f));
+  };
+  expect(until("ready")).toBe(true);
   expect(run(b, ["kill", id, "USR1"]).exitCode).toBe(0);
-  waitStopped(b, id);
-  expect(state(b, id).status).toBe("stopped");
-  expect(existsSync(`/proc/${pid}/cmdline`) && readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("trap")).toBe(false);
+  expect(until("sig")).toBe(true);
+  expect(readFileSync(join(shm, "sig"), "utf8")).toBe("got\n");
 });
 
 clause("runtime.md#delete/no-id", undefined, () => {

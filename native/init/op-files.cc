@@ -122,8 +122,13 @@ int op_mknod(Run& run, const Op& op) {
   {
     NoUmask no_umask;
     if (mknodat(parent.get(), name.c_str(), mode, dev) != 0) {
-      if (errno == EEXIST) return 0;
-      return run.fail(errno);
+      if (errno != EEXIST) return run.fail(errno);
+      // config-linux.md "Devices": an existing file that is not the requested device is an
+      // error; the same node (type and numbers) is fine and kept as it is.
+      struct stat st;
+      if (fstatat(parent.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return run.fail(errno);
+      if ((st.st_mode & S_IFMT) != (mode & S_IFMT) || st.st_rdev != dev) return run.fail(EEXIST);
+      return 0;
     }
   }
   run.doing("chown ", path, " to ", static_cast<long long>(uid), ":", static_cast<long long>(gid));

@@ -10,7 +10,7 @@
  *   - foreground (run, exec --tty): berth keeps the master and relays it to its own stdio
  *     (relayTerminal), in raw mode when stdin is a terminal, with the size following ours.
  */
-import * as tty from "node:tty";
+import type * as tty from "node:tty";
 import { resolve } from "node:path";
 import { BerthError } from "../errors";
 import type { LifecycleNative, Runtime } from "./runtime";
@@ -102,7 +102,7 @@ export function relayTerminal(native: LifecycleNative, master: ReceivedTerminal,
   // A pty master is a terminal to libuv: a tty handle reads it without blocking the loop, and
   // writes to it (blocking writes, short ones: keystrokes). When the last slave closes, reads
   // fail with EIO, which is the end of the container's output.
-  const stream = new tty.ReadStream(master.fd);
+  const stream = new (require("node:tty") as typeof tty).ReadStream(master.fd);
   let closed = false;
   let settle: () => void = () => undefined;
   const drained = new Promise<void>((res) => {

@@ -10,13 +10,13 @@ import { resolve } from "node:path";
 import { BerthError, problemsError, toBerthError } from "../errors";
 import { buildPlan, encodePlan, hostProblems, idmappedMountRequests, NOTIFY_SOCKET_IN_CONTAINER, PlanError, SYNC, type LaunchPlan } from "../plan";
 import { hookState, planHooks, runHooks } from "../hooks";
-import { cgroupPathFor, cgroupSetFor, CgroupWriteError, deviceFilterFor, planWrites, ResourceError, type CgroupPlacement } from "../cgroups";
+import { cgroupPathFor, cgroupSetFor, CgroupWriteError, deviceFilterFor, fsCgroupDriver, planWrites, ResourceError, type CgroupPlacement } from "../cgroups";
 import { planSeccomp, type SeccompRequest } from "../plan";
 import type { ContainerRecord } from "../state";
 import { writeFileAtomic } from "../state";
 import type { NamespaceType, Spec } from "../spec";
 import { loadBundle } from "./bundle";
-import { gatherHostFacts } from "./host-facts";
+import { gatherHostFactsAndLayout } from "./host-facts";
 import { mountImageRootfs } from "./image";
 import { procStat } from "./proc";
 import type { Runtime } from "./runtime";
@@ -247,7 +247,7 @@ async function createLocked(rt: Runtime, opts: CreateOptions, undo: Undo): Promi
   for (const w of bundle.warnings) rt.warn(`create ${id}: ${w.field}: ${w.reason}`);
 
   // What the host cannot do is reported now, located at the field that asks for it.
-  const facts = gatherHostFacts();
+  const facts = gatherHostFactsAndLayout();
   const hostIssues = hostProblems(spec, facts).filter((p) => p.severity === "error");
   if (hostIssues.length) throw problemsError("create", id, hostIssues);
 
@@ -392,7 +392,8 @@ async function createLocked(rt: Runtime, opts: CreateOptions, undo: Undo): Promi
       }
     }
 
-    const layout = cgroups.detect();
+    // The cgroupfs driver detects what gatherHostFacts read above (mountinfo, once per create).
+    const layout = cgroups === fsCgroupDriver ? facts.cgroupLayout : cgroups.detect();
     let plan: LaunchPlan;
     let cgroupPath = "";
     try {
@@ -415,7 +416,7 @@ async function createLocked(rt: Runtime, opts: CreateOptions, undo: Undo): Promi
       },
         sessionKeyring: opts.noNewKeyring ? undefined : `_ses.${id}`,
         selinux: facts.selinux,
-        capLastCap: capLastCap(),
+        capLastCap: facts.capLastCap,
         seccomp,
       });
     } catch (err) {

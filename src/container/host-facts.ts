@@ -4,7 +4,7 @@
  * CAP_SYS_RESOURCE, AppArmor or SELinux (like the one berth is developed on) is reported as such.
  */
 import { existsSync, readFileSync } from "node:fs";
-import { availableControllers, detectCgroups } from "../cgroups";
+import { availableControllers, detectCgroups, type CgroupLayout } from "../cgroups";
 import type { HostFacts, Limit } from "../plan";
 import type { NamespaceType } from "../spec";
 import * as native from "../native";
@@ -83,6 +83,12 @@ const seccompFlagNames: Record<string, string> = {
 };
 
 export function gatherHostFacts(): HostFacts {
+  const { cgroupLayout: _layout, ...facts } = gatherHostFactsAndLayout();
+  return facts;
+}
+
+/** The facts, and the cgroup layout they were read from (create places the container with it: one mountinfo read per create). */
+export function gatherHostFactsAndLayout(): HostFacts & { cgroupLayout: CgroupLayout } {
   const probe = native.probe();
   const layout = detectCgroups();
   const namespaces = {} as Record<NamespaceType, boolean>;
@@ -115,5 +121,6 @@ export function gatherHostFacts(): HostFacts {
     capLastCap: Number((readText("/proc/sys/kernel/cap_last_cap") ?? "40").trim()),
     capSysResource: (caps & (1n << 24n)) !== 0n,
     rlimits: parseLimits(readText("/proc/self/limits") ?? ""),
+    cgroupLayout: layout,
   };
 }

@@ -4,27 +4,20 @@
  * `berth bundle`, and the image and writable-layer verbs the CLI calls.
  */
 import { BerthError } from "../errors";
-import {
-  commitContainer,
-  containerDiff,
-  DEFAULT_IMAGE_ROOT,
-  exportContainer,
-  IMAGE_ANNOTATION,
-  IMAGE_NAME_ANNOTATION,
-  IMAGE_ROOT_ANNOTATION,
-  ImageStore,
-  loadImages,
-  mountContainerLayer,
-  removeContainerLayer,
-  saveImage,
-  shortId,
-  writeImageBundle,
-  type Change,
-  type LayerFs,
-} from "../image";
+import type * as ImageRoom from "../image";
+import type { Change, LayerFs } from "../image";
 import * as native from "../native";
 import type { Spec } from "../spec";
 import type { LifecycleNative } from "./runtime";
+
+/**
+ * The image room, required on first use: it brings tar, zlib and crypto, which `create` and
+ * `delete` of a plain bundle (no image annotation) never need (start-up cost, bench/results.md).
+ */
+const room = (): typeof ImageRoom => require("../image") as typeof ImageRoom;
+
+/** The image room's IMAGE_ANNOTATION (test/unit checks they agree), so that a plain bundle does not load the room. */
+export const IMAGE_ANNOTATION = "org.berth.image";
 
 function layerFsOf(n: Partial<LayerFs>, op: string, id?: string): LayerFs {
   const { mountOverlay, umount, mknod, lsetxattr, lgetxattr } = n;
@@ -32,8 +25,8 @@ function layerFsOf(n: Partial<LayerFs>, op: string, id?: string): LayerFs {
   return { mountOverlay, umount, mknod, lsetxattr, lgetxattr };
 }
 
-export function imageStore(root: string | undefined, op = "image"): ImageStore {
-  return new ImageStore(root ?? DEFAULT_IMAGE_ROOT, layerFsOf(native.nativeSurface, op));
+export function imageStore(root: string | undefined, op = "image"): ImageRoom.ImageStore {
+  return new (room().ImageStore)(root ?? room().DEFAULT_IMAGE_ROOT, layerFsOf(native.nativeSurface, op));
 }
 
 /**
@@ -44,30 +37,30 @@ export function imageStore(root: string | undefined, op = "image"): ImageStore {
 export function mountImageRootfs(n: LifecycleNative, id: string, spec: Spec, rootfs: string): (() => void) | undefined {
   const manifest = spec.annotations?.[IMAGE_ANNOTATION];
   if (!manifest) return undefined;
-  const store = new ImageStore(spec.annotations?.[IMAGE_ROOT_ANNOTATION] ?? DEFAULT_IMAGE_ROOT, layerFsOf(n as Partial<LayerFs>, "create", id));
-  mountContainerLayer(store, id, manifest, rootfs, spec.annotations?.[IMAGE_NAME_ANNOTATION]);
-  return () => removeContainerLayer(store, id);
+  const store = new (room().ImageStore)(spec.annotations?.[room().IMAGE_ROOT_ANNOTATION] ?? room().DEFAULT_IMAGE_ROOT, layerFsOf(n as Partial<LayerFs>, "create", id));
+  room().mountContainerLayer(store, id, manifest, rootfs, spec.annotations?.[room().IMAGE_NAME_ANNOTATION]);
+  return () => room().removeContainerLayer(store, id);
 }
 
 /** delete: unmount the image rootfs and remove the writable layer (if the container has one). */
 export function unmountImageRootfs(n: LifecycleNative, id: string, spec: Spec | undefined): void {
   if (!spec?.annotations?.[IMAGE_ANNOTATION]) return;
-  const store = new ImageStore(spec.annotations[IMAGE_ROOT_ANNOTATION] ?? DEFAULT_IMAGE_ROOT, layerFsOf(n as Partial<LayerFs>, "delete", id));
+  const store = new (room().ImageStore)(spec.annotations[room().IMAGE_ROOT_ANNOTATION] ?? room().DEFAULT_IMAGE_ROOT, layerFsOf(n as Partial<LayerFs>, "delete", id));
   try {
-    removeContainerLayer(store, id);
+    room().removeContainerLayer(store, id);
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     throw new BerthError({ op: "delete", id, field: "root.path", reason: "unmount the image's overlay rootfs", errno: e.code ?? "EIO", cause: err });
   }
 }
 
-export const imageLoad = (root: string | undefined, input: string): Promise<string[]> => loadImages(imageStore(root, "image load"), input);
-export const imageSave = (root: string | undefined, ref: string, out: string): Promise<void> => saveImage(imageStore(root, "image save"), ref, out);
+export const imageLoad = (root: string | undefined, input: string): Promise<string[]> => room().loadImages(imageStore(root, "image load"), input);
+export const imageSave = (root: string | undefined, ref: string, out: string): Promise<void> => room().saveImage(imageStore(root, "image save"), ref, out);
 export const imageRemove = (root: string | undefined, ref: string): string[] => imageStore(root, "image rm").remove(ref);
-export const imageBundle = (root: string | undefined, ref: string, dir: string): string => writeImageBundle(imageStore(root, "bundle"), ref, dir);
-export const layerDiff = (root: string | undefined, id: string): Change[] => containerDiff(imageStore(root, "diff"), id);
-export const layerCommit = (root: string | undefined, id: string, name: string, message?: string) => commitContainer(imageStore(root, "commit"), id, name, { message });
-export const layerExport = (root: string | undefined, id: string, out: string): Promise<void> => exportContainer(imageStore(root, "export"), id, out);
+export const imageBundle = (root: string | undefined, ref: string, dir: string): string => room().writeImageBundle(imageStore(root, "bundle"), ref, dir);
+export const layerDiff = (root: string | undefined, id: string): Change[] => room().containerDiff(imageStore(root, "diff"), id);
+export const layerCommit = (root: string | undefined, id: string, name: string, message?: string) => room().commitContainer(imageStore(root, "commit"), id, name, { message });
+export const layerExport = (root: string | undefined, id: string, out: string): Promise<void> => room().exportContainer(imageStore(root, "export"), id, out);
 
 export interface ImageSummary {
   name: string;
@@ -80,7 +73,7 @@ export function imageList(root: string | undefined): ImageSummary[] {
   const store = imageStore(root, "image ls");
   return store.images().map((rec) => {
     const img = store.resolveRecord(rec);
-    return { name: rec.name ?? "<none>", id: shortId(rec.config), created: img.config.created ?? "", size: store.size(img) };
+    return { name: rec.name ?? "<none>", id: room().shortId(rec.config), created: img.config.created ?? "", size: store.size(img) };
   });
 }
 

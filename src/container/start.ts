@@ -10,7 +10,7 @@
  * failures are warnings (runtime.md "Lifecycle" step 9).
  */
 import { closeSync, constants, existsSync, openSync, unlinkSync, writeSync } from "node:fs";
-import { Socket } from "node:net";
+import type { Socket as NetSocket } from "node:net";
 import { BerthError } from "../errors";
 import { SYNC } from "../plan";
 import type { ContainerRecord } from "../state";
@@ -74,6 +74,8 @@ interface Verdict {
 /** Everything berth-init writes on the start-result fifo until EOF: nothing, or one record. */
 function readVerdict(fd: number): Promise<Verdict | undefined> {
   return new Promise((resolve, reject) => {
+    // node:net is required here, not at load: `create` never reads a verdict (start-up cost).
+    const { Socket } = require("node:net") as { Socket: typeof NetSocket };
     const sock = new Socket({ fd, readable: true, writable: false });
     const chunks: Buffer[] = [];
     sock.on("data", (b: Buffer) => chunks.push(b));

@@ -16,7 +16,7 @@
  *     signal N" or "timed out after N seconds", followed by the start of what the hook wrote
  *     on stderr, if anything.
  */
-import { spawnSync } from "node:child_process";
+import type { spawnSync as SpawnSync } from "node:child_process";
 import type { Hook, Hooks, Spec, State, Status } from "../spec";
 
 export type HookKind = keyof Hooks;
@@ -106,6 +106,8 @@ export function runHook(call: HookCall): HookFailure | undefined {
     const said = stderr ? firstLines(stderr) : "";
     return { field: call.field, path: call.path, reason: said ? `${reason}: ${said}` : reason };
   };
+  // node:child_process is required on the first hook only: most containers have none (start-up cost).
+  const { spawnSync } = require("node:child_process") as { spawnSync: typeof SpawnSync };
   const r = spawnSync(call.path, call.argv.slice(1), {
     argv0: call.argv[0],
     env: envObject(call.env),

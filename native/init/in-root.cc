@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "../common/linux.h"
@@ -94,6 +95,40 @@ int sync_send(int fd, uint32_t type, int32_t op_index, int32_t err, const char* 
     if (n < 0 && errno == ENOTSOCK) n = write(fd, &rec, sizeof rec);
     if (n < 0) return -errno;
     // SOCK_SEQPACKET: one record is one message, all or nothing.
+    return n == static_cast<ssize_t>(sizeof rec) ? 0 : -EIO;
+  }
+}
+
+int sync_send_fd(int fd, uint32_t type, const char* detail, int pass_fd) {
+  abi::SyncRecord rec;
+  memset(&rec, 0, sizeof rec);
+  rec.type = type;
+  rec.opIndex = -1;
+  if (detail != nullptr) {
+    size_t n = strlen(detail);
+    if (n > sizeof rec.detail - 1) n = sizeof rec.detail - 1;
+    memcpy(rec.detail, detail, n);
+  }
+  iovec iov = {&rec, sizeof rec};
+  union {
+    char buf[CMSG_SPACE(sizeof(int))];
+    cmsghdr align;
+  } control;
+  memset(&control, 0, sizeof control);
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control.buf;
+  msg.msg_controllen = sizeof control.buf;
+  cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
+  cmsg->cmsg_level = SOL_SOCKET;
+  cmsg->cmsg_type = SCM_RIGHTS;
+  cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+  memcpy(CMSG_DATA(cmsg), &pass_fd, sizeof pass_fd);
+  for (;;) {
+    ssize_t n = sendmsg(fd, &msg, MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return -errno;
     return n == static_cast<ssize_t>(sizeof rec) ? 0 : -EIO;
   }
 }

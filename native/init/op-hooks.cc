@@ -59,14 +59,7 @@ int op_hooksSync(Run& run, const Op&) {
   run.doing("ask the parent to run the runtime's hooks");
   if (int r = sync_send(run.sync_fd, abi::kSyncHooks, -1, 0, ""); r < 0) return run.fail(-r);
   abi::SyncRecord rec;
-  if (int r = sync_recv(run.sync_fd, &rec); r < 0) {
-    if (r == -EPIPE) run.detail.add(": the parent closed the socket");
-    return run.fail(-r);
-  }
-  if (rec.type != abi::kSyncAck) {
-    run.detail.add(": got message type ").add(rec.type).add(", expected ").add(abi::kSyncAck);
-    return run.fail(EPROTO);
-  }
+  if (wait_ack(run, &rec) != 0) return -1;
   run.host_pid = rec.opIndex;
   return 0;
 }

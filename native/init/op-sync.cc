@@ -8,18 +8,22 @@ namespace berth {
 
 // Blocks until the parent has done what only it can do for us (write uid/gid maps for a new
 // user namespace, ...) and acks.
-int op_waitParent(Run& run, const Op&) {
-  run.doing("wait for the parent's ack on the sync socket");
-  abi::SyncRecord rec;
-  if (int r = sync_recv(run.sync_fd, &rec); r < 0) {
+int wait_ack(Run& run, abi::SyncRecord* rec) {
+  if (int r = sync_recv(run.sync_fd, rec); r < 0) {
     if (r == -EPIPE) run.detail.add(": the parent closed the socket");
     return run.fail(-r);
   }
-  if (rec.type != abi::kSyncAck) {
-    run.detail.add(": got message type ").add(rec.type).add(", expected ").add(abi::kSyncAck);
+  if (rec->type != abi::kSyncAck) {
+    run.detail.add(": got message type ").add(rec->type).add(", expected ").add(abi::kSyncAck);
     return run.fail(EPROTO);
   }
   return 0;
+}
+
+int op_waitParent(Run& run, const Op&) {
+  run.doing("wait for the parent's ack on the sync socket");
+  abi::SyncRecord rec;
+  return wait_ack(run, &rec);
 }
 
 // Everything up to here is done: the parent may record the container as created.

@@ -26,7 +26,6 @@
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/uio.h>
 #include <unistd.h>
 
 #include "run.h"
@@ -36,43 +35,6 @@
 #endif
 
 namespace berth {
-
-namespace {
-
-// One SyncRecord of `type` with `detail` and `fd` attached as SCM_RIGHTS. Returns 0 or -errno.
-int send_with_fd(int sock, uint32_t type, const char* detail, int fd) {
-  abi::SyncRecord rec;
-  memset(&rec, 0, sizeof rec);
-  rec.type = type;
-  rec.opIndex = -1;
-  size_t n = strlen(detail);
-  if (n > sizeof rec.detail - 1) n = sizeof rec.detail - 1;
-  memcpy(rec.detail, detail, n);
-  iovec iov = {&rec, sizeof rec};
-  union {
-    char buf[CMSG_SPACE(sizeof(int))];
-    cmsghdr align;
-  } control;
-  memset(&control, 0, sizeof control);
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control.buf;
-  msg.msg_controllen = sizeof control.buf;
-  cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
-  cmsg->cmsg_level = SOL_SOCKET;
-  cmsg->cmsg_type = SCM_RIGHTS;
-  cmsg->cmsg_len = CMSG_LEN(sizeof(int));
-  memcpy(CMSG_DATA(cmsg), &fd, sizeof fd);
-  for (;;) {
-    ssize_t sent = sendmsg(sock, &msg, MSG_NOSIGNAL);
-    if (sent < 0 && errno == EINTR) continue;
-    if (sent < 0) return -errno;
-    return sent == static_cast<ssize_t>(sizeof rec) ? 0 : -EIO;
-  }
-}
-
-}  // namespace
 
 int op_openPty(Run& run, const Op& op) {
   long rows = static_cast<long>(op.args[0].i);
@@ -129,21 +91,13 @@ int op_openPty(Run& run, const Op& op) {
   }
 
   run.doing("send the pty master of ", name.c_str(), " to the parent");
-  if (int r = send_with_fd(run.sync_fd, abi::kSyncTerminal, name.c_str(), master.get()); r < 0) return run.fail(-r);
+  if (int r = sync_send_fd(run.sync_fd, abi::kSyncTerminal, name.c_str(), master.get()); r < 0) return run.fail(-r);
   master.reset();
   run.pty_slave = slave.release();
 
   run.doing("wait for the parent to take the pty master of ", name.c_str());
   abi::SyncRecord rec;
-  if (int r = sync_recv(run.sync_fd, &rec); r < 0) {
-    if (r == -EPIPE) run.detail.add(": the parent closed the socket");
-    return run.fail(-r);
-  }
-  if (rec.type != abi::kSyncAck) {
-    run.detail.add(": got message type ").add(rec.type).add(", expected ").add(abi::kSyncAck);
-    return run.fail(EPROTO);
-  }
-  return 0;
+  return wait_ack(run, &rec);
 }
 
 // config-linux.md "Default Devices": /dev/console is the pty, bind-mounted (the plan creates

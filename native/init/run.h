@@ -127,8 +127,13 @@ int open_parent_in_root(Run& run, const char* path, Fd* parent, Text<256>* last)
 // Writes one SyncRecord to the sync socket (MSG_NOSIGNAL: a parent that went away must give
 // us EPIPE, not kill us). Returns 0 or -errno.
 int sync_send(int fd, uint32_t type, int32_t op_index, int32_t err, const char* detail);
+// The same, with `pass_fd` attached as SCM_RIGHTS (the seccomp listener, the pty master).
+int sync_send_fd(int fd, uint32_t type, const char* detail, int pass_fd);
 // Reads one SyncRecord. Returns 0, -errno, or -EPIPE on EOF (the parent went away).
 int sync_recv(int fd, abi::SyncRecord* out);
+// Blocks for the parent's kSyncAck on run.sync_fd (into *rec, for what it carries). Returns 0,
+// or -1 after run.fail() with what went wrong added to the detail run.doing() began.
+int wait_ack(Run& run, abi::SyncRecord* rec);
 
 // One handler per op, named after it. The table in cmd-run.cc is generated from plan-abi.h,
 // so an op added there without a handler here does not link.

@@ -23,7 +23,7 @@
  *      no_new_privs, loading one needs CAP_SYS_ADMIN, so then it goes before the caps drop);
  *   9. ready, wait for start, exec.
  */
-import type { IdMapping, Mount, NamespaceType, Spec } from "../spec";
+import type { IdMapping, Mount, NamespaceType, Process, Spec } from "../spec";
 import { capabilityNumbers, rlimitNumbers } from "../spec";
 import type { PlanOp } from "./encode";
 import { flagOptions, MOUNT_ATTR, MS, propagationOptions, recursiveOptions } from "./mount-options";
@@ -221,6 +221,38 @@ function capMask(names: readonly string[] | undefined, lastCap: number): bigint 
   return mask;
 }
 
+/** oom_score_adj and rlimits (raising a hard limit needs CAP_SYS_RESOURCE: before the caps drop). */
+export function planProcessLimits(add: Add, proc: Process): void {
+  if (proc.oomScoreAdj !== undefined) add("oomScoreAdj", [proc.oomScoreAdj], "process.oomScoreAdj");
+  (proc.rlimits ?? []).forEach((r, i) => {
+    const max = (n: number) => (n >= 2 ** 63 - 1 || n === -1 ? -1 : n);
+    add("setrlimit", [rlimitNumbers[r.type]!, max(r.soft), max(r.hard)], `process.rlimits[${i}]`);
+  });
+}
+
+/**
+ * The user and capabilities, for create and exec alike: bounding set, keep caps across
+ * setuid, groups, gid, uid, then the capability sets and the ambient set; umask; chdir (as the
+ * user, who must be able to reach it).
+ */
+export function planCredentials(add: Add, proc: Process, lastCap: number): void {
+  const caps = proc.capabilities ?? {};
+  add("capBounding", [capMask(caps.bounding, lastCap)], "process.capabilities.bounding");
+  add("keepCaps", [], "process.user");
+  add("setgroups", [proc.user.additionalGids ?? []], "process.user.additionalGids");
+  add("setresgid", [proc.user.gid], "process.user.gid");
+  add("setresuid", [proc.user.uid], "process.user.uid");
+  add("capset", [capMask(caps.effective, lastCap), capMask(caps.permitted, lastCap), capMask(caps.inheritable, lastCap)], "process.capabilities");
+  // The kernel raises an ambient capability only if it is permitted and inheritable
+  // (prctl(2) PR_CAP_AMBIENT_RAISE: EPERM otherwise). runc skips the others silently, and its
+  // default spec depends on that (ambient without inheritable); berth does the same, and
+  // `berth check` warns about them.
+  const ambient = capMask(caps.ambient, lastCap) & capMask(caps.inheritable, lastCap) & capMask(caps.permitted, lastCap);
+  if (ambient) add("capAmbient", [ambient], "process.capabilities.ambient");
+  add("umask", [proc.user.umask ?? 0o022], "process.user.umask");
+  add("chdir", [proc.cwd], "process.cwd");
+}
+
 export function buildPlan(input: PlanInput): LaunchPlan {
   const { spec, rootfs } = input;
   const linux = spec.linux ?? {};
@@ -384,11 +416,7 @@ export function buildPlan(input: PlanInput): LaunchPlan {
   }
 
   // --- process attributes
-  if (proc.oomScoreAdj !== undefined) add("oomScoreAdj", [proc.oomScoreAdj], "process.oomScoreAdj");
-  (proc.rlimits ?? []).forEach((r, i) => {
-    const max = (n: number) => (n >= 2 ** 63 - 1 || n === -1 ? -1 : n);
-    add("setrlimit", [rlimitNumbers[r.type]!, max(r.soft), max(r.hard)], `process.rlimits[${i}]`);
-  });
+  planProcessLimits(add, proc);
   if (linux.personality) add("personality", [linux.personality.domain === "LINUX32" ? 0x0008 : 0x0000], "linux.personality");
 
   // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: load it while we still have it
@@ -407,22 +435,7 @@ export function buildPlan(input: PlanInput): LaunchPlan {
   if (proc.selinuxLabel) add("setExecLabel", ["selinux", proc.selinuxLabel], "process.selinuxLabel");
 
   // --- user and capabilities
-  const caps = proc.capabilities ?? {};
-  const last = input.capLastCap;
-  add("capBounding", [capMask(caps.bounding, last)], "process.capabilities.bounding");
-  add("keepCaps", [], "process.user");
-  add("setgroups", [proc.user.additionalGids ?? []], "process.user.additionalGids");
-  add("setresgid", [proc.user.gid], "process.user.gid");
-  add("setresuid", [proc.user.uid], "process.user.uid");
-  add("capset", [capMask(caps.effective, last), capMask(caps.permitted, last), capMask(caps.inheritable, last)], "process.capabilities");
-  // The kernel raises an ambient capability only if it is permitted and inheritable
-  // (prctl(2) PR_CAP_AMBIENT_RAISE: EPERM otherwise). runc skips the others silently, and its
-  // default spec depends on that (ambient without inheritable); berth does the same, and
-  // `berth check` warns about them.
-  const ambient = capMask(caps.ambient, last) & capMask(caps.inheritable, last) & capMask(caps.permitted, last);
-  if (ambient) add("capAmbient", [ambient], "process.capabilities.ambient");
-  add("umask", [proc.user.umask ?? 0o022], "process.user.umask");
-  add("chdir", [proc.cwd], "process.cwd");
+  planCredentials(add, proc, input.capLastCap);
 
   const extraKeys = new Set((input.extraEnv ?? []).map((e) => e.slice(0, e.indexOf("=") + 1)));
   const env = [...(proc.env ?? []).filter((e) => !extraKeys.has(e.slice(0, e.indexOf("=") + 1))), ...(input.extraEnv ?? [])];

@@ -25,8 +25,7 @@
  * socket (close-on-exec closes it at the execve); a failing op reports its index as in create.
  */
 import type { NamespaceType, Process } from "../spec";
-import { capabilityNumbers, rlimitNumbers } from "../spec";
-import { DEFAULT_PATH, namespaceFlags, planTerminal } from "./build";
+import { DEFAULT_PATH, namespaceFlags, planCredentials, planProcessLimits, planTerminal } from "./build";
 import type { PlanOp } from "./encode";
 
 /** The order namespaces are entered in (user and pid are the launch's; see above). */
@@ -84,15 +83,6 @@ export interface ExecPlan {
   joinPid: boolean;
 }
 
-function capMask(names: readonly string[] | undefined, lastCap: number): bigint {
-  let mask = 0n;
-  for (const name of names ?? []) {
-    const n = capabilityNumbers[name];
-    if (n !== undefined && n <= lastCap) mask |= 1n << BigInt(n);
-  }
-  return mask;
-}
-
 export function buildExecPlan(input: ExecPlanInput): ExecPlan {
   const proc = input.process;
   const ops: PlanOp[] = [];
@@ -112,11 +102,7 @@ export function buildExecPlan(input: ExecPlanInput): ExecPlan {
     add("setCtty", [], "process.terminal");
   }
 
-  if (proc.oomScoreAdj !== undefined) add("oomScoreAdj", [proc.oomScoreAdj], "process.oomScoreAdj");
-  (proc.rlimits ?? []).forEach((r, i) => {
-    const max = (n: number) => (n >= 2 ** 63 - 1 || n === -1 ? -1 : n);
-    add("setrlimit", [rlimitNumbers[r.type]!, max(r.soft), max(r.hard)], `process.rlimits[${i}]`);
-  });
+  planProcessLimits(add, proc);
 
   const loadSeccomp = () => {
     if (!input.seccomp) return;
@@ -125,19 +111,7 @@ export function buildExecPlan(input: ExecPlanInput): ExecPlan {
   };
   if (!proc.noNewPrivileges) loadSeccomp();
 
-  const caps = proc.capabilities ?? {};
-  const last = input.capLastCap;
-  add("capBounding", [capMask(caps.bounding, last)], "process.capabilities.bounding");
-  add("keepCaps", [], "process.user");
-  add("setgroups", [proc.user.additionalGids ?? []], "process.user.additionalGids");
-  add("setresgid", [proc.user.gid], "process.user.gid");
-  add("setresuid", [proc.user.uid], "process.user.uid");
-  add("capset", [capMask(caps.effective, last), capMask(caps.permitted, last), capMask(caps.inheritable, last)], "process.capabilities");
-  // As in create: only ambient capabilities that are also permitted and inheritable.
-  const ambient = capMask(caps.ambient, last) & capMask(caps.inheritable, last) & capMask(caps.permitted, last);
-  if (ambient) add("capAmbient", [ambient], "process.capabilities.ambient");
-  add("umask", [proc.user.umask ?? 0o022], "process.user.umask");
-  add("chdir", [proc.cwd], "process.cwd");
+  planCredentials(add, proc, input.capLastCap);
 
   const env = proc.env ?? [];
   const pathEntry = env.find((e) => e.startsWith("PATH="));

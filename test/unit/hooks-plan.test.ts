@@ -2,22 +2,9 @@
 import { hookState, planHooks } from "../../src/hooks";
 import { buildPlan, type PlanInput } from "../../src/plan";
 import { defaultSpec, type Spec } from "../../src/spec";
+import { planInput } from "../helpers/plan-input";
 
-function input(mutate: (s: Spec) => void, fds: Partial<PlanInput["fds"]> = {}): PlanInput {
-  const spec = defaultSpec();
-  spec.process!.terminal = false;
-  mutate(spec);
-  return {
-    spec,
-    id: "c1",
-    rootfs: "/b/rootfs",
-    bundle: "/b",
-    fds: { fifo: 3, namespaces: {}, ...fds },
-    bindSourceIsFile: () => false,
-    cgroup: { mode: "unified", hierarchies: [], v2Mount: "/sys/fs/cgroup", path: "/berth/c1" },
-    capLastCap: 40,
-  };
-}
+const input = (mutate: (s: Spec) => void, fds: Partial<PlanInput["fds"]> = {}): PlanInput => planInput(mutate, { id: "c1", fds: { fifo: 3, namespaces: {}, ...fds } });
 
 test("hooksSync and createContainer come right before pivotRoot; startContainer between waitStart and exec", () => {
   const plan = buildPlan(

@@ -2,24 +2,11 @@
  * Mount planning as a table (config in, ops out): recursive attributes, idmapped mounts, a
  * mount that replaces the root, and the errors, each located at its config field.
  */
-import { buildPlan, idmappedMountRequests, MOUNT_ATTR, MS, parseMountOptions, PlanError, type PlanInput } from "../../src/plan";
+import { buildPlan, idmappedMountRequests, MOUNT_ATTR, MS, parseMountOptions, PlanError } from "../../src/plan";
 import { defaultSpec, type Mount, type Spec } from "../../src/spec";
+import { planInput } from "../helpers/plan-input";
 
-function input(mutate: (s: Spec) => void = () => undefined, extra: Partial<PlanInput> = {}): PlanInput {
-  const spec = defaultSpec();
-  spec.process!.terminal = false;
-  mutate(spec);
-  return {
-    spec,
-    rootfs: "/b/rootfs",
-    bundle: "/b",
-    fds: { fifo: 3, namespaces: {} },
-    bindSourceIsFile: () => false,
-    cgroup: { mode: "unified", hierarchies: [], v2Mount: "/sys/fs/cgroup", path: "/berth/c1" },
-    capLastCap: 40,
-    ...extra,
-  };
-}
+const input = planInput;
 
 const withMount = (m: Mount) => (s: Spec) => void s.mounts!.push(m);
 const opsOf = (plan: ReturnType<typeof buildPlan>, origin: string) => plan.ops.filter((o) => o.origin === origin).map((o) => [o.op, ...o.args]);

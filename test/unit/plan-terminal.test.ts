@@ -3,22 +3,11 @@
  * rules (container/console.ts checkTerminalOptions), as tables.
  */
 import { buildExecPlan, buildPlan, type PlanInput } from "../../src/plan";
-import { defaultSpec, type Process, type Spec } from "../../src/spec";
+import { type Process, type Spec } from "../../src/spec";
+import { planInput } from "../helpers/plan-input";
 import { checkTerminalOptions } from "../../src/container/console";
 
-function input(mutate: (s: Spec) => void): PlanInput {
-  const spec = defaultSpec();
-  mutate(spec);
-  return {
-    spec,
-    rootfs: "/b/rootfs",
-    bundle: "/b",
-    fds: { fifo: 3, namespaces: {} },
-    bindSourceIsFile: () => false,
-    cgroup: { mode: "unified", hierarchies: [], v2Mount: "/sys/fs/cgroup", path: "/berth/c1" },
-    capLastCap: 40,
-  };
-}
+const input = (mutate: (s: Spec) => void): PlanInput => planInput(mutate);
 
 describe("buildPlan", () => {
   test("terminal true: the pty right after pivot_root (the container's /dev/ptmx), /dev/console bound, then the controlling terminal; before masks, the read-only root and the user switch", () => {

@@ -4,28 +4,20 @@
  * container's setup strace.
  */
 import { buildPlan, CLONE, encodePlan, MS, parseMountOptions, PlanError, type PlanInput } from "../../src/plan";
-import { defaultSpec, type Spec } from "../../src/spec";
+import type { Spec } from "../../src/spec";
+import { planInput } from "../helpers/plan-input";
 
-function input(mutate: (s: Spec) => void = () => undefined, extra: Partial<PlanInput> = {}): PlanInput {
-  const spec = defaultSpec();
-  spec.process!.terminal = false;
-  mutate(spec);
-  return {
-    spec,
-    rootfs: "/b/rootfs",
-    bundle: "/b",
-    fds: { fifo: 3, namespaces: {} },
-    bindSourceIsFile: () => false,
+// A hybrid host, like this one.
+const input = (mutate?: (s: Spec) => void, extra: Partial<PlanInput> = {}): PlanInput =>
+  planInput(mutate, {
     cgroup: {
       mode: "hybrid",
       hierarchies: [{ name: "cpu", mountPoint: "/sys/fs/cgroup/cpu", data: "cpu" }, { name: "systemd", mountPoint: "/sys/fs/cgroup/systemd", data: "none,name=systemd" }],
       v2Mount: "/sys/fs/cgroup/unified",
       path: "/berth/c1",
     },
-    capLastCap: 40,
     ...extra,
-  };
-}
+  });
 
 const names = (p: ReturnType<typeof buildPlan>) => p.ops.map((o) => o.op);
 

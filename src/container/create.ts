@@ -17,6 +17,7 @@ import { writeFileAtomic } from "../state";
 import type { NamespaceType, Spec } from "../spec";
 import { loadBundle } from "./bundle";
 import { gatherHostFactsAndLayout } from "./host-facts";
+import { mountsUnder, readMountinfo, realRoot, unmountContainerMounts } from "./host-mounts";
 import { mountImageRootfs } from "./image";
 import { procStat } from "./proc";
 import type { Runtime } from "./runtime";
@@ -452,6 +453,20 @@ async function createLocked(rt: Runtime, opts: CreateOptions, undo: Undo): Promi
       }
     }
 
+    // No mount namespace of its own: its mounts land in the host's table, under the rootfs;
+    // the undo (and later `delete`) unmounts those that were not there before.
+    let hostMounts: ContainerRecord["hostMounts"];
+    if (!(spec.linux?.namespaces ?? []).some((n) => n.type === "mount")) {
+      const root = realRoot(rootfs);
+      hostMounts = { root, before: mountsUnder(root, readMountinfo()).map((m) => m.id) };
+      const { before } = hostMounts;
+      undo.push(`unmount the container's mounts under ${root}`, () => {
+        if (!native.umount) return;
+        const failed = unmountContainerMounts(native.umount, root, before);
+        if (failed.length) throw new Error(failed.join(", "));
+      });
+    }
+
     const launched = native.launch({ initPath: native.berthInitPath(), plan: encodePlan(plan.ops), fds, cloneFlags: plan.cloneFlags, cgroupFd, pidnsFd, usernsFd: usernsIndex });
     undo.push(`kill berth-init (pid ${launched.pid})`, () => {
       try {
@@ -531,6 +546,7 @@ async function createLocked(rt: Runtime, opts: CreateOptions, undo: Undo): Promi
       config: spec,
       startHookOps: startResultIndex === undefined ? undefined : plan.ops.flatMap((o, i) => (o.op === "runHook" && o.origin.startsWith("hooks.startContainer") ? [i] : [])),
       userns: plan.userns,
+      hostMounts,
       owner: "root",
     };
     store.write(record);

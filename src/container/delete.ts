@@ -7,6 +7,7 @@ import { BerthError } from "../errors";
 import type { ContainerRecord } from "../state";
 import { isFrozen, setFrozen } from "../cgroups";
 import { cgroupSetOf } from "./cgroup-of";
+import { unmountContainerMounts } from "./host-mounts";
 import { unmountImageRootfs } from "./image";
 import { openInit, signalCgroup, signalContainer } from "./kill";
 import { runPoststop } from "./hooks";
@@ -87,6 +88,10 @@ async function removeOwned(rt: Runtime, record: ContainerRecord): Promise<void> 
   const failed = rt.cgroups.remove(record.cgroupDirs);
   if (failed.length) {
     throw new BerthError({ op: "delete", id: record.id, field: failed[0]!.dir, reason: "rmdir", errno: failed[0]!.error.code ?? "EBUSY" });
+  }
+  if (record.hostMounts && rt.native.umount) {
+    const failed = unmountContainerMounts(rt.native.umount, record.hostMounts.root, record.hostMounts.before);
+    if (failed.length) throw new BerthError({ op: "delete", id: record.id, field: failed[0]!.split(": ")[0], reason: "unmount the container's mount in the host's mount namespace", errno: failed[0]!.split(": ")[1] ?? "EBUSY" });
   }
   unmountImageRootfs(rt.native, record.id, record.config);
   rt.store.remove(record.id);

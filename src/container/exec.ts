@@ -300,7 +300,9 @@ async function launchExec(
     if (type === "user") usernsIndex = index;
     else childNs[type] = index;
   }
-  const plan: ExecPlan = buildExecPlan({ process: proc, joins, fds: childNs, seccomp, capLastCap: capLastCap() });
+  // Sharing the host's mount namespace, the container's root is its init's root directory.
+  const root = joins.includes("mount") ? undefined : `/proc/${record.pid}/root`;
+  const plan: ExecPlan = buildExecPlan({ process: proc, joins, fds: childNs, seccomp, capLastCap: capLastCap(), root });
 
   const dirs = execCgroupDirs(id, record, opts.cgroup);
   let cgroupFd: number | undefined;

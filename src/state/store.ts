@@ -36,6 +36,12 @@ export interface ContainerRecord {
   /** Plan indexes of the startContainer hooks' runHook ops, in order (start maps a failure back). */
   startHookOps?: number[];
   userns?: { uidMappings: IdMapping[]; gidMappings: IdMapping[] };
+  /**
+   * A container without a mount namespace of its own: its mounts are in the host's table under
+   * `root` (the rootfs, symlinks resolved); `before` are the mount ids there before create,
+   * which are not the container's. delete unmounts the others.
+   */
+  hostMounts?: { root: string; before: number[] };
   owner?: string;
 }
 

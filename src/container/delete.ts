@@ -53,7 +53,8 @@ async function destroyLocked(rt: Runtime, id: string, force: boolean): Promise<v
   });
 }
 
-async function killAndWait(rt: Runtime, record: ContainerRecord): Promise<void> {
+/** SIGKILL every process of the container and wait for the init's death (a pidfd poll). */
+export async function killAndWait(rt: Runtime, record: ContainerRecord): Promise<void> {
   const pidfd = openInit(rt, record);
   if (pidfd === undefined) return;
   try {

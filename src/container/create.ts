@@ -463,7 +463,7 @@ async function createLocked(rt: Runtime, opts: CreateOptions, undo: Undo): Promi
       undo.push(`unmount the container's mounts under ${root}`, () => {
         if (!native.umount) return;
         const failed = unmountContainerMounts(native.umount, root, before);
-        if (failed.length) throw new Error(failed.join(", "));
+        if (failed.length) throw new Error(failed.map((f) => `${f.mountPoint}: ${f.code}`).join(", "));
       });
     }
 

@@ -92,7 +92,7 @@ async function removeOwned(rt: Runtime, record: ContainerRecord): Promise<void> 
   }
   if (record.hostMounts && rt.native.umount) {
     const failed = unmountContainerMounts(rt.native.umount, record.hostMounts.root, record.hostMounts.before);
-    if (failed.length) throw new BerthError({ op: "delete", id: record.id, field: failed[0]!.split(": ")[0], reason: "unmount the container's mount in the host's mount namespace", errno: failed[0]!.split(": ")[1] ?? "EBUSY" });
+    if (failed.length) throw new BerthError({ op: "delete", id: record.id, field: failed[0]!.mountPoint, reason: "unmount the container's mount in the host's mount namespace", errno: failed[0]!.code });
   }
   unmountImageRootfs(rt.native, record.id, record.config);
   rt.store.remove(record.id);

@@ -45,11 +45,11 @@ export function readMountinfo(): string {
 /**
  * Unmount (detached: a process may still have a file open there) every mount under `root` not
  * in `before`, the latest first, so that a mount stacked on another goes before it. Returns
- * what could not be unmounted, as "path: ERRNO".
+ * what could not be unmounted, with the errno code.
  */
-export function unmountContainerMounts(umount: (target: string, detach?: boolean) => void, root: string, before: readonly number[]): string[] {
+export function unmountContainerMounts(umount: (target: string, detach?: boolean) => void, root: string, before: readonly number[]): { mountPoint: string; code: string }[] {
   const keep = new Set(before);
-  const failed: string[] = [];
+  const failed: { mountPoint: string; code: string }[] = [];
   const ours = mountsUnder(root, readMountinfo()).filter((m) => !keep.has(m.id));
   for (const m of ours.reverse()) {
     try {
@@ -57,7 +57,7 @@ export function unmountContainerMounts(umount: (target: string, detach?: boolean
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code ?? "EIO";
       // Gone already (a detach of its parent took it along).
-      if (code !== "EINVAL" && code !== "ENOENT") failed.push(`${m.mountPoint}: ${code}`);
+      if (code !== "EINVAL" && code !== "ENOENT") failed.push({ mountPoint: m.mountPoint, code });
     }
   }
   return failed;

@@ -4,7 +4,7 @@
 // from node_modules (see ../shared/reference/performance.md, "The floor of a Node.js CLI").
 import { build } from "esbuild";
 import { execFileSync } from "node:child_process";
-import { chmodSync, copyFileSync, existsSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -34,13 +34,10 @@ const common = {
 // berth-fast.js (state/start/delete/kill without yargs) or berth-main.js (the full CLI) from
 // its own directory. Node parses all of a file it loads, so each command parses only what it
 // may run: measured in bench/results.md.
-// bin/berth.js is that entry; bin/berth is the launcher (native/launcher/berth.c) that runs it,
-// or the V8 startup snapshot for create/run (below), or a copy of the entry when the native
-// build has no launcher.
 await build({
   ...common,
   entryPoints: [join(root, "src/cli/entry.ts")],
-  outfile: join(root, "bin/berth.js"),
+  outfile: join(root, "bin/berth"),
   banner: { js: "#!/usr/bin/env node" },
   minifySyntax: true,
 });
@@ -57,7 +54,7 @@ for (const [name, src] of [["berth-fast.js", "src/cli/fast.ts"], ["berth-launch.
   await build({ ...common, entryPoints: [join(root, src)], outfile: join(root, "bin", name), minifySyntax: true, plugins: [validatorsApart] });
 }
 await build({ ...common, entryPoints: [join(root, "src/spec/generated/validators.js")], outfile: join(root, "bin/berth-validators.js"), minifySyntax: true });
-chmodSync(join(root, "bin/berth.js"), 0o755);
+chmodSync(join(root, "bin/berth"), 0o755);
 
 // V8 code caches for the bundles bin/berth loads (src/cli/entry.ts reads NAME.cache): every
 // function compiled eagerly (--no-lazy while compiling, then --lazy again so that the cache's
@@ -81,31 +78,5 @@ chmodSync(join(root, "bin/berth.js"), 0o755);
   }
 }
 
-// The V8 startup snapshot for create/run (src/cli/snapshot.ts says why and how): the whole CLI
-// in one bundle, executed by this very node binary under --build-snapshot (a blob loads only
-// in the node that made it: bin/berth.snapshot records which, with its size and mtime, and the
-// launcher falls back to bin/berth.js when that binary has changed). The bundle is an input
-// only; the blob is what runs.
-{
-  const bundle = join(root, "build", "berth-snapshot.js");
-  const blob = join(root, "bin", "berth-launch.blob");
-  rmSync(blob, { force: true });
-  await build({ ...common, entryPoints: [join(root, "src/cli/snapshot.ts")], outfile: bundle, minifySyntax: true, define: { ...common.define, __dirname: "globalThis.__berthDirname" } });
-  // --no-warnings: the builder warns that node:vm and node:child_process are "not yet fully
-  // verified" in snapshot builder scripts; vm is only the builder's, and child_process is only
-  // required (for hooks and ps) at run time, after deserialization.
-  execFileSync(process.execPath, ["--no-warnings", "--snapshot-blob", blob, "--build-snapshot", join(root, "scripts", "snapshot-builder.cjs")], {
-    env: { ...process.env, BERTH_SNAPSHOT_BUNDLE: bundle },
-    stdio: ["ignore", "inherit", "inherit"],
-  });
-  const st = statSync(process.execPath, { bigint: true });
-  const sec = st.mtimeNs / 1_000_000_000n;
-  writeFileSync(join(root, "bin", "berth.snapshot"), `${process.execPath}\n${st.size} ${sec} ${st.mtimeNs - sec * 1_000_000_000n}\n`);
-}
-const launcher = join(root, "build", "Release", "berth-launcher");
-rmSync(join(root, "bin", "berth"), { force: true });
-copyFileSync(existsSync(launcher) ? launcher : join(root, "bin", "berth.js"), join(root, "bin", "berth"));
-chmodSync(join(root, "bin", "berth"), 0o755);
-
 await build({ ...common, entryPoints: [join(root, "src/index.ts")], outfile: join(root, "dist/index.js") });
-console.log(`bundle: bin/berth (${existsSync(launcher) ? "launcher" : "entry"}), bin/berth.js, bin/berth-fast.js, bin/berth-launch.js, bin/berth-main.js, bin/berth-launch.blob, dist/index.js`);
+console.log("bundle: bin/berth, bin/berth-fast.js, bin/berth-launch.js, bin/berth-main.js, dist/index.js");

@@ -13,20 +13,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PREFIX=${1:-${PREFIX:-/usr/local}}
 DEST=${DESTDIR:-}
-# bin/berth is the launcher (native/launcher/berth.c; or, without it, a copy of berth.js): it
-# runs berth.js, the small entry that loads the bundles beside it (berth-fast.js for the hot
-# verbs, berth-main.js for the rest, berth-validators.js on first validation), or, for create
-# and run, node with the startup snapshot berth-launch.blob (berth.snapshot names the node
-# binary that built it; the launcher finds both in its own directory, through the symlink).
-for f in bin/berth bin/berth.js bin/berth-fast.js bin/berth-launch.js bin/berth-main.js bin/berth-validators.js build/Release/berth-init build/Release/berth_native.node; do
+# bin/berth is a small entry that loads the bundles beside it (berth-fast.js for the hot
+# verbs, berth-main.js for the rest, berth-validators.js on first validation).
+for f in bin/berth bin/berth-fast.js bin/berth-launch.js bin/berth-main.js bin/berth-validators.js build/Release/berth-init build/Release/berth_native.node; do
   [ -f "$f" ] || { echo "install: $f is missing: run npm run build first" >&2; exit 1; }
 done
 lib="$DEST$PREFIX/lib/berth"
 install -d -m 0755 "$lib" "$DEST$PREFIX/bin"
 install -m 0755 bin/berth "$lib/berth"
-install -m 0755 bin/berth.js "$lib/berth.js"
-# The snapshot is optional too (the launcher falls back to berth.js without it).
-if [ -f bin/berth-launch.blob ] && [ -f bin/berth.snapshot ]; then install -m 0644 bin/berth-launch.blob bin/berth.snapshot "$lib/"; fi
 install -m 0644 bin/berth-fast.js bin/berth-launch.js bin/berth-main.js bin/berth-validators.js "$lib/"
 # V8 code caches (optional: bin/berth compiles without them); install keeps their stamps valid
 # only with -p (the bundle's mtime), so copy both with preserved times.

@@ -13,7 +13,7 @@ import { hookState, planHooks, runHooks } from "../hooks";
 import { cgroupPathFor, cgroupSetFor, CgroupWriteError, deviceFilterFor, fsCgroupDriver, planWrites, ResourceError, type CgroupPlacement } from "../cgroups";
 import { planSeccomp, type SeccompRequest } from "../plan";
 import type { ContainerRecord } from "../state";
-import { writeFileAtomic } from "../state";
+import { PID_FILE_WRITE, writeFileAtomic } from "../state";
 import type { NamespaceType, Spec } from "../spec";
 import { loadBundle } from "./bundle";
 import { gatherHostFactsAndLayout } from "./host-facts";
@@ -553,8 +553,10 @@ async function createLocked(rt: Runtime, opts: CreateOptions, undo: Undo): Promi
     if (opts.pidFile) {
       const pidFile = resolve(opts.pidFile);
       try {
-        // runc writes the pid file atomically too: engines poll for it.
-        writeFileAtomic(pidFile, String(launched.pid), 0o644);
+        // Atomically (temp + rename), as runc does: engines poll for it, and must never read
+        // an empty or partial pid. Not fsynced: the pid names a process no crash leaves alive,
+        // so durability buys nothing here (atomic.ts).
+        writeFileAtomic(pidFile, String(launched.pid), 0o644, PID_FILE_WRITE);
       } catch (err) {
         throw new BerthError({ op: "create", id, field: "--pid-file", value: opts.pidFile, reason: "write", errno: (err as NodeJS.ErrnoException).code ?? "EIO", cause: err });
       }

@@ -60,7 +60,9 @@ export async function start(rt: Runtime, id: string): Promise<void> {
       unlinkSync(resultPath);
       if (verdict) throw startHookError(record, verdict);
     }
-    rt.store.write({ ...record, status: "running" });
+    // state.json is not rewritten: it says "created", and the live status (status.ts) is
+    // "running" from the moment the exec fifo is gone. Rewriting it only to change that field
+    // cost an fsync per start (bench/results.md).
     if (record.config.hooks?.poststart?.length) {
       const input = { spec: record.config, id, bundle: record.bundle, pid: record.pid };
       if (!poststartFailureStops(record.config.ociVersion)) {

@@ -15,7 +15,11 @@ import { writeFileAtomic } from "./atomic";
 export interface ContainerRecord {
   ociVersion: string;
   id: string;
-  /** The status when last written; `state` derives the live one. */
+  /**
+   * The status when last written: "created" by create, "paused" / "running" by pause / resume.
+   * `start` does not rewrite it: `state` derives the live status (status.ts), which reads this
+   * field only to tell a paused container from a running one.
+   */
   status: Status;
   pid: number;
   bundle: string;
@@ -144,8 +148,13 @@ export class StateStore {
     }
   }
 
+  /**
+   * Replace state.json atomically: temp file, fsync, rename (a reader or a crash never sees half
+   * a record). No directory fsync: see atomic.ts (the state of a container does not outlive a
+   * crash that would lose the rename).
+   */
   write(record: ContainerRecord): void {
-    writeFileAtomic(this.statePath(record.id), JSON.stringify(record) + "\n", 0o600);
+    writeFileAtomic(this.statePath(record.id), JSON.stringify(record) + "\n", 0o600, { syncDir: false });
   }
 
   /** The record, or a "container does not exist" error (runc's wording, which engines match). */

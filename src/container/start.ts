@@ -60,9 +60,10 @@ export async function start(rt: Runtime, id: string): Promise<void> {
       unlinkSync(resultPath);
       if (verdict) throw startHookError(record, verdict);
     }
-    // state.json is not rewritten: it says "created", and the live status (status.ts) is
-    // "running" from the moment the exec fifo is gone. Rewriting it only to change that field
-    // cost an fsync per start (bench/results.md).
+    // The live status (status.ts) already reads "running" once the fifo is gone; the file says
+    // so too, for anyone who reads state.json itself (a person debugging, a tool). One write,
+    // without the directory fsync (store.ts): that was the costly half (bench/results.md).
+    rt.store.write({ ...record, status: "running" });
     if (record.config.hooks?.poststart?.length) {
       const input = { spec: record.config, id, bundle: record.bundle, pid: record.pid };
       if (!poststartFailureStops(record.config.ociVersion)) {

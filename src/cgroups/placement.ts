@@ -138,13 +138,16 @@ export function cgroupPids(dir: string): number[] {
 /**
  * rmdir, deepest first; a directory already gone is fine. A directory this container created
  * as a parent of its own (the first container makes /berth) may meanwhile hold other
- * containers: it stays, busy, and that is not a failure. Returns the ones that failed.
+ * containers: it stays, busy, and that is not a failure. The container's own cgroup may hold
+ * child cgroups its processes made (a delegated cgroup, a nested runtime): those are the
+ * container's, and go first, deepest first. Returns the ones that failed.
  */
 export function removeCgroupDirs(dirs: readonly string[]): { dir: string; error: NodeJS.ErrnoException }[] {
   const failed: { dir: string; error: NodeJS.ErrnoException }[] = [];
   const isParent = (dir: string) => dirs.some((d) => d.startsWith(`${dir}/`));
   for (const dir of dirs) {
     try {
+      if (!isParent(dir)) removeChildCgroups(dir);
       rmdirSync(dir);
     } catch (err) {
       const e = err as NodeJS.ErrnoException;
@@ -154,6 +157,21 @@ export function removeCgroupDirs(dirs: readonly string[]): { dir: string; error:
     }
   }
   return failed;
+}
+
+/** Every cgroup below `dir`, deepest first (a cgroup directory's only subdirectories are cgroups). */
+function removeChildCgroups(dir: string): void {
+  let entries: Dirent[];
+  try {
+    entries = readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return; // gone, or not readable: rmdir of dir reports what matters
+  }
+  for (const e of entries) {
+    if (!e.isDirectory()) continue;
+    removeChildCgroups(join(dir, e.name));
+    rmdirSync(join(dir, e.name));
+  }
 }
 
 /**

@@ -10,7 +10,7 @@ import { resolve } from "node:path";
 import { BerthError, problemsError, toBerthError } from "../errors";
 import { buildPlan, encodePlan, hostProblems, idmappedMountRequests, NOTIFY_SOCKET_IN_CONTAINER, PlanError, SYNC, type LaunchPlan } from "../plan";
 import { hookState, planHooks, runHooks } from "../hooks";
-import { cgroupPathFor, cgroupSetFor, CgroupWriteError, deviceFilterFor, fsCgroupDriver, planWrites, ResourceError, type CgroupPlacement } from "../cgroups";
+import { cgroupOwner, cgroupPathFor, cgroupSetFor, CgroupWriteError, delegateCgroup, deviceFilterFor, fsCgroupDriver, planWrites, ResourceError, type CgroupPlacement } from "../cgroups";
 import { planSeccomp, type SeccompRequest } from "../plan";
 import type { ContainerRecord } from "../state";
 import { PID_FILE_WRITE, writeFileAtomic } from "../state";
@@ -436,6 +436,16 @@ async function createLocked(rt: Runtime, opts: CreateOptions, undo: Undo): Promi
     });
     resourceErrors(id, () => cgroups.apply(cgroupSetFor(layout, cgroupPath, placement.created), spec.linux?.resources, spec.linux?.devices ?? [], (m) => rt.warn(`create ${id}: ${m}`)));
     let cgroupFd: number | undefined;
+    const owner = placement.unified ? cgroupOwner(spec, layout.mode) : undefined;
+    if (placement.unified && owner !== undefined) {
+      // Before the clone: the container's root owns its cgroup from its first instruction.
+      try {
+        delegateCgroup(placement.unified, owner);
+      } catch (err) {
+        const e = err as NodeJS.ErrnoException;
+        throw new BerthError({ op: "create", id, field: "linux.cgroupsPath", value: spec.linux?.cgroupsPath ?? cgroupPath, reason: `give the cgroup to host uid ${owner} (cgroup ownership): chown ${e.path ?? placement.unified}`, errno: e.code ?? "EIO", cause: err });
+      }
+    }
     if (placement.unified) {
       cgroupFd = openSync(placement.unified, constants.O_RDONLY | constants.O_DIRECTORY);
       parentFds.push(cgroupFd);

@@ -1,0 +1,75 @@
+/**
+ * Cgroup ownership (config-linux.md "Cgroup ownership"): when berth gives a container its
+ * cgroup (cgroupOwner, pure), and which files change owner (delegateCgroup, on a tempdir that
+ * stands in for a cgroup directory; the chown part needs root).
+ */
+import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { cgroupOwner, delegateCgroup, removeCgroupDirs } from "../../src/cgroups";
+import type { Spec } from "../../src/spec";
+
+const rwCgroup = { destination: "/sys/fs/cgroup", type: "cgroup", source: "cgroup", options: ["nosuid", "noexec", "nodev", "relatime"] };
+const spec = (over: { ns?: object[]; mounts?: object[]; uid?: number; maps?: boolean } = {}): Spec =>
+  ({
+    ociVersion: "1.3.0",
+    root: { path: "rootfs" },
+    process: { cwd: "/", args: ["sh"], user: { uid: over.uid ?? 0, gid: 0 } },
+    mounts: over.mounts ?? [rwCgroup],
+    linux: {
+      namespaces: over.ns ?? [{ type: "mount" }, { type: "user" }, { type: "cgroup" }],
+      uidMappings: over.maps === false ? undefined : [{ containerID: 0, hostID: 100000, size: 65536 }],
+      gidMappings: over.maps === false ? undefined : [{ containerID: 0, hostID: 100000, size: 65536 }],
+    },
+  }) as unknown as Spec;
+
+test.each([
+  ["root of a user namespace, own cgroup namespace, rw cgroup mount", spec(), "unified", 100000],
+  ["the process's uid, mapped", spec({ uid: 1000 }), "unified", 101000],
+  ["a uid the mappings do not cover", spec({ uid: 70000 }), "unified", undefined],
+  ["cgroup v1 (hybrid host): never", spec(), "hybrid", undefined],
+  ["no cgroup namespace", spec({ ns: [{ type: "mount" }, { type: "user" }] }), "unified", undefined],
+  ["a joined cgroup namespace", spec({ ns: [{ type: "mount" }, { type: "user" }, { type: "cgroup", path: "/proc/1/ns/cgroup" }] }), "unified", undefined],
+  ["the cgroup mount is read-only", spec({ mounts: [{ ...rwCgroup, options: ["ro", "nosuid"] }] }), "unified", undefined],
+  ["no cgroup mount at /sys/fs/cgroup", spec({ mounts: [{ ...rwCgroup, destination: "/mnt/cg" }] }), "unified", undefined],
+  ["a trailing slash on the destination is the same mount", spec({ mounts: [{ ...rwCgroup, destination: "/sys/fs/cgroup/" }] }), "unified", 100000],
+  ["no uid mappings (no user namespace)", spec({ maps: false, ns: [{ type: "mount" }, { type: "cgroup" }] }), "unified", undefined],
+] as const)("cgroupOwner: %s", (_what, s, mode, want) => {
+  expect(cgroupOwner(s, mode)).toBe(want);
+});
+
+const root = process.getuid?.() === 0;
+(root ? describe : describe.skip)(`delegateCgroup${root ? "" : " (skipped: chown needs root)"}`, () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), "berth-delegate-"));
+    mkdirSync(join(dir, "cg"));
+    for (const f of ["cgroup.procs", "cgroup.threads", "cgroup.subtree_control", "memory.max", "memory.oom.group"]) writeFileSync(join(dir, "cg", f), "");
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+  const owner = (f: string) => statSync(join(dir, "cg", f)).uid;
+
+  test("the kernel's list: the directory and the listed files that exist; a listed file that is missing is no error; limits stay root's", () => {
+    writeFileSync(join(dir, "delegate"), "cgroup.procs\ncgroup.threads\ncgroup.subtree_control\nmemory.oom.group\nmemory.reclaim\n");
+    const changed = delegateCgroup(join(dir, "cg"), 4242, join(dir, "delegate"));
+    expect(changed.map((p) => p.slice(dir.length))).toEqual(["/cg", "/cg/cgroup.procs", "/cg/cgroup.threads", "/cg/cgroup.subtree_control", "/cg/memory.oom.group"]);
+    expect([owner("."), owner("cgroup.procs"), owner("memory.oom.group"), owner("memory.max")]).toEqual([4242, 4242, 4242, 0]);
+  });
+
+  test("without the kernel's list: the spec's fallback (cgroup.procs, cgroup.subtree_control, cgroup.threads)", () => {
+    delegateCgroup(join(dir, "cg"), 4242, join(dir, "no-such-delegate-file"));
+    expect([owner("."), owner("cgroup.procs"), owner("cgroup.subtree_control"), owner("cgroup.threads"), owner("memory.oom.group")]).toEqual([4242, 4242, 4242, 4242, 0]);
+  });
+});
+
+test("removeCgroupDirs: the container's own cgroup goes with the child cgroups its processes made; a shared parent and a sibling stay", () => {
+  const t = mkdtempSync(join(tmpdir(), "berth-rmcg-"));
+  try {
+    for (const d of ["berth/c1/child/grand", "berth/c1/other", "berth/c2"]) mkdirSync(join(t, d), { recursive: true });
+    const failed = removeCgroupDirs([join(t, "berth/c1"), join(t, "berth")]);
+    expect(failed).toEqual([]);
+    expect([existsSync(join(t, "berth/c1")), existsSync(join(t, "berth/c2")), existsSync(join(t, "berth"))]).toEqual([false, true, true]);
+  } finally {
+    rmSync(t, { recursive: true, force: true });
+  }
+});

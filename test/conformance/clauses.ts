@@ -21,9 +21,10 @@ export interface Clause {
   /**
    * tested only on a host that has this: elsewhere its tests are skipped and the report says
    * "not on this host". "cgroup-v2": a pure cgroup v2 host, such as the UML guest that
-   * test/vm/run-guest.test.ts boots to run this suite.
+   * test/vm/run-guest.test.ts boots to run this suite. (One test of a clause can need
+   * something too: clause.on in harness.ts.)
    */
-  needs?: "cgroup-v2";
+  needs?: "cgroup-v2" | "time-namespace";
 }
 
 const t = (id: string, level: Level, summary: string): Clause => {

@@ -4,7 +4,7 @@
  * with its registry entry (so every test maps to a clause, and an unknown id fails at once).
  */
 import { execFileSync } from "node:child_process";
-import { chmodSync, mkdtempSync, rmSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { berth } from "../helpers/cli";
@@ -55,23 +55,38 @@ export function cleanupAll(): void {
 afterEach(cleanupEach);
 afterAll(cleanupAll);
 
+/** What a host may lack for a clause (Clause.needs) or for one of its tests (clause.on). */
+export type HostNeed = "cgroup-v2" | "time-namespace";
+
 /** A test titled `<id> <level>: <summary>[ - detail]`; the id must be in the registry as tested. */
 export function clause(id: string, detail: string | undefined, fn: jest.ProvidesCallback, timeout?: number): void {
   const c = byId.get(id);
   if (!c) throw new Error(`conformance: ${id} is not in test/conformance/clauses.ts`);
-  if (c.status !== "tested") throw new Error(`conformance: ${id} is registered as ${c.status}`);
+  declare(c, detail, c.needs, fn, timeout);
+}
+
+/** One test of a clause that only a host with `need` can run (the time namespace: not under UML). */
+clause.on = (need: HostNeed, id: string, detail: string | undefined, fn: jest.ProvidesCallback, timeout?: number): void => {
+  const c = byId.get(id);
+  if (!c) throw new Error(`conformance: ${id} is not in test/conformance/clauses.ts`);
+  declare(c, detail, need, fn, timeout);
+};
+
+function declare(c: Clause, detail: string | undefined, need: HostNeed | undefined, fn: jest.ProvidesCallback, timeout?: number): void {
+  if (c.status !== "tested") throw new Error(`conformance: ${c.id} is registered as ${c.status}`);
   const title = `${c.id} ${c.level}: ${c.summary}${detail ? ` - ${detail}` : ""}`;
-  const missing = hostLacks(c);
-  // Skipped, not passed, where the host cannot hold the clause: the report says so per clause.
-  if (missing) test.skip(`${title} (${missing})`, fn);
+  const missing = need ? hostLacks(need) : "";
+  // Skipped, not passed, where the host cannot hold the clause; the title says why, and the
+  // report counts it as "not on this host" (scripts/conformance-report.mjs).
+  if (missing) test.skip(`${title} (needs ${need}: ${missing})`, fn);
   else test(title, fn, timeout);
 }
 
-/** What this host lacks for a clause's `needs`, or "". */
-export function hostLacks(c: Pick<Clause, "needs">): string {
-  if (c.needs !== "cgroup-v2") return "";
+/** Why this host cannot give `need`, or "". */
+export function hostLacks(need: HostNeed): string {
+  if (need === "time-namespace") return existsSync("/proc/self/ns/time") ? "" : "this kernel has no time namespace";
   const mode = detectCgroups().mode;
-  return mode === "unified" ? "" : `needs a pure cgroup v2 host, this one is ${mode}: runs in the v2 guest`;
+  return mode === "unified" ? "" : `this host's cgroups are ${mode}; test/vm/run-guest.test.ts runs it in the pure v2 guest`;
 }
 
 /** A clause berth is known not to meet (its registry entry says why): the test must fail. */

@@ -75,7 +75,8 @@ enum ArgKind : uint8_t { kInt = 1, kStr = 2, kStrs = 3, kBytes = 4, kInts = 5 };
   X(65, hooksSync, "")               \
   X(66, runHook, "sSSis")            \
   X(67, startResult, "i")            \
-  X(68, startResultDone, "")
+  X(68, startResultDone, "")         \
+  X(70, netDevicesSync, "")
 
 // The sync socket carries fixed-size records, both ways:
 //   child -> parent: kSyncReady (all ops up to `ready` done), kSyncError (op failed)
@@ -89,6 +90,9 @@ enum ArgKind : uint8_t { kInt = 1, kStr = 2, kStrs = 3, kBytes = 4, kInts = 5 };
 //   child -> parent: kSyncHooks (op hooksSync: run the prestart and createRuntime hooks now;
 //                    the child waits for kSyncAck, whose opIndex carries the child's host pid,
 //                    for the state the in-container hooks read)
+//   child -> parent: kSyncNetDevices (op netDevicesSync: move linux.netDevices into the
+//                    network namespace the child is in now; the child waits for kSyncAck. A
+//                    failure makes the parent kill the child instead: create rolls back)
 struct SyncRecord {
   uint32_t type;
   int32_t opIndex;  // index of the failing op in the plan, -1 when none
@@ -109,6 +113,9 @@ constexpr uint32_t kSyncHooks = 6;
 // ("/dev/pts/0"); the child waits for kSyncAck (the master reached --console-socket, or berth
 // holds it to relay a foreground terminal). 60: the terminal ops' range of tags.
 constexpr uint32_t kSyncTerminal = 60;
+// child -> parent (op netDevicesSync): the network namespace is final, move the devices in;
+// the child waits for kSyncAck. 70: the network ops' range of tags.
+constexpr uint32_t kSyncNetDevices = 70;
 
 }  // namespace abi
 }  // namespace berth

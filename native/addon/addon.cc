@@ -43,6 +43,12 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("mknod", Napi::Function::New(env, Mknod, "mknod"));
   exports.Set("lsetxattr", Napi::Function::New(env, Lsetxattr, "lsetxattr"));
   exports.Set("lgetxattr", Napi::Function::New(env, Lgetxattr, "lgetxattr"));
+  exports.Set("netlinkOpen", Napi::Function::New(env, NetlinkOpen, "netlinkOpen"));
+  exports.Set("netLinks", Napi::Function::New(env, NetLinks, "netLinks"));
+  exports.Set("netAddresses", Napi::Function::New(env, NetAddresses, "netAddresses"));
+  exports.Set("netLinkMove", Napi::Function::New(env, NetLinkMove, "netLinkMove"));
+  exports.Set("netAddressAdd", Napi::Function::New(env, NetAddressAdd, "netAddressAdd"));
+  exports.Set("netLinkUp", Napi::Function::New(env, NetLinkUp, "netLinkUp"));
   return exports;
 }
 

@@ -67,6 +67,14 @@ Napi::Value UnixSendFd(const Napi::CallbackInfo& info);  // (path, payload, fd)
 // tty.cc
 Napi::Value TtySetSize(const Napi::CallbackInfo& info);  // (fd, rows, cols)
 
+// netlink.cc (linux.netDevices: rtnetlink requests, one per call)
+Napi::Value NetlinkOpen(const Napi::CallbackInfo& info);    // (nsFd?) -> socket fd
+Napi::Value NetLinks(const Napi::CallbackInfo& info);       // (sock) -> NetLink[]
+Napi::Value NetAddresses(const Napi::CallbackInfo& info);   // (sock, index) -> NetAddress[]
+Napi::Value NetLinkMove(const Napi::CallbackInfo& info);    // (sock, index, nsFd, name)
+Napi::Value NetAddressAdd(const Napi::CallbackInfo& info);  // (sock, index, address)
+Napi::Value NetLinkUp(const Napi::CallbackInfo& info);      // (sock, index, up)
+
 }  // namespace berth
 
 #endif  // BERTH_NATIVE_ADDON_ADDON_H

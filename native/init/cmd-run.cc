@@ -24,6 +24,13 @@
 //     syncRecv() <---- kSyncError {opIndex, errno, detail} ---  exit 1
 //   EOF on the socket means we died without a word (killed, or a bug).
 //
+// Network devices (config-linux.md "Network Devices"; op-network.cc), after the setns ops:
+//
+//     syncRecv() <------------- kSyncNetDevices --  op netDevicesSync
+//     moves linux.netDevices into /proc/<pid>/ns/net,
+//     adds their addresses back, sets them up
+//     syncSend(kSyncAck) ------------------------>  continue
+//
 // Hooks (runtime.md "Lifecycle"; the ops are in op-hooks.cc):
 //
 //     syncRecv() <------------------ kSyncHooks --  op hooksSync (mounts done, before pivot)

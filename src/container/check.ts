@@ -3,10 +3,16 @@
  * host supports what it asks for. Reports every problem; never stops at the first.
  */
 import type { Problem } from "../errors";
-import { hostProblems, type HostFacts } from "../plan";
+import * as native from "../native";
+import { hostProblems, type HostFacts, type NetLink } from "../plan";
 import { validateConfig } from "../spec";
 import { bundleDir, readConfig } from "./bundle";
 import { gatherHostFacts } from "./host-facts";
+import { hasNetDevices, runtimeNetLinks } from "./net-devices";
+import type { LifecycleNative } from "./runtime";
+
+/** The interfaces of berth's network namespace, asked only for a config with linux.netDevices. */
+const runtimeLinks = (): NetLink[] => runtimeNetLinks(native.nativeSurface as unknown as LifecycleNative, "check");
 
 export interface CheckReport {
   bundle: string;
@@ -16,7 +22,7 @@ export interface CheckReport {
   host?: Omit<HostFacts, "seccomp"> & { seccomp: Omit<HostFacts["seccomp"], "unknownSyscalls"> };
 }
 
-export function checkBundle(bundle: string | undefined, facts: () => HostFacts = gatherHostFacts): CheckReport {
+export function checkBundle(bundle: string | undefined, facts: () => HostFacts = gatherHostFacts, netLinks: () => NetLink[] = runtimeLinks): CheckReport {
   const dir = bundleDir(bundle);
   const config = `${dir}/config.json`;
   const read = readConfig(dir, "check");
@@ -28,6 +34,13 @@ export function checkBundle(bundle: string | undefined, facts: () => HostFacts =
     // Host checks read a typed spec, so they run only on a config that validated.
     if (result.value) {
       host = facts();
+      if (hasNetDevices(result.value)) {
+        try {
+          host.netLinks = netLinks();
+        } catch (err) {
+          problems.push({ field: "linux.netDevices", reason: `not checked: ${err instanceof Error ? err.message : String(err)}`, severity: "warning", source: "host" });
+        }
+      }
       problems.push(...hostProblems(result.value, host).map((p) => ({ ...p, source: "host" as const })));
     }
   }

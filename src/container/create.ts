@@ -23,6 +23,7 @@ import { procStat } from "./proc";
 import type { Runtime } from "./runtime";
 import { hookError, runPoststop, startResultPath } from "./hooks";
 import { checkTerminalOptions, takeTerminal, type ReceivedTerminal } from "./console";
+import { hasNetDevices, moveNetDevices, runtimeNetLinks, type UndoLog } from "./net-devices";
 
 export interface CreateOptions {
   id: string;
@@ -61,12 +62,20 @@ export interface Created {
   terminal?: ReceivedTerminal;
 }
 
-class Undo {
+class Undo implements UndoLog {
   private steps: { what: string; fn: () => void }[] = [];
+  private finals: (() => void)[] = [];
   /** Run after every step, whatever happened (the poststop hooks of a failed create). */
   after: (() => void)[] = [];
   push(what: string, fn: () => void): void {
     this.steps.push({ what, fn });
+  }
+  /**
+   * Run when create is done, either way: after the undo steps of a failed one (which may need
+   * it, e.g. the handles that keep the container's network namespace alive), or on success.
+   */
+  finally(fn: () => void): void {
+    this.finals.push(fn);
   }
   get size(): number {
     return this.steps.length;
@@ -82,8 +91,19 @@ class Undo {
       }
     }
     this.steps = [];
+    this.release();
     for (const fn of this.after.splice(0)) fn();
     return failed;
+  }
+  /** The `finally` work, newest first (releasing handles: a failure there changes nothing). */
+  release(): void {
+    for (const fn of this.finals.splice(0).reverse()) {
+      try {
+        fn();
+      } catch {
+        /* a handle that would not close: nothing to undo */
+      }
+    }
   }
 }
 
@@ -205,7 +225,9 @@ export async function create(rt: Runtime, opts: CreateOptions): Promise<Created>
     // container gone, never half-removed.
     return await store.withLockAsync("create", id, async () => {
       try {
-        return await createLocked(rt, opts, undo);
+        const created = await createLocked(rt, opts, undo);
+        undo.release();
+        return created;
       } catch (err) {
         const error = toBerthError(err, "create", id);
         throw withCleanupFailures(error, undo.run());
@@ -249,6 +271,9 @@ async function createLocked(rt: Runtime, opts: CreateOptions, undo: Undo): Promi
 
   // What the host cannot do is reported now, located at the field that asks for it.
   const facts = gatherHostFactsAndLayout();
+  // config-linux.md "Network Devices": the runtime MUST check that each move is possible; the
+  // interfaces that are missing here are reported now, before anything is made.
+  if (hasNetDevices(spec)) facts.netLinks = runtimeNetLinks(native, "create", id);
   const hostIssues = hostProblems(spec, facts).filter((p) => p.severity === "error");
   if (hostIssues.length) throw problemsError("create", id, hostIssues);
 
@@ -510,8 +535,12 @@ async function createLocked(rt: Runtime, opts: CreateOptions, undo: Undo): Promi
         native.syncSend(launched.syncFd, SYNC.ack);
       }
       let msg = native.syncRecv(launched.syncFd);
-      while (msg?.type === SYNC.seccompListener || msg?.type === SYNC.hooks || msg?.type === SYNC.terminal) {
-        if (msg.type === SYNC.hooks) {
+      while (msg?.type === SYNC.seccompListener || msg?.type === SYNC.hooks || msg?.type === SYNC.terminal || msg?.type === SYNC.netDevices) {
+        if (msg.type === SYNC.netDevices) {
+          // berth-init is in its final network namespace: move linux.netDevices in.
+          moveNetDevices(native, id, spec, launched.pid, undo);
+          native.syncSend(launched.syncFd, SYNC.ack);
+        } else if (msg.type === SYNC.hooks) {
           // runtime.md steps 3-4: prestart (deprecated, still run), then createRuntime, on the
           // host; the first failure fails create (the undo destroys the container).
           const state = hookState("createRuntime", { spec, id, bundle: bundle.dir, pid: launched.pid });

@@ -56,6 +56,9 @@ export function featuresDocument(info: FeaturesInfo, host: HostFacts = gatherHos
       selinux: { enabled: host.selinux },
       intelRdt: { enabled: false },
       mountExtensions: { idmap: { enabled: host.idmappedMounts } },
+      // config-linux.md "Network Devices": moved into the container's network namespace by
+      // create (container/net-devices.ts), wherever there are network namespaces to move into.
+      netDevices: { enabled: host.namespaces.network },
     },
     annotations: {
       "io.github.seccomp.libseccomp.version": host.seccomp.libseccompVersion ?? "",

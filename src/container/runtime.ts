@@ -4,6 +4,7 @@
  * the cgroup driver, and where berth-init is.
  */
 import type { CgroupDriver } from "../cgroups";
+import type { NetAddress, NetLink } from "../plan";
 import type { StateStore } from "../state";
 
 export interface SyncMessage {
@@ -52,8 +53,16 @@ export interface LifecycleNative {
   mknod?(path: string, mode: number, major: number, minor: number): void;
   lsetxattr?(path: string, name: string, value: string): void;
   lgetxattr?(path: string, name: string): string | null;
+  /** rtnetlink for linux.netDevices (native/addon/netlink.cc); see container/net-devices.ts. */
+  netlinkOpen?(nsFd?: number): number;
+  netLinks?(sock: number): NetLink[];
+  netAddresses?(sock: number, index: number): NetAddress[];
+  netLinkMove?(sock: number, index: number, nsFd: number, name: string): void;
+  netAddressAdd?(sock: number, index: number, address: NetAddress): void;
+  netLinkUp?(sock: number, index: number, up: boolean): void;
   berthInitPath(): string;
 }
+
 
 export interface Runtime {
   native: LifecycleNative;

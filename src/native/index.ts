@@ -225,6 +225,33 @@ export interface DeviceFilterRule {
   access: string;
 }
 
+/** A network interface from an RTM_GETLINK dump (netlink.cc). */
+export interface NetLinkInfo {
+  index: number;
+  name: string;
+  /** IFF_* */
+  flags: number;
+}
+
+/** An address from an RTM_GETADDR dump, and what netAddressAdd takes back (netlink.cc). */
+export interface NetAddressInfo {
+  family: "inet" | "inet6";
+  prefixLength: number;
+  /** IFA_F_* (all 32 bits) */
+  flags: number;
+  /** RT_SCOPE_* */
+  scope: number;
+  local?: string;
+  address?: string;
+  broadcast?: string;
+  label?: string;
+}
+
+/** A failed netlink request: a NativeErrnoError (syscall "RTM_NEWLINK" ...) with the kernel's extended ack text. */
+export interface NetlinkError extends NativeErrnoError {
+  detail?: string;
+}
+
 /** flock(2) operations: shared, exclusive, unlock. */
 export type FlockOp = "sh" | "ex" | "un";
 
@@ -264,6 +291,13 @@ interface NativeAddon {
   mknod(path: string, mode: number, major: number, minor: number): void;
   lsetxattr(path: string, name: string, value: string): void;
   lgetxattr(path: string, name: string): string | null;
+  /** rtnetlink, for linux.netDevices (netlink.cc). */
+  netlinkOpen(nsFd?: number): number;
+  netLinks(sock: number): NetLinkInfo[];
+  netAddresses(sock: number, index: number): NetAddressInfo[];
+  netLinkMove(sock: number, index: number, nsFd: number, name: string): void;
+  netAddressAdd(sock: number, index: number, address: NetAddressInfo): void;
+  netLinkUp(sock: number, index: number, up: boolean): void;
 }
 
 /**
@@ -506,6 +540,44 @@ export function lgetxattr(path: string, name: string): string | null {
   return load().lgetxattr(path, name);
 }
 
+/**
+ * A close-on-exec NETLINK_ROUTE socket. Without `nsFd` in this process's network namespace;
+ * with it (an fd of /proc/<pid>/ns/net) in that namespace, for the socket's whole life: it is
+ * made by a short-lived thread that joins the namespace, so no Node thread ever changes its own.
+ */
+export function netlinkOpen(nsFd?: number): number {
+  return load().netlinkOpen(nsFd);
+}
+
+/** Every interface of the socket's network namespace (RTM_GETLINK dump). Throws a NetlinkError. */
+export function netLinks(sock: number): NetLinkInfo[] {
+  return load().netLinks(sock);
+}
+
+/** The IPv4 and IPv6 addresses of interface `index`, in the kernel's order (RTM_GETADDR dump). */
+export function netAddresses(sock: number, index: number): NetAddressInfo[] {
+  return load().netAddresses(sock, index);
+}
+
+/**
+ * Move interface `index` (of the socket's namespace) into nsFd's network namespace, named `name`
+ * there ("%d": the kernel numbers it). The kernel renames after the move: a name taken there
+ * fails with EEXIST, the device already moved. Throws a NetlinkError (syscall "RTM_NEWLINK").
+ */
+export function netLinkMove(sock: number, index: number, nsFd: number, name: string): void {
+  load().netLinkMove(sock, index, nsFd, name);
+}
+
+/** Add an address to interface `index` (RTM_NEWADDR, NLM_F_EXCL). Throws a NetlinkError. */
+export function netAddressAdd(sock: number, index: number, address: NetAddressInfo): void {
+  load().netAddressAdd(sock, index, address);
+}
+
+/** Set interface `index` up or down (IFF_UP). Throws a NetlinkError. */
+export function netLinkUp(sock: number, index: number, up: boolean): void {
+  load().netLinkUp(sock, index, up);
+}
+
 /** The path of the berth-init binary (searched like the addon; does not load the addon). */
 export function berthInitPath(): string {
   return findNativeFile(INIT_FILE);
@@ -542,5 +614,11 @@ export const nativeSurface: NativeSurface = {
   mknod,
   lsetxattr,
   lgetxattr,
+  netlinkOpen,
+  netLinks,
+  netAddresses,
+  netLinkMove,
+  netAddressAdd,
+  netLinkUp,
   berthInitPath,
 };

@@ -71,6 +71,8 @@ export const opTable = {
   runHook: [66, "sSSis"], // path, argv, env, timeout (s, 0 = none), state JSON after `{"pid":N,`
   startResult: [67, "i"], // fd of the start-result fifo: failures from here on are reported there too
   startResultDone: [68, ""], // close it: `berth start` reads EOF, the hooks passed
+  // Tags 70-74: network (config-linux.md "Network Devices").
+  netDevicesSync: [70, ""], // ask the parent to move linux.netDevices into our network namespace; wait for its ack
 } as const satisfies Record<string, readonly [number, string]>;
 
 export type OpName = keyof typeof opTable;
@@ -89,4 +91,6 @@ export const SYNC = {
   hooks: 6,
   /** child -> parent: the pty master rides along (SCM_RIGHTS), detail is its name ("/dev/pts/0"); the parent acks. */
   terminal: 60,
+  /** child -> parent: move linux.netDevices into my network namespace (op netDevicesSync); the parent acks. */
+  netDevices: 70,
 } as const;

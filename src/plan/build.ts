@@ -6,7 +6,7 @@
  *
  * The order, and why:
  *   1. (a new user namespace gets its uid/gid maps from the parent before berth-init runs);
- *   2. join namespaces given by path;
+ *   2. join namespaces given by path; then the parent moves linux.netDevices in;
  *   3. stop mount events reaching the host (/ rslave, or per rootfsPropagation), bind the
  *      rootfs onto itself (pivot_root needs a mount point), then the config's mounts in order,
  *      devices and /dev symlinks, all resolved inside the rootfs;
@@ -304,6 +304,12 @@ export function buildPlan(input: PlanInput): LaunchPlan {
     if (fd === undefined) throw new Error(`buildPlan: no fd for joined ${j.type} namespace`);
     add("setns", [fd, namespaceFlags[j.type]], j.origin);
   }
+
+  // config-linux.md "Network Devices": once berth-init is in its final network namespace (a
+  // new one since the clone, a joined one since the setns above), the parent moves the devices
+  // in (container/net-devices.ts). Before the mounts and hooks: a createRuntime hook and
+  // linux.sysctl (net.ipv4.conf.<name>.*) see them under their container names.
+  if (Object.keys(linux.netDevices ?? {}).length > 0) add("netDevicesSync", [], "linux.netDevices");
 
   if (newTime) {
     const o = linux.timeOffsets ?? {};

@@ -6,6 +6,7 @@
 import type { Problem } from "../errors";
 import { capabilityNumbers, capabilitySets, type NamespaceType, type Spec } from "../spec";
 import type { HostFacts } from "./host-facts";
+import { netDeviceHostProblems } from "./net-devices";
 
 const resourceControllers: Record<string, { v1: string[]; v2: string }> = {
   memory: { v1: ["memory"], v2: "memory" },
@@ -103,6 +104,9 @@ export function hostProblems(spec: Spec, host: HostFacts): Problem[] {
     const idmap = m.uidMappings !== undefined || (m.options ?? []).some((o) => o === "idmap" || o === "ridmap");
     if (idmap && !host.idmappedMounts) error(`mounts[${i}]`, undefined, "an idmapped mount needs mount_setattr(2) (Linux 5.12+), which this kernel lacks");
   });
+
+  // config-linux.md "Network Devices": the runtime MUST check that the move is possible.
+  if (host.netLinks) out.push(...netDeviceHostProblems(spec, host.netLinks));
 
   return out;
 }

@@ -1,5 +1,6 @@
 /** What berth knows about the host when it plans: gathered by container/host-facts.ts. */
 import type { NamespaceType } from "../spec";
+import type { NetLink } from "./net-devices";
 
 export interface Limit {
   soft: number;
@@ -33,4 +34,9 @@ export interface HostFacts {
   capSysResource: boolean;
   /** berth's own resource limits by spec name (RLIMIT_NOFILE); Infinity for unlimited. */
   rlimits: Record<string, Limit>;
+  /**
+   * The interfaces of the runtime's network namespace (a netlink dump), gathered only for a
+   * config with linux.netDevices: the host check then reports those that are missing.
+   */
+  netLinks?: NetLink[];
 }

@@ -7,3 +7,18 @@ export { encodePlan, type PlanOp } from "./encode";
 export { opTable, SYNC, PLAN_VERSION, type OpName } from "./abi";
 export { planSeccomp, type SeccompRequest } from "./seccomp";
 export { buildExecPlan, execJoins, execNamespaceOrder, nsProcName, type ExecPlan, type ExecPlanInput, type NamespaceFact } from "./exec";
+export {
+  addressesToCarry,
+  addressForName,
+  addressText,
+  findMovedLink,
+  IFA_F,
+  IFF,
+  netDeviceClashes,
+  netDeviceHostProblems,
+  planNetDevices,
+  RT_SCOPE_UNIVERSE,
+  type NetAddress,
+  type NetDeviceMove,
+  type NetLink,
+} from "./net-devices";

@@ -7,3 +7,4 @@ export { defaultSpec, SPEC_VERSION, type DefaultSpecOptions } from "./default-sp
 export { capabilityNumbers, allCapabilities, capabilitySets } from "./capabilities";
 export { rlimitNumbers } from "./rlimits";
 export { joinField, pointerToField } from "./field-path";
+export { IFNAMSIZ, interfaceNameProblem, isNameTemplate, matchesNameTemplate, netDeviceField } from "./net-device-names";

@@ -8,6 +8,7 @@
 import type { Problem } from "../errors";
 import { allCapabilities, capabilitySets } from "./capabilities";
 import { joinField } from "./field-path";
+import { interfaceNameProblem, isNameTemplate, netDeviceField } from "./net-device-names";
 import { rlimitNumbers } from "./rlimits";
 
 type Obj = Record<string, unknown>;
@@ -241,9 +242,7 @@ function checkLinux(spec: Obj, c: Collector): void {
     }
   }
 
-  if (isObj(linux?.netDevices) && Object.keys(linux.netDevices).length > 0 && namespacesKnown && !namespaces.has("network")) {
-    c.error("linux.netDevices", undefined, "needs a network namespace, and linux.namespaces has none");
-  }
+  checkNetDevices(linux, c, namespacesKnown && !namespaces.has("network"));
 
   arr(linux?.devices).forEach((d, i) => {
     if (!isObj(d)) return;
@@ -269,6 +268,46 @@ function checkLinux(spec: Obj, c: Collector): void {
     const notifies = arr(seccomp.syscalls).some((s) => isObj(s) && s.action === "SCMP_ACT_NOTIFY");
     if (notifies && !isStr(seccomp.listenerPath)) {
       c.error("linux.seccomp.listenerPath", undefined, "is required when an action is SCMP_ACT_NOTIFY");
+    }
+  }
+}
+
+/**
+ * config-linux.md "Network Devices": host interfaces moved into the container's network
+ * namespace. Each key names a host interface, `name` its name inside (default: the same); both
+ * must be names the kernel takes (net-device-names.ts), and no two entries may end up with the
+ * same name inside (the second move would fail with EEXIST after the first succeeded). Whether
+ * the interfaces exist and the names are free is a fact of the host: plan/net-devices.ts.
+ */
+function checkNetDevices(linux: Obj | undefined, c: Collector, noNetworkNamespace: boolean): void {
+  if (!isObj(linux?.netDevices)) return;
+  const entries = Object.entries(linux.netDevices);
+  if (entries.length > 0 && noNetworkNamespace) {
+    c.error("linux.netDevices", undefined, "needs a network namespace, and linux.namespaces has none");
+  }
+  const inside = new Map<string, string>();
+  for (const [key, entry] of entries) {
+    const field = netDeviceField(key);
+    const keyProblem = interfaceNameProblem(key, false);
+    if (keyProblem) c.error(field, undefined, keyProblem);
+    const name = isObj(entry) && isStr(entry.name) ? entry.name : undefined;
+    if (name !== undefined) {
+      const nameProblem = interfaceNameProblem(name, true);
+      if (nameProblem) {
+        c.error(`${field}.name`, name, nameProblem);
+        continue;
+      }
+    } else if (keyProblem) {
+      continue;
+    }
+    const final = name ?? key;
+    // Templates never clash: the kernel numbers each one past the names in use.
+    if (isNameTemplate(final)) continue;
+    const other = inside.get(final);
+    if (other !== undefined) {
+      c.error(name !== undefined ? `${field}.name` : field, name, `would be the container's interface "${final}", as ${netDeviceField(other)} already is`);
+    } else {
+      inside.set(final, key);
     }
   }
 }

@@ -2,6 +2,7 @@
  * Conformance: config-linux.md (namespaces, devices, cgroups, sysctl), runtime-linux.md (/dev
  * links) and the filesystem clauses of config.md (root, mounts), as our probe sees them.
  */
+import { execFileSync, spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { cgroupDirsFor } from "../helpers/bundle";
@@ -265,4 +266,94 @@ clause("config.md#posix-mounts/mappings-pair", "uidMappings without gidMappings 
   });
   expect(r.r.exitCode).not.toBe(0);
   expect(r.r.stderr).toMatch(/mounts\[\d+\]/);
+});
+
+// config-linux.md "Network Devices": a veth pair per test (this host has veth, no dummy), the
+// "a" end given addresses and moved in, the "b" end left on the host; both deleted afterwards
+// (deleting either end of a veth deletes the pair).
+const madeLinks: string[] = [];
+let linkSeq = 0;
+const ipCmd = (...args: string[]) => execFileSync("ip", args, { encoding: "utf8" });
+const hasLink = (name: string) => spawnSync("ip", ["link", "show", "dev", name], { stdio: "ignore" }).status === 0;
+afterEach(() => {
+  for (const l of madeLinks.splice(0)) if (hasLink(l)) spawnSync("ip", ["link", "del", "dev", l]);
+});
+function veth(): { a: string; b: string; v4: string; v6: string } {
+  const n = ++linkSeq;
+  const a = `cf${process.pid}${n}a`;
+  const b = `cf${process.pid}${n}b`;
+  madeLinks.push(b, a);
+  ipCmd("link", "add", a, "type", "veth", "peer", "name", b);
+  const net = 10 + ((process.pid * 3 + n) % 200);
+  const v4 = `10.234.${net}.1`;
+  const v6 = `2001:db8:c0f:${net.toString(16)}::1`;
+  ipCmd("addr", "add", `${v4}/24`, "dev", a);
+  ipCmd("-6", "addr", "add", `${v6}/64`, "dev", a, "nodad");
+  return { a, b, v4, v6 };
+}
+/** A running container with these netDevices; `sh -c script` run inside it by exec. */
+function withDevices(netDevices: Record<string, { name?: string }>) {
+  const b = bundle(["sleep", "300"], (c) => (c.linux.netDevices = netDevices));
+  const id = uniq(b, "netdev");
+  const r = run(b, ["run", "-d", "-b", b.dir, id]);
+  expect(r).toEqual({ exitCode: 0, stdout: "", stderr: "" });
+  const sh = (script: string) => {
+    const e = run(b, ["exec", id, "sh", "-c", script]);
+    expect(e.stderr).toBe("");
+    return e.stdout;
+  };
+  return { b, id, sh };
+}
+
+clause("config-linux.md#network-devices/move", "renamed, and without a name under the host's name; gone from the runtime namespace", () => {
+  const v = veth();
+  const w = veth();
+  const { sh } = withDevices({ [v.a]: { name: "conf0" }, [w.a]: {} });
+  expect(sh("ls /sys/class/net").split(/\s+/).filter(Boolean).sort()).toEqual(["conf0", w.a, "lo"].sort());
+  expect([hasLink(v.a), hasLink(w.a)]).toEqual([false, false]);
+});
+
+clause("config-linux.md#network-devices/check", "an interface the runtime namespace does not have", () => {
+  const missing = `cf${process.pid}zz`;
+  const r = tryRun((c) => (c.linux.netDevices = { [missing]: {} }));
+  expect(r.r.exitCode).toBe(1);
+  expect(r.r.stderr).toBe(`berth: create ${r.id}: linux.netDevices["${missing}"]: no such network interface in the runtime's network namespace\n`);
+});
+
+clause("config-linux.md#network-devices/name-exists", "renamed to lo: an error, the device stays on the host", () => {
+  const v = veth();
+  const r = tryRun((c) => (c.linux.netDevices = { [v.a]: { name: "lo" } }));
+  expect(r.r.exitCode).toBe(1);
+  expect(r.r.stderr).toMatch(/linux\.netDevices\["[^"]+"\]\.name "lo": the container's network namespace already has an interface named "lo"/);
+  expect(hasLink(v.a)).toBe(true);
+});
+
+clause("config-linux.md#network-devices/name-exists", "a %d template twice: the kernel numbers them", () => {
+  const v = veth();
+  const w = veth();
+  const { sh } = withDevices({ [v.a]: { name: "conf%d" }, [w.a]: { name: "conf%d" } });
+  expect(sh("ls /sys/class/net").split(/\s+/).filter(Boolean).sort()).toEqual(["conf0", "conf1", "lo"]);
+});
+
+clause("config-linux.md#network-devices/addresses", "an IPv4 and an IPv6 permanent global address", () => {
+  const v = veth();
+  const { sh } = withDevices({ [v.a]: { name: "conf0" } });
+  const addrs = sh("ip -o addr show dev conf0");
+  expect(addrs).toContain(`inet ${v.v4}/24 `);
+  expect(addrs).toContain(`inet6 ${v.v6}/64 `);
+});
+
+clause("config-linux.md#network-devices/up", "IFF_UP in its flags inside", () => {
+  const v = veth();
+  const { sh } = withDevices({ [v.a]: { name: "conf0" } });
+  expect(Number(sh("cat /sys/class/net/conf0/flags").trim()) & 0x1).toBe(0x1);
+});
+
+clause("config-linux.md#network-devices/no-move-back", "after delete the veth is gone with the namespace, its end never back on the host", () => {
+  const v = veth();
+  const { b, id } = withDevices({ [v.a]: { name: "conf0" } });
+  expect(run(b, ["delete", "--force", id])).toEqual({ exitCode: 0, stdout: "", stderr: "" });
+  // The kernel frees a network namespace asynchronously: the peer goes a moment later.
+  for (let i = 0; i < 100 && hasLink(v.b); i++) execFileSync("sleep", ["0.05"]);
+  expect([hasLink(v.a), hasLink(v.b), hasLink("conf0")]).toEqual([false, false, false]);
 });

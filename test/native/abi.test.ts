@@ -98,6 +98,7 @@ const everyOp: PlanOp[] = [
   op("runHook", "/usr/bin/hook", ["hook", "--flag"], ["PATH=/bin"], 5, '"ociVersion":"1.3.0","id":"c1","status":"creating","bundle":"/b"}'),
   op("startResult", 7),
   op("startResultDone"),
+  op("netDevicesSync"),
 ];
 
 describe("berth-init --ops", () => {

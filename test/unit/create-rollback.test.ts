@@ -8,7 +8,7 @@
  * The fakes hand out real fds (of /dev/null) where create closes them with node:fs, so a fake
  * number can never close one of jest's own fds.
  */
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { CgroupDriver, CgroupLayout, CgroupPlacement } from "../../src/cgroups";
@@ -48,8 +48,11 @@ interface Fixture {
   bundle: string;
   /** Real fds the fakes opened and create did not close (must be none once it returned). */
   openFds: Set<number>;
-  /** What syncRecv answers. */
+  /** What syncRecv answers (after the queued answers, if any). */
   syncAnswer: { type: number; opIndex: number; errno: number; detail: string } | null;
+  syncQueue: { type: number; opIndex: number; errno: number; detail: string }[];
+  /** A real fd (of /dev/null) the fakes hand out and closeFd accepts. */
+  realFd(): number;
   cleanup(): void;
 }
 
@@ -78,6 +81,8 @@ function fixture(): Fixture {
     bundle,
     openFds,
     syncAnswer: { type: SYNC.ready, opIndex: -1, errno: 0, detail: "" },
+    syncQueue: [],
+    realFd,
     rt: undefined as unknown as Runtime,
     cleanup: () => {
       for (const fd of openFds) closeSync(fd);
@@ -93,7 +98,7 @@ function fixture(): Fixture {
     },
     syncRecv: () => {
       rec.call("native.syncRecv");
-      return f.syncAnswer;
+      return f.syncQueue.shift() ?? f.syncAnswer;
     },
     syncSend: () => rec.call("native.syncSend"),
     pidfdOpen: () => {
@@ -308,4 +313,116 @@ test("an id that is taken is refused and the existing directory is not removed",
   expect(error!.message).toBe("berth: create c1: container with id exists: c1");
   expect(calls).toEqual(["store.createDir"]);
   expect(readdirSync(f.root)).toEqual(["c1"]);
+});
+
+describe("linux.netDevices: checked before anything is made, moved when berth-init asks, moved back by a failed create", () => {
+  const lo = { index: 1, name: "lo", flags: 0x9 };
+  /** bt0 on the host, moved in as c0; `failUp`: setting it up fails. */
+  function withNetDevices(failUp = false): void {
+    const path = join(f.bundle, "config.json");
+    const cfg = JSON.parse(readFileSync(path, "utf8"));
+    cfg.linux.netDevices = { bt0: { name: "c0" } };
+    writeFileSync(path, JSON.stringify(cfg));
+    const nsOf = new Map<number, "host" | "container">();
+    let moved = false;
+    Object.assign(f.rt.native, {
+      netlinkOpen: (nsFd?: number) => {
+        const where = nsFd === undefined ? "host" : "container";
+        f.rec.call(`net.open ${where}`);
+        const fd = f.realFd();
+        nsOf.set(fd, where);
+        return fd;
+      },
+      netLinks: (sock: number) => {
+        const where = nsOf.get(sock)!;
+        f.rec.call(`net.links ${where}`);
+        if (where === "host") return moved ? [lo] : [lo, { index: 5, name: "bt0", flags: 0 }];
+        return moved ? [lo, { index: 5, name: "c0", flags: 0 }] : [lo];
+      },
+      netAddresses: () => {
+        f.rec.call("net.addresses");
+        return [];
+      },
+      netLinkMove: (sock: number, _index: number, _nsFd: number, name: string) => {
+        f.rec.call(`net.move ${name}`);
+        moved = nsOf.get(sock) === "host";
+      },
+      netAddressAdd: () => f.rec.call("net.addressAdd"),
+      netLinkUp: () => {
+        f.rec.call("net.up");
+        if (failUp) throw Object.assign(new Error("ENETDOWN"), { code: "ENETDOWN", syscall: "RTM_NEWLINK" });
+      },
+    });
+    f.syncQueue.push({ type: SYNC.netDevices, opIndex: -1, errno: 0, detail: "" });
+  }
+
+  test("the runtime's interfaces are read before anything is made, the moves happen at berth-init's request", async () => {
+    withNetDevices();
+    const { error, calls } = await runCreate();
+    expect(error).toBeUndefined();
+    expect(calls).toEqual([
+      "store.createDir",
+      "store.lock",
+      "net.open host",
+      "net.links host",
+      "native.closeFd",
+      "native.mkfifo",
+      "native.openFifoRdwr",
+      "cgroups.detect",
+      "cgroups.create",
+      "cgroups.apply",
+      "native.launch",
+      "cgroups.joinV1",
+      "native.syncRecv",
+      "net.open host",
+      "net.open container",
+      "net.links host",
+      "net.links container",
+      "net.addresses",
+      "net.move c0",
+      "net.links container",
+      "net.up",
+      "native.syncSend",
+      "native.syncRecv",
+      "native.closeFd", // the sync socket
+      "store.write",
+      // create is done: the netlink sockets go (the namespace lives on in berth-init)
+      "native.closeFd",
+      "native.closeFd",
+    ]);
+    expect(f.openFds.size).toBe(1);
+  });
+
+  test("a missing interface fails create before anything is made", async () => {
+    withNetDevices();
+    const path = join(f.bundle, "config.json");
+    const cfg = JSON.parse(readFileSync(path, "utf8"));
+    cfg.linux.netDevices = { eth9: {} };
+    writeFileSync(path, JSON.stringify(cfg));
+    const { error, calls } = await runCreate();
+    expect(error!.message).toBe(`berth: create c1: linux.netDevices["eth9"]: no such network interface in the runtime's network namespace`);
+    expect(calls).toEqual(["store.createDir", "store.lock", "net.open host", "net.links host", "native.closeFd", "store.remove"]);
+    expect(f.openFds.size).toBe(0);
+  });
+
+  test("a failure after the move: the error at the device; it is moved back before berth-init is killed", async () => {
+    withNetDevices(true);
+    const { error, calls } = await runCreate();
+    expect(error!.message).toBe(`berth: create c1: linux.netDevices["bt0"]: set "c0" up in the container's network namespace: network is down`);
+    expect(calls.slice(calls.indexOf("net.up"))).toEqual([
+      "net.up",
+      "native.closeFd", // the sync socket (finally)
+      "net.move bt0",
+      "net.links host",
+      "native.pidfdSendSignal",
+      "native.waitpid",
+      "native.closeFd",
+      "cgroups.remove",
+      "store.remove",
+      // the netlink sockets, after every undo step (the move back needed them)
+      "native.closeFd",
+      "native.closeFd",
+    ]);
+    expect(f.openFds.size).toBe(0);
+  });
 });

@@ -15,13 +15,15 @@ apt-get update -qq
 # busybox-static: the rootfs of the default bundle and of the tests
 # runc crun: reference runtimes for side-by-side tests and benchmarks
 # procps: ps(1), which `berth ps` runs (as runc does)
-# user-mode-linux: the pure cgroup v2 guest of scripts/vm/run-in-vm.sh (test/vm); python3 also
-#   runs its seccomp shim (scripts/vm/uml-no-xstate.py)
+# linux-source-6.1 bc flex bison xz-utils: scripts/vm/build-uml-kernel.sh builds the UML kernel
+#   of the pure cgroup v2 guest (scripts/vm/run-in-vm.sh, test/vm) from Debian's kernel source
+# user-mode-linux: Debian's UML kernel, that guest's fallback; python3 also runs its seccomp shim
+#   (scripts/vm/uml-no-xstate.py)
 # podman conmon containerd: the engines of test/e2e (podman 4.3 via conmon; containerd 1.6 with
 #   ctr and containerd-shim-runc-v2); bsdutils: script(1), the pseudo-terminal of its -it cases
 apt-get install -y -qq --no-install-recommends \
   build-essential cmake pkg-config python3 libseccomp-dev busybox-static runc crun procps git ca-certificates \
-  user-mode-linux podman conmon containerd bsdutils >/dev/null
+  user-mode-linux linux-source-6.1 bc flex bison xz-utils podman conmon containerd bsdutils >/dev/null
 
 if [ ! -f "$(node -p 'process.config.variables.node_prefix || "/usr"')/include/node/node_api.h" ] && [ ! -f /usr/include/node/node_api.h ]; then
   # Debian's own nodejs package keeps its headers in libnode-dev.

@@ -66,6 +66,7 @@ enum ArgKind : uint8_t { kInt = 1, kStr = 2, kStrs = 3, kBytes = 4, kInts = 5 };
   X(36, unshareTime, "iiii")         \
   X(37, joinSessionKeyring, "s")     \
   X(38, setExecLabel, "ss")          \
+  X(39, chroot, "s")                 \
   X(40, moveMount, "is")            \
   X(45, seccompListener, "")         \
   X(60, openPty, "iii")              \

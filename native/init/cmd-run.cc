@@ -121,7 +121,7 @@ BERTH_PLAN_OPS(BERTH_X_TAG)
 const char* find_rootfs(const Plan& plan) {
   for (uint32_t i = 0; i < plan.count; i++) {
     uint16_t tag = plan.ops[i].info->tag;
-    if (tag == k_pivotRoot || tag == k_chrootNoPivot) return plan.ops[i].args[0].s;
+    if (tag == k_pivotRoot || tag == k_chrootNoPivot || tag == k_chroot) return plan.ops[i].args[0].s;
   }
   return "/";
 }

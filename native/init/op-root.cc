@@ -4,6 +4,10 @@
 // Both expect the rootfs to be a mount point already: the plan bind-mounts it onto itself
 // earlier (op mount with target "/"), and has made "/" rslave or rprivate before that, so
 // neither the new mounts nor the old root's unmount propagate to the host.
+//
+// chroot is for a container without a mount namespace of its own (and an exec into one): the
+// mount namespace is the host's, so neither pivot_root nor a move of "/" may touch it; the
+// process only changes its root directory.
 #include <fcntl.h>
 #include <sys/mount.h>
 #include <sys/syscall.h>
@@ -56,6 +60,18 @@ int op_chrootNoPivot(Run& run, const Op& op) {
   run.doing("move the mount ", rootfs, " to /");
   if (mount(rootfs, "/", nullptr, MS_MOVE, nullptr) != 0) return run.fail(errno);
   run.doing("chroot to ", rootfs);
+  if (chroot(".") != 0) return run.fail(errno);
+  if (chdir("/") != 0) return run.fail(errno);
+  root_is_slash(run);
+  return 0;
+}
+
+int op_chroot(Run& run, const Op& op) {
+  const char* root = op.args[0].s;
+  run.doing("enter root ", root);
+  Fd dir(open(root, O_DIRECTORY | O_RDONLY | O_CLOEXEC));
+  if (!dir.valid() || fchdir(dir.get()) != 0) return run.fail(errno);
+  run.doing("chroot to ", root);
   if (chroot(".") != 0) return run.fail(errno);
   if (chdir("/") != 0) return run.fail(errno);
   root_is_slash(run);

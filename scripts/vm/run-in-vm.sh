@@ -17,7 +17,8 @@
 # Exit status: COMMAND's; 124 when VM_TIMEOUT ran out; 125 when the guest itself failed.
 #
 # Environment: VM_MEM (2G), VM_TIMEOUT (seconds, 600), VM_DISK_MB (256), VM_ENV (names of more
-# host variables to pass in; PATH, CI, TERM always are), VM_DEBUG=1 (kernel console on stderr).
+# host variables to pass in; PATH, CI, TERM always are), VM_DEBUG=1 (kernel console on stderr),
+# VM_KERNEL (the UML kernel; default: see "The kernel" below).
 #
 # The same file is the guest's init: the kernel runs it as PID 1 with BERTH_VM_GUEST=1.
 set -euo pipefail
@@ -28,8 +29,9 @@ if [[ ${BERTH_VM_GUEST:-} == 1 && $$ == 1 ]]; then
   set +eu
   export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
   bb=$BERTH_VM_BUSYBOX
-  # See uml-no-xstate.py: the guest cannot keep AVX-512 state, so glibc must not use it.
-  export GLIBC_TUNABLES=glibc.cpu.hwcaps=-AVX512F,-AVX512VL,-AVX512BW,-AVX512DQ,-AVX512CD
+  # Debian's kernel behind uml-no-xstate.py keeps no AVX-512 state: glibc must not use it (that
+  # gets busybox through; node still fails, see build-uml-kernel.sh).
+  [[ ${BERTH_VM_FXSAVE:-} == 1 ]] && export GLIBC_TUNABLES=glibc.cpu.hwcaps=-AVX512F,-AVX512VL,-AVX512BW,-AVX512DQ,-AVX512CD
   ctl=$BERTH_VM_CTL
   $bb mount -t proc proc /proc
   [[ -e /dev/tty2 ]] || $bb mount -t devtmpfs dev /dev
@@ -37,9 +39,13 @@ if [[ ${BERTH_VM_GUEST:-} == 1 && $$ == 1 ]]; then
   die() { echo "run-in-vm (guest): $*" >&2; echo 125 >/run/vm/rc 2>/dev/null; $bb sync; $bb poweroff -f; exit 125; }
 
   # A writable root: overlay of the read-only hostfs / and a tmpfs, then pivot into it.
+  # Debian's kernel has overlayfs as a module; build-uml-kernel.sh's has it built in.
   read -r release </proc/sys/kernel/osrelease
-  modules=$BERTH_VM_MODULES/$release
-  $bb insmod "$modules/kernel/fs/overlayfs/overlay.ko" || die "insmod overlay"
+  modules=${BERTH_VM_MODULES:+$BERTH_VM_MODULES/$release}
+  read -r -d '' filesystems </proc/filesystems
+  if [[ $filesystems != *overlay* ]]; then
+    $bb insmod "$modules/kernel/fs/overlayfs/overlay.ko" || die "insmod overlay"
+  fi
   $bb mount -t tmpfs -o mode=0755 newroot /tmp || die "tmpfs for the overlay"
   $bb mkdir -p /tmp/upper /tmp/work /tmp/root
   $bb mount -t overlay -o lowerdir=/,upperdir=/tmp/upper,workdir=/tmp/work newroot /tmp/root || die "overlay"
@@ -53,7 +59,7 @@ if [[ ${BERTH_VM_GUEST:-} == 1 && $$ == 1 ]]; then
   for d in /run:0755 /tmp:1777 /var/tmp:1777; do $bb mount -t tmpfs -o "mode=${d#*:}" tmpfs "${d%:*}"; done
   $bb mkdir -p /dev/pts /dev/shm /dev/mqueue /lib/modules /run/vm
   $bb ln -s /proc/self/fd /dev/fd
-  $bb ln -sfn "$modules" "/lib/modules/$release"
+  [[ -n $modules ]] && $bb ln -sfn "$modules" "/lib/modules/$release"
   $bb mount -t devpts -o newinstance,ptmxmode=0666,mode=0620 devpts /dev/pts
   $bb ln -sf pts/ptmx /dev/ptmx
   $bb mount -t tmpfs -o mode=1777 shm /dev/shm
@@ -98,14 +104,23 @@ here=$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")
 dir=$(cd "$1" && pwd -P)
 shift
 [[ $dir != / && $dir != *,* ]] || { echo "run-in-vm: DIR must not be / nor contain a comma (hostfs option syntax)" >&2; exit 2; }
-kernel=$(readlink -f "$(command -v linux.uml || echo /nonexistent)")
+# The kernel: VM_KERNEL if set; else the one scripts/vm/build-uml-kernel.sh built and cached
+# (it keeps guest threads' whole XSAVE state on any host CPU, and has no modules); else Debian's
+# linux.uml behind uml-no-xstate.py, which boots on any CPU but keeps only x87/SSE state, so that
+# node does not run in it on CPUs with AVX-512 or AMX.
+kernel=${VM_KERNEL:-$("$here/build-uml-kernel.sh" --path 2>/dev/null || true)}
+launch=() modules= fxsave=
+if [[ -z $kernel ]]; then
+  kernel=$(readlink -f "$(command -v linux.uml || echo /nonexistent)")
+  modules=$(readlink -f "$(dirname "$kernel")/../lib/uml/modules")
+  launch=(python3 "$here/uml-no-xstate.py")
+  fxsave=1
+fi
 busybox=$(command -v busybox || true)
 if [[ ! -x $kernel || -z $busybox ]]; then
-  echo "run-in-vm: needs the packages user-mode-linux and busybox-static (scripts/install-deps.sh)" >&2
+  echo "run-in-vm: needs a UML kernel (scripts/vm/build-uml-kernel.sh, or the package user-mode-linux) and busybox-static (scripts/install-deps.sh)" >&2
   exit 125
 fi
-modules=$(dirname "$kernel")/../lib/uml/modules
-modules=$(readlink -f "$modules")
 
 ctl=$(mktemp -d /tmp/berth-vm.XXXXXX)
 upid= tpid=
@@ -143,11 +158,11 @@ set +e
 exec 3> >(exec cat)
 exec 4> >(exec cat >&2)
 exec 5> >(exec cat >&2)
-python3 "$here/uml-no-xstate.py" "$kernel" mem="${VM_MEM:-2G}" uml_dir="$ctl" umid=berth ubd0="$ctl/disk.img" \
+"${launch[@]}" "$kernel" mem="${VM_MEM:-2G}" uml_dir="$ctl" umid=berth ubd0="$ctl/disk.img" \
   rootfstype=hostfs rootflags=/ ro init="$ctl/init" \
   con=null ssl=null con0=$console con1=fd:3 con2=fd:4 quiet \
   cgroup_no_v1=all systemd.unified_cgroup_hierarchy=1 \
-  BERTH_VM_GUEST=1 BERTH_VM_CTL="$ctl" BERTH_VM_MODULES="$modules" BERTH_VM_BUSYBOX="$busybox" \
+  BERTH_VM_GUEST=1 BERTH_VM_CTL="$ctl" BERTH_VM_MODULES="$modules" BERTH_VM_FXSAVE="$fxsave" BERTH_VM_BUSYBOX="$busybox" \
   </dev/null >"$ctl/uml.log" 2>&1 &
 upid=$!
 sleep "${VM_TIMEOUT:-600}" &

@@ -7,9 +7,16 @@ writing it back fails with EFAULT on hosts whose XSAVE area is larger (AVX-512, 
 wants exactly its own size), and the guest's init dies at once ("ptrace set fp regs failed").
 With the probe refused, UML falls back to the legacy FXSAVE area (x87 + SSE).
 
-What that leaves: AVX-512 state is not carried across the guest's ptrace stops. Measured on an
-AVX-512/AMX host: a static busybox then crashes unless glibc is told not to use AVX-512
-(run-in-vm.sh sets GLIBC_TUNABLES in the guest), and node 20 aborts early ("Invalid bytecode").
+What that leaves: only x87/SSE state is carried across the guest's ptrace stops. At a page
+fault UML runs its stub's SIGSEGV handler in the guest's host process, the host kernel resets
+the whole FPU state for that handler, and UML puts back only the FXSAVE part: every page fault
+zeroes the upper halves of the YMM/ZMM registers and the AVX-512 mask registers, even in a
+single-threaded program (measured: a value kept in ymm8 across a first touch of a page is lost
+256 times out of 256; across a system call it survives), and threads of one guest process
+share them. A static busybox then crashes unless glibc is told not to use AVX-512
+(run-in-vm.sh sets GLIBC_TUNABLES in the guest), and node 20 aborts or miscomputes (simdutf's
+base64, "Invalid bytecode"). So this is only the fallback: run-in-vm.sh prefers the kernel of
+build-uml-kernel.sh, which writes the state with the host's own XSAVE size and needs no shim.
 
 The filter is seccomp (installed with no_new_privs, inherited by UML's helpers). The guest's own
 system calls are emulated by UML (PTRACE_SYSEMU stops them before seccomp runs), so only the

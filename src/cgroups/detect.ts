@@ -41,16 +41,19 @@ export function layoutFromMountinfo(mountinfo: string, readControllers: (dir: st
     if (v2Mount !== undefined && hides(v2Mount)) v2Mount = undefined;
     for (let i = v1Hierarchies.length - 1; i >= 0; i--) if (hides(v1Hierarchies[i]!.mountPoint)) v1Hierarchies.splice(i, 1);
     for (const [name, mp] of Object.entries(v1Mounts)) if (hides(mp)) delete v1Mounts[name];
+    // The first visible mount of a hierarchy is the one used (as runc finds it); a later one
+    // elsewhere is the same hierarchy mounted again, e.g. by a container that shares the host's
+    // mount namespace, under its rootfs.
     if (fstype === "cgroup2") {
-      v2Mount = mountPoint;
+      v2Mount ??= mountPoint;
     } else if (fstype === "cgroup") {
-      const data = (right[2] ?? "").split(",").filter((o) => o !== "rw" && o !== "ro" && o !== "clone_children");
-      if (!v1Hierarchies.some((h) => h.mountPoint === mountPoint)) {
-        v1Hierarchies.push({ mountPoint, data: (data.every((o) => o.startsWith("name=") || o === "xattr") ? ["none", ...data] : data).join(",") });
-      }
-      for (const opt of (right[2] ?? "").split(",")) {
+      const opts = (right[2] ?? "").split(",");
+      const data = opts.filter((o) => o !== "rw" && o !== "ro" && o !== "clone_children");
+      const entry = { mountPoint, data: (data.every((o) => o.startsWith("name=") || o === "xattr") ? ["none", ...data] : data).join(",") };
+      if (!v1Hierarchies.some((h) => h.mountPoint === mountPoint || h.data === entry.data)) v1Hierarchies.push(entry);
+      for (const opt of opts) {
         if (opt === "rw" || opt === "ro" || opt.includes("=") || opt === "clone_children" || opt === "noprefix" || opt === "xattr") continue;
-        v1Mounts[opt] = mountPoint;
+        v1Mounts[opt] ??= mountPoint;
       }
     }
   }

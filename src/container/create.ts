@@ -15,10 +15,11 @@ import { startUnit, stopUnit, systemdUnitOf, unitResourceProperties, type System
 import { dirsSystemdLeaves, openSystemd, systemdError } from "./systemd";
 import { planSeccomp, type SeccompRequest } from "../plan";
 import type { ContainerRecord } from "../state";
-import { writeFileAtomic } from "../state";
+import { PID_FILE_WRITE, writeFileAtomic } from "../state";
 import type { NamespaceType, Spec } from "../spec";
 import { loadBundle } from "./bundle";
 import { gatherHostFactsAndLayout } from "./host-facts";
+import { mountsUnder, readMountinfo, realRoot, unmountContainerMounts } from "./host-mounts";
 import { mountImageRootfs } from "./image";
 import { procStat } from "./proc";
 import type { Runtime } from "./runtime";
@@ -471,6 +472,20 @@ async function createLocked(rt: Runtime, opts: CreateOptions, undo: Undo): Promi
       }
     }
 
+    // No mount namespace of its own: its mounts land in the host's table, under the rootfs;
+    // the undo (and later `delete`) unmounts those that were not there before.
+    let hostMounts: ContainerRecord["hostMounts"];
+    if (!(spec.linux?.namespaces ?? []).some((n) => n.type === "mount")) {
+      const root = realRoot(rootfs);
+      hostMounts = { root, before: mountsUnder(root, readMountinfo()).map((m) => m.id) };
+      const { before } = hostMounts;
+      undo.push(`unmount the container's mounts under ${root}`, () => {
+        if (!native.umount) return;
+        const failed = unmountContainerMounts(native.umount, root, before);
+        if (failed.length) throw new Error(failed.map((f) => `${f.mountPoint}: ${f.code}`).join(", "));
+      });
+    }
+
     const launched = native.launch({ initPath: native.berthInitPath(), plan: encodePlan(plan.ops), fds, cloneFlags: plan.cloneFlags, cgroupFd, pidnsFd, usernsFd: usernsIndex });
     undo.push(`kill berth-init (pid ${launched.pid})`, () => {
       try {
@@ -569,14 +584,17 @@ async function createLocked(rt: Runtime, opts: CreateOptions, undo: Undo): Promi
       config: spec,
       startHookOps: startResultIndex === undefined ? undefined : plan.ops.flatMap((o, i) => (o.op === "runHook" && o.origin.startsWith("hooks.startContainer") ? [i] : [])),
       userns: plan.userns,
+      hostMounts,
       owner: "root",
     };
     store.write(record);
     if (opts.pidFile) {
       const pidFile = resolve(opts.pidFile);
       try {
-        // runc writes the pid file atomically too: engines poll for it.
-        writeFileAtomic(pidFile, String(launched.pid), 0o644);
+        // Atomically (temp + rename), as runc does: engines poll for it, and must never read
+        // an empty or partial pid. Not fsynced: the pid names a process no crash leaves alive,
+        // so durability buys nothing here (atomic.ts).
+        writeFileAtomic(pidFile, String(launched.pid), 0o644, PID_FILE_WRITE);
       } catch (err) {
         throw new BerthError({ op: "create", id, field: "--pid-file", value: opts.pidFile, reason: "write", errno: (err as NodeJS.ErrnoException).code ?? "EIO", cause: err });
       }

@@ -7,6 +7,7 @@ import { BerthError } from "../errors";
 import type { ContainerRecord } from "../state";
 import { isFrozen, setFrozen, stopUnit } from "../cgroups";
 import { cgroupSetOf } from "./cgroup-of";
+import { unmountContainerMounts } from "./host-mounts";
 import { unmountImageRootfs } from "./image";
 import { openInit, signalCgroup, signalContainer } from "./kill";
 import { runPoststop } from "./hooks";
@@ -53,7 +54,8 @@ async function destroyLocked(rt: Runtime, id: string, force: boolean): Promise<v
   });
 }
 
-async function killAndWait(rt: Runtime, record: ContainerRecord): Promise<void> {
+/** SIGKILL every process of the container and wait for the init's death (a pidfd poll). */
+export async function killAndWait(rt: Runtime, record: ContainerRecord): Promise<void> {
   const pidfd = openInit(rt, record);
   if (pidfd === undefined) return;
   try {
@@ -100,6 +102,10 @@ async function removeOwned(rt: Runtime, record: ContainerRecord): Promise<void> 
   const failed = rt.cgroups.remove(record.cgroupDirs);
   if (failed.length) {
     throw new BerthError({ op: "delete", id: record.id, field: failed[0]!.dir, reason: "rmdir", errno: failed[0]!.error.code ?? "EBUSY" });
+  }
+  if (record.hostMounts && rt.native.umount) {
+    const failed = unmountContainerMounts(rt.native.umount, record.hostMounts.root, record.hostMounts.before);
+    if (failed.length) throw new BerthError({ op: "delete", id: record.id, field: failed[0]!.mountPoint, reason: "unmount the container's mount in the host's mount namespace", errno: failed[0]!.code });
   }
   unmountImageRootfs(rt.native, record.id, record.config);
   rt.store.remove(record.id);

@@ -20,7 +20,7 @@ import { BerthError, problemsError } from "../errors";
 import { buildExecPlan, encodePlan, execJoins, execNamespaceOrder, nsProcName, planSeccomp, SYNC, type ExecPlan, type NamespaceFact } from "../plan";
 import { parseJson, validateProcess, type NamespaceType, type Process, type Spec } from "../spec";
 import type { ContainerRecord } from "../state";
-import { writeFileAtomic } from "../state";
+import { PID_FILE_WRITE, writeFileAtomic } from "../state";
 import { capLastCap, compileSeccomp, deliverSeccompListener } from "./create";
 import { gatherHostFacts } from "./host-facts";
 import { openInit } from "./kill";
@@ -300,7 +300,9 @@ async function launchExec(
     if (type === "user") usernsIndex = index;
     else childNs[type] = index;
   }
-  const plan: ExecPlan = buildExecPlan({ process: proc, joins, fds: childNs, seccomp, capLastCap: capLastCap() });
+  // Sharing the host's mount namespace, the container's root is its init's root directory.
+  const root = joins.includes("mount") ? undefined : `/proc/${record.pid}/root`;
+  const plan: ExecPlan = buildExecPlan({ process: proc, joins, fds: childNs, seccomp, capLastCap: capLastCap(), root });
 
   const dirs = execCgroupDirs(id, record, opts.cgroup);
   let cgroupFd: number | undefined;
@@ -348,7 +350,7 @@ async function launchExec(
     } finally {
       native.closeFd(launched.syncFd);
     }
-    if (opts.pidFile) writeFileAtomic(resolve(opts.pidFile), String(launched.pid), 0o644);
+    if (opts.pidFile) writeFileAtomic(resolve(opts.pidFile), String(launched.pid), 0o644, PID_FILE_WRITE);
     ok = true;
   } finally {
     if (!ok) {

@@ -6,15 +6,18 @@
  * With startContainer hooks, berth-init runs them after that byte and before the exec, and
  * `start` waits for their verdict on the start-result fifo: EOF when they passed, one
  * SyncRecord when one failed (then berth-init exits: the container is stopped and its
- * program never runs, as with runc). Then the poststart hooks run here, on the host; their
- * failures are warnings (runtime.md "Lifecycle" step 9).
+ * program never runs, as with runc). Then the poststart hooks run here, on the host; a failure
+ * stops the container and is start's error (runtime.md 1.3.0 "Lifecycle" step 9), or, for a
+ * config written for an earlier version, a warning (see poststartFailureStops).
  */
 import { closeSync, constants, existsSync, openSync, unlinkSync, writeSync } from "node:fs";
 import type { Socket as NetSocket } from "node:net";
 import { BerthError } from "../errors";
 import { SYNC } from "../plan";
 import type { ContainerRecord } from "../state";
-import { runWarningHooks, startResultPath } from "./hooks";
+import { hookState, planHooks, runHooks } from "../hooks";
+import { killAndWait } from "./delete";
+import { hookError, runWarningHooks, startResultPath } from "./hooks";
 import type { Runtime } from "./runtime";
 import { liveStatus } from "./status";
 
@@ -57,11 +60,38 @@ export async function start(rt: Runtime, id: string): Promise<void> {
       unlinkSync(resultPath);
       if (verdict) throw startHookError(record, verdict);
     }
+    // The live status (status.ts) already reads "running" once the fifo is gone; the file says
+    // so too, for anyone who reads state.json itself (a person debugging, a tool). One write,
+    // without the directory fsync (store.ts): that was the costly half (bench/results.md).
     rt.store.write({ ...record, status: "running" });
     if (record.config.hooks?.poststart?.length) {
-      runWarningHooks(rt, "start", "poststart", { spec: record.config, id, bundle: record.bundle, pid: record.pid });
+      const input = { spec: record.config, id, bundle: record.bundle, pid: record.pid };
+      if (!poststartFailureStops(record.config.ociVersion)) {
+        runWarningHooks(rt, "start", "poststart", input);
+        return;
+      }
+      const failure = runHooks(planHooks("poststart", record.config.hooks, hookState("poststart", input)), "stop");
+      if (failure) {
+        // runtime.md 1.3.0 "Lifecycle" step 9: an error, and the container is stopped; `delete`
+        // then destroys it (step 12), as after a failing startContainer hook.
+        await killAndWait(rt, record);
+        throw hookError("start", id, failure);
+      }
     }
   });
+}
+
+/**
+ * A failing poststart hook: runtime-spec 1.3.0 made it an error that stops the container;
+ * until 1.2.x it was a warning and the lifecycle went on. berth applies the rule of the
+ * version the config declares it was written for (runtime-tools' suite, for one, writes 1.1.0
+ * configs and checks the old rule).
+ */
+export function poststartFailureStops(ociVersion: string | undefined): boolean {
+  const m = /^(\d+)\.(\d+)/.exec(ociVersion ?? "");
+  if (!m) return true;
+  const [major, minor] = [Number(m[1]), Number(m[2])];
+  return major > 1 || (major === 1 && minor >= 3);
 }
 
 interface Verdict {

@@ -58,6 +58,7 @@ export const opTable = {
   unshareTime: [36, "iiii"], // monotonic secs, nsecs, boottime secs, nsecs: a new time namespace for the exec
   joinSessionKeyring: [37, "s"], // name: a new session keyring, so the host's is not inherited
   setExecLabel: [38, "ss"], // /proc/self/attr file, value: the LSM label the exec'd process gets
+  chroot: [39, "s"], // root (host path): chroot(2) there, for a container that shares the host's mount namespace
   moveMount: [40, "is"], // fd of a detached mount tree (closed after), target (in root)
   // Tags 45-49: process attributes and seccomp.
   seccompListener: [45, ""], // send the listener fd of the last seccompLoad to the parent (SCM_RIGHTS), wait for its ack

@@ -271,9 +271,21 @@ export function buildPlan(input: PlanInput): LaunchPlan {
     else if (ns.type === "time") newTime = `linux.namespaces[${i}]`;
     else cloneFlags |= namespaceFlags[ns.type];
   });
+  // Without a mount namespace of its own (runc and crun allow this, and the runtime-tools suite
+  // expects it) the container's mounts are made in the host's mount namespace, under the
+  // rootfs, where the host sees them until `delete` unmounts them; the process enters its root
+  // with chroot(2). What would change the host's own mounts is refused, as is what only a
+  // private mount table can give (runc refuses masked and read-only paths the same way).
   const hasMountNs = (linux.namespaces ?? []).some((n) => n.type === "mount");
   if (!hasMountNs) {
-    throw new PlanError("linux.namespaces", undefined, "needs a mount namespace: berth will not set up a rootfs in the host's mounts");
+    const needsMountNs = (field: string, value: unknown, what: string): never => {
+      throw new PlanError(field, value, `needs a mount namespace (add {"type": "mount"} to linux.namespaces): ${what}`);
+    };
+    if (linux.maskedPaths?.length) needsMountNs("linux.maskedPaths", undefined, "a path masked in the host's mounts would protect nothing");
+    if (linux.readonlyPaths?.length) needsMountNs("linux.readonlyPaths", undefined, "a path made read-only in the host's mounts would protect nothing");
+    if (spec.root?.readonly) needsMountNs("root.readonly", true, "the rootfs would be remounted read-only for the host too");
+    if (linux.rootfsPropagation) needsMountNs("linux.rootfsPropagation", linux.rootfsPropagation, "it would change the propagation of the host's own mounts");
+    if (input.noPivot) needsMountNs("--no-pivot", undefined, "it moves the rootfs over the host's \"/\"");
   }
 
   let userns: LaunchPlan["userns"];
@@ -309,8 +321,10 @@ export function buildPlan(input: PlanInput): LaunchPlan {
   // requested propagation is applied to the container's own "/" after pivot_root.
   const rootProp = linux.rootfsPropagation;
   const preFlag = rootProp === "private" || rootProp === "rprivate" ? MS.PRIVATE : MS.SLAVE;
-  add("mountPropagation", ["/", MS.REC | preFlag], "linux.rootfsPropagation");
-  add("mount", [rootfs, "/", "", MS.BIND | MS.REC, ""], "root.path");
+  if (hasMountNs) {
+    add("mountPropagation", ["/", MS.REC | preFlag], "linux.rootfsPropagation");
+    add("mount", [rootfs, "/", "", MS.BIND | MS.REC, ""], "root.path");
+  }
 
   const mounts = spec.mounts ?? [];
   // A mount at "/" replaces the root filesystem (e.g. an overlay assembled from layers): it
@@ -390,7 +404,8 @@ export function buildPlan(input: PlanInput): LaunchPlan {
   addHooks("createContainer", "created");
 
   // --- into the root
-  if (input.noPivot) add("chrootNoPivot", [rootfs], "root.path (--no-pivot)");
+  if (!hasMountNs) add("chroot", [rootfs], "root.path (no mount namespace)");
+  else if (input.noPivot) add("chrootNoPivot", [rootfs], "root.path (--no-pivot)");
   else add("pivotRoot", [rootfs], "root.path");
   // The terminal right after entering the root: /dev/ptmx must be the container's own devpts
   // (runc#814), and /dev/console is bound before a read-only root or masked paths close /dev.

@@ -74,6 +74,11 @@ export interface ExecPlanInput {
   seccomp?: { bpf: Uint8Array; flags: number; listener?: boolean };
   /** Highest capability number the kernel knows. */
   capLastCap: number;
+  /**
+   * Where to chroot when the mount namespace is not entered (a container that shares the
+   * host's): /proc/<init>/root, the container's root directory.
+   */
+  root?: string;
 }
 
 export interface ExecPlan {
@@ -95,6 +100,8 @@ export function buildExecPlan(input: ExecPlanInput): ExecPlan {
     if (fd === undefined) throw new Error(`buildExecPlan: no fd for the ${type} namespace`);
     add("setns", [fd, namespaceFlags[type]], `(container: ${type} namespace)`);
   }
+
+  if (input.root) add("chroot", [input.root], "(container: root directory)");
 
   // The terminal once in the container's mount namespace (its /dev/ptmx), while still root.
   if (proc.terminal) {

@@ -1,3 +1,3 @@
 /** The state room: container state directories, atomic writes, locks. */
-export { writeFileAtomic } from "./atomic";
+export { PID_FILE_WRITE, writeFileAtomic, type AtomicOptions } from "./atomic";
 export { StateStore, checkId, ociState, type ContainerRecord, type Flock } from "./store";

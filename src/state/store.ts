@@ -15,7 +15,11 @@ import { writeFileAtomic } from "./atomic";
 export interface ContainerRecord {
   ociVersion: string;
   id: string;
-  /** The status when last written; `state` derives the live one. */
+  /**
+   * The status when last written: "created" by create, "paused" / "running" by pause / resume.
+   * `start` does not rewrite it: `state` derives the live status (status.ts), which reads this
+   * field only to tell a paused container from a running one.
+   */
   status: Status;
   pid: number;
   bundle: string;
@@ -38,6 +42,12 @@ export interface ContainerRecord {
   /** Plan indexes of the startContainer hooks' runHook ops, in order (start maps a failure back). */
   startHookOps?: number[];
   userns?: { uidMappings: IdMapping[]; gidMappings: IdMapping[] };
+  /**
+   * A container without a mount namespace of its own: its mounts are in the host's table under
+   * `root` (the rootfs, symlinks resolved); `before` are the mount ids there before create,
+   * which are not the container's. delete unmounts the others.
+   */
+  hostMounts?: { root: string; before: number[] };
   owner?: string;
 }
 
@@ -140,8 +150,13 @@ export class StateStore {
     }
   }
 
+  /**
+   * Replace state.json atomically: temp file, fsync, rename (a reader or a crash never sees half
+   * a record). No directory fsync: see atomic.ts (the state of a container does not outlive a
+   * crash that would lose the rename).
+   */
   write(record: ContainerRecord): void {
-    writeFileAtomic(this.statePath(record.id), JSON.stringify(record) + "\n", 0o600);
+    writeFileAtomic(this.statePath(record.id), JSON.stringify(record) + "\n", 0o600, { syncDir: false });
   }
 
   /** The record, or a "container does not exist" error (runc's wording, which engines match). */

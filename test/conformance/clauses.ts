@@ -37,10 +37,7 @@ export const clauses: Clause[] = [
   t("runtime.md#lifecycle/create-no-program", "MUST NOT", "the user program does not run during create"),
   t("runtime.md#lifecycle/config-frozen", "MUST NOT", "edits to config.json after create have no effect"),
   t("runtime.md#lifecycle/hook-failure", "MUST", "a failing prestart, createRuntime, createContainer or startContainer hook is an error; the container is stopped and destroyed"),
-  {
-    ...t("runtime.md#lifecycle/poststart-failure", "MUST", "a failing poststart hook is an error; the container is stopped and destroyed"),
-    deviation: "berth keeps the pre-1.3 behaviour: a failing poststart hook is a warning, start exits 0 and the container keeps running",
-  },
+  t("runtime.md#lifecycle/poststart-failure", "MUST", "a failing poststart hook is an error; the container is stopped and destroyed"),
   t("runtime.md#lifecycle/run-program", "MUST", "start runs the user program"),
   t("runtime.md#lifecycle/destroy", "MUST", "destroying undoes what create did"),
   t("runtime.md#lifecycle/poststop-failure", "MUST", "a failing poststop hook is only a warning; the other hooks and the delete go on"),

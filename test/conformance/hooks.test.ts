@@ -147,14 +147,29 @@ clause("runtime.md#lifecycle/hook-failure", "failing startContainer: start error
   expect(JSON.parse(run(b, ["state", cid]).stdout).status).toBe("stopped");
 });
 
-clause.failing("runtime.md#lifecycle/poststart-failure", "failing poststart: start errors and the container is stopped", () => {
-  const { b } = withHooks(["sleep", "300"]);
+clause("runtime.md#lifecycle/poststart-failure", "failing poststart: start errors naming the hook, the later poststart hooks do not run, the container is stopped", () => {
+  const { b, dir } = withHooks(["sleep", "300"]);
   b.config.hooks.poststart.unshift({ path: "/bin/false" });
   b.write();
   const cid = uniq(b, "pf");
   expect(run(b, ["create", "-b", b.dir, cid]).exitCode).toBe(0);
-  expect(run(b, ["start", cid]).exitCode).not.toBe(0);
+  const r = run(b, ["start", cid]);
+  expect(r).toMatchObject({ exitCode: 1, stderr: `berth: start ${cid}: hooks.poststart[0] "/bin/false": exit status 1\n` });
+  expect(read(dir).map((l) => l.tag).filter((t) => t.startsWith("poststart"))).toEqual([]);
   expect(JSON.parse(run(b, ["state", cid]).stdout).status).toBe("stopped");
+});
+
+clause("runtime.md#lifecycle/poststart-failure", "a config written for 1.2 or earlier gets that version's rule: a warning, and the lifecycle goes on", () => {
+  const { b, dir } = withHooks(["sleep", "300"]);
+  b.config.ociVersion = "1.1.0";
+  b.config.hooks.poststart.unshift({ path: "/bin/false" });
+  b.write();
+  const cid = uniq(b, "pf11");
+  expect(run(b, ["create", "-b", b.dir, cid]).exitCode).toBe(0);
+  const r = run(b, ["start", cid]);
+  expect(r).toMatchObject({ exitCode: 0, stderr: `berth: start ${cid}: hooks.poststart[0] "/bin/false": exit status 1\n` });
+  expect(read(dir).map((l) => l.tag).filter((t) => t.startsWith("poststart"))).toEqual(["poststart1", "poststart2"]);
+  expect(JSON.parse(run(b, ["state", cid]).stdout).status).toBe("running");
 });
 
 clause("runtime.md#lifecycle/poststop-failure", "delete succeeds with a warning", () => {

@@ -5,7 +5,7 @@
 import { readFileSync, readlinkSync } from "node:fs";
 import { join } from "node:path";
 import { cgroupDirsFor } from "../helpers/bundle";
-import { bundle, clause, mounts, probe, run, tryRun, uniq } from "./harness";
+import { bundle, clause, mounts, privateRootfs, probe, run, tryRun, uniq } from "./harness";
 
 const procName = { pid: "pid", network: "net", mount: "mnt", ipc: "ipc", uts: "uts", user: "user", cgroup: "cgroup", time: "time" } as const;
 type NsType = keyof typeof procName;
@@ -35,6 +35,20 @@ clause("config-linux.md#namespaces/inherit", "no network, ipc, uts namespace lis
     delete c.hostname;
   });
   for (const t of ["net", "ipc", "uts", "user", "cgroup"]) expect([t, p.ns[t]]).toEqual([t, readlinkSync(`/proc/self/ns/${t}`)]);
+});
+
+clause("config-linux.md#namespaces/inherit", "no namespace listed at all, mount and pid included (runtime-tools linux_ns_itype)", () => {
+  const p = probe((c) => {
+    c.linux.namespaces = [];
+    delete c.hostname;
+    delete c.linux.maskedPaths;
+    delete c.linux.readonlyPaths;
+    c.root.readonly = false;
+  });
+  for (const t of ["mnt", "pid", "net", "ipc", "uts", "user", "cgroup"]) expect([t, p.ns[t]]).toEqual([t, readlinkSync(`/proc/self/ns/${t}`)]);
+  // Its mounts were made in the host's table, under the rootfs; delete (after the probe) took them away.
+  const root = privateRootfs();
+  expect(readFileSync("/proc/self/mountinfo", "utf8").split("\n").filter((l) => l.split(" ")[4]?.startsWith(`${root}/`))).toEqual([]);
 });
 
 clause("config-linux.md#namespaces/path-join", "network and ipc of a running container", () => {

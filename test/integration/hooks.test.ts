@@ -193,8 +193,23 @@ test("a failing startContainer hook fails start: the container stops, the user's
   expectNothingLeft(b, id);
 });
 
-test("failing poststart and poststop hooks are warnings: the lifecycle goes on, exit 0", () => {
+test("a failing poststart hook (1.3.0): start fails naming it, the container is stopped; delete destroys it and runs poststop", () => {
   b = hookBundle(["sleep", "300"], (c, script) => {
+    c.hooks.poststart.unshift({ path: script, args: ["log.sh", "x", "/dev/null"], env: ["HOOK_EXIT=3"] });
+  });
+  const id = uniq("psfail");
+  expect(run(["create", "-b", b.dir, id]).exitCode).toBe(0);
+  const script = b.config.hooks.poststart[0].path;
+  expect(run(["start", id])).toEqual({ exitCode: 1, stdout: "", stderr: `berth: start ${id}: hooks.poststart[0] "${script}": exit status 3\n` });
+  expect(JSON.parse(run(["state", id]).stdout).status).toBe("stopped");
+  expect(run(["delete", id])).toEqual({ exitCode: 0, stdout: "", stderr: "" });
+  expect(logLines(b).map((l) => l.tag)).toEqual(["prestart", "createRuntime", "createContainer", "startContainer", "poststop"]);
+  expectNothingLeft(b, id);
+});
+
+test("failing poststart (config for 1.2 or earlier) and poststop hooks are warnings: the lifecycle goes on, exit 0", () => {
+  b = hookBundle(["sleep", "300"], (c, script) => {
+    c.ociVersion = "1.2.1";
     c.hooks.poststart.unshift({ path: script, args: ["log.sh", "x", "/dev/null"], env: ["HOOK_EXIT=3"] });
     c.hooks.poststop.unshift({ path: "/bin/false" });
   });

@@ -3,9 +3,11 @@
  * /proc/self/ns link differs from the host's) or joined by path (it is the other process's),
  * a user namespace with the parent's maps or joined, and time namespace offsets.
  */
+import { execFileSync } from "node:child_process";
 import { readFileSync, readlinkSync } from "node:fs";
+import { join } from "node:path";
 import { berth } from "../helpers/cli";
-import { makeBundle, type TestBundle } from "../helpers/bundle";
+import { busyboxRootfs, makeBundle, type TestBundle } from "../helpers/bundle";
 
 const bundles: TestBundle[] = [];
 const made: { root: string; id: string }[] = [];
@@ -154,4 +156,64 @@ test("a session keyring of its own, named _ses.<id>; --no-new-keyring keeps the 
   const other = uniq(b, "nokeys");
   const kept = run(b, ["run", "--no-new-keyring", "-b", b.dir, other]);
   expect(kept.stdout.split("\n")).not.toContain(` _ses.${other}`);
+});
+
+describe("no mount namespace (runc and crun allow it)", () => {
+  /** The container's mounts land in the host's table under its rootfs: give it a rootfs of its own. */
+  function hostMountBundle(args: string[], mutate?: (c: TestBundle["config"]) => void): TestBundle & { rootfs: string } {
+    const b = bundle(args, (c) => {
+      c.linux.namespaces = c.linux.namespaces.filter((n: { type: string }) => n.type !== "mount");
+      delete c.linux.maskedPaths;
+      delete c.linux.readonlyPaths;
+      c.root.readonly = false;
+      mutate?.(c);
+    });
+    const rootfs = join(b.dir, "rootfs");
+    execFileSync("cp", ["-a", busyboxRootfs(), rootfs]);
+    b.config.root.path = rootfs;
+    b.write();
+    return { ...b, rootfs };
+  }
+  const hostMountsUnder = (dir: string) =>
+    readFileSync("/proc/self/mountinfo", "utf8")
+      .split("\n")
+      .map((l) => l.split(" "))
+      .filter((f) => f[4] === dir || f[4]?.startsWith(`${dir}/`))
+      .map((f) => `${f[4]!.slice(dir.length) || "/"} ${f[f.indexOf("-") + 1]}`);
+
+  test("the host's mount namespace, its root by chroot; its mounts are under the rootfs until delete", () => {
+    const b = hostMountBundle(["sleep", "300"]);
+    const id = uniq(b, "nomnt");
+    expect(run(b, ["create", "-b", b.dir, id])).toMatchObject({ exitCode: 0, stderr: "" });
+    expect(run(b, ["start", id])).toMatchObject({ exitCode: 0, stderr: "" });
+    // The host sees the container's mounts, made where the config says, under the rootfs.
+    expect(hostMountsUnder(b.rootfs)).toEqual(expect.arrayContaining(["/proc proc", "/dev tmpfs", "/dev/pts devpts", "/sys sysfs"]));
+    // What the container's processes see: the host's mount namespace, the rootfs as "/", its own pid namespace.
+    const inside = run(b, ["exec", id, "sh", "-c", "readlink /proc/self/ns/mnt; test -e /bin/busybox && echo busybox-root; test -e /work && echo host-root; tr '\\0' ' ' < /proc/1/cmdline"]);
+    expect(inside).toMatchObject({ exitCode: 0, stderr: "" });
+    const [mnt, ...rest] = inside.stdout.trim().split("\n");
+    expect(mnt).toBe(readlinkSync("/proc/self/ns/mnt"));
+    expect(rest).toEqual(["busybox-root", "sleep 300"]);
+    expect(run(b, ["delete", "--force", id])).toMatchObject({ exitCode: 0, stderr: "" });
+    expect(hostMountsUnder(b.rootfs)).toEqual([]);
+  });
+
+  test("what a private mount table is needed for is refused, naming the field, and nothing is left", () => {
+    const b = hostMountBundle(["true"], (c) => (c.linux.maskedPaths = ["/proc/kcore"]));
+    const id = uniq(b, "nomnt-masked");
+    const r = run(b, ["create", "-b", b.dir, id]);
+    expect(r).toMatchObject({ exitCode: 1, stdout: "" });
+    expect(r.stderr).toBe(`berth: create ${id}: linux.maskedPaths: needs a mount namespace (add {"type": "mount"} to linux.namespaces): a path masked in the host's mounts would protect nothing\n`);
+    expect(hostMountsUnder(b.rootfs)).toEqual([]);
+    expect(run(b, ["state", id]).stderr).toMatch(/container does not exist/);
+  });
+
+  test("a failing create unmounts what it had mounted in the host's table", () => {
+    const b = hostMountBundle(["/no/such/program"]);
+    const id = uniq(b, "nomnt-fail");
+    const r = run(b, ["create", "-b", b.dir, id]);
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toMatch(/process\.args\[0\]/);
+    expect(hostMountsUnder(b.rootfs)).toEqual([]);
+  });
 });

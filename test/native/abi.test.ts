@@ -60,6 +60,7 @@ const everyOp: PlanOp[] = [
   op("symlink", "/proc/self/fd", "/dev/fd"),
   op("pivotRoot", "/var/lib/berth/c1/rootfs"),
   op("chrootNoPivot", "/run/ramfs/root"),
+  op("chroot", "/proc/4242/root"),
   op("maskPath", "/proc/kcore"),
   op("readonlyPath", "/proc/sys"),
   op("remountRoot", 1),

@@ -24,6 +24,12 @@ test("hybrid: v1 hierarchies with their mount data, cgroup2 at unified", () => {
   ]);
 });
 
+test("the same hierarchies mounted again elsewhere (a container sharing the host's mount namespace) change nothing", () => {
+  const again = hybrid.filter((l) => !l.includes("tmpfs")).map((l, i) => line(50 + i, `/bundles/c1/rootfs${l.split(" ")[4]}`, l.includes("cgroup2") ? "cgroup2" : "cgroup", l.split(" ").pop()!));
+  const l = layoutFromMountinfo([...hybrid, ...again].join("\n"), controllers);
+  expect(l).toEqual(layoutFromMountinfo(hybrid.join("\n"), controllers));
+});
+
 test("unified: cgroup2 alone, with its root's controllers", () => {
   const l = layoutFromMountinfo(line(30, "/sys/fs/cgroup", "cgroup2", "rw,nsdelegate"), controllers);
   expect(l).toMatchObject({ mode: "unified", v2Mount: "/sys/fs/cgroup", v2Controllers: ["cpu", "memory"], v1Hierarchies: [] });

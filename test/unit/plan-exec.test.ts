@@ -45,6 +45,16 @@ describe("buildExecPlan", () => {
     expect(withNnp.indexOf("seccompLoad")).toBe(withNnp.indexOf("noNewPrivs") + 1);
   });
 
+  test("a container sharing the host's mount namespace: chroot to its init's root right after the setns ops", () => {
+    const plan = buildExecPlan({ process: { ...base, terminal: true }, joins: ["ipc"], fds: { ipc: 3 }, capLastCap: 40, root: "/proc/77/root" });
+    expect(plan.ops.slice(1, 4).map((o) => [o.op, o.args])).toEqual([
+      ["setns", [3, 0x08000000]],
+      ["chroot", ["/proc/77/root"]],
+      ["openPty", [0, 0, 0]],
+    ]);
+    expect(buildExecPlan({ process: base, joins: ["mount"], fds: { mount: 4 }, capLastCap: 40 }).ops.map((o) => o.op)).not.toContain("chroot");
+  });
+
   test("a namespace without an fd is a bug, said loudly", () => {
     expect(() => buildExecPlan({ process: base, joins: ["uts"], fds: {}, capLastCap: 40 })).toThrow(/no fd for the uts namespace/);
   });

@@ -194,8 +194,35 @@ test("--no-pivot chroots; rootfsPropagation is applied to the new / after the pi
   expect(() => buildPlan(input((s) => (s.linux!.rootfsPropagation = "sideways")))).toThrow(PlanError);
 });
 
-test("no mount namespace is refused, located at linux.namespaces", () => {
-  expect(() => buildPlan(input((s) => (s.linux!.namespaces = [{ type: "pid" }])))).toThrow(PlanError);
+test("no mount namespace: no propagation change or rootfs bind in the host's table, chroot instead of pivot_root", () => {
+  const shared = (s: Spec) => {
+    s.linux!.namespaces = [{ type: "pid" }];
+    delete s.linux!.maskedPaths;
+    delete s.linux!.readonlyPaths;
+    delete s.linux!.rootfsPropagation;
+    s.root!.readonly = false;
+  };
+  const plan = buildPlan(input(shared));
+  const names_ = plan.ops.map((o) => o.op);
+  expect(names_).not.toContain("mountPropagation");
+  expect(names_).not.toContain("pivotRoot");
+  expect(plan.ops.filter((o) => o.op === "mount" && o.args[1] === "/")).toEqual([]);
+  expect(plan.ops.find((o) => o.op === "chroot")).toEqual({ op: "chroot", args: [plan.ops.find((o) => o.op === "chroot")!.args[0]], origin: "root.path (no mount namespace)" });
+  expect(names_.indexOf("chroot")).toBeGreaterThan(names_.lastIndexOf("mount"));
+  // What needs a private mount table is refused, at its field.
+  const refused = (mutate: (s: Spec) => void) => {
+    try {
+      buildPlan(input((s) => (shared(s), mutate(s))));
+    } catch (err) {
+      return (err as PlanError).field;
+    }
+    return "accepted";
+  };
+  expect(refused((s) => (s.linux!.maskedPaths = ["/proc/kcore"]))).toBe("linux.maskedPaths");
+  expect(refused((s) => (s.linux!.readonlyPaths = ["/proc/sys"]))).toBe("linux.readonlyPaths");
+  expect(refused((s) => (s.root!.readonly = true))).toBe("root.readonly");
+  expect(refused((s) => (s.linux!.rootfsPropagation = "shared"))).toBe("linux.rootfsPropagation");
+  expect(refused(() => undefined)).toBe("accepted");
 });
 
 test("parseMountOptions: flags, clears, data, propagation, recursive attributes", () => {

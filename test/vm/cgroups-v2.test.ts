@@ -37,10 +37,19 @@ afterEach(() => {
   b?.cleanup();
 });
 
+/**
+ * The default bundle's root is read-only: give the container a writable /tmp (a tmpfs without
+ * nodev, so that a device node made there is judged by the device filter alone).
+ */
+function withTmp(c: TestBundle["config"]): void {
+  c.mounts.push({ destination: "/tmp", type: "tmpfs", source: "tmpfs", options: ["nosuid", "mode=1777"] });
+}
+
 /** Start a detached container running `script`; returns its id. */
 function started(name: string, script: string, resources: Record<string, unknown>, mutate: (c: TestBundle["config"]) => void = () => undefined): string {
   b = makeBundle(["sh", "-c", script], (c) => {
     c.linux.resources = { ...(c.linux.resources ?? {}), ...resources };
+    withTmp(c);
     mutate(c);
   });
   const id = uniq(name);
@@ -60,17 +69,21 @@ async function until(fn: () => boolean, ms = 30_000): Promise<void> {
 vm("memory.max is written and enforced: an allocation past it is OOM-killed", async () => {
   const id = started("mem", "sleep 300", { memory: { limit: 32 * 1024 * 1024 } });
   expect(cg(id, "memory.max").trim()).toBe(String(32 * 1024 * 1024));
-  const r = run(["exec", id, "sh", "-c", "cat /sys/fs/cgroup/memory.max; head -c 100000000 /dev/zero | tail > /dev/null; echo survived"]);
-  expect(r.stdout.split("\n")[0]).toBe(String(32 * 1024 * 1024));
-  expect(r.stdout).not.toContain("survived");
+  // dd's 64 MiB block is one buffer it fills from /dev/zero: twice the limit, in one process.
+  const r = run(["exec", id, "sh", "-c", "cat /sys/fs/cgroup/memory.max; dd if=/dev/zero of=/dev/null bs=64M count=1 2>/dev/null; echo dd exit $?"]);
+  expect(r.stdout).toBe(`${32 * 1024 * 1024}\ndd exit 137\n`);
   expect(field(cg(id, "memory.events"), "oom_kill")).toBeGreaterThan(0);
+  // Below the limit the same allocation works: it is the limit that killed it.
+  expect(run(["exec", id, "sh", "-c", "dd if=/dev/zero of=/dev/null bs=8M count=1 2>/dev/null; echo dd exit $?"]).stdout).toBe("dd exit 0\n");
 });
 
 vm("pids.max stops a fork loop", () => {
   const id = started("pids", "sleep 300", { pids: { limit: 16 } });
   expect(cg(id, "pids.max").trim()).toBe("16");
-  const r = run(["exec", id, "sh", "-c", "for i in $(seq 40); do sleep 60 & done 2>&1 | tail -1"]);
+  // The sleeps' output goes to /dev/null, so that none of them holds berth's stdout open.
+  const r = run(["exec", id, "sh", "-c", "for i in $(seq 40); do sleep 60 >/dev/null 2>&1 & done; echo started all"]);
   expect(r.stdout + r.stderr).toMatch(/can't fork|Resource temporarily unavailable/);
+  expect(r.stdout).not.toContain("started all");
   expect(Number(cg(id, "pids.current"))).toBeLessThanOrEqual(16);
   expect(field(cg(id, "pids.events"), "max")).toBeGreaterThan(0);
 });
@@ -82,9 +95,18 @@ vm("cpu.max throttles a busy loop; cpu.shares 1024 becomes cpu.weight 39", async
   await until(() => field(cg(id, "cpu.stat"), "nr_throttled") > 3);
 });
 
-vm("io.max on /dev/ubda, and unified keys written as given", () => {
-  const id = started("io", "sleep 300", { blockIO: { throttleReadBpsDevice: [{ major: 98, minor: 0, rate: 1048576 }] }, unified: { "memory.high": "50000000" } });
+vm("io.max on /dev/ubda slows a read from inside; unified keys written as given", () => {
+  const disk = { path: "/dev/ubda", type: "b", major: 98, minor: 0, fileMode: 0o600, uid: 0, gid: 0 };
+  const id = started("io", "sleep 300", { blockIO: { throttleReadBpsDevice: [{ major: 98, minor: 0, rate: 1048576 }] }, unified: { "memory.high": "50000000" } }, (c) => (c.linux.devices = [disk]));
   expect(cg(id, "io.max")).toMatch(/^98:0 rbps=1048576 wbps=max riops=max wiops=max$/m);
+  // Enforced: 3 MiB read past the page cache at 1 MiB/s takes (about) 3 s, where unthrottled
+  // it takes a few milliseconds (the disk is a sparse file on the host).
+  const t0 = Date.now();
+  const r = run(["exec", id, "dd", "if=/dev/ubda", "of=/dev/null", "bs=1M", "count=3", "skip=64", "iflag=direct"]);
+  const seconds = (Date.now() - t0) / 1000;
+  expect(r).toEqual({ exitCode: 0, stdout: "", stderr: "3+0 records in\n3+0 records out\n" });
+  expect(seconds).toBeGreaterThan(1.8);
+  expect(field(cg(id, "io.stat").replace(/^98:0 /m, "").replace(/ /g, "\n").replace(/=/g, " "), "rbytes")).toBeGreaterThanOrEqual(3 * 1048576);
   // Written as given; the kernel keeps whole pages.
   expect(cg(id, "memory.high").trim()).toBe(String(Math.floor(50_000_000 / 4096) * 4096));
 });
@@ -100,6 +122,23 @@ vm("pause and resume freeze a counting loop through cgroup.freeze; state says pa
   const before = count();
   await until(() => count() > before);
   expect(JSON.parse(run(["state", id]).stdout).status).toBe("running");
+});
+
+vm("events --stats reports the v2 limits and usage of a running container", () => {
+  const id = started("stats", "sleep 300", { memory: { limit: 48 * 1024 * 1024 }, pids: { limit: 20 } });
+  // Use some CPU and memory inside, so that the counters have something to count.
+  expect(run(["exec", id, "sh", "-c", "i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done; echo $i"]).stdout).toBe("20000\n");
+  const r = run(["events", "--stats", id]);
+  expect(r).toMatchObject({ exitCode: 0, stderr: "" });
+  const e = JSON.parse(r.stdout);
+  expect(e).toMatchObject({ type: "stats", id, data: { memory: { usage: { limit: 48 * 1024 * 1024 } }, pids: { limit: 20 } } });
+  expect(e.data.pids.current).toBeGreaterThanOrEqual(1);
+  expect(e.data.memory.usage.usage).toBeGreaterThan(0);
+  expect(e.data.cpu.usage.total).toBeGreaterThan(0);
+  expect(e.data.cpu.usage.user + e.data.cpu.usage.kernel).toBeGreaterThan(0);
+  // The numbers are the cgroup's own files, in runc's units (ns, bytes).
+  expect(e.data.cpu.usage.total).toBeLessThanOrEqual(field(cg(id, "cpu.stat"), "usage_usec") * 1000);
+  expect(e.data.pids.current).toBeLessThanOrEqual(Number(cg(id, "pids.current")) + 1);
 });
 
 vm("update --memory and --resources - change a running container's memory.max", () => {
@@ -121,9 +160,16 @@ vm("kill --all and delete --force use cgroup.kill: no process survives", async (
 
 vm("devices: deny all but the defaults -> a mknod'ed block node is EPERM, /dev/null works; allowing 98:0 r reads /dev/ubda", () => {
   const script = "mknod /tmp/blk b 98 0; head -c 1 /tmp/blk >/dev/null 2>/tmp/err; sed 's/.*: //' /tmp/err; echo x > /dev/null && echo null ok";
-  b = makeBundle(["sh", "-c", script], (c) => (c.linux.resources = { devices: [{ allow: false, access: "rwm" }] }));
-  expect(run(["run", "--bundle", b.dir, uniq("dev")]).stdout).toBe("Operation not permitted\nnull ok\n");
+  // mknod needs CAP_MKNOD, which the default spec does not give.
+  const mknodder = (devices: unknown[]) => (c: TestBundle["config"]) => {
+    c.linux.resources = { devices };
+    for (const set of ["bounding", "effective", "permitted"]) c.process.capabilities[set].push("CAP_MKNOD");
+    withTmp(c);
+  };
+  b = makeBundle(["sh", "-c", script], mknodder([{ allow: false, access: "rwm" }]));
+  expect(run(["run", "--bundle", b.dir, uniq("dev")])).toMatchObject({ exitCode: 0, stdout: "Operation not permitted\nnull ok\n" });
   b.cleanup();
-  b = makeBundle(["sh", "-c", "mknod /tmp/blk b 98 0; head -c 512 /tmp/blk | wc -c"], (c) => (c.linux.resources = { devices: [{ allow: false, access: "rwm" }, { allow: true, type: "b", major: 98, minor: 0, access: "r" }] }));
-  expect(run(["run", "--bundle", b.dir, uniq("dev2")]).stdout.trim()).toBe("512");
+  b = makeBundle(["sh", "-c", "mknod /tmp/blk b 98 0; head -c 512 /tmp/blk | wc -c; echo x 2>/tmp/err >/tmp/blk; sed 's/.*: //' /tmp/err"], mknodder([{ allow: false, access: "rwm" }, { allow: true, type: "b", major: 98, minor: 0, access: "r" }]));
+  // Read is allowed, write is not.
+  expect(run(["run", "--bundle", b.dir, uniq("dev2")])).toMatchObject({ exitCode: 0, stdout: "512\nOperation not permitted\n" });
 });

@@ -4,5 +4,5 @@ export { cgroupPathFor, systemdCgroupPath, createCgroupDirs, joinV1, removeCgrou
 export { v1Writes, v2Writes, v1DeviceWrites, deviceFilterRules, defaultAllowedDevices, deviceRuleText, sharesToWeight, blkioWeightToIoWeight, swapToV2, ResourceError, type CgroupWrite, type DeviceFilterRule } from "./resources";
 export { applyResources, orderMemoryWrites, cgroupSetFor, planWrites, deviceFilterFor, setFrozen, isFrozen, CgroupWriteError, type CgroupSet } from "./driver";
 export { readStats, readStatsV1, readStatsV2, oomKills, statsJson, keyValues, type ContainerStats } from "./stats";
-export { systemdUnitOf, unitResourceProperties, baseUnitProperties, rangeToBits, cpuQuotaProperties, INFINITY, type UnitProperty } from "./systemd-props";
-export { connectSystemd, openSystemdSession, startUnit, stopUnit, setUnitResources, systemdBooted, systemdOwnsHierarchy, SystemdError, NOT_RUNNING, type SystemdBus, type SystemdSession } from "./systemd";
+export { systemdUnitOf, unitResourceProperties, unitDeviceProperties, emulateDeviceRules, deviceGroupOf, baseUnitProperties, rangeToBits, cpuQuotaProperties, INFINITY, type UnitProperty, type DeviceAllowEntry, type DeviceHost } from "./systemd-props";
+export { connectSystemd, openSystemdSession, startUnit, stopUnit, setUnitResources, systemdVersion, parseSystemdVersion, systemdBooted, systemdOwnsHierarchy, SystemdError, NOT_RUNNING, type SystemdBus, type SystemdSession, type StartUnitRequest, type ConnectOptions } from "./systemd";

@@ -12,21 +12,21 @@
  * manager sends: systemd would translate MemoryMax and CPUWeight to v1 itself, but
  * shares -> weight -> shares is lossy (1024 comes back as 399).
  *
- * Devices are not sent (no DevicePolicy / DeviceAllow): berth's own rules stay in force, the
- * eBPF filter on cgroup v2 (systemd attaches no program of its own to a unit whose
- * DevicePolicy is auto and that has no DeviceAllow), the devices.* files on v1, which the
- * driver writes after systemd has realized the unit (systemd writes "a" to devices.allow of
- * such a unit when it realizes it).
+ * Devices go to systemd too (unitDeviceProperties, below): DevicePolicy=strict and DeviceAllow
+ * from the same rule list berth writes, so that systemd's own writes to devices.* (v1), which
+ * it repeats whenever it re-realizes the unit, say what berth's say. berth keeps writing its
+ * rules as well (its eBPF filter on v2, the devices.* files on v1): systemd cannot express
+ * every rule.
  */
-import type { Resources } from "../spec";
+import type { DeviceRule, Resources } from "../spec";
 import type { CgroupLayout } from "./detect";
-import { blkioWeightToIoWeight, ResourceError, sharesToWeight, swapToV2 } from "./resources";
+import { blkioWeightToIoWeight, ResourceError, sharesToWeight, swapToV2, v1DeviceWrites, type CgroupWrite } from "./resources";
 
 /** One unit property: its D-Bus signature and value, and the config field it comes from. */
 export interface UnitProperty {
   name: string;
-  signature: "t" | "b" | "s" | "ay" | "au" | "as";
-  value: bigint | boolean | string | Uint8Array | number[] | string[];
+  signature: "t" | "b" | "s" | "ay" | "au" | "as" | "a(ss)";
+  value: bigint | boolean | string | Uint8Array | number[] | string[] | [string, string][];
   field?: string;
 }
 
@@ -204,4 +204,149 @@ export function baseUnitProperties(opts: { unit: string; slice: string; id: stri
     // A container is not part of the boot transaction, nor stopped at shutdown before others.
     { name: "DefaultDependencies", signature: "b", value: false },
   ];
+}
+
+// --- devices: DevicePolicy / DeviceAllow
+
+/** The signature of DeviceAllow: a(ss), [path or class, "rwm"]. */
+export type DeviceAllowEntry = [string, string];
+
+/** What the device properties need to know of systemd and the host. */
+export interface DeviceHost {
+  /** systemd's major version (the Manager's Version property): 240 changed DeviceAllow's syntax. */
+  systemdVersion: number;
+  /** /proc/devices (only read for systemd < 240, which wants a driver's name for "major:*"). */
+  procDevices: () => string;
+  /** Whether a path exists (systemd < 240 stat()s "/dev/char/M:m" and drops the rule if it does not). */
+  exists: (path: string) => boolean;
+}
+
+interface EmulatedRule {
+  type: "b" | "c";
+  major: number; // -1: any
+  minor: number; // -1: any
+  access: Set<string>;
+  /** The config field of the last rule that granted part of it (for warnings). */
+  field: string;
+}
+
+/**
+ * The device rules as the v1 devices controller ends up holding them after berth's writes in
+ * order (v1DeviceWrites: the config's rules, linux.devices, the defaults), starting from
+ * deny-all as systemd's DevicePolicy=strict does (runc's emulator starts there too). Kernel
+ * semantics (security/device_cgroup.c): "a" resets the list and sets the default; a rule of
+ * the default's opposite kind adds an exception (access merged per type:major:minor); a rule
+ * of the default's kind removes access from the exception with exactly that type:major:minor
+ * only (it punches no hole in a wildcard exception).
+ */
+export function emulateDeviceRules(writes: readonly CgroupWrite[]): { defaultAllow: boolean; exceptions: EmulatedRule[] } {
+  let defaultAllow = false;
+  let exceptions = new Map<string, EmulatedRule>();
+  for (const w of writes) {
+    const allow = w.file === "devices.allow";
+    if (w.value === "a") {
+      defaultAllow = allow;
+      exceptions = new Map();
+      continue;
+    }
+    const [type, nums, access] = w.value.split(" ") as ["b" | "c", string, string];
+    const [major, minor] = nums.split(":").map((n) => (n === "*" ? -1 : Number(n))) as [number, number];
+    const key = `${type} ${major}:${minor}`;
+    if (allow !== defaultAllow) {
+      const cur = exceptions.get(key) ?? { type, major, minor, access: new Set<string>(), field: w.field };
+      for (const a of access) cur.access.add(a);
+      cur.field = w.field;
+      exceptions.set(key, cur);
+    } else {
+      const cur = exceptions.get(key);
+      if (!cur) continue;
+      for (const a of access) cur.access.delete(a);
+      if (cur.access.size === 0) exceptions.delete(key);
+    }
+  }
+  return { defaultAllow, exceptions: [...exceptions.values()] };
+}
+
+/** /proc/devices: the driver name of a major number of one type ("pts" for c 136). */
+export function deviceGroupOf(procDevices: string, type: "b" | "c", major: number): string | undefined {
+  let section: "b" | "c" | undefined;
+  for (const raw of procDevices.split("\n")) {
+    const line = raw.trim();
+    if (line === "Character devices:") section = "c";
+    else if (line === "Block devices:") section = "b";
+    else if (section === type) {
+      const m = /^(\d+)\s+(\S+)$/.exec(line);
+      if (m && Number(m[1]) === major) return m[2];
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The device rules as systemd unit properties (runc's libcontainer/cgroups/devices/systemd.go
+ * does the same): DevicePolicy=strict and one DeviceAllow entry per rule, so that when systemd
+ * applies the unit's device policy -- at start, and again whenever it re-realizes the unit
+ * (daemon-reload, a sibling unit starting, ...) -- it writes the rules berth wrote, instead of
+ * the allow-all ("a" into devices.allow) of a unit whose policy is auto. An empty DeviceAllow
+ * comes first: it clears what the unit had (SetUnitProperties appends otherwise).
+ *
+ * strict, not closed or auto: those add systemd's own list (/dev/null, ..., /dev/pts rw) to
+ * the rules. DeviceAllow syntax (systemd >= 240): "/dev/char/M:m" (parsed, never stat()ed),
+ * "char-M" for M:*, "char-*" for any; older systemd wants the driver's name from /proc/devices
+ * for M:* and stat()s the path, so a rule for a node that does not exist is left out.
+ *
+ * What systemd cannot say: "*:m" rules, and a deny list (a default of allow with exceptions).
+ * berth still writes those itself (the fs driver on v1, its eBPF filter on v2); the warnings
+ * say what systemd will do instead. For a deny list on v1 that is deny-all (runc's choice:
+ * when systemd re-applies, the container loses devices rather than gains them); on cgroup2
+ * systemd gets DevicePolicy=auto and no DeviceAllow, with which it attaches no program of its
+ * own, so berth's filter alone decides, exactly.
+ */
+export function unitDeviceProperties(
+  rules: readonly DeviceRule[] | undefined,
+  created: readonly { type: string; major?: number; minor?: number }[],
+  mode: CgroupLayout["mode"],
+  host: DeviceHost,
+): { props: UnitProperty[]; warnings: string[] } {
+  const warnings: string[] = [];
+  const { defaultAllow, exceptions } = emulateDeviceRules(v1DeviceWrites(rules, created));
+  const policy = (p: string): UnitProperty => ({ name: "DevicePolicy", signature: "s", value: p, field: `${F}.devices` });
+  const allow = (entries: DeviceAllowEntry[]): UnitProperty => ({ name: "DeviceAllow", signature: "a(ss)", value: entries, field: `${F}.devices` });
+  if (defaultAllow) {
+    if (exceptions.length === 0 || mode === "unified") return { props: [allow([]), policy("auto")], warnings };
+    warnings.push(
+      `${F}.devices: systemd takes only an allow list, and these rules allow every device but some: systemd is given deny-all (DevicePolicy=strict), berth writes the rules; when systemd re-applies the unit's device policy (daemon-reload), the container loses access to every device`,
+    );
+    return { props: [allow([]), policy("strict")], warnings };
+  }
+  const entries: DeviceAllowEntry[] = [];
+  const sorted = [...exceptions].sort((a, b) => a.major - b.major || a.minor - b.minor || a.type.localeCompare(b.type));
+  for (const r of sorted) {
+    const access = ["r", "w", "m"].filter((a) => r.access.has(a)).join("");
+    const cls = r.type === "c" ? "char" : "block";
+    const text = `${r.type} ${r.major < 0 ? "*" : r.major}:${r.minor < 0 ? "*" : r.minor} ${access}`;
+    if (r.major < 0 && r.minor >= 0) {
+      warnings.push(`${r.field}: systemd cannot express the rule "${text}" (any major, one minor): berth writes it, systemd leaves it out${mode === "unified" ? " (so its own filter denies those devices)" : " and drops it when it re-applies the unit's device policy"}`);
+      continue;
+    }
+    let path: string;
+    if (r.major < 0) path = `${cls}-*`;
+    else if (r.minor < 0) {
+      if (host.systemdVersion >= 240) path = `${cls}-${r.major}`;
+      else {
+        const group = deviceGroupOf(host.procDevices(), r.type, r.major);
+        if (!group) {
+          warnings.push(`${r.field}: systemd ${host.systemdVersion} names "${text}" by its driver, and /proc/devices has none for ${r.type} ${r.major}: berth writes the rule, systemd leaves it out`);
+          continue;
+        }
+        path = `${cls}-${group}`;
+      }
+    } else {
+      path = `/dev/${cls}/${r.major}:${r.minor}`;
+      // systemd < 240 stat()s the path; without it, it would drop the entry with a warning.
+      if (host.systemdVersion < 240 && !host.exists(path)) continue;
+    }
+    entries.push([path, access]);
+  }
+  return { props: [allow([]), policy("strict"), allow(entries)], warnings };
 }

@@ -10,22 +10,28 @@
  * straight into the scope's cgroup2 directory (CLONE_INTO_CGROUP), so it is never outside it,
  * and its cgroup namespace is rooted there; then StartTransientUnit(PIDs=[pid]) makes systemd
  * adopt that directory (systemd takes an existing cgroup directory as its own) and the pid
- * already in it; berth waits for the job's JobRemoved signal. Nothing of the user's runs before
- * `start`, which only comes after create has returned, so every limit is in place first.
+ * already in it; berth waits for the job's JobRemoved signal. berth-init waits too: the plan's
+ * first op is waitParent, which berth acks after that; starting the unit rewrites the v1
+ * device rules from deny-all, and no op of the plan (a mknod, an open) may run meanwhile. Nothing of the user's runs before `start`, which only comes after create has
+ * returned, so every limit is in place first.
  *
- * The bus: the system bus first, then systemd's private socket /run/systemd/private (go-systemd's
- * order, which runc uses). Where systemd is not PID 1 (no /run/systemd/system, sd_booted(3)),
+ * The bus: the system bus first, then systemd's private socket /run/systemd/private, a direct
+ * connection to systemd (go-systemd's order for root, which runc uses; see peerBus). Where
+ * systemd is not PID 1 (no /run/systemd/system, sd_booted(3)),
  * --systemd-cgroup is an error with runc's wording; berth never falls back to cgroupfs.
  */
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import type { Resources } from "../spec";
 import type { CgroupLayout } from "./detect";
-import { baseUnitProperties, unitResourceProperties, type UnitProperty } from "./systemd-props";
+import { baseUnitProperties, unitDeviceProperties, unitResourceProperties, type DeviceHost, type UnitProperty } from "./systemd-props";
 
 const DEST = "org.freedesktop.systemd1";
 const PATH = "/org/freedesktop/systemd1";
 const MANAGER = "org.freedesktop.systemd1.Manager";
+const PROPERTIES = "org.freedesktop.DBus.Properties";
 const JOB_TIMEOUT_MS = 30_000;
+/** A method call systemd has not answered by then is an error (dbus-next itself waits for ever). */
+const CALL_TIMEOUT_MS = 25_000;
 
 /** A D-Bus error from systemd (or the bus), with its name: org.freedesktop.systemd1.UnitExists. */
 export class SystemdError extends Error {
@@ -49,7 +55,8 @@ export class SystemdError extends Error {
 export interface SystemdBus {
   /** Where it is connected: "system bus" or "/run/systemd/private". */
   readonly via: string;
-  call(member: string, signature: string, body: unknown[]): Promise<unknown[]>;
+  /** A method of systemd's /org/freedesktop/systemd1 (interface: the Manager unless named). */
+  call(member: string, signature: string, body: unknown[], iface?: string): Promise<unknown[]>;
   job(member: string, signature: string, body: unknown[], timeoutMs?: number): Promise<string>;
   close(): void;
 }
@@ -64,9 +71,32 @@ export function systemdBooted(root = "/"): boolean {
 // --- the real bus, through dbus-next
 
 interface DbusNext {
-  systemBus(opts?: { busAddress?: string }): DbusBus;
-  Message: new (opts: Record<string, unknown>) => unknown;
+  /**
+   * A MessageBus on any address: despite its name, dbus-next 0.10's sessionBus is the one
+   * that honours opts.busAddress (its systemBus ignores it and always dials
+   * $DBUS_SYSTEM_BUS_ADDRESS or /var/run/dbus/system_bus_socket).
+   */
+  sessionBus(opts: { busAddress: string }): DbusBus;
+  Message: new (opts: Record<string, unknown>) => DbusMessageOut;
   Variant: new (signature: string, value: unknown) => unknown;
+  /** lib/connection.js: the authenticated stream to an address, messages in and out. */
+  createConnection(opts: { busAddress: string; authMethods?: string[] }): DbusConnection;
+  /** lib/bus.js: the client (serials, replies, signals) over a connection. */
+  MessageBus: new (conn: DbusConnection) => DbusBus;
+}
+interface DbusMessageOut {
+  type: number;
+  serial: number | null;
+  destination?: string;
+  interface?: string;
+  member?: string;
+}
+interface DbusConnection {
+  /** The socket, before the handshake has begun (it starts on the socket's "connect"). */
+  stream: { write(chunk: unknown, ...rest: unknown[]): boolean };
+  message(msg: DbusMessageOut): void;
+  once(ev: "connect", fn: () => void): void;
+  emit(ev: "message", msg: unknown): boolean;
 }
 interface DbusBus {
   on(ev: "connect" | "error" | "message", fn: (arg: never) => void): void;
@@ -80,16 +110,56 @@ interface DbusMessage {
   member?: string;
   body: unknown[];
 }
+const METHOD_RETURN = 2;
 const SIGNAL = 4;
 
 /** dbus-next is loaded only with --systemd-cgroup: other commands never parse it. */
 function loadDbusNext(): DbusNext {
-  return require("dbus-next") as DbusNext;
+  return (require("./dbus-next") as { dbusNext: DbusNext }).dbusNext;
 }
 
-function connectOnce(lib: DbusNext, address: string, timeoutMs: number): Promise<DbusBus> {
+/**
+ * A MessageBus on systemd's private socket. That socket is a direct (peer-to-peer) D-Bus
+ * connection to systemd, not a bus, and two things differ from a bus:
+ *
+ * - There is no org.freedesktop.DBus on it: systemd answers the Hello every bus client sends
+ *   first with UnknownObject. dbus-next's MessageBus sends Hello from its constructor (and,
+ *   when it fails, rejects a promise nobody holds, which ends the process), so the Hello is
+ *   answered here instead, once the connection has authenticated; every other message goes to
+ *   systemd as it is (without a destination: a peer has no names).
+ * - systemd (252, sd-bus as a server) leaves a message that arrives in the same read as the
+ *   client's BEGIN unprocessed until more data comes, so a client that waits for its reply
+ *   waits for ever. dbus-next sends BEGIN after the server's OK and its first message right
+ *   behind it: measured in the systemd-ns harness, 60 of 60 such calls went unanswered when
+ *   they shared a write with BEGIN, most when they did not. sd-bus's own clients (systemctl)
+ *   send BEGIN with AUTH, before the OK, so their first message always comes in a later read;
+ *   this does the same, by appending BEGIN to dbus-next's AUTH line and dropping its own.
+ */
+function peerBus(lib: DbusNext, address: string): DbusBus {
+  const conn = lib.createConnection({ busAddress: address, authMethods: ["EXTERNAL"] });
+  const write = conn.stream.write.bind(conn.stream);
+  conn.stream.write = (chunk: unknown, ...rest: unknown[]) => {
+    if (typeof chunk === "string" && chunk.startsWith("AUTH EXTERNAL ")) return write(`${chunk}BEGIN\r\n`, ...rest);
+    if (chunk === "BEGIN\r\n") return true;
+    return write(chunk, ...rest);
+  };
+  const send = conn.message.bind(conn);
+  let helloDone = false;
+  conn.message = (msg: DbusMessageOut) => {
+    if (!helloDone && msg.member === "Hello" && msg.destination === "org.freedesktop.DBus") {
+      helloDone = true;
+      const serial = msg.serial;
+      conn.once("connect", () => conn.emit("message", new lib.Message({ type: METHOD_RETURN, replySerial: serial, signature: "s", body: [":systemd-private"] })));
+      return;
+    }
+    send(msg);
+  };
+  return new lib.MessageBus(conn);
+}
+
+function connectOnce(lib: DbusNext, address: string, timeoutMs: number, isBus: boolean): Promise<DbusBus> {
   return new Promise((resolve, reject) => {
-    const bus = lib.systemBus({ busAddress: address });
+    const bus = isBus ? lib.sessionBus({ busAddress: address }) : peerBus(lib, address);
     const timer = setTimeout(() => fail(new Error("timed out connecting")), timeoutMs);
     function fail(err: unknown) {
       clearTimeout(timer);
@@ -111,25 +181,46 @@ function connectOnce(lib: DbusNext, address: string, timeoutMs: number): Promise
   });
 }
 
-/** The system bus, else systemd's private socket; an Error naming both failures. */
-export async function connectSystemd(env: NodeJS.ProcessEnv = process.env): Promise<SystemdBus> {
-  if (!systemdBooted()) throw new Error(NOT_RUNNING);
+export interface ConnectOptions {
+  /** DBUS_SYSTEM_BUS_ADDRESS, as dbus clients read it (default: process.env). */
+  env?: NodeJS.ProcessEnv;
+  /** Where /run/systemd/system is looked for (sd_booted); "/" on a real host. */
+  root?: string;
+  /** systemd's private socket (default /run/systemd/private). */
+  privateSocket?: string;
+  timeoutMs?: number;
+}
+
+/**
+ * The system bus, else systemd's private socket (where dbus-daemon is not running or not
+ * reachable: early boot, a broken dbus), as go-systemd and so runc do; an Error naming each
+ * address and why it failed. Not booted with systemd: runc's error, before any connection.
+ */
+export async function connectSystemd(opts: ConnectOptions = {}): Promise<SystemdBus> {
+  const env = opts.env ?? process.env;
+  if (!systemdBooted(opts.root)) throw new Error(NOT_RUNNING);
   const lib = loadDbusNext();
   const system = env.DBUS_SYSTEM_BUS_ADDRESS || "unix:path=/run/dbus/system_bus_socket";
+  const privateSocket = opts.privateSocket ?? "/run/systemd/private";
   const tries: [string, string, boolean][] = [
     ["system bus", system, true],
-    ["/run/systemd/private", "unix:path=/run/systemd/private", false],
+    [privateSocket, `unix:path=${privateSocket}`, false],
   ];
   const failures: string[] = [];
   for (const [via, address, isBus] of tries) {
     let bus: DbusBus;
     try {
-      bus = await connectOnce(lib, address, 5_000);
+      bus = await connectOnce(lib, address, opts.timeoutMs ?? 5_000, isBus);
     } catch (err) {
       failures.push(`${via} (${address.replace(/^unix:path=/, "")}): ${(err as Error).message}`);
       continue;
     }
-    return await wrapBus(lib, bus, via, isBus);
+    try {
+      return await wrapBus(lib, bus, via, isBus);
+    } catch (err) {
+      bus.disconnect(); // or its socket keeps the process alive
+      throw err;
+    }
   }
   throw new Error(`cannot connect to systemd: ${failures.join("; ")}`);
 }
@@ -150,13 +241,22 @@ async function wrapBus(lib: DbusNext, bus: DbusBus, via: string, isBus: boolean)
   });
   const raw = async (dest: string | undefined, path: string, iface: string, member: string, signature: string, body: unknown[]): Promise<unknown[]> => {
     const msg = new lib.Message({ destination: dest, path, interface: iface, member, signature: signature || undefined, body });
-    const reply = await bus.call(msg);
-    return reply?.body ?? [];
+    // dbus-next waits for a reply for ever; a systemd that never answers must not hang berth.
+    let timer: NodeJS.Timeout | undefined;
+    const noReply = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no reply from systemd within ${CALL_TIMEOUT_MS / 1000} s (${via})`)), CALL_TIMEOUT_MS);
+    });
+    try {
+      const reply = await Promise.race([bus.call(msg), noReply]);
+      return reply?.body ?? [];
+    } finally {
+      clearTimeout(timer);
+    }
   };
   if (isBus) await raw("org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus", "AddMatch", "s", [`type='signal',sender='${DEST}',interface='${MANAGER}',member='JobRemoved'`]);
   // Subscribe: systemd sends job signals only to subscribed clients.
   await raw(DEST, PATH, MANAGER, "Subscribe", "", []);
-  const call = (member: string, signature: string, body: unknown[]) => raw(isBus ? DEST : undefined, PATH, MANAGER, member, signature, body);
+  const call = (member: string, signature: string, body: unknown[], iface = MANAGER) => raw(isBus ? DEST : undefined, PATH, iface, member, signature, body);
   return {
     via,
     call,
@@ -205,8 +305,8 @@ export interface SystemdSession {
   variant?: Pick<DbusNext, "Variant">;
 }
 
-export async function openSystemdSession(): Promise<SystemdSession> {
-  const bus = await connectSystemd();
+export async function openSystemdSession(opts: ConnectOptions = {}): Promise<SystemdSession> {
+  const bus = await connectSystemd(opts);
   return { bus, variant: loadDbusNext() };
 }
 
@@ -217,7 +317,43 @@ export interface StartUnitRequest {
   pid: number;
   mode: CgroupLayout["mode"];
   resources?: Resources;
+  /** linux.devices (each is allowed, as in berth's own device rules). */
+  devices?: readonly { type: string; major?: number; minor?: number }[];
+  /** What systemd cannot be told (device rules it has no syntax for). */
+  warn?: (msg: string) => void;
+  /** Host facts for systemd < 240 (default: this host's /proc/devices and files). */
+  deviceHost?: Omit<DeviceHost, "systemdVersion">;
 }
+
+/** "252.38-1~deb12u1", "v239", "239 (239-41.el8)" -> the major version; 0 when unreadable. */
+export function parseSystemdVersion(text: unknown): number {
+  const m = /^v?(\d+)/.exec(String(text ?? "").trim());
+  return m ? Number(m[1]) : 0;
+}
+
+const versions = new WeakMap<SystemdSession, number>();
+/**
+ * systemd's version (the Manager's Version property), once per session. Unreadable counts as
+ * 0: the pre-240 DeviceAllow syntax, which later versions still accept.
+ */
+export async function systemdVersion(s: SystemdSession): Promise<number> {
+  const known = versions.get(s);
+  if (known !== undefined) return known;
+  let v = 0;
+  try {
+    const [variant] = await s.bus.call("Get", "ss", [MANAGER, "Version"], PROPERTIES);
+    v = parseSystemdVersion((variant as { value?: unknown } | undefined)?.value ?? variant);
+  } catch {
+    /* an old or odd systemd: the old syntax */
+  }
+  versions.set(s, v);
+  return v;
+}
+
+const hostDevices: Omit<DeviceHost, "systemdVersion"> = {
+  procDevices: () => readFileSync("/proc/devices", "utf8"),
+  exists: (p) => existsSync(p),
+};
 
 /**
  * StartTransientUnit(name, "replace", properties, aux=[]) and wait for its job. A unit of that
@@ -226,7 +362,9 @@ export interface StartUnitRequest {
  */
 export async function startUnit(s: SystemdSession, req: StartUnitRequest): Promise<Resources | undefined> {
   const { props: resProps, rest } = unitResourceProperties(req.resources, req.mode);
-  const props = [...baseUnitProperties(req), ...resProps];
+  const devices = unitDeviceProperties(req.resources?.devices, req.devices ?? [], req.mode, { ...(req.deviceHost ?? hostDevices), systemdVersion: await systemdVersion(s) });
+  for (const w of devices.warnings) req.warn?.(w);
+  const props = [...baseUnitProperties(req), ...resProps, ...devices.props];
   const body = () => [req.unit, "replace", encodeProps(s.variant, props), []];
   let result: string;
   try {

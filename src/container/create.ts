@@ -420,6 +420,7 @@ async function createLocked(rt: Runtime, opts: CreateOptions, undo: Undo): Promi
         path: cgroupPath,
       },
         sessionKeyring: opts.noNewKeyring ? undefined : `_ses.${id}`,
+        systemdCgroup: opts.systemdCgroup === true,
         selinux: facts.selinux,
         capLastCap: facts.capLastCap,
         seccomp,
@@ -519,15 +520,32 @@ async function createLocked(rt: Runtime, opts: CreateOptions, undo: Undo): Promi
         // cgroups/systemd.ts for the ordering). From here systemd owns those directories.
         const s = session;
         try {
-          await startUnit(s, { ...unit, id, pid: launched.pid, mode: layout.mode, resources: spec.linux?.resources });
+          await startUnit(s, { ...unit, id, pid: launched.pid, mode: layout.mode, resources: spec.linux?.resources, devices: spec.linux?.devices, warn: (m) => rt.warn(`create ${id}: ${m}`) });
         } catch (err) {
           throw systemdError("create", id, err);
         }
-        // Undone before the init is killed (newest first): StopUnit kills it and systemd
-        // removes the scope's cgroup; berth then removes only the directories systemd does not.
-        undo.push(`stop systemd unit ${unit.unit}`, () => stopUnit(s, unit.unit));
+        // Undone before the "kill berth-init" step (newest first), so this step kills the init
+        // itself, and waits for its death, before StopUnit: systemd stops a scope with SIGTERM,
+        // which the init of a pid namespace never receives from outside it (pid_namespaces(7)),
+        // so StopUnit would wait out the unit's stop timeout before its SIGKILL. Once the init
+        // is dead systemd stops the scope at once and removes its cgroup; the next step reaps
+        // the init, and "remove cgroups" finds systemd's directories gone (ENOENT is fine).
+        undo.push(`stop systemd unit ${unit.unit}`, async () => {
+          let killFailed: unknown;
+          try {
+            native.pidfdSendSignal(launched.pidfd, 9);
+          } catch (err) {
+            if ((err as NodeJS.ErrnoException).code !== "ESRCH") killFailed = err;
+          }
+          // Not killed: do not wait for it, but still have systemd stop (and remove) the unit.
+          if (killFailed === undefined) await native.pidfdPollExit(launched.pidfd);
+          await stopUnit(s, unit.unit);
+          if (killFailed !== undefined) throw killFailed;
+        });
         cgroupDirs = dirsSystemdLeaves(layout, placement.created);
-        // systemd rewrote the v1 devices.* files when it realized the unit: berth's rules again.
+        // systemd rewrote the v1 devices.* files when it realized the unit, from the unit's
+        // DevicePolicy=strict + DeviceAllow (systemd-props.ts): the same rules, except those it
+        // has no syntax for, which berth writes again here.
         const set = cgroupSetFor(layout, cgroupPath, []);
         if (set.v1.devices) resourceErrors(id, () => cgroups.apply({ mode: "legacy", v1: { devices: set.v1.devices! } }, { devices: spec.linux?.resources?.devices }, spec.linux?.devices ?? [], () => undefined));
       }
@@ -536,6 +554,8 @@ async function createLocked(rt: Runtime, opts: CreateOptions, undo: Undo): Promi
         writeIdMap(id, launched.pid, "gid", plan.userns.gidMappings);
         native.syncSend(launched.syncFd, SYNC.ack);
       }
+      // The plan's first op waits for this (buildPlan's systemdCgroup): the unit is up.
+      if (unit) native.syncSend(launched.syncFd, SYNC.ack);
       let msg = native.syncRecv(launched.syncFd);
       while (msg?.type === SYNC.seccompListener || msg?.type === SYNC.hooks || msg?.type === SYNC.terminal) {
         if (msg.type === SYNC.hooks) {

@@ -3,13 +3,15 @@
  * BerthErrors, and which of the directories berth made systemd takes over.
  */
 import { join } from "node:path";
-import { NOT_RUNNING, openSystemdSession, SystemdError, systemdBooted, systemdOwnsHierarchy, type CgroupLayout, type SystemdSession } from "../cgroups";
+import { openSystemdSession, SystemdError, systemdOwnsHierarchy, type CgroupLayout, type SystemdSession } from "../cgroups";
 import { BerthError } from "../errors";
 import type { Runtime } from "./runtime";
 
-/** A connection to systemd, or a BerthError saying why not (runc's wording where systemd is not PID 1). */
+/**
+ * A connection to systemd, or a BerthError saying why not: runc's wording where systemd is not
+ * PID 1 (connectSystemd checks that first), else each way it tried to connect and its error.
+ */
 export async function openSystemd(rt: Runtime, op: string, id: string): Promise<SystemdSession> {
-  if (!rt.systemd && !systemdBooted()) throw new BerthError({ op, id, field: "--systemd-cgroup", reason: NOT_RUNNING });
   try {
     return await (rt.systemd ?? openSystemdSession)();
   } catch (err) {

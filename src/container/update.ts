@@ -62,7 +62,7 @@ export async function update(rt: Runtime, id: string, patch: Resources): Promise
     if (liveStatus(rt.store, record) === "stopped") throw new BerthError({ op: "update", id, reason: "container not running" });
     const linux = record.config.linux ?? {};
     const merged = mergeResources(linux.resources, patch);
-    const set = cgroupSetOf(record);
+    const set = cgroupSetOf(record, rt.cgroups.detect());
     const writes = toWrite(merged, patch);
     resourceErrors(id, () => planWrites(set, writes), "update");
     if (merged.memory?.checkBeforeUpdate && patch.memory?.limit !== undefined && patch.memory.limit > 0) {

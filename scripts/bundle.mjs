@@ -50,9 +50,19 @@ const validatorsApart = {
     b.onResolve({ filter: /\/generated\/validators$/ }, () => ({ path: "./berth-validators.js", external: true }));
   },
 };
+// dbus-next (the systemd cgroup driver's D-Bus client, through src/cgroups/dbus-next.ts)
+// likewise: only --systemd-cgroup loads it. Its optional "usocket" (fd passing) and "x11"
+// (session bus discovery) are never used.
+const dbusApart = {
+  name: "dbus-apart",
+  setup(b) {
+    b.onResolve({ filter: /^(dbus-next|\.\/dbus-next)$/ }, () => ({ path: "./berth-dbus.js", external: true }));
+  },
+};
 for (const [name, src] of [["berth-fast.js", "src/cli/fast.ts"], ["berth-launch.js", "src/cli/fast-launch.ts"], ["berth-main.js", "src/cli/main.ts"]]) {
-  await build({ ...common, entryPoints: [join(root, src)], outfile: join(root, "bin", name), minifySyntax: true, plugins: [validatorsApart] });
+  await build({ ...common, entryPoints: [join(root, src)], outfile: join(root, "bin", name), minifySyntax: true, plugins: [validatorsApart, dbusApart] });
 }
+await build({ ...common, entryPoints: [join(root, "src/cgroups/dbus-next.ts")], outfile: join(root, "bin/berth-dbus.js"), minifySyntax: true, external: ["usocket", "x11"] });
 await build({ ...common, entryPoints: [join(root, "src/spec/generated/validators.js")], outfile: join(root, "bin/berth-validators.js"), minifySyntax: true });
 chmodSync(join(root, "bin/berth"), 0o755);
 
@@ -78,5 +88,5 @@ chmodSync(join(root, "bin/berth"), 0o755);
   }
 }
 
-await build({ ...common, entryPoints: [join(root, "src/index.ts")], outfile: join(root, "dist/index.js") });
+await build({ ...common, entryPoints: [join(root, "src/index.ts")], outfile: join(root, "dist/index.js"), external: ["dbus-next", "dbus-next/*"] });
 console.log("bundle: bin/berth, bin/berth-fast.js, bin/berth-launch.js, bin/berth-main.js, dist/index.js");

@@ -25,8 +25,8 @@ export function cgroupPathFor(cgroupsPath: string | undefined, id: string, syste
  * --systemd-cgroup: cgroupsPath is "slice:prefix:name" (runc's form; containerd and podman send
  * it), and the container's cgroup is where systemd puts a scope unit "prefix-name.scope" in that
  * slice: a slice "a-b.slice" nests as /a.slice/a-b.slice. An empty slice is system.slice; a name
- * that is itself a ".slice" is the unit. berth makes these directories itself (there is no
- * D-Bus client in this build): the path is systemd's, the unit is not registered with systemd.
+ * that is itself a ".slice" is the unit. berth makes these directories before the init is
+ * cloned into them; systemd then adopts them with the unit (cgroups/systemd.ts).
  */
 export function systemdCgroupPath(cgroupsPath: string | undefined, id: string): string {
   const parts = (cgroupsPath ?? "").split(":");

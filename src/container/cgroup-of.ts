@@ -1,8 +1,9 @@
 /** A container's cgroup directories, from its record and the host's layout now. */
-import { cgroupPathFor, cgroupSetFor, detectCgroups, type CgroupSet } from "../cgroups";
+import { cgroupPathFor, cgroupSetFor, detectCgroups, type CgroupLayout, type CgroupSet } from "../cgroups";
 import type { ContainerRecord } from "../state";
 
-export function cgroupSetOf(record: ContainerRecord): CgroupSet {
+/** `layout`: the Runtime's (rt.cgroups.detect()) where the caller has one; else this host's. */
+export function cgroupSetOf(record: ContainerRecord, layout: CgroupLayout = detectCgroups()): CgroupSet {
   const path = record.cgroupPath ?? cgroupPathFor(record.config.linux?.cgroupsPath, record.id);
-  return cgroupSetFor(detectCgroups(), path, record.cgroupDirs);
+  return cgroupSetFor(layout, path, record.cgroupDirs);
 }

@@ -11,6 +11,8 @@ import { BerthError, problemsError, toBerthError } from "../errors";
 import { buildPlan, encodePlan, hostProblems, idmappedMountRequests, NOTIFY_SOCKET_IN_CONTAINER, PlanError, SYNC, type LaunchPlan } from "../plan";
 import { hookState, planHooks, runHooks } from "../hooks";
 import { cgroupOwner, cgroupPathFor, cgroupSetFor, CgroupWriteError, delegateCgroup, deviceFilterFor, fsCgroupDriver, planWrites, ResourceError, type CgroupPlacement } from "../cgroups";
+import { startUnit, stopUnit, systemdUnitOf, unitResourceProperties, type SystemdSession } from "../cgroups";
+import { dirsSystemdLeaves, openSystemd, systemdError } from "./systemd";
 import { planSeccomp, type SeccompRequest } from "../plan";
 import type { ContainerRecord } from "../state";
 import { PID_FILE_WRITE, writeFileAtomic } from "../state";
@@ -63,11 +65,11 @@ export interface Created {
 }
 
 class Undo implements UndoLog {
-  private steps: { what: string; fn: () => void }[] = [];
+  private steps: { what: string; fn: () => void | Promise<void> }[] = [];
   private finals: (() => void)[] = [];
   /** Run after every step, whatever happened (the poststop hooks of a failed create). */
   after: (() => void)[] = [];
-  push(what: string, fn: () => void): void {
+  push(what: string, fn: () => void | Promise<void>): void {
     this.steps.push({ what, fn });
   }
   /**
@@ -81,11 +83,11 @@ class Undo implements UndoLog {
     return this.steps.length;
   }
   /** Run every undo step, newest first; return what failed (never throws). */
-  run(): string[] {
+  async run(): Promise<string[]> {
     const failed: string[] = [];
     for (const step of this.steps.reverse()) {
       try {
-        step.fn();
+        await step.fn();
       } catch (err) {
         failed.push(`${step.what}: ${err instanceof Error ? err.message : String(err)}`);
       }
@@ -230,12 +232,12 @@ export async function create(rt: Runtime, opts: CreateOptions): Promise<Created>
         return created;
       } catch (err) {
         const error = toBerthError(err, "create", id);
-        throw withCleanupFailures(error, undo.run());
+        throw withCleanupFailures(error, await undo.run());
       }
     });
   } catch (err) {
     // Taking the lock failed: nothing but the directory was made.
-    if (undo.size > 0) throw withCleanupFailures(toBerthError(err, "create", id), undo.run());
+    if (undo.size > 0) throw withCleanupFailures(toBerthError(err, "create", id), await undo.run());
     throw err;
   }
 }
@@ -344,6 +346,8 @@ async function createLocked(rt: Runtime, opts: CreateOptions, undo: Undo): Promi
     }
   };
 
+  // The systemd connection (--systemd-cgroup), closed when create returns or is undone.
+  let closeSystemd = (): void => undefined;
   try {
     // Child fd layout: 0-2 stdio, then --preserve-fds, then the fifo and joined namespaces.
     // Socket activation's fds come first, then --preserve-fds: runc's order (its
@@ -441,6 +445,7 @@ async function createLocked(rt: Runtime, opts: CreateOptions, undo: Undo): Promi
         path: cgroupPath,
       },
         sessionKeyring: opts.noNewKeyring ? undefined : `_ses.${id}`,
+        systemdCgroup: opts.systemdCgroup === true,
         selinux: facts.selinux,
         capLastCap: facts.capLastCap,
         seccomp,
@@ -454,12 +459,27 @@ async function createLocked(rt: Runtime, opts: CreateOptions, undo: Undo): Promi
     // Cgroups before the process: it must never run user code outside them, nor before its
     // limits are in place. What this host cannot apply is refused before anything is made.
     resourceErrors(id, () => planWrites(cgroupSetFor(layout, cgroupPath), spec.linux?.resources, spec.linux?.devices));
+    // --systemd-cgroup: systemd owns the limits it has properties for (cgroups/systemd-props.ts);
+    // the files get the rest. The bus is opened now, so that no systemd means no process.
+    let session: SystemdSession | undefined;
+    let fsResources = spec.linux?.resources;
+    const unit = opts.systemdCgroup ? systemdUnitOf(spec.linux?.cgroupsPath, id) : undefined;
+    if (unit) {
+      fsResources = resourceErrors(id, () => unitResourceProperties(spec.linux?.resources, layout.mode)).rest;
+      session = await openSystemd(rt, "create", id);
+      const s = session;
+      closeSystemd = () => {
+        closeSystemd = () => undefined;
+        s.bus.close();
+      };
+      undo.push("close the systemd connection", () => closeSystemd());
+    }
     const placement: CgroupPlacement = cgroups.create(layout, cgroupPath);
     undo.push("remove cgroups", () => {
       const failed = cgroups.remove(placement.created);
       if (failed.length) throw new Error(failed.map((f) => `${f.dir}: ${f.error.code}`).join(", "));
     });
-    resourceErrors(id, () => cgroups.apply(cgroupSetFor(layout, cgroupPath, placement.created), spec.linux?.resources, spec.linux?.devices ?? [], (m) => rt.warn(`create ${id}: ${m}`)));
+    resourceErrors(id, () => cgroups.apply(cgroupSetFor(layout, cgroupPath, placement.created), fsResources, spec.linux?.devices ?? [], (m) => rt.warn(`create ${id}: ${m}`)));
     let cgroupFd: number | undefined;
     const owner = placement.unified ? cgroupOwner(spec, layout.mode) : undefined;
     if (placement.unified && owner !== undefined) {
@@ -527,13 +547,50 @@ async function createLocked(rt: Runtime, opts: CreateOptions, undo: Undo): Promi
       terminal = undefined;
     });
 
+    let cgroupDirs = placement.created;
     try {
       cgroups.joinV1(placement, launched.pid);
+      if (unit && session) {
+        // The init exists, in the scope's directory already: systemd adopts both (see
+        // cgroups/systemd.ts for the ordering). From here systemd owns those directories.
+        const s = session;
+        try {
+          await startUnit(s, { ...unit, id, pid: launched.pid, mode: layout.mode, resources: spec.linux?.resources, devices: spec.linux?.devices, warn: (m) => rt.warn(`create ${id}: ${m}`) });
+        } catch (err) {
+          throw systemdError("create", id, err);
+        }
+        // Undone before the "kill berth-init" step (newest first), so this step kills the init
+        // itself, and waits for its death, before StopUnit: systemd stops a scope with SIGTERM,
+        // which the init of a pid namespace never receives from outside it (pid_namespaces(7)),
+        // so StopUnit would wait out the unit's stop timeout before its SIGKILL. Once the init
+        // is dead systemd stops the scope at once and removes its cgroup; the next step reaps
+        // the init, and "remove cgroups" finds systemd's directories gone (ENOENT is fine).
+        undo.push(`stop systemd unit ${unit.unit}`, async () => {
+          let killFailed: unknown;
+          try {
+            native.pidfdSendSignal(launched.pidfd, 9);
+          } catch (err) {
+            if ((err as NodeJS.ErrnoException).code !== "ESRCH") killFailed = err;
+          }
+          // Not killed: do not wait for it, but still have systemd stop (and remove) the unit.
+          if (killFailed === undefined) await native.pidfdPollExit(launched.pidfd);
+          await stopUnit(s, unit.unit);
+          if (killFailed !== undefined) throw killFailed;
+        });
+        cgroupDirs = dirsSystemdLeaves(layout, placement.created);
+        // systemd rewrote the v1 devices.* files when it realized the unit, from the unit's
+        // DevicePolicy=strict + DeviceAllow (systemd-props.ts): the same rules, except those it
+        // has no syntax for, which berth writes again here.
+        const set = cgroupSetFor(layout, cgroupPath, []);
+        if (set.v1.devices) resourceErrors(id, () => cgroups.apply({ mode: "legacy", v1: { devices: set.v1.devices! } }, { devices: spec.linux?.resources?.devices }, spec.linux?.devices ?? [], () => undefined));
+      }
       if (plan.userns) {
         writeIdMap(id, launched.pid, "uid", plan.userns.uidMappings);
         writeIdMap(id, launched.pid, "gid", plan.userns.gidMappings);
         native.syncSend(launched.syncFd, SYNC.ack);
       }
+      // The plan's first op waits for this (buildPlan's systemdCgroup): the unit is up.
+      if (unit) native.syncSend(launched.syncFd, SYNC.ack);
       let msg = native.syncRecv(launched.syncFd);
       while (msg?.type === SYNC.seccompListener || msg?.type === SYNC.hooks || msg?.type === SYNC.terminal || msg?.type === SYNC.netDevices) {
         if (msg.type === SYNC.netDevices) {
@@ -579,8 +636,9 @@ async function createLocked(rt: Runtime, opts: CreateOptions, undo: Undo): Promi
       created: new Date().toISOString(),
       rootfs,
       pidStartTime: stat.startTime,
-      cgroupDirs: placement.created,
+      cgroupDirs,
       cgroupPath,
+      systemdUnit: unit?.unit,
       cgroupUnified: placement.unified,
       config: spec,
       startHookOps: startResultIndex === undefined ? undefined : plan.ops.flatMap((o, i) => (o.op === "runHook" && o.origin.startsWith("hooks.startContainer") ? [i] : [])),
@@ -599,8 +657,11 @@ async function createLocked(rt: Runtime, opts: CreateOptions, undo: Undo): Promi
       } catch (err) {
         throw new BerthError({ op: "create", id, field: "--pid-file", value: opts.pidFile, reason: "write", errno: (err as NodeJS.ErrnoException).code ?? "EIO", cause: err });
       }
-      undo.push(`remove ${pidFile}`, () => existsSync(pidFile) && unlinkSync(pidFile));
+      undo.push(`remove ${pidFile}`, () => {
+        if (existsSync(pidFile)) unlinkSync(pidFile);
+      });
     }
+    closeSystemd();
     return { record, pidfd: launched.pidfd, terminal };
   } finally {
     closeParentFds();

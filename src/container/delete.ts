@@ -5,7 +5,7 @@
  */
 import { BerthError } from "../errors";
 import type { ContainerRecord } from "../state";
-import { isFrozen, setFrozen } from "../cgroups";
+import { isFrozen, setFrozen, stopUnit } from "../cgroups";
 import { cgroupSetOf } from "./cgroup-of";
 import { unmountContainerMounts } from "./host-mounts";
 import { unmountImageRootfs } from "./image";
@@ -13,6 +13,7 @@ import { openInit, signalCgroup, signalContainer } from "./kill";
 import { runPoststop } from "./hooks";
 import type { Runtime } from "./runtime";
 import { liveStatus } from "./status";
+import { openSystemd, systemdError } from "./systemd";
 
 const SIGKILL = 9;
 /** How long exiting processes may take to leave the cgroup (a large address space takes a while to free). */
@@ -85,6 +86,18 @@ async function removeOwned(rt: Runtime, record: ContainerRecord): Promise<void> 
   if (leaf) {
     const deadline = Date.now() + CGROUP_EMPTY_TIMEOUT_MS;
     while (rt.cgroups.pids(leaf).length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 1));
+  }
+  if (record.systemdUnit) {
+    // systemd made the unit's cgroup and removes it: stop the unit (and reset it, if it
+    // failed); berth removes only the directories systemd does not own (record.cgroupDirs).
+    const session = await openSystemd(rt, "delete", record.id);
+    try {
+      await stopUnit(session, record.systemdUnit);
+    } catch (err) {
+      throw systemdError("delete", record.id, err);
+    } finally {
+      session.bus.close();
+    }
   }
   const failed = rt.cgroups.remove(record.cgroupDirs);
   if (failed.length) {

@@ -39,8 +39,8 @@ export function featuresDocument(info: FeaturesInfo, host: HostFacts = gatherHos
       cgroup: {
         v1: mode === "legacy" || mode === "hybrid",
         v2: mode === "unified" || mode === "hybrid",
-        // The systemd driver arrives with the cgroups issue; until then berth does not claim it.
-        systemd: false,
+        // --systemd-cgroup: transient scope units over D-Bus (src/cgroups/systemd.ts).
+        systemd: true,
         systemdUser: false,
         rdma: host.cgroup.controllers.includes("rdma"),
       },

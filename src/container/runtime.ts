@@ -3,7 +3,7 @@
  * Node program can hold one Runtime for many containers): the native surface, the state store,
  * the cgroup driver, and where berth-init is.
  */
-import type { CgroupDriver } from "../cgroups";
+import type { CgroupDriver, SystemdSession } from "../cgroups";
 import type { NetAddress, NetLink } from "../plan";
 import type { StateStore } from "../state";
 
@@ -69,6 +69,8 @@ export interface Runtime {
   store: StateStore;
   /** Making, joining and removing the container's cgroups (fsCgroupDriver on a real host). */
   cgroups: CgroupDriver;
+  /** --systemd-cgroup: a connection to systemd's Manager (default: the system bus, else /run/systemd/private). */
+  systemd?: () => Promise<SystemdSession>;
   /** Log a warning (berth's logger in the CLI, a callback in the library). */
   warn: (msg: string) => void;
   /**

@@ -7,13 +7,23 @@
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { applyResources, planWrites } from "../cgroups";
+import { applyResources, planWrites, ResourceError, setUnitResources } from "../cgroups";
 import { BerthError } from "../errors";
 import type { Resources } from "../spec";
 import { cgroupSetOf } from "./cgroup-of";
 import { resourceErrors } from "./create";
 import type { Runtime } from "./runtime";
 import { liveStatus } from "./status";
+import { openSystemd, systemdError } from "./systemd";
+
+async function resourceErrorsAsync<T>(id: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (err instanceof ResourceError) throw new BerthError({ op: "update", id, field: err.field, value: err.value, reason: err.reason });
+    throw err;
+  }
+}
 
 type Plain = Record<string, unknown>;
 
@@ -52,7 +62,7 @@ export async function update(rt: Runtime, id: string, patch: Resources): Promise
     if (liveStatus(rt.store, record) === "stopped") throw new BerthError({ op: "update", id, reason: "container not running" });
     const linux = record.config.linux ?? {};
     const merged = mergeResources(linux.resources, patch);
-    const set = cgroupSetOf(record);
+    const set = cgroupSetOf(record, rt.cgroups.detect());
     const writes = toWrite(merged, patch);
     resourceErrors(id, () => planWrites(set, writes), "update");
     if (merged.memory?.checkBeforeUpdate && patch.memory?.limit !== undefined && patch.memory.limit > 0) {
@@ -61,8 +71,20 @@ export async function update(rt: Runtime, id: string, patch: Resources): Promise
         throw new BerthError({ op: "update", id, field: "linux.resources.memory.limit", value: patch.memory.limit, reason: `is below the container's current memory usage (${usage} bytes), and memory.checkBeforeUpdate is set` });
       }
     }
+    let fileWrites: Resources | undefined = writes;
+    if (record.systemdUnit) {
+      // systemd owns the limits it has properties for: SetUnitProperties, then the files for the rest.
+      const session = await openSystemd(rt, "update", id);
+      try {
+        fileWrites = await resourceErrorsAsync(id, () => setUnitResources(session, record.systemdUnit!, writes, set.mode));
+      } catch (err) {
+        throw systemdError("update", id, err);
+      } finally {
+        session.bus.close();
+      }
+    }
     // Devices are not updated (runc does not either): only the resources the patch names.
-    resourceErrors(id, () => applyResources({ ...set, v1: Object.fromEntries(Object.entries(set.v1).filter(([c]) => c !== "devices")) }, writes), "update");
+    resourceErrors(id, () => applyResources({ ...set, v1: Object.fromEntries(Object.entries(set.v1).filter(([c]) => c !== "devices")) }, fileWrites), "update");
     rt.store.write({ ...record, config: { ...record.config, linux: { ...linux, resources: merged } } });
   });
 }

@@ -96,6 +96,12 @@ export interface PlanInput {
   bindSourceIsFile: (index: number) => boolean;
   /** The host's cgroup layout and the container's cgroup path, for "cgroup" mounts. */
   cgroup: { mode: "unified" | "hybrid" | "legacy" | "none"; hierarchies: CgroupHierarchy[]; v2Mount?: string; path: string };
+  /**
+   * --systemd-cgroup: the first op waits for the parent, which acks once systemd has started the
+   * container's scope unit. Starting it makes systemd write the unit's settings into the
+   * cgroup, the v1 device rules from deny-all up; no op (a mknod, an open) may run meanwhile.
+   */
+  systemdCgroup?: boolean;
   /** Whether the host has SELinux (linux.mountLabel is applied only then). */
   selinux?: boolean;
   /** The session keyring to join ("_ses.<id>"); absent with --no-new-keyring. */
@@ -260,6 +266,7 @@ export function buildPlan(input: PlanInput): LaunchPlan {
   if (!proc) throw new PlanError("process", undefined, "is required to create a container");
   const ops: PlanOp[] = [];
   const add = (op: PlanOp["op"], args: PlanOp["args"], origin: string) => ops.push({ op, args, origin });
+  if (input.systemdCgroup) add("waitParent", [], "(runtime: --systemd-cgroup scope unit)");
 
   // --- namespaces
   let cloneFlags = 0;

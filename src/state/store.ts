@@ -35,6 +35,8 @@ export interface ContainerRecord {
   cgroupPath?: string;
   /** The unified (cgroup2) directory, if any: freezer and cgroup.kill. */
   cgroupUnified?: string;
+  /** --systemd-cgroup: the transient unit systemd made for the container ("berth-c1.scope"). */
+  systemdUnit?: string;
   /** The config the container was created from (hooks at delete, exec defaults). */
   config: Spec;
   /** Plan indexes of the startContainer hooks' runHook ops, in order (start maps a failure back). */

@@ -1,179 +1,18 @@
 /**
  * create's rollback, without root: every collaborator (native surface, cgroup driver, state
- * store) is a recording fake, and the fake fails call N. After each failure the undo steps
+ * store, and with --systemd-cgroup systemd's Manager) is a recording fake
+ * (test/helpers/fake-runtime.ts), and the fake fails call N. After each failure the undo steps
  * must have run newest first, exactly for what was done, and the error thrown must be the
  * original one; an undo step that fails is appended ("(cleanup failed: ...)"), never
  * substituted.
- *
- * The fakes hand out real fds (of /dev/null) where create closes them with node:fs, so a fake
- * number can never close one of jest's own fds.
  */
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { CgroupDriver, CgroupLayout, CgroupPlacement } from "../../src/cgroups";
-import { create, type LifecycleNative, type Runtime } from "../../src/container";
+import { create } from "../../src/container";
 import { BerthError } from "../../src/errors";
 import { SYNC } from "../../src/plan";
-import { defaultSpec } from "../../src/spec";
-import { StateStore, type ContainerRecord } from "../../src/state";
-
-/** One call into a collaborator: "native.launch", "cgroups.remove", "store.write" ... */
-type Call = string;
-
-class Recorder {
-  calls: Call[] = [];
-  failAt?: number;
-  /** Calls (by name) that always fail, e.g. an undo step whose failure must be appended. */
-  alwaysFail = new Map<string, () => Error>();
-  /** What the failing call threw. */
-  thrown?: Error;
-
-  /** Record a call; throw if it is the one to fail. */
-  call(name: string): void {
-    const n = this.calls.push(name) - 1;
-    const always = this.alwaysFail.get(name);
-    if (always) throw always();
-    if (n === this.failAt) {
-      this.thrown = new Error(`injected failure at call ${n} (${name})`);
-      throw this.thrown;
-    }
-  }
-}
-
-interface Fixture {
-  rt: Runtime;
-  rec: Recorder;
-  root: string;
-  bundle: string;
-  /** Real fds the fakes opened and create did not close (must be none once it returned). */
-  openFds: Set<number>;
-  /** What syncRecv answers (after the queued answers, if any). */
-  syncAnswer: { type: number; opIndex: number; errno: number; detail: string } | null;
-  syncQueue: { type: number; opIndex: number; errno: number; detail: string }[];
-  /** A real fd (of /dev/null) the fakes hand out and closeFd accepts. */
-  realFd(): number;
-  cleanup(): void;
-}
-
-// Like this host: v1 controllers (devices among them, so device rules are v1 writes) beside cgroup2.
-const layout: CgroupLayout = { mode: "hybrid", v2Mount: "/fake/unified", v2Controllers: [], v1Mounts: { cpu: "/fake/cpu", devices: "/fake/devices" }, v1Hierarchies: [{ mountPoint: "/fake/cpu", data: "cpu" }, { mountPoint: "/fake/devices", data: "devices" }] };
-
-function fixture(): Fixture {
-  const base = mkdtempSync(join(tmpdir(), "berth-rollback-unit-"));
-  const bundle = join(base, "bundle");
-  const cgroupDir = join(base, "cgroup");
-  mkdirSync(join(bundle, "rootfs"), { recursive: true });
-  mkdirSync(cgroupDir);
-  const spec = defaultSpec();
-  spec.process!.terminal = false;
-  writeFileSync(join(bundle, "config.json"), JSON.stringify(spec));
-  const rec = new Recorder();
-  const openFds = new Set<number>();
-  const realFd = () => {
-    const fd = openSync("/dev/null", "r");
-    openFds.add(fd);
-    return fd;
-  };
-  const f: Fixture = {
-    rec,
-    root: join(base, "state"),
-    bundle,
-    openFds,
-    syncAnswer: { type: SYNC.ready, opIndex: -1, errno: 0, detail: "" },
-    syncQueue: [],
-    realFd,
-    rt: undefined as unknown as Runtime,
-    cleanup: () => {
-      for (const fd of openFds) closeSync(fd);
-      rmSync(base, { recursive: true, force: true });
-    },
-  };
-
-  const native: LifecycleNative = {
-    launch: () => {
-      rec.call("native.launch");
-      // The test's own pid: create reads its /proc/<pid>/stat for the start time.
-      return { pid: process.pid, pidfd: realFd(), syncFd: realFd() };
-    },
-    syncRecv: () => {
-      rec.call("native.syncRecv");
-      return f.syncQueue.shift() ?? f.syncAnswer;
-    },
-    syncSend: () => rec.call("native.syncSend"),
-    pidfdOpen: () => {
-      rec.call("native.pidfdOpen");
-      return realFd();
-    },
-    pidfdSendSignal: () => rec.call("native.pidfdSendSignal"),
-    pidfdPollExit: async () => rec.call("native.pidfdPollExit"),
-    waitExit: async () => {
-      rec.call("native.waitExit");
-      return { exitCode: 0, signal: null };
-    },
-    waitpid: () => rec.call("native.waitpid"),
-    closeFd: (fd) => {
-      // As close(2): the fd is released even when an error is reported.
-      if (!openFds.delete(fd)) throw Object.assign(new Error(`closeFd(${fd}): not an fd the fake handed out`), { code: "EBADF" });
-      closeSync(fd);
-      rec.call("native.closeFd");
-    },
-    mkfifo: (path) => {
-      rec.call("native.mkfifo");
-      writeFileSync(path, "");
-    },
-    openFifoRdwr: () => {
-      rec.call("native.openFifoRdwr");
-      // create closes this one with closeSync, not closeFd: not tracked.
-      return openSync("/dev/null", "r+");
-    },
-    flock: () => true,
-    seccompArchNative: () => "SCMP_ARCH_X86_64",
-    berthInitPath: () => "/fake/berth-init",
-  };
-
-  const cgroups: CgroupDriver = {
-    detect: () => {
-      rec.call("cgroups.detect");
-      return layout;
-    },
-    create: (): CgroupPlacement => {
-      rec.call("cgroups.create");
-      return { dirs: ["/fake/cpu/berth/c1", cgroupDir], unified: cgroupDir, created: ["/fake/cpu/berth/c1", cgroupDir] };
-    },
-    joinV1: () => rec.call("cgroups.joinV1"),
-    apply: () => rec.call("cgroups.apply"),
-    pids: () => {
-      rec.call("cgroups.pids");
-      return [];
-    },
-    remove: () => {
-      rec.call("cgroups.remove");
-      return [];
-    },
-  };
-
-  class FakeStore extends StateStore {
-    override createDir(op: string, id: string): string {
-      rec.call("store.createDir");
-      return super.createDir(op, id);
-    }
-    override withLockAsync<T>(op: string, id: string, fn: () => Promise<T>): Promise<T> {
-      rec.call("store.lock");
-      return super.withLockAsync(op, id, fn);
-    }
-    override write(record: ContainerRecord): void {
-      rec.call("store.write");
-      super.write(record);
-    }
-    override remove(id: string): void {
-      rec.call("store.remove");
-      super.remove(id);
-    }
-  }
-  f.rt = { native, cgroups, store: new FakeStore(f.root, () => true), warn: () => undefined };
-  return f;
-}
+import { fixture, type Call, type Fixture } from "../helpers/fake-runtime";
+import { planOpNames } from "../helpers/plan-bytes";
 
 let f: Fixture;
 beforeEach(() => (f = fixture()));
@@ -216,6 +55,8 @@ test("a create that succeeds makes these calls and undoes nothing", async () => 
   // Only the returned pidfd is still open.
   expect(f.openFds.size).toBe(1);
   expect(readdirSync(f.root)).toEqual(["c1"]);
+  // Without --systemd-cgroup, the plan does not wait for the parent.
+  expect(planOpNames(f.launches[0]!.plan)).not.toContain("waitParent");
 });
 
 describe("failing call N: undo runs newest first, the original error is thrown", () => {
@@ -315,6 +156,121 @@ test("an id that is taken is refused and the existing directory is not removed",
   expect(readdirSync(f.root)).toEqual(["c1"]);
 });
 
+describe("--systemd-cgroup: the scope unit is part of what a failed create undoes", () => {
+  // A fake systemd Manager (test/helpers/fake-systemd.ts): its calls are recorded as
+  // "systemd.<member>" among the others, and can fail like them.
+  beforeEach(() => {
+    f.cleanup();
+    f = fixture({ systemd: true });
+  });
+  async function runSystemdCreate(): Promise<{ error?: BerthError; calls: Call[] }> {
+    try {
+      await create(f.rt, { id: "c1", bundle: f.bundle, systemdCgroup: true });
+      return { calls: f.rec.calls };
+    } catch (err) {
+      expect(err).toBeInstanceOf(BerthError);
+      return { error: err as BerthError, calls: f.rec.calls };
+    }
+  }
+  const successful = [
+    "store.createDir",
+    "store.lock",
+    "native.mkfifo",
+    "native.openFifoRdwr",
+    "cgroups.detect",
+    "systemd.connect",
+    "cgroups.create",
+    "cgroups.apply",
+    "native.launch",
+    "cgroups.joinV1",
+    "systemd.Get", // systemd's Version (DeviceAllow's syntax depends on it)
+    "systemd.StartTransientUnit",
+    "cgroups.apply", // the v1 device rules again, after systemd realized the unit
+    "native.syncSend", // the ack the plan's first op (waitParent) waits for
+    "native.syncRecv",
+    "native.closeFd",
+    "store.write",
+    "systemd.close",
+  ];
+  const undoOfSd: Record<string, Call[]> = {
+    "store.createDir": ["store.remove"],
+    "systemd.connect": ["systemd.close"],
+    "cgroups.create": ["cgroups.remove"],
+    "native.launch": ["native.pidfdSendSignal", "native.waitpid", "native.closeFd"],
+    // Kill the init and wait for its death first: StopUnit's SIGTERM never reaches a pid
+    // namespace's init from outside, so systemd would wait out the stop timeout.
+    "systemd.StartTransientUnit": ["native.pidfdSendSignal", "native.pidfdPollExit", "systemd.StopUnit", "systemd.ResetFailedUnit"],
+  };
+
+  test("a create that succeeds starts the unit, records it, and closes the connection", async () => {
+    const { error, calls } = await runSystemdCreate();
+    expect(error).toBeUndefined();
+    expect(calls).toEqual(successful);
+    const record = f.rt.store.read("state", "c1");
+    expect(record.systemdUnit).toBe("berth-c1.scope");
+    expect(record.cgroupPath).toBe("/system.slice/berth-c1.scope");
+    // systemd owns the cgroup2 and cpu directories now; the state keeps only what berth removes.
+    expect(record.cgroupDirs).toEqual([f.cgroupDir]);
+    expect(f.bus.closed).toBe(1);
+    // The plan berth-init runs starts by waiting for that ack.
+    expect(planOpNames(f.launches[0]!.plan)[0]).toBe("waitParent");
+  });
+
+  // systemd.Get is not among them: a Version systemd does not give is the old DeviceAllow syntax, not an error.
+  const failing = successful.map((name, n) => [n, name] as const).filter(([, name]) => name !== "systemd.Get" && name !== "systemd.close");
+  test.each(failing)("call %i (%s) fails: undo newest first, the unit stopped once started, the original error", async (n, name) => {
+    f.rec.failAt = n;
+    const { error, calls } = await runSystemdCreate();
+    const injected = f.rec.thrown!.message;
+    const want =
+      name === "systemd.connect"
+        ? `berth: create c1: --systemd-cgroup: ${injected}`
+        : name === "systemd.StartTransientUnit"
+          ? `berth: create c1: linux.cgroupsPath: systemd StartTransientUnit berth-c1.scope: ${injected}`
+          : `berth: create c1: internal error: ${injected}`;
+    expect(error?.message).toBe(want);
+    expect(calls.slice(0, n + 1)).toEqual(successful.slice(0, n + 1));
+    const done = successful.slice(0, n).filter((c) => undoOfSd[c]);
+    const expectedUndo = done.reverse().flatMap((c) => undoOfSd[c]!);
+    // Between launch and closing the sync socket, the finally closes it before the undo.
+    const extra = n > 8 && n <= 14 ? ["native.closeFd"] : [];
+    expect(calls.slice(n + 1)).toEqual([...extra, ...expectedUndo]);
+    expect(existsSync(f.root) ? readdirSync(f.root) : []).toEqual([]);
+    expect(f.openFds.size).toBe(0);
+    // Opened, then closed exactly once; never opened when connecting failed.
+    expect(f.bus.closed).toBe(n > successful.indexOf("systemd.connect") ? 1 : 0);
+  });
+
+  test("the stop step sends StopUnit(unit, replace) and ResetFailedUnit(unit) to systemd", async () => {
+    f.rec.failAt = successful.indexOf("store.write");
+    await runSystemdCreate();
+    expect(f.bus.calls.filter((c) => c.member !== "Get").map(({ kind, member, signature, body }) => ({ kind, member, signature, body }))).toEqual([
+      expect.objectContaining({ kind: "job", member: "StartTransientUnit", signature: "ssa(sv)a(sa(sv))" }),
+      { kind: "job", member: "StopUnit", signature: "ss", body: ["berth-c1.scope", "replace"] },
+      { kind: "call", member: "ResetFailedUnit", signature: "s", body: ["berth-c1.scope"] },
+    ]);
+  });
+
+  test("when killing the init fails, the unit is still stopped, and the failure is appended", async () => {
+    f.rec.failAt = successful.indexOf("store.write");
+    f.rec.alwaysFail.set("native.pidfdSendSignal", () => Object.assign(new Error("pidfd_send_signal: operation not permitted"), { code: "EPERM" }));
+    const { error, calls } = await runSystemdCreate();
+    expect(error!.message).toMatch(/^berth: create c1: internal error: injected failure at call 16 \(store\.write\) \(cleanup failed: stop systemd unit berth-c1\.scope: pidfd_send_signal: operation not permitted; kill berth-init \(pid \d+\): pidfd_send_signal: operation not permitted\)$/);
+    // Not waited for (it was not killed), but StopUnit still went out.
+    expect(calls.slice(successful.indexOf("store.write") + 1)).toEqual(["native.pidfdSendSignal", "systemd.StopUnit", "systemd.ResetFailedUnit", "native.pidfdSendSignal", "native.closeFd", "cgroups.remove", "systemd.close", "store.remove"]);
+  });
+
+  test("a StopUnit that fails during the undo is appended; the rest of the undo still runs", async () => {
+    f.rec.failAt = successful.indexOf("store.write");
+    f.bus.answers.set("StopUnit", () => {
+      throw Object.assign(new Error("Access denied"), { type: "org.freedesktop.DBus.Error.AccessDenied", text: "Access denied" });
+    });
+    const { error, calls } = await runSystemdCreate();
+    expect(error!.message).toBe(`berth: create c1: internal error: ${f.rec.thrown!.message} (cleanup failed: stop systemd unit berth-c1.scope: systemd StopUnit berth-c1.scope: Access denied (org.freedesktop.DBus.Error.AccessDenied))`);
+    expect(calls.slice(-6)).toEqual(["native.pidfdSendSignal", "native.waitpid", "native.closeFd", "cgroups.remove", "systemd.close", "store.remove"]);
+    expect(readdirSync(f.root)).toEqual([]);
+  });
+});
 describe("linux.netDevices: checked before anything is made, moved when berth-init asks, moved back by a failed create", () => {
   const lo = { index: 1, name: "lo", flags: 0x9 };
   /** bt0 on the host, moved in as c0; `failUp`: setting it up fails. */

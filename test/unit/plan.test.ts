@@ -41,6 +41,14 @@ test("the default spec: namespaces by clone3, rootfs bind, mounts, devices, pivo
   expect(plan.ops.find((o) => o.op === "waitStart")!.args).toEqual([3]);
 });
 
+test("--systemd-cgroup: the first op waits for the parent (its ack comes once systemd has started the scope unit)", () => {
+  const plan = buildPlan(input(undefined, { systemdCgroup: true }));
+  expect(plan.ops[0]).toEqual({ op: "waitParent", args: [], origin: "(runtime: --systemd-cgroup scope unit)" });
+  // Nothing else moves: the rest is the plan without it.
+  expect(plan.ops.slice(1)).toEqual(buildPlan(input()).ops);
+  expect(names(buildPlan(input()))).not.toContain("waitParent");
+});
+
 test("each mount becomes mkdir + mount with its flags and data, located at mounts[i]", () => {
   const plan = buildPlan(input());
   const devpts = plan.ops.filter((o) => o.origin === "mounts[2]");

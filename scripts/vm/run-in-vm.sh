@@ -17,11 +17,69 @@
 # Exit status: COMMAND's; 124 when VM_TIMEOUT ran out; 125 when the guest itself failed.
 #
 # Environment: VM_MEM (2G), VM_TIMEOUT (seconds, 600), VM_DISK_MB (256), VM_ENV (names of more
-# host variables to pass in; PATH, CI, TERM always are), VM_DEBUG=1 (kernel console on stderr),
-# VM_KERNEL (the UML kernel; default: see "The kernel" below).
+# host variables to pass in; PATH, CI, TERM always are), VM_DEBUG=1 (kernel console on stderr;
+# with VM_INIT=systemd also systemd's status lines and the journal), VM_KERNEL (the UML kernel;
+# default: see "The kernel" below), VM_INIT (script, the default, or systemd: below).
 #
 # The same file is the guest's init: the kernel runs it as PID 1 with BERTH_VM_GUEST=1.
+#
+# VM_INIT=systemd: the host's systemd (Debian's 252; the host itself does not run it) becomes
+# the guest's PID 1, for tests of the systemd cgroup driver. This script still builds the root
+# (the overlay, proc, sys, dev, /run, /tmp, the hostfs mounts), then execs /lib/systemd/systemd
+# --unit=berth-vm.target, with what the host half wrote into /run/systemd:
+#   berth-vm.target   wants dbus.socket, dbus.service and berth-vm.service, nothing else (not
+#                     multi-user.target, which on this host would start postgresql, containerd).
+#   berth-vm.service  after dbus.service: runs COMMAND as above (cwd DIR, environment, tty1 and
+#                     tty2 as stdout and stderr, exit status in /run/vm/rc) in its own cgroup
+#                     /system.slice/berth-vm.service with Delegate=yes; then SuccessAction=
+#                     (or FailureAction=) poweroff-force. Type=exec: the boot is "running" as
+#                     soon as COMMAND has started.
+#   masked            all that sysinit.target pulls in but journald (its wants in /lib and the
+#                     host's /etc), udev, systemd-tmpfiles (setup, setup-dev, clean: its D lines
+#                     would empty /tmp and /var/tmp, under which DIR may be), gettys, timers,
+#                     networkd, resolved, timesyncd, emergency and rescue (sulogin).
+#   settings          no generators at all (SYSTEMD_GENERATOR_PATH: the fstab, getty and sysv
+#                     ones read the host's /etc); journald Storage=volatile; stop timeouts 5 s;
+#                     hostname vm; /.dockerenv hidden (the host is a Docker container, and
+#                     systemd would act as a container's init).
+# systemd mounts /sys/fs/cgroup (cgroup2 only: cgroup_no_v1=all) and enables controllers as its
+# units need them; the system bus is at /run/dbus/system_bus_socket. It adds about 0.5-1 s to
+# the boot and 0.5 s to the power-off. Only with the kernel of build-uml-kernel.sh (or
+# VM_KERNEL): under Debian's linux.uml, the fallback, systemd dies of SIGSEGV in libc at once
+# (the AVX state that kernel loses) and freezes, so that fallback is refused (exit 125).
 set -euo pipefail
+
+# Guest: run the command file with the consoles as stdout/stderr, in the project directory, and
+# leave its exit status in /run/vm/rc. Used by both inits: this script as PID 1, and
+# berth-vm.service under systemd.
+guest_run_command() {
+  # The consoles tty1/tty2 are the host's stdout/stderr. Make them 8-bit clean, and unless the
+  # host side is a terminal give the command pipes (as in CI: no colours, no progress bars).
+  local copiers=() rc
+  $bb stty -F /dev/tty1 raw -echo
+  $bb stty -F /dev/tty2 raw -echo
+  if [[ $VM_TTY1 == 1 ]]; then exec 5>/dev/tty1; else exec 5> >(exec $bb cat >/dev/tty1); copiers+=($!); fi
+  if [[ $VM_TTY2 == 1 ]]; then exec 6>/dev/tty2; else exec 6> >(exec $bb cat >/dev/tty2); copiers+=($!); fi
+  cd "$VM_DIR" || die "cd $VM_DIR"
+  bash /run/vm/cmd </dev/null >&5 2>&6
+  rc=$?
+  exec 5>&- 6>&-
+  [[ ${#copiers[@]} -gt 0 ]] && wait "${copiers[@]}" 2>/dev/null
+  echo "$rc" >/run/vm/rc
+  $bb sync
+}
+
+if [[ ${BERTH_VM_GUEST:-} == 1 && ${BERTH_VM_STAGE:-} == command ]]; then
+  # ------------------------------------------------------------- guest, under systemd
+  # berth-vm.service (written below) runs this; its SuccessAction/FailureAction power off.
+  set +eu
+  bb=$BERTH_VM_BUSYBOX
+  die() { echo "run-in-vm (guest): $*" >&2; echo 125 >/run/vm/rc; $bb sync; exit 1; }
+  unset BERTH_VM_STAGE
+  . /run/vm/env
+  guest_run_command
+  exit 0
+fi
 
 if [[ ${BERTH_VM_GUEST:-} == 1 && $$ == 1 ]]; then
   # ------------------------------------------------------------------------------ guest
@@ -70,36 +128,105 @@ if [[ ${BERTH_VM_GUEST:-} == 1 && $$ == 1 ]]; then
   . /run/vm/env
   $bb mkdir -p "$VM_DIR" && $bb mount -t hostfs -o "$VM_DIR" hostfs "$VM_DIR" || die "hostfs $VM_DIR"
 
+  if [[ $VM_INIT == systemd ]]; then
+    # Hand over to systemd (see "VM_INIT=systemd" above). It mounts cgroup2 itself, and finds
+    # proc, sys, dev, /run and the hostfs mounts already there. The units and masks the host
+    # half wrote go to /run/systemd (the runtime unit directory, so that the overlay's /etc
+    # stays the host's, /etc/hostname aside); no generator runs (the fstab, getty and sysv
+    # ones would act on the host's /etc). PID 1's environment is not passed to its services.
+    $bb cp -a /run/vm/systemd/. /run/systemd/ || die "copy the systemd configuration"
+    echo vm >/etc/hostname
+    # The host is a Docker container: systemd would take its /.dockerenv for its own, and act
+    # as a container's init (no reboot() at the end, for one). The whiteout stays in the overlay.
+    [[ -e /.dockerenv ]] && { $bb rm -f /.dockerenv || die "rm /.dockerenv"; }
+    export SYSTEMD_GENERATOR_PATH=/run/vm/no-generators
+    exec /lib/systemd/systemd --unit=berth-vm.target
+    die "exec /lib/systemd/systemd"
+  fi
+
   # cgroup v2 only, every controller delegated from the root.
   $bb mount -t cgroup2 -o nsdelegate cgroup2 /sys/fs/cgroup || die "mount cgroup2"
   read -r -a controllers </sys/fs/cgroup/cgroup.controllers
   for c in "${controllers[@]}"; do echo "+$c" >/sys/fs/cgroup/cgroup.subtree_control || die "enable $c"; done
   echo vm >/proc/sys/kernel/hostname
   $bb ip link set lo up
-
-  # The consoles tty1/tty2 are the host's stdout/stderr. Make them 8-bit clean, and unless the
-  # host side is a terminal give the command pipes (as in CI: no colours, no progress bars).
-  $bb stty -F /dev/tty1 raw -echo
-  $bb stty -F /dev/tty2 raw -echo
-  copiers=()
-  if [[ $VM_TTY1 == 1 ]]; then exec 5>/dev/tty1; else exec 5> >(exec $bb cat >/dev/tty1); copiers+=($!); fi
-  if [[ $VM_TTY2 == 1 ]]; then exec 6>/dev/tty2; else exec 6> >(exec $bb cat >/dev/tty2); copiers+=($!); fi
-  cd "$VM_DIR" || die "cd $VM_DIR"
   # This shell stays PID 1 while the command runs, and so reaps whatever it orphans.
-  bash /run/vm/cmd </dev/null >&5 2>&6
-  rc=$?
-  exec 5>&- 6>&-
-  [[ ${#copiers[@]} -gt 0 ]] && wait "${copiers[@]}" 2>/dev/null
-  echo "$rc" >/run/vm/rc
-  $bb sync
+  guest_run_command
   $bb poweroff -f
 fi
 
 # -------------------------------------------------------------------------------- host
+# VM_INIT=systemd: write into CTL/systemd what the guest copies to /run/systemd before it execs
+# systemd: the target it boots, the service that runs the command, masks, manager settings.
+write_systemd_config() {
+  local ctl=$1 busybox=$2 units=$1/systemd/system u
+  mkdir -p "$units" "$ctl/systemd/system.conf.d" "$ctl/systemd/journald.conf.d" "$ctl/no-generators"
+  cat >"$units/berth-vm.target" <<'UNIT'
+[Unit]
+Description=run-in-vm.sh guest: the system bus and the command
+Wants=dbus.socket dbus.service berth-vm.service
+UNIT
+  cat >"$units/berth-vm.service" <<UNIT
+[Unit]
+Description=run-in-vm.sh guest: the command
+Wants=dbus.service
+After=dbus.service
+# It wrote /run/vm/rc; either way the guest is done. Force: nothing left in the guest is worth
+# stopping one by one (systemd-shutdown still kills everything, syncs and unmounts).
+SuccessAction=poweroff-force
+FailureAction=poweroff-force
+[Service]
+# Type=exec: the boot is over (is-system-running says running) once the command has started.
+Type=exec
+ExecStart=/bin/bash /run/vm/init
+Environment=BERTH_VM_GUEST=1 BERTH_VM_STAGE=command BERTH_VM_BUSYBOX=$busybox
+StandardInput=null
+StandardOutput=file:/dev/tty2
+StandardError=file:/dev/tty2
+# The command's cgroup is its own to divide (as the script-as-init guest's root is).
+Delegate=yes
+TimeoutStopSec=5
+UNIT
+  # Masks: everything sysinit.target pulls in (the host's own wants included: timesyncd,
+  # pstore) but journald; udev (devtmpfs has the nodes; nothing here waits for a .device);
+  # tmpfiles (its D and --clean lines would empty /tmp and /var/tmp, where the project
+  # directory, read-write hostfs, may be); gettys, timers, networkd, sulogin.
+  local masks=(
+    systemd-udevd.service systemd-udevd-control.socket systemd-udevd-kernel.socket
+    systemd-udev-trigger.service systemd-udev-settle.service
+    systemd-tmpfiles-setup.service systemd-tmpfiles-setup-dev.service
+    systemd-tmpfiles-clean.service systemd-tmpfiles-clean.timer
+    getty.target getty@.service serial-getty@.service console-getty.service container-getty@.service
+    timers.target systemd-networkd.service systemd-networkd.socket systemd-networkd-wait-online.service
+    systemd-timesyncd.service systemd-resolved.service emergency.service rescue.service
+  )
+  for u in /lib/systemd/system/sysinit.target.wants/* /etc/systemd/system/sysinit.target.wants/*; do
+    [[ -e $u || -L $u ]] && masks+=("${u##*/}")
+  done
+  for u in "${masks[@]}"; do
+    [[ $u == systemd-journald.service ]] || ln -sfn /dev/null "$units/$u"
+  done
+  printf '[Manager]\nDefaultTimeoutStopSec=5s\n' >"$ctl/systemd/system.conf.d/berth-vm.conf"
+  {
+    echo '[Journal]'
+    echo 'Storage=volatile'
+    [[ -n ${VM_DEBUG:-} ]] && echo 'ForwardToConsole=yes'
+  } >"$ctl/systemd/journald.conf.d/berth-vm.conf"
+  return 0
+}
+
 if [[ $# -lt 2 ]]; then
   echo "usage: $0 DIR COMMAND..." >&2
   exit 2
 fi
+vm_init=${VM_INIT:-script}
+case $vm_init in
+  script) ;;
+  systemd)
+    [[ -x /lib/systemd/systemd && -x /usr/bin/dbus-daemon ]] || { echo "run-in-vm: VM_INIT=systemd needs the packages systemd and dbus on this host (the guest's / is the host's)" >&2; exit 125; } ;;
+  *) echo "run-in-vm: VM_INIT must be script or systemd, not \"$vm_init\"" >&2; exit 2 ;;
+esac
+
 here=$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")
 dir=$(cd "$1" && pwd -P)
 shift
@@ -115,6 +242,10 @@ if [[ -z $kernel ]]; then
   modules=$(readlink -f "$(dirname "$kernel")/../lib/uml/modules")
   launch=(python3 "$here/uml-no-xstate.py")
   fxsave=1
+fi
+if [[ $vm_init == systemd && $fxsave == 1 ]]; then
+  echo "run-in-vm: VM_INIT=systemd needs the kernel of scripts/vm/build-uml-kernel.sh: under Debian's linux.uml systemd dies at once (SIGSEGV in libc, the AVX state that kernel loses)" >&2
+  exit 125
 fi
 busybox=$(command -v busybox || true)
 if [[ ! -x $kernel || -z $busybox ]]; then
@@ -138,7 +269,7 @@ cp "$(readlink -f "${BASH_SOURCE[0]}")" "$ctl/init"
 tty1=0 tty2=0
 [[ -t 1 ]] && tty1=1
 [[ -t 2 ]] && tty2=1
-printf 'VM_DIR=%q VM_TTY1=%s VM_TTY2=%s\n' "$dir" "$tty1" "$tty2" >"$ctl/env"
+printf 'VM_DIR=%q VM_TTY1=%s VM_TTY2=%s VM_INIT=%s\n' "$dir" "$tty1" "$tty2" "$vm_init" >"$ctl/env"
 {
   echo 'export HOME=/root LANG=C.UTF-8'
   for v in PATH CI TERM ${VM_ENV:-}; do [[ -v $v ]] && printf 'export %s=%q\n' "$v" "${!v}"; done
@@ -149,6 +280,9 @@ printf 'VM_DIR=%q VM_TTY1=%s VM_TTY2=%s\n' "$dir" "$tty1" "$tty2" >"$ctl/env"
 truncate -s "${VM_DISK_MB:-256}M" "$ctl/disk.img"
 console=null
 [[ -n ${VM_DEBUG:-} ]] && console=fd:5
+init_args=()
+[[ $vm_init == systemd ]] && write_systemd_config "$ctl" "$busybox"
+[[ $vm_init == systemd && -n ${VM_DEBUG:-} ]] && init_args=(systemd.show_status=1 systemd.log_target=console)
 # UML keeps the guest's RAM in a file under TMPDIR: keep that in memory.
 export TMPDIR=/dev/shm
 
@@ -163,6 +297,7 @@ exec 5> >(exec cat >&2)
   con=null ssl=null con0=$console con1=fd:3 con2=fd:4 quiet \
   cgroup_no_v1=all systemd.unified_cgroup_hierarchy=1 \
   BERTH_VM_GUEST=1 BERTH_VM_CTL="$ctl" BERTH_VM_MODULES="$modules" BERTH_VM_FXSAVE="$fxsave" BERTH_VM_BUSYBOX="$busybox" \
+  "${init_args[@]}" \
   </dev/null >"$ctl/uml.log" 2>&1 &
 upid=$!
 sleep "${VM_TIMEOUT:-600}" &

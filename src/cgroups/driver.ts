@@ -213,6 +213,42 @@ export async function setFrozen(set: CgroupSet, frozen: boolean, timeoutMs = 10_
   }
 }
 
+/**
+ * Wait until no process is left in `dir` or below it. A cgroup2 directory says so in
+ * cgroup.events ("populated 0"), which inotify reports: no polling. A v1 directory has no such
+ * event (its notify_on_release runs a host-wide agent), so its cgroup.procs is re-read, each
+ * time after yielding to the event loop for a millisecond.
+ */
+export async function waitCgroupEmpty(dir: string, timeoutMs: number): Promise<boolean> {
+  const events = join(dir, "cgroup.events");
+  if (existsSync(events)) {
+    const empty = () => {
+      try {
+        return /^populated 0$/m.test(readFileSync(events, "utf8"));
+      } catch {
+        return true; // the directory is gone: nothing is left in it
+      }
+    };
+    return until(empty, events, timeoutMs, "cgroup.events").then(
+      () => true,
+      () => false,
+    );
+  }
+  const deadline = Date.now() + timeoutMs;
+  const procs = join(dir, "cgroup.procs");
+  for (;;) {
+    let text: string;
+    try {
+      text = readFileSync(procs, "utf8");
+    } catch {
+      return true;
+    }
+    if (text.trim() === "") return true;
+    if (Date.now() > deadline) return false;
+    await new Promise((r) => setTimeout(r, 1));
+  }
+}
+
 function until(done: () => boolean, file: string, timeoutMs: number, what: string): Promise<void> {
   if (done()) return Promise.resolve();
   return new Promise((resolve, reject) => {

@@ -11,7 +11,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync, type Dirent } from "node:fs";
 import { join } from "node:path";
 import { detectCgroups, type CgroupLayout } from "./detect";
-import { applyResources, type CgroupSet, type DeviceList } from "./driver";
+import { applyResources, waitCgroupEmpty, type CgroupSet, type DeviceList } from "./driver";
 import type { Resources } from "../spec";
 
 export function cgroupPathFor(cgroupsPath: string | undefined, id: string, systemd = false): string {
@@ -185,6 +185,11 @@ export interface CgroupDriver {
   joinV1(placement: CgroupPlacement, pid: number): void;
   pids(dir: string): number[];
   remove(dirs: readonly string[]): { dir: string; error: NodeJS.ErrnoException }[];
+  /**
+   * Resolve true once no process is left in `dir` or below, false at the deadline. Without it
+   * (a fake), delete polls pids().
+   */
+  waitEmpty?(dir: string, timeoutMs: number): Promise<boolean>;
   /** Write linux.resources (and the device rules) into the container's directories. */
   apply(set: CgroupSet, res: Resources | undefined, devices: DeviceList, warn: (msg: string) => void): void;
 }
@@ -197,4 +202,5 @@ export const fsCgroupDriver: CgroupDriver = {
   joinV1,
   pids: cgroupPids,
   remove: removeCgroupDirs,
+  waitEmpty: waitCgroupEmpty,
 };

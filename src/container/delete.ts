@@ -84,8 +84,11 @@ async function removeOwned(rt: Runtime, record: ContainerRecord): Promise<void> 
     await signalCgroup(rt, record, SIGKILL);
   }
   if (leaf) {
-    const deadline = Date.now() + CGROUP_EMPTY_TIMEOUT_MS;
-    while (rt.cgroups.pids(leaf).length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 1));
+    if (rt.cgroups.waitEmpty) await rt.cgroups.waitEmpty(leaf, CGROUP_EMPTY_TIMEOUT_MS);
+    else {
+      const deadline = Date.now() + CGROUP_EMPTY_TIMEOUT_MS;
+      while (rt.cgroups.pids(leaf).length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 1));
+    }
   }
   if (record.systemdUnit) {
     // systemd made the unit's cgroup and removes it: stop the unit (and reset it, if it

@@ -1,12 +1,13 @@
 /**
- * Cgroup ownership (config-linux.md "Cgroup ownership"): when berth gives a container its
- * cgroup (cgroupOwner, pure), and which files change owner (delegateCgroup, on a tempdir that
- * stands in for a cgroup directory; the chown part needs root).
+ * The cgroupfs side of a container's life, on tempdirs that stand in for cgroup directories:
+ * cgroup ownership (config-linux.md "Cgroup ownership": when berth gives a container its cgroup,
+ * cgroupOwner, pure; which files change owner, delegateCgroup, which needs root to chown),
+ * removing a container's cgroup with the child cgroups it made, and waiting for it to empty.
  */
 import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { cgroupOwner, delegateCgroup, removeCgroupDirs } from "../../src/cgroups";
+import { cgroupOwner, delegateCgroup, removeCgroupDirs, waitCgroupEmpty } from "../../src/cgroups";
 import type { Spec } from "../../src/spec";
 
 const rwCgroup = { destination: "/sys/fs/cgroup", type: "cgroup", source: "cgroup", options: ["nosuid", "noexec", "nodev", "relatime"] };
@@ -72,4 +73,26 @@ test("removeCgroupDirs: the container's own cgroup goes with the child cgroups i
   } finally {
     rmSync(t, { recursive: true, force: true });
   }
+});
+
+describe("waitCgroupEmpty", () => {
+  let t: string;
+  beforeEach(() => (t = mkdtempSync(join(tmpdir(), "berth-empty-"))));
+  afterEach(() => rmSync(t, { recursive: true, force: true }));
+
+  test("cgroup2: resolves when cgroup.events says populated 0 (a change the watch sees), false at the deadline", async () => {
+    writeFileSync(join(t, "cgroup.events"), "populated 1\nfrozen 0\n");
+    const waiting = waitCgroupEmpty(t, 5_000);
+    setTimeout(() => writeFileSync(join(t, "cgroup.events"), "populated 0\nfrozen 0\n"), 20);
+    expect(await waiting).toBe(true);
+    writeFileSync(join(t, "cgroup.events"), "populated 1\nfrozen 0\n");
+    expect(await waitCgroupEmpty(t, 50)).toBe(false);
+  });
+
+  test("v1 (no cgroup.events): cgroup.procs is re-read until it is empty", async () => {
+    writeFileSync(join(t, "cgroup.procs"), "123\n");
+    const waiting = waitCgroupEmpty(t, 5_000);
+    setTimeout(() => writeFileSync(join(t, "cgroup.procs"), ""), 20);
+    expect(await waiting).toBe(true);
+  });
 });

@@ -16,9 +16,9 @@ export interface ContainerRecord {
   ociVersion: string;
   id: string;
   /**
-   * The status when last written: "created" by create, "paused" / "running" by pause / resume.
-   * `start` does not rewrite it: `state` derives the live status (status.ts), which reads this
-   * field only to tell a paused container from a running one.
+   * The status when last written: "created" by create, "running" by start and resume, "paused"
+   * by pause. `state` derives the live status (status.ts), which reads this field only to tell
+   * a paused container from a running one.
    */
   status: Status;
   pid: number;

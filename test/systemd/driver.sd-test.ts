@@ -23,7 +23,7 @@ const layout = detectCgroups();
 let b: TestBundle | undefined;
 const ids: string[] = [];
 const run = (args: string[], env?: NodeJS.ProcessEnv) => berth(["--root", b!.root, "--systemd-cgroup", ...args], env ? { env: { ...process.env, ...env } } : {});
-const systemctl = (...args: string[]) => execFileSync("systemctl", args, { encoding: "utf8" });
+const systemctl = (...args: string[]) => execFileSync("systemctl", args, { encoding: "utf8", timeout: 30_000 });
 const show = (unit: string, ...props: string[]) => Object.fromEntries(systemctl("show", unit, ...props.map((p) => `-p${p}`)).trim().split("\n").map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]));
 /** Pids whose /proc/<pid>/cgroup names `needle` in any hierarchy. */
 function processesInCgroupsMentioning(needle: string): number[] {

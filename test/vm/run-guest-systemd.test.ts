@@ -130,15 +130,17 @@ exit 7
     // systemd that owns the whole cgroup tree.
     const r = spawnSync(script, [repoRoot, "npx", "jest", "--ci", "-c", "test/systemd/jest.config.js", "--verbose"], {
       encoding: "utf8",
-      env: { ...process.env, VM_INIT: "systemd", VM_TIMEOUT: "280" },
-      timeout: 300_000,
+      // 30-50 s here; the margin is for a loaded CI machine, where one run ran out of 280 s
+      // without its output being kept (it is printed now).
+      env: { ...process.env, VM_INIT: "systemd", VM_TIMEOUT: "420" },
+      timeout: 440_000,
       killSignal: "SIGKILL",
     });
     const out = `${r.stdout}\n${r.stderr}`;
-    expect({ status: r.status, tail: out.slice(-3000) }).toMatchObject({ status: 0 });
+    if (r.status !== 0) throw new Error(`run-in-vm.sh exited ${r.status ?? r.signal} (124: VM_TIMEOUT ran out); the guest's output:\n${out.slice(-6000)}`);
     const summary = /Tests:\s+(.*)/.exec(out)?.[1] ?? "";
     expect(summary).toMatch(/^\d+ passed, \d+ total$/);
     expect(Number(/(\d+) passed/.exec(summary)![1])).toBeGreaterThanOrEqual(6);
   },
-  320_000,
+  460_000,
 );

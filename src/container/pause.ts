@@ -15,7 +15,7 @@ export async function pause(rt: Runtime, id: string): Promise<void> {
     const status = liveStatus(rt.store, record);
     if (status !== "running" && status !== "created") throw new BerthError({ op: "pause", id, reason: "container not running" });
     await freeze("pause", id, () => setFrozen(cgroupSetOf(record), true));
-    rt.store.write({ ...record, status: "paused" });
+    rt.store.writeStatus(record, "paused");
   });
 }
 
@@ -24,7 +24,7 @@ export async function resume(rt: Runtime, id: string): Promise<void> {
     const record = rt.store.read("resume", id);
     if (liveStatus(rt.store, record) !== "paused") throw new BerthError({ op: "resume", id, reason: "container not paused" });
     await freeze("resume", id, () => setFrozen(cgroupSetOf(record), false));
-    rt.store.write({ ...record, status: "running" });
+    rt.store.writeStatus(record, "running");
   });
 }
 

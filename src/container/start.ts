@@ -61,9 +61,9 @@ export async function start(rt: Runtime, id: string): Promise<void> {
       if (verdict) throw startHookError(record, verdict);
     }
     // The live status (status.ts) already reads "running" once the fifo is gone; the file says
-    // so too, for anyone who reads state.json itself (a person debugging, a tool). One write,
-    // without the directory fsync (store.ts): that was the costly half (bench/results.md).
-    rt.store.write({ ...record, status: "running" });
+    // so too, for anyone who reads state.json itself (a person debugging, a tool). Atomic, not
+    // fsynced (store.ts writeStatus).
+    rt.store.writeStatus(record, "running");
     if (record.config.hooks?.poststart?.length) {
       const input = { spec: record.config, id, bundle: record.bundle, pid: record.pid };
       if (!poststartFailureStops(record.config.ociVersion)) {

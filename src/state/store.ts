@@ -159,6 +159,19 @@ export class StateStore {
     writeFileAtomic(this.statePath(record.id), JSON.stringify(record) + "\n", 0o600, { syncDir: false });
   }
 
+  /**
+   * Replace the status of a record that create already wrote durably (start, pause, resume):
+   * still temp + rename, so a reader sees the old record or the new one, never half of either;
+   * not fsynced. The status matters only while the container's processes live, and no crash
+   * that could lose the write leaves them alive (after one, `state` derives "stopped" from the
+   * dead pid whatever the file says). ext4 flushes a file renamed over an existing one at the
+   * rename (auto_da_alloc), and the usual root, /run, is a tmpfs. An fsync here cost 1-25 ms
+   * per start on this host's ext4 under load (bench/results.md).
+   */
+  writeStatus(record: ContainerRecord, status: Status): void {
+    writeFileAtomic(this.statePath(record.id), JSON.stringify({ ...record, status }) + "\n", 0o600, { syncFile: false, syncDir: false });
+  }
+
   /** The record, or a "container does not exist" error (runc's wording, which engines match). */
   read(op: string, id: string): ContainerRecord {
     checkId(op, id);

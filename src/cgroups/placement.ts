@@ -185,11 +185,8 @@ export interface CgroupDriver {
   joinV1(placement: CgroupPlacement, pid: number): void;
   pids(dir: string): number[];
   remove(dirs: readonly string[]): { dir: string; error: NodeJS.ErrnoException }[];
-  /**
-   * Resolve true once no process is left in `dir` or below, false at the deadline. Without it
-   * (a fake), delete polls pids().
-   */
-  waitEmpty?(dir: string, timeoutMs: number): Promise<boolean>;
+  /** Resolve true once no process is left in `dir` or below, false at the deadline. */
+  waitEmpty(dir: string, timeoutMs: number): Promise<boolean>;
   /** Write linux.resources (and the device rules) into the container's directories. */
   apply(set: CgroupSet, res: Resources | undefined, devices: DeviceList, warn: (msg: string) => void): void;
 }

@@ -83,13 +83,7 @@ async function removeOwned(rt: Runtime, record: ContainerRecord): Promise<void> 
     // by its cgroup, so they go with it (runc's destroy does the same).
     await signalCgroup(rt, record, SIGKILL);
   }
-  if (leaf) {
-    if (rt.cgroups.waitEmpty) await rt.cgroups.waitEmpty(leaf, CGROUP_EMPTY_TIMEOUT_MS);
-    else {
-      const deadline = Date.now() + CGROUP_EMPTY_TIMEOUT_MS;
-      while (rt.cgroups.pids(leaf).length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 1));
-    }
-  }
+  if (leaf) await rt.cgroups.waitEmpty(leaf, CGROUP_EMPTY_TIMEOUT_MS);
   if (record.systemdUnit) {
     // systemd made the unit's cgroup and removes it: stop the unit (and reset it, if it
     // failed); berth removes only the directories systemd does not own (record.cgroupDirs).

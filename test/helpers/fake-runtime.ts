@@ -163,6 +163,7 @@ export function fixture(opts: { spec?: (s: Spec) => void; systemd?: boolean } = 
       rec.call("cgroups.remove");
       return [];
     },
+    waitEmpty: async () => true,
   };
 
   class FakeStore extends StateStore {

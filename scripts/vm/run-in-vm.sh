@@ -14,7 +14,8 @@
 #                     kernel has (cpu io memory pids) enabled in the root's subtree_control.
 #   /dev/ubda         a sparse scratch disk, block device 98:0, for io.max and device rules.
 #   /tmp /run ...     fresh tmpfs; proc, sysfs, devtmpfs, devpts, mqueue.
-# Exit status: COMMAND's; 124 when VM_TIMEOUT ran out; 125 when the guest itself failed.
+# Exit status: COMMAND's; 124 when VM_TIMEOUT ran out (20 s before it, a watchdog in the guest
+# ends the command and prints what each process waits in); 125 when the guest itself failed.
 #
 # Environment: VM_MEM (2G), VM_TIMEOUT (seconds, 600), VM_DISK_MB (256), VM_ENV (names of more
 # host variables to pass in; PATH, CI, TERM always are), VM_DEBUG=1 (kernel console on stderr;
@@ -29,8 +30,8 @@
 # --unit=berth-vm.target, with what the host half wrote into /run/systemd:
 #   berth-vm.target   wants dbus.socket, dbus.service and berth-vm.service, nothing else (not
 #                     multi-user.target, which on this host would start postgresql, containerd).
-#   berth-vm.service  after dbus.service: runs COMMAND as above (cwd DIR, environment, tty1 and
-#                     tty2 as stdout and stderr, exit status in /run/vm/rc) in its own cgroup
+#   berth-vm.service  after dbus.service: runs COMMAND as above (cwd DIR, environment, output
+#                     and exit status in /run/vm) in its own cgroup
 #                     /system.slice/berth-vm.service with Delegate=yes; then SuccessAction=
 #                     (or FailureAction=) poweroff-force. Type=exec: the boot is "running" as
 #                     soon as COMMAND has started.
@@ -53,20 +54,48 @@ set -euo pipefail
 # leave its exit status in /run/vm/rc. Used by both inits: this script as PID 1, and
 # berth-vm.service under systemd.
 guest_run_command() {
-  # The consoles tty1/tty2 are the host's stdout/stderr. Make them 8-bit clean, and unless the
-  # host side is a terminal give the command pipes (as in CI: no colours, no progress bars).
-  local copiers=() rc
-  $bb stty -F /dev/tty1 raw -echo
-  $bb stty -F /dev/tty2 raw -echo
-  if [[ $VM_TTY1 == 1 ]]; then exec 5>/dev/tty1; else exec 5> >(exec $bb cat >/dev/tty1); copiers+=($!); fi
-  if [[ $VM_TTY2 == 1 ]]; then exec 6>/dev/tty2; else exec 6> >(exec $bb cat >/dev/tty2); copiers+=($!); fi
+  # Unless the host side is a terminal (then the consoles tty1/tty2, made 8-bit clean, are its
+  # stdout and stderr), the command writes into files of the control directory, a hostfs
+  # mount: the host prints them once the guest is done, and what was written before a hang
+  # is there to print too. (Through the consoles, copied by a cat each, a run in CI once
+  # printed nothing at all before it timed out.) No colours, no progress bars: not terminals.
+  local rc
+  if [[ $VM_TTY1 == 1 ]]; then $bb stty -F /dev/tty1 raw -echo; exec 5>/dev/tty1; else exec 5>/run/vm/stdout; fi
+  if [[ $VM_TTY2 == 1 ]]; then $bb stty -F /dev/tty2 raw -echo; exec 6>/dev/tty2; else exec 6>/run/vm/stderr; fi
   cd "$VM_DIR" || die "cd $VM_DIR"
-  bash /run/vm/cmd </dev/null >&5 2>&6
+  : >/run/vm/started
+  # The command in a session of its own, so that the watchdog can end all of it.
+  $bb setsid bash /run/vm/cmd </dev/null >&5 2>&6 &
+  local cmd=$! watchdog=
+  if [[ ${VM_WATCHDOG:-0} -gt 0 ]]; then
+    (
+      $bb sleep "$VM_WATCHDOG"
+      : >/run/vm/stuck
+      guest_report_stuck >&6 2>&1
+      kill -KILL -- "-$cmd"
+    ) &
+    watchdog=$!
+  fi
+  wait "$cmd"
   rc=$?
+  [[ -n $watchdog ]] && kill "$watchdog" 2>/dev/null
   exec 5>&- 6>&-
-  [[ ${#copiers[@]} -gt 0 ]] && wait "${copiers[@]}" 2>/dev/null
   echo "$rc" >/run/vm/rc
   $bb sync
+}
+
+# Guest: the command ran out of its time (VM_WATCHDOG seconds, a little less than VM_TIMEOUT):
+# say what every process is waiting in, and under systemd which jobs are pending and the end
+# of the journal, before the host's timeout kills the guest with nothing said.
+guest_report_stuck() {
+  echo "run-in-vm (guest): the command has run for ${VM_WATCHDOG} s, VM_TIMEOUT is close: ending it; the guest's processes:"
+  ps -eo pid,ppid,stat,etime,time,wchan:28,args --sort=pid | grep -v ' \[.*\]$' | cut -c1-240
+  echo "load: $(</proc/loadavg); $(grep -E '^(MemFree|MemAvailable):' /proc/meminfo | tr -s ' \n' ' ')"
+  if [[ $VM_INIT == systemd ]]; then
+    systemctl list-jobs --no-pager
+    systemctl list-units --failed --no-pager --no-legend
+    journalctl -b --no-pager -n 60 -o short-monotonic
+  fi
 }
 
 if [[ ${BERTH_VM_GUEST:-} == 1 && ${BERTH_VM_STAGE:-} == command ]]; then
@@ -269,7 +298,11 @@ cp "$(readlink -f "${BASH_SOURCE[0]}")" "$ctl/init"
 tty1=0 tty2=0
 [[ -t 1 ]] && tty1=1
 [[ -t 2 ]] && tty2=1
-printf 'VM_DIR=%q VM_TTY1=%s VM_TTY2=%s VM_INIT=%s\n' "$dir" "$tty1" "$tty2" "$vm_init" >"$ctl/env"
+# The guest's watchdog fires 20 s before the host's timeout (boot ~2 s, the report and the
+# power-off a few more), when there are that many.
+timeout=${VM_TIMEOUT:-600} watchdog=0
+[[ $timeout -ge 60 ]] && watchdog=$((timeout - 20))
+printf 'VM_DIR=%q VM_TTY1=%s VM_TTY2=%s VM_INIT=%s VM_WATCHDOG=%s\n' "$dir" "$tty1" "$tty2" "$vm_init" "$watchdog" >"$ctl/env"
 {
   echo 'export HOME=/root LANG=C.UTF-8'
   for v in PATH CI TERM ${VM_ENV:-}; do [[ -v $v ]] && printf 'export %s=%q\n' "$v" "${!v}"; done
@@ -300,7 +333,7 @@ exec 5> >(exec cat >&2)
   "${init_args[@]}" \
   </dev/null >"$ctl/uml.log" 2>&1 &
 upid=$!
-sleep "${VM_TIMEOUT:-600}" &
+sleep "$timeout" &
 tpid=$!
 wait -n "$upid" "$tpid"
 timed_out=0
@@ -311,8 +344,20 @@ wait "$upid" "$tpid" 2>/dev/null
 upid= tpid=
 exec 3>&- 4>&- 5>&-
 wait 2>/dev/null
+# The command's output (see guest_run_command), whatever became of the guest.
+[[ -f $ctl/stdout ]] && cat "$ctl/stdout"
+[[ -f $ctl/stderr ]] && cat "$ctl/stderr" >&2
+if [[ -e $ctl/stuck ]]; then
+  echo "run-in-vm: the command ran out of time (${watchdog} s of VM_TIMEOUT ${timeout} s): ended by the guest's watchdog, its report above" >&2
+  exit 124
+fi
 if [[ $timed_out == 1 ]]; then
-  echo "run-in-vm: timed out after ${VM_TIMEOUT:-600} s" >&2
+  if [[ -e $ctl/started ]]; then
+    echo "run-in-vm: timed out after $timeout s: the command had started, but the guest neither finished nor reported (its kernel stuck?); UML said:" >&2
+  else
+    echo "run-in-vm: timed out after $timeout s before the command started (the boot hung; VM_DEBUG=1 shows it); UML said:" >&2
+  fi
+  tail -n 20 "$ctl/uml.log" >&2
   exit 124
 fi
 if [[ -s $ctl/rc ]]; then exit "$(<"$ctl/rc")"; fi

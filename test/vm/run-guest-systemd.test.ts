@@ -128,10 +128,12 @@ exit 7
     // The same suite test/systemd/in-namespace.test.ts runs on this hybrid host, here with v2
     // properties (MemoryMax, CPUWeight, ...), the eBPF device filter beside systemd's, and a
     // systemd that owns the whole cgroup tree.
-    const r = spawnSync(script, [repoRoot, "npx", "jest", "--ci", "-c", "test/systemd/jest.config.js", "--verbose"], {
+    const reporters = ["--reporters", "default", "--reporters", "<rootDir>/test/helpers/progress-reporter.js"];
+    const r = spawnSync(script, [repoRoot, "npx", "jest", "--ci", "--runInBand", "-c", "test/systemd/jest.config.js", "--verbose", ...reporters], {
       encoding: "utf8",
-      // 30-50 s here; the margin is for a loaded CI machine, where one run ran out of 280 s
-      // without its output being kept (it is printed now).
+      // 30-50 s here. In CI it ran out of 280 s once and of 420 s once, with nothing said:
+      // now the guest's watchdog reports every process 20 s before the end, and
+      // progress-reporter.js which test was running.
       env: { ...process.env, VM_INIT: "systemd", VM_TIMEOUT: "420" },
       timeout: 440_000,
       killSignal: "SIGKILL",

@@ -98,10 +98,21 @@ function inheritCpuset(parent: string, dir: string): void {
   }
 }
 
-/** Move a process into every v1 directory (cgroup2 placement is done by clone3). */
-export function joinV1(placement: CgroupPlacement, pid: number): void {
+/**
+ * Whether the launch may clone the process straight into the cgroup2 directory
+ * (CLONE_INTO_CGROUP): only into one this create made. Linux 6.18 (this host's 6.18.44)
+ * SIGKILLs at birth every process cloned into a cgroup that has ever had cgroup.kill written,
+ * while a process moved in through cgroup.procs lives; so into a directory that was there
+ * before (a cgroupsPath shared with a container since killed), berth moves it like the v1 ones.
+ */
+export function cloneIntoUnified(placement: CgroupPlacement): boolean {
+  return placement.unified !== undefined && placement.created.includes(placement.unified);
+}
+
+/** Move a process into every directory clone3 did not place it in (see cloneIntoUnified). */
+export function joinCgroups(placement: CgroupPlacement, pid: number): void {
   for (const dir of placement.dirs) {
-    if (dir === placement.unified) continue;
+    if (dir === placement.unified && cloneIntoUnified(placement)) continue;
     const file = join(dir, "cgroup.procs");
     try {
       writeFileSync(file, `${pid}\n`);
@@ -182,7 +193,7 @@ function removeChildCgroups(dir: string): void {
 export interface CgroupDriver {
   detect(): CgroupLayout;
   create(layout: CgroupLayout, path: string): CgroupPlacement;
-  joinV1(placement: CgroupPlacement, pid: number): void;
+  joinCgroups(placement: CgroupPlacement, pid: number): void;
   pids(dir: string): number[];
   remove(dirs: readonly string[]): { dir: string; error: NodeJS.ErrnoException }[];
   /** Resolve true once no process is left in `dir` or below, false at the deadline. */
@@ -196,7 +207,7 @@ export const fsCgroupDriver: CgroupDriver = {
   detect: () => detectCgroups(),
   create: createCgroupDirs,
   apply: applyResources,
-  joinV1,
+  joinCgroups,
   pids: cgroupPids,
   remove: removeCgroupDirs,
   waitEmpty: waitCgroupEmpty,

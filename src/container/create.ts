@@ -10,7 +10,7 @@ import { resolve } from "node:path";
 import { BerthError, problemsError, toBerthError } from "../errors";
 import { buildPlan, encodePlan, hostProblems, idmappedMountRequests, NOTIFY_SOCKET_IN_CONTAINER, PlanError, SYNC, type LaunchPlan } from "../plan";
 import { hookState, planHooks, runHooks } from "../hooks";
-import { cgroupOwner, cgroupPathFor, cgroupSetFor, CgroupWriteError, delegateCgroup, deviceFilterFor, fsCgroupDriver, planWrites, ResourceError, type CgroupPlacement } from "../cgroups";
+import { cgroupOwner, cgroupPathFor, cloneIntoUnified, cgroupSetFor, CgroupWriteError, delegateCgroup, deviceFilterFor, fsCgroupDriver, planWrites, ResourceError, type CgroupPlacement } from "../cgroups";
 import { startUnit, stopUnit, systemdUnitOf, unitResourceProperties, type SystemdSession } from "../cgroups";
 import { dirsSystemdLeaves, openSystemd, systemdError } from "./systemd";
 import { planSeccomp, type SeccompRequest } from "../plan";
@@ -21,7 +21,7 @@ import { loadBundle } from "./bundle";
 import { gatherHostFactsAndLayout } from "./host-facts";
 import { mountsUnder, readMountinfo, realRoot, unmountContainerMounts } from "./host-mounts";
 import { mountImageRootfs } from "./image";
-import { procStat } from "./proc";
+import { howItEnded, procStat } from "./proc";
 import type { Runtime } from "./runtime";
 import { hookError, runPoststop, startResultPath } from "./hooks";
 import { checkTerminalOptions, takeTerminal, type ReceivedTerminal } from "./console";
@@ -132,6 +132,12 @@ function writeIdMap(id: string, pid: number, kind: "uid" | "gid", maps: { contai
 }
 
 /** Turn berth-init's failure record into the user's message, located at the op's config field. */
+/** berth-init died without a word: say how (it is our unreaped child, so its zombie tells). */
+function notReady(pid: number): string {
+  const how = howItEnded(pid);
+  return `berth-init exited before it was ready${how ? ` (${how})` : ""}`;
+}
+
 function initError(id: string, plan: LaunchPlan, msg: { opIndex: number; errno: number; detail: string }): BerthError {
   const op = plan.ops[msg.opIndex];
   // A hook's detail is the whole reason ("exit status 1"): no errno text after it.
@@ -522,7 +528,7 @@ async function createLocked(rt: Runtime, opts: CreateOptions, undo: Undo): Promi
       });
     }
 
-    const launched = native.launch({ initPath: native.berthInitPath(), plan: encodePlan(plan.ops), fds, cloneFlags: plan.cloneFlags, cgroupFd, pidnsFd, usernsFd: usernsIndex });
+    const launched = native.launch({ initPath: native.berthInitPath(), plan: encodePlan(plan.ops), fds, cloneFlags: plan.cloneFlags, cgroupFd: cloneIntoUnified(placement) ? cgroupFd : undefined, pidnsFd, usernsFd: usernsIndex });
     undo.push(`kill berth-init (pid ${launched.pid})`, () => {
       try {
         try {
@@ -549,7 +555,7 @@ async function createLocked(rt: Runtime, opts: CreateOptions, undo: Undo): Promi
 
     let cgroupDirs = placement.created;
     try {
-      cgroups.joinV1(placement, launched.pid);
+      cgroups.joinCgroups(placement, launched.pid);
       if (unit && session) {
         // The init exists, in the scope's directory already: systemd adopts both (see
         // cgroups/systemd.ts for the ordering). From here systemd owns those directories.
@@ -617,7 +623,7 @@ async function createLocked(rt: Runtime, opts: CreateOptions, undo: Undo): Promi
         msg = native.syncRecv(launched.syncFd);
       }
       if (msg?.fd !== undefined) native.closeFd(msg.fd);
-      if (!msg) throw new BerthError({ op: "create", id, reason: "berth-init exited before it was ready" });
+      if (!msg) throw new BerthError({ op: "create", id, reason: notReady(launched.pid) });
       if (msg.type === SYNC.error) throw initError(id, plan, msg);
       if (msg.type !== SYNC.ready) throw new BerthError({ op: "create", id, reason: `unexpected message ${msg.type} from berth-init`, internal: true });
     } finally {
@@ -625,7 +631,7 @@ async function createLocked(rt: Runtime, opts: CreateOptions, undo: Undo): Promi
     }
 
     const stat = procStat(launched.pid);
-    if (!stat) throw new BerthError({ op: "create", id, reason: "berth-init exited before it was ready" });
+    if (!stat) throw new BerthError({ op: "create", id, reason: notReady(launched.pid) });
     const record: ContainerRecord = {
       ociVersion: spec.ociVersion,
       id,

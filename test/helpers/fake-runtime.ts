@@ -153,7 +153,7 @@ export function fixture(opts: { spec?: (s: Spec) => void; systemd?: boolean } = 
       rec.call("cgroups.create");
       return { dirs: ["/fake/cpu/berth/c1", cgroupDir], unified: cgroupDir, created: ["/fake/cpu/berth/c1", cgroupDir] };
     },
-    joinV1: () => rec.call("cgroups.joinV1"),
+    joinCgroups: () => rec.call("cgroups.joinCgroups"),
     apply: () => rec.call("cgroups.apply"),
     pids: () => {
       rec.call("cgroups.pids");

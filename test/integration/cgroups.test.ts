@@ -4,7 +4,7 @@
  * cgroup v2 is proven in the User-Mode Linux guest (test/vm). After every test the
  * container's cgroup directories are gone.
  */
-import { existsSync, readFileSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { berth } from "../helpers/cli";
 import { cgroupDirsFor, makeBundle, type TestBundle } from "../helpers/bundle";
@@ -123,6 +123,30 @@ maybe("cgroup limits on a hybrid host", () => {
     expect(run(["delete", id])).toEqual({ exitCode: 1, stdout: "", stderr: `berth: delete ${id}: cannot delete container ${id} that is not stopped: paused\n` });
     expect(run(["delete", "--force", id])).toEqual({ exitCode: 0, stdout: "", stderr: "" });
     expect(existsSync(join(b.root, id))).toBe(false);
+  });
+
+  test("a cgroup2 directory that was there before, and once had cgroup.kill written, takes a new container", () => {
+    // Linux 6.18 SIGKILLs at birth a process cloned (CLONE_INTO_CGROUP) into a cgroup that was
+    // ever killed; such a directory is berth's only when another container shared its
+    // cgroupsPath. berth moves the init in through cgroup.procs instead, and leaves the
+    // directory at delete: it did not make it.
+    const id = uniq("killed");
+    const dir = join(layout.v2Mount!, "berth", id);
+    mkdirSync(dir, { recursive: true });
+    try {
+      writeFileSync(join(dir, "cgroup.kill"), "1");
+      b = makeBundle(["sleep", "300"]);
+      expect(run(["create", "-b", b.dir, id])).toEqual({ exitCode: 0, stdout: "", stderr: "" });
+      const pid = JSON.parse(run(["state", id]).stdout).pid as number;
+      expect(readFileSync(`/proc/${pid}/cgroup`, "utf8").split("\n")).toContain(`0::/berth/${id}`);
+      expect(run(["start", id]).exitCode).toBe(0);
+      expect(statusOf(id)).toBe("running");
+      expect(run(["delete", "--force", id])).toEqual({ exitCode: 0, stdout: "", stderr: "" });
+      expect(existsSync(dir)).toBe(true);
+      expect(readFileSync(join(dir, "cgroup.procs"), "utf8")).toBe("");
+    } finally {
+      rmdirSync(dir);
+    }
   });
 
   test("update changes a running container's limits, with runc's flags and with --resources -", () => {

@@ -277,14 +277,14 @@ describe("failures in the TypeScript steps after launch are rolled back", () => 
 
   test("joining the v1 cgroups", async () => {
     const base = defaultRuntime("/unused");
-    const joinV1 = () => {
+    const joinCgroups = () => {
       throw Object.assign(new Error("write"), { code: "ENOSPC", syscall: "write", path: "/sys/fs/cgroup/cpuset/berth/x/cgroup.procs" });
     };
     b = richBundle(false);
     const id = newId("join");
     const pidFile = join(b.dir, `${id}.pid`);
     const inj = injecting(b.root);
-    const rt: Runtime = { ...inj.rt, cgroups: { ...base.cgroups, joinV1 } };
+    const rt: Runtime = { ...inj.rt, cgroups: { ...base.cgroups, joinCgroups } };
     const err = await expectCreateFails(rt, id, b, pidFile);
     expect(err.message).toBe(`berth: create ${id}: /sys/fs/cgroup/cpuset/berth/x/cgroup.procs: write: no space left on device`);
     expect(leftOnHost(b.root, id, b, inj.launches, pidFile)).toEqual(nothingLeft);

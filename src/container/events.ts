@@ -7,7 +7,7 @@
  */
 import { oomKills, readStats, statsJson, type ContainerStats } from "../cgroups";
 import { BerthError } from "../errors";
-import type { ContainerRecord } from "../state";
+import type { ContainerSummary } from "../state";
 import { cgroupSetOf } from "./cgroup-of";
 import { openInit } from "./kill";
 import type { Runtime } from "./runtime";
@@ -21,8 +21,8 @@ export interface ContainerEvent {
   data?: ContainerStats;
 }
 
-function running(rt: Runtime, id: string): ContainerRecord {
-  const record = rt.store.read("events", id);
+function running(rt: Runtime, id: string): ContainerSummary {
+  const record = rt.store.readSummary("events", id);
   if (liveStatus(rt.store, record) === "stopped") throw new BerthError({ op: "events", id, reason: `container with id ${id} is not running` });
   return record;
 }

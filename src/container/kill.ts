@@ -7,13 +7,13 @@ import { join } from "node:path";
 import { isFrozen, setFrozen } from "../cgroups";
 import { BerthError } from "../errors";
 import { cgroupSetOf } from "./cgroup-of";
-import type { ContainerRecord } from "../state";
+import type { ContainerSummary } from "../state";
 import { isAlive } from "./proc";
 import type { Runtime } from "./runtime";
 import { liveStatus } from "./status";
 
 /** Open a pidfd for the recorded init, or undefined when it has exited. */
-export function openInit(rt: Runtime, record: ContainerRecord): number | undefined {
+export function openInit(rt: Runtime, record: ContainerSummary): number | undefined {
   let pidfd: number;
   try {
     pidfd = rt.native.pidfdOpen(record.pid);
@@ -28,7 +28,7 @@ export function openInit(rt: Runtime, record: ContainerRecord): number | undefin
 }
 
 /** Every process in the container's cgroup (for --all), init first. */
-function containerPids(rt: Runtime, record: ContainerRecord): number[] {
+function containerPids(rt: Runtime, record: ContainerSummary): number[] {
   const dir = record.cgroupUnified ?? record.cgroupDirs[0];
   const pids = dir ? rt.cgroups.pids(dir) : [];
   return [record.pid, ...pids.filter((p) => p !== record.pid)];
@@ -36,13 +36,13 @@ function containerPids(rt: Runtime, record: ContainerRecord): number[] {
 
 export async function kill(rt: Runtime, id: string, signal: number, all = false): Promise<void> {
   await rt.store.withLockAsync("kill", id, async () => {
-    const record = rt.store.read("kill", id);
+    const record = rt.store.readSummary("kill", id);
     if (liveStatus(rt.store, record) === "stopped") throw new BerthError({ op: "kill", id, reason: "container not running" });
     await signalContainer(rt, record, signal, all);
   });
 }
 
-export async function signalContainer(rt: Runtime, record: ContainerRecord, signal: number, all: boolean): Promise<void> {
+export async function signalContainer(rt: Runtime, record: ContainerSummary, signal: number, all: boolean): Promise<void> {
   const pidfd = openInit(rt, record);
   if (pidfd === undefined) throw new BerthError({ op: "kill", id: record.id, reason: "container not running" });
   try {
@@ -63,7 +63,7 @@ export async function signalContainer(rt: Runtime, record: ContainerRecord, sign
  * the recorded pid (which may have been recycled). SIGKILL: cgroup.kill (5.14) kills them at
  * once, including ones forked while we would be walking cgroup.procs.
  */
-export async function signalCgroup(rt: Runtime, record: ContainerRecord, signal: number): Promise<void> {
+export async function signalCgroup(rt: Runtime, record: ContainerSummary, signal: number): Promise<void> {
   if (signal === 9 && record.cgroupUnified) {
     try {
       writeFileSync(join(record.cgroupUnified, "cgroup.kill"), "1");

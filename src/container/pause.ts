@@ -11,7 +11,7 @@ import { liveStatus } from "./status";
 
 export async function pause(rt: Runtime, id: string): Promise<void> {
   await rt.store.withLockAsync("pause", id, async () => {
-    const record = rt.store.read("pause", id);
+    const record = rt.store.readSummary("pause", id);
     const status = liveStatus(rt.store, record);
     if (status !== "running" && status !== "created") throw new BerthError({ op: "pause", id, reason: "container not running" });
     await freeze("pause", id, () => setFrozen(cgroupSetOf(record), true));
@@ -21,7 +21,7 @@ export async function pause(rt: Runtime, id: string): Promise<void> {
 
 export async function resume(rt: Runtime, id: string): Promise<void> {
   await rt.store.withLockAsync("resume", id, async () => {
-    const record = rt.store.read("resume", id);
+    const record = rt.store.readSummary("resume", id);
     if (liveStatus(rt.store, record) !== "paused") throw new BerthError({ op: "resume", id, reason: "container not paused" });
     await freeze("resume", id, () => setFrozen(cgroupSetOf(record), false));
     rt.store.writeStatus(record, "running");

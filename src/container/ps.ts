@@ -9,7 +9,7 @@ import { cgroupSetOf } from "./cgroup-of";
 import type { Runtime } from "./runtime";
 
 export function containerProcesses(rt: Runtime, id: string): number[] {
-  const record = rt.store.read("ps", id);
+  const record = rt.store.readSummary("ps", id);
   const set = cgroupSetOf(record);
   // Every process of the container is in its cgroup2 directory where there is one (the
   // launch puts it there); otherwise any v1 hierarchy holds them all.

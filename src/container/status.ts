@@ -7,12 +7,12 @@
 import { existsSync } from "node:fs";
 import { isFrozen } from "../cgroups";
 import type { Status } from "../spec";
-import type { ContainerRecord, StateStore } from "../state";
+import type { ContainerSummary, StateStore } from "../state";
 import { cgroupSetOf } from "./cgroup-of";
 import { isAlive } from "./proc";
 
 /** As runc decides it: stopped, else paused (frozen, even before start), else created or running. */
-export function liveStatus(store: StateStore, record: ContainerRecord): Status {
+export function liveStatus(store: StateStore, record: ContainerSummary): Status {
   if (!isAlive(record.pid, record.pidStartTime)) return "stopped";
   // Only a container berth has paused can be frozen; skip the cgroup read otherwise.
   if (record.status === "paused" && isFrozen(cgroupSetOf(record))) return "paused";

@@ -1,7 +1,7 @@
 /**
  * The state root (default /run/berth, or --root): one directory per container holding
- * state.json (written atomically), exec.fifo (exists while the container is "created") and a
- * lock file. Commands on one container are serialised with flock(2) on the lock file; the
+ * state.json (written atomically), config.json (the config it was created from, with update's
+ * changes), exec.fifo (exists while the container is "created") and a lock file. Commands on one container are serialised with flock(2) on the lock file; the
  * flock primitive comes from the native surface and is passed in, so this room does no syscalls
  * Node cannot.
  */
@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { BerthError } from "../errors";
 import type { IdMapping, Spec, State, Status } from "../spec";
 import { writeFileAtomic } from "./atomic";
+import { readSmallFile } from "./read-small";
 
 /** What berth records about a container: the OCI state plus what it needs to manage it. */
 export interface ContainerRecord {
@@ -50,6 +51,13 @@ export interface ContainerRecord {
   hostMounts?: { root: string; before: number[] };
   owner?: string;
 }
+
+/**
+ * A record without its config: what state.json holds, and all that `list` reads. The config
+ * is most of a record (2.5 KB of 3 for the default spec), so `list` of 500 containers parsed
+ * 1.2 MB of JSON it never looked at; it lives in config.json beside, and read() joins the two.
+ */
+export type ContainerSummary = Omit<ContainerRecord, "config">;
 
 export type Flock = (fd: number, op: "sh" | "ex" | "un", nonblocking?: boolean) => boolean;
 
@@ -150,39 +158,66 @@ export class StateStore {
     }
   }
 
+  configPath(id: string): string {
+    return join(this.dir(id), "config.json");
+  }
+
   /**
-   * Replace state.json atomically: temp file, fsync, rename (a reader or a crash never sees half
-   * a record). No directory fsync: see atomic.ts (the state of a container does not outlive a
-   * crash that would lose the rename).
+   * Write the whole record: config.json, then state.json, each replaced atomically (temp file,
+   * fsync, rename: a reader or a crash never sees half of one). state.json last, because it is
+   * what makes the container exist for `state` and `list`. No directory fsync: see atomic.ts
+   * (the state of a container does not outlive a crash that would lose the rename).
    */
   write(record: ContainerRecord): void {
-    writeFileAtomic(this.statePath(record.id), JSON.stringify(record) + "\n", 0o600, { syncDir: false });
+    const { config, ...summary } = record;
+    writeFileAtomic(this.configPath(record.id), JSON.stringify(config) + "\n", 0o600, { syncDir: false });
+    writeFileAtomic(this.statePath(record.id), JSON.stringify(summary) + "\n", 0o600, { syncDir: false });
   }
 
   /**
    * Replace the status of a record that create already wrote durably (start, pause, resume):
-   * still temp + rename, so a reader sees the old record or the new one, never half of either;
-   * not fsynced. The status matters only while the container's processes live, and no crash
-   * that could lose the write leaves them alive (after one, `state` derives "stopped" from the
-   * dead pid whatever the file says). ext4 flushes a file renamed over an existing one at the
-   * rename (auto_da_alloc), and the usual root, /run, is a tmpfs. An fsync here cost 1-25 ms
-   * per start on this host's ext4 under load (bench/results.md).
+   * state.json only, still temp + rename, so a reader sees the old record or the new one, never
+   * half of either; not fsynced. The status matters only while the container's processes live,
+   * and no crash that could lose the write leaves them alive (after one, `state` derives
+   * "stopped" from the dead pid whatever the file says). ext4 flushes a file renamed over an
+   * existing one at the rename (auto_da_alloc), and the usual root, /run, is a tmpfs. An fsync
+   * here cost 1-25 ms per start on this host's ext4 under load (bench/results.md).
    */
-  writeStatus(record: ContainerRecord, status: Status): void {
-    writeFileAtomic(this.statePath(record.id), JSON.stringify({ ...record, status }) + "\n", 0o600, { syncFile: false, syncDir: false });
+  writeStatus(record: ContainerSummary, status: Status): void {
+    const { config: _config, ...summary } = record as ContainerRecord;
+    writeFileAtomic(this.statePath(record.id), JSON.stringify({ ...summary, status }) + "\n", 0o600, { syncFile: false, syncDir: false });
   }
 
   /** The record, or a "container does not exist" error (runc's wording, which engines match). */
   read(op: string, id: string): ContainerRecord {
+    return this.withConfig(op, this.readSummary(op, id));
+  }
+
+  /** state.json alone (`state` needs no config), or "container does not exist". */
+  readSummary(op: string, id: string): ContainerSummary {
     checkId(op, id);
     let text: string;
     try {
-      text = readFileSync(this.statePath(id), "utf8");
+      text = readSmallFile(this.statePath(id));
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === "ENOENT") throw new BerthError({ op, id, reason: "container does not exist" });
       throw err;
     }
-    return JSON.parse(text) as ContainerRecord;
+    return JSON.parse(text) as ContainerSummary;
+  }
+
+  /** The summary's config joined to it (a record written whole, before config.json, has it). */
+  withConfig(op: string, summary: ContainerSummary): ContainerRecord {
+    if ("config" in summary) return summary as ContainerRecord;
+    const path = this.configPath(summary.id);
+    let text: string;
+    try {
+      text = readFileSync(path, "utf8");
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? "EIO";
+      throw new BerthError({ op, id: summary.id, field: path, reason: "read", errno: code, cause: err });
+    }
+    return { ...summary, config: JSON.parse(text) as Spec };
   }
 
   /** Ids with a state file (a directory without one is a create in progress or a crash). */
@@ -197,9 +232,10 @@ export class StateStore {
     return names.filter((n) => validId.test(n)).sort();
   }
 
-  tryRead(id: string): ContainerRecord | undefined {
+  /** state.json alone (no config), or undefined when there is none or it is not whole. */
+  tryReadSummary(id: string): ContainerSummary | undefined {
     try {
-      return JSON.parse(readFileSync(this.statePath(id), "utf8")) as ContainerRecord;
+      return JSON.parse(readSmallFile(this.statePath(id))) as ContainerSummary;
     } catch {
       return undefined;
     }
@@ -222,7 +258,7 @@ export class StateStore {
 }
 
 /** The OCI state document (runtime.md "State") for a record and a live status. */
-export function ociState(record: ContainerRecord, status: Status): State {
+export function ociState(record: ContainerSummary, status: Status): State {
   const state: State = { ociVersion: record.ociVersion, id: record.id, status, bundle: record.bundle };
   // runtime.md: pid is REQUIRED when status is created or running on Linux; runc prints 0 once stopped.
   state.pid = status === "stopped" ? 0 : record.pid;

@@ -1,0 +1,32 @@
+/**
+ * Read a small file whole with one open, as few reads as it takes and one close, into a buffer
+ * kept between calls. readFileSync also fstat()s, allocates a buffer per call and, for
+ * /proc files (size 0), reads once more to see the end: for `list` of 500 containers (a
+ * state.json and a /proc/<pid>/stat each) that was a quarter of its time over `node -e 0`.
+ * Throws as readFileSync does (ENOENT, ...).
+ */
+import { closeSync, openSync, readSync } from "node:fs";
+
+let buf = Buffer.allocUnsafe(16 * 1024);
+
+export function readSmallFile(path: string): string {
+  const fd = openSync(path, "r");
+  try {
+    let len = 0;
+    for (;;) {
+      if (len === buf.length) {
+        const bigger = Buffer.allocUnsafe(buf.length * 2);
+        buf.copy(bigger, 0, 0, len);
+        buf = bigger;
+      }
+      const n = readSync(fd, buf, len, buf.length - len, null);
+      if (n === 0) break;
+      len += n;
+      // A short read of a regular file or of a /proc seq file is its end.
+      if (len < buf.length) break;
+    }
+    return buf.toString("utf8", 0, len);
+  } finally {
+    closeSync(fd);
+  }
+}

@@ -129,20 +129,28 @@ exit 7
     // properties (MemoryMax, CPUWeight, ...), the eBPF device filter beside systemd's, and a
     // systemd that owns the whole cgroup tree.
     const reporters = ["--reporters", "default", "--reporters", "<rootDir>/test/helpers/progress-reporter.js"];
-    const r = spawnSync(script, [repoRoot, "npx", "jest", "--ci", "--runInBand", "-c", "test/systemd/jest.config.js", "--verbose", ...reporters], {
-      encoding: "utf8",
-      // 30-50 s here. In CI it ran out of 280 s once and of 420 s once, with nothing said:
-      // now the guest's watchdog reports every process 20 s before the end, and
-      // progress-reporter.js which test was running.
-      env: { ...process.env, VM_INIT: "systemd", VM_TIMEOUT: "420" },
-      timeout: 440_000,
-      killSignal: "SIGKILL",
-    });
+    const once = () =>
+      spawnSync(script, [repoRoot, "npx", "jest", "--ci", "--runInBand", "-c", "test/systemd/jest.config.js", "--verbose", ...reporters], {
+        encoding: "utf8",
+        // 30-50 s here. In CI it ran out of 280 s once and of 420 s once, with nothing said (the
+        // output went through the consoles then); here it never has, in 20+ runs. Now the
+        // guest's watchdog reports every process 20 s before the end, progress-reporter.js
+        // says which test was running, and a run that runs out of time is made once more,
+        // after its report is printed: the suite must pass in one run or the other.
+        env: { ...process.env, VM_INIT: "systemd", VM_TIMEOUT: "240" },
+        timeout: 260_000,
+        killSignal: "SIGKILL",
+      });
+    let r = once();
+    if (r.status === 124) {
+      console.warn(`systemd guest: the driver suite ran out of time; its output and the guest's report:\n${`${r.stdout}\n${r.stderr}`.slice(-12000)}\nrunning it once more`);
+      r = once();
+    }
     const out = `${r.stdout}\n${r.stderr}`;
     if (r.status !== 0) throw new Error(`run-in-vm.sh exited ${r.status ?? r.signal} (124: VM_TIMEOUT ran out); the guest's output:\n${out.slice(-6000)}`);
     const summary = /Tests:\s+(.*)/.exec(out)?.[1] ?? "";
     expect(summary).toMatch(/^\d+ passed, \d+ total$/);
     expect(Number(/(\d+) passed/.exec(summary)![1])).toBeGreaterThanOrEqual(6);
   },
-  460_000,
+  540_000,
 );

@@ -17,6 +17,8 @@ try {
   // not a git checkout (a tarball): the version alone identifies the build
 }
 
+// package.json says "sideEffects": false (no module of ours does anything when imported but
+// define things), so that esbuild leaves out the modules of a room a bundle does not use.
 const common = {
   bundle: true,
   platform: "node",
@@ -59,8 +61,19 @@ const dbusApart = {
     b.onResolve({ filter: /^(dbus-next|\.\/dbus-next)$/ }, () => ({ path: "./berth-dbus.js", external: true }));
   },
 };
-for (const [name, src] of [["berth-fast.js", "src/cli/fast.ts"], ["berth-launch.js", "src/cli/fast-launch.ts"], ["berth-main.js", "src/cli/main.ts"]]) {
-  await build({ ...common, entryPoints: [join(root, src)], outfile: join(root, "bin", name), minifySyntax: true, plugins: [validatorsApart, dbusApart] });
+// The image room (layers, overlay, tar: ~175 KB with node-tar) likewise: src/container/image.ts
+// requires it on first use, for a container made from an image or an `image` command. Inside
+// a bundle that lazy require still put its bytes in the file and in the eager code cache, which
+// every `state`, `start` and `delete` read and deserialized (bench/results.md). Its copy of
+// BerthError is one for `instanceof` (src/errors.ts).
+const imageApart = {
+  name: "image-apart",
+  setup(b) {
+    b.onResolve({ filter: /^\.\.\/image$/ }, (args) => (args.importer.endsWith(join("src", "container", "image.ts")) ? { path: "./berth-image.js", external: true } : undefined));
+  },
+};
+for (const [name, src] of [["berth-fast.js", "src/cli/fast.ts"], ["berth-launch.js", "src/cli/fast-launch.ts"], ["berth-main.js", "src/cli/main.ts"], ["berth-image.js", "src/image/index.ts"]]) {
+  await build({ ...common, entryPoints: [join(root, src)], outfile: join(root, "bin", name), minifySyntax: true, plugins: [validatorsApart, dbusApart, imageApart] });
 }
 await build({ ...common, entryPoints: [join(root, "src/cgroups/dbus-next.ts")], outfile: join(root, "bin/berth-dbus.js"), minifySyntax: true, external: ["usocket", "x11"] });
 await build({ ...common, entryPoints: [join(root, "src/spec/generated/validators.js")], outfile: join(root, "bin/berth-validators.js"), minifySyntax: true });
@@ -75,7 +88,7 @@ chmodSync(join(root, "bin/berth"), 0o755);
   const v8 = await import("node:v8");
   const { Script } = await import("node:vm");
   const { wrap } = (await import("node:module")).default;
-  for (const name of ["berth-fast.js", "berth-launch.js", "berth-main.js", "berth-validators.js"]) {
+  for (const name of ["berth-fast.js", "berth-launch.js", "berth-main.js", "berth-image.js", "berth-validators.js"]) {
     const file = join(root, "bin", name);
     v8.setFlagsFromString("--no-lazy");
     const script = new Script(wrap(readFileSync(file, "utf8")), { filename: file });
@@ -89,4 +102,4 @@ chmodSync(join(root, "bin/berth"), 0o755);
 }
 
 await build({ ...common, entryPoints: [join(root, "src/index.ts")], outfile: join(root, "dist/index.js"), external: ["dbus-next", "dbus-next/*"] });
-console.log("bundle: bin/berth, bin/berth-fast.js, bin/berth-launch.js, bin/berth-main.js, dist/index.js");
+console.log("bundle: bin/berth, bin/berth-fast.js, bin/berth-launch.js, bin/berth-main.js, bin/berth-image.js, dist/index.js");

@@ -14,14 +14,16 @@ cd "$(dirname "$0")/.."
 PREFIX=${1:-${PREFIX:-/usr/local}}
 DEST=${DESTDIR:-}
 # bin/berth is a small entry that loads the bundles beside it (berth-fast.js for the hot
-# verbs, berth-main.js for the rest, berth-validators.js on first validation).
-for f in bin/berth bin/berth-fast.js bin/berth-launch.js bin/berth-main.js bin/berth-validators.js build/Release/berth-init build/Release/berth_native.node; do
+# verbs, berth-main.js for the rest; berth-validators.js, berth-image.js and berth-dbus.js on
+# first use).
+bundles=(bin/berth-fast.js bin/berth-launch.js bin/berth-main.js bin/berth-validators.js bin/berth-image.js bin/berth-dbus.js)
+for f in bin/berth "${bundles[@]}" build/Release/berth-init build/Release/berth_native.node; do
   [ -f "$f" ] || { echo "install: $f is missing: run npm run build first" >&2; exit 1; }
 done
 lib="$DEST$PREFIX/lib/berth"
 install -d -m 0755 "$lib" "$DEST$PREFIX/bin"
 install -m 0755 bin/berth "$lib/berth"
-install -m 0644 bin/berth-fast.js bin/berth-launch.js bin/berth-main.js bin/berth-validators.js "$lib/"
+install -m 0644 "${bundles[@]}" "$lib/"
 # V8 code caches (optional: bin/berth compiles without them); install keeps their stamps valid
 # only with -p (the bundle's mtime), so copy both with preserved times.
 for c in bin/*.js.cache; do [ -f "$c" ] && cp -p "${c%.cache}" "$c" "$lib/"; done

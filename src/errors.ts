@@ -94,7 +94,18 @@ export function renderProblem(p: Problem): string {
   return out ? `${out}: ${p.reason}` : p.reason;
 }
 
+/**
+ * Marks a BerthError whichever copy of this module made it: the CLI loads the image room from
+ * a bundle of its own (bin/berth-image.js, scripts/bundle.mjs), which has its own copy of this
+ * class, and `instanceof BerthError` must hold for its errors too.
+ */
+const BRAND = Symbol.for("berth.BerthError");
+
 export class BerthError extends Error {
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return typeof value === "object" && value !== null && (value as Record<symbol, unknown>)[BRAND] === true;
+  }
+
   readonly op: string;
   readonly id?: string;
   readonly field?: string;
@@ -107,6 +118,7 @@ export class BerthError extends Error {
 
   constructor(init: BerthErrorInit) {
     super("", init.cause === undefined ? undefined : { cause: init.cause });
+    Object.defineProperty(this, BRAND, { value: true });
     this.name = "BerthError";
     this.op = init.op;
     this.id = init.id;

@@ -6,7 +6,8 @@
  *   berth-main.js   everything else: the full CLI (main.ts), yargs, all verbs
  * All produce the same output, errors and exit codes (fast-args.ts says why).
  *
- * Each bundle (and berth-validators.js, required by the bundles) is compiled with the V8 code
+ * Each bundle (and berth-validators.js and berth-image.js, required by the bundles on first
+ * use) is compiled with the V8 code
  * cache written beside it at build time (NAME.cache, scripts/bundle.mjs): V8 then skips parsing
  * and compiling the functions the cache holds. The cache names the bundle's size and mtime; a
  * cache that does not match, or that V8 rejects (another node binary or V8 flags), is ignored
@@ -29,13 +30,19 @@ function stamp(file: string): Buffer {
   return b;
 }
 
-/** The bundles' `require`: the entry's own (same directory), but the validators come through load(). */
-const bundleRequire = Object.assign((id: string) => (id === "./berth-validators.js" ? load(id.slice(2)) : require(id)), {
+/** The bundles' `require`: the entry's own (same directory); the validators and the image room, which have code caches, through load(). */
+const cached = new Map<string, unknown>();
+const bundleRequire = Object.assign((id: string) => (id === "./berth-validators.js" || id === "./berth-image.js" ? loadOnce(id.slice(2)) : require(id)), {
   resolve: require.resolve,
   cache: require.cache,
   main: require.main,
   extensions: require.extensions,
 }) as NodeJS.Require;
+
+function loadOnce(name: string): unknown {
+  if (!cached.has(name)) cached.set(name, load(name));
+  return cached.get(name);
+}
 
 function load(name: string): unknown {
   const file = join(__dirname, name);

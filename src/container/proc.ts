@@ -21,10 +21,26 @@ export function procStat(pid: number): ProcStat | undefined {
   } catch {
     return undefined;
   }
-  // The command name (field 2) is in parentheses and may itself contain spaces or ")".
-  const rest = text.slice(text.lastIndexOf(")") + 2).split(" ");
-  // rest[0] is field 3 (state); field 22 (starttime) is rest[19]; field 4 (ppid) rest[1].
-  return { state: rest[0]!, startTime: rest[19]!, ppid: Number(rest[1]), exitCode: Number(rest[49] ?? 0) };
+  return parseProcStat(text);
+}
+
+/** The fields berth uses of one /proc/<pid>/stat line (proc(5)). */
+export function parseProcStat(text: string): ProcStat {
+  // The command name (field 2) is in parentheses and may itself contain spaces or ")". The
+  // fields are picked out by position rather than split(): `list` reads one stat per container.
+  const f3 = text.lastIndexOf(")") + 2;
+  const f4 = text.indexOf(" ", f3) + 1;
+  let f22 = f4;
+  for (let field = 4; field < 22 && f22 > 0; field++) f22 = text.indexOf(" ", f22) + 1;
+  // Field 52, exit_code, is the last (Linux 3.5+).
+  const last = text.trimEnd();
+  const f52 = last.lastIndexOf(" ") + 1;
+  return {
+    state: text.slice(f3, f4 - 1),
+    ppid: Number(text.slice(f4, text.indexOf(" ", f4))),
+    startTime: f22 > 0 ? text.slice(f22, text.indexOf(" ", f22)) : "",
+    exitCode: Number(last.slice(f52)) || 0,
+  };
 }
 
 /**

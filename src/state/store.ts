@@ -71,19 +71,27 @@ export function checkId(op: string, id: string): void {
 }
 
 export class StateStore {
+  /**
+   * The root with one trailing slash. The paths below are concatenated, not path.join()ed:
+   * ids are checked names (never "." or ".."), and join's normalising was 6 ms of `list` of 500.
+   */
+  private readonly prefix: string;
+
   constructor(
     readonly root: string,
     private readonly flock: Flock,
-  ) {}
+  ) {
+    this.prefix = join(root, "/");
+  }
 
   dir(id: string): string {
-    return join(this.root, id);
+    return this.prefix + id;
   }
   fifoPath(id: string): string {
-    return join(this.dir(id), "exec.fifo");
+    return `${this.prefix}${id}/exec.fifo`;
   }
   statePath(id: string): string {
-    return join(this.dir(id), "state.json");
+    return `${this.prefix}${id}/state.json`;
   }
 
   /** Make the container's directory; fails if the id is taken (runc: "container with id exists"). */
@@ -104,7 +112,7 @@ export class StateStore {
   }
 
   lockPath(id: string): string {
-    return join(this.dir(id), "lock");
+    return `${this.prefix}${id}/lock`;
   }
 
   /** Exclusive lock on one container for the life of `fn`; released by close even on a crash. */
@@ -159,7 +167,7 @@ export class StateStore {
   }
 
   configPath(id: string): string {
-    return join(this.dir(id), "config.json");
+    return `${this.prefix}${id}/config.json`;
   }
 
   /**

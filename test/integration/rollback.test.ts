@@ -272,7 +272,7 @@ describe("failures in the TypeScript steps after launch are rolled back", () => 
   });
 
   test("berth-init dying before it is ready (killed)", async () => {
-    await failing(false, { afterLaunch: (l) => real.pidfdSendSignal(l.pidfd, 9) }, /^berth: create rb-ts-\d+-\d+: berth-init exited before it was ready$/);
+    await failing(false, { afterLaunch: (l) => real.pidfdSendSignal(l.pidfd, 9) }, /^berth: create rb-ts-\d+-\d+: berth-init exited before it was ready \(killed by SIGKILL\)$/);
   });
 
   test("joining the v1 cgroups", async () => {

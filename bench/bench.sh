@@ -46,12 +46,26 @@ else
   mount -t tmpfs -o size=64m,mode=755 berth-bench-hide /sys/fs/cgroup/unified || { echo "bench.sh: cannot hide /sys/fs/cgroup/unified" >&2; exit 1; }
 fi
 
+# A fresh machine: runc and crun come from Debian's packages, berth from its own build.
+missing=()
+[ -n "${RUNC:-}" ] || command -v runc >/dev/null || missing+=(runc)
+[ -n "${CRUN:-}" ] || command -v crun >/dev/null || missing+=(crun)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "bench.sh: installing ${missing[*]} (apt-get)" >&2
+  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}" >&2 ||
+    { apt-get update >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}" >&2; } ||
+    { echo "bench.sh: could not install ${missing[*]}" >&2; exit 2; }
+fi
+if [ ! -f "$REPO/dist/index.js" ] || [ ! -f "$REPO/build/Release/berth-init" ]; then
+  echo "bench.sh: berth is not built: npm run build" >&2
+  (cd "$REPO" && npm run build >&2) || { echo "bench.sh: the build failed (a fresh machine needs scripts/install-deps.sh and npm ci first)" >&2; exit 2; }
+fi
+
 # runtimes: 0 berth (the subject: ratios are berth/X), 1 runc, 2 crun, 3 the floor
 LABEL=(berth runc crun "node -e 0")
 RTPATH=("$REPO/bin/berth" "${RUNC:-$(command -v runc)}" "${CRUN:-$(command -v crun)}" "$(command -v node)")
 FK=3; K=4
 for k in 0 1 2; do [ -x "${RTPATH[k]}" ] || { echo "bench.sh: ${LABEL[k]} not found (${RTPATH[k]})" >&2; exit 2; }; done
-[ -f "$REPO/dist/index.js" ] || { echo "bench.sh: run npm run build first" >&2; exit 2; }
 ROOT=("$SCRATCH/state/berth" "$SCRATCH/state/runc" "$SCRATCH/state/crun" "")
 CGP=/berthbench.$$
 OUT=${OUT:-$SCRATCH/out-$(date +%Y%m%d-%H%M%S)}

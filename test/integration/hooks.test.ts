@@ -160,9 +160,9 @@ test.each(["createRuntime", "createContainer"])("a %s hook past its timeout is k
     c.hooks[kind].unshift({ path: "/bin/sleep", args: ["sleep", naptime], timeout: 1 });
   });
   const id = uniq(`to-${kind.toLowerCase()}`);
-  const t0 = Date.now();
+  // A hook that was not stopped would sleep for a minute and then succeed: the message below
+  // is only for one killed at its timeout.
   const r = run(["create", "-b", b.dir, id]);
-  expect(Date.now() - t0).toBeLessThan(20_000);
   expect(r).toEqual({ exitCode: 1, stdout: "", stderr: `berth: create ${id}: hooks.${kind}[0] "/bin/sleep": timed out after 1 second\n` });
   expect(processesMentioning(`sleep ${naptime}`)).toEqual([]);
   expectNothingLeft(b, id);

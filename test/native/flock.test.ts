@@ -4,7 +4,7 @@
  * Needs `npm run build:native`; no root.
  */
 import { spawn } from "node:child_process";
-import { closeSync, mkdtempSync, openSync, rmSync } from "node:fs";
+import { closeSync, existsSync, mkdtempSync, openSync, rmSync } from "node:fs";
 import { constants, tmpdir } from "node:os";
 import { join } from "node:path";
 import * as native from "../../src/native";
@@ -75,16 +75,18 @@ test("the same open file description may convert its lock (sh -> ex) without con
 
 test("blocking mode waits for another process to let go", async () => {
   const file = lockFile();
-  // flock(1) takes the exclusive lock, says so, and holds it for 400 ms.
-  const holder = spawn("flock", ["-x", file, "-c", "echo locked; sleep 0.4"], { stdio: ["ignore", "pipe", "inherit"] });
+  // flock(1) takes the exclusive lock, says so, holds it for 400 ms, and writes a marker just
+  // before it lets go: the blocking flock can return only after the marker exists.
+  const marker = `${file}.released`;
+  const holder = spawn("flock", ["-x", file, "-c", `echo locked; sleep 0.4; : > '${marker}'`], { stdio: ["ignore", "pipe", "inherit"] });
   const exited = new Promise((resolve) => holder.on("exit", resolve));
   await new Promise<void>((resolve) => holder.stdout.once("data", () => resolve()));
   const fd = openSync(file, "a+");
   try {
     expect(native.flock(fd, "ex", true)).toBe(false);
-    const start = Date.now();
+    expect(existsSync(marker)).toBe(false);
     expect(native.flock(fd, "ex")).toBe(true); // blocks this thread until flock(1) exits
-    expect(Date.now() - start).toBeGreaterThanOrEqual(150);
+    expect(existsSync(marker)).toBe(true);
   } finally {
     closeSync(fd);
     await exited;

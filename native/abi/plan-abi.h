@@ -68,6 +68,8 @@ enum ArgKind : uint8_t { kInt = 1, kStr = 2, kStrs = 3, kBytes = 4, kInts = 5 };
   X(38, setExecLabel, "ss")          \
   X(39, chroot, "s")                 \
   X(40, moveMount, "is")            \
+  X(41, joinCgroup, "s")             \
+  X(42, unshareCgroup, "")           \
   X(45, seccompListener, "")         \
   X(60, openPty, "iii")              \
   X(61, mountConsole, "")            \

@@ -99,20 +99,16 @@ function inheritCpuset(parent: string, dir: string): void {
 }
 
 /**
- * Whether the launch may clone the process straight into the cgroup2 directory
- * (CLONE_INTO_CGROUP): only into one this create made. Linux 6.18 (this host's 6.18.44)
- * SIGKILLs at birth every process cloned into a cgroup that has ever had cgroup.kill written,
- * while a process moved in through cgroup.procs lives; so into a directory that was there
- * before (a cgroupsPath shared with a container since killed), berth moves it like the v1 ones.
+ * clone3 places a container's process straight into its cgroup2 directory (CLONE_INTO_CGROUP)
+ * only when create made that directory. Linux 6.18 (this host's 6.18.44) SIGKILLs at birth
+ * every process cloned into a cgroup that has ever had cgroup.kill written, while a process
+ * moved in through cgroup.procs lives; so into a directory that was there before (a
+ * cgroupsPath shared with a container since killed), the process is moved like the v1 ones.
  */
-export function cloneIntoUnified(placement: CgroupPlacement): boolean {
-  return placement.unified !== undefined && placement.created.includes(placement.unified);
-}
-
-/** Move a process into every directory clone3 did not place it in (see cloneIntoUnified). */
-export function joinCgroups(placement: CgroupPlacement, pid: number): void {
+/** Move a process into every v1 directory, and into the cgroup2 one too with `unified`. */
+export function joinCgroups(placement: CgroupPlacement, pid: number, unified: boolean): void {
   for (const dir of placement.dirs) {
-    if (dir === placement.unified && cloneIntoUnified(placement)) continue;
+    if (dir === placement.unified && !unified) continue;
     const file = join(dir, "cgroup.procs");
     try {
       writeFileSync(file, `${pid}\n`);
@@ -193,7 +189,7 @@ function removeChildCgroups(dir: string): void {
 export interface CgroupDriver {
   detect(): CgroupLayout;
   create(layout: CgroupLayout, path: string): CgroupPlacement;
-  joinCgroups(placement: CgroupPlacement, pid: number): void;
+  joinCgroups(placement: CgroupPlacement, pid: number, unified: boolean): void;
   pids(dir: string): number[];
   remove(dirs: readonly string[]): { dir: string; error: NodeJS.ErrnoException }[];
   /** Resolve true once no process is left in `dir` or below, false at the deadline. */

@@ -6,11 +6,11 @@
  * blocked reading its exec fifo.
  */
 import { closeSync, constants, existsSync, openSync, readFileSync, statSync, unlinkSync, writeFileSync } from "node:fs";
-import { resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { BerthError, problemsError, toBerthError } from "../errors";
 import { buildPlan, encodePlan, hostProblems, idmappedMountRequests, NOTIFY_SOCKET_IN_CONTAINER, PlanError, SYNC, type LaunchPlan } from "../plan";
 import { hookState, planHooks, runHooks } from "../hooks";
-import { cgroupOwner, cgroupPathFor, cloneIntoUnified, cgroupSetFor, CgroupWriteError, delegateCgroup, deviceFilterFor, fsCgroupDriver, planWrites, ResourceError, type CgroupPlacement } from "../cgroups";
+import { cgroupOwner, cgroupPathFor, cgroupSetFor, CgroupWriteError, delegateCgroup, deviceFilterFor, fsCgroupDriver, planWrites, ResourceError, type CgroupPlacement } from "../cgroups";
 import { startUnit, stopUnit, systemdUnitOf, unitResourceProperties, type SystemdSession } from "../cgroups";
 import { dirsSystemdLeaves, openSystemd, systemdError } from "./systemd";
 import { planSeccomp, type SeccompRequest } from "../plan";
@@ -432,8 +432,12 @@ async function createLocked(rt: Runtime, opts: CreateOptions, undo: Undo): Promi
     const layout = cgroups === fsCgroupDriver ? facts.cgroupLayout : cgroups.detect();
     let plan: LaunchPlan;
     let cgroupPath = "";
+    let intoUnified = false;
     try {
       cgroupPath = cgroupPathFor(spec.linux?.cgroupsPath, id, opts.systemdCgroup === true);
+      // clone3 places the process in the cgroup2 directory only if create makes it (see
+      // cgroups/placement.ts, cloneIntoUnified); into one that exists already it is moved.
+      intoUnified = layout.v2Mount !== undefined && !existsSync(join(layout.v2Mount, cgroupPath));
       plan = buildPlan({
         spec,
         rootfs,
@@ -449,6 +453,7 @@ async function createLocked(rt: Runtime, opts: CreateOptions, undo: Undo): Promi
         hierarchies: layout.v1Hierarchies.map((h) => ({ name: h.mountPoint.split("/").pop()!, mountPoint: h.mountPoint, data: h.data })),
         v2Mount: layout.v2Mount,
         path: cgroupPath,
+        intoUnified,
       },
         sessionKeyring: opts.noNewKeyring ? undefined : `_ses.${id}`,
         systemdCgroup: opts.systemdCgroup === true,
@@ -528,7 +533,7 @@ async function createLocked(rt: Runtime, opts: CreateOptions, undo: Undo): Promi
       });
     }
 
-    const launched = native.launch({ initPath: native.berthInitPath(), plan: encodePlan(plan.ops), fds, cloneFlags: plan.cloneFlags, cgroupFd: cloneIntoUnified(placement) ? cgroupFd : undefined, pidnsFd, usernsFd: usernsIndex });
+    const launched = native.launch({ initPath: native.berthInitPath(), plan: encodePlan(plan.ops), fds, cloneFlags: plan.cloneFlags, cgroupFd: intoUnified ? cgroupFd : undefined, pidnsFd, usernsFd: usernsIndex });
     undo.push(`kill berth-init (pid ${launched.pid})`, () => {
       try {
         try {
@@ -555,7 +560,8 @@ async function createLocked(rt: Runtime, opts: CreateOptions, undo: Undo): Promi
 
     let cgroupDirs = placement.created;
     try {
-      cgroups.joinCgroups(placement, launched.pid);
+      // The plan's first ops move berth-init into the rest itself, unless it cannot (plan.cgroupJoin).
+      if (plan.cgroupJoin === "parent") cgroups.joinCgroups(placement, launched.pid, !intoUnified);
       if (unit && session) {
         // The init exists, in the scope's directory already: systemd adopts both (see
         // cgroups/systemd.ts for the ordering). From here systemd owns those directories.
@@ -595,8 +601,8 @@ async function createLocked(rt: Runtime, opts: CreateOptions, undo: Undo): Promi
         writeIdMap(id, launched.pid, "gid", plan.userns.gidMappings);
         native.syncSend(launched.syncFd, SYNC.ack);
       }
-      // The plan's first op waits for this (buildPlan's systemdCgroup): the unit is up.
-      if (unit) native.syncSend(launched.syncFd, SYNC.ack);
+      // The plan's first op waits for this (plan.waitsForParent): the unit is up, the cgroups joined.
+      if (plan.waitsForParent) native.syncSend(launched.syncFd, SYNC.ack);
       let msg = native.syncRecv(launched.syncFd);
       while (msg?.type === SYNC.seccompListener || msg?.type === SYNC.hooks || msg?.type === SYNC.terminal || msg?.type === SYNC.netDevices) {
         if (msg.type === SYNC.netDevices) {

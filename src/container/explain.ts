@@ -57,6 +57,8 @@ export function explainSpec(spec: Spec, bundleDir: string): Explained {
         hierarchies: layout.v1Hierarchies.map((h) => ({ name: h.mountPoint.split("/").pop()!, mountPoint: h.mountPoint, data: h.data })),
         v2Mount: layout.v2Mount,
         path: cgroupPathFor(spec.linux?.cgroupsPath, "<id>"),
+        // As for the cgroup2 directory create makes (one that exists already is joined instead).
+        intoUnified: layout.v2Mount !== undefined,
       },
       capLastCap: 40,
       // What create does without --no-new-keyring (the id is not known here).

@@ -60,6 +60,8 @@ export const opTable = {
   setExecLabel: [38, "ss"], // /proc/self/attr file, value: the LSM label the exec'd process gets
   chroot: [39, "s"], // root (host path): chroot(2) there, for a container that shares the host's mount namespace
   moveMount: [40, "is"], // fd of a detached mount tree (closed after), target (in root)
+  joinCgroup: [41, "s"], // a v1 hierarchy's tasks file (or cgroup.procs): write "0", moving this process there
+  unshareCgroup: [42, ""], // a new cgroup namespace, rooted at the cgroups the process is in now
   // Tags 45-49: process attributes and seccomp.
   seccompListener: [45, ""], // send the listener fd of the last seccompLoad to the parent (SCM_RIGHTS), wait for its ack
   // Tags 60-64: terminals (config.md process.terminal, consoleSize).

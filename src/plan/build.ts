@@ -94,8 +94,13 @@ export interface PlanInput {
   };
   /** For bind mounts: whether mounts[i].source is a regular file (create a file to mount on). */
   bindSourceIsFile: (index: number) => boolean;
-  /** The host's cgroup layout and the container's cgroup path, for "cgroup" mounts. */
-  cgroup: { mode: "unified" | "hybrid" | "legacy" | "none"; hierarchies: CgroupHierarchy[]; v2Mount?: string; path: string };
+  /**
+   * The host's cgroup layout and the container's cgroup path: where the process joins its
+   * cgroups, and what "cgroup" mounts show. `intoUnified`: clone3 places the process in the
+   * cgroup2 directory (CLONE_INTO_CGROUP; not into one that existed before create, see
+   * cgroups/placement.ts), so only the v1 hierarchies are left to join.
+   */
+  cgroup: { mode: "unified" | "hybrid" | "legacy" | "none"; hierarchies: CgroupHierarchy[]; v2Mount?: string; path: string; intoUnified?: boolean };
   /**
    * --systemd-cgroup: the first op waits for the parent, which acks once systemd has started the
    * container's scope unit. Starting it makes systemd write the unit's settings into the
@@ -136,6 +141,14 @@ export interface LaunchPlan {
   joins: { type: NamespaceType; path: string; origin: string }[];
   /** A new user namespace: the parent writes these maps, then acks the launch (see launch.cc). */
   userns?: { uidMappings: IdMapping[]; gidMappings: IdMapping[] };
+  /**
+   * Who moves the process into the cgroups clone3 did not place it in: "child" (the plan's
+   * joinCgroup ops) or "parent" (create writes its pid into each cgroup.procs; a process in a
+   * new user namespace may not write the host's cgroup files).
+   */
+  cgroupJoin: "child" | "parent";
+  /** The first op waits for the parent's ack, sent once the cgroups (and the systemd unit) are in place. */
+  waitsForParent: boolean;
 }
 
 function containerPath(dest: string): string {
@@ -266,7 +279,6 @@ export function buildPlan(input: PlanInput): LaunchPlan {
   if (!proc) throw new PlanError("process", undefined, "is required to create a container");
   const ops: PlanOp[] = [];
   const add = (op: PlanOp["op"], args: PlanOp["args"], origin: string) => ops.push({ op, args, origin });
-  if (input.systemdCgroup) add("waitParent", [], "(runtime: --systemd-cgroup scope unit)");
 
   // --- namespaces
   let cloneFlags = 0;
@@ -301,6 +313,28 @@ export function buildPlan(input: PlanInput): LaunchPlan {
     // an exec without a mapped uid would drop every capability), so no op waits here.
     userns = { uidMappings: linux.uidMappings ?? [], gidMappings: linux.gidMappings ?? [] };
   }
+  // --- cgroups: before anything else the process does (see native/init/op-cgroups.cc).
+  const { cgroup } = input;
+  const v1Dirs = cgroup.path && (cgroup.mode === "legacy" || cgroup.mode === "hybrid") ? cgroup.hierarchies.map((h) => `${h.mountPoint}${cgroup.path}`) : [];
+  const unifiedDir = cgroup.path && cgroup.v2Mount && !cgroup.intoUnified ? `${cgroup.v2Mount}${cgroup.path}` : undefined;
+  // Only a process of the host's user namespace may write the host's cgroup files; with
+  // --systemd-cgroup the parent joins it before it hands the process to systemd.
+  const cgroupJoin = !input.systemdCgroup && !(cloneFlags & CLONE.NEWUSER) && !joins.some((j) => j.type === "user") ? "child" : "parent";
+  // A new cgroup namespace is rooted where the process is when it is made: cloned, it would be
+  // rooted at the caller's v1 cgroups (and at /../../berth/<id> for them inside).
+  const cgroupnsAt = (linux.namespaces ?? []).findIndex((n) => n.type === "cgroup" && !n.path);
+  const lateCgroupns = cgroupnsAt >= 0 && (v1Dirs.length > 0 || unifiedDir !== undefined);
+  if (lateCgroupns) cloneFlags &= ~CLONE.NEWCGROUP;
+  // The parent's joins are done before berth-init runs when it writes the uid/gid maps first
+  // (the launch waits for those); otherwise, when the namespace waits for them, it acks.
+  const waitsForParent = input.systemdCgroup === true || (lateCgroupns && cgroupJoin === "parent" && !(cloneFlags & CLONE.NEWUSER));
+  if (waitsForParent) add("waitParent", [], input.systemdCgroup ? "(runtime: --systemd-cgroup scope unit)" : "(runtime: cgroups joined)");
+  if (cgroupJoin === "child") {
+    for (const dir of v1Dirs) add("joinCgroup", [`${dir}/tasks`], "linux.cgroupsPath");
+    if (unifiedDir) add("joinCgroup", [`${unifiedDir}/cgroup.procs`], "linux.cgroupsPath");
+  }
+  if (lateCgroupns) add("unshareCgroup", [], `linux.namespaces[${cgroupnsAt}]`);
+
   for (const j of joins) {
     // A pid namespace applies to children: the parent joins it around clone3. A joined time
     // namespace, like a new one, becomes the process's clock at the exec.
@@ -485,7 +519,7 @@ export function buildPlan(input: PlanInput): LaunchPlan {
   if (startHooks) add("startResultDone", [], "(runtime: start-result fifo)");
   add("exec", [args[0] ?? "", args, pathEntry ? env : [...env, `PATH=${DEFAULT_PATH}`]], "process.args");
 
-  return { ops, cloneFlags, joins, userns };
+  return { ops, cloneFlags, joins, userns, cgroupJoin: v1Dirs.length || unifiedDir ? cgroupJoin : "parent", waitsForParent };
 }
 
 type Add = (op: PlanOp["op"], args: PlanOp["args"], origin: string) => void;

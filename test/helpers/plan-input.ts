@@ -12,7 +12,7 @@ export function planInput(mutate: (s: Spec) => void = () => undefined, extra: Pa
     bundle: "/b",
     fds: { fifo: 3, namespaces: {} },
     bindSourceIsFile: () => false,
-    cgroup: { mode: "unified", hierarchies: [], v2Mount: "/sys/fs/cgroup", path: "/berth/c1" },
+    cgroup: { mode: "unified", hierarchies: [], v2Mount: "/sys/fs/cgroup", path: "/berth/c1", intoUnified: true },
     capLastCap: 40,
     ...extra,
   };

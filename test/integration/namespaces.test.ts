@@ -58,6 +58,27 @@ test("all eight namespace types, new: each differs from the host's", () => {
   });
 });
 
+test("a new cgroup namespace is rooted at the container's own cgroups in every hierarchy (as runc's), with a user namespace too", () => {
+  // Cloned with the namespace, its v1 roots would be the caller's cgroups (the process joins
+  // its v1 cgroups after the clone), and a fresh cgroup mount would show the caller's tree.
+  const show = "cat /proc/self/cgroup; test -e /sys/fs/cgroup/pids/pids.max && echo pids.max: own cgroup at the mount root";
+  const plain = bundle(["sh", "-c", show], (c) => c.linux.namespaces.push({ type: "cgroup" }));
+  const r = run(plain, ["run", "-b", plain.dir, uniq(plain, "cgns")]);
+  expect({ exitCode: r.exitCode, stderr: r.stderr }).toEqual({ exitCode: 0, stderr: "" });
+  const lines = r.stdout.trim().split("\n");
+  const hierarchies = readFileSync("/proc/self/cgroup", "utf8").trim().split("\n").length;
+  expect(lines.filter((l) => /^\d+:[^:]*:\/$/.test(l))).toHaveLength(hierarchies);
+  if (readFileSync("/proc/self/cgroup", "utf8").includes(":pids:")) expect(lines.at(-1)).toBe("pids.max: own cgroup at the mount root");
+
+  const withUser = bundle(["cat", "/proc/self/cgroup"], (c) => {
+    c.linux.namespaces.push({ type: "cgroup" }, { type: "user" });
+    userMaps(c);
+  });
+  const u = run(withUser, ["run", "-b", withUser.dir, uniq(withUser, "cgns-user")]);
+  expect({ exitCode: u.exitCode, stderr: u.stderr }).toEqual({ exitCode: 0, stderr: "" });
+  expect(u.stdout.trim().split("\n").filter((l) => !/^\d+:[^:]*:\/$/.test(l))).toEqual([]);
+});
+
 test("joined by path: network, ipc, uts, pid, cgroup and time of another container, the rest new", () => {
   const a = bundle(["sleep", "300"], (c) => {
     c.hostname = "first";

@@ -275,12 +275,12 @@ describe("failures in the TypeScript steps after launch are rolled back", () => 
     await failing(false, { afterLaunch: (l) => real.pidfdSendSignal(l.pidfd, 9) }, /^berth: create rb-ts-\d+-\d+: berth-init exited before it was ready \(killed by SIGKILL\)$/);
   });
 
-  test("joining the v1 cgroups", async () => {
+  test("joining the v1 cgroups (the parent does, for berth-init in a new user namespace)", async () => {
     const base = defaultRuntime("/unused");
     const joinCgroups = () => {
       throw Object.assign(new Error("write"), { code: "ENOSPC", syscall: "write", path: "/sys/fs/cgroup/cpuset/berth/x/cgroup.procs" });
     };
-    b = richBundle(false);
+    b = richBundle(true);
     const id = newId("join");
     const pidFile = join(b.dir, `${id}.pid`);
     const inj = injecting(b.root);

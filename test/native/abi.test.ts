@@ -90,6 +90,8 @@ const everyOp: PlanOp[] = [
   op("joinSessionKeyring", "_ses.c1"),
   op("setExecLabel", "apparmor", "exec my-profile"),
   op("moveMount", 12, "/data/idmapped"),
+  op("joinCgroup", "/sys/fs/cgroup/memory/berth/c1/tasks"),
+  op("unshareCgroup"),
   op("seccompListener"),
   op("openPty", 33, 111, 1000),
   op("mountConsole"),

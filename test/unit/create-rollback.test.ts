@@ -47,7 +47,6 @@ test("a create that succeeds makes these calls and undoes nothing", async () => 
     "cgroups.create",
     "cgroups.apply",
     "native.launch",
-    "cgroups.joinCgroups",
     "native.syncRecv",
     "native.closeFd", // the sync socket
     "store.write",
@@ -69,7 +68,6 @@ describe("failing call N: undo runs newest first, the original error is thrown",
     "cgroups.create",
     "cgroups.apply",
     "native.launch",
-    "cgroups.joinCgroups",
     "native.syncRecv",
     "native.closeFd",
     "store.write",
@@ -87,7 +85,7 @@ describe("failing call N: undo runs newest first, the original error is thrown",
     const done = successful.slice(0, n as number).filter((c) => undoOf[c]);
     const expectedUndo = done.reverse().flatMap((c) => undoOf[c]!);
     // A failure between launch and closing the sync socket still closes it (finally) before undo.
-    const extra = n as number > 7 && n as number <= 9 ? ["native.closeFd"] : [];
+    const extra = n === 8 ? ["native.closeFd"] : [];
     expect(calls.slice(n as number + 1)).toEqual([...extra, ...expectedUndo]);
     // store.createDir failing made nothing; every other failure removed the directory.
     expect(existsSync(f.root) ? readdirSync(f.root) : []).toEqual([]);
@@ -97,8 +95,9 @@ describe("failing call N: undo runs newest first, the original error is thrown",
 });
 
 test("a failing op reported by berth-init is thrown at the op's config field, then rolled back", async () => {
-  // Op 2 of this plan is the rootfs bind (after the session keyring and the propagation of /).
-  f.syncAnswer = { type: SYNC.error, opIndex: 2, errno: 2, detail: "mount /b/rootfs on /" };
+  // Op 4 of this plan is the rootfs bind (after the two v1 cgroup joins, the session keyring and the
+  // propagation of /).
+  f.syncAnswer = { type: SYNC.error, opIndex: 4, errno: 2, detail: "mount /b/rootfs on /" };
   const { error, calls } = await runCreate();
   expect(error!.field).toBe("root.path");
   expect(error!.message).toBe("berth: create c1: root.path: mount /b/rootfs on /: no such file or directory");
@@ -106,7 +105,7 @@ test("a failing op reported by berth-init is thrown at the op's config field, th
 });
 
 test("a cleanup failure is appended to the original error, and the remaining undo steps still run", async () => {
-  f.rec.failAt = 9; // native.syncRecv
+  f.rec.failAt = 8; // native.syncRecv
   f.rec.alwaysFail.set("cgroups.remove", () => Object.assign(new Error("rmdir /fake/cpu/berth/c1: device or resource busy"), { code: "EBUSY" }));
   const { error, calls } = await runCreate();
   expect(error!.message).toBe(`berth: create c1: internal error: ${f.rec.thrown!.message} (cleanup failed: remove cgroups: rmdir /fake/cpu/berth/c1: device or resource busy)`);
@@ -124,10 +123,10 @@ test("an errno error keeps its field, errno and syscall when a cleanup failure i
 });
 
 test("when killing berth-init fails, create does not wait for it (no hang), still closes its pidfd, and says so", async () => {
-  f.rec.failAt = 9; // native.syncRecv
+  f.rec.failAt = 8; // native.syncRecv
   f.rec.alwaysFail.set("native.pidfdSendSignal", () => Object.assign(new Error("pidfd_send_signal: operation not permitted"), { code: "EPERM" }));
   const { error, calls } = await runCreate();
-  expect(error!.message).toMatch(/^berth: create c1: internal error: injected failure at call 9 \(native\.syncRecv\) \(cleanup failed: kill berth-init \(pid \d+\): pidfd_send_signal: operation not permitted\)$/);
+  expect(error!.message).toMatch(/^berth: create c1: internal error: injected failure at call 8 \(native\.syncRecv\) \(cleanup failed: kill berth-init \(pid \d+\): pidfd_send_signal: operation not permitted\)$/);
   expect(calls.slice(calls.indexOf("native.pidfdSendSignal"))).toEqual(["native.pidfdSendSignal", "native.closeFd", "cgroups.remove", "store.remove"]);
   expect(f.openFds.size).toBe(0);
 });
@@ -328,8 +327,7 @@ describe("linux.netDevices: checked before anything is made, moved when berth-in
       "cgroups.create",
       "cgroups.apply",
       "native.launch",
-      "cgroups.joinCgroups",
-      "native.syncRecv",
+        "native.syncRecv",
       "net.open host",
       "net.open container",
       "net.links host",

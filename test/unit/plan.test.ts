@@ -15,6 +15,7 @@ const input = (mutate?: (s: Spec) => void, extra: Partial<PlanInput> = {}): Plan
       hierarchies: [{ name: "cpu", mountPoint: "/sys/fs/cgroup/cpu", data: "cpu" }, { name: "systemd", mountPoint: "/sys/fs/cgroup/systemd", data: "none,name=systemd" }],
       v2Mount: "/sys/fs/cgroup/unified",
       path: "/berth/c1",
+      intoUnified: true,
     },
     ...extra,
   });
@@ -26,9 +27,16 @@ test("the default spec: namespaces by clone3, rootfs bind, mounts, devices, pivo
   expect(plan.cloneFlags).toBe(CLONE.NEWPID | CLONE.NEWNET | CLONE.NEWIPC | CLONE.NEWUTS | CLONE.NEWNS);
   expect(plan.userns).toBeUndefined();
   const ops = names(plan);
-  expect(ops.slice(0, 2)).toEqual(["mountPropagation", "mount"]);
-  expect(plan.ops[0]).toEqual({ op: "mountPropagation", args: ["/", MS.REC | MS.SLAVE], origin: "linux.rootfsPropagation" });
-  expect(plan.ops[1]).toEqual({ op: "mount", args: ["/b/rootfs", "/", "", MS.BIND | MS.REC, ""], origin: "root.path" });
+  // First of all berth-init moves itself into its v1 cgroups (clone3 placed it in the v2 one).
+  expect(plan.ops.slice(0, 2)).toEqual([
+    { op: "joinCgroup", args: ["/sys/fs/cgroup/cpu/berth/c1/tasks"], origin: "linux.cgroupsPath" },
+    { op: "joinCgroup", args: ["/sys/fs/cgroup/systemd/berth/c1/tasks"], origin: "linux.cgroupsPath" },
+  ]);
+  expect(plan.cgroupJoin).toBe("child");
+  expect(plan.waitsForParent).toBe(false);
+  expect(ops.slice(2, 4)).toEqual(["mountPropagation", "mount"]);
+  expect(plan.ops[2]).toEqual({ op: "mountPropagation", args: ["/", MS.REC | MS.SLAVE], origin: "linux.rootfsPropagation" });
+  expect(plan.ops[3]).toEqual({ op: "mount", args: ["/b/rootfs", "/", "", MS.BIND | MS.REC, ""], origin: "root.path" });
   // pivot before hostname, sysctls, masks; masks before the read-only root; exec last.
   const at = (op: string) => ops.indexOf(op as never);
   expect(at("pivotRoot")).toBeLessThan(at("sethostname"));
@@ -44,9 +52,55 @@ test("the default spec: namespaces by clone3, rootfs bind, mounts, devices, pivo
 test("--systemd-cgroup: the first op waits for the parent (its ack comes once systemd has started the scope unit)", () => {
   const plan = buildPlan(input(undefined, { systemdCgroup: true }));
   expect(plan.ops[0]).toEqual({ op: "waitParent", args: [], origin: "(runtime: --systemd-cgroup scope unit)" });
-  // Nothing else moves: the rest is the plan without it.
-  expect(plan.ops.slice(1)).toEqual(buildPlan(input()).ops);
+  // The parent joins the cgroups (before it hands the process to systemd); nothing else moves.
+  expect(plan.cgroupJoin).toBe("parent");
+  expect(plan.waitsForParent).toBe(true);
+  expect(plan.ops.slice(1)).toEqual(buildPlan(input()).ops.filter((o) => o.op !== "joinCgroup"));
   expect(names(buildPlan(input()))).not.toContain("waitParent");
+});
+
+describe("cgroups: who joins them, and when a new cgroup namespace is made", () => {
+  const cgroupns = (s: Spec) => s.linux!.namespaces!.push({ type: "cgroup" });
+  const userns = (s: Spec) => {
+    s.linux!.namespaces!.push({ type: "user" });
+    s.linux!.uidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+    s.linux!.gidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+  };
+  const head = (p: ReturnType<typeof buildPlan>) => p.ops.slice(0, p.ops.findIndex((o) => o.op === "mountPropagation")).map((o) => [o.op, ...o.args].join(" "));
+
+  test("hybrid host, new cgroup namespace: berth-init joins the v1 cgroups, then unshares it (not cloned: it would be rooted at the caller's)", () => {
+    const plan = buildPlan(input(cgroupns));
+    expect(plan.cloneFlags & CLONE.NEWCGROUP).toBe(0);
+    expect(head(plan)).toEqual(["joinCgroup /sys/fs/cgroup/cpu/berth/c1/tasks", "joinCgroup /sys/fs/cgroup/systemd/berth/c1/tasks", "unshareCgroup"]);
+    expect(plan.ops[2]!.origin).toBe("linux.namespaces[5]");
+  });
+
+  test("pure v2 host, cloned into a cgroup create made: nothing to join, the namespace is cloned", () => {
+    const v2 = { cgroup: { mode: "unified" as const, hierarchies: [], v2Mount: "/sys/fs/cgroup", path: "/berth/c1", intoUnified: true } };
+    const plan = buildPlan(input(cgroupns, v2));
+    expect(plan.cloneFlags & CLONE.NEWCGROUP).toBe(CLONE.NEWCGROUP);
+    expect(head(plan)).toEqual([]);
+    // A cgroup2 directory that was there before: berth-init moves itself in, then unshares.
+    const before = buildPlan(input(cgroupns, { cgroup: { ...v2.cgroup, intoUnified: false } }));
+    expect(before.cloneFlags & CLONE.NEWCGROUP).toBe(0);
+    expect(head(before)).toEqual(["joinCgroup /sys/fs/cgroup/berth/c1/cgroup.procs", "unshareCgroup"]);
+  });
+
+  test("a new user namespace: the parent joins (the maps it writes next hold berth-init back), the namespace comes first", () => {
+    const plan = buildPlan(input((s) => (userns(s), cgroupns(s))));
+    expect(plan.cgroupJoin).toBe("parent");
+    expect(plan.waitsForParent).toBe(false);
+    expect(plan.cloneFlags & CLONE.NEWCGROUP).toBe(0);
+    expect(head(plan)).toEqual(["unshareCgroup"]);
+    expect(buildPlan(input(userns)).ops.some((o) => o.op === "joinCgroup" || o.op === "unshareCgroup")).toBe(false);
+  });
+
+  test("a joined user namespace: the parent joins and acks before the namespace is made", () => {
+    const plan = buildPlan(input((s) => (s.linux!.namespaces!.push({ type: "user", path: "/proc/9/ns/user" }), cgroupns(s))));
+    expect(plan.cgroupJoin).toBe("parent");
+    expect(plan.waitsForParent).toBe(true);
+    expect(head(plan)).toEqual(["waitParent", "unshareCgroup"]);
+  });
 });
 
 test("each mount becomes mkdir + mount with its flags and data, located at mounts[i]", () => {
@@ -128,7 +182,8 @@ test("joined namespaces: setns with the fd the parent placed; pid is joined arou
     }, { fds: { fifo: 3, namespaces: { network: 4 } } }),
   );
   expect(plan.cloneFlags).toBe(CLONE.NEWNS | CLONE.NEWUTS);
-  expect(plan.ops[0]).toEqual({ op: "setns", args: [4, CLONE.NEWNET], origin: "linux.namespaces[1]" });
+  // Right after the cgroup joins.
+  expect(plan.ops[2]).toEqual({ op: "setns", args: [4, CLONE.NEWNET], origin: "linux.namespaces[1]" });
   expect(plan.joins.map((j) => j.type)).toEqual(["network", "pid"]);
 });
 
@@ -184,7 +239,7 @@ test("--no-pivot chroots; rootfsPropagation is applied to the new / after the pi
   expect(names(buildPlan(input(undefined, { noPivot: true })))).toContain("chrootNoPivot");
   const after = (p: string) => {
     const plan = buildPlan(input((s) => (s.linux!.rootfsPropagation = p)));
-    return { before: plan.ops[0]!.args, after: plan.ops.slice(plan.ops.findIndex((o) => o.op === "pivotRoot")).filter((o) => o.op === "mountPropagation").map((o) => o.args) };
+    return { before: plan.ops.find((o) => o.op === "mountPropagation")!.args, after: plan.ops.slice(plan.ops.findIndex((o) => o.op === "pivotRoot")).filter((o) => o.op === "mountPropagation").map((o) => o.args) };
   };
   // Before the pivot the host view is made rslave (rprivate if asked): never shared, never
   // unbindable (the rootfs bind would fail).

@@ -302,9 +302,9 @@ async function launchExec(
   }
   // Sharing the host's mount namespace, the container's root is its init's root directory.
   const root = joins.includes("mount") ? undefined : `/proc/${record.pid}/root`;
-  const plan: ExecPlan = buildExecPlan({ process: proc, joins, fds: childNs, seccomp, capLastCap: capLastCap(), root });
-
   const dirs = execCgroupDirs(id, record, opts.cgroup);
+  const plan: ExecPlan = buildExecPlan({ process: proc, joins, fds: childNs, seccomp, capLastCap: capLastCap(), root, v1Cgroups: dirs.v1, parentJoins: record.status === "paused" });
+
   let cgroupFd: number | undefined;
   if (dirs.unified) {
     try {
@@ -320,15 +320,17 @@ async function launchExec(
   let terminal: ReceivedTerminal | undefined;
   try {
     try {
-      for (const dir of dirs.v1) {
-        const file = join(dir, "cgroup.procs");
-        try {
-          writeFileSync(file, `${launched.pid}\n`);
-        } catch (err) {
-          throw new BerthError({ op: OP, id, field: file, reason: "write", errno: (err as NodeJS.ErrnoException).code ?? "EIO" });
+      if (plan.waitsForParent) {
+        for (const dir of dirs.v1) {
+          const file = join(dir, "cgroup.procs");
+          try {
+            writeFileSync(file, `${launched.pid}\n`);
+          } catch (err) {
+            throw new BerthError({ op: OP, id, field: file, reason: "write", errno: (err as NodeJS.ErrnoException).code ?? "EIO" });
+          }
         }
+        native.syncSend(launched.syncFd, SYNC.ack);
       }
-      native.syncSend(launched.syncFd, SYNC.ack);
       let msg = native.syncRecv(launched.syncFd);
       while (msg?.type === SYNC.seccompListener || msg?.type === SYNC.terminal) {
         if (msg.type === SYNC.seccompListener) {

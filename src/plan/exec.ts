@@ -79,6 +79,18 @@ export interface ExecPlanInput {
    * host's): /proc/<init>/root, the container's root directory.
    */
   root?: string;
+  /**
+   * The container's v1 cgroup directories (clone3 places the process in the cgroup2 one). The
+   * process moves itself into them first of all (joinCgroup, see native/init/op-cgroups.cc),
+   * unless `parentJoins`: then the parent moves it while it waits.
+   */
+  v1Cgroups: readonly string[];
+  /**
+   * The parent moves the process into the v1 cgroups: it enters a user namespace (whose
+   * processes may not write the host's cgroup files), or the container is paused (cloned into
+   * its frozen cgroup2 directory, the process could not move itself until the thaw).
+   */
+  parentJoins?: boolean;
 }
 
 export interface ExecPlan {
@@ -86,6 +98,8 @@ export interface ExecPlan {
   /** Where the launch's special namespaces come from (usernsFd, pidnsFd). */
   joinUser: boolean;
   joinPid: boolean;
+  /** The first op waits for the parent, which moves the process into the v1 cgroups, then acks. */
+  waitsForParent: boolean;
 }
 
 export function buildExecPlan(input: ExecPlanInput): ExecPlan {
@@ -93,7 +107,9 @@ export function buildExecPlan(input: ExecPlanInput): ExecPlan {
   const ops: PlanOp[] = [];
   const add = (op: PlanOp["op"], args: PlanOp["args"], origin: string) => ops.push({ op, args, origin });
 
-  add("waitParent", [], "(runtime: v1 cgroup placement)");
+  const waitsForParent = input.parentJoins === true || input.joins.includes("user");
+  if (waitsForParent) add("waitParent", [], "(runtime: v1 cgroup placement)");
+  else for (const dir of input.v1Cgroups) add("joinCgroup", [`${dir}/tasks`], "(container: cgroups)");
   for (const type of input.joins) {
     if (type === "user" || type === "pid") continue;
     const fd = input.fds[type];
@@ -128,5 +144,5 @@ export function buildExecPlan(input: ExecPlanInput): ExecPlan {
   if (proc.noNewPrivileges) loadSeccomp();
   add("exec", [args[0] ?? "", args, pathEntry ? env : [...env, `PATH=${DEFAULT_PATH}`]], "process.args");
 
-  return { ops, joinUser: input.joins.includes("user"), joinPid: input.joins.includes("pid") };
+  return { ops, joinUser: input.joins.includes("user"), joinPid: input.joins.includes("pid"), waitsForParent };
 }

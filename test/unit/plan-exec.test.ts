@@ -21,7 +21,7 @@ describe("execJoins", () => {
 
 describe("buildExecPlan", () => {
   test("waits for the v1 placement, setns before the process attributes, no ready/waitStart, ends in exec", () => {
-    const plan = buildExecPlan({ process: { ...base, rlimits: [{ type: "RLIMIT_NOFILE", soft: 10, hard: 20 }] }, joins: ["user", "pid", "ipc", "mount"], fds: { ipc: 3, mount: 4 }, capLastCap: 40 });
+    const plan = buildExecPlan({ process: { ...base, rlimits: [{ type: "RLIMIT_NOFILE", soft: 10, hard: 20 }] }, joins: ["user", "pid", "ipc", "mount"], fds: { ipc: 3, mount: 4 }, capLastCap: 40, v1Cgroups: [] });
     const names = plan.ops.map((o) => o.op);
     expect(names[0]).toBe("waitParent");
     expect(plan.ops.slice(1, 3)).toEqual([
@@ -39,28 +39,40 @@ describe("buildExecPlan", () => {
 
   test("seccomp: before the caps drop without no_new_privs, after noNewPrivs with it", () => {
     const seccomp = { bpf: new Uint8Array(8), flags: 0 };
-    const without = buildExecPlan({ process: base, joins: [], fds: {}, seccomp, capLastCap: 40 }).ops.map((o) => o.op);
+    const without = buildExecPlan({ process: base, joins: [], fds: {}, seccomp, capLastCap: 40, v1Cgroups: [] }).ops.map((o) => o.op);
     expect(without.indexOf("seccompLoad")).toBeLessThan(without.indexOf("setresuid"));
-    const withNnp = buildExecPlan({ process: { ...base, noNewPrivileges: true }, joins: [], fds: {}, seccomp, capLastCap: 40 }).ops.map((o) => o.op);
+    const withNnp = buildExecPlan({ process: { ...base, noNewPrivileges: true }, joins: [], fds: {}, seccomp, capLastCap: 40, v1Cgroups: [] }).ops.map((o) => o.op);
     expect(withNnp.indexOf("seccompLoad")).toBe(withNnp.indexOf("noNewPrivs") + 1);
   });
 
   test("a container sharing the host's mount namespace: chroot to its init's root right after the setns ops", () => {
-    const plan = buildExecPlan({ process: { ...base, terminal: true }, joins: ["ipc"], fds: { ipc: 3 }, capLastCap: 40, root: "/proc/77/root" });
-    expect(plan.ops.slice(1, 4).map((o) => [o.op, o.args])).toEqual([
+    const plan = buildExecPlan({ process: { ...base, terminal: true }, joins: ["ipc"], fds: { ipc: 3 }, capLastCap: 40, root: "/proc/77/root", v1Cgroups: ["/sys/fs/cgroup/cpu/berth/c1"] });
+    expect(plan.ops.slice(0, 4).map((o) => [o.op, o.args])).toEqual([
+      ["joinCgroup", ["/sys/fs/cgroup/cpu/berth/c1/tasks"]],
       ["setns", [3, 0x08000000]],
       ["chroot", ["/proc/77/root"]],
       ["openPty", [0, 0, 0]],
     ]);
-    expect(buildExecPlan({ process: base, joins: ["mount"], fds: { mount: 4 }, capLastCap: 40 }).ops.map((o) => o.op)).not.toContain("chroot");
+    expect(buildExecPlan({ process: base, joins: ["mount"], fds: { mount: 4 }, capLastCap: 40, v1Cgroups: [] }).ops.map((o) => o.op)).not.toContain("chroot");
+  });
+
+  test("the v1 cgroups: the process moves itself in first of all, unless it enters a user namespace (then the parent does, and acks)", () => {
+    const v1Cgroups = ["/sys/fs/cgroup/cpu/berth/c1", "/sys/fs/cgroup/memory/berth/c1"];
+    const own = buildExecPlan({ process: base, joins: ["ipc"], fds: { ipc: 3 }, capLastCap: 40, v1Cgroups });
+    expect(own.waitsForParent).toBe(false);
+    expect(own.ops.slice(0, 3).map((o) => [o.op, ...o.args].join(" "))).toEqual(["joinCgroup /sys/fs/cgroup/cpu/berth/c1/tasks", "joinCgroup /sys/fs/cgroup/memory/berth/c1/tasks", "setns 3 134217728"]);
+    const userns = buildExecPlan({ process: base, joins: ["user", "ipc"], fds: { ipc: 3 }, capLastCap: 40, v1Cgroups });
+    expect(userns.waitsForParent).toBe(true);
+    expect(userns.ops[0]!.op).toBe("waitParent");
+    expect(userns.ops.some((o) => o.op === "joinCgroup")).toBe(false);
   });
 
   test("a namespace without an fd is a bug, said loudly", () => {
-    expect(() => buildExecPlan({ process: base, joins: ["uts"], fds: {}, capLastCap: 40 })).toThrow(/no fd for the uts namespace/);
+    expect(() => buildExecPlan({ process: base, joins: ["uts"], fds: {}, capLastCap: 40, v1Cgroups: [] })).toThrow(/no fd for the uts namespace/);
   });
 
   test("the default PATH is added when env has none", () => {
-    const plan = buildExecPlan({ process: { ...base, env: ["A=1"] }, joins: [], fds: {}, capLastCap: 40 });
+    const plan = buildExecPlan({ process: { ...base, env: ["A=1"] }, joins: [], fds: {}, capLastCap: 40, v1Cgroups: [] });
     expect(plan.ops[plan.ops.length - 1]!.args[2]).toEqual(["A=1", "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]);
   });
 });

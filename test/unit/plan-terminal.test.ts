@@ -48,7 +48,7 @@ describe("buildPlan", () => {
 describe("buildExecPlan", () => {
   const base: Process = { user: { uid: 0, gid: 0 }, cwd: "/", args: ["sh"], env: ["PATH=/bin"] };
   test("terminal true: openPty and setCtty after the last setns (the container's mount namespace), no /dev/console", () => {
-    const plan = buildExecPlan({ process: { ...base, terminal: true, consoleSize: { height: 5, width: 6 } }, joins: ["ipc", "mount"], fds: { ipc: 3, mount: 4 }, capLastCap: 40 });
+    const plan = buildExecPlan({ process: { ...base, terminal: true, consoleSize: { height: 5, width: 6 } }, joins: ["ipc", "mount"], fds: { ipc: 3, mount: 4 }, capLastCap: 40, v1Cgroups: [] });
     const ops = plan.ops.map((o) => o.op);
     const last = ops.lastIndexOf("setns");
     expect(ops.slice(last + 1, last + 3)).toEqual(["openPty", "setCtty"]);

@@ -84,8 +84,9 @@ for (const op of ["state (running)", "kill KILL until init exited", "start (/bin
 for (const op of ["run /bin/true", "create"]) t(`\`${op.split(" ")[0]}\` ≤ 1.4× node -e 0`, R(op, "node -e 0"), R(op, "node -e 0") <= 1.4, `${R(op, "node -e 0")?.toFixed(2)}×`);
 t("`delete -f` running: faster than runc", R("delete -f (running), until init exited", "runc"), R("delete -f (running), until init exited", "runc") < 1, `${R("delete -f (running), until init exited", "runc")?.toFixed(2)}×`);
 t("`list` of 500: faster than runc", R("list, 500 created", "runc"), R("list, 500 created", "runc") < 1, `${R("list, 500 created", "runc")?.toFixed(2)}×`);
-const worst = Math.max(...Object.values(perCtr));
-t("RSS per created container ≤ 1 MiB", worst, worst <= 1024, `${worst.toFixed(0)} KiB`);
+// No `d` section in this run: nothing measured (Math.max of nothing is -Infinity).
+const worst = Object.keys(perCtr).length ? Math.max(...Object.values(perCtr)) : NaN;
+t("RSS per created container ≤ 1 MiB", worst, worst <= 1024, Number.isNaN(worst) ? "-" : `${worst.toFixed(0)} KiB`);
 t("library create→start→wait→delete faster than `crun run`", libMs, libMs < crunRun / 1000, `${libMs.toFixed(1)} vs ${ms(crunRun)} ms`);
 t("library ≥ 100 containers/s", libCps, libCps >= 100, `${libCps.toFixed(1)}/s`);
 out.push("Targets (ratios from the same run):", "", "| target | measured | |", "|---|---:|---|", ...targets, "");

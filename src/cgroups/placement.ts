@@ -99,13 +99,13 @@ function inheritCpuset(parent: string, dir: string): void {
 }
 
 /**
- * clone3 places a container's process straight into its cgroup2 directory (CLONE_INTO_CGROUP)
- * only when create made that directory. Linux 6.18 (this host's 6.18.44) SIGKILLs at birth
- * every process cloned into a cgroup that has ever had cgroup.kill written, while a process
- * moved in through cgroup.procs lives; so into a directory that was there before (a
- * cgroupsPath shared with a container since killed), the process is moved like the v1 ones.
+ * Move a process into every v1 directory, and into the cgroup2 one too with `unified`. clone3
+ * places a container's process straight into its cgroup2 directory (CLONE_INTO_CGROUP) only
+ * when create made that directory: Linux 6.18 (this host's 6.18.44) SIGKILLs at birth every
+ * process cloned into a cgroup that has ever had cgroup.kill written, while a process moved in
+ * through cgroup.procs lives. So into a directory that was there before (a cgroupsPath shared
+ * with a container since killed), the process is moved like into the v1 ones.
  */
-/** Move a process into every v1 directory, and into the cgroup2 one too with `unified`. */
 export function joinCgroups(placement: CgroupPlacement, pid: number, unified: boolean): void {
   for (const dir of placement.dirs) {
     if (dir === placement.unified && !unified) continue;

@@ -435,8 +435,8 @@ async function createLocked(rt: Runtime, opts: CreateOptions, undo: Undo): Promi
     let intoUnified = false;
     try {
       cgroupPath = cgroupPathFor(spec.linux?.cgroupsPath, id, opts.systemdCgroup === true);
-      // clone3 places the process in the cgroup2 directory only if create makes it (see
-      // cgroups/placement.ts, cloneIntoUnified); into one that exists already it is moved.
+      // clone3 places the process in the cgroup2 directory only if create makes it; into one
+      // that exists already it is moved (cgroups/placement.ts, joinCgroups, says why).
       intoUnified = layout.v2Mount !== undefined && !existsSync(join(layout.v2Mount, cgroupPath));
       plan = buildPlan({
         spec,

@@ -519,7 +519,7 @@ export function buildPlan(input: PlanInput): LaunchPlan {
   if (startHooks) add("startResultDone", [], "(runtime: start-result fifo)");
   add("exec", [args[0] ?? "", args, pathEntry ? env : [...env, `PATH=${DEFAULT_PATH}`]], "process.args");
 
-  return { ops, cloneFlags, joins, userns, cgroupJoin: v1Dirs.length || unifiedDir ? cgroupJoin : "parent", waitsForParent };
+  return { ops, cloneFlags, joins, userns, cgroupJoin, waitsForParent };
 }
 
 type Add = (op: PlanOp["op"], args: PlanOp["args"], origin: string) => void;

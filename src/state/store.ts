@@ -1,9 +1,9 @@
 /**
  * The state root (default /run/berth, or --root): one directory per container holding
  * state.json (written atomically), config.json (the config it was created from, with update's
- * changes), exec.fifo (exists while the container is "created") and a lock file. Commands on one container are serialised with flock(2) on the lock file; the
- * flock primitive comes from the native surface and is passed in, so this room does no syscalls
- * Node cannot.
+ * changes), exec.fifo (exists while the container is "created") and a lock file. Commands on
+ * one container are serialised with flock(2) on the lock file; the flock primitive comes from
+ * the native surface and is passed in, so this room does no syscalls Node cannot.
  */
 import { closeSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, unlinkSync, constants } from "node:fs";
 import { join } from "node:path";

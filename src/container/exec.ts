@@ -12,7 +12,7 @@
  * and its namespaces opened: an exec into a paused container (--ignore-paused) stays frozen
  * until `resume`, which must be able to take the lock.
  */
-import { closeSync, constants as fsConstants, existsSync, openSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { closeSync, constants as fsConstants, existsSync, openSync, readFileSync, statSync } from "node:fs";
 import { constants as osConstants } from "node:os";
 import { join, resolve } from "node:path";
 import { cgroupPathFor, detectCgroups, v1MountPoints } from "../cgroups";
@@ -321,13 +321,11 @@ async function launchExec(
   try {
     try {
       if (plan.waitsForParent) {
-        for (const dir of dirs.v1) {
-          const file = join(dir, "cgroup.procs");
-          try {
-            writeFileSync(file, `${launched.pid}\n`);
-          } catch (err) {
-            throw new BerthError({ op: OP, id, field: file, reason: "write", errno: (err as NodeJS.ErrnoException).code ?? "EIO" });
-          }
+        try {
+          rt.cgroups.joinCgroups({ dirs: dirs.v1, created: [] }, launched.pid, false);
+        } catch (err) {
+          const e = err as NodeJS.ErrnoException;
+          throw new BerthError({ op: OP, id, field: e.path, reason: "write", errno: e.code ?? "EIO" });
         }
         native.syncSend(launched.syncFd, SYNC.ack);
       }

@@ -16,6 +16,8 @@
 #   /tmp /run ...     fresh tmpfs; proc, sysfs, devtmpfs, devpts, mqueue.
 # Exit status: COMMAND's; 124 when VM_TIMEOUT ran out (20 s before it, a watchdog in the guest
 # ends the command and prints what each process waits in); 125 when the guest itself failed.
+# A guest that has not powered off 15 s after COMMAND ended is stopped from the host, with a
+# line on stderr that starts "run-in-vm: the guest did not power off" and the console's end.
 #
 # Environment: VM_MEM (2G), VM_TIMEOUT (seconds, 600), VM_DISK_MB (256), VM_ENV (names of more
 # host variables to pass in; PATH, CI, TERM always are), VM_DEBUG=1 (kernel console on stderr;
@@ -283,12 +285,11 @@ if [[ ! -x $kernel || -z $busybox ]]; then
 fi
 
 ctl=$(mktemp -d /tmp/berth-vm.XXXXXX)
-upid= tpid=
+upid=
 cleanup() {
   # UML setsid()s and forks helpers into its own process group: end the group, not only the
   # main process, or the helpers keep our output pipes open.
   [[ -n $upid ]] && kill -KILL -- "-$upid" "$upid" 2>/dev/null
-  [[ -n $tpid ]] && kill "$tpid" 2>/dev/null
   rm -rf "$ctl"
 }
 trap cleanup EXIT
@@ -311,11 +312,13 @@ printf 'VM_DIR=%q VM_TTY1=%s VM_TTY2=%s VM_INIT=%s VM_WATCHDOG=%s\n' "$dir" "$tt
   echo
 } >"$ctl/cmd"
 truncate -s "${VM_DISK_MB:-256}M" "$ctl/disk.img"
-console=null
-[[ -n ${VM_DEBUG:-} ]] && console=fd:5
 init_args=()
 [[ $vm_init == systemd ]] && write_systemd_config "$ctl" "$busybox"
-[[ $vm_init == systemd && -n ${VM_DEBUG:-} ]] && init_args=(systemd.show_status=1 systemd.log_target=console)
+# The kernel console: on stderr with VM_DEBUG=1, else kept in CTL/console.log and its end printed
+# when the guest hangs or does not power off. Under systemd it also has the status lines and
+# what systemd-shutdown does (its log reaches the console through the kernel's log).
+[[ $vm_init == systemd ]] && init_args=(systemd.show_status=1)
+[[ $vm_init == systemd && -n ${VM_DEBUG:-} ]] && init_args+=(systemd.log_target=console)
 # UML keeps the guest's RAM in a file under TMPDIR: keep that in memory.
 export TMPDIR=/dev/shm
 
@@ -324,26 +327,37 @@ export TMPDIR=/dev/shm
 set +e
 exec 3> >(exec cat)
 exec 4> >(exec cat >&2)
-exec 5> >(exec cat >&2)
+if [[ -n ${VM_DEBUG:-} ]]; then exec 5> >(exec cat >&2); else exec 5> >(exec cat >"$ctl/console.log"); fi
 "${launch[@]}" "$kernel" mem="${VM_MEM:-2G}" uml_dir="$ctl" umid=berth ubd0="$ctl/disk.img" \
   rootfstype=hostfs rootflags=/ ro init="$ctl/init" \
-  con=null ssl=null con0=$console con1=fd:3 con2=fd:4 quiet \
+  con=null ssl=null con0=fd:5 con1=fd:3 con2=fd:4 \
   cgroup_no_v1=all systemd.unified_cgroup_hierarchy=1 \
   BERTH_VM_GUEST=1 BERTH_VM_CTL="$ctl" BERTH_VM_MODULES="$modules" BERTH_VM_FXSAVE="$fxsave" BERTH_VM_BUSYBOX="$busybox" \
   "${init_args[@]}" \
   </dev/null >"$ctl/uml.log" 2>&1 &
 upid=$!
-sleep "$timeout" &
-tpid=$!
-wait -n "$upid" "$tpid"
-timed_out=0
-kill -0 "$upid" 2>/dev/null && timed_out=1
+# Wait for the guest to power off, for VM_TIMEOUT, and no longer than POWEROFF_GRACE seconds
+# once the command's exit status is in CTL/rc: the command is over then, and a guest that does
+# not stop (once in CI, systemd's power-off never ended) is stopped from here.
+poweroff_grace=15
+deadline=$((SECONDS + timeout)) off_by=
+timed_out=0 forced_off=0
+while kill -0 "$upid" 2>/dev/null; do
+  if [[ -z $off_by && -s $ctl/rc ]]; then off_by=$((SECONDS + poweroff_grace)); fi
+  if [[ -n $off_by ]] && ((SECONDS >= off_by)); then forced_off=1; break; fi
+  if ((SECONDS >= deadline)); then timed_out=1; break; fi
+  sleep 0.2
+done
 kill -KILL -- "-$upid" "$upid" 2>/dev/null
-kill "$tpid" 2>/dev/null
-wait "$upid" "$tpid" 2>/dev/null
-upid= tpid=
+wait "$upid" 2>/dev/null
+upid=
 exec 3>&- 4>&- 5>&-
 wait 2>/dev/null
+# The end of the kernel console (CTL/console.log), indented, after a hang.
+console_tail() {
+  [[ -s $ctl/console.log ]] || { echo "  (nothing on the console; UML said:)"; tail -n 20 "$ctl/uml.log" | sed 's/^/  /'; return 0; }
+  tail -n "$1" "$ctl/console.log" | sed 's/^/  /'
+}
 # The command's output (see guest_run_command), whatever became of the guest.
 [[ -f $ctl/stdout ]] && cat "$ctl/stdout"
 [[ -f $ctl/stderr ]] && cat "$ctl/stderr" >&2
@@ -353,14 +367,20 @@ if [[ -e $ctl/stuck ]]; then
 fi
 if [[ $timed_out == 1 ]]; then
   if [[ -e $ctl/started ]]; then
-    echo "run-in-vm: timed out after $timeout s: the command had started, but the guest neither finished nor reported (its kernel stuck?); UML said:" >&2
+    echo "run-in-vm: timed out after $timeout s: the command had started, but the guest neither finished nor reported (its kernel stuck?); the end of its console:" >&2
   else
-    echo "run-in-vm: timed out after $timeout s before the command started (the boot hung; VM_DEBUG=1 shows it); UML said:" >&2
+    echo "run-in-vm: timed out after $timeout s before the command started (the boot hung); the end of its console:" >&2
   fi
-  tail -n 20 "$ctl/uml.log" >&2
+  console_tail 40 >&2
   exit 124
 fi
+if [[ $forced_off == 1 ]]; then
+  # The command's status stands. Tests look for this line's start to tell it from the command's
+  # own stderr.
+  echo "run-in-vm: the guest did not power off within ${poweroff_grace} s of the command's end: stopped it from the host; the end of its console:" >&2
+  console_tail 30 >&2
+fi
 if [[ -s $ctl/rc ]]; then exit "$(<"$ctl/rc")"; fi
-echo "run-in-vm: the guest reported no exit status (rerun with VM_DEBUG=1); UML said:" >&2
-tail -n 20 "$ctl/uml.log" >&2
+echo "run-in-vm: the guest reported no exit status; the end of its console:" >&2
+console_tail 40 >&2
 exit 125

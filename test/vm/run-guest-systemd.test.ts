@@ -90,7 +90,12 @@ exit 7
           `power-off ${((ended - commandEnd) / 1000).toFixed(2)} s, total ${((ended - started) / 1000).toFixed(2)} s`,
       );
 
-      expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 7, stderr: "to stderr\n" });
+      // A guest that does not power off is stopped by run-in-vm.sh 15 s after the command, and
+      // it says so after the command's stderr (once in CI, systemd's power-off never ended).
+      const marker = r.stderr.indexOf("run-in-vm: the guest did not power off");
+      if (marker >= 0) console.warn(`systemd guest: ${r.stderr.slice(marker)}`);
+      const stderr = marker >= 0 ? r.stderr.slice(0, marker) : r.stderr;
+      expect({ status: r.status, stderr }).toEqual({ status: 7, stderr: "to stderr\n" });
       expect(Object.fromEntries(seen)).toMatchObject({
         pid1: "systemd",
         cwd: dir,
@@ -133,10 +138,12 @@ exit 7
       spawnSync(script, [repoRoot, "npx", "jest", "--ci", "--runInBand", "-c", "test/systemd/jest.config.js", "--verbose", ...reporters], {
         encoding: "utf8",
         // 30-50 s here. In CI it ran out of 280 s once and of 420 s once, with nothing said (the
-        // output went through the consoles then); here it never has, in 20+ runs. Now the
-        // guest's watchdog reports every process 20 s before the end, progress-reporter.js
-        // says which test was running, and a run that runs out of time is made once more,
-        // after its report is printed: the suite must pass in one run or the other.
+        // output went through the consoles then); here it never has, in 20+ runs. Later, in CI,
+        // the boot test above finished its command in 3 s and then the guest never powered off:
+        // run-in-vm.sh now stops such a guest itself 15 s after the command's end. Should the
+        // command itself hang, the guest's watchdog reports every process 20 s before the end,
+        // progress-reporter.js says which test was running, and a run that runs out of time is
+        // made once more, after its report is printed: the suite must pass in one run or the other.
         env: { ...process.env, VM_INIT: "systemd", VM_TIMEOUT: "240" },
         timeout: 260_000,
         killSignal: "SIGKILL",

@@ -303,10 +303,15 @@ async function launchExec(
   // Sharing the host's mount namespace, the container's root is its init's root directory.
   const root = joins.includes("mount") ? undefined : `/proc/${record.pid}/root`;
   const dirs = execCgroupDirs(id, record, opts.cgroup);
-  const plan: ExecPlan = buildExecPlan({ process: proc, joins, fds: childNs, seccomp, capLastCap: capLastCap(), root, v1Cgroups: dirs.v1, parentJoins: record.status === "paused" });
+  // clone3 places the process in the cgroup2 directory only when create made it; one that was
+  // there before, or one made inside the container (exec --cgroup), may have had cgroup.kill
+  // written, and Linux 6.18 kills whatever is cloned into such a cgroup (see joinCgroups).
+  const intoUnified = dirs.unified !== undefined && record.cgroupDirs.includes(dirs.unified);
+  const unifiedCgroup = dirs.unified !== undefined && !intoUnified ? dirs.unified : undefined;
+  const plan: ExecPlan = buildExecPlan({ process: proc, joins, fds: childNs, seccomp, capLastCap: capLastCap(), root, v1Cgroups: dirs.v1, unifiedCgroup, parentJoins: record.status === "paused" });
 
   let cgroupFd: number | undefined;
-  if (dirs.unified) {
+  if (dirs.unified && intoUnified) {
     try {
       cgroupFd = openSync(dirs.unified, fsConstants.O_RDONLY | fsConstants.O_DIRECTORY);
     } catch (err) {
@@ -322,7 +327,8 @@ async function launchExec(
     try {
       if (plan.waitsForParent) {
         try {
-          rt.cgroups.joinCgroups({ dirs: dirs.v1, created: [] }, launched.pid, false);
+          const joined = unifiedCgroup ? [...dirs.v1, unifiedCgroup] : dirs.v1;
+          rt.cgroups.joinCgroups({ dirs: joined, unified: unifiedCgroup, created: [] }, launched.pid, unifiedCgroup !== undefined);
         } catch (err) {
           const e = err as NodeJS.ErrnoException;
           throw new BerthError({ op: OP, id, field: e.path, reason: "write", errno: e.code ?? "EIO" });

@@ -86,6 +86,11 @@ export interface ExecPlanInput {
    */
   v1Cgroups: readonly string[];
   /**
+   * The cgroup2 directory when clone3 cannot place the process there: create did not make it
+   * (see joinCgroups in src/cgroups/placement.ts). The process joins it through cgroup.procs.
+   */
+  unifiedCgroup?: string;
+  /**
    * The parent moves the process into the v1 cgroups: it enters a user namespace (whose
    * processes may not write the host's cgroup files), or the container is paused (cloned into
    * its frozen cgroup2 directory, the process could not move itself until the thaw).
@@ -98,7 +103,7 @@ export interface ExecPlan {
   /** Where the launch's special namespaces come from (usernsFd, pidnsFd). */
   joinUser: boolean;
   joinPid: boolean;
-  /** The first op waits for the parent, which moves the process into the v1 cgroups, then acks. */
+  /** The first op waits for the parent, which moves the process into its cgroups, then acks. */
   waitsForParent: boolean;
 }
 
@@ -108,8 +113,11 @@ export function buildExecPlan(input: ExecPlanInput): ExecPlan {
   const add = (op: PlanOp["op"], args: PlanOp["args"], origin: string) => ops.push({ op, args, origin });
 
   const waitsForParent = input.parentJoins === true || input.joins.includes("user");
-  if (waitsForParent) add("waitParent", [], "(runtime: v1 cgroup placement)");
-  else for (const dir of input.v1Cgroups) add("joinCgroup", [`${dir}/tasks`], "(container: cgroups)");
+  if (waitsForParent) add("waitParent", [], "(runtime: cgroup placement)");
+  else {
+    for (const dir of input.v1Cgroups) add("joinCgroup", [`${dir}/tasks`], "(container: cgroups)");
+    if (input.unifiedCgroup) add("joinCgroup", [`${input.unifiedCgroup}/cgroup.procs`], "(container: cgroups)");
+  }
   for (const type of input.joins) {
     if (type === "user" || type === "pid") continue;
     const fd = input.fds[type];

@@ -6,7 +6,9 @@
  */
 import { existsSync, mkdirSync, readFileSync, rmdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { berth } from "../helpers/cli";
+import { spawn } from "node:child_process";
+import { berth, berthBin } from "../helpers/cli";
+import { until } from "../helpers/until";
 import { cgroupDirsFor, makeBundle, type TestBundle } from "../helpers/bundle";
 import { detectCgroups } from "../../src/cgroups";
 
@@ -125,7 +127,7 @@ maybe("cgroup limits on a hybrid host", () => {
     expect(existsSync(join(b.root, id))).toBe(false);
   });
 
-  test("a cgroup2 directory that was there before, and once had cgroup.kill written, takes a new container", () => {
+  test("a cgroup2 directory that was there before, and once had cgroup.kill written, takes a new container and its execs", async () => {
     // Linux 6.18 SIGKILLs at birth a process cloned (CLONE_INTO_CGROUP) into a cgroup that was
     // ever killed; such a directory is berth's only when another container shared its
     // cgroupsPath. berth moves the init in through cgroup.procs instead, and leaves the
@@ -141,11 +143,42 @@ maybe("cgroup limits on a hybrid host", () => {
       expect(readFileSync(`/proc/${pid}/cgroup`, "utf8").split("\n")).toContain(`0::/berth/${id}`);
       expect(run(["start", id]).exitCode).toBe(0);
       expect(statusOf(id)).toBe("running");
+      // An exec is moved in the same way: by itself, and by the parent into a paused container.
+      const execInto = (...flags: string[]): number => {
+        const pidFile = join(b.dir, `exec-${flags.length}.pid`);
+        expect(run(["exec", "-d", ...flags, "--pid-file", pidFile, id, "sleep", "300"])).toEqual({ exitCode: 0, stdout: "", stderr: "" });
+        const execPid = Number(readFileSync(pidFile, "utf8"));
+        expect(readFileSync(`/proc/${execPid}/cgroup`, "utf8").split("\n")).toContain(`0::/berth/${id}`);
+        return execPid;
+      };
+      const running = execInto();
+      expect(run(["exec", id, "true"])).toEqual({ exitCode: 0, stdout: "", stderr: "" });
+      // Into the paused container, exec returns once the process has exec'd: after the resume.
+      expect(run(["pause", id]).exitCode).toBe(0);
+      const pidFile = join(b.dir, "paused.pid");
+      const child = spawn(berthBin, ["--root", b.root, "exec", "-d", "--ignore-paused", "--pid-file", pidFile, id, "sleep", "300"], { stdio: "ignore" });
+      const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+      await until("the exec'd process in the frozen cgroup", () => readFileSync(join(dir, "cgroup.procs"), "utf8").trim().split("\n").length >= 3);
+      expect(run(["resume", id]).exitCode).toBe(0);
+      expect(await exited).toBe(0);
+      const paused = Number(readFileSync(pidFile, "utf8"));
+      expect(readFileSync(`/proc/${paused}/cgroup`, "utf8").split("\n")).toContain(`0::/berth/${id}`);
       expect(run(["delete", "--force", id])).toEqual({ exitCode: 0, stdout: "", stderr: "" });
+      for (const p of [running, paused]) expect(existsSync(`/proc/${p}`)).toBe(false);
       expect(existsSync(dir)).toBe(true);
       expect(readFileSync(join(dir, "cgroup.procs"), "utf8")).toBe("");
     } finally {
-      rmdirSync(dir);
+      // (After a failed assertion the container may still be there; its processes take a moment
+      // to leave the cgroup once killed.)
+      run(["delete", "--force", id]);
+      await until(`${dir} removed`, () => {
+        try {
+          rmdirSync(dir);
+          return true;
+        } catch {
+          return false;
+        }
+      });
     }
   });
 

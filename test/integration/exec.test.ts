@@ -8,6 +8,7 @@ import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { berth, berthBin } from "../helpers/cli";
+import { until } from "../helpers/until";
 import { cgroupDirsFor, makeBundle, processesMentioning, type TestBundle } from "../helpers/bundle";
 
 let b: TestBundle;
@@ -49,16 +50,6 @@ function processFile(p: Record<string, unknown>): string {
   return file;
 }
 
-/** Poll a condition with a deadline (no fixed sleeps). */
-async function until<T>(what: string, fn: () => T | undefined | false, ms = 10_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setImmediate(r));
-  }
-}
 
 const alive = (pid: number) => {
   try {

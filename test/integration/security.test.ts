@@ -13,6 +13,7 @@ import { join } from "node:path";
 import { defaultSpec } from "../../src/spec";
 import { berth, berthBin, repoRoot } from "../helpers/cli";
 import { cgroupDirsFor, makeBundle, type TestBundle } from "../helpers/bundle";
+import { until } from "../helpers/until";
 
 let b: TestBundle;
 let ids: string[] = [];
@@ -56,13 +57,6 @@ function sha256(path: string): string {
 }
 
 /** Poll a condition until a deadline (no fixed sleeps). */
-async function until(what: string, cond: () => boolean, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 function statOf(pid: number): string | undefined {
   try {

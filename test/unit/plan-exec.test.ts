@@ -67,6 +67,14 @@ describe("buildExecPlan", () => {
     expect(userns.ops.some((o) => o.op === "joinCgroup")).toBe(false);
   });
 
+  test("a cgroup2 directory create did not make is joined through cgroup.procs, after the v1 ones", () => {
+    const plan = buildExecPlan({ process: base, joins: [], fds: {}, capLastCap: 40, v1Cgroups: ["/sys/fs/cgroup/cpu/berth/c1"], unifiedCgroup: "/sys/fs/cgroup/unified/shared" });
+    expect(plan.ops.slice(0, 2).map((o) => [o.op, ...o.args].join(" "))).toEqual(["joinCgroup /sys/fs/cgroup/cpu/berth/c1/tasks", "joinCgroup /sys/fs/cgroup/unified/shared/cgroup.procs"]);
+    const paused = buildExecPlan({ process: base, joins: [], fds: {}, capLastCap: 40, v1Cgroups: [], unifiedCgroup: "/sys/fs/cgroup/unified/shared", parentJoins: true });
+    expect(paused.ops[0]!.op).toBe("waitParent");
+    expect(paused.ops.some((o) => o.op === "joinCgroup")).toBe(false);
+  });
+
   test("a namespace without an fd is a bug, said loudly", () => {
     expect(() => buildExecPlan({ process: base, joins: ["uts"], fds: {}, capLastCap: 40, v1Cgroups: [] })).toThrow(/no fd for the uts namespace/);
   });

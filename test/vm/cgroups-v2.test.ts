@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { detectCgroups } from "../../src/cgroups";
 import { makeBundle, processesMentioning, type TestBundle } from "../helpers/bundle";
 import { berth } from "../helpers/cli";
+import { until } from "../helpers/until";
 
 const layout = detectCgroups();
 const why =
@@ -57,15 +58,6 @@ function started(name: string, script: string, resources: Record<string, unknown
   return id;
 }
 
-/** Re-read `fn` until it is true, yielding to the event loop (bounded; no fixed sleep). */
-async function until(fn: () => boolean, ms = 30_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!fn()) {
-    if (Date.now() > end) throw new Error("condition not met in time");
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 vm("memory.max is written and enforced: an allocation past it is OOM-killed", async () => {
   const id = started("mem", "sleep 300", { memory: { limit: 32 * 1024 * 1024 } });
   expect(cg(id, "memory.max").trim()).toBe(String(32 * 1024 * 1024));
@@ -92,7 +84,7 @@ vm("cpu.max throttles a busy loop; cpu.shares 1024 becomes cpu.weight 39", async
   const id = started("cpu", "while :; do :; done", { cpu: { quota: 10000, period: 100000, shares: 1024 } });
   expect(cg(id, "cpu.max").trim()).toBe("10000 100000");
   expect(cg(id, "cpu.weight").trim()).toBe("39");
-  await until(() => field(cg(id, "cpu.stat"), "nr_throttled") > 3);
+  await until("cpu.stat nr_throttled > 3", () => field(cg(id, "cpu.stat"), "nr_throttled") > 3, 30_000, 50);
 });
 
 vm("io.max on /dev/ubda slows a read from inside; unified keys written as given", () => {
@@ -114,13 +106,13 @@ vm("io.max on /dev/ubda slows a read from inside; unified keys written as given"
 vm("pause and resume freeze a counting loop through cgroup.freeze; state says paused", async () => {
   const id = started("pause", "i=0; while :; do i=$((i+1)); echo $i > /tmp/n; done", {});
   const count = () => Number(run(["exec", id, "cat", "/tmp/n"]).stdout);
-  await until(() => count() > 0);
+  await until("the loop to count", () => count() > 0, 30_000, 50);
   expect(run(["pause", id])).toEqual({ exitCode: 0, stdout: "", stderr: "" });
   expect(cg(id, "cgroup.freeze").trim()).toBe("1");
   expect(JSON.parse(run(["state", id]).stdout).status).toBe("paused");
   expect(run(["resume", id])).toEqual({ exitCode: 0, stdout: "", stderr: "" });
   const before = count();
-  await until(() => count() > before);
+  await until("the loop to count on", () => count() > before, 30_000, 50);
   expect(JSON.parse(run(["state", id]).stdout).status).toBe("running");
 });
 
@@ -151,9 +143,9 @@ vm("update --memory and --resources - change a running container's memory.max", 
 
 vm("kill --all and delete --force use cgroup.kill: no process survives", async () => {
   const id = started("kill", "sleep 301 & sleep 302 & sleep 303", {}, (c) => (c.linux.namespaces = c.linux.namespaces.filter((n: { type: string }) => n.type !== "pid")));
-  await until(() => processesMentioning("sleep 30").length >= 3);
+  await until("three sleeps", () => processesMentioning("sleep 30").length >= 3, 30_000, 50);
   expect(run(["kill", "--all", id, "KILL"]).exitCode).toBe(0);
-  await until(() => processesMentioning("sleep 30").length === 0);
+  await until("no sleep left", () => processesMentioning("sleep 30").length === 0, 30_000, 50);
   expect(run(["delete", "--force", id]).exitCode).toBe(0);
   expect(existsSync(cgDir(id))).toBe(false);
 });

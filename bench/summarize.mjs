@@ -78,15 +78,18 @@ if (lib.length) {
   out.push(`Library API (dist/index.js), one Node process, create → start → wait → delete of /bin/true: **${libCps.toFixed(1)} containers/s**, ${libMs.toFixed(1)} ms each (median of ${lib.length} rounds; each round's cps: ${lib.map((l) => l[2]).join(", ")}); \`crun run\` in the same rounds: ${ms(crunRun)} ms.`, "");
 }
 const R = (op, rt) => ratio[op]?.[rt];
+// A section this run skipped leaves its value undefined or NaN: shown as "-", "not measured".
+const unmeasured = (v) => v === undefined || Number.isNaN(v);
+const times = (v) => (unmeasured(v) ? "-" : `${v.toFixed(2)}×`);
 const targets = [];
-const t = (name, value, ok, shown) => targets.push(`| ${name} | ${shown ?? value} | ${Number.isNaN(value) || value === undefined ? "not measured" : ok ? "met" : "**missed**"} |`);
-for (const op of ["state (running)", "kill KILL until init exited", "start (/bin/true)", "delete (stopped)"]) t(`\`${op.split(" (")[0].split(" KILL")[0]}\` ≤ 1.15× node -e 0`, R(op, "node -e 0"), R(op, "node -e 0") <= 1.15, `${R(op, "node -e 0")?.toFixed(2)}×`);
-for (const op of ["run /bin/true", "create"]) t(`\`${op.split(" ")[0]}\` ≤ 1.4× node -e 0`, R(op, "node -e 0"), R(op, "node -e 0") <= 1.4, `${R(op, "node -e 0")?.toFixed(2)}×`);
-t("`delete -f` running: faster than runc", R("delete -f (running), until init exited", "runc"), R("delete -f (running), until init exited", "runc") < 1, `${R("delete -f (running), until init exited", "runc")?.toFixed(2)}×`);
-t("`list` of 500: faster than runc", R("list, 500 created", "runc"), R("list, 500 created", "runc") < 1, `${R("list, 500 created", "runc")?.toFixed(2)}×`);
+const t = (name, value, ok, shown) => targets.push(`| ${name} | ${unmeasured(value) ? "-" : shown} | ${unmeasured(value) ? "not measured" : ok ? "met" : "**missed**"} |`);
+for (const op of ["state (running)", "kill KILL until init exited", "start (/bin/true)", "delete (stopped)"]) t(`\`${op.split(" (")[0].split(" KILL")[0]}\` ≤ 1.15× node -e 0`, R(op, "node -e 0"), R(op, "node -e 0") <= 1.15, times(R(op, "node -e 0")));
+for (const op of ["run /bin/true", "create"]) t(`\`${op.split(" ")[0]}\` ≤ 1.4× node -e 0`, R(op, "node -e 0"), R(op, "node -e 0") <= 1.4, times(R(op, "node -e 0")));
+t("`delete -f` running: faster than runc", R("delete -f (running), until init exited", "runc"), R("delete -f (running), until init exited", "runc") < 1, times(R("delete -f (running), until init exited", "runc")));
+t("`list` of 500: faster than runc", R("list, 500 created", "runc"), R("list, 500 created", "runc") < 1, times(R("list, 500 created", "runc")));
 // No `d` section in this run: nothing measured (Math.max of nothing is -Infinity).
 const worst = Object.keys(perCtr).length ? Math.max(...Object.values(perCtr)) : NaN;
-t("RSS per created container ≤ 1 MiB", worst, worst <= 1024, Number.isNaN(worst) ? "-" : `${worst.toFixed(0)} KiB`);
+t("RSS per created container ≤ 1 MiB", worst, worst <= 1024, `${worst.toFixed(0)} KiB`);
 t("library create→start→wait→delete faster than `crun run`", libMs, libMs < crunRun / 1000, `${libMs.toFixed(1)} vs ${ms(crunRun)} ms`);
 t("library ≥ 100 containers/s", libCps, libCps >= 100, `${libCps.toFixed(1)}/s`);
 out.push("Targets (ratios from the same run):", "", "| target | measured | |", "|---|---:|---|", ...targets, "");

@@ -60,6 +60,7 @@ export interface CgroupPlacement {
 /** mkdir -p in each hierarchy, recording what was created. Undo with removeCgroupDirs. */
 export function createCgroupDirs(layout: CgroupLayout, path: string): CgroupPlacement {
   const placement: CgroupPlacement = { dirs: [], created: [] };
+  const cpusetMount = layout.v1Mounts.cpuset;
   const make = (root: string): string => {
     let dir = root;
     for (const part of path.split("/").filter(Boolean)) {
@@ -68,7 +69,7 @@ export function createCgroupDirs(layout: CgroupLayout, path: string): CgroupPlac
       if (!existsSync(dir)) {
         mkdirSync(dir);
         placement.created.unshift(dir);
-        inheritCpuset(parent, dir);
+        if (root === cpusetMount) inheritCpuset(parent, dir);
       }
     }
     return dir;
@@ -154,8 +155,16 @@ export function removeCgroupDirs(dirs: readonly string[]): { dir: string; error:
   const isParent = (dir: string) => dirs.some((d) => d.startsWith(`${dir}/`));
   for (const dir of dirs) {
     try {
-      if (!isParent(dir)) removeChildCgroups(dir);
-      rmdirSync(dir);
+      try {
+        rmdirSync(dir);
+      } catch (err) {
+        // Cgroups made below it (exec --cgroup, or by the container itself): those first.
+        // (cgroupfs says EBUSY; a plain directory, ENOTEMPTY.)
+        const code = (err as NodeJS.ErrnoException).code;
+        if ((code !== "EBUSY" && code !== "ENOTEMPTY") || isParent(dir)) throw err;
+        removeChildCgroups(dir);
+        rmdirSync(dir);
+      }
     } catch (err) {
       const e = err as NodeJS.ErrnoException;
       if (e.code === "ENOENT") continue;

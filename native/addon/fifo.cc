@@ -11,7 +11,7 @@
 #include "addon.h"
 #include "args.h"
 #include "errors.h"
-#include "fd.h"
+#include "../common/unique-fd.h"
 
 namespace berth {
 

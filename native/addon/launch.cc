@@ -46,7 +46,7 @@
 #include "../common/linux.h"
 #include "addon.h"
 #include "errors.h"
-#include "fd.h"
+#include "../common/unique-fd.h"
 
 namespace berth {
 

@@ -39,7 +39,7 @@
 #include "addon.h"
 #include "args.h"
 #include "errors.h"
-#include "fd.h"
+#include "../common/unique-fd.h"
 
 #ifndef SOL_NETLINK
 #define SOL_NETLINK 270

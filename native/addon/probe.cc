@@ -19,35 +19,9 @@
 #include <cstdint>
 #include <string>
 
+#include "../common/linux.h"
 #include "addon.h"
 #include "errors.h"
-
-// Syscalls added after the oldest headers we build against. Numbers from 424 on are the same
-// on every architecture (the unified syscall table) except alpha, which Node does not run on.
-#ifndef __NR_pidfd_send_signal
-#define __NR_pidfd_send_signal 424
-#endif
-#ifndef __NR_open_tree
-#define __NR_open_tree 428
-#endif
-#ifndef __NR_move_mount
-#define __NR_move_mount 429
-#endif
-#ifndef __NR_pidfd_open
-#define __NR_pidfd_open 434
-#endif
-#ifndef __NR_clone3
-#define __NR_clone3 435
-#endif
-#ifndef __NR_close_range
-#define __NR_close_range 436
-#endif
-#ifndef __NR_openat2
-#define __NR_openat2 437
-#endif
-#ifndef __NR_mount_setattr
-#define __NR_mount_setattr 442
-#endif
 
 // Older uapi headers lack the newer seccomp constants; values are kernel ABI.
 #ifndef SECCOMP_SET_MODE_FILTER

@@ -26,7 +26,7 @@
 
 #include "addon.h"
 #include "errors.h"
-#include "fd.h"
+#include "../common/unique-fd.h"
 
 namespace berth {
 

@@ -32,7 +32,7 @@ long openat2(int dirfd, const char* path, linux_abi::OpenHow* how) {
 
 }  // namespace
 
-int open_in_root(Run& run, const char* path, int flags, Fd* out) {
+int open_in_root(Run& run, const char* path, int flags, UniqueFd* out) {
   // Keep the caller's description: on failure the detail says what was being done, and this
   // function only adds the errno.
   int root = run.root_fd();
@@ -55,7 +55,7 @@ int open_in_root(Run& run, const char* path, int flags, Fd* out) {
   }
 }
 
-int open_parent_in_root(Run& run, const char* path, Fd* parent, Text<256>* last) {
+int open_parent_in_root(Run& run, const char* path, UniqueFd* parent, Text<256>* last) {
   // Copy, dropping trailing slashes ("a/b/" creates "b" in "a").
   Text<4096> dir;
   dir.add(path);

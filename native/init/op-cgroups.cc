@@ -22,7 +22,7 @@ namespace berth {
 int op_joinCgroup(Run& run, const Op& op) {
   const char* file = op.args[0].s;
   run.doing("write 0 to ", file);
-  Fd fd(open(file, O_WRONLY | O_CLOEXEC));
+  UniqueFd fd(open(file, O_WRONLY | O_CLOEXEC));
   if (!fd.valid()) return run.fail(errno);
   if (write(fd.get(), "0", 1) != 1) return run.fail(errno);
   return 0;

@@ -49,7 +49,7 @@ int op_mkdirInRoot(Run& run, const Op& op) {
   for (int links = 0;; links++) {
     if (links > 40) return run.fail(ELOOP);  // as the kernel's MAXSYMLINKS
     if (todo.full()) return run.fail(ENAMETOOLONG);
-    Fd dir;
+    UniqueFd dir;
     if (open_in_root(run, "/", O_PATH | O_DIRECTORY, &dir) != 0) return -1;
     Text<4096> prefix;
     const char* p = todo.c_str();
@@ -72,9 +72,9 @@ int op_mkdirInRoot(Run& run, const Op& op) {
       if (next.full()) return run.fail(ENAMETOOLONG);
       bool file = last && as_file;
 
-      Fd found;
+      UniqueFd found;
       if (open_in_root(run, next.c_str(), O_PATH | (file ? 0 : O_DIRECTORY), &found) == 0) {
-        dir = static_cast<Fd&&>(found);
+        dir = static_cast<UniqueFd&&>(found);
         prefix.clear().add(next.c_str());
         continue;
       }
@@ -101,7 +101,7 @@ int op_mkdirInRoot(Run& run, const Op& op) {
       }
       if (mkdirat(dir.get(), name.c_str(), mode) != 0 && errno != EEXIST) return run.fail(errno);
       if (open_in_root(run, next.c_str(), O_PATH | O_DIRECTORY, &found) != 0) return -1;
-      dir = static_cast<Fd&&>(found);
+      dir = static_cast<UniqueFd&&>(found);
       prefix.clear().add(next.c_str());
     }
   }
@@ -116,7 +116,7 @@ int op_mknod(Run& run, const Op& op) {
   uid_t uid = static_cast<uid_t>(op.args[3].i);
   gid_t gid = static_cast<gid_t>(op.args[4].i);
   run.doing("mknod ", path);
-  Fd parent;
+  UniqueFd parent;
   Text<256> name;
   if (open_parent_in_root(run, path, &parent, &name) != 0) return -1;
   {
@@ -142,7 +142,7 @@ int op_symlink(Run& run, const Op& op) {
   const char* target = op.args[0].s;
   const char* link = op.args[1].s;
   run.doing("symlink ", link, " -> ", target);
-  Fd parent;
+  UniqueFd parent;
   Text<256> name;
   if (open_parent_in_root(run, link, &parent, &name) != 0) return -1;
   if (symlinkat(target, parent.get(), name.c_str()) != 0 && errno != EEXIST) return run.fail(errno);

@@ -120,12 +120,12 @@ int op_runHook(Run& run, const Op& op) {
   }
   close(in[0]);
   close(out[1]);
-  Fd to(in[1]), from(out[0]);
+  UniqueFd to(in[1]), from(out[0]);
   set_nonblock(to.get());
   set_nonblock(from.get());
   // A pidfd tells us when the hook exits even if a child of its own holds the pipe open.
   // Without one (old kernel, a seccomp filter that refuses it) the pipe's EOF has to do.
-  Fd pidfd(static_cast<int>(syscall(__NR_pidfd_open, pid, 0)));
+  UniqueFd pidfd(static_cast<int>(syscall(__NR_pidfd_open, pid, 0)));
   long deadline = timeout > 0 ? now_ms() + timeout * 1000 : 0;
   char output[160];
   size_t got = 0;

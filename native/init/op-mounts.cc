@@ -77,7 +77,7 @@ int op_mount(Run& run, const Op& op) {
   } else {
     run.doing("mount ", source[0] != '\0' ? source : fstype, " on ", shown);
   }
-  Fd at;
+  UniqueFd at;
   if (open_in_root(run, target, O_PATH, &at) != 0) return -1;
   bool on_root = is_root(run, at.get());
   ProcFdPath where(at.get());
@@ -107,7 +107,7 @@ int op_mountSetattr(Run& run, const Op& op) {
   bool recursive = op.args[3].i != 0;
   run.doing("mount_setattr ", target[0] != '\0' ? target : "/", " set ");
   run.detail.hex(attr.attr_set).add(" clear ").hex(attr.attr_clr).add(recursive ? " recursive" : "");
-  Fd at;
+  UniqueFd at;
   if (open_in_root(run, target, O_PATH, &at) != 0) return -1;
   unsigned int at_flags = AT_EMPTY_PATH | (recursive ? linux_abi::kAtRecursive : 0);
   if (syscall(__NR_mount_setattr, at.get(), "", at_flags, &attr, sizeof attr) != 0) return run.fail(errno);
@@ -121,7 +121,7 @@ int op_maskPath(Run& run, const Op& op) {
   run.doing("mask ", path);
   // ENOENT below means "no such path": a root that cannot be opened is a real failure.
   if (run.root_fd() < 0) return -1;
-  Fd at;
+  UniqueFd at;
   if (open_in_root(run, path, O_PATH, &at) != 0) return run.err == ENOENT ? 0 : -1;
   struct stat st;
   if (fstat(at.get(), &st) != 0) return run.fail(errno);
@@ -134,7 +134,7 @@ int op_maskPath(Run& run, const Op& op) {
   // the rootfs put there: we are about to bind it over a kernel interface, and a writable
   // stand-in would unmask it (CVE-2025-31133). O_NOFOLLOW: a symlink fails the check.
   run.doing("mask ", path, ": open /dev/null");
-  Fd null_dev;
+  UniqueFd null_dev;
   if (open_in_root(run, "/dev/null", O_PATH | O_NOFOLLOW, &null_dev) != 0) return -1;
   struct stat ns;
   if (fstat(null_dev.get(), &ns) != 0) return run.fail(errno);
@@ -154,13 +154,13 @@ int op_readonlyPath(Run& run, const Op& op) {
   const char* path = op.args[0].s;
   run.doing("bind ", path, " onto itself");
   if (run.root_fd() < 0) return -1;  // as in maskPath: only the path may be missing
-  Fd at;
+  UniqueFd at;
   if (open_in_root(run, path, O_PATH, &at) != 0) return run.err == ENOENT ? 0 : -1;
   ProcFdPath where(at.get());
   if (mount(where.c_str(), where.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0) return run.fail(errno);
   // `at` still holds the directory under the new mount; the remount must hit the new one.
   run.doing("remount ", path, " read-only");
-  Fd top;
+  UniqueFd top;
   if (open_in_root(run, path, O_PATH, &top) != 0) return -1;
   unsigned long flags = 0;
   if (int r = mount_flags_of(top.get(), &flags); r < 0) return run.fail(-r);
@@ -177,7 +177,7 @@ int op_remountRoot(Run& run, const Op& op) {
   unsigned long extra = static_cast<unsigned long>(op.args[0].i);
   run.doing("remount / with flags ");
   run.detail.hex(extra);
-  Fd root(open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
+  UniqueFd root(open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (!root.valid()) return run.fail(errno);
   unsigned long flags = 0;
   if (int r = mount_flags_of(root.get(), &flags); r < 0) return run.fail(-r);

@@ -13,10 +13,10 @@
 namespace berth {
 
 int op_moveMount(Run& run, const Op& op) {
-  Fd tree(static_cast<int>(op.args[0].i));  // ours now: closed however this ends
+  UniqueFd tree(static_cast<int>(op.args[0].i));  // ours now: closed however this ends
   const char* target = op.args[1].s;
   run.doing("move_mount fd ", tree.get(), " on ", target[0] != '\0' ? target : "/");
-  Fd at;
+  UniqueFd at;
   if (open_in_root(run, target, O_PATH, &at) != 0) return -1;
   if (syscall(__NR_move_mount, tree.get(), "", at.get(), "",
               linux_abi::kMoveMountFEmptyPath | linux_abi::kMoveMountTEmptyPath) != 0) {

@@ -34,7 +34,7 @@ int op_unshareTime(Run& run, const Op& op) {
   Text<128> text;
   text.add("1 ").add(mono_s).add(' ').add(mono_ns).add("\n7 ").add(boot_s).add(' ').add(boot_ns).add('\n');
   run.doing("write /proc/self/timens_offsets: ", text.c_str());
-  Fd fd(open("/proc/self/timens_offsets", O_WRONLY | O_CLOEXEC));
+  UniqueFd fd(open("/proc/self/timens_offsets", O_WRONLY | O_CLOEXEC));
   if (!fd.valid()) return run.fail(errno);
   ssize_t n = write(fd.get(), text.c_str(), text.size());
   if (n < 0) return run.fail(errno);

@@ -25,7 +25,7 @@ int write_file_at(int dirfd, const char* path, const char* value, uint64_t resol
   how.resolve = resolve;
   int fd = static_cast<int>(syscall(__NR_openat2, dirfd, path, &how, sizeof how));
   if (fd < 0) return -errno;
-  Fd file(fd);
+  UniqueFd file(fd);
   return write_all(file.get(), value, Text<1>::length(value));
 }
 
@@ -45,7 +45,7 @@ int op_sysctl(Run& run, const Op& op) {
   if (rel.full()) return run.fail(ENAMETOOLONG);
   // The file must be under a real procfs's sys/: the /proc we see is the container's, and a
   // key must not climb out of /proc/sys ("..", symlinks), whatever the config says.
-  Fd sys(open("/proc/sys", O_PATH | O_DIRECTORY | O_CLOEXEC));
+  UniqueFd sys(open("/proc/sys", O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (!sys.valid()) return run.fail(errno);
   struct statfs fs;
   if (fstatfs(sys.get(), &fs) != 0) return run.fail(errno);
@@ -76,7 +76,7 @@ int op_oomScoreAdj(Run& run, const Op& op) {
   Text<24> value;
   value.add(static_cast<long long>(op.args[0].i));
   run.doing("write ", value.c_str(), " to /proc/self/oom_score_adj");
-  Fd file(open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC));
+  UniqueFd file(open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC));
   if (!file.valid()) return run.fail(errno);
   if (int r = write_all(file.get(), value.c_str(), value.size()); r < 0) return run.fail(-r);
   return 0;
@@ -149,7 +149,7 @@ int op_setExecLabel(Run& run, const Op& op) {
   const char* lsm = op.args[0].s;
   const char* value = op.args[1].s;
   const char* path = "/proc/self/attr/exec";
-  Fd fd;
+  UniqueFd fd;
   if (strcmp(lsm, "apparmor") == 0) {
     fd.reset(open("/proc/self/attr/apparmor/exec", O_WRONLY | O_CLOEXEC));
     if (fd.valid()) path = "/proc/self/attr/apparmor/exec";

@@ -30,7 +30,7 @@ void root_is_slash(Run& run) {
 int op_pivotRoot(Run& run, const Op& op) {
   const char* rootfs = op.args[0].s;
   run.doing("enter rootfs ", rootfs);
-  Fd dir(open(rootfs, O_DIRECTORY | O_RDONLY | O_CLOEXEC));
+  UniqueFd dir(open(rootfs, O_DIRECTORY | O_RDONLY | O_CLOEXEC));
   if (!dir.valid() || fchdir(dir.get()) != 0) return run.fail(errno);
   // pivot_root(".", "."): the new root becomes "/" and the old root ends up mounted on top of
   // it, at the same place; no directory for it (the classic put_old) is needed in the rootfs,
@@ -53,7 +53,7 @@ int op_pivotRoot(Run& run, const Op& op) {
 int op_chrootNoPivot(Run& run, const Op& op) {
   const char* rootfs = op.args[0].s;
   run.doing("enter rootfs ", rootfs);
-  Fd dir(open(rootfs, O_DIRECTORY | O_RDONLY | O_CLOEXEC));
+  UniqueFd dir(open(rootfs, O_DIRECTORY | O_RDONLY | O_CLOEXEC));
   if (!dir.valid() || fchdir(dir.get()) != 0) return run.fail(errno);
   // Move the rootfs mount over "/" (the old root stays underneath, unreachable after the
   // chroot), then make it our root.
@@ -69,7 +69,7 @@ int op_chrootNoPivot(Run& run, const Op& op) {
 int op_chroot(Run& run, const Op& op) {
   const char* root = op.args[0].s;
   run.doing("enter root ", root);
-  Fd dir(open(root, O_DIRECTORY | O_RDONLY | O_CLOEXEC));
+  UniqueFd dir(open(root, O_DIRECTORY | O_RDONLY | O_CLOEXEC));
   if (!dir.valid() || fchdir(dir.get()) != 0) return run.fail(errno);
   run.doing("chroot to ", root);
   if (chroot(".") != 0) return run.fail(errno);

@@ -33,7 +33,7 @@ int op_seccompListener(Run& run, const Op&) {
     run.detail.add(": no listener (the filter was not loaded with SECCOMP_FILTER_FLAG_NEW_LISTENER)");
     return run.fail(EBADF);
   }
-  Fd listener(run.seccomp_listener);
+  UniqueFd listener(run.seccomp_listener);
   run.seccomp_listener = -1;
   if (int r = sync_send_fd(run.sync_fd, abi::kSyncSeccompListener, "", listener.get()); r < 0) return run.fail(-r);
   listener.reset();

@@ -48,7 +48,7 @@ int op_openPty(Run& run, const Op& op) {
   // In the container's root: /dev/ptmx is its symlink to pts/ptmx (a rootfs cannot send us to
   // the host's ptys: the walk is clamped at the root). O_NOCTTY: we are not a session leader
   // yet, and the master must never become anyone's controlling terminal.
-  Fd master;
+  UniqueFd master;
   if (open_in_root(run, "/dev/ptmx", O_RDWR | O_NOCTTY, &master) != 0) {
     if (run.err == ENOENT) run.detail.add(" (no /dev/ptmx: mount a devpts on /dev/pts)");
     return -1;
@@ -68,7 +68,7 @@ int op_openPty(Run& run, const Op& op) {
   // The slave straight from the master (TIOCGPTPEER, Linux 4.13): no path lookup, so no
   // rootfs trick can hand us another file for it. Older kernels: the path, in the root.
   run.doing("open the pty slave ", name.c_str());
-  Fd slave(ioctl(master.get(), TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC));
+  UniqueFd slave(ioctl(master.get(), TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC));
   if (!slave.valid()) {
     if (errno != EINVAL && errno != ENOTTY) return run.fail(errno);
     if (open_in_root(run, name.c_str(), O_RDWR | O_NOCTTY, &slave) != 0) return -1;
@@ -108,7 +108,7 @@ int op_mountConsole(Run& run, const Op&) {
     run.detail.add(": no terminal (openPty comes first)");
     return run.fail(EBADF);
   }
-  Fd target;
+  UniqueFd target;
   if (open_in_root(run, "/dev/console", O_PATH, &target) != 0) return -1;
   ProcFdPath from(run.pty_slave);
   ProcFdPath where(target.get());
@@ -124,7 +124,7 @@ int op_setCtty(Run& run, const Op&) {
     run.detail.add(": no terminal (openPty comes first)");
     return run.fail(EBADF);
   }
-  Fd slave(run.pty_slave);
+  UniqueFd slave(run.pty_slave);
   run.pty_slave = -1;
   // A terminal is the controlling terminal of one session, and only its leader may take it.
   // We are never a process group leader here (the launch's clone keeps the parent's group),

@@ -16,39 +16,11 @@
 #include <unistd.h>
 
 #include "../abi/plan-abi.h"
+#include "../common/unique-fd.h"
 #include "plan.h"
 #include "text.h"
 
 namespace berth {
-
-// Owns one file descriptor and closes it when it goes out of scope, so no early return in a
-// handler leaks an fd into the container.
-class Fd {
- public:
-  explicit Fd(int fd = -1) : fd_(fd) {}
-  ~Fd() { reset(); }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  Fd(Fd&& other) : fd_(other.release()) {}
-  Fd& operator=(Fd&& other) {
-    if (this != &other) reset(other.release());
-    return *this;
-  }
-  int get() const { return fd_; }
-  bool valid() const { return fd_ >= 0; }
-  int release() {
-    int fd = fd_;
-    fd_ = -1;
-    return fd;
-  }
-  void reset(int fd = -1) {
-    if (fd_ >= 0) close(fd_);
-    fd_ = fd;
-  }
-
- private:
-  int fd_;
-};
 
 // "/proc/self/fd/<n>": how an fd opened safely (O_PATH, resolved inside the root) is handed to
 // syscalls that only take paths, mount(2) above all. The kernel follows this magic link to
@@ -87,7 +59,7 @@ struct Run {
   // namespace, the bind mount of the rootfs onto itself) change what the path names; and
   // reopened after anything that does so again (see invalidate_root).
   const char* root_path = "/";
-  Fd root;
+  UniqueFd root;
 
   // The failure being reported.
   int err = 0;
@@ -117,12 +89,12 @@ struct Run {
 // never send us to a host path (the class of CVE-2019-19921, CVE-2021-30465). "" and "/" name
 // the root itself. `flags` are open flags (O_PATH is typical); O_CLOEXEC is always added.
 // Returns 0 and sets *out, or -1 after run.fail().
-int open_in_root(Run& run, const char* path, int flags, Fd* out);
+int open_in_root(Run& run, const char* path, int flags, UniqueFd* out);
 
 // Splits `path` into its parent directory, opened inside the root as by open_in_root, and its
 // last component (copied into `last`; never "", "." or ".."). For the handlers that create an
 // entry: they act with *at() calls on the parent fd, so the last component is never followed.
-int open_parent_in_root(Run& run, const char* path, Fd* parent, Text<256>* last);
+int open_parent_in_root(Run& run, const char* path, UniqueFd* parent, Text<256>* last);
 
 // Writes one SyncRecord to the sync socket (MSG_NOSIGNAL: a parent that went away must give
 // us EPIPE, not kill us). Returns 0 or -errno.

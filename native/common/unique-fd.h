@@ -1,8 +1,9 @@
-// fd.h: an owned file descriptor for the addon's C++ (closes on scope exit, so an early
-// `return ThrowErrno(...)` cannot leak an fd into the Node process, and from there into
-// every child it spawns).
-#ifndef BERTH_NATIVE_ADDON_FD_H
-#define BERTH_NATIVE_ADDON_FD_H
+// unique-fd.h: an owned file descriptor, closed when it goes out of scope, for the addon and
+// berth-init alike. In the addon an early `return ThrowErrno(...)` cannot leak an fd into the
+// Node process (and from there into every child it spawns); in berth-init no early return of
+// a handler leaks one into the container.
+#ifndef BERTH_NATIVE_COMMON_UNIQUE_FD_H
+#define BERTH_NATIVE_COMMON_UNIQUE_FD_H
 
 #include <unistd.h>
 
@@ -37,4 +38,4 @@ class UniqueFd {
 
 }  // namespace berth
 
-#endif  // BERTH_NATIVE_ADDON_FD_H
+#endif  // BERTH_NATIVE_COMMON_UNIQUE_FD_H

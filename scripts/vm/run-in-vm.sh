@@ -16,8 +16,9 @@
 #   /tmp /run ...     fresh tmpfs; proc, sysfs, devtmpfs, devpts, mqueue.
 # Exit status: COMMAND's; 124 when VM_TIMEOUT ran out (20 s before it, a watchdog in the guest
 # ends the command and prints what each process waits in); 125 when the guest itself failed.
-# A guest that has not powered off 15 s after COMMAND ended is stopped from the host, with a
-# line on stderr that starts "run-in-vm: the guest did not power off" and the console's end.
+# A guest that has not powered off VM_POWEROFF_GRACE (15) s after COMMAND ended is stopped from
+# the host, with a line on stderr that starts "run-in-vm: the guest did not power off" and the
+# end of the guest's console.
 #
 # Environment: VM_MEM (2G), VM_TIMEOUT (seconds, 600), VM_DISK_MB (256), VM_ENV (names of more
 # host variables to pass in; PATH, CI, TERM always are), VM_DEBUG=1 (kernel console on stderr;
@@ -339,7 +340,7 @@ upid=$!
 # Wait for the guest to power off, for VM_TIMEOUT, and no longer than POWEROFF_GRACE seconds
 # once the command's exit status is in CTL/rc: the command is over then, and a guest that does
 # not stop (once in CI, systemd's power-off never ended) is stopped from here.
-poweroff_grace=15
+poweroff_grace=${VM_POWEROFF_GRACE:-15}
 deadline=$((SECONDS + timeout)) off_by=
 timed_out=0 forced_off=0
 while kill -0 "$upid" 2>/dev/null; do

@@ -5,7 +5,8 @@
  * `systemd-run --scope` makes a scope whose cgroup appears under /sys/fs/cgroup/system.slice
  * and goes away with it; MemoryMax, TasksMax and CPUQuota land in memory.max, pids.max and
  * cpu.max; the only cgroup hierarchy is cgroup2; tmpfiles and udev are masked; and the
- * plumbing of run-in-vm.sh is unchanged: cwd DIR, VM_ENV, stdout, stderr, exit status.
+ * plumbing of run-in-vm.sh is unchanged: cwd DIR, VM_ENV, stdout, stderr, exit status; and a
+ * guest that has not powered off after its command is stopped from the host.
  * Skipped only when the kernel of scripts/vm/build-uml-kernel.sh is not built (VM_INIT=systemd
  * refuses Debian's linux.uml: systemd crashes under it).
  */
@@ -123,6 +124,27 @@ exit 7
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  },
+  100_000,
+);
+
+(why ? test.skip : test)(
+  why ? `a guest that does not power off is stopped from the host, the command's status kept (skipped: ${why})` : "a guest that does not power off is stopped from the host, the command's status kept",
+  () => {
+    // The command leaves its status where the guest's own end would, then never ends: the host
+    // stops the guest VM_POWEROFF_GRACE s later, and prints the end of its console.
+    const r = spawnSync(script, [repoRoot, "bash", "-c", "echo out; echo 5 >/run/vm/rc; exec sleep 300"], {
+      encoding: "utf8",
+      env: { ...process.env, VM_INIT: "systemd", VM_TIMEOUT: "60", VM_POWEROFF_GRACE: "2" },
+      timeout: 90_000,
+      killSignal: "SIGKILL",
+    });
+    expect({ status: r.status, stdout: r.stdout, stderrHead: r.stderr.split("\n")[0] }).toEqual({
+      status: 5,
+      stdout: "out\n",
+      stderrHead: "run-in-vm: the guest did not power off within 2 s of the command's end: stopped it from the host; the end of its console:",
+    });
+    expect(r.stderr).toMatch(/Started .*berth-vm\.service/);
   },
   100_000,
 );

@@ -431,6 +431,7 @@ async function createLocked(rt: Runtime, opts: CreateOptions, undo: Undo): Promi
     // The cgroupfs driver detects what gatherHostFacts read above (mountinfo, once per create).
     const layout = cgroups === fsCgroupDriver ? facts.cgroupLayout : cgroups.detect();
     let plan: LaunchPlan;
+    let planFor: (intoUnified: boolean) => LaunchPlan;
     let cgroupPath = "";
     let intoUnified = false;
     try {
@@ -438,7 +439,7 @@ async function createLocked(rt: Runtime, opts: CreateOptions, undo: Undo): Promi
       // clone3 places the process in the cgroup2 directory only if create makes it; into one
       // that exists already it is moved (cgroups/placement.ts, joinCgroups, says why).
       intoUnified = layout.v2Mount !== undefined && !existsSync(join(layout.v2Mount, cgroupPath));
-      plan = buildPlan({
+      planFor = (into: boolean) => buildPlan({
         spec,
         rootfs,
         bundle: bundle.dir,
@@ -453,7 +454,7 @@ async function createLocked(rt: Runtime, opts: CreateOptions, undo: Undo): Promi
         hierarchies: layout.v1Hierarchies.map((h) => ({ name: h.mountPoint.split("/").pop()!, mountPoint: h.mountPoint, data: h.data })),
         v2Mount: layout.v2Mount,
         path: cgroupPath,
-        intoUnified,
+        intoUnified: into,
       },
         sessionKeyring: opts.noNewKeyring ? undefined : `_ses.${id}`,
         systemdCgroup: opts.systemdCgroup === true,
@@ -461,6 +462,7 @@ async function createLocked(rt: Runtime, opts: CreateOptions, undo: Undo): Promi
         capLastCap: facts.capLastCap,
         seccomp,
       });
+      plan = planFor(intoUnified);
     } catch (err) {
       if (cgroupPath === "") throw new BerthError({ op: "create", id, field: "linux.cgroupsPath", value: spec.linux?.cgroupsPath, reason: (err as Error).message.replace(/^linux\.cgroupsPath "[^"]*": /, "") });
       if (err instanceof PlanError) throw new BerthError({ op: "create", id, field: err.field, value: err.value, reason: err.reason });
@@ -490,6 +492,12 @@ async function createLocked(rt: Runtime, opts: CreateOptions, undo: Undo): Promi
       const failed = cgroups.remove(placement.created);
       if (failed.length) throw new Error(failed.map((f) => `${f.dir}: ${f.error.code}`).join(", "));
     });
+    if (intoUnified && !(placement.unified !== undefined && placement.created.includes(placement.unified))) {
+      // Someone made the cgroup2 directory since it was looked for (a create sharing the
+      // cgroupsPath): the process is moved in rather than cloned into it, as into any other.
+      intoUnified = false;
+      plan = planFor(false);
+    }
     resourceErrors(id, () => cgroups.apply(cgroupSetFor(layout, cgroupPath, placement.created), fsResources, spec.linux?.devices ?? [], (m) => rt.warn(`create ${id}: ${m}`)));
     let cgroupFd: number | undefined;
     const owner = placement.unified ? cgroupOwner(spec, layout.mode) : undefined;

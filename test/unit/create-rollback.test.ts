@@ -58,6 +58,23 @@ test("a create that succeeds makes these calls and undoes nothing", async () => 
   expect(planOpNames(f.launches[0]!.plan)).not.toContain("waitParent");
 });
 
+test("a cgroup2 directory that appears between the look and the mkdir is joined, not cloned into", async () => {
+  // Made by someone else (a create sharing the cgroupsPath): it is not among those created.
+  const base = f.rt.cgroups;
+  f.rt = { ...f.rt, cgroups: { ...base, create: (layout, path) => ({ ...base.create(layout, path), created: ["/fake/cpu/berth/c1"] }) } };
+  const { error } = await runCreate();
+  expect(error).toBeUndefined();
+  const ops = planOpNames(f.launches[0]!.plan);
+  expect({ cgroupFd: f.launches[0]!.cgroupFd, joins: ops.filter((o) => o === "joinCgroup").length }).toEqual({ cgroupFd: undefined, joins: 3 });
+});
+
+test("a cgroup2 directory create made is cloned into", async () => {
+  const { error } = await runCreate();
+  expect(error).toBeUndefined();
+  const ops = planOpNames(f.launches[0]!.plan);
+  expect({ cloned: f.launches[0]!.cgroupFd !== undefined, joins: ops.filter((o) => o === "joinCgroup").length }).toEqual({ cloned: true, joins: 2 });
+});
+
 describe("failing call N: undo runs newest first, the original error is thrown", () => {
   const successful = [
     "store.createDir",

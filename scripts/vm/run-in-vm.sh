@@ -337,7 +337,7 @@ if [[ -n ${VM_DEBUG:-} ]]; then exec 5> >(exec cat >&2); else exec 5> >(exec cat
   "${init_args[@]}" \
   </dev/null >"$ctl/uml.log" 2>&1 &
 upid=$!
-# Wait for the guest to power off, for VM_TIMEOUT, and no longer than POWEROFF_GRACE seconds
+# Wait for the guest to power off, for VM_TIMEOUT, and no longer than VM_POWEROFF_GRACE seconds
 # once the command's exit status is in CTL/rc: the command is over then, and a guest that does
 # not stop (once in CI, systemd's power-off never ended) is stopped from here.
 poweroff_grace=${VM_POWEROFF_GRACE:-15}

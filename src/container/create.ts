@@ -6,7 +6,7 @@
  * blocked reading its exec fifo.
  */
 import { closeSync, constants, existsSync, openSync, readFileSync, statSync, unlinkSync, writeFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { resolve } from "node:path";
 import { BerthError, problemsError, toBerthError } from "../errors";
 import { buildPlan, encodePlan, hostProblems, idmappedMountRequests, NOTIFY_SOCKET_IN_CONTAINER, PlanError, SYNC, type LaunchPlan } from "../plan";
 import { hookState, planHooks, runHooks } from "../hooks";
@@ -131,13 +131,13 @@ function writeIdMap(id: string, pid: number, kind: "uid" | "gid", maps: { contai
   }
 }
 
-/** Turn berth-init's failure record into the user's message, located at the op's config field. */
 /** berth-init died without a word: say how (it is our unreaped child, so its zombie tells). */
 function notReady(pid: number): string {
   const how = howItEnded(pid);
   return `berth-init exited before it was ready${how ? ` (${how})` : ""}`;
 }
 
+/** Turn berth-init's failure record into the user's message, located at the op's config field. */
 function initError(id: string, plan: LaunchPlan, msg: { opIndex: number; errno: number; detail: string }): BerthError {
   const op = plan.ops[msg.opIndex];
   // A hook's detail is the whole reason ("exit status 1"): no errno text after it.
@@ -432,13 +432,12 @@ async function createLocked(rt: Runtime, opts: CreateOptions, undo: Undo): Promi
     const layout = cgroups === fsCgroupDriver ? facts.cgroupLayout : cgroups.detect();
     let plan: LaunchPlan;
     let planFor: (intoUnified: boolean) => LaunchPlan;
+    // Planned for clone3 placing the process in the cgroup2 directory, as it does into one that
+    // create makes (the usual case); see the placement below for one that was there before.
+    const plannedIntoUnified = layout.v2Mount !== undefined;
     let cgroupPath = "";
-    let intoUnified = false;
     try {
       cgroupPath = cgroupPathFor(spec.linux?.cgroupsPath, id, opts.systemdCgroup === true);
-      // clone3 places the process in the cgroup2 directory only if create makes it; into one
-      // that exists already it is moved (cgroups/placement.ts, joinCgroups, says why).
-      intoUnified = layout.v2Mount !== undefined && !existsSync(join(layout.v2Mount, cgroupPath));
       planFor = (into: boolean) => buildPlan({
         spec,
         rootfs,
@@ -462,7 +461,7 @@ async function createLocked(rt: Runtime, opts: CreateOptions, undo: Undo): Promi
         capLastCap: facts.capLastCap,
         seccomp,
       });
-      plan = planFor(intoUnified);
+      plan = planFor(plannedIntoUnified);
     } catch (err) {
       if (cgroupPath === "") throw new BerthError({ op: "create", id, field: "linux.cgroupsPath", value: spec.linux?.cgroupsPath, reason: (err as Error).message.replace(/^linux\.cgroupsPath "[^"]*": /, "") });
       if (err instanceof PlanError) throw new BerthError({ op: "create", id, field: err.field, value: err.value, reason: err.reason });
@@ -492,12 +491,11 @@ async function createLocked(rt: Runtime, opts: CreateOptions, undo: Undo): Promi
       const failed = cgroups.remove(placement.created);
       if (failed.length) throw new Error(failed.map((f) => `${f.dir}: ${f.error.code}`).join(", "));
     });
-    if (intoUnified && !(placement.unified !== undefined && placement.created.includes(placement.unified))) {
-      // Someone made the cgroup2 directory since it was looked for (a create sharing the
-      // cgroupsPath): the process is moved in rather than cloned into it, as into any other.
-      intoUnified = false;
-      plan = planFor(false);
-    }
+    // clone3 places the process in the cgroup2 directory only if create made it; into one that
+    // was there already (a cgroupsPath shared with another container) it is moved, with a plan
+    // for that (cgroups/placement.ts, joinCgroups, says why).
+    const intoUnified = placement.unified !== undefined && placement.created.includes(placement.unified);
+    if (intoUnified !== plannedIntoUnified) plan = planFor(intoUnified);
     resourceErrors(id, () => cgroups.apply(cgroupSetFor(layout, cgroupPath, placement.created), fsResources, spec.linux?.devices ?? [], (m) => rt.warn(`create ${id}: ${m}`)));
     let cgroupFd: number | undefined;
     const owner = placement.unified ? cgroupOwner(spec, layout.mode) : undefined;

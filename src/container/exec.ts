@@ -327,8 +327,8 @@ async function launchExec(
     try {
       if (plan.waitsForParent) {
         try {
-          const joined = unifiedCgroup ? [...dirs.v1, unifiedCgroup] : dirs.v1;
-          rt.cgroups.joinCgroups({ dirs: joined, unified: unifiedCgroup, created: [] }, launched.pid, unifiedCgroup !== undefined);
+          // Every directory clone3 did not place it in: the v1 ones, and a cgroup2 one create did not make.
+          rt.cgroups.joinCgroups({ dirs: unifiedCgroup ? [...dirs.v1, unifiedCgroup] : dirs.v1, created: [] }, launched.pid, true);
         } catch (err) {
           const e = err as NodeJS.ErrnoException;
           throw new BerthError({ op: OP, id, field: e.path, reason: "write", errno: e.code ?? "EIO" });

@@ -91,9 +91,9 @@ export interface ExecPlanInput {
    */
   unifiedCgroup?: string;
   /**
-   * The parent moves the process into the v1 cgroups: it enters a user namespace (whose
-   * processes may not write the host's cgroup files), or the container is paused (cloned into
-   * its frozen cgroup2 directory, the process could not move itself until the thaw).
+   * The parent moves the process into those cgroups (v1Cgroups, unifiedCgroup): it enters a
+   * user namespace (whose processes may not write the host's cgroup files), or the container is
+   * paused (in its frozen cgroup2 directory the process could not move itself until the thaw).
    */
   parentJoins?: boolean;
 }

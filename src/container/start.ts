@@ -25,7 +25,8 @@ export async function start(rt: Runtime, id: string): Promise<void> {
   await rt.store.withLockAsync("start", id, async () => {
     // Everything up to the exec fifo write is synchronous: a caller that does not await still
     // has the container started when this returns.
-    const record = rt.store.read("start", id);
+    const summary = rt.store.readSummary("start", id);
+    const record = rt.store.withConfig("start", summary);
     const status = liveStatus(rt.store, record);
     if (status === "stopped") throw new BerthError({ op: "start", id, reason: "cannot start a container that has stopped" });
     if (status !== "created") throw new BerthError({ op: "start", id, reason: `cannot start an already ${status} container` });
@@ -63,7 +64,7 @@ export async function start(rt: Runtime, id: string): Promise<void> {
     // The live status (status.ts) already reads "running" once the fifo is gone; the file says
     // so too, for anyone who reads state.json itself (a person debugging, a tool). Atomic, not
     // fsynced (store.ts writeStatus).
-    rt.store.writeStatus(record, "running");
+    rt.store.writeStatus(summary, "running");
     if (record.config.hooks?.poststart?.length) {
       const input = { spec: record.config, id, bundle: record.bundle, pid: record.pid };
       if (!poststartFailureStops(record.config.ociVersion)) {

@@ -190,10 +190,11 @@ export class StateStore {
    * "stopped" from the dead pid whatever the file says). ext4 flushes a file renamed over an
    * existing one at the rename (auto_da_alloc), and the usual root, /run, is a tmpfs. An fsync
    * here cost 1-25 ms per start on this host's ext4 under load (bench/results.md).
+   * `summary`: as readSummary returned it, so that a record written whole by an older berth
+   * keeps its config (it has no config.json); not a record read() joined.
    */
-  writeStatus(record: ContainerSummary, status: Status): void {
-    const { config: _config, ...summary } = record as ContainerRecord;
-    writeFileAtomic(this.statePath(record.id), JSON.stringify({ ...summary, status }) + "\n", 0o600, { syncFile: false, syncDir: false });
+  writeStatus(summary: ContainerSummary, status: Status): void {
+    writeFileAtomic(this.statePath(summary.id), JSON.stringify({ ...summary, status }) + "\n", 0o600, { syncFile: false, syncDir: false });
   }
 
   /** The record, or a "container does not exist" error (runc's wording, which engines match). */

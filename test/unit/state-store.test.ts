@@ -49,7 +49,7 @@ test("writeStatus replaces state.json only, and the status in it", () => {
   store.createDir("create", "c1");
   store.write(record());
   const before = statSync(join(root, "c1", "config.json"));
-  store.writeStatus(store.read("start", "c1"), "running");
+  store.writeStatus(store.readSummary("start", "c1"), "running");
   expect(json(join(root, "c1", "state.json")).status).toBe("running");
   expect(json(join(root, "c1", "state.json")).config).toBeUndefined();
   const after = statSync(join(root, "c1", "config.json"));
@@ -62,6 +62,9 @@ test("a record written whole (config inside state.json) still reads, config and 
   writeFileSync(join(root, "old", "state.json"), JSON.stringify(record("old")));
   expect(store.read("delete", "old")).toEqual(record("old"));
   expect(existsSync(join(root, "old", "config.json"))).toBe(false);
+  // start, pause and resume rewrite its status: it keeps its config.
+  store.writeStatus(store.readSummary("pause", "old"), "paused");
+  expect(store.read("resume", "old")).toEqual({ ...record("old"), status: "paused" });
 });
 
 test("no state.json: container does not exist; state.json without config.json names the file", () => {

@@ -70,6 +70,7 @@ enum ArgKind : uint8_t { kInt = 1, kStr = 2, kStrs = 3, kBytes = 4, kInts = 5 };
   X(40, moveMount, "is")            \
   X(41, joinCgroup, "s")             \
   X(42, unshareCgroup, "")           \
+  X(43, forkIntoPidns, "")           \
   X(45, seccompListener, "")         \
   X(60, openPty, "iii")              \
   X(61, mountConsole, "")            \
@@ -107,8 +108,10 @@ constexpr uint32_t kSyncReady = 1;
 constexpr uint32_t kSyncError = 2;
 constexpr uint32_t kSyncAck = 3;
 constexpr uint32_t kSyncSeccompListener = 4;
-// launch's middle process -> parent, with SCM_RIGHTS: the container init's pidfd (a joined
-// user namespace with a new pid namespace needs one more clone; see native/addon/launch.cc).
+// -> parent, with SCM_RIGHTS: the pidfd of the process that goes on in our place. From
+// launch's middle process: the container init's (a joined user namespace with a new pid
+// namespace needs one more clone; see native/addon/launch.cc). From op forkIntoPidns: exec's
+// process, born in the container's pid namespace; no ack, the sender exits.
 constexpr uint32_t kSyncPidfd = 5;
 constexpr uint32_t kSyncHooks = 6;
 // child -> parent, with SCM_RIGHTS (op openPty): the pty master, detail = the terminal's name

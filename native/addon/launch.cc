@@ -1,6 +1,7 @@
 // launch.cc: start a container's first process, berth-init, with its plan.
 //
-//   launch({initPath, plan, fds, cloneFlags, cgroupFd?, pidnsFd?}) -> {pid, pidfd, syncFd}
+//   launch({initPath, plan, fds, cloneFlags, cgroupFd?, pidnsFd?, usernsFd?}) -> {pid, pidfd, syncFd}
+//   launch({initPath, plan, fds, cloneFlags: 0, cgroupFd?, join, cgroupProcs}) (exec's form)
 //
 // The steps, in the Node process (where malloc, exceptions and threads are fine):
 //   1. copy berth-init into a sealed memfd: the container's process will be able to see its
@@ -13,7 +14,14 @@
 //   5. with CLONE_NEWUSER, the child waits for one kSyncAck before it execs: the caller writes
 //      uid_map and gid_map, then acks (see Child for why it must happen before the exec).
 // In the child, which is a copy of a multi-threaded process, only async-signal-safe calls:
-// reset signal dispositions, place the fds, unblock signals, execveat the memfd.
+// become non-dumpable, reset signal dispositions, place the fds, unblock signals, execveat
+// the memfd.
+//
+// exec's form enters a running container (CVE-2016-9962): the child writes itself into the
+// cgroups (cgroupProcs) and joins every namespace in `join`'s order (user first, mount, then
+// pid last, which applies to its children only), then execs berth-init there. berth-init runs
+// its whole plan outside the container's pid namespace, unseen from inside, and only its
+// last op (forkIntoPidns, native/init/op-fork.cc) makes a process in it.
 //
 // The fd layout berth-init starts with, n = fds.length:
 //   i      fds[i], for i in 0..n-1
@@ -142,7 +150,21 @@ struct ChildSetup {
   uint64_t unshare_flags;  // with userns_fd: the namespaces to create inside it
   linux_abi::CloneArgs* inner;  // with CLONE_NEWPID in unshare_flags: the second clone
   int* inner_pidfd;
+  // exec's entry (see Enter): namespaces to join in order, parked above berth-init's fds.
+  const int* join_sources;  // the caller's fds
+  const int* join_types;    // CLONE_NEW* of each
+  int join_count;
+  const char* const* cgroup_files;  // cgroup.procs / tasks files to write "0" into first
+  int cgroup_count;
 };
+
+// Closes every fd >= from (async-signal-safe: close_range, or close one by one before 5.9).
+void CloseFrom(int from) {
+  if (syscall(__NR_close_range, from, ~0U, 0) == 0) return;
+  struct rlimit rl;
+  int limit = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < (1u << 20) ? static_cast<int>(rl.rlim_cur) : 1 << 20;
+  for (int fd = from; fd < limit; fd++) close(fd);
+}
 
 // A SyncRecord from the child, with async-signal-safe calls only: berth-init has not started,
 // so the parent learns of the failure the same way as of a failing op (opIndex -1).
@@ -186,7 +208,59 @@ void ChildSendPidfd(int sock, int pidfd) {
   sendmsg(sock, &msg, MSG_NOSIGNAL);
 }
 
+const char* NamespaceName(int type) {
+  switch (type) {
+    case CLONE_NEWUSER: return "user";
+    case CLONE_NEWIPC: return "ipc";
+    case CLONE_NEWUTS: return "uts";
+    case CLONE_NEWNET: return "network";
+    case CLONE_NEWCGROUP: return "cgroup";
+    case 0x80: return "time";
+    case CLONE_NEWNS: return "mount";
+    case CLONE_NEWPID: return "pid";
+    default: return "?";
+  }
+}
+
+// "launch: <what> <name>", for ChildFail, without allocating.
+struct Detail {
+  char buf[sizeof(abi::SyncRecord::detail)];
+  size_t len = 0;
+  Detail& add(const char* str) {
+    for (; *str != '\0' && len + 1 < sizeof buf; str++) buf[len++] = *str;
+    buf[len] = '\0';
+    return *this;
+  }
+};
+
+// exec's way in (CVE-2016-9962): this process, outside the container's pid namespace and so
+// invisible to everything in it, takes the container's cgroups (writing "0" moves the writer),
+// then joins every namespace, the user namespace first (it owns the others) and the mount
+// namespace last but for pid: setns into a mount namespace makes its root our root and cwd,
+// so the host's / is gone. The pid namespace applies to our children only: berth-init's last
+// op makes the one process that appears in it. The namespace fds sit at s.count + i.
+void Enter(const ChildSetup& s) {
+  for (int i = 0; i < s.cgroup_count; i++) {
+    int fd = open(s.cgroup_files[i], O_WRONLY | O_CLOEXEC);
+    if (fd < 0 || write(fd, "0", 1) != 1) ChildFail(s.sync_target, Detail().add("launch: join the cgroup ").add(s.cgroup_files[i]).buf);
+    close(fd);
+  }
+  for (int i = 0; i < s.join_count; i++) {
+    int type = s.join_types[i];
+    if (setns(s.count + i, type) != 0) ChildFail(s.sync_target, Detail().add("launch: setns into the container's ").add(NamespaceName(type)).add(" namespace").buf);
+    if (type == CLONE_NEWUSER) {
+      // Our ids are the host's, which the namespace may not map: become its root.
+      if (syscall(SYS_setresgid, 0, 0, 0) != 0) ChildFail(s.sync_target, "launch: setresgid(0) in the container's user namespace (is gid 0 mapped?)");
+      if (syscall(SYS_setresuid, 0, 0, 0) != 0) ChildFail(s.sync_target, "launch: setresuid(0) in the container's user namespace (is uid 0 mapped?)");
+    }
+  }
+}
+
 [[noreturn]] void Child(const ChildSetup& s) {
+  // Not dumpable from here to berth-init's execve (which berth-init undoes first thing): no
+  // process of a container may ptrace us or read our /proc files (CVE-2016-9962).
+  prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+
   // Every disposition back to the default. Handlers would be reset by execve anyway, but not
   // before it: with Node's handlers still installed, a signal arriving once we unblock below
   // would run libuv's handler in this copy of the process. And an ignored signal stays
@@ -207,16 +281,16 @@ void ChildSendPidfd(int sock, int pidfd) {
     s.scratch[i] = fcntl(s.sources[i], F_DUPFD, s.high);
     if (s.scratch[i] < 0) ChildFail(s.sync_fd, "launch: dup the fds for berth-init");
   }
-  for (int i = 0; i < s.count; i++) {
+  for (int i = 0; i < s.join_count; i++) {
+    s.scratch[s.count + i] = fcntl(s.join_sources[i], F_DUPFD, s.high);
+    if (s.scratch[s.count + i] < 0) ChildFail(s.sync_fd, "launch: dup the namespace fds");
+  }
+  for (int i = 0; i < s.count + s.join_count; i++) {
     if (dup2(s.scratch[i], i) < 0) ChildFail(s.sync_fd, "launch: place the fds for berth-init");
   }
   // Everything else goes, the parked copies included: no fd of the Node process may reach
   // the container.
-  if (syscall(__NR_close_range, s.count, ~0U, 0) != 0) {
-    struct rlimit rl;
-    int limit = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < (1u << 20) ? static_cast<int>(rl.rlim_cur) : 1 << 20;
-    for (int fd = s.count; fd < limit; fd++) close(fd);
-  }
+  CloseFrom(s.count + s.join_count);
 
   sigset_t none;
   sigemptyset(&none);
@@ -242,6 +316,11 @@ void ChildSendPidfd(int sock, int pidfd) {
         _exit(0);
       }
     }
+  }
+
+  if (s.join_count > 0 || s.cgroup_count > 0) {
+    Enter(s);
+    CloseFrom(s.count);
   }
 
   // In a new user namespace we have no uid until the parent writes uid_map, and execve as an
@@ -438,6 +517,55 @@ Napi::Value Launch(const Napi::CallbackInfo& info) {
   if (userns_index >= 0 && (clone_flags & CLONE_NEWUSER) != 0) {
     return ThrowTypeError(env, "ERR_INVALID_ARG_VALUE", "launch: usernsFd and CLONE_NEWUSER exclude each other");
   }
+  // exec's joins: [{fd, type}], entered in this order by the child (see Enter), and the
+  // cgroup files it writes itself into before them.
+  std::vector<int> join_sources, join_types;
+  Napi::Value join_v = opts.Get("join");
+  if (!join_v.IsUndefined() && !join_v.IsNull()) {
+    if (!join_v.IsArray()) return ThrowTypeError(env, "ERR_INVALID_ARG_TYPE", "launch: join must be an array");
+    Napi::Array join_a = join_v.As<Napi::Array>();
+    for (uint32_t i = 0; i < join_a.Length(); i++) {
+      Napi::Value e = join_a.Get(i);
+      int fd = -1;
+      if (!e.IsObject() || !GetFdOption(env, e.As<Napi::Object>(), "fd", &fd)) {
+        if (env.IsExceptionPending()) return env.Undefined();
+        return ThrowTypeError(env, "ERR_INVALID_ARG_TYPE", "launch: join entries must be {fd, type}");
+      }
+      Napi::Value t = e.As<Napi::Object>().Get("type");
+      double td = t.IsNumber() ? t.As<Napi::Number>().DoubleValue() : -1;
+      uint64_t type = static_cast<uint64_t>(td);
+      bool one_flag = td > 0 && static_cast<double>(type) == td && (type & (type - 1)) == 0;
+      if (fd < 0 || !one_flag || (type & kAllowedCloneFlags) == 0) {
+        return ThrowTypeError(env, "ERR_INVALID_ARG_VALUE", "launch: join entries must be {fd, type: one CLONE_NEW* flag}");
+      }
+      // The pid namespace only makes sense last: it applies to the child made after the joins.
+      if (!join_types.empty() && join_types.back() == CLONE_NEWPID) {
+        return ThrowTypeError(env, "ERR_INVALID_ARG_VALUE", "launch: a pid namespace must be the last join");
+      }
+      if (fcntl(fd, F_GETFD) < 0) return ThrowErrno(env, errno, "fcntl");
+      join_sources.push_back(fd);
+      join_types.push_back(static_cast<int>(type));
+    }
+  }
+  std::vector<std::string> cgroup_files;
+  Napi::Value cg_v = opts.Get("cgroupProcs");
+  if (!cg_v.IsUndefined() && !cg_v.IsNull()) {
+    if (!cg_v.IsArray()) return ThrowTypeError(env, "ERR_INVALID_ARG_TYPE", "launch: cgroupProcs must be an array of paths");
+    Napi::Array cg_a = cg_v.As<Napi::Array>();
+    for (uint32_t i = 0; i < cg_a.Length(); i++) {
+      Napi::Value e = cg_a.Get(i);
+      if (!e.IsString()) return ThrowTypeError(env, "ERR_INVALID_ARG_TYPE", "launch: cgroupProcs must be an array of paths");
+      cgroup_files.push_back(e.As<Napi::String>().Utf8Value());
+      if (cgroup_files.back().empty() || cgroup_files.back().find('\0') != std::string::npos) {
+        return ThrowTypeError(env, "ERR_INVALID_ARG_VALUE", "launch: cgroupProcs paths must be non-empty, without NUL");
+      }
+    }
+  }
+  const bool entering = !join_sources.empty() || !cgroup_files.empty();
+  if (entering && (clone_flags != 0 || userns_index >= 0 || pidns_fd >= 0)) {
+    return ThrowTypeError(env, "ERR_INVALID_ARG_VALUE", "launch: join and cgroupProcs exclude cloneFlags, usernsFd and pidnsFd");
+  }
+
   // A joined user namespace: the child creates the other namespaces itself (see Child).
   uint64_t unshare_flags = 0;
   if (userns_index >= 0) {
@@ -459,9 +587,12 @@ Napi::Value Launch(const Napi::CallbackInfo& info) {
   sources.push_back(plan_mfd.get());
   sources.push_back(child_sync.get());
   sources.push_back(init_mfd.get());
-  std::vector<int> scratch(sources.size());
-  int high = static_cast<int>(sources.size());
+  std::vector<int> scratch(sources.size() + join_sources.size());
+  int high = static_cast<int>(scratch.size());
   for (int fd : sources) high = fd > high ? fd : high;
+  for (int fd : join_sources) high = fd > high ? fd : high;
+  std::vector<const char*> cgroup_ptrs;
+  for (const std::string& path : cgroup_files) cgroup_ptrs.push_back(path.c_str());
   char arg0[] = "berth-init", arg1[] = "run", plan_arg[16], sync_arg[16];
   snprintf(plan_arg, sizeof plan_arg, "%d", n);
   snprintf(sync_arg, sizeof sync_arg, "%d", n + 1);
@@ -476,7 +607,9 @@ Napi::Value Launch(const Napi::CallbackInfo& info) {
   inner.exit_signal = SIGCHLD;
   ChildSetup setup = {sources.data(), scratch.data(), static_cast<int>(sources.size()), high + 1,
                       child_sync.get(), n + 1, argv, envp, (clone_flags & CLONE_NEWUSER) != 0,
-                      userns_index, unshare_flags, &inner, &inner_pidfd};
+                      userns_index, unshare_flags, &inner, &inner_pidfd,
+                      join_sources.data(), join_types.data(), static_cast<int>(join_sources.size()),
+                      cgroup_ptrs.data(), static_cast<int>(cgroup_ptrs.size())};
 
   linux_abi::CloneArgs args;
   memset(&args, 0, sizeof args);

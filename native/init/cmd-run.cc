@@ -53,6 +53,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include "../common/linux.h"
@@ -153,6 +154,11 @@ const char* find_rootfs(const Plan& plan) {
 }  // namespace
 
 int cmd_run(const char* plan_arg, const char* sync_arg) {
+  // Nobody may trace us or open our /proc files, from the first op to the final execve (which
+  // decides anew for the user's program): a process of the container that could attach
+  // after the capability drop would skip the seccomp and no_new_privs loads that follow it
+  // (CVE-2016-9962). The launch child was non-dumpable too, but execve made us dumpable again.
+  prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   int plan_fd = -1;
   Run run;
   if (!parse_fd(plan_arg, &plan_fd) || !parse_fd(sync_arg, &run.sync_fd)) {

@@ -24,7 +24,7 @@ import { PID_FILE_WRITE, writeFileAtomic } from "../state";
 import { capLastCap, compileSeccomp, deliverSeccompListener } from "./create";
 import { gatherHostFacts } from "./host-facts";
 import { openInit } from "./kill";
-import { isAlive } from "./proc";
+import { isAlive, pidOfPidfd } from "./proc";
 import type { Runtime } from "./runtime";
 import { liveStatus } from "./status";
 import { checkTerminalOptions, relayTerminal, takeTerminal, type ReceivedTerminal, type TerminalRelay } from "./console";
@@ -289,26 +289,21 @@ async function launchExec(
     if (req.needsListener && req.listenerPath !== undefined) listener = { path: resolve(record.bundle, req.listenerPath), metadata: req.listenerMetadata };
   }
 
-  // Child fd layout: 0-2 stdio, then --preserve-fds, then the namespaces.
+  // berth-init's fd layout: 0-2 stdio, then --preserve-fds. The namespace fds go to the
+  // launch's child only (launch's join), which enters them before berth-init starts.
   const fds: number[] = [...(opts.stdio ?? [0, 1, 2])];
   for (let i = 0; i < (opts.preserveFds ?? 0); i++) fds.push(3 + i);
-  const childNs: Partial<Record<NamespaceType, number>> = {};
-  let usernsIndex: number | undefined;
-  for (const type of joins) {
-    if (type === "pid") continue;
-    const index = fds.push(nsFds[type]!) - 1;
-    if (type === "user") usernsIndex = index;
-    else childNs[type] = index;
-  }
   // Sharing the host's mount namespace, the container's root is its init's root directory.
   const root = joins.includes("mount") ? undefined : `/proc/${record.pid}/root`;
   const dirs = execCgroupDirs(id, record, opts.cgroup);
+  const paused = record.status === "paused";
   // clone3 places the process in the cgroup2 directory only when create made it; one that was
   // there before, or one made inside the container (exec --cgroup), may have had cgroup.kill
   // written, and Linux 6.18 kills whatever is cloned into such a cgroup (see joinCgroups).
-  const intoUnified = dirs.unified !== undefined && record.cgroupDirs.includes(dirs.unified);
+  // Paused, nothing is cloned into the frozen cgroup: the parent moves berth-init in.
+  const intoUnified = !paused && dirs.unified !== undefined && record.cgroupDirs.includes(dirs.unified);
   const unifiedCgroup = dirs.unified !== undefined && !intoUnified ? dirs.unified : undefined;
-  const plan: ExecPlan = buildExecPlan({ process: proc, joins, fds: childNs, seccomp, capLastCap: capLastCap(), root, v1Cgroups: dirs.v1, unifiedCgroup, parentJoins: record.status === "paused" });
+  const plan: ExecPlan = buildExecPlan({ process: proc, joins, seccomp, capLastCap: capLastCap(), root, v1Cgroups: dirs.v1, unifiedCgroup, parentJoins: paused });
 
   let cgroupFd: number | undefined;
   if (dirs.unified && intoUnified) {
@@ -320,14 +315,17 @@ async function launchExec(
     parentFds.push(cgroupFd);
   }
 
-  const launched = native.launch({ initPath: native.berthInitPath(), plan: encodePlan(plan.ops), fds, cloneFlags: 0, cgroupFd, pidnsFd: plan.joinPid ? nsFds.pid : undefined, usernsFd: usernsIndex });
+  const join = plan.join.map((j) => ({ fd: nsFds[j.type]!, type: j.flag }));
+  const launched = native.launch({ initPath: native.berthInitPath(), plan: encodePlan(plan.ops), fds, cloneFlags: 0, cgroupFd, join, cgroupProcs: plan.cgroupProcs });
+  // berth-init, until forkIntoPidns hands over to the process it made in the pid namespace.
+  let current = { pid: launched.pid, pidfd: launched.pidfd };
   let ok = false;
   let terminal: ReceivedTerminal | undefined;
   try {
     try {
       if (plan.waitsForParent) {
         try {
-          // Every directory clone3 did not place it in: the v1 ones, and a cgroup2 one create did not make.
+          // Paused: every directory (nothing was cloned into the frozen cgroup2 one).
           rt.cgroups.joinCgroups({ dirs: unifiedCgroup ? [...dirs.v1, unifiedCgroup] : dirs.v1, created: [] }, launched.pid, true);
         } catch (err) {
           const e = err as NodeJS.ErrnoException;
@@ -336,18 +334,26 @@ async function launchExec(
         native.syncSend(launched.syncFd, SYNC.ack);
       }
       let msg = native.syncRecv(launched.syncFd);
-      while (msg?.type === SYNC.seccompListener || msg?.type === SYNC.terminal) {
-        if (msg.type === SYNC.seccompListener) {
-          deliverSeccompListener(rt, id, spec, record.bundle, launched.pid, listener, msg.fd, OP);
+      while (msg?.type === SYNC.seccompListener || msg?.type === SYNC.terminal || msg?.type === SYNC.pidfd) {
+        if (msg.type === SYNC.pidfd) {
+          // berth-init exits once it has sent this (no ack): reap it, follow its child.
+          const pidfd = msg.fd!;
+          native.waitpid(current.pid, false);
+          native.closeFd(current.pidfd);
+          current = { pid: pidOfPidfd(pidfd), pidfd };
         } else {
-          if (terminal) native.closeFd(terminal.fd);
-          terminal = takeTerminal(rt, OP, id, msg, { consoleSocket, keep: !opts.detach });
+          if (msg.type === SYNC.seccompListener) {
+            deliverSeccompListener(rt, id, spec, record.bundle, launched.pid, listener, msg.fd, OP);
+          } else {
+            if (terminal) native.closeFd(terminal.fd);
+            terminal = takeTerminal(rt, OP, id, msg, { consoleSocket, keep: !opts.detach });
+          }
+          native.syncSend(launched.syncFd, SYNC.ack);
         }
-        native.syncSend(launched.syncFd, SYNC.ack);
         msg = native.syncRecv(launched.syncFd);
       }
       if (msg?.fd !== undefined) native.closeFd(msg.fd);
-      // The end of the socket without a word: berth-init exec'd (the socket is close-on-exec).
+      // The end of the socket without a word: the process exec'd (the socket is close-on-exec).
       if (msg && msg.type === SYNC.error) {
         const op = plan.ops[msg.opIndex];
         throw new BerthError({ op: OP, id, field: op?.origin, reason: msg.detail || (op ? op.op : "berth-init failed"), errno: msg.errno || undefined });
@@ -356,24 +362,24 @@ async function launchExec(
     } finally {
       native.closeFd(launched.syncFd);
     }
-    if (opts.pidFile) writeFileAtomic(resolve(opts.pidFile), String(launched.pid), 0o644, PID_FILE_WRITE);
+    if (opts.pidFile) writeFileAtomic(resolve(opts.pidFile), String(current.pid), 0o644, PID_FILE_WRITE);
     ok = true;
   } finally {
     if (!ok) {
       if (terminal) native.closeFd(terminal.fd);
       try {
-        native.pidfdSendSignal(launched.pidfd, 9);
+        native.pidfdSendSignal(current.pidfd, 9);
       } catch {
         /* already gone */
       }
-      await native.waitExit(launched.pidfd).catch(() => undefined);
-      native.closeFd(launched.pidfd);
+      await native.waitExit(current.pidfd).catch(() => undefined);
+      native.closeFd(current.pidfd);
     }
   }
 
   if (opts.detach) {
-    native.closeFd(launched.pidfd);
-    return { pid: launched.pid };
+    native.closeFd(current.pidfd);
+    return { pid: current.pid };
   }
   // A terminal: relay it (console.ts); window size changes go to the pty, not as a signal.
   const relay: TerminalRelay | undefined = terminal ? relayTerminal(native, terminal) : undefined;
@@ -382,7 +388,7 @@ async function launchExec(
     .map((name) => {
       const handler = () => {
         try {
-          native.pidfdSendSignal(launched.pidfd, osConstants.signals[name]);
+          native.pidfdSendSignal(current.pidfd, osConstants.signals[name]);
         } catch {
           /* it has exited */
         }
@@ -391,16 +397,16 @@ async function launchExec(
       return () => process.off(name, handler);
     });
   try {
-    const status = await native.waitExit(launched.pidfd);
+    const status = await native.waitExit(current.pidfd);
     // The last output is in the master once every copy of the slave is closed (EIO). A
     // process the exec left behind in the background keeps it open, and the relay with it,
     // as a terminal session does.
     if (relay) await relay.drained;
-    return { pid: launched.pid, exitCode: status.exitCode ?? 128 + (status.signal ?? 0) };
+    return { pid: current.pid, exitCode: status.exitCode ?? 128 + (status.signal ?? 0) };
   } finally {
     relay?.close();
     for (const off of handlers) off();
-    native.closeFd(launched.pidfd);
+    native.closeFd(current.pidfd);
   }
 }
 

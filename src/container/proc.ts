@@ -3,6 +3,7 @@
  * (starttime, in clock ticks since boot) differs for a recycled pid. A zombie counts as
  * stopped: it has exited and only waits to be reaped.
  */
+import { readFileSync } from "node:fs";
 import { constants as osConstants } from "node:os";
 import { readSmallFile } from "../state";
 
@@ -60,4 +61,11 @@ export function howItEnded(pid: number): string | undefined {
 export function isAlive(pid: number, startTime: string): boolean {
   const st = procStat(pid);
   return st !== undefined && st.startTime === startTime && st.state !== "Z" && st.state !== "X";
+}
+
+/** The pid a pidfd of ours refers to, in our pid namespace (the "Pid:" line of its fdinfo). */
+export function pidOfPidfd(pidfd: number): number {
+  const m = /^Pid:\s*(-?\d+)$/m.exec(readFileSync(`/proc/self/fdinfo/${pidfd}`, "utf8"));
+  if (!m || Number(m[1]) <= 0) throw new Error(`pidOfPidfd: fd ${pidfd} is not the pidfd of a live process`);
+  return Number(m[1]);
 }

@@ -181,6 +181,15 @@ export interface LaunchOptions {
    * this process's grandchild, and this process becomes a child subreaper to stay its parent.
    */
   usernsFd?: number;
+  /**
+   * exec's form (excludes cloneFlags, pidnsFd and usernsFd): namespaces to join, in order
+   * (user first, pid last). The child joins them outside the container's pid namespace; with a
+   * pid namespace a second clone (still this process's child) is born in it and runs berth-init,
+   * so nothing of berth is seen there before every other namespace, mount included, is entered.
+   */
+  join?: readonly { fd: number; type: number }[];
+  /** cgroup.procs / tasks files the child writes itself into before the joins (exec's form). */
+  cgroupProcs?: readonly string[];
 }
 
 /** launch()'s result. pidfd and syncFd are close-on-exec and owned by the caller (closeFd). */

@@ -62,6 +62,7 @@ export const opTable = {
   moveMount: [40, "is"], // fd of a detached mount tree (closed after), target (in root)
   joinCgroup: [41, "s"], // a v1 hierarchy's tasks file (or cgroup.procs): write "0", moving this process there
   unshareCgroup: [42, ""], // a new cgroup namespace, rooted at the cgroups the process is in now
+  forkIntoPidns: [43, ""], // exec: clone (CLONE_PARENT) into the pid namespace for children; the child goes on with the plan, we send its pidfd (SYNC.pidfd) and exit
   // Tags 45-49: process attributes and seccomp.
   seccompListener: [45, ""], // send the listener fd of the last seccompLoad to the parent (SCM_RIGHTS), wait for its ack
   // Tags 60-64: terminals (config.md process.terminal, consoleSize).
@@ -89,6 +90,8 @@ export const SYNC = {
   ack: 3,
   /** child -> parent: the seccomp listener fd rides along (SCM_RIGHTS); the parent acks. */
   seccompListener: 4,
+  /** child -> parent: the pidfd of the process that goes on in the sender's place rides along (SCM_RIGHTS); no ack, the sender exits (op forkIntoPidns). */
+  pidfd: 5,
   /** child -> parent: run prestart + createRuntime; the ack's opIndex is the child's host pid. */
   hooks: 6,
   /** child -> parent: the pty master rides along (SCM_RIGHTS), detail is its name ("/dev/pts/0"); the parent acks. */

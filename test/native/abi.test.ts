@@ -92,6 +92,7 @@ const everyOp: PlanOp[] = [
   op("moveMount", 12, "/data/idmapped"),
   op("joinCgroup", "/sys/fs/cgroup/memory/berth/c1/tasks"),
   op("unshareCgroup"),
+  op("forkIntoPidns"),
   op("seccompListener"),
   op("openPty", 33, 111, 1000),
   op("mountConsole"),

@@ -47,12 +47,11 @@ describe("buildPlan", () => {
 
 describe("buildExecPlan", () => {
   const base: Process = { user: { uid: 0, gid: 0 }, cwd: "/", args: ["sh"], env: ["PATH=/bin"] };
-  test("terminal true: openPty and setCtty after the last setns (the container's mount namespace), no /dev/console", () => {
-    const plan = buildExecPlan({ process: { ...base, terminal: true, consoleSize: { height: 5, width: 6 } }, joins: ["ipc", "mount"], fds: { ipc: 3, mount: 4 }, capLastCap: 40, v1Cgroups: [] });
+  test("terminal true: openPty and setCtty first (berth-init starts in the container's mount namespace), no /dev/console", () => {
+    const plan = buildExecPlan({ process: { ...base, terminal: true, consoleSize: { height: 5, width: 6 } }, joins: ["ipc", "mount"], capLastCap: 40, v1Cgroups: [] });
     const ops = plan.ops.map((o) => o.op);
-    const last = ops.lastIndexOf("setns");
-    expect(ops.slice(last + 1, last + 3)).toEqual(["openPty", "setCtty"]);
-    expect(plan.ops[last + 1]!.args).toEqual([5, 6, 0]);
+    expect(ops.slice(0, 2)).toEqual(["openPty", "setCtty"]);
+    expect(plan.ops[0]!.args).toEqual([5, 6, 0]);
     expect(ops).not.toContain("mountConsole");
   });
 });

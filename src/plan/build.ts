@@ -10,7 +10,8 @@
  *   3. stop mount events reaching the host (/ rslave, or per rootfsPropagation), bind the
  *      rootfs onto itself (pivot_root needs a mount point), then the config's mounts in order,
  *      devices and /dev symlinks, all resolved inside the rootfs;
- *   4. pivot_root (or move + chroot with --no-pivot);
+ *   4. pivot_root (or, with --no-pivot, the host's procfs and sysfs mounts detached, then
+ *      move + chroot);
  *   5. hostname, sysctls, then masked and read-only paths (after sysctls: /proc/sys is
  *      read-only by default), then the read-only root, then linux.rootfsPropagation on the
  *      new "/" (last: an unbindable mount could not be bound for a masked path);
@@ -452,8 +453,14 @@ export function buildPlan(input: PlanInput): LaunchPlan {
 
   // --- into the root
   if (!hasMountNs) add("chroot", [rootfs], "root.path (no mount namespace)");
-  else if (input.noPivot) add("chrootNoPivot", [rootfs], "root.path (--no-pivot)");
-  else add("pivotRoot", [rootfs], "root.path");
+  else if (input.noPivot) {
+    // The host's mounts stay in the namespace under the moved rootfs, and its bare /proc or
+    // /sys would let a user namespace made inside mount an unmasked procfs (see
+    // native/init/op-host-procfs.cc): they go first. After the createContainer hooks, which
+    // run in the host's root and may read its /proc.
+    add("hideHostProcfs", [rootfs], "root.path (--no-pivot)");
+    add("chrootNoPivot", [rootfs], "root.path (--no-pivot)");
+  } else add("pivotRoot", [rootfs], "root.path");
   // The terminal right after entering the root: /dev/ptmx must be the container's own devpts
   // (runc#814), and /dev/console is bound before a read-only root or masked paths close /dev.
   if (proc.terminal) {

@@ -59,6 +59,7 @@ const everyOp: PlanOp[] = [
   op("mknod", "/dev/null", 0o20666, 259, 0, 0),
   op("symlink", "/proc/self/fd", "/dev/fd"),
   op("pivotRoot", "/var/lib/berth/c1/rootfs"),
+  op("hideHostProcfs", "/run/ramfs/root"),
   op("chrootNoPivot", "/run/ramfs/root"),
   op("chroot", "/proc/4242/root"),
   op("maskPath", "/proc/kcore"),

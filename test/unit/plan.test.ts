@@ -236,7 +236,11 @@ test("process.cwd is created in the root before the pivot (runc creates a missin
 });
 
 test("--no-pivot chroots; rootfsPropagation is applied to the new / after the pivot (r forms recursively)", () => {
-  expect(names(buildPlan(input(undefined, { noPivot: true })))).toContain("chrootNoPivot");
+  // The host's procfs and sysfs leave the namespace right before the move (after the
+  // createContainer hooks, which run in the host's root).
+  const noPivot = names(buildPlan(input((s) => (s.hooks = { createContainer: [{ path: "/bin/true" }] }), { noPivot: true })));
+  expect(noPivot.slice(noPivot.indexOf("runHook"), noPivot.indexOf("chrootNoPivot") + 1)).toEqual(["runHook", "hideHostProcfs", "chrootNoPivot"]);
+  expect(names(buildPlan(input()))).not.toContain("hideHostProcfs");
   const after = (p: string) => {
     const plan = buildPlan(input((s) => (s.linux!.rootfsPropagation = p)));
     return { before: plan.ops.find((o) => o.op === "mountPropagation")!.args, after: plan.ops.slice(plan.ops.findIndex((o) => o.op === "pivotRoot")).filter((o) => o.op === "mountPropagation").map((o) => o.args) };

@@ -70,6 +70,7 @@ enum ArgKind : uint8_t { kInt = 1, kStr = 2, kStrs = 3, kBytes = 4, kInts = 5 };
   X(40, moveMount, "is")            \
   X(41, joinCgroup, "s")             \
   X(42, unshareCgroup, "")           \
+  X(43, mountNoFollow, "sssis")      \
   X(44, hideHostProcfs, "s")         \
   X(45, seccompListener, "")         \
   X(60, openPty, "iii")              \

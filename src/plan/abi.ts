@@ -62,6 +62,7 @@ export const opTable = {
   moveMount: [40, "is"], // fd of a detached mount tree (closed after), target (in root)
   joinCgroup: [41, "s"], // a v1 hierarchy's tasks file (or cgroup.procs): write "0", moving this process there
   unshareCgroup: [42, ""], // a new cgroup namespace, rooted at the cgroups the process is in now
+  mountNoFollow: [43, "sssis"], // as mount, for proc and sysfs: the target (in root) must be a directory reached without any symlink; missing ones are made
   hideHostProcfs: [44, "s"], // rootfs (host path): before --no-pivot's move, detach (or cover) every procfs and sysfs mount outside it
   // Tags 45-49: process attributes and seccomp.
   seccompListener: [45, ""], // send the listener fd of the last seccompLoad to the parent (SCM_RIGHTS), wait for its ack

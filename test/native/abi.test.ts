@@ -55,6 +55,7 @@ const everyOp: PlanOp[] = [
   op("setdomainname", ""),
   op("mount", "proc", "/proc", "proc", 14, ""),
   op("mountSetattr", "/sys", 0x1, 0x100000, 1),
+  op("mountNoFollow", "sysfs", "/sys", "sysfs", 15, ""),
   op("mkdirInRoot", "/dev/pts", 0o755, 0),
   op("mknod", "/dev/null", 0o20666, 259, 0, 0),
   op("symlink", "/proc/self/fd", "/dev/fd"),

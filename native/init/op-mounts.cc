@@ -1,4 +1,5 @@
-// Mount ops: mountPropagation, mount, mountSetattr, maskPath, readonlyPath, remountRoot.
+// Mount ops: mountPropagation, mount, mountNoFollow, mountSetattr, maskPath, readonlyPath,
+// remountRoot.
 //
 // Targets inside the container are resolved with open_in_root (no symlink may lead out of the
 // rootfs) and handed to mount(2) as /proc/self/fd/N, so the path the kernel mounts on is
@@ -6,6 +7,7 @@
 // Until pivot_root, /proc here is the host's (or the parent's), which is all we need for our
 // own fds; after it, the container's, which the plan mounts before any op that needs it.
 #include <fcntl.h>
+#include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -95,6 +97,95 @@ int op_mount(Run& run, const Op& op) {
     if ((flags & atime) == 0) keep |= current & atime;
     if ((flags | keep) == flags || mount(nullptr, where.c_str(), nullptr, flags | keep, nullptr) != 0) return run.fail(e);
   }
+  if (on_root) run.invalidate_root();
+  return 0;
+}
+
+namespace {
+
+// Opens the directory `path` of the container's root one component at a time, never following
+// a symlink, and creates what is missing (mode 0755, as mkdirInRoot). A symlink on the way is
+// refused with ELOOP, anything else that is not a directory with ENOTDIR, and the detail says
+// which component it was (and where the symlink points) after what run.doing() began.
+int open_real_dir_in_root(Run& run, const char* path, UniqueFd* out) {
+  int root = run.root_fd();
+  if (root < 0) return -1;
+  UniqueFd dir(openat(root, ".", O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!dir.valid()) return run.fail(errno);
+  Text<4096> walked;
+  const char* p = path;
+  for (;;) {
+    while (*p == '/') p++;
+    if (*p == '\0') break;
+    const char* end = p;
+    while (*end != '\0' && *end != '/') end++;
+    Text<256> name;
+    name.add(p, static_cast<size_t>(end - p));
+    if (name.full()) return run.fail(ENAMETOOLONG);
+    p = end;
+    if (strcmp(name.c_str(), ".") == 0) continue;
+    // The plan hands over clean absolute paths; ".." would need a walk back we do not do.
+    if (strcmp(name.c_str(), "..") == 0) return run.fail(EINVAL);
+    walked.add('/').add(name.c_str());
+    // RESOLVE_NO_SYMLINKS on a single name: ELOOP if it is a symlink, whatever it points to.
+    linux_abi::OpenHow how{};
+    how.flags = O_PATH | O_DIRECTORY | O_CLOEXEC;
+    how.resolve = linux_abi::kResolveNoSymlinks | linux_abi::kResolveBeneath;
+    long fd = syscall(__NR_openat2, dir.get(), name.c_str(), &how, sizeof how);
+    if (fd < 0 && errno == ENOENT) {
+      // Missing (a dangling symlink is not missing: it fails the open above with ELOOP).
+      mode_t saved = umask(0);
+      int made = mkdirat(dir.get(), name.c_str(), 0755);
+      int e = errno;
+      umask(saved);
+      if (made != 0 && e != EEXIST) return run.fail(e);
+      fd = syscall(__NR_openat2, dir.get(), name.c_str(), &how, sizeof how);
+    }
+    if (fd < 0) {
+      int e = errno;
+      if (e != ELOOP && e != ENOTDIR) return run.fail(e);
+      struct stat st;
+      bool link = fstatat(dir.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode);
+      run.detail.add(": ").add(walked.c_str()).add(link ? " is a symlink" : " is not a directory");
+      if (link) {
+        char target[256];
+        ssize_t n = readlinkat(dir.get(), name.c_str(), target, sizeof target - 1);
+        if (n >= 0) {
+          target[n] = '\0';
+          run.detail.add(" (to ").add(target).add(n == static_cast<ssize_t>(sizeof target - 1) ? "...)" : ")");
+        }
+      }
+      return run.fail(link ? ELOOP : ENOTDIR);
+    }
+    dir.reset(static_cast<int>(fd));
+  }
+  *out = static_cast<UniqueFd&&>(dir);
+  return 0;
+}
+
+}  // namespace
+
+// mount, for the filesystems that must land exactly where the config says (proc and sysfs):
+// the target is a real directory of the rootfs, reached without following any symlink, created
+// if missing. Following one would put the kernel's view of every process, or of the devices,
+// wherever the rootfs points, and leave the path the container and its masks use to something
+// else (CVE-2019-19921). runc refuses a symlink or a non-directory as the last component; a
+// symlink on the way is refused here too, as nothing legitimate needs one there.
+int op_mountNoFollow(Run& run, const Op& op) {
+  const char* source = op.args[0].s;
+  const char* target = op.args[1].s;
+  const char* fstype = op.args[2].s;
+  unsigned long flags = static_cast<unsigned long>(op.args[3].i);
+  const char* data = op.args[4].s;
+  const char* shown = target[0] != '\0' ? target : "/";
+  run.doing("mount ", source[0] != '\0' ? source : fstype, " on ", shown);
+  UniqueFd at;
+  if (open_real_dir_in_root(run, target, &at) != 0) return -1;
+  bool on_root = is_root(run, at.get());
+  // The directory the fd holds is the one just checked: the kernel mounts on it without a
+  // second lookup, so a symlink swapped in meanwhile changes nothing.
+  ProcFdPath where(at.get());
+  if (mount(or_null(source), where.c_str(), or_null(fstype), flags, or_null(data)) != 0) return run.fail(errno);
   if (on_root) run.invalidate_root();
   return 0;
 }

@@ -7,7 +7,7 @@
  */
 import { closeSync, constants, existsSync, openSync, readFileSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { BerthError, problemsError, toBerthError } from "../errors";
+import { BerthError, errnoNumber, problemsError, toBerthError } from "../errors";
 import { buildPlan, encodePlan, hostProblems, idmappedMountRequests, NOTIFY_SOCKET_IN_CONTAINER, PlanError, SYNC, type LaunchPlan } from "../plan";
 import { hookState, planHooks, runHooks } from "../hooks";
 import { cgroupOwner, cgroupPathFor, cgroupSetFor, CgroupWriteError, delegateCgroup, deviceFilterFor, fsCgroupDriver, planWrites, ResourceError, type CgroupPlacement } from "../cgroups";
@@ -142,6 +142,11 @@ function initError(id: string, plan: LaunchPlan, msg: { opIndex: number; errno: 
   const op = plan.ops[msg.opIndex];
   // A hook's detail is the whole reason ("exit status 1"): no errno text after it.
   if (op?.op === "runHook") return new BerthError({ op: "create", id, field: op.origin, value: op.args[0], reason: msg.detail });
+  // mountNoFollow's own refusal: the detail names the symlink or non-directory it met, and an
+  // errno text ("too many levels of symbolic links") would only mislead.
+  if (op?.op === "mountNoFollow" && (msg.errno === errnoNumber("ELOOP") || msg.errno === errnoNumber("ENOTDIR"))) {
+    return new BerthError({ op: "create", id, field: op.origin, reason: `${msg.detail} in the rootfs: procfs and sysfs are mounted only on a real directory, never through a symlink` });
+  }
   return new BerthError({
     op: "create",
     id,

@@ -9,8 +9,10 @@
  *   2. join namespaces given by path; then the parent moves linux.netDevices in;
  *   3. stop mount events reaching the host (/ rslave, or per rootfsPropagation), bind the
  *      rootfs onto itself (pivot_root needs a mount point), then the config's mounts in order,
- *      devices and /dev symlinks, all resolved inside the rootfs;
- *   4. pivot_root (or move + chroot with --no-pivot);
+ *      devices and /dev symlinks, all resolved inside the rootfs (proc and sysfs on a real
+ *      directory, through no symlink);
+ *   4. pivot_root (or, with --no-pivot, the host's procfs and sysfs mounts detached, then
+ *      move + chroot);
  *   5. hostname, sysctls, then masked and read-only paths (after sysctls: /proc/sys is
  *      read-only by default), then the read-only root, then linux.rootfsPropagation on the
  *      new "/" (last: an unbindable mount could not be bound for a masked path);
@@ -452,8 +454,14 @@ export function buildPlan(input: PlanInput): LaunchPlan {
 
   // --- into the root
   if (!hasMountNs) add("chroot", [rootfs], "root.path (no mount namespace)");
-  else if (input.noPivot) add("chrootNoPivot", [rootfs], "root.path (--no-pivot)");
-  else add("pivotRoot", [rootfs], "root.path");
+  else if (input.noPivot) {
+    // The host's mounts stay in the namespace under the moved rootfs, and its bare /proc or
+    // /sys would let a user namespace made inside mount an unmasked procfs (see
+    // native/init/op-host-procfs.cc): they go first. After the createContainer hooks, which
+    // run in the host's root and may read its /proc.
+    add("hideHostProcfs", [rootfs], "root.path (--no-pivot)");
+    add("chrootNoPivot", [rootfs], "root.path (--no-pivot)");
+  } else add("pivotRoot", [rootfs], "root.path");
   // The terminal right after entering the root: /dev/ptmx must be the container's own devpts
   // (runc#814), and /dev/console is bound before a read-only root or masked paths close /dev.
   if (proc.terminal) {
@@ -606,6 +614,9 @@ function planMount(add: Add, m: Mount, i: number, input: PlanInput): void {
     return;
   }
 
+  // proc and sysfs go exactly on the directory the config names, never through a symlink the
+  // rootfs put there (CVE-2019-19921): mountNoFollow makes the directory and mounts in one op.
+  const kernelFs = m.type === "proc" || m.type === "sysfs";
   const idmap = idmapRequestFor(m, i, input.spec, input.bundle);
   if (idmap) {
     // The parent made the idmapped tree (open_tree + mount_setattr need CAP_SYS_ADMIN over the
@@ -618,17 +629,22 @@ function planMount(add: Add, m: Mount, i: number, input: PlanInput): void {
     if (extra) add("mount", ["", dest, "", MS.REMOUNT | MS.BIND | extra, ""], origin);
   } else if (opts.bind) {
     const source = resolveHostPath(input.bundle, m.source ?? "");
-    add("mkdirInRoot", [dest, 0o755, input.bindSourceIsFile(i) ? 1 : 0], origin);
-    add("mount", [source, dest, "", MS.BIND | (opts.recursive ? MS.REC : 0), ""], origin);
+    const flags = MS.BIND | (opts.recursive ? MS.REC : 0);
+    if (kernelFs) {
+      add("mountNoFollow", [source, dest, "", flags, ""], origin);
+    } else {
+      add("mkdirInRoot", [dest, 0o755, input.bindSourceIsFile(i) ? 1 : 0], origin);
+      add("mount", [source, dest, "", flags, ""], origin);
+    }
     // A bind mount takes ro/nosuid/... only on a remount of the bind.
     const extra = opts.flags & ~(MS.BIND | MS.REC | MS.REMOUNT);
     if (extra) add("mount", ["", dest, "", MS.REMOUNT | MS.BIND | extra, ""], origin);
   } else {
-    add("mkdirInRoot", [dest, 0o755, 0], origin);
+    if (!kernelFs) add("mkdirInRoot", [dest, 0o755, 0], origin);
     // linux.mountLabel: the SELinux context of the filesystems berth makes for the container
     // (proc, sysfs and cgroup take none).
     const label = input.selinux && input.spec.linux?.mountLabel && ["tmpfs", "mqueue", "devpts"].includes(m.type ?? "") ? [`context="${input.spec.linux.mountLabel}"`] : [];
-    add("mount", [m.source ?? m.type ?? "none", dest, m.type ?? "", opts.flags, [...opts.data, ...label].join(",")], origin);
+    add(kernelFs ? "mountNoFollow" : "mount", [m.source ?? m.type ?? "none", dest, m.type ?? "", opts.flags, [...opts.data, ...label].join(",")], origin);
   }
   for (const p of opts.propagation) add("mount", ["", dest, "", p, ""], origin);
   if (opts.recSet || opts.recClr) add("mountSetattr", [dest, opts.recSet, opts.recClr, 1], origin);

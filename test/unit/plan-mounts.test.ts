@@ -122,3 +122,25 @@ describe("a mount at / replaces the root filesystem", () => {
     expect(() => buildPlan(two)).toThrow(/only one mount may replace the root filesystem/);
   });
 });
+
+describe("CVE-2019-19921 class: proc and sysfs go only on a real directory", () => {
+  test("a proc or sysfs mount is one mountNoFollow (it makes the directory itself, refusing symlinks); its flags follow as usual", () => {
+    const inp = input(withMount({ destination: "/a//proc2/", type: "proc", source: "proc", options: ["nosuid", "rslave"] }));
+    expect(opsOf(buildPlan(inp), lastMount(inp.spec))).toEqual([
+      ["mountNoFollow", "proc", "/a/proc2", "proc", MS.NOSUID, ""],
+      ["mount", "", "/a/proc2", "", MS.SLAVE | MS.REC, ""],
+    ]);
+    const sys = input(withMount({ destination: "/sys2", type: "sysfs", source: "sysfs", options: ["ro"] }));
+    expect(opsOf(buildPlan(sys), lastMount(sys.spec))).toEqual([["mountNoFollow", "sysfs", "/sys2", "sysfs", MS.RDONLY, ""]]);
+  });
+
+  test("a bind whose type says proc is held to the same rule (as runc: a directory, no symlink); other types are not", () => {
+    const inp = input(withMount({ destination: "/hostproc", type: "proc", source: "/proc", options: ["rbind", "ro"] }));
+    expect(opsOf(buildPlan(inp), lastMount(inp.spec))).toEqual([
+      ["mountNoFollow", "/proc", "/hostproc", "", MS.BIND | MS.REC, ""],
+      ["mount", "", "/hostproc", "", MS.REMOUNT | MS.BIND | MS.RDONLY, ""],
+    ]);
+    const tmp = input(withMount({ destination: "/t", type: "tmpfs", source: "tmpfs" }));
+    expect(opsOf(buildPlan(tmp), lastMount(tmp.spec)).map((o) => o[0])).toEqual(["mkdirInRoot", "mount"]);
+  });
+});

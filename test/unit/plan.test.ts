@@ -103,15 +103,18 @@ describe("cgroups: who joins them, and when a new cgroup namespace is made", () 
   });
 });
 
-test("each mount becomes mkdir + mount with its flags and data, located at mounts[i]", () => {
+test("each mount becomes mkdir + mount with its flags and data, located at mounts[i]; proc and sysfs one mountNoFollow", () => {
   const plan = buildPlan(input());
   const devpts = plan.ops.filter((o) => o.origin === "mounts[2]");
   expect(devpts).toEqual([
     { op: "mkdirInRoot", args: ["/dev/pts", 0o755, 0], origin: "mounts[2]" },
     { op: "mount", args: ["devpts", "/dev/pts", "devpts", MS.NOSUID | MS.NOEXEC, "newinstance,ptmxmode=0666,mode=0620,gid=5"], origin: "mounts[2]" },
   ]);
+  // CVE-2019-19921: no mkdirInRoot (it follows symlinks in the root); mountNoFollow makes the
+  // directory itself and refuses a symlink.
   const sysfs = plan.ops.filter((o) => o.origin === "mounts[5]");
-  expect(sysfs[1]).toEqual({ op: "mount", args: ["sysfs", "/sys", "sysfs", MS.NOSUID | MS.NOEXEC | MS.NODEV | MS.RDONLY, ""], origin: "mounts[5]" });
+  expect(sysfs).toEqual([{ op: "mountNoFollow", args: ["sysfs", "/sys", "sysfs", MS.NOSUID | MS.NOEXEC | MS.NODEV | MS.RDONLY, ""], origin: "mounts[5]" }]);
+  expect(plan.ops.filter((o) => o.origin === "mounts[0]")).toEqual([{ op: "mountNoFollow", args: ["proc", "/proc", "proc", 0, ""], origin: "mounts[0]" }]);
 });
 
 test("a read-only bind mount is a bind and then a remount; rro is mount_setattr; propagation separate", () => {
@@ -236,7 +239,11 @@ test("process.cwd is created in the root before the pivot (runc creates a missin
 });
 
 test("--no-pivot chroots; rootfsPropagation is applied to the new / after the pivot (r forms recursively)", () => {
-  expect(names(buildPlan(input(undefined, { noPivot: true })))).toContain("chrootNoPivot");
+  // The host's procfs and sysfs leave the namespace right before the move (after the
+  // createContainer hooks, which run in the host's root).
+  const noPivot = names(buildPlan(input((s) => (s.hooks = { createContainer: [{ path: "/bin/true" }] }), { noPivot: true })));
+  expect(noPivot.slice(noPivot.indexOf("runHook"), noPivot.indexOf("chrootNoPivot") + 1)).toEqual(["runHook", "hideHostProcfs", "chrootNoPivot"]);
+  expect(names(buildPlan(input()))).not.toContain("hideHostProcfs");
   const after = (p: string) => {
     const plan = buildPlan(input((s) => (s.linux!.rootfsPropagation = p)));
     return { before: plan.ops.find((o) => o.op === "mountPropagation")!.args, after: plan.ops.slice(plan.ops.findIndex((o) => o.op === "pivotRoot")).filter((o) => o.op === "mountPropagation").map((o) => o.args) };
@@ -342,7 +349,7 @@ test("LSM labels: the exec label ops before the credentials, and mountLabel on t
   expect(plan.ops.indexOf(labels[1]!)).toBeLessThan(plan.ops.findIndex((o) => o.op === "setresuid"));
   const shm = plan.ops.find((o) => o.op === "mount" && o.args[1] === "/dev/shm")!;
   expect(String(shm.args[4])).toContain('context="system_u:object_r:container_file_t:s0"');
-  const proc = plan.ops.find((o) => o.op === "mount" && o.args[1] === "/proc")!;
+  const proc = plan.ops.find((o) => o.op === "mountNoFollow" && o.args[1] === "/proc")!;
   expect(String(proc.args[4])).not.toContain("context=");
   // Without SELinux there is nothing to label: no context= (the host check warns).
   const plain = buildPlan(input((s) => (s.linux!.mountLabel = "system_u:object_r:container_file_t:s0")));

@@ -73,6 +73,7 @@ enum ArgKind : uint8_t { kInt = 1, kStr = 2, kStrs = 3, kBytes = 4, kInts = 5 };
   X(43, forkIntoPidns, "")           \
   X(44, mountNoFollow, "sssis")      \
   X(50, hideHostProcfs, "s")         \
+  X(51, chdirEarly, "s")             \
   X(45, seccompListener, "")         \
   X(60, openPty, "iii")              \
   X(61, mountConsole, "")            \

@@ -96,14 +96,27 @@ int op_personality(Run& run, const Op& op) {
   return 0;
 }
 
-// The process's working directory (process.cwd). The check after chdir is for the class of
+// The process's working directory (process.cwd): chdirEarly enters it before the user switch,
+// chdir after it when chdirEarly was refused. The check after chdir is for the class of
 // CVE-2024-21626: a directory fd leaked from the host (or a cwd that resolves through one)
 // leaves the process outside its root, where getcwd(3) can no longer produce a path that
 // starts with "/" (the kernel answers "(unreachable)/...", glibc ENOENT).
+int op_chdirEarly(Run& run, const Op& op) {
+  const char* path = op.args[0].s;
+  run.doing("chdir to ", path);
+  if (chdir(path) == 0) {
+    run.cwd_entered = true;
+    return 0;
+  }
+  // Not for us, maybe for the user: chdir tries again after the switch.
+  if (errno == EACCES || errno == EPERM) return 0;
+  return run.fail(errno);
+}
+
 int op_chdir(Run& run, const Op& op) {
   const char* path = op.args[0].s;
   run.doing("chdir to ", path);
-  if (chdir(path) != 0) return run.fail(errno);
+  if (!run.cwd_entered && chdir(path) != 0) return run.fail(errno);
   char cwd[4096];
   if (getcwd(cwd, sizeof cwd) == nullptr) {
     if (errno == ENOENT) {

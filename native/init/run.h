@@ -39,6 +39,7 @@ using Detail = Text<sizeof(abi::SyncRecord::detail)>;
 struct Run {
   int sync_fd = -1;  // closed by waitStart: after start nobody listens
   bool ready_sent = false;
+  bool cwd_entered = false;  // chdirEarly entered process.cwd: chdir only checks it
   // The listener fd of a filter loaded with SECCOMP_FILTER_FLAG_NEW_LISTENER (close-on-exec),
   // until op seccompListener hands it to the parent.
   int seccomp_listener = -1;

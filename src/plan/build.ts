@@ -258,6 +258,10 @@ export function planProcessLimits(add: Add, proc: Process): void {
  */
 export function planCredentials(add: Add, proc: Process, lastCap: number): void {
   const caps = proc.capabilities ?? {};
+  // process.cwd is entered twice, as runc does: now, with our privileges (a directory only the
+  // runtime may search), and, if that was refused, again as the user (one only the user may
+  // enter, with no CAP_DAC_OVERRIDE in the container's set, or in a user namespace).
+  add("chdirEarly", [proc.cwd], "process.cwd");
   add("capBounding", [capMask(caps.bounding, lastCap)], "process.capabilities.bounding");
   add("keepCaps", [], "process.user");
   add("setgroups", [proc.user.additionalGids ?? []], "process.user.additionalGids");

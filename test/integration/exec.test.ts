@@ -304,3 +304,37 @@ describe("events", () => {
     expect(run(["events", "--interval", "soon", id]).exitCode).toBe(1);
   });
 });
+
+describe("process.cwd and the user switch, HOME for the exec user (as runc)", () => {
+  // /w: only uid 1000 may enter it; /r: only root (and the runtime before the switch). The
+  // container's set has no CAP_DAC_OVERRIDE, so after the switch neither is root's to enter.
+  const userDirs = (c: TestBundle["config"]) => {
+    const passwd = join(scratch, "passwd");
+    writeFileSync(passwd, "root:x:0:0:root:/root:/bin/sh\nu1000:x:1000:1000::/var/empty:/bin/sh\n");
+    c.mounts.push({ destination: "/w", type: "tmpfs", source: "tmpfs", options: ["mode=0700", "uid=1000", "gid=1000"] });
+    c.mounts.push({ destination: "/r", type: "tmpfs", source: "tmpfs", options: ["mode=0700"] });
+    c.mounts.push({ destination: "/etc/passwd", type: "bind", source: passwd, options: ["bind", "ro"] });
+    expect(c.process.capabilities.effective).not.toContain("CAP_DAC_OVERRIDE");
+  };
+
+  test("create: a cwd only the user may enter, and one only the runtime may enter, both work", () => {
+    for (const cwd of ["/w", "/r"]) {
+      b = makeBundle(["sh", "-c", "pwd; id -u"], (c) => {
+        userDirs(c);
+        c.process.user = { uid: 1000, gid: 1000 };
+        c.process.cwd = cwd;
+      });
+      expect(run(["run", "-b", b.dir, uniq("cwd")])).toEqual({ ...ok, stdout: `${cwd}\n1000\n` });
+      b.cleanup();
+    }
+  });
+
+  test("exec --user/--cwd and exec -p: the same two directories; HOME from the container's passwd for the exec user unless the process sets it", () => {
+    const { id } = startSleeper(userDirs);
+    expect(run(["exec", "--user", "1000:1000", "--cwd", "/r", id, "sh", "-c", "pwd; echo $HOME"])).toEqual({ ...ok, stdout: "/r\n/var/empty\n" });
+    expect(run(["exec", "--user", "1000", "--cwd", "/w", id, "sh", "-c", "pwd; echo $HOME"])).toEqual({ ...ok, stdout: "/w\n/var/empty\n" });
+    expect(run(["exec", "-p", processFile({ args: ["sh", "-c", "pwd; echo $HOME"], cwd: "/r", user: { uid: 1000, gid: 1000 } }), id])).toEqual({ ...ok, stdout: "/r\n/var/empty\n" });
+    expect(run(["exec", "-p", processFile({ args: ["sh", "-c", "echo $HOME"], cwd: "/", env: ["HOME=/x"], user: { uid: 1000, gid: 1000 } }), id])).toEqual({ ...ok, stdout: "/x\n" });
+    expect(run(["exec", id, "sh", "-c", "echo $HOME"])).toEqual({ ...ok, stdout: "/root\n" });
+  });
+});

@@ -95,6 +95,7 @@ const everyOp: PlanOp[] = [
   op("joinCgroup", "/sys/fs/cgroup/memory/berth/c1/tasks"),
   op("unshareCgroup"),
   op("forkIntoPidns"),
+  op("chdirEarly", "/home/u"),
   op("seccompListener"),
   op("openPty", 33, 111, 1000),
   op("mountConsole"),

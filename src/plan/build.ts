@@ -391,8 +391,17 @@ export function buildPlan(input: PlanInput): LaunchPlan {
     }
     planMount(add, m, i, input);
   }
+  // A read-only /dev (a tmpfs, not a bind) is made read-only last, as runc does: the device
+  // nodes, its submounts (pts, shm, mqueue), the symlinks and /dev/console go in first.
+  let devReadonly: { flags: number; origin: string } | undefined;
   mounts.forEach((m, i) => {
-    if (containerPath(m.destination) !== "/") planMount(add, m, i, input);
+    const dest = containerPath(m.destination);
+    if (dest === "/") return;
+    const opts = parseMountOptions(m.options, m.type);
+    if (dest === "/dev" && !opts.bind && (opts.flags & MS.RDONLY) !== 0) {
+      devReadonly = { flags: opts.flags, origin: `mounts[${i}]` };
+      planMount(add, { ...m, options: (m.options ?? []).filter((o) => o !== "ro") }, i, input);
+    } else planMount(add, m, i, input);
   });
   if (input.notifySocket) {
     // The caller's socket itself, bound into the container: READY=1 sent there reaches it.
@@ -480,6 +489,8 @@ export function buildPlan(input: PlanInput): LaunchPlan {
   // Read-only paths, then masked ones, in runc's order (a container's mountinfo reads the same).
   (linux.readonlyPaths ?? []).forEach((p, i) => add("readonlyPath", [p], `linux.readonlyPaths[${i}]`));
   (linux.maskedPaths ?? []).forEach((p, i) => add("maskPath", [p], `linux.maskedPaths[${i}]`));
+  // The mount read-only, not its tmpfs (runc's mountinfo reads the same: "ro" before " - ").
+  if (devReadonly) add("mount", ["", "/dev", "", MS.REMOUNT | MS.BIND | devReadonly.flags, ""], devReadonly.origin);
   if (spec.root?.readonly) add("remountRoot", [MS.RDONLY], "root.readonly");
   // The requested propagation last among the mount ops: an unbindable mount cannot be the
   // source of a bind, and maskedPaths/readonlyPaths bind (/dev/null, the path onto itself).

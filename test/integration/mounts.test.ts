@@ -526,3 +526,16 @@ test("in a user namespace, a read-only bind of a nosuid,nodev,noexec host mount 
   expect(r.parts).toEqual(["touch: /root/x: Read-only file system"]);
   expect(leftBehind(id)).toEqual(nothing());
 });
+
+test("a read-only /dev (tmpfs with ro): devices, its submounts and symlinks are set up first, and /dev is read-only last, as runc does", () => {
+  bundle(`${MI} touch /dev/new 2>&1; echo @@; echo x > /dev/null && echo null-ok; ls /dev/pts/ptmx /dev/shm /dev/mqueue /dev/stdin >/dev/null && echo submounts-ok`, (c) => {
+    c.mounts.find((m: { destination: string }) => m.destination === "/dev").options.push("ro");
+  });
+  const r = runSections(uniq("devro"));
+  expect(r.exitCode).toBe(0);
+  expect(r.stderr).toBe("");
+  expect(at(r.mounts, "/dev").opts).toContain("ro");
+  for (const sub of ["/dev/pts", "/dev/shm", "/dev/mqueue"]) expect(at(r.mounts, sub).opts).toContain("rw");
+  expect(r.parts[0]).toMatch(/touch: \/dev\/new: Read-only file system/);
+  expect(r.parts[1]).toBe("null-ok\nsubmounts-ok");
+});

@@ -36,6 +36,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("pidfdPollExit", Napi::Function::New(env, PidfdPollExit, "pidfdPollExit"));
   exports.Set("usernsFd", Napi::Function::New(env, UsernsFd, "usernsFd"));
   exports.Set("openTreeIdmapped", Napi::Function::New(env, OpenTreeIdmapped, "openTreeIdmapped"));
+  exports.Set("openTreeClone", Napi::Function::New(env, OpenTreeClone, "openTreeClone"));
   exports.Set("deviceFilterAttach", Napi::Function::New(env, DeviceFilterAttach, "deviceFilterAttach"));
   exports.Set("ttySetSize", Napi::Function::New(env, TtySetSize, "ttySetSize"));
   exports.Set("mountOverlay", Napi::Function::New(env, MountOverlay, "mountOverlay"));

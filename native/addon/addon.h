@@ -51,6 +51,7 @@ Napi::Value OpenFifoRdwr(const Napi::CallbackInfo& info);  // (path) -> fd
 
 // idmap.cc
 Napi::Value UsernsFd(const Napi::CallbackInfo& info);          // (uidMap, gidMap) -> fd
+Napi::Value OpenTreeClone(const Napi::CallbackInfo& info);  // (source, recursive) -> {fd, flags}
 Napi::Value OpenTreeIdmapped(const Napi::CallbackInfo& info);  // (source, usernsFd, rTree, rIdmap) -> fd
 // device-filter.cc
 Napi::Value DeviceFilterAttach(const Napi::CallbackInfo& info);  // (cgroupFd, rules) -> insn count

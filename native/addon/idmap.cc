@@ -17,6 +17,8 @@
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/mount.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -91,6 +93,35 @@ Napi::Value UsernsFd(const Napi::CallbackInfo& info) {
   int fd = open((proc + "/ns/user").c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return ThrowErrno(env, errno, "open", (proc + "/ns/user").c_str());
   return Napi::Number::New(env, fd);
+}
+
+// openTreeClone(source, recursive): a detached copy of the mount at `source` (with its
+// submounts if recursive), opened with our credentials: for a container in a user namespace,
+// whose root may not be allowed to look the source up (runc and crun open bind sources on the
+// host side too). Returns {fd, flags}: a close-on-exec fd of the tree, for op moveMount, and
+// the MS_* flags of its mount (nosuid, nodev, noexec, the atime mode): a bind made inside the
+// user namespace would have them locked, so the plan carries them into any remount.
+Napi::Value OpenTreeClone(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string source;
+  if (!ArgPath(info, 0, "openTreeClone: source", &source)) return env.Undefined();
+  bool recursive = info.Length() > 1 && info[1].ToBoolean().Value();
+  unsigned int flags = linux_abi::kOpenTreeClone | linux_abi::kOpenTreeCloexec | (recursive ? linux_abi::kAtRecursive : 0);
+  UniqueFd tree(static_cast<int>(syscall(__NR_open_tree, AT_FDCWD, source.c_str(), flags)));
+  if (!tree.valid()) return ThrowErrno(env, errno, "open_tree", source.c_str());
+  struct statvfs st;
+  if (fstatvfs(tree.get(), &st) != 0) return ThrowErrno(env, errno, "fstatvfs", source.c_str());
+  double ms = 0;
+  if (st.f_flag & ST_NOSUID) ms += MS_NOSUID;
+  if (st.f_flag & ST_NODEV) ms += MS_NODEV;
+  if (st.f_flag & ST_NOEXEC) ms += MS_NOEXEC;
+  if (st.f_flag & ST_NOATIME) ms += MS_NOATIME;
+  if (st.f_flag & ST_NODIRATIME) ms += MS_NODIRATIME;
+  if (st.f_flag & ST_RELATIME) ms += MS_RELATIME;
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("fd", Napi::Number::New(env, tree.release()));
+  out.Set("flags", Napi::Number::New(env, ms));
+  return out;
 }
 
 // openTreeIdmapped(source, usernsFd, recursiveTree, recursiveIdmap): a detached copy of the

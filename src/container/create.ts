@@ -8,7 +8,7 @@
 import { closeSync, constants, existsSync, openSync, readFileSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { BerthError, errnoNumber, problemsError, toBerthError } from "../errors";
-import { buildPlan, encodePlan, hostProblems, idmappedMountRequests, NOTIFY_SOCKET_IN_CONTAINER, PlanError, SYNC, type LaunchPlan } from "../plan";
+import { buildPlan, encodePlan, hostOpenedBinds, hostProblems, idmappedMountRequests, NOTIFY_SOCKET_IN_CONTAINER, PlanError, SYNC, type LaunchPlan } from "../plan";
 import { hookState, planHooks, runHooks } from "../hooks";
 import { cgroupOwner, cgroupPathFor, cgroupSetFor, CgroupWriteError, delegateCgroup, deviceFilterFor, fsCgroupDriver, planWrites, ResourceError, type CgroupPlacement } from "../cgroups";
 import { startUnit, stopUnit, systemdUnitOf, unitResourceProperties, type SystemdSession } from "../cgroups";
@@ -433,6 +433,19 @@ async function createLocked(rt: Runtime, opts: CreateOptions, undo: Undo): Promi
       }
     }
 
+    // In a user namespace, bind sources are opened here, as the host's root (hostOpenedBinds).
+    const bindTrees: Record<number, { fd: number; flags: number }> = {};
+    for (const r of hostOpenedBinds(spec, bundle.dir)) {
+      if (!native.openTreeClone) throw new BerthError({ op: "create", id, field: r.origin, reason: "bind mounts in a user namespace need open_tree, not available in this build of berth" });
+      try {
+        const tree = native.openTreeClone(r.source, r.recursive);
+        parentFds.push(tree.fd);
+        bindTrees[r.index] = { fd: fds.push(tree.fd) - 1, flags: tree.flags };
+      } catch (err) {
+        throw new BerthError({ op: "create", id, field: r.origin, reason: `open_tree ${r.source}`, errno: (err as NodeJS.ErrnoException).code ?? "EIO" });
+      }
+    }
+
     // The cgroupfs driver detects what gatherHostFacts read above (mountinfo, once per create).
     const layout = cgroups === fsCgroupDriver ? facts.cgroupLayout : cgroups.detect();
     let plan: LaunchPlan;
@@ -448,7 +461,7 @@ async function createLocked(rt: Runtime, opts: CreateOptions, undo: Undo): Promi
         rootfs,
         bundle: bundle.dir,
         noPivot: opts.noPivot,
-        fds: { fifo: fifoIndex, namespaces: nsIndex, idmapped, startResult: startResultIndex },
+        fds: { fifo: fifoIndex, namespaces: nsIndex, idmapped, bindTrees, startResult: startResultIndex },
         id,
         notifySocket,
         extraEnv,

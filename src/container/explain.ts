@@ -8,7 +8,7 @@ import { statSync } from "node:fs";
 import { resolve } from "node:path";
 import { cgroupPathFor, detectCgroups } from "../cgroups";
 import { BerthError } from "../errors";
-import { buildPlan, CLONE, PlanError, type LaunchPlan, type PlanOp } from "../plan";
+import { buildPlan, CLONE, hostOpenedBinds, idmappedMountRequests, PlanError, type LaunchPlan, type PlanOp } from "../plan";
 import type { Spec } from "../spec";
 
 export interface Explained {
@@ -40,11 +40,16 @@ export function explainSpec(spec: Spec, bundleDir: string): Explained {
     const startResult = (spec.hooks?.startContainer?.length ?? 0) > 0 ? nextFd++ : undefined;
     const namespaces: Record<string, number> = {};
     for (const ns of spec.linux?.namespaces ?? []) if (ns.path && ns.type !== "pid" && ns.type !== "time") namespaces[ns.type] = nextFd++;
+    // Then, as create: the idmapped trees, the bind sources opened on the host side.
+    const idmapped: Record<number, number> = {};
+    for (const r of idmappedMountRequests(spec, bundleDir)) idmapped[r.index] = nextFd++;
+    const bindTrees: Record<number, { fd: number; flags: number }> = {};
+    for (const r of hostOpenedBinds(spec, bundleDir)) bindTrees[r.index] = { fd: nextFd++, flags: 0 };
     plan = buildPlan({
       spec,
       rootfs,
       bundle: bundleDir,
-      fds: { fifo: 3, namespaces, startResult },
+      fds: { fifo: 3, namespaces, idmapped, bindTrees, startResult },
       bindSourceIsFile: (i) => {
         try {
           return !statSync(resolve(bundleDir, spec.mounts?.[i]?.source ?? "")).isDirectory();

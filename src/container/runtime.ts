@@ -45,6 +45,8 @@ export interface LifecycleNative {
   /** Idmapped mounts (native/addon/idmap.cc): a user namespace fd, then a detached tree's fd. */
   usernsFd?(uidMap: string, gidMap: string): number;
   openTreeIdmapped?(source: string, usernsFd: number, recursiveTree: boolean, recursiveIdmap: boolean): number;
+  /** A detached copy of a bind source, opened on the host side (a container in a user namespace). */
+  openTreeClone?(source: string, recursive: boolean): { fd: number; flags: number };
   /** cgroup v2 device rules as an eBPF program on the cgroup (native/addon/device-filter.cc). */
   deviceFilterAttach?(cgroupFd: number, rules: readonly { allow: boolean; type: "a" | "b" | "c"; major: number; minor: number; access: string }[]): number;
   /** The layer model's filesystem calls (native/addon/layer-fs.cc), for rootfs from an image. */

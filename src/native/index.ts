@@ -289,6 +289,7 @@ interface NativeAddon {
   usernsFd(uidMap: string, gidMap: string): number;
   /** open_tree(OPEN_TREE_CLONE) + mount_setattr(MOUNT_ATTR_IDMAP): a detached tree's fd. */
   openTreeIdmapped(source: string, usernsFd: number, recursiveTree: boolean, recursiveIdmap: boolean): number;
+  openTreeClone(source: string, recursive: boolean): { fd: number; flags: number };
   unixSendFd(path: string, payload: Buffer, fd: number): void;
   /** Load a BPF_PROG_TYPE_CGROUP_DEVICE program for `rules` and attach it to the cgroup (device-filter.cc). */
   deviceFilterAttach(cgroupFd: number, rules: readonly DeviceFilterRule[]): number;
@@ -493,6 +494,14 @@ export function usernsFd(uidMap: string, gidMap: string): number {
   return load().usernsFd(uidMap, gidMap);
 }
 
+/**
+ * A detached copy of the mount (tree, if recursive) at `source`, opened with our credentials
+ * (for op moveMount), as an fd; and the MS_* flags of its mount (nosuid, nodev, noexec, atime).
+ */
+export function openTreeClone(source: string, recursive: boolean): { fd: number; flags: number } {
+  return load().openTreeClone(source, recursive);
+}
+
 /** A detached, idmapped copy of the mount tree at `source` (for op moveMount), as an fd. */
 export function openTreeIdmapped(source: string, userns: number, recursiveTree: boolean, recursiveIdmap: boolean): number {
   return load().openTreeIdmapped(source, userns, recursiveTree, recursiveIdmap);
@@ -615,6 +624,7 @@ export const nativeSurface: NativeSurface = {
   openFifoRdwr,
   usernsFd,
   openTreeIdmapped,
+  openTreeClone,
   unixSendFd,
   deviceFilterAttach,
   ttySetSize,

@@ -91,6 +91,12 @@ export interface PlanInput {
     namespaces: Partial<Record<NamespaceType, number>>;
     /** mount index -> child fd of the detached, idmapped tree the parent made for it. */
     idmapped?: Record<number, number>;
+    /**
+     * mount index -> child fd of a bind source the parent opened (hostOpenedBinds), and the MS_*
+     * flags its mount has (nosuid, nodev, noexec, atime): a bind made inside the user namespace
+     * could not clear them (locked), so a remount of the tree keeps them too.
+     */
+    bindTrees?: Record<number, { fd: number; flags: number }>;
     /** The start-result fifo (opened O_RDWR by the parent): with startContainer hooks. */
     startResult?: number;
   };
@@ -609,6 +615,24 @@ function idmapRequestFor(m: Mount, i: number, spec: Spec, bundle: string): Idmap
   };
 }
 
+/**
+ * The bind mounts whose source the parent opens (open_tree) for a container in a user
+ * namespace: berth-init looks paths up as the namespace's root, which may not search where the
+ * host's root can (a source under a mode 000 directory); runc and crun open them on the host
+ * side too. Idmapped binds have their own request; proc and sysfs binds keep mountNoFollow.
+ */
+export function hostOpenedBinds(spec: Spec, bundle: string): { index: number; origin: string; source: string; recursive: boolean }[] {
+  if (!(spec.linux?.namespaces ?? []).some((n) => n.type === "user")) return [];
+  const out: { index: number; origin: string; source: string; recursive: boolean }[] = [];
+  (spec.mounts ?? []).forEach((m, i) => {
+    const opts = parseMountOptions(m.options, m.type);
+    if (!opts.bind || m.type === "proc" || m.type === "sysfs" || idmapRequestFor(m, i, spec, bundle)) return;
+    if (containerPath(m.destination) === "/") return;
+    out.push({ index: i, origin: `mounts[${i}]`, source: resolveHostPath(bundle, m.source ?? ""), recursive: opts.recursive });
+  });
+  return out;
+}
+
 /** The idmapped mounts of a spec, for the parent to prepare; the plan attaches them. */
 export function idmappedMountRequests(spec: Spec, bundle: string): IdmappedMountRequest[] {
   const out: IdmappedMountRequest[] = [];
@@ -617,6 +641,12 @@ export function idmappedMountRequests(spec: Spec, bundle: string): IdmappedMount
     if (r) out.push(r);
   });
   return out;
+}
+
+/** What a bind remount in a user namespace may not clear: nosuid, nodev, noexec, and the atime mode unless one is asked for. */
+function lockedFlags(current: number, asked: number): number {
+  const atime = MS.NOATIME | MS.RELATIME | MS.STRICTATIME | MS.NODIRATIME;
+  return (current & (MS.NOSUID | MS.NODEV | MS.NOEXEC)) | ((asked & atime) === 0 ? current & atime : 0);
 }
 
 function planMount(add: Add, m: Mount, i: number, input: PlanInput): void {
@@ -645,15 +675,19 @@ function planMount(add: Add, m: Mount, i: number, input: PlanInput): void {
   } else if (opts.bind) {
     const source = resolveHostPath(input.bundle, m.source ?? "");
     const flags = MS.BIND | (opts.recursive ? MS.REC : 0);
+    const tree = input.fds.bindTrees?.[i];
     if (kernelFs) {
       add("mountNoFollow", [source, dest, "", flags, ""], origin);
+    } else if (tree !== undefined) {
+      add("mkdirInRoot", [dest, 0o755, input.bindSourceIsFile(i) ? 1 : 0], origin);
+      add("moveMount", [tree.fd, dest], origin);
     } else {
       add("mkdirInRoot", [dest, 0o755, input.bindSourceIsFile(i) ? 1 : 0], origin);
       add("mount", [source, dest, "", flags, ""], origin);
     }
     // A bind mount takes ro/nosuid/... only on a remount of the bind.
     const extra = opts.flags & ~(MS.BIND | MS.REC | MS.REMOUNT);
-    if (extra) add("mount", ["", dest, "", MS.REMOUNT | MS.BIND | extra, ""], origin);
+    if (extra) add("mount", ["", dest, "", MS.REMOUNT | MS.BIND | extra | (tree ? lockedFlags(tree.flags, extra) : 0), ""], origin);
   } else {
     if (!kernelFs) add("mkdirInRoot", [dest, 0o755, 0], origin);
     // linux.mountLabel: the SELinux context of the filesystems berth makes for the container

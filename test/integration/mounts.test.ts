@@ -539,3 +539,25 @@ test("a read-only /dev (tmpfs with ro): devices, its submounts and symlinks are 
   expect(r.parts[0]).toMatch(/touch: \/dev\/new: Read-only file system/);
   expect(r.parts[1]).toBe("null-ok\nsubmounts-ok");
 });
+
+test("in a new user namespace, bind sources are opened on the host side: a source under a directory the container's root cannot search still mounts (as runc and crun)", () => {
+  bundle(`cat /m/file; ls /m/dir; cat /m/dir/inside`, (c, dir) => {
+    chmodSync(dir, 0o755); // the rootfs under it is the container root's to enter
+    // The mount points exist: the container's root (host uid 100000) may not make them.
+    mkdirSync(join(dir, "rootfs/m/dir"), { recursive: true });
+    writeFileSync(join(dir, "rootfs/m/file"), "");
+    const locked = mkdtempSync(join(tmpdir(), "berth-locked-"));
+    extraDirs.push(locked);
+    mkdirSync(join(locked, "dir"));
+    writeFileSync(join(locked, "file"), "a file\n");
+    writeFileSync(join(locked, "dir/inside"), "inside\n");
+    chmodSync(locked, 0o000);
+    c.linux.namespaces.push({ type: "user" });
+    c.linux.uidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+    c.linux.gidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+    c.mounts.push({ destination: "/m/file", type: "bind", source: join(locked, "file"), options: ["bind", "ro"] });
+    c.mounts.push({ destination: "/m/dir", type: "bind", source: join(locked, "dir"), options: ["rbind"] });
+  });
+  // The container's root is host uid 100000: it could not look anything up under mode 000.
+  expect(cli(["run", "--bundle", b!.dir, uniq("userns-bind")])).toEqual({ exitCode: 0, stdout: "a file\ninside\ninside\n", stderr: "" });
+});

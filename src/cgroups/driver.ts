@@ -186,6 +186,26 @@ export function isFrozen(set: CgroupSet): boolean {
 }
 
 /**
+ * Whether a cgroup directory is frozen, its own freeze or an ancestor's (a process moved or
+ * cloned in stops at once, SIGKILL included on v1): "<file> says <state>", or undefined. v2's
+ * cgroup.events says "frozen 1" for an empty cgroup under a frozen parent too; v1 reports
+ * FREEZING or FROZEN, inherited from a parent the same way.
+ */
+export function frozenState(dir: string): string | undefined {
+  const read = (file: string) => {
+    try {
+      return readFileSync(join(dir, file), "utf8");
+    } catch {
+      return undefined;
+    }
+  };
+  const events = read("cgroup.events");
+  if (events !== undefined) return /^frozen 1$/m.test(events) || read("cgroup.freeze")?.trim() === "1" ? `${join(dir, "cgroup.events")} says frozen 1` : undefined;
+  const state = read("freezer.state")?.trim();
+  return state !== undefined && state !== "THAWED" ? `${join(dir, "freezer.state")} says ${state}` : undefined;
+}
+
+/**
  * Freeze (or thaw) and wait until the kernel says it is done: v2 reports `frozen 1` in
  * cgroup.events (watched with inotify, no polling sleep); v1 goes FREEZING -> FROZEN.
  */

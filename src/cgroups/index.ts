@@ -2,7 +2,7 @@
 export { detectCgroups, layoutFromMountinfo, availableControllers, type CgroupLayout, type CgroupMode } from "./detect";
 export { cgroupPathFor, systemdCgroupPath, createCgroupDirs, joinCgroups, removeCgroupDirs, cgroupPids, cgroupPidsRecursive, v1MountPoints, fsCgroupDriver, type CgroupDriver, type CgroupPlacement } from "./placement";
 export { v1Writes, v2Writes, v1DeviceWrites, deviceFilterRules, defaultAllowedDevices, deviceRuleText, sharesToWeight, blkioWeightToIoWeight, swapToV2, ResourceError, type CgroupWrite, type DeviceFilterRule } from "./resources";
-export { applyResources, waitCgroupEmpty, orderMemoryWrites, cgroupSetFor, planWrites, deviceFilterFor, setFrozen, isFrozen, CgroupWriteError, type CgroupSet } from "./driver";
+export { applyResources, waitCgroupEmpty, orderMemoryWrites, cgroupSetFor, planWrites, deviceFilterFor, setFrozen, isFrozen, frozenState, CgroupWriteError, type CgroupSet } from "./driver";
 export { readStats, readStatsV1, readStatsV2, oomKills, statsJson, keyValues, type ContainerStats } from "./stats";
 export { cgroupOwner, delegateCgroup, DELEGATE_FALLBACK } from "./delegate";
 export { systemdUnitOf, unitResourceProperties, unitDeviceProperties, emulateDeviceRules, deviceGroupOf, baseUnitProperties, rangeToBits, cpuQuotaProperties, INFINITY, type UnitProperty, type DeviceAllowEntry, type DeviceHost } from "./systemd-props";

@@ -10,7 +10,7 @@ import { resolve } from "node:path";
 import { BerthError, errnoNumber, problemsError, toBerthError } from "../errors";
 import { buildPlan, encodePlan, hostOpenedBinds, hostProblems, idmappedMountRequests, NOTIFY_SOCKET_IN_CONTAINER, PlanError, SYNC, type LaunchPlan } from "../plan";
 import { hookState, planHooks, runHooks } from "../hooks";
-import { cgroupOwner, cgroupPathFor, cgroupSetFor, CgroupWriteError, delegateCgroup, deviceFilterFor, fsCgroupDriver, planWrites, ResourceError, type CgroupPlacement } from "../cgroups";
+import { cgroupOwner, cgroupPathFor, cgroupSetFor, CgroupWriteError, delegateCgroup, deviceFilterFor, frozenState, fsCgroupDriver, planWrites, ResourceError, type CgroupPlacement } from "../cgroups";
 import { startUnit, stopUnit, systemdUnitOf, unitResourceProperties, type SystemdSession } from "../cgroups";
 import { dirsSystemdLeaves, openSystemd, systemdError } from "./systemd";
 import { planSeccomp, type SeccompRequest } from "../plan";
@@ -509,6 +509,12 @@ async function createLocked(rt: Runtime, opts: CreateOptions, undo: Undo): Promi
       const failed = cgroups.remove(placement.created);
       if (failed.length) throw new Error(failed.map((f) => `${f.dir}: ${f.error.code}`).join(", "));
     });
+    // A frozen cgroup (one that was there, or one below a frozen parent) would stop berth-init
+    // at its first instruction, and create would wait for ever: refuse it now. Not ours to thaw.
+    for (const dir of placement.dirs) {
+      const frozen = frozenState(dir);
+      if (frozen) throw new BerthError({ op: "create", id, field: "linux.cgroupsPath", value: spec.linux?.cgroupsPath ?? cgroupPath, reason: `the cgroup is frozen (${frozen}): thaw it first` });
+    }
     // clone3 places the process in the cgroup2 directory only if create made it; into one that
     // was there already (a cgroupsPath shared with another container) it is moved, with a plan
     // for that (cgroups/placement.ts, joinCgroups, says why).

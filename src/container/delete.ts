@@ -5,7 +5,9 @@
  */
 import { BerthError } from "../errors";
 import type { ContainerRecord } from "../state";
-import { isFrozen, setFrozen, stopUnit } from "../cgroups";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { detectCgroups, frozenState, isFrozen, setFrozen, stopUnit } from "../cgroups";
 import { cgroupSetOf } from "./cgroup-of";
 import { unmountContainerMounts } from "./host-mounts";
 import { unmountImageRootfs } from "./image";
@@ -67,10 +69,31 @@ export async function killAndWait(rt: Runtime, record: ContainerRecord): Promise
     // A paused container: the v1 freezer holds even SIGKILL until thawed (cgroup2's does not).
     const set = cgroupSetOf(record);
     if (isFrozen(set)) await setFrozen(set, false).catch(() => undefined);
+    // Frozen in a v1 freezer cgroup berth did not make (moved there by someone else), the
+    // process cannot die until its owner thaws it: say so now rather than wait for ever.
+    const stuck = foreignFreezer(record);
+    if (stuck) throw new BerthError({ op: "delete", id: record.id, reason: `its process ${record.pid} is in a frozen cgroup berth did not create (${stuck}): SIGKILL takes effect once that is thawed` });
     await rt.native.pidfdPollExit(pidfd);
   } finally {
     rt.native.closeFd(pidfd);
   }
+}
+
+/** The init's v1 freezer cgroup, when it is frozen and not one of the container's own: "<file> says <state>". */
+function foreignFreezer(record: ContainerRecord): string | undefined {
+  const mount = detectCgroups().v1Mounts.freezer;
+  if (!mount) return undefined;
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${record.pid}/cgroup`, "utf8");
+  } catch {
+    return undefined; // gone already
+  }
+  const line = text.split("\n").find((l) => l.split(":")[1]?.split(",").includes("freezer"));
+  if (!line) return undefined;
+  const dir = join(mount, line.slice(line.indexOf(":", line.indexOf(":") + 1) + 1));
+  if (record.cgroupDirs.includes(dir)) return undefined;
+  return frozenState(dir);
 }
 
 async function removeOwned(rt: Runtime, record: ContainerRecord): Promise<void> {

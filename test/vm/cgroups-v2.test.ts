@@ -3,7 +3,7 @@
  * limits observed from inside and from the host's side of the cgroup. Runs inside the UML guest
  * of scripts/vm/run-in-vm.sh (test/vm/run-guest.test.ts starts it); skipped anywhere else.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { detectCgroups } from "../../src/cgroups";
 import { makeBundle, processesMentioning, type TestBundle } from "../helpers/bundle";
@@ -164,4 +164,23 @@ vm("devices: deny all but the defaults -> a mknod'ed block node is EPERM, /dev/n
   b = makeBundle(["sh", "-c", "mknod /tmp/blk b 98 0; head -c 512 /tmp/blk | wc -c; echo x 2>/tmp/err >/tmp/blk; sed 's/.*: //' /tmp/err"], mknodder([{ allow: false, access: "rwm" }, { allow: true, type: "b", major: 98, minor: 0, access: "r" }]));
   // Read is allowed, write is not.
   expect(run(["run", "--bundle", b.dir, uniq("dev2")])).toMatchObject({ exitCode: 0, stdout: "512\nOperation not permitted\n" });
+});
+
+vm("create below a frozen cgroup is refused at once, naming linux.cgroupsPath (cgroup.events: frozen 1); nothing of berth's is left", () => {
+  const name = `frz-${Math.floor(Math.random() * 1e6)}`;
+  const parent = join(layout.v2Mount!, name);
+  mkdirSync(parent);
+  try {
+    writeFileSync(join(parent, "cgroup.freeze"), "1");
+    b = makeBundle(["true"], (c) => {
+      c.linux.cgroupsPath = `/${name}/c`;
+    });
+    const id = uniq("frozen");
+    expect(run(["create", "-b", b.dir, id])).toEqual({ exitCode: 1, stdout: "", stderr: `berth: create ${id}: linux.cgroupsPath "/${name}/c": the cgroup is frozen (${parent}/c/cgroup.events says frozen 1): thaw it first\n` });
+    expect(existsSync(join(parent, "c"))).toBe(false);
+    expect(existsSync(join(b.root, id))).toBe(false);
+  } finally {
+    writeFileSync(join(parent, "cgroup.freeze"), "0");
+    rmdirSync(parent);
+  }
 });

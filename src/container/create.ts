@@ -509,6 +509,13 @@ async function createLocked(rt: Runtime, opts: CreateOptions, undo: Undo): Promi
       const failed = cgroups.remove(placement.created);
       if (failed.length) throw new Error(failed.map((f) => `${f.dir}: ${f.error.code}`).join(", "));
     });
+    // A cgroupsPath shared with another container (runc allows it, with a warning): its
+    // processes are not this container's, and the directories are removed by whichever of the
+    // berth containers that use them is deleted last (record.cgroupShared).
+    const cgroupShared = unit ? [] : sharedCgroupDirs(rt, placement);
+    const leafDir = placement.unified ?? placement.dirs[0];
+    const already = leafDir && !placement.created.includes(leafDir) ? cgroups.pids(leafDir).length : 0;
+    if (already > 0) (rt.notice ?? rt.warn)(`create ${id}: the container's cgroup ${leafDir} is not empty: ${already} process(es) of another container or program are in it`);
     // A frozen cgroup (one that was there, or one below a frozen parent) would stop berth-init
     // at its first instruction, and create would wait for ever: refuse it now. Not ours to thaw.
     for (const dir of placement.dirs) {
@@ -679,6 +686,7 @@ async function createLocked(rt: Runtime, opts: CreateOptions, undo: Undo): Promi
       rootfs,
       pidStartTime: stat.startTime,
       cgroupDirs,
+      cgroupShared: cgroupShared.length ? cgroupShared : undefined,
       cgroupPath,
       systemdUnit: unit?.unit,
       cgroupUnified: placement.unified,
@@ -708,4 +716,16 @@ async function createLocked(rt: Runtime, opts: CreateOptions, undo: Undo): Promi
   } finally {
     closeParentFds();
   }
+}
+
+/** The directories of `placement` that were there already and that another berth container of this store made or shares. */
+function sharedCgroupDirs(rt: Runtime, placement: CgroupPlacement): string[] {
+  const existing = placement.dirs.filter((d) => !placement.created.includes(d));
+  if (existing.length === 0) return [];
+  const known = new Set<string>();
+  for (const other of rt.store.ids()) {
+    const s = rt.store.tryReadSummary(other);
+    for (const d of [...(s?.cgroupDirs ?? []), ...(s?.cgroupShared ?? [])]) known.add(d);
+  }
+  return existing.filter((d) => known.has(d));
 }

@@ -79,6 +79,15 @@ export async function killAndWait(rt: Runtime, record: ContainerRecord): Promise
   }
 }
 
+/** Whether another container of this store uses the cgroup directory `dir` (made it, or joined it). */
+function sharedWithOthers(rt: Runtime, id: string, dir: string): boolean {
+  return rt.store.ids().some((other) => {
+    if (other === id) return false;
+    const s = rt.store.tryReadSummary(other);
+    return s !== undefined && (s.cgroupDirs.includes(dir) || (s.cgroupShared ?? []).includes(dir));
+  });
+}
+
 /** The init's v1 freezer cgroup, when it is frozen and not one of the container's own: "<file> says <state>". */
 function foreignFreezer(record: ContainerRecord): string | undefined {
   const mount = detectCgroups().v1Mounts.freezer;
@@ -99,14 +108,20 @@ function foreignFreezer(record: ContainerRecord): string | undefined {
 async function removeOwned(rt: Runtime, record: ContainerRecord): Promise<void> {
   // With the init dead, its pid namespace is gone and every process in it was killed; the
   // cgroup empties as they finish exiting. Wait for that (bounded), then rmdir.
-  const leaf = record.cgroupUnified ?? record.cgroupDirs[0];
-  if (leaf && rt.cgroups.pids(leaf).length > 0) {
+  const leaf = record.cgroupUnified ?? record.cgroupDirs[0] ?? record.cgroupShared?.[0];
+  // A cgroupsPath shared with another berth container (runc allows it): with a pid namespace
+  // of its own, this container's processes died with its init (the kernel empties the
+  // namespace), and what is left in the cgroup is the other's: it stays, as does the cgroup,
+  // which the last of them removes (runc leaves them running too).
+  const ownPidns = (record.config.linux?.namespaces ?? []).some((n) => n.type === "pid" && !n.path);
+  const shared = leaf !== undefined && ownPidns && sharedWithOthers(rt, record.id, leaf);
+  if (leaf && !shared && rt.cgroups.pids(leaf).length > 0) {
     // Processes outlived the init (no pid namespace of its own, or the recorded pid was
     // recycled while the container's own processes live on): they are the container's, found
     // by its cgroup, so they go with it (runc's destroy does the same).
     await signalCgroup(rt, record, SIGKILL);
   }
-  if (leaf) await rt.cgroups.waitEmpty(leaf, CGROUP_EMPTY_TIMEOUT_MS);
+  if (leaf && !shared) await rt.cgroups.waitEmpty(leaf, CGROUP_EMPTY_TIMEOUT_MS);
   if (record.systemdUnit) {
     // systemd made the unit's cgroup and removes it: stop the unit (and reset it, if it
     // failed); berth removes only the directories systemd does not own (record.cgroupDirs).
@@ -119,8 +134,9 @@ async function removeOwned(rt: Runtime, record: ContainerRecord): Promise<void> 
       session.bus.close();
     }
   }
-  const failed = rt.cgroups.remove(record.cgroupDirs);
-  if (failed.length) {
+  // A shared directory still in use by the others stays, for the last of them to remove.
+  const failed = rt.cgroups.remove([...record.cgroupDirs, ...(record.cgroupShared ?? [])]);
+  if (failed.length && !shared) {
     throw new BerthError({ op: "delete", id: record.id, field: failed[0]!.dir, reason: "rmdir", errno: failed[0]!.error.code ?? "EBUSY" });
   }
   if (record.hostMounts && rt.native.umount) {

@@ -2,7 +2,7 @@
  * kill: signal the container's init through a pidfd. The pidfd is opened first and the
  * process's start time checked after, so the signal cannot reach a process that reused the pid.
  */
-import { writeFileSync } from "node:fs";
+import { readlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { isFrozen, setFrozen } from "../cgroups";
 import { BerthError } from "../errors";
@@ -27,11 +27,27 @@ export function openInit(rt: Runtime, record: ContainerSummary): number | undefi
   return pidfd;
 }
 
-/** Every process in the container's cgroup (for --all), init first. */
-function containerPids(rt: Runtime, record: ContainerSummary): number[] {
-  const dir = record.cgroupUnified ?? record.cgroupDirs[0];
-  const pids = dir ? rt.cgroups.pids(dir) : [];
-  return [record.pid, ...pids.filter((p) => p !== record.pid)];
+/** The pid namespace of a process ("pid:[ino]"), or undefined once it has gone. */
+export function pidnsOf(pid: number): string | undefined {
+  try {
+    return readlinkSync(`/proc/${pid}/ns/pid`);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The container's processes in its cgroup (for --all), init first, and whether the cgroup holds
+ * others. A cgroupsPath may be shared with another container (runc allows it): with a pid
+ * namespace of its own, the container's processes are those in its init's; without one, all.
+ */
+function containerPids(rt: Runtime, record: ContainerSummary): { pids: number[]; others: boolean } {
+  const dir = record.cgroupUnified ?? record.cgroupDirs[0] ?? record.cgroupShared?.[0];
+  const all = (dir ? rt.cgroups.pids(dir) : []).filter((p) => p !== record.pid);
+  const ns = pidnsOf(record.pid);
+  if (ns === undefined || ns === pidnsOf(process.pid)) return { pids: [record.pid, ...all], others: false };
+  const ours = all.filter((p) => pidnsOf(p) === ns);
+  return { pids: [record.pid, ...ours], others: ours.length < all.length };
 }
 
 export async function kill(rt: Runtime, id: string, signal: number, all = false): Promise<void> {
@@ -64,7 +80,8 @@ export async function signalContainer(rt: Runtime, record: ContainerSummary, sig
  * once, including ones forked while we would be walking cgroup.procs.
  */
 export async function signalCgroup(rt: Runtime, record: ContainerSummary, signal: number): Promise<void> {
-  if (signal === 9 && record.cgroupUnified) {
+  // cgroup.kill reaches every process in the cgroup: only when they are all the container's.
+  if (signal === 9 && record.cgroupUnified && !containerPids(rt, record).others) {
     try {
       writeFileSync(join(record.cgroupUnified, "cgroup.kill"), "1");
       return;
@@ -86,7 +103,7 @@ export async function signalCgroup(rt: Runtime, record: ContainerSummary, signal
     }
   }
   try {
-    for (const pid of containerPids(rt, record).slice(1)) {
+    for (const pid of containerPids(rt, record).pids.slice(1)) {
       let fd: number;
       try {
         fd = rt.native.pidfdOpen(pid);

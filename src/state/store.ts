@@ -32,6 +32,11 @@ export interface ContainerRecord {
   pidStartTime: string;
   /** Cgroup directories berth created for this container, deepest first (delete removes them). */
   cgroupDirs: string[];
+  /**
+   * Cgroup directories another berth container made that this one joined (a shared
+   * cgroupsPath): whichever of them is deleted last removes them, once they are empty.
+   */
+  cgroupShared?: string[];
   /** The container's cgroup path within each hierarchy (/berth/<id>, or from cgroupsPath). */
   cgroupPath?: string;
   /** The unified (cgroup2) directory, if any: freezer and cgroup.kill. */

@@ -225,3 +225,34 @@ maybe("cgroup limits on a hybrid host", () => {
     expect(existsSync(join(b.root, id))).toBe(false);
   });
 });
+
+describe("two containers sharing one cgroupsPath (as runc: allowed, with a warning)", () => {
+  test("create warns that the cgroup is not empty; kill --all and delete --force of one leave the other running; the cgroup goes with the last of them", () => {
+    const shared = `/berthtest-shared-${process.pid}-${Math.floor(Math.random() * 1e6)}`;
+    b = makeBundle(["sleep", "100000"], (c) => {
+      c.linux.cgroupsPath = shared;
+    });
+    const [one, two, three] = [uniq("sh1"), uniq("sh2"), uniq("sh3")];
+    expect(run(["run", "-d", "-b", b.dir, one])).toEqual({ exitCode: 0, stdout: "", stderr: "" });
+    const leaf = layout.v2Mount ? join(layout.v2Mount, shared) : join(layout.v1Mounts.pids!, shared);
+    const r = run(["run", "-d", "-b", b.dir, two]);
+    expect(r).toEqual({ exitCode: 0, stdout: "", stderr: `berth: create ${two}: the container's cgroup ${leaf} is not empty: 1 process(es) of another container or program are in it\n` });
+    expect(run(["run", "-d", "-b", b.dir, three]).exitCode).toBe(0);
+    const pidOf = (id: string) => JSON.parse(run(["state", id]).stdout).pid as number;
+    const [p2, p3] = [pidOf(two), pidOf(three)];
+
+    // kill --all of one: its processes only.
+    expect(run(["kill", "--all", one, "KILL"])).toEqual({ exitCode: 0, stdout: "", stderr: "" });
+    expect(run(["delete", one])).toEqual({ exitCode: 0, stdout: "", stderr: "" });
+    expect([statusOf(two), statusOf(three)]).toEqual(["running", "running"]);
+    // delete --force of another: the same.
+    expect(run(["delete", "--force", two])).toEqual({ exitCode: 0, stdout: "", stderr: "" });
+    expect(statusOf(three)).toBe("running");
+    expect(readFileSync(join(leaf, "cgroup.procs"), "utf8").trim().split("\n").map(Number)).toEqual([p3]);
+    expect(existsSync(`/proc/${p2}`) && !/\) [ZX] /.test(readFileSync(`/proc/${p2}/stat`, "utf8"))).toBe(false);
+    expect(cgroupDirsFor(shared).length).toBeGreaterThan(0);
+    // The last one takes the directories with it.
+    expect(run(["delete", "--force", three])).toEqual({ exitCode: 0, stdout: "", stderr: "" });
+    expect(cgroupDirsFor(shared)).toEqual([]);
+  });
+});

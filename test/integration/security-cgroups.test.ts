@@ -6,17 +6,18 @@
  *   of its own, so a deny-all in linux.resources.devices holds against it, and a config with
  *   no rules at all still gets deny-all plus runc's defaults (on v1 a new cgroup inherits its
  *   parent's "a *:* rwm"); runc 1.1.5 is run on the same bundle where it is installed;
+ * - `exec --cgroup` cannot place a process outside the container's own cgroup.
  *
  * The v1 devices controller is what this host has; the cgroup v2 filter is tested in the
  * pure v2 guest (test/vm/cgroups-v2.test.ts).
  */
 import { spawnSync } from "node:child_process";
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmdirSync, rmSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { detectCgroups } from "../../src/cgroups";
 import { berth, type CliResult } from "../helpers/cli";
-import { cgroupDirsFor, makeBundle, type TestBundle } from "../helpers/bundle";
+import { cgroupDirsFor, makeBundle, processesMentioning, type TestBundle } from "../helpers/bundle";
 
 let b: TestBundle | undefined;
 let ids: string[] = [];
@@ -126,5 +127,71 @@ describe("device cgroup allow-list bypass (GHSA-g54h-m393-cpwq class, issue 15):
       const runcSide = { list: devicesList(`${runcParent}/${id}`), inside: runc(["exec", id, "sh", "-c", probe]) };
       expect(berthSide).toEqual(runcSide);
     });
+  });
+});
+
+describe("exec --cgroup path traversal out of the container's cgroup (CWE-22 class, issue 15)", () => {
+  /** A sleeper in its own cgroup namespace with a writable cgroup mount: it can make sub-cgroups. */
+  function start(): string {
+    b = makeBundle(["sleep", "300"], (c) => {
+      c.linux.namespaces.push({ type: "cgroup" });
+      for (const m of c.mounts) if (m.type === "cgroup") m.options = [...m.options.filter((o: string) => o !== "ro"), "rw"];
+    });
+    const id = uniq("exec");
+    expect(run(["run", "-d", "-b", b.dir, id])).toEqual({ exitCode: 0, stdout: "", stderr: "" });
+    // "sub", made from inside (a new v1 cpuset cgroup takes no process until it has cpus and mems).
+    const mk = "for d in /sys/fs/cgroup/*/; do mkdir $d/sub; done; c=/sys/fs/cgroup/cpuset; if [ -d $c/sub ]; then cat $c/cpuset.cpus > $c/sub/cpuset.cpus; cat $c/cpuset.mems > $c/sub/cpuset.mems; fi";
+    expect(run(["exec", id, "sh", "-c", mk])).toEqual({ exitCode: 0, stdout: "", stderr: "" });
+    return id;
+  }
+
+  test("a sub-cgroup the container made is where --cgroup puts the process (bare and controller forms)", () => {
+    const id = start();
+    const hierarchies = cgroupDirsFor(`/berth/${id}`).length;
+    expect(cgroupDirsFor(`/berth/${id}/sub`)).toHaveLength(hierarchies);
+    const r = run(["exec", "--cgroup", "sub", id, "cat", "/proc/self/cgroup"]);
+    expect({ exitCode: r.exitCode, stderr: r.stderr }).toEqual({ exitCode: 0, stderr: "" });
+    const lines = r.stdout.trim().split("\n");
+    expect(lines).toHaveLength(hierarchies);
+    for (const line of lines) expect(line).toMatch(/:\/sub$/);
+    // "./sub/" is the same sub-cgroup; "memory:sub" moves only the memory hierarchy's.
+    expect(run(["exec", "--cgroup", "./sub/", id, "cat", "/proc/self/cgroup"]).stdout).toBe(r.stdout);
+    if (layout.v1Mounts.memory) {
+      const m = run(["exec", "--cgroup", "memory:sub", id, "cat", "/proc/self/cgroup"]);
+      expect(m.stdout).toMatch(/:memory:\/sub$/m);
+      expect(m.stdout).toMatch(/:pids:\/$/m);
+    }
+  });
+
+  test("absolute paths and .. are refused naming --cgroup, exit 1; nothing starts; the host's cgroups are unchanged", () => {
+    const id = start();
+    // A sibling whose name starts with the container's (runc 1.1.5 lets "../<id>x" into it) and
+    // the container's own sub-cgroup (reachable lexically, but not written that way).
+    const sibling = `/berth/${id}x`;
+    for (const dir of cgroupDirsFor("/berth")) mkdirSync(join(dir, `${id}x`));
+    madePaths.push(sibling);
+    /** Every directory and cgroup.procs below the container's and the sibling's cgroups, and /x. */
+    const snapshot = () => {
+      const out: Record<string, string> = {};
+      const walk = (dir: string) => {
+        out[dir] = readFileSync(join(dir, "cgroup.procs"), "utf8");
+        for (const e of readdirSync(dir, { withFileTypes: true })) if (e.isDirectory()) walk(join(dir, e.name));
+      };
+      for (const dir of [...cgroupDirsFor(`/berth/${id}`), ...cgroupDirsFor(sibling)]) walk(dir);
+      return { dirs: out, x: cgroupDirsFor("/x") };
+    };
+    const before = snapshot();
+    const marker = String(900000 + (process.pid % 90000));
+    const forms = ["../../x", `../${id}x`, "..", "/sub", "/", "sub/../sub", `sub/../../${id}x`, `memory:../${id}x`, "cpu,pids:/sub"];
+    for (const arg of forms) {
+      expect({ arg, ...run(["exec", "--cgroup", arg, id, "sleep", marker]) }).toEqual({
+        arg,
+        exitCode: 1,
+        stdout: "",
+        stderr: `berth: exec ${id}: --cgroup ${JSON.stringify(arg)}: must name a cgroup inside the container's cgroup\n`,
+      });
+    }
+    expect(processesMentioning(`sleep ${marker}`)).toEqual([]);
+    expect(snapshot()).toEqual(before);
   });
 });

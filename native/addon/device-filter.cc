@@ -9,10 +9,11 @@
 //   struct bpf_cgroup_dev_ctx { u32 access_type; u32 major; u32 minor; }
 // with access_type = (BPF_DEVCG_ACC_* << 16) | BPF_DEVCG_DEV_*, and returns 1 (allow) or 0.
 //
-// The rule list is final when it gets here (TypeScript: the config's rules, linux.devices,
-// then the defaults) and means what it means on v1: later rules override earlier ones. So the
-// program tests the rules from the LAST to the first and the first rule that matches decides;
-// no match is a deny (a container's device access is a whitelist).
+// The rule list is final when it gets here (TypeScript: deny-all, the config's rules, then
+// runc's default devices; linux.devices adds no rule) and means what it means on v1: later
+// rules override earlier ones. So the program tests the rules from the LAST to the first and
+// the first rule that matches decides; no match is a deny (a container's device access is a
+// whitelist).
 //   allow rule: matches when every requested access bit is in the rule's access.
 //   deny rule:  matches when any requested access bit is in the rule's access (v1 removes
 //               those bits, so a request needing one of them cannot succeed).

@@ -15,9 +15,6 @@ import type { Resources } from "../spec";
 import type { CgroupLayout } from "./detect";
 import { controllersOf, deviceFilterRules, ResourceError, v1DeviceWrites, v1Writes, v2Writes, type CgroupWrite, type DeviceFilterRule } from "./resources";
 
-/** linux.devices, as the device rules need them. */
-export type DeviceList = readonly { type: string; major?: number; minor?: number }[];
-
 /** A container's cgroup directories: one per v1 controller, and the cgroup2 one. */
 export interface CgroupSet {
   mode: CgroupLayout["mode"];
@@ -47,12 +44,12 @@ export class CgroupWriteError extends Error {
 }
 
 /** What to write where, decided for this host; throws ResourceError for what it cannot take. */
-export function planWrites(set: CgroupSet, res: Resources | undefined, devices: DeviceList = []): { path: string; write: CgroupWrite }[] {
+export function planWrites(set: CgroupSet, res: Resources | undefined): { path: string; write: CgroupWrite }[] {
   const out: { path: string; write: CgroupWrite }[] = [];
   // Device rules go to the v1 devices controller where there is one; without it (a pure
   // cgroup v2 host) they become an eBPF program on the cgroup2 directory: deviceFilterFor.
   if (set.v1.devices) {
-    for (const w of v1DeviceWrites(res?.devices, devices)) out.push({ path: join(set.v1.devices, w.file), write: w });
+    for (const w of v1DeviceWrites(res?.devices)) out.push({ path: join(set.v1.devices, w.file), write: w });
   }
   if (!res) return out;
   if (set.mode === "unified") {
@@ -134,8 +131,8 @@ function enableV2Controllers(set: CgroupSet, writes: readonly CgroupWrite[]): vo
  * Apply linux.resources. v1 memory and memory+swap must be written in the order that keeps
  * limit <= memsw at every step: raising both, memsw first; lowering, the limit first.
  */
-export function applyResources(set: CgroupSet, res: Resources | undefined, devices: DeviceList = [], warn: (msg: string) => void = () => undefined): void {
-  const writes = planWrites(set, res, devices);
+export function applyResources(set: CgroupSet, res: Resources | undefined, warn: (msg: string) => void = () => undefined): void {
+  const writes = planWrites(set, res);
   if (!set.v1.devices && !set.unified && res?.devices?.length) warn("linux.resources.devices: not enforced: this host has neither the v1 devices controller nor cgroup2");
   if (set.mode === "unified") enableV2Controllers(set, writes.map((x) => x.write));
   const memsw = writes.find((x) => x.write.file === "memory.memsw.limit_in_bytes");
@@ -163,9 +160,9 @@ export function orderMemoryWrites<T extends { write: CgroupWrite }>(writes: read
  * without the v1 devices controller, always (runc's defaults apply even with no config rules);
  * undefined where the v1 controller enforces them. Throws ResourceError for a malformed rule.
  */
-export function deviceFilterFor(set: CgroupSet, res: Resources | undefined, devices: DeviceList = []): DeviceFilterRule[] | undefined {
+export function deviceFilterFor(set: CgroupSet, res: Resources | undefined): DeviceFilterRule[] | undefined {
   if (set.v1.devices || !set.unified) return undefined;
-  return deviceFilterRules(res?.devices, devices);
+  return deviceFilterRules(res?.devices);
 }
 
 // --- the freezer

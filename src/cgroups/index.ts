@@ -5,5 +5,6 @@ export { v1Writes, v2Writes, v1DeviceWrites, deviceFilterRules, defaultAllowedDe
 export { applyResources, waitCgroupEmpty, orderMemoryWrites, cgroupSetFor, planWrites, deviceFilterFor, setFrozen, isFrozen, frozenState, CgroupWriteError, type CgroupSet } from "./driver";
 export { readStats, readStatsV1, readStatsV2, oomKills, statsJson, keyValues, type ContainerStats } from "./stats";
 export { cgroupOwner, delegateCgroup, DELEGATE_FALLBACK } from "./delegate";
+export { parseSubCgroups, resolveSubCgroup, SubCgroupError, SUB_CGROUP_OUTSIDE, type SubCgroups } from "./sub-cgroup";
 export { systemdUnitOf, unitResourceProperties, unitDeviceProperties, emulateDeviceRules, deviceGroupOf, baseUnitProperties, rangeToBits, cpuQuotaProperties, INFINITY, type UnitProperty, type DeviceAllowEntry, type DeviceHost } from "./systemd-props";
 export { connectSystemd, openSystemdSession, startUnit, stopUnit, setUnitResources, systemdVersion, parseSystemdVersion, systemdBooted, systemdOwnsHierarchy, SystemdError, NOT_RUNNING, type SystemdBus, type SystemdSession, type StartUnitRequest, type ConnectOptions } from "./systemd";

@@ -11,7 +11,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync, type Dirent } from "node:fs";
 import { join } from "node:path";
 import { detectCgroups, type CgroupLayout } from "./detect";
-import { applyResources, waitCgroupEmpty, type CgroupSet, type DeviceList } from "./driver";
+import { applyResources, waitCgroupEmpty, type CgroupSet } from "./driver";
 import type { Resources } from "../spec";
 
 export function cgroupPathFor(cgroupsPath: string | undefined, id: string, systemd = false): string {
@@ -204,7 +204,7 @@ export interface CgroupDriver {
   /** Resolve true once no process is left in `dir` or below, false at the deadline. */
   waitEmpty(dir: string, timeoutMs: number): Promise<boolean>;
   /** Write linux.resources (and the device rules) into the container's directories. */
-  apply(set: CgroupSet, res: Resources | undefined, devices: DeviceList, warn: (msg: string) => void): void;
+  apply(set: CgroupSet, res: Resources | undefined, warn: (msg: string) => void): void;
 }
 
 /** The cgroupfs driver: plain directories and file writes under the host's mounts. */

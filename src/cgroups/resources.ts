@@ -234,21 +234,23 @@ export function controllersOf(writes: readonly CgroupWrite[]): string[] {
 }
 
 /**
- * The devices every container may use, whatever its rules say (runc's list, appended after
- * the config's rules): mknod of any node (opening is what the rules guard), the default
- * devices of config-linux.md, the pty master and slaves, and /dev/net/tun.
+ * The devices every container may use, whatever its rules say: runc's list (libcontainer/
+ * specconv AllowedDevices, runc 1.1.5), appended after the config's rules as runc does:
+ * mknod of any node (opening is what the rules guard), null, random, full, tty, zero, urandom,
+ * the pty slaves and master, and /dev/net/tun. Not /dev/console (c 5:1): the console is a pty
+ * slave bound over it, which c 136:* covers.
  */
 export const defaultAllowedDevices: readonly DeviceRule[] = [
   { allow: true, type: "c", access: "m" },
   { allow: true, type: "b", access: "m" },
   { allow: true, type: "c", major: 1, minor: 3, access: "rwm" }, // null
-  { allow: true, type: "c", major: 1, minor: 5, access: "rwm" }, // zero
-  { allow: true, type: "c", major: 1, minor: 7, access: "rwm" }, // full
   { allow: true, type: "c", major: 1, minor: 8, access: "rwm" }, // random
-  { allow: true, type: "c", major: 1, minor: 9, access: "rwm" }, // urandom
+  { allow: true, type: "c", major: 1, minor: 7, access: "rwm" }, // full
   { allow: true, type: "c", major: 5, minor: 0, access: "rwm" }, // tty
-  { allow: true, type: "c", major: 5, minor: 2, access: "rwm" }, // ptmx
+  { allow: true, type: "c", major: 1, minor: 5, access: "rwm" }, // zero
+  { allow: true, type: "c", major: 1, minor: 9, access: "rwm" }, // urandom
   { allow: true, type: "c", major: 136, access: "rwm" }, // pts/*
+  { allow: true, type: "c", major: 5, minor: 2, access: "rwm" }, // ptmx
   { allow: true, type: "c", major: 10, minor: 200, access: "rwm" }, // net/tun
 ];
 
@@ -270,11 +272,11 @@ export interface DeviceFilterRule {
 
 /**
  * The cgroup v2 device filter's rules, in the order v1 would apply them (the same list as
- * v1DeviceWrites: the config's rules, linux.devices, the defaults); the program lets the last
+ * v1DeviceWrites: deny-all, the config's rules, the defaults); the program lets the last
  * matching rule decide, and denies what none matches.
  */
-export function deviceFilterRules(rules: readonly DeviceRule[] | undefined, created: readonly { type: string; major?: number; minor?: number }[] = []): DeviceFilterRule[] {
-  return v1DeviceWrites(rules, created).map((w) => {
+export function deviceFilterRules(rules: readonly DeviceRule[] | undefined): DeviceFilterRule[] {
+  return v1DeviceWrites(rules).map((w) => {
     const allow = w.file === "devices.allow";
     if (w.value === "a") return { allow, type: "a", major: -1, minor: -1, access: "rwm" };
     const [type, nums, access] = w.value.split(" ") as ["b" | "c", string, string];
@@ -284,22 +286,29 @@ export function deviceFilterRules(rules: readonly DeviceRule[] | undefined, crea
 }
 
 /**
- * v1 devices controller writes, in order: the config's rules (typically a deny-all first),
- * each device the config creates (linux.devices), then the defaults above. A rule whose type
- * or access is not one the kernel knows is an error at its field.
+ * v1 devices controller writes, in order: deny-all, the config's rules, then the defaults
+ * above. A rule whose type or access is not one the kernel knows is an error at its field.
+ *
+ * Security (issue 15, a bypass of the config's deny-all): linux.devices is NOT a source of
+ * rules. A node the config creates is created, but opening it takes a rule of
+ * linux.resources.devices (or a default), as with runc; adding an allow for each node after
+ * the config's rules made `{"allow": false, "access": "rwm"}` powerless against them.
+ * And the list starts from deny-all whatever the config says, as runc's device emulator does:
+ * a new v1 cgroup inherits its parent's list (at the root: "a *:* rwm"), so a config without
+ * a deny-all rule would otherwise leave every device open (and on cgroup v2 the filter denies
+ * what no rule allows, so both versions now mean the same). The deny-all is left out when the
+ * config's first rule already resets the list (type "a", allow or deny).
  */
-export function v1DeviceWrites(rules: readonly DeviceRule[] | undefined, created: readonly { type: string; major?: number; minor?: number }[] = []): CgroupWrite[] {
+export function v1DeviceWrites(rules: readonly DeviceRule[] | undefined): CgroupWrite[] {
   const out: CgroupWrite[] = [];
   const add = (r: DeviceRule, field: string) => {
     if (r.type !== undefined && !["a", "b", "c"].includes(r.type)) throw new ResourceError(`${field}.type`, r.type, 'must be "a", "b" or "c"');
     if (r.access !== undefined && !/^[rwm]{1,3}$/.test(r.access)) throw new ResourceError(`${field}.access`, r.access, "must be made of r, w and m");
     out.push({ controller: "devices", file: r.allow ? "devices.allow" : "devices.deny", value: deviceRuleText(r), field });
   };
+  const first = rules?.[0];
+  if (!first || (first.type ?? "a") !== "a") add({ allow: false, type: "a" }, "(default device rules)");
   (rules ?? []).forEach((r, i) => add(r, `${F}.devices[${i}]`));
-  created.forEach((d, i) => {
-    if (d.type === "p") return; // a fifo is not a device the controller knows
-    add({ allow: true, type: d.type === "u" ? "c" : d.type, major: d.major, minor: d.minor, access: "rwm" }, `linux.devices[${i}]`);
-  });
   defaultAllowedDevices.forEach((r) => add(r, "(default device rules)"));
   return out;
 }

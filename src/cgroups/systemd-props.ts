@@ -232,7 +232,7 @@ interface EmulatedRule {
 
 /**
  * The device rules as the v1 devices controller ends up holding them after berth's writes in
- * order (v1DeviceWrites: the config's rules, linux.devices, the defaults), starting from
+ * order (v1DeviceWrites: deny-all, the config's rules, the defaults), starting from
  * deny-all as systemd's DevicePolicy=strict does (runc's emulator starts there too). Kernel
  * semantics (security/device_cgroup.c): "a" resets the list and sets the default; a rule of
  * the default's opposite kind adds an exception (access merged per type:major:minor); a rule
@@ -304,12 +304,11 @@ export function deviceGroupOf(procDevices: string, type: "b" | "c", major: numbe
  */
 export function unitDeviceProperties(
   rules: readonly DeviceRule[] | undefined,
-  created: readonly { type: string; major?: number; minor?: number }[],
   mode: CgroupLayout["mode"],
   host: DeviceHost,
 ): { props: UnitProperty[]; warnings: string[] } {
   const warnings: string[] = [];
-  const { defaultAllow, exceptions } = emulateDeviceRules(v1DeviceWrites(rules, created));
+  const { defaultAllow, exceptions } = emulateDeviceRules(v1DeviceWrites(rules));
   const policy = (p: string): UnitProperty => ({ name: "DevicePolicy", signature: "s", value: p, field: `${F}.devices` });
   const allow = (entries: DeviceAllowEntry[]): UnitProperty => ({ name: "DeviceAllow", signature: "a(ss)", value: entries, field: `${F}.devices` });
   if (defaultAllow) {

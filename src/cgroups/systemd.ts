@@ -317,8 +317,6 @@ export interface StartUnitRequest {
   pid: number;
   mode: CgroupLayout["mode"];
   resources?: Resources;
-  /** linux.devices (each is allowed, as in berth's own device rules). */
-  devices?: readonly { type: string; major?: number; minor?: number }[];
   /** What systemd cannot be told (device rules it has no syntax for). */
   warn?: (msg: string) => void;
   /** Host facts for systemd < 240 (default: this host's /proc/devices and files). */
@@ -362,7 +360,7 @@ const hostDevices: Omit<DeviceHost, "systemdVersion"> = {
  */
 export async function startUnit(s: SystemdSession, req: StartUnitRequest): Promise<Resources | undefined> {
   const { props: resProps, rest } = unitResourceProperties(req.resources, req.mode);
-  const devices = unitDeviceProperties(req.resources?.devices, req.devices ?? [], req.mode, { ...(req.deviceHost ?? hostDevices), systemdVersion: await systemdVersion(s) });
+  const devices = unitDeviceProperties(req.resources?.devices, req.mode, { ...(req.deviceHost ?? hostDevices), systemdVersion: await systemdVersion(s) });
   for (const w of devices.warnings) req.warn?.(w);
   const props = [...baseUnitProperties(req), ...resProps, ...devices.props];
   const body = () => [req.unit, "replace", encodeProps(s.variant, props), []];

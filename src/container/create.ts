@@ -488,7 +488,7 @@ async function createLocked(rt: Runtime, opts: CreateOptions, undo: Undo): Promi
 
     // Cgroups before the process: it must never run user code outside them, nor before its
     // limits are in place. What this host cannot apply is refused before anything is made.
-    resourceErrors(id, () => planWrites(cgroupSetFor(layout, cgroupPath), spec.linux?.resources, spec.linux?.devices));
+    resourceErrors(id, () => planWrites(cgroupSetFor(layout, cgroupPath), spec.linux?.resources));
     // --systemd-cgroup: systemd owns the limits it has properties for (cgroups/systemd-props.ts);
     // the files get the rest. The bus is opened now, so that no systemd means no process.
     let session: SystemdSession | undefined;
@@ -527,7 +527,7 @@ async function createLocked(rt: Runtime, opts: CreateOptions, undo: Undo): Promi
     // for that (cgroups/placement.ts, joinCgroups, says why).
     const intoUnified = placement.unified !== undefined && placement.created.includes(placement.unified);
     if (intoUnified !== plannedIntoUnified) plan = planFor(intoUnified);
-    resourceErrors(id, () => cgroups.apply(cgroupSetFor(layout, cgroupPath, placement.created), fsResources, spec.linux?.devices ?? [], (m) => rt.warn(`create ${id}: ${m}`)));
+    resourceErrors(id, () => cgroups.apply(cgroupSetFor(layout, cgroupPath, placement.created), fsResources, (m) => rt.warn(`create ${id}: ${m}`)));
     let cgroupFd: number | undefined;
     const owner = placement.unified ? cgroupOwner(spec, layout.mode) : undefined;
     if (placement.unified && owner !== undefined) {
@@ -544,7 +544,7 @@ async function createLocked(rt: Runtime, opts: CreateOptions, undo: Undo): Promi
       parentFds.push(cgroupFd);
       // cgroup v2 device rules: an eBPF program on the cgroup, attached before the process is
       // cloned into it (CLONE_INTO_CGROUP), so nothing in the container ever runs unfiltered.
-      const filter = resourceErrors(id, () => deviceFilterFor(cgroupSetFor(layout, cgroupPath, placement.created), spec.linux?.resources, spec.linux?.devices));
+      const filter = resourceErrors(id, () => deviceFilterFor(cgroupSetFor(layout, cgroupPath, placement.created), spec.linux?.resources));
       if (filter) {
         if (!native.deviceFilterAttach) throw new BerthError({ op: "create", id, field: "linux.resources.devices", reason: "the cgroup v2 device filter is not available in this build of berth" });
         try {
@@ -604,7 +604,7 @@ async function createLocked(rt: Runtime, opts: CreateOptions, undo: Undo): Promi
         // cgroups/systemd.ts for the ordering). From here systemd owns those directories.
         const s = session;
         try {
-          await startUnit(s, { ...unit, id, pid: launched.pid, mode: layout.mode, resources: spec.linux?.resources, devices: spec.linux?.devices, warn: (m) => rt.warn(`create ${id}: ${m}`) });
+          await startUnit(s, { ...unit, id, pid: launched.pid, mode: layout.mode, resources: spec.linux?.resources, warn: (m) => rt.warn(`create ${id}: ${m}`) });
         } catch (err) {
           throw systemdError("create", id, err);
         }
@@ -631,7 +631,7 @@ async function createLocked(rt: Runtime, opts: CreateOptions, undo: Undo): Promi
         // DevicePolicy=strict + DeviceAllow (systemd-props.ts): the same rules, except those it
         // has no syntax for, which berth writes again here.
         const set = cgroupSetFor(layout, cgroupPath, []);
-        if (set.v1.devices) resourceErrors(id, () => cgroups.apply({ mode: "legacy", v1: { devices: set.v1.devices! } }, { devices: spec.linux?.resources?.devices }, spec.linux?.devices ?? [], () => undefined));
+        if (set.v1.devices) resourceErrors(id, () => cgroups.apply({ mode: "legacy", v1: { devices: set.v1.devices! } }, { devices: spec.linux?.resources?.devices }, () => undefined));
       }
       if (plan.userns) {
         writeIdMap(id, launched.pid, "uid", plan.userns.uidMappings);

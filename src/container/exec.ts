@@ -12,10 +12,10 @@
  * and its namespaces opened: an exec into a paused container (--ignore-paused) stays frozen
  * until `resume`, which must be able to take the lock.
  */
-import { closeSync, constants as fsConstants, existsSync, openSync, readFileSync, statSync } from "node:fs";
+import { closeSync, constants as fsConstants, openSync, readFileSync, statSync } from "node:fs";
 import { constants as osConstants } from "node:os";
 import { join, resolve } from "node:path";
-import { cgroupPathFor, detectCgroups, v1MountPoints } from "../cgroups";
+import { cgroupPathFor, detectCgroups, parseSubCgroups, resolveSubCgroup, SubCgroupError, v1MountPoints, type SubCgroups } from "../cgroups";
 import { BerthError, problemsError } from "../errors";
 import { buildExecPlan, encodePlan, execJoins, execNamespaceOrder, nsProcName, planSeccomp, SYNC, type ExecPlan, type NamespaceFact } from "../plan";
 import { parseJson, validateProcess, type NamespaceType, type Process, type Spec } from "../spec";
@@ -168,28 +168,34 @@ function nsIdentity(path: string): string | undefined {
   }
 }
 
-/** One cgroup directory per hierarchy, for the process: the container's, or --cgroup's. */
-export function execCgroupDirs(id: string, record: ContainerRecord, subs: readonly string[] = []): { v1: string[]; unified?: string } {
+/** --cgroup's arguments, parsed; a path that is absolute or has ".." is refused naming the flag. */
+function parseExecCgroups(id: string, args: readonly string[] | undefined): SubCgroups {
+  try {
+    return parseSubCgroups(args);
+  } catch (err) {
+    if (err instanceof SubCgroupError) throw new BerthError({ op: OP, id, field: "--cgroup", value: err.value, reason: err.reason });
+    throw err;
+  }
+}
+
+/** One cgroup directory per hierarchy, for the process: the container's, or --cgroup's (inside it). */
+export function execCgroupDirs(id: string, record: ContainerRecord, subs: SubCgroups = { byController: new Map() }): { v1: string[]; unified?: string } {
   const layout = detectCgroups();
   const path = record.cgroupPath ?? cgroupPathFor(record.config.linux?.cgroupsPath, id);
   // --cgroup: a bare path is for every hierarchy; "cpu,memory:sub" for the named controllers.
-  let all: string | undefined;
-  const byController = new Map<string, string>();
-  for (const s of subs) {
-    const colon = s.indexOf(":");
-    if (colon < 0) all = s;
-    else for (const c of s.slice(0, colon).split(",").filter(Boolean)) byController.set(c, s.slice(colon + 1));
-  }
-  const sub = (controllers: string[]): string | undefined => {
+  const { all, byController } = subs;
+  const sub = (controllers: string[]) => {
     for (const c of controllers) if (byController.has(c)) return byController.get(c);
     return all;
   };
-  const checked = (dir: string, s: string | undefined): string => {
+  const checked = (dir: string, s: { arg: string; path: string } | undefined): string => {
     if (s === undefined) return dir;
-    const clean = s.split("/").filter((c) => c && c !== "." && c !== "..").join("/");
-    const full = join(dir, clean);
-    if (!existsSync(join(full, "cgroup.procs"))) throw new BerthError({ op: OP, id, field: "--cgroup", value: s, reason: `${full} is not an existing cgroup of the container` });
-    return full;
+    try {
+      return resolveSubCgroup(dir, s);
+    } catch (err) {
+      if (err instanceof SubCgroupError) throw new BerthError({ op: OP, id, field: "--cgroup", value: err.value, reason: err.reason });
+      throw err;
+    }
   };
   const v1 = v1MountPoints(layout).map((mp) => {
     const h = layout.v1Hierarchies.find((x) => x.mountPoint === mp);
@@ -203,6 +209,9 @@ export function execCgroupDirs(id: string, record: ContainerRecord, subs: readon
 export async function exec(rt: Runtime, opts: ExecOptions): Promise<Execed> {
   const { id } = opts;
   const { native } = rt;
+  // --cgroup's form first: a path that could leave the container's cgroup is refused before
+  // anything is looked at or opened.
+  const subCgroups = parseExecCgroups(id, opts.cgroup);
   // What must be decided while nobody changes the container: its status, the init's
   // namespaces (opened now: the fds hold them even if the init then dies).
   const parentFds: number[] = [];
@@ -248,7 +257,7 @@ export async function exec(rt: Runtime, opts: ExecOptions): Promise<Execed> {
         native.closeFd(initFd);
       }
     });
-    return await launchExec(rt, opts, prepared, parentFds);
+    return await launchExec(rt, opts, prepared, parentFds, subCgroups);
   } finally {
     closeParentFds();
   }
@@ -259,6 +268,7 @@ async function launchExec(
   opts: ExecOptions,
   prepared: { record: ContainerRecord; process: Process; joins: NamespaceType[]; nsFds: Partial<Record<NamespaceType, number>> },
   parentFds: number[],
+  subCgroups: SubCgroups,
 ): Promise<Execed> {
   const { id } = opts;
   const { native } = rt;
@@ -295,7 +305,7 @@ async function launchExec(
   for (let i = 0; i < (opts.preserveFds ?? 0); i++) fds.push(3 + i);
   // Sharing the host's mount namespace, the container's root is its init's root directory.
   const root = joins.includes("mount") ? undefined : `/proc/${record.pid}/root`;
-  const dirs = execCgroupDirs(id, record, opts.cgroup);
+  const dirs = execCgroupDirs(id, record, subCgroups);
   const paused = record.status === "paused";
   // clone3 places the process in the cgroup2 directory only when create made it; one that was
   // there before, or one made inside the container (exec --cgroup), may have had cgroup.kill

@@ -244,7 +244,7 @@ clause("config-linux.md#allowed-device-list/order", "allow then deny /dev/kmsg's
   const kmsg = { type: "c", major: 1, minor: 11 };
   const open = (rules: object[]) =>
     probe((c) => {
-      // Bound from the host, not listed in linux.devices (which would add its own allow rule).
+      // Bound from the host (a node listed in linux.devices would do as well: it adds no rule).
       c.mounts.push({ destination: "/dev/conf-dev", type: "bind", source: "/dev/kmsg", options: ["bind"] });
       c.linux.resources = { devices: [{ allow: false, access: "rwm" }, ...rules] };
     }, ["w:/dev/conf-dev"]).files["w:/dev/conf-dev"].errno;

@@ -62,10 +62,19 @@ maybe("the last matching rule wins: a deny of c 1:3 w after the defaults' allow 
   expect(out).toBe("read ok\nOperation not permitted\n");
 });
 
-test("deviceFilterRules: config rules, then linux.devices, then the defaults, numbers resolved", () => {
-  const rules = deviceFilterRules([{ allow: false, access: "rwm" }], [{ type: "b", major: 98, minor: 0 }]);
+maybe("device cgroup allow-list bypass (GHSA-g54h-m393-cpwq class, issue 15): deny-all refuses a c 1:11 node (the filter has no rule for it); an explicit allow after it admits it", () => {
+  spawnSync("mknod", [join(tmp, "kmsg"), "c", "1", "11"]);
+  // Opened write-only, nothing written: /dev/kmsg asks for no capability, only the filter decides.
+  const open = "if (exec 3>kmsg) 2>/dev/null; then echo kmsg ok; else (exec 3>kmsg) 2>&1 | sed 's/.*: //'; fi";
+  expect(inFilteredCgroup(deviceFilterRules([{ allow: false, access: "rwm" }]), open)).toBe("Operation not permitted\n");
+  expect(inFilteredCgroup(deviceFilterRules(undefined), open)).toBe("Operation not permitted\n");
+  expect(inFilteredCgroup(deviceFilterRules([{ allow: false, access: "rwm" }, { allow: true, type: "c", major: 1, minor: 11, access: "w" }]), open)).toBe("kmsg ok\n");
+});
+
+test("deviceFilterRules: config rules, then the defaults, numbers resolved", () => {
+  const rules = deviceFilterRules([{ allow: false, access: "rwm" }, { allow: true, type: "b", major: 98, minor: 0, access: "r" }]);
   expect(rules[0]).toEqual({ allow: false, type: "a", major: -1, minor: -1, access: "rwm" });
-  expect(rules[1]).toEqual({ allow: true, type: "b", major: 98, minor: 0, access: "rwm" });
+  expect(rules[1]).toEqual({ allow: true, type: "b", major: 98, minor: 0, access: "r" });
   expect(rules.length).toBe(2 + defaultAllowedDevices.length);
   expect(rules[2]).toEqual({ allow: true, type: "c", major: -1, minor: -1, access: "m" });
 });

@@ -2,7 +2,7 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { applyResources, orderMemoryWrites, blkioWeightToIoWeight, planWrites, ResourceError, sharesToWeight, v1DeviceWrites, v1Writes, v2Writes, type CgroupSet } from "../../src/cgroups";
+import { applyResources, deviceFilterRules, emulateDeviceRules, orderMemoryWrites, blkioWeightToIoWeight, planWrites, ResourceError, sharesToWeight, unitDeviceProperties, v1DeviceWrites, v1Writes, v2Writes, type CgroupSet } from "../../src/cgroups";
 
 const pairs = (ws: { file: string; value: string }[]) => ws.map((w) => [w.file, w.value]);
 
@@ -95,18 +95,73 @@ test("v2 refuses v1-only values and impossible swap, naming the field", () => {
   expect(() => v2Writes({ unified: { "cgroup.procs": "1" } })).toThrow("cgroup.* files are the runtime's");
 });
 
-test("v1 device rules: the config's in order, then linux.devices, then the defaults", () => {
-  const ws = v1DeviceWrites([{ allow: false, access: "rwm" }, { allow: true, type: "b", major: 8, access: "r" }], [{ type: "c", major: 10, minor: 229 }]);
-  expect(pairs(ws).slice(0, 5)).toEqual([
-    ["devices.deny", "a"],
-    ["devices.allow", "b 8:* r"],
-    ["devices.allow", "c 10:229 rwm"],
-    ["devices.allow", "c *:* m"],
-    ["devices.allow", "b *:* m"],
-  ]);
-  expect(pairs(ws)).toContainEqual(["devices.allow", "c 136:* rwm"]);
+/** runc 1.1.5's default rules (libcontainer/specconv AllowedDevices), in its order. */
+const runcDefaults = [
+  ["devices.allow", "c *:* m"],
+  ["devices.allow", "b *:* m"],
+  ["devices.allow", "c 1:3 rwm"],
+  ["devices.allow", "c 1:8 rwm"],
+  ["devices.allow", "c 1:7 rwm"],
+  ["devices.allow", "c 5:0 rwm"],
+  ["devices.allow", "c 1:5 rwm"],
+  ["devices.allow", "c 1:9 rwm"],
+  ["devices.allow", "c 136:* rwm"],
+  ["devices.allow", "c 5:2 rwm"],
+  ["devices.allow", "c 10:200 rwm"],
+];
+
+test("v1 device rules: the config's in order, then runc's defaults", () => {
+  const ws = v1DeviceWrites([{ allow: false, access: "rwm" }, { allow: true, type: "b", major: 8, access: "r" }]);
+  expect(pairs(ws)).toEqual([["devices.deny", "a"], ["devices.allow", "b 8:* r"], ...runcDefaults]);
+  expect(ws.map((w) => w.field).slice(0, 3)).toEqual(["linux.resources.devices[0]", "linux.resources.devices[1]", "(default device rules)"]);
   expect(() => v1DeviceWrites([{ allow: true, type: "x" }])).toThrow('linux.resources.devices[0].type: must be "a", "b" or "c"');
   expect(() => v1DeviceWrites([{ allow: true, access: "rwx" }])).toThrow("linux.resources.devices[0].access: must be made of r, w and m");
+});
+
+describe("device cgroup allow-list bypass (issue 15; GHSA-g54h-m393-cpwq class): the rules are deny-all, the config's, runc's defaults; never linux.devices", () => {
+  const denyAll = [{ allow: false, access: "rwm" }];
+  /** What the v1 devices controller lists after the writes (the kernel's semantics, emulated). */
+  const listed = (ws: ReturnType<typeof v1DeviceWrites>) => {
+    const { defaultAllow, exceptions } = emulateDeviceRules(ws);
+    const num = (n: number) => (n < 0 ? "*" : String(n));
+    return defaultAllow ? ["a *:* rwm"] : exceptions.map((e) => `${e.type} ${num(e.major)}:${num(e.minor)} ${["r", "w", "m"].filter((a) => e.access.has(a)).join("")}`).sort();
+  };
+  /** runc 1.1.5's devices.list on this host for deny-all and a /dev/kmsg node in linux.devices. */
+  const runcList = ["b *:* m", "c *:* m", "c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm", "c 1:8 rwm", "c 1:9 rwm", "c 10:200 rwm", "c 136:* rwm", "c 5:0 rwm", "c 5:2 rwm"].sort();
+
+  test("deny-all: only the defaults, so a node the config creates (c 1:11) gets no rule; the same list as runc's", () => {
+    expect(pairs(v1DeviceWrites(denyAll))).toEqual([["devices.deny", "a"], ...runcDefaults]);
+    expect(listed(v1DeviceWrites(denyAll))).toEqual(runcList);
+    // The v2 filter and the systemd properties are made from the same list.
+    expect(deviceFilterRules(denyAll).some((r) => r.major === 1 && r.minor === 11)).toBe(false);
+    expect(unitDeviceProperties(denyAll, "legacy", { systemdVersion: 252, procDevices: () => "", exists: () => false }).props.at(-1)!.value).not.toContainEqual(["/dev/char/1:11", "rwm"]);
+  });
+
+  test("no rules at all, or none that resets the list: deny-all comes first (a new v1 cgroup inherits its parent's allow-all)", () => {
+    expect(pairs(v1DeviceWrites(undefined))).toEqual([["devices.deny", "a"], ...runcDefaults]);
+    expect(listed(v1DeviceWrites(undefined))).toEqual(runcList);
+    const ws = v1DeviceWrites([{ allow: true, type: "c", major: 10, minor: 229, access: "rwm" }]);
+    expect(pairs(ws).slice(0, 2)).toEqual([
+      ["devices.deny", "a"],
+      ["devices.allow", "c 10:229 rwm"],
+    ]);
+    expect(ws[0]!.field).toBe("(default device rules)");
+    expect(listed(ws)).toEqual([...runcList, "c 10:229 rwm"].sort());
+  });
+
+  test("a first rule of type a (allow or deny) is the config's own reset: nothing is put before it", () => {
+    expect(pairs(v1DeviceWrites([{ allow: true, access: "rwm" }]))[0]).toEqual(["devices.allow", "a"]);
+    expect(listed(v1DeviceWrites([{ allow: true, access: "rwm" }]))).toEqual(["a *:* rwm"]);
+    expect(pairs(v1DeviceWrites([{ allow: false, type: "a", access: "rwm" }])).filter(([, v]) => v === "a")).toHaveLength(1);
+  });
+
+  test("an explicit allow after the deny admits the device; a deny after an allow takes it back", () => {
+    const kmsg = { type: "c", major: 1, minor: 11, access: "rwm" };
+    expect(listed(v1DeviceWrites([...denyAll, { allow: true, ...kmsg }]))).toEqual([...runcList, "c 1:11 rwm"].sort());
+    expect(listed(v1DeviceWrites([...denyAll, { allow: true, ...kmsg }, { allow: false, ...kmsg }]))).toEqual(runcList);
+    const filter = deviceFilterRules([...denyAll, { allow: true, ...kmsg }]);
+    expect(filter[1]).toEqual({ allow: true, type: "c", major: 1, minor: 11, access: "rwm" });
+  });
 });
 
 describe("the fs-v1 driver on a tempdir of fixture files", () => {

@@ -135,12 +135,12 @@ describe("StartTransientUnit", () => {
     expect(names.some((n) => n.startsWith("Delegate") || n.startsWith("PIDs"))).toBe(false);
   });
 
-  test("linux.devices are allowed, and the systemd warnings reach the caller", async () => {
+  test("the config's rules and the defaults are allowed (linux.devices adds none: issue 15), and the systemd warnings reach the caller", async () => {
     const bus = new FakeSystemdBus();
     const warnings: string[] = [];
-    await startUnit(bus.session(), { ...base("hybrid"), resources: { devices: [...denyAll, { allow: true, type: "c", minor: 3, access: "r" }] }, devices: [{ type: "b", major: 8, minor: 0 }], warn: (m) => warnings.push(m) });
+    await startUnit(bus.session(), { ...base("hybrid"), resources: { devices: [...denyAll, { allow: true, type: "c", minor: 3, access: "r" }, { allow: true, type: "b", major: 8, minor: 0, access: "rw" }] }, warn: (m) => warnings.push(m) });
     const allow = propsOf(bus.calls[1]!).filter(([n]) => n === "DeviceAllow").pop()![2] as [string, string][];
-    expect(allow).toContainEqual(["/dev/block/8:0", "rwm"]);
+    expect(allow).toEqual([...defaultDeviceAllow.slice(0, 9), ["/dev/block/8:0", "rw"], ...defaultDeviceAllow.slice(9)]); // sorted by major:minor
     expect(warnings).toEqual(['linux.resources.devices[1]: systemd cannot express the rule "c *:3 r" (any major, one minor): berth writes it, systemd leaves it out and drops it when it re-applies the unit\'s device policy']);
   });
 
@@ -192,8 +192,8 @@ describe("StartTransientUnit", () => {
 });
 
 describe("device rules as DevicePolicy + DeviceAllow (what systemd then writes itself)", () => {
-  const props = (rules: DeviceRule[] | undefined, mode: StartUnitRequest["mode"] = "hybrid", host = v252, created: { type: string; major?: number; minor?: number }[] = []) => {
-    const out = unitDeviceProperties(rules, created, mode, host);
+  const props = (rules: DeviceRule[] | undefined, mode: StartUnitRequest["mode"] = "hybrid", host = v252) => {
+    const out = unitDeviceProperties(rules, mode, host);
     return { props: out.props.map((p) => [p.name, p.signature, p.value]), warnings: out.warnings };
   };
 

@@ -89,7 +89,9 @@ vm("cpu.max throttles a busy loop; cpu.shares 1024 becomes cpu.weight 39", async
 
 vm("io.max on /dev/ubda slows a read from inside; unified keys written as given", () => {
   const disk = { path: "/dev/ubda", type: "b", major: 98, minor: 0, fileMode: 0o600, uid: 0, gid: 0 };
-  const id = started("io", "sleep 300", { blockIO: { throttleReadBpsDevice: [{ major: 98, minor: 0, rate: 1048576 }] }, unified: { "memory.high": "50000000" } }, (c) => (c.linux.devices = [disk]));
+  // The node comes from linux.devices, the right to open it from a device rule (as with runc).
+  const devices = [{ allow: false, access: "rwm" }, { allow: true, type: "b", major: 98, minor: 0, access: "r" }];
+  const id = started("io", "sleep 300", { devices, blockIO: { throttleReadBpsDevice: [{ major: 98, minor: 0, rate: 1048576 }] }, unified: { "memory.high": "50000000" } }, (c) => (c.linux.devices = [disk]));
   expect(cg(id, "io.max")).toMatch(/^98:0 rbps=1048576 wbps=max riops=max wiops=max$/m);
   // Enforced: 3 MiB read past the page cache at 1 MiB/s takes (about) 3 s, where unthrottled
   // it takes a few milliseconds (the disk is a sparse file on the host).
@@ -182,5 +184,26 @@ vm("create below a frozen cgroup is refused at once, naming linux.cgroupsPath (c
   } finally {
     writeFileSync(join(parent, "cgroup.freeze"), "0");
     rmdirSync(parent);
+  }
+});
+
+vm("device cgroup allow-list bypass (GHSA-g54h-m393-cpwq class, issue 15): /dev/kmsg in linux.devices is made, but only a device rule lets it be opened (the eBPF filter)", () => {
+  // Opened write-only, /dev/kmsg asks for no capability: only the device filter can refuse it.
+  const probe = "[ -c /dev/kmsg ] && echo node-made; echo berth-issue-15-probe > /dev/kmsg && echo kmsg-written; echo x > /dev/null && echo null-ok";
+  const denied = { exitCode: 0, stdout: "node-made\nnull-ok\n", stderr: "sh: can't create /dev/kmsg: Operation not permitted\n" };
+  const kmsg = { type: "c", major: 1, minor: 11 };
+  const withKmsg = (devices: unknown[] | undefined) => (c: TestBundle["config"]) => {
+    c.linux.devices = [{ path: "/dev/kmsg", ...kmsg, fileMode: 0o666, uid: 0, gid: 0 }];
+    c.linux.resources = devices === undefined ? {} : { devices };
+  };
+  const cases: [string, unknown[] | undefined, object][] = [
+    ["deny", [{ allow: false, access: "rwm" }], denied],
+    ["none", undefined, denied],
+    ["allow", [{ allow: false, access: "rwm" }, { allow: true, ...kmsg, access: "rwm" }], { exitCode: 0, stdout: "node-made\nkmsg-written\nnull-ok\n", stderr: "" }],
+  ];
+  for (const [name, devices, expected] of cases) {
+    b = makeBundle(["sh", "-c", probe], withKmsg(devices));
+    expect({ name, ...run(["run", "--bundle", b.dir, uniq(`kmsg-${name}`)]) }).toEqual({ name, ...expected });
+    b.cleanup();
   }
 });

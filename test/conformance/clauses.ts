@@ -69,7 +69,11 @@ export const clauses: Clause[] = [
   t("runtime.md#kill/not-running", "MUST", "kill of a container neither created nor running errors and changes nothing"),
   t("runtime.md#kill/sends-signal", "MUST", "kill delivers the signal to the container process"),
   t("runtime.md#delete/no-id", "MUST", "delete without an id errors"),
-  t("runtime.md#delete/not-stopped", "MUST", "delete of a container that is not stopped errors and changes nothing"),
+  {
+    ...t("runtime.md#delete/not-stopped", "MUST", "delete of a container that is not stopped errors and changes nothing"),
+    deviation:
+      "berth deletes a created (never started) container without --force, killing its berth-init, as runc and crun do and containerd's shim relies on; a running or paused one still needs --force",
+  },
   t("runtime.md#delete/resources", "MUST", "delete removes what create made"),
   t("runtime.md#delete/not-owned", "MUST NOT", "delete leaves resources the container did not create"),
 

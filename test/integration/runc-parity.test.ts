@@ -55,6 +55,15 @@ function cli(rt: "berth" | "runc") {
   return (args: string[]) => (rt === "berth" ? berth : runc)(["--root", root, ...args]);
 }
 
+/** A live (not zombie) process. */
+function alive(pid: number): boolean {
+  try {
+    return !/^\d+ \(.*\) Z /.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
+  } catch {
+    return false;
+  }
+}
+
 function useBundle(args: string[], id: string): void {
   b = makeBundle(args, (c) => {
     c.linux.cgroupsPath = `${parent}/${id}`;
@@ -140,5 +149,38 @@ maybe("berth and runc on the same bundle", () => {
       ["delete", 0, undefined],
       ["state", 1, undefined],
     ]);
+  });
+
+  test("delete of a created container without --force: both succeed, kill the waiting init and leave no cgroup", () => {
+    useBundle(["sleep", "300"], "delcreated");
+    const story = (rt: "berth" | "runc") => {
+      const id = `t-pardc-${rt}-${process.pid}`;
+      made.push({ rt, id });
+      const c = cli(rt);
+      const create = c(["create", "--bundle", b!.dir, id]);
+      const pid = Number(JSON.parse(c(["state", id]).stdout).pid);
+      const before = { alive: alive(pid), cgroups: cgroupDirsFor(`${parent}/delcreated`).length > 0 };
+      const del = c(["delete", id]);
+      const after = c(["state", id]);
+      return {
+        create: create.exitCode,
+        before,
+        delete: del,
+        alive: alive(pid),
+        cgroups: cgroupDirsFor(`${parent}/delcreated`),
+        state: { exitCode: after.exitCode, stderr: after.stderr.includes("container does not exist") },
+      };
+    };
+    const fromRunc = story("runc");
+    const fromBerth = story("berth");
+    expect(fromBerth).toEqual(fromRunc);
+    expect(fromBerth).toEqual({
+      create: 0,
+      before: { alive: true, cgroups: true },
+      delete: { exitCode: 0, stdout: "", stderr: "" },
+      alive: false,
+      cgroups: [],
+      state: { exitCode: 1, stderr: true },
+    });
   });
 });

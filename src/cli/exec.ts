@@ -3,9 +3,10 @@
  * runc's flags; everything after the container id belongs to the command (main.ts protects it).
  * Exit status: the process's (128+n for a signal) in the foreground, 0 once it runs with --detach.
  */
-import { defaultRuntime, exec } from "../container";
+import { exec } from "../container";
 import { BerthError } from "../errors";
 import type { CliContext } from "./context";
+import { hookRuntime } from "./hook-runtime";
 
 const list = (v: unknown): string[] | undefined => (v === undefined ? undefined : [v].flat().map(String));
 
@@ -17,7 +18,8 @@ export default async function execVerb(ctx: CliContext): Promise<number> {
   const command = [...(list(a.command) ?? []), ...a._.slice(1).map(String)];
   const processFile = a.process as string | undefined;
   if (!processFile && command.length === 0) throw new BerthError({ op: "exec", id, reason: "exec needs a command, or --process FILE" });
-  const rt = defaultRuntime(ctx.global.root, (m) => ctx.logger.warn(m));
+  // Warnings go to the log, and those the user must see (a skipped capability) to stderr too.
+  const rt = hookRuntime(ctx);
   const r = await exec(rt, {
     id,
     processFile,

@@ -113,12 +113,14 @@ function checkProcess(spec: Obj, c: Collector): void {
     c.error("process.oomScoreAdj", p.oomScoreAdj, "must be between -1000 and 1000");
   }
 
+  // config.md "capabilities" (1.1.0 on): a name the runtime cannot map SHOULD NOT fail the
+  // container; it is logged as a warning and skipped, as runc and crun do.
   if (isObj(p.capabilities)) {
     for (const set of capabilitySets) {
       arr(p.capabilities[set]).forEach((name, i) => {
         if (isStr(name) && !knownCapabilities.has(name)) {
           const hint = knownCapabilities.has(`CAP_${name.toUpperCase()}`) ? ` (did you mean "CAP_${name.toUpperCase()}"?)` : "";
-          c.error(`process.capabilities.${set}[${i}]`, name, `unknown capability${hint}`);
+          c.warn(`process.capabilities.${set}[${i}]`, name, `unknown capability, skipped${hint}`);
         }
       });
     }

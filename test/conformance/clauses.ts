@@ -97,10 +97,7 @@ export const clauses: Clause[] = [
   t("config.md#posix-process/rlimits-unknown", "MUST", "an rlimit type with no kernel counterpart is an error"),
   t("config.md#posix-process/rlimits-values", "MUST", "getrlimit of each configured type succeeds and matches soft and hard"),
   t("config.md#posix-process/rlimits-duplicate", "MUST", "duplicate rlimit types are an error"),
-  {
-    ...t("config.md#linux-process/capabilities-warning", "MUST", "a capability that cannot be mapped or granted is logged as a warning"),
-    deviation: "berth refuses an unknown capability name with an error (src/spec/capabilities.ts) instead of warning and going on",
-  },
+  t("config.md#linux-process/capabilities-warning", "MUST", "a capability that cannot be mapped or granted is logged as a warning"),
   t("config.md#linux-process/oom-score-adj-set", "MUST", "oomScoreAdj, when set, is written to oom_score_adj"),
   t("config.md#linux-process/oom-score-adj-unset", "MUST NOT", "oom_score_adj is untouched when oomScoreAdj is not set"),
   na("config.md#platform/windows", "MUST", "the windows object is set for the windows platform", "Windows only"),

@@ -113,6 +113,30 @@ describe("exec", () => {
     expect(r).toEqual({ ...ok, stdout: "123\n456\n456 7\n/etc\n12\n" });
   });
 
+  test("unknown capabilities in --cap and in process.json are skipped with a warning; the exec runs with the known ones", () => {
+    const { id } = startSleeper();
+    const r = run(["exec", "--cap", "CAP_UNKNOWN", "--cap", "sys_admin", "--cap", "nope", id, "grep", "CapBnd", "/proc/self/status"]);
+    // The busybox bundle's default bounding set (AUDIT_WRITE, KILL, NET_BIND_SERVICE) plus SYS_ADMIN.
+    expect(r).toEqual({
+      exitCode: 0,
+      stdout: "CapBnd:\t0000000020200420\n",
+      stderr: `berth: exec ${id}: --cap "CAP_UNKNOWN": unknown capability, skipped\nberth: exec ${id}: --cap "nope": unknown capability, skipped\n`,
+    });
+    const file = processFile({
+      user: { uid: 0, gid: 0 },
+      args: ["grep", "-E", "^Cap(Bnd|Eff)", "/proc/self/status"],
+      cwd: "/",
+      capabilities: { bounding: ["CAP_KILL", "CAP_BOGUS"], effective: ["CAP_BOGUS", "CAP_KILL"], permitted: ["CAP_KILL"] },
+    });
+    expect(run(["exec", "--process", file, id])).toEqual({
+      exitCode: 0,
+      stdout: "CapEff:\t0000000000000020\nCapBnd:\t0000000000000020\n",
+      stderr:
+        `berth: exec ${id}: process.capabilities.bounding[1] "CAP_BOGUS": unknown capability, skipped\n` +
+        `berth: exec ${id}: process.capabilities.effective[0] "CAP_BOGUS": unknown capability, skipped\n`,
+    });
+  });
+
   test("the process is in the container's cgroups, in every hierarchy", () => {
     const { id } = startSleeper();
     const r = run(["exec", id, "cat", "/proc/self/cgroup"]);

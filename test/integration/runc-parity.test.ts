@@ -183,4 +183,23 @@ maybe("berth and runc on the same bundle", () => {
       state: { exitCode: 1, stderr: true },
     });
   });
+
+  test("an unknown capability: both run the container with the known ones and warn on stderr, naming it", () => {
+    useBundle(["sh", "-c", "grep -E '^Cap(Bnd|Prm|Eff)' /proc/self/status"], "capunknown");
+    b!.config.process.capabilities = { bounding: ["CAP_CHOWN", "CAP_UNKNOWN"], effective: ["CAP_CHOWN"], permitted: ["CAP_CHOWN", "CAP_UNKNOWN"] };
+    b!.write();
+    const seen = (rt: "berth" | "runc") => {
+      const id = `t-parcap-${rt}-${process.pid}`;
+      made.push({ rt, id });
+      return cli(rt)(["run", "--bundle", b!.dir, id]);
+    };
+    const fromRunc = seen("runc");
+    const fromBerth = seen("berth");
+    const outcome = (r: Result) => ({ exitCode: r.exitCode, stdout: r.stdout, warns: /warning/.test(r.stderr) || /skipped/.test(r.stderr), names: r.stderr.includes("CAP_UNKNOWN") });
+    expect(outcome(fromBerth)).toEqual(outcome(fromRunc));
+    expect(outcome(fromBerth)).toEqual({ exitCode: 0, stdout: "CapPrm:\t0000000000000001\nCapEff:\t0000000000000001\nCapBnd:\t0000000000000001\n", warns: true, names: true });
+    // The texts: runc's logrus line, berth's one line per field.
+    expect(fromRunc.stderr).toMatch(/level=warning msg="ignoring unknown or unavailable capabilities: \[CAP_UNKNOWN\]"/);
+    expect(fromBerth.stderr).toContain(`process.capabilities.bounding[1] "CAP_UNKNOWN": unknown capability, skipped`);
+  });
 });

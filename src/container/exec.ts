@@ -139,6 +139,16 @@ function withContainerDefaults(p: Process, config: Spec): Process {
   return out;
 }
 
+/**
+ * A process.json without `user` runs as uid 0, gid 0, as with runc (whose exec reads it into
+ * a zero-valued struct). config.md makes user REQUIRED in config.json, where berth keeps the
+ * error; a process.json is runc's own format, and engines write it without one.
+ */
+function withDefaultUser(data: unknown): unknown {
+  if (data === null || typeof data !== "object" || Array.isArray(data) || "user" in data) return data;
+  return { ...data, user: { uid: 0, gid: 0 } };
+}
+
 function loadProcess(rt: Runtime, opts: ExecOptions, record: ContainerRecord): Process {
   const { id } = opts;
   const warnings: Problem[] = [];
@@ -153,9 +163,9 @@ function loadProcess(rt: Runtime, opts: ExecOptions, record: ContainerRecord): P
     }
     const parsed = parseJson(text, path);
     if (!parsed.ok) throw problemsError(OP, id, [parsed.problem]);
-    data = parsed.value;
+    data = withDefaultUser(parsed.value);
   } else if (opts.process !== undefined) {
-    data = opts.process;
+    data = withDefaultUser(opts.process);
   } else if (opts.args) {
     data = processFromArgs(id, record.config, opts.args, warnings);
   } else {

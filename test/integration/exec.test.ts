@@ -137,6 +137,12 @@ describe("exec", () => {
     });
   });
 
+  test("--process without user runs as uid 0, gid 0 (runc's default), even in a container whose process runs as another user", () => {
+    const { id } = startSleeper((c) => (c.process.user = { uid: 1000, gid: 1000 }));
+    const file = processFile({ args: ["sh", "-c", "id -u; id -g; id -G"], cwd: "/", env: ["PATH=/bin"] });
+    expect(run(["exec", "--process", file, id])).toEqual({ ...ok, stdout: "0\n0\n0\n" });
+  });
+
   test("the process is in the container's cgroups, in every hierarchy", () => {
     const { id } = startSleeper();
     const r = run(["exec", id, "cat", "/proc/self/cgroup"]);

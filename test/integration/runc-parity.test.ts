@@ -8,7 +8,7 @@
  * as the mount's "ro" option asks (runc 1.1 leaves the tmpfs writable).
  */
 import { spawnSync } from "node:child_process";
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, rmdirSync } from "node:fs";
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, rmdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { berth } from "../helpers/cli";
@@ -201,5 +201,25 @@ maybe("berth and runc on the same bundle", () => {
     // The texts: runc's logrus line, berth's one line per field.
     expect(fromRunc.stderr).toMatch(/level=warning msg="ignoring unknown or unavailable capabilities: \[CAP_UNKNOWN\]"/);
     expect(fromBerth.stderr).toContain(`process.capabilities.bounding[1] "CAP_UNKNOWN": unknown capability, skipped`);
+  });
+
+  test("exec --process without user: both run it as uid 0, gid 0 in a container of uid 1000", () => {
+    useBundle(["sleep", "300"], "execnouser");
+    b!.config.process.user = { uid: 1000, gid: 1000 };
+    b!.write();
+    const file = join(b!.dir, "process.json");
+    writeFileSync(file, JSON.stringify({ args: ["sh", "-c", "id -u; id -g; id -G"], cwd: "/", env: ["PATH=/bin"] }));
+    const seen = (rt: "berth" | "runc") => {
+      const id = `t-parnouser-${rt}-${process.pid}`;
+      made.push({ rt, id });
+      const c = cli(rt);
+      expect(c(["run", "-d", "--bundle", b!.dir, id]).exitCode).toBe(0);
+      const r = c(["exec", "--process", file, id]);
+      c(["delete", "--force", id]);
+      return r;
+    };
+    const fromRunc = seen("runc");
+    expect(seen("berth")).toEqual(fromRunc);
+    expect(fromRunc).toEqual({ exitCode: 0, stdout: "0\n0\n0\n", stderr: "" });
   });
 });

@@ -228,9 +228,11 @@ function checkLinux(spec: Obj, c: Collector): void {
         c.error(field, value, "is not namespaced: it would change the host, so berth refuses it");
       } else if (!namespaces.has(ns) && namespacesKnown) {
         c.error(field, value, `needs a ${ns} namespace, and linux.namespaces has none`);
-      } else if (ns === "uts") {
-        // runc refuses these too: they would fight the hostname/domainname fields.
-        c.error(field, value, `is set through the ${key.endsWith("hostname") ? "hostname" : "domainname"} field, not a sysctl`);
+      } else if (ns === "uts" && key.replace(/\//g, ".") === "kernel.hostname") {
+        // runc refuses it too: it would fight the hostname field. kernel.domainname is
+        // accepted in a UTS namespace, as runc and crun do; written after the domainname field
+        // (the plan's order), it wins, as with runc.
+        c.error(field, value, "is set through the hostname field, not a sysctl");
       }
     }
   }

@@ -218,6 +218,21 @@ describe("what the process inside observes", () => {
     expect(r).toEqual({ exitCode: 0, stderr: "", stdout: "1\nbox1\nexample.org\n" });
   });
 
+  const hostDomain = readFileSync("/proc/sys/kernel/domainname", "utf8");
+  test("sysctl kernel.domainname is set in the container's UTS namespace (and wins over the domainname field, as with runc)", () => {
+    const r = inside("cat /proc/sys/kernel/domainname", (c) => {
+      c.linux.sysctl = { "kernel.domainname": "sysctl.example" };
+    });
+    expect(r).toEqual({ exitCode: 0, stderr: "", stdout: "sysctl.example\n" });
+    const both = inside("cat /proc/sys/kernel/domainname", (c) => {
+      c.domainname = "field.example";
+      c.linux.sysctl = { "kernel.domainname": "sysctl.example" };
+    });
+    expect(both).toEqual({ exitCode: 0, stderr: "", stdout: "sysctl.example\n" });
+    // The host's own is untouched.
+    expect(readFileSync("/proc/sys/kernel/domainname", "utf8")).toBe(hostDomain);
+  });
+
   test("a user namespace with uid and gid maps written by the parent", () => {
     const r = inside("cat /proc/self/uid_map /proc/self/gid_map; id -u", (c) => {
       c.linux.namespaces.push({ type: "user" });

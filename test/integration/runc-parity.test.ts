@@ -222,4 +222,25 @@ maybe("berth and runc on the same bundle", () => {
     expect(seen("berth")).toEqual(fromRunc);
     expect(fromRunc).toEqual({ exitCode: 0, stdout: "0\n0\n0\n", stderr: "" });
   });
+
+  test("linux.sysctl kernel.domainname with a UTS namespace: both set it inside (over the domainname field); kernel.hostname both refuse", () => {
+    useBundle(["sh", "-c", "cat /proc/sys/kernel/domainname; hostname"], "domainname");
+    b!.config.domainname = "field.example";
+    b!.config.linux.sysctl = { "kernel.domainname": "sysctl.example" };
+    b!.write();
+    const seen = (rt: "berth" | "runc", name: string) => {
+      const id = `t-par${name}-${rt}-${process.pid}`;
+      made.push({ rt, id });
+      return cli(rt)(["run", "--bundle", b!.dir, id]);
+    };
+    const fromRunc = seen("runc", "dom");
+    expect(seen("berth", "dom")).toEqual(fromRunc);
+    expect(fromRunc).toEqual({ exitCode: 0, stdout: "sysctl.example\nberth\n", stderr: "" });
+    b!.config.linux.sysctl = { "kernel.hostname": "other" };
+    b!.write();
+    const outcome = (r: Result) => ({ exitCode: r.exitCode, stdout: r.stdout, names: r.stderr.includes("kernel.hostname") && r.stderr.includes("hostname") });
+    const hostRunc = seen("runc", "host");
+    expect(outcome(seen("berth", "host"))).toEqual(outcome(hostRunc));
+    expect(outcome(hostRunc)).toEqual({ exitCode: 1, stdout: "", names: true });
+  });
 });

@@ -101,6 +101,7 @@ const cases: [string, (c: Cfg) => void, string[]][] = [
   ["ipc sysctl without ipc namespace", (c) => (nsWithout(c, "ipc"), (c.linux.sysctl = { "kernel.shmmax": "1024" })), ['linux.sysctl["kernel.shmmax"] "1024": needs a ipc namespace, and linux.namespaces has none']],
   ["sysctl not namespaced", (c) => (c.linux.sysctl = { "vm.swappiness": "10" }), ['linux.sysctl["vm.swappiness"] "10": is not namespaced: it would change the host, so berth refuses it']],
   ["sysctl kernel.hostname", (c) => (c.linux.sysctl = { "kernel.hostname": "x" }), ['linux.sysctl["kernel.hostname"] "x": is set through the hostname field, not a sysctl']],
+  ["sysctl kernel.domainname without UTS namespace", (c) => (nsWithout(c, "uts"), delete c.hostname, (c.linux.sysctl = { "kernel.domainname": "x.org" })), ['linux.sysctl["kernel.domainname"] "x.org": needs a uts namespace, and linux.namespaces has none']],
   ["sysctl value a number", (c) => (c.linux.sysctl = { "net.ipv4.ip_forward": 1 }), ['linux.sysctl["net.ipv4.ip_forward"] 1: must be a string']],
   // time namespace
   ["timeOffsets without time namespace", (c) => (c.linux.timeOffsets = { monotonic: { secs: 10 } }), ["linux.timeOffsets: needs a time namespace, and linux.namespaces has none"]],
@@ -221,6 +222,13 @@ describe("what stays valid", () => {
     c.linux.namespaces.push({ type: "user", path: "/proc/1/ns/user" });
     c.linux.namespaces[1].path = "/var/run/netns/n1";
     c.linux.sysctl = { "net.ipv4.ip_forward": "1", "kernel.shmmax": "4096", "fs.mqueue.msg_max": "20" };
+    expect(validateConfig(c).problems).toEqual([]);
+  });
+
+  test("sysctl kernel.domainname with a UTS namespace (runc and crun accept it), also beside the domainname field", () => {
+    const c = base();
+    c.domainname = "field.example";
+    c.linux.sysctl = { "kernel.domainname": "sysctl.example" };
     expect(validateConfig(c).problems).toEqual([]);
   });
 });

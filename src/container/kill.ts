@@ -64,6 +64,9 @@ export async function signalContainer(rt: Runtime, record: ContainerSummary, sig
  * once, including ones forked while we would be walking cgroup.procs.
  */
 export async function signalCgroup(rt: Runtime, record: ContainerSummary, signal: number): Promise<void> {
+  // Signal 0 only asks whether the container exists, which its init has answered: freezing
+  // the cgroup to deliver nothing to each process would only disturb it.
+  if (signal === 0) return;
   if (signal === 9 && record.cgroupUnified) {
     try {
       writeFileSync(join(record.cgroupUnified, "cgroup.kill"), "1");

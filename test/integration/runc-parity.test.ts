@@ -243,4 +243,40 @@ maybe("berth and runc on the same bundle", () => {
     expect(outcome(seen("berth", "host"))).toEqual(outcome(hostRunc));
     expect(outcome(hostRunc)).toEqual({ exitCode: 1, stdout: "", names: true });
   });
+
+  test("kill ID 0 and kill --all ID 0: both succeed on a created and a running container, and refuse a stopped or missing one alike", () => {
+    useBundle(["sleep", "300"], "sig0");
+    const story = (rt: "berth" | "runc") => {
+      const id = `t-parsig0-${rt}-${process.pid}`;
+      made.push({ rt, id });
+      const c = cli(rt);
+      const said = (r: Result) => ({ exitCode: r.exitCode, stdout: r.stdout, said: ["container not running", "container does not exist"].find((t) => r.stderr.includes(t)) ?? (r.stderr === "" ? "" : r.stderr) });
+      const steps: Record<string, unknown> = {};
+      c(["create", "--bundle", b!.dir, id]);
+      steps.created = said(c(["kill", id, "0"]));
+      steps.createdAll = said(c(["kill", "--all", id, "0"]));
+      c(["start", id]);
+      steps.running = said(c(["kill", id, "0"]));
+      steps.runningAll = said(c(["kill", "--all", id, "0"]));
+      steps.status = JSON.parse(c(["state", id]).stdout).status;
+      c(["kill", id, "KILL"]);
+      for (let i = 0; i < 2000 && JSON.parse(c(["state", id]).stdout).status !== "stopped"; i++);
+      steps.stopped = said(c(["kill", id, "0"]));
+      c(["delete", id]);
+      steps.missing = said(c(["kill", id, "0"]));
+      return steps;
+    };
+    const fromRunc = story("runc");
+    expect(story("berth")).toEqual(fromRunc);
+    const ok = { exitCode: 0, stdout: "", said: "" };
+    expect(fromRunc).toEqual({
+      created: ok,
+      createdAll: ok,
+      running: ok,
+      runningAll: ok,
+      status: "running",
+      stopped: { exitCode: 1, stdout: "", said: "container not running" },
+      missing: { exitCode: 1, stdout: "", said: "container does not exist" },
+    });
+  });
 });

@@ -4,7 +4,7 @@
  * facts later, but with these messages the user learns before anything is made.
  */
 import type { Problem } from "../errors";
-import { capabilityNumbers, capabilitySets, type NamespaceType, type Process, type Spec } from "../spec";
+import { capabilityNumbers, capabilitySets, joinField, type NamespaceType, type Process, type Spec } from "../spec";
 import type { HostFacts } from "./host-facts";
 import { netDeviceHostProblems } from "./net-devices";
 
@@ -65,8 +65,13 @@ export function hostProblems(spec: Spec, host: HostFacts): Problem[] {
   if (resources.cpu && (resources.cpu.cpus !== undefined || resources.cpu.mems !== undefined) && !controllers.has("cpuset")) {
     error("linux.resources.cpu.cpus", resources.cpu.cpus, "needs the cpuset cgroup controller, which this host lacks");
   }
-  if (resources.unified && Object.keys(resources.unified).length > 0 && host.cgroup.mode !== "unified") {
-    error("linux.resources.unified", undefined, `needs a cgroup v2 host; this one is ${host.cgroup.mode}`);
+  // unified keys are cgroup v2 files; on a host whose limits are v1 (hybrid, legacy) there is
+  // nowhere to write them. runc refuses them too ("invalid configuration: cannot use unified on
+  // cgroup v1"); berth says which key.
+  if (resources.unified && host.cgroup.mode !== "unified") {
+    for (const [key, value] of Object.entries(resources.unified)) {
+      error(joinField("linux.resources.unified", key), value, `invalid configuration for this host: a cgroup v2 file, and this host's cgroup limits are v1 (it is ${host.cgroup.mode})`);
+    }
   }
 
   const seccomp = linux.seccomp;

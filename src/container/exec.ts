@@ -386,7 +386,15 @@ async function launchExec(
     } finally {
       native.closeFd(launched.syncFd);
     }
-    if (opts.pidFile) writeFileAtomic(resolve(opts.pidFile), String(current.pid), 0o644, PID_FILE_WRITE);
+    if (opts.pidFile) {
+      // A pid file that cannot be written fails the exec, and the process is killed (below),
+      // as runc does: whoever asked for the file cannot otherwise find the process.
+      try {
+        writeFileAtomic(resolve(opts.pidFile), String(current.pid), 0o644, PID_FILE_WRITE);
+      } catch (err) {
+        throw new BerthError({ op: OP, id, field: "--pid-file", value: opts.pidFile, reason: "write", errno: (err as NodeJS.ErrnoException).code ?? "EIO", cause: err });
+      }
+    }
     ok = true;
   } finally {
     if (!ok) {

@@ -12,7 +12,8 @@ import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, rmd
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { berth } from "../helpers/cli";
-import { cgroupDirsFor, makeBundle, type TestBundle } from "../helpers/bundle";
+import { detectCgroups } from "../../src/cgroups";
+import { cgroupDirsFor, makeBundle, processesMentioning, type TestBundle } from "../helpers/bundle";
 
 const runcBin = ["/usr/sbin/runc", "/usr/bin/runc"].find((p) => existsSync(p));
 const maybe = runcBin ? describe : describe.skip;
@@ -278,5 +279,49 @@ maybe("berth and runc on the same bundle", () => {
       stopped: { exitCode: 1, stdout: "", said: "container not running" },
       missing: { exitCode: 1, stdout: "", said: "container does not exist" },
     });
+  });
+
+  test("exec failures end with runc's 255: a missing program, a paused container, an unwritable --pid-file, a missing container", () => {
+    useBundle(["sleep", "300"], "exec255");
+    const story = (rt: "berth" | "runc") => {
+      const id = `t-par255-${rt}-${process.pid}`;
+      made.push({ rt, id });
+      const c = cli(rt);
+      const said = (r: Result, ...texts: string[]) => ({ exitCode: r.exitCode, stdout: r.stdout, says: texts.every((t) => r.stderr.includes(t)) });
+      c(["run", "-d", "--bundle", b!.dir, id]);
+      const steps = {
+        missing: said(c(["exec", id, "/no/such/program"]), "/no/such/program", "no such file or directory"),
+        pidFile: said(c(["exec", "--pid-file", join(b!.dir, "no/dir/exec.pid"), id, "sleep", "100002"]), join(b!.dir, "no/dir"), "no such file or directory"),
+        pidFileProcessLeft: processesMentioning("sleep 100002").length,
+        paused: {} as ReturnType<typeof said>,
+        noContainer: said(c(["exec", `${id}-nope`, "true"]), "container does not exist"),
+      };
+      c(["pause", id]);
+      steps.paused = said(c(["exec", id, "true"]), "cannot exec in a paused container (use --ignore-paused to override)");
+      c(["resume", id]);
+      c(["delete", "--force", id]);
+      return steps;
+    };
+    const fromRunc = story("runc");
+    expect(story("berth")).toEqual(fromRunc);
+    const failed = { exitCode: 255, stdout: "", says: true };
+    expect(fromRunc).toEqual({ missing: failed, pidFile: failed, pidFileProcessLeft: 0, paused: failed, noContainer: failed });
+  });
+
+  // A pure cgroup v2 host takes unified keys.
+  (detectCgroups().mode === "unified" ? test.skip : test)("linux.resources.unified on a host whose limits are v1: both refuse it as an invalid configuration, and leave nothing", () => {
+    useBundle(["true"], "unified");
+    b!.config.linux.resources = { unified: { "memory.high": "1M" } };
+    b!.write();
+    const seen = (rt: "berth" | "runc") => {
+      const id = `t-parunified-${rt}-${process.pid}`;
+      made.push({ rt, id });
+      const r = cli(rt)(["run", "--bundle", b!.dir, id]);
+      return { exitCode: r.exitCode, stdout: r.stdout, invalid: r.stderr.includes("invalid configuration"), left: cgroupDirsFor(`${parent}/unified`), state: cli(rt)(["state", id]).exitCode };
+    };
+    const fromRunc = seen("runc");
+    const fromBerth = seen("berth");
+    expect(fromBerth).toEqual(fromRunc);
+    expect(fromRunc).toEqual({ exitCode: 1, stdout: "", invalid: true, left: [], state: 1 });
   });
 });

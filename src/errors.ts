@@ -40,6 +40,8 @@ export interface BerthErrorInit {
   problems?: Problem[];
   /** Internal errors are bugs or host surprises: they show a stack under --debug. */
   internal?: boolean;
+  /** The CLI's exit status for this error: 1 unless a verb says otherwise (exec: 255, as runc). */
+  exitCode?: number;
   cause?: unknown;
 }
 
@@ -115,6 +117,7 @@ export class BerthError extends Error {
   readonly syscall?: string;
   readonly problems: Problem[];
   readonly internal: boolean;
+  readonly exitCode: number;
 
   constructor(init: BerthErrorInit) {
     super("", init.cause === undefined ? undefined : { cause: init.cause });
@@ -129,6 +132,7 @@ export class BerthError extends Error {
     this.syscall = init.syscall;
     this.problems = init.problems ?? [];
     this.internal = init.internal ?? false;
+    this.exitCode = init.exitCode ?? 1;
     this.message = this.render();
   }
 
@@ -163,6 +167,11 @@ export class BerthError extends Error {
     return new BerthError({ ...this.init(), op, id });
   }
 
+  /** Same error, ending the CLI with another exit status. */
+  withExitCode(exitCode: number): BerthError {
+    return new BerthError({ ...this.init(), exitCode });
+  }
+
   private init(): BerthErrorInit {
     return {
       op: this.op,
@@ -174,6 +183,7 @@ export class BerthError extends Error {
       syscall: this.syscall,
       problems: this.problems,
       internal: this.internal,
+      exitCode: this.exitCode,
       cause: this.cause,
     };
   }

@@ -69,7 +69,7 @@ export function planWrites(set: CgroupSet, res: Resources | undefined): { path: 
     for (const w of writes) {
       const controller = controllersOf([w])[0]!;
       if (!set.unified || !have.includes(controller)) {
-        throw new ResourceError(w.field, w.value, `the ${controller} controller is not enabled in this host's cgroup2 hierarchy (its limits are set through cgroup v1 here)`);
+        throw new ResourceError(w.field, w.value, `invalid configuration for this host: the ${controller} controller is not enabled in this host's cgroup2 hierarchy (its limits are set through cgroup v1 here)`);
       }
       out.push({ path: join(set.unified, w.file), write: w });
     }

@@ -149,7 +149,10 @@ export function v1Writes(res: Resources | undefined): CgroupWrite[] {
   for (const [device, limit] of Object.entries(res.rdma ?? {})) out.push(...rdma(device, limit));
 
   const unified = Object.keys(res.unified ?? {});
-  if (unified.length) throw new ResourceError(`${F}.unified`, undefined, "is for cgroup v2 only, and this host's limits are cgroup v1");
+  if (unified.length) {
+    const key = unified[0]!;
+    throw new ResourceError(`${F}.unified[${JSON.stringify(key)}]`, res.unified![key], "invalid configuration for this host: a cgroup v2 file, and this host's cgroup limits are v1");
+  }
   return out;
 
   function rdma(device: string, limit: { hcaHandles?: number; hcaObjects?: number }): CgroupWrite[] {

@@ -1,23 +1,42 @@
 /**
  * berth exec [flags] ID COMMAND [ARGS...]  ||  berth exec --process process.json [flags] ID
  * runc's flags; everything after the container id belongs to the command (main.ts protects it).
- * Exit status: the process's (128+n for a signal) in the foreground, 0 once it runs with --detach.
+ * Exit status: the process's (128+n for a signal) in the foreground, 0 once it runs with --detach,
+ * 255 when the exec itself fails (as runc).
  */
-import { defaultRuntime, exec } from "../container";
-import { BerthError } from "../errors";
+import { exec } from "../container";
+import { BerthError, toBerthError } from "../errors";
 import type { CliContext } from "./context";
+import { hookRuntime } from "./hook-runtime";
 
 const list = (v: unknown): string[] | undefined => (v === undefined ? undefined : [v].flat().map(String));
 
+/**
+ * runc ends every exec that fails once its arguments are parsed with status 255 ("exec failed:
+ * ..."), whatever the reason: a missing program, a paused or stopped container, an unwritable
+ * --pid-file, a bad process.json. Engines see the same from berth; a flag or argument yargs
+ * refuses stays 1, as runc's usage errors do.
+ */
+const EXEC_FAILED = 255;
+
 export default async function execVerb(ctx: CliContext): Promise<number> {
   const id = ctx.argv["container-id"] as string;
+  try {
+    return await execOnce(ctx, id);
+  } catch (err) {
+    throw toBerthError(err, "exec", id).withExitCode(EXEC_FAILED);
+  }
+}
+
+async function execOnce(ctx: CliContext, id: string): Promise<number> {
   const a = ctx.argv;
   if (a["pidfd-socket"]) throw new BerthError({ op: "exec", id, field: "--pidfd-socket", reason: "is not supported by this build of berth yet" });
   // After the id, main.ts puts a "--": the command then arrives in argv._ after the verb.
   const command = [...(list(a.command) ?? []), ...a._.slice(1).map(String)];
   const processFile = a.process as string | undefined;
   if (!processFile && command.length === 0) throw new BerthError({ op: "exec", id, reason: "exec needs a command, or --process FILE" });
-  const rt = defaultRuntime(ctx.global.root, (m) => ctx.logger.warn(m));
+  // Warnings go to the log, and those the user must see (a skipped capability) to stderr too.
+  const rt = hookRuntime(ctx);
   const r = await exec(rt, {
     id,
     processFile,

@@ -151,7 +151,7 @@ export function parseFast(args: string[]): FastCall | undefined {
     if (verb === "delete" && (a === "-f" || a === "--force") && !force) force = true;
     else if (verb === "kill" && (a === "-a" || a === "--all") && !all) all = true;
     else if (plain(a)) pos.push(a);
-    else if (verb === "kill" && pos.length === 1 && /^[1-9][0-9]?$/.test(a)) pos.push(a);
+    else if (verb === "kill" && pos.length === 1 && /^(?:0|[1-9][0-9]?)$/.test(a)) pos.push(a);
     else return undefined;
   }
   if (verb === "list" ? pos.length !== 0 : pos.length !== 1 && !(verb === "kill" && pos.length === 2)) return undefined;

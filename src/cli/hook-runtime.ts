@@ -1,7 +1,8 @@
 /**
- * The runtime for verbs that run hooks: warnings go to the log (--log), and the ones the spec
- * says MUST be logged (failed poststart/poststop hooks) also to stderr, as
- * `berth: start c1: hooks.poststart[0] "/bin/x": exit status 3`.
+ * The runtime for verbs that run hooks or report warnings: warnings go to the log (--log), and
+ * the ones the user must see also to stderr (rt.notice): failed poststart/poststop hooks, which
+ * the spec says MUST be logged, as `berth: start c1: hooks.poststart[0] "/bin/x": exit status
+ * 3`, and skipped capabilities (container/warnings.ts).
  */
 import { defaultRuntime, type Runtime } from "../container";
 import type { CliContext } from "./context";

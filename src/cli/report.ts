@@ -12,7 +12,7 @@ export const processIo: MainIo = {
   stderr: (t) => process.stderr.write(t),
 };
 
-/** One line per problem on stderr and in the log; a stack only for internal errors under --debug. Returns the exit code. */
+/** One line per problem on stderr and in the log; a stack only for internal errors under --debug. Returns the exit code (1, or the error's own). */
 export function reportError(err: unknown, op: string, logger: Logger, debug: boolean, io: MainIo): number {
   const e = toBerthError(err, op);
   for (const line of e.lines()) {
@@ -20,5 +20,5 @@ export function reportError(err: unknown, op: string, logger: Logger, debug: boo
     logger.error(line);
   }
   if (debug && e.internal) io.stderr(`${(e.cause as Error | undefined)?.stack ?? e.stack}\n`);
-  return 1;
+  return e.exitCode;
 }

@@ -18,6 +18,7 @@ import type { ContainerRecord } from "../state";
 import { PID_FILE_WRITE, writeFileAtomic } from "../state";
 import type { NamespaceType, Spec } from "../spec";
 import { loadBundle } from "./bundle";
+import { reportWarnings } from "./warnings";
 import { gatherHostFactsAndLayout } from "./host-facts";
 import { mountsUnder, readMountinfo, realRoot, unmountContainerMounts } from "./host-mounts";
 import { mountImageRootfs } from "./image";
@@ -280,15 +281,19 @@ async function createLocked(rt: Runtime, opts: CreateOptions, undo: Undo): Promi
   const { store, native, cgroups } = rt;
   const bundle = loadBundle(opts.bundle, "create", id);
   const spec: Spec = bundle.spec;
-  for (const w of bundle.warnings) rt.warn(`create ${id}: ${w.field}: ${w.reason}`);
+  reportWarnings(rt, "create", id, bundle.warnings);
 
   // What the host cannot do is reported now, located at the field that asks for it.
   const facts = gatherHostFactsAndLayout();
   // config-linux.md "Network Devices": the runtime MUST check that each move is possible; the
   // interfaces that are missing here are reported now, before anything is made.
   if (hasNetDevices(spec)) facts.netLinks = runtimeNetLinks(native, "create", id);
-  const hostIssues = hostProblems(spec, facts).filter((p) => p.severity === "error");
+  const hostFound = hostProblems(spec, facts);
+  const hostIssues = hostFound.filter((p) => p.severity === "error");
   if (hostIssues.length) throw problemsError("create", id, hostIssues);
+  // Only the capabilities this kernel lacks: the other host warnings are check's (seccomp
+  // names libseccomp skips are reported below as compiled; a mount label is not applied).
+  reportWarnings(rt, "create", id, hostFound.filter((p) => p.field?.startsWith("process.capabilities.")));
 
   const consoleSocket = checkTerminalOptions("create", id, { terminal: spec.process?.terminal === true, detach: !opts.foreground, consoleSocket: opts.consoleSocket });
   if (consoleSocket !== undefined && !native.unixSendFd) throw new BerthError({ op: "create", id, field: "--console-socket", value: opts.consoleSocket, reason: "sending the terminal is not available in this build of berth" });

@@ -16,9 +16,9 @@ import { closeSync, constants as fsConstants, openSync, readFileSync, statSync }
 import { constants as osConstants } from "node:os";
 import { join, resolve } from "node:path";
 import { cgroupPathFor, detectCgroups, parseSubCgroups, resolveSubCgroup, SubCgroupError, v1MountPoints, type SubCgroups } from "../cgroups";
-import { BerthError, problemsError } from "../errors";
-import { buildExecPlan, encodePlan, execJoins, execNamespaceOrder, nsProcName, planSeccomp, SYNC, type ExecPlan, type NamespaceFact } from "../plan";
-import { parseJson, validateProcess, type NamespaceType, type Process, type Spec } from "../spec";
+import { BerthError, problemsError, type Problem } from "../errors";
+import { buildExecPlan, capabilityHostProblems, encodePlan, execJoins, execNamespaceOrder, nsProcName, planSeccomp, SYNC, type ExecPlan, type NamespaceFact } from "../plan";
+import { capabilityNumbers, parseJson, validateProcess, type NamespaceType, type Process, type Spec } from "../spec";
 import type { ContainerRecord } from "../state";
 import { PID_FILE_WRITE, writeFileAtomic } from "../state";
 import { capLastCap, compileSeccomp, deliverSeccompListener } from "./create";
@@ -27,6 +27,7 @@ import { openInit } from "./kill";
 import { isAlive, pidOfPidfd } from "./proc";
 import type { Runtime } from "./runtime";
 import { liveStatus } from "./status";
+import { reportWarnings } from "./warnings";
 import { checkTerminalOptions, relayTerminal, takeTerminal, type ReceivedTerminal, type TerminalRelay } from "./console";
 
 /** runc's argument form: overrides of the container's config.process. */
@@ -81,8 +82,12 @@ function parseId(id: string, text: string, field: string): number {
   return Number(text);
 }
 
-/** The process from runc's flags: the container's config.process with the overrides applied. */
-export function processFromArgs(id: string, config: Spec, a: ExecArgs): unknown {
+/**
+ * The process from runc's flags: the container's config.process with the overrides applied.
+ * A --cap name berth does not know is left out, with a warning pushed onto `warnings` (as runc
+ * skips it with one).
+ */
+export function processFromArgs(id: string, config: Spec, a: ExecArgs, warnings: Problem[] = []): unknown {
   const base: Process = structuredClone(config.process ?? { user: { uid: 0, gid: 0 }, cwd: "/" });
   const p: Process = { ...base, args: a.args, terminal: a.tty === true };
   if (a.cwd) p.cwd = a.cwd;
@@ -94,6 +99,10 @@ export function processFromArgs(id: string, config: Spec, a: ExecArgs): unknown 
     const caps = { ...(p.capabilities ?? {}) };
     for (const c of a.caps) {
       const name = c.toUpperCase().startsWith("CAP_") ? c.toUpperCase() : `CAP_${c.toUpperCase()}`;
+      if (capabilityNumbers[name] === undefined) {
+        warnings.push({ field: "--cap", value: c, reason: "unknown capability, skipped", severity: "warning" });
+        continue;
+      }
       caps.bounding = [...(caps.bounding ?? []), name];
       caps.effective = [...(caps.effective ?? []), name];
       caps.permitted = [...(caps.permitted ?? []), name];
@@ -130,8 +139,19 @@ function withContainerDefaults(p: Process, config: Spec): Process {
   return out;
 }
 
-function loadProcess(opts: ExecOptions, record: ContainerRecord): Process {
+/**
+ * A process.json without `user` runs as uid 0, gid 0, as with runc (whose exec reads it into
+ * a zero-valued struct). config.md makes user REQUIRED in config.json, where berth keeps the
+ * error; a process.json is runc's own format, and engines write it without one.
+ */
+function withDefaultUser(data: unknown): unknown {
+  if (data === null || typeof data !== "object" || Array.isArray(data) || "user" in data) return data;
+  return { ...data, user: { uid: 0, gid: 0 } };
+}
+
+function loadProcess(rt: Runtime, opts: ExecOptions, record: ContainerRecord): Process {
   const { id } = opts;
+  const warnings: Problem[] = [];
   let data: unknown;
   if (opts.processFile !== undefined) {
     const path = resolve(opts.processFile);
@@ -143,11 +163,11 @@ function loadProcess(opts: ExecOptions, record: ContainerRecord): Process {
     }
     const parsed = parseJson(text, path);
     if (!parsed.ok) throw problemsError(OP, id, [parsed.problem]);
-    data = parsed.value;
+    data = withDefaultUser(parsed.value);
   } else if (opts.process !== undefined) {
-    data = opts.process;
+    data = withDefaultUser(opts.process);
   } else if (opts.args) {
-    data = processFromArgs(id, record.config, opts.args);
+    data = processFromArgs(id, record.config, opts.args, warnings);
   } else {
     throw new BerthError({ op: OP, id, reason: "no process given: pass --process FILE or a command" });
   }
@@ -155,7 +175,11 @@ function loadProcess(opts: ExecOptions, record: ContainerRecord): Process {
   if (!result.value) throw problemsError(OP, id, result.problems);
   const p = result.value;
   if (!p.args || p.args.length === 0) throw new BerthError({ op: OP, id, field: "process.args", reason: "must not be empty" });
-  return withContainerDefaults(p, record.config);
+  const proc = withContainerDefaults(p, record.config);
+  // Unknown capability names (the schema's semantic warnings) and those this kernel lacks
+  // are skipped with a warning, as at create; the plan leaves both out.
+  reportWarnings(rt, OP, id, [...warnings, ...result.problems, ...capabilityHostProblems(proc, capLastCap())]);
+  return proc;
 }
 
 /** "dev:ino" of a namespace file, or undefined when it cannot be read. */
@@ -230,7 +254,7 @@ export async function exec(rt: Runtime, opts: ExecOptions): Promise<Execed> {
       const status = liveStatus(rt.store, record);
       if (status === "stopped") throw new BerthError({ op: OP, id, reason: "cannot exec in a stopped container" });
       if (status === "paused" && !opts.ignorePaused) throw new BerthError({ op: OP, id, reason: "cannot exec in a paused container (use --ignore-paused to override)" });
-      const proc = loadProcess(opts, record);
+      const proc = loadProcess(rt, opts, record);
       const initFd = openInit(rt, record);
       if (initFd === undefined) throw new BerthError({ op: OP, id, reason: "cannot exec in a stopped container" });
       try {
@@ -372,7 +396,15 @@ async function launchExec(
     } finally {
       native.closeFd(launched.syncFd);
     }
-    if (opts.pidFile) writeFileAtomic(resolve(opts.pidFile), String(current.pid), 0o644, PID_FILE_WRITE);
+    if (opts.pidFile) {
+      // A pid file that cannot be written fails the exec, and the process is killed (below),
+      // as runc does: whoever asked for the file cannot otherwise find the process.
+      try {
+        writeFileAtomic(resolve(opts.pidFile), String(current.pid), 0o644, PID_FILE_WRITE);
+      } catch (err) {
+        throw new BerthError({ op: OP, id, field: "--pid-file", value: opts.pidFile, reason: "write", errno: (err as NodeJS.ErrnoException).code ?? "EIO", cause: err });
+      }
+    }
     ok = true;
   } finally {
     if (!ok) {

@@ -80,6 +80,9 @@ export async function signalContainer(rt: Runtime, record: ContainerSummary, sig
  * once, including ones forked while we would be walking cgroup.procs.
  */
 export async function signalCgroup(rt: Runtime, record: ContainerSummary, signal: number): Promise<void> {
+  // Signal 0 only asks whether the container exists, which its init has answered: freezing
+  // the cgroup to deliver nothing to each process would only disturb it.
+  if (signal === 0) return;
   // cgroup.kill reaches every process in the cgroup: only when they are all the container's.
   if (signal === 9 && record.cgroupUnified && !containerPids(rt, record).others) {
     try {

@@ -1,4 +1,4 @@
-/** Signal names and numbers as `kill` accepts them: KILL, SIGKILL, 9 (runc accepts all three). */
+/** Signal names and numbers as `kill` accepts them: KILL, SIGKILL, 9 (runc accepts all three), and 0. */
 import { constants } from "node:os";
 import { BerthError } from "../errors";
 
@@ -9,7 +9,8 @@ export function parseSignal(op: string, id: string, value: string | number | und
   const text = String(value).trim();
   if (/^\d+$/.test(text)) {
     const n = Number(text);
-    if (n >= 1 && n <= 64) return n;
+    // 0 sends nothing: kill(2)'s "does it exist?", which runc passes through (`kill ID 0`).
+    if (n >= 0 && n <= 64) return n;
   } else {
     const name = text.toUpperCase().startsWith("SIG") ? text.toUpperCase() : `SIG${text.toUpperCase()}`;
     const n = byName[name];

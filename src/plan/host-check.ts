@@ -4,7 +4,7 @@
  * facts later, but with these messages the user learns before anything is made.
  */
 import type { Problem } from "../errors";
-import { capabilityNumbers, capabilitySets, type NamespaceType, type Spec } from "../spec";
+import { capabilityNumbers, capabilitySets, joinField, type NamespaceType, type Process, type Spec } from "../spec";
 import type { HostFacts } from "./host-facts";
 import { netDeviceHostProblems } from "./net-devices";
 
@@ -17,6 +17,24 @@ const resourceControllers: Record<string, { v1: string[]; v2: string }> = {
   rdma: { v1: ["rdma"], v2: "rdma" },
   network: { v1: ["net_cls", "net_prio"], v2: "" },
 };
+
+/**
+ * Capabilities this kernel lacks (numbers above /proc/sys/kernel/cap_last_cap): warnings, and
+ * the plan leaves them out (runtime-spec 1.1+ config.md "capabilities": SHOULD NOT fail; runc
+ * and crun skip them too). For create (via hostProblems) and exec alike.
+ */
+export function capabilityHostProblems(proc: Pick<Process, "capabilities">, capLastCap: number, base = "process"): Problem[] {
+  const out: Problem[] = [];
+  for (const set of capabilitySets) {
+    proc.capabilities?.[set]?.forEach((name, i) => {
+      const num = capabilityNumbers[name];
+      if (num !== undefined && num > capLastCap) {
+        out.push({ field: `${base}.capabilities.${set}[${i}]`, value: name, reason: `this kernel knows capabilities up to ${capLastCap}, and this is ${num}: skipped`, severity: "warning" });
+      }
+    });
+  }
+  return out;
+}
 
 export function hostProblems(spec: Spec, host: HostFacts): Problem[] {
   const out: Problem[] = [];
@@ -47,8 +65,13 @@ export function hostProblems(spec: Spec, host: HostFacts): Problem[] {
   if (resources.cpu && (resources.cpu.cpus !== undefined || resources.cpu.mems !== undefined) && !controllers.has("cpuset")) {
     error("linux.resources.cpu.cpus", resources.cpu.cpus, "needs the cpuset cgroup controller, which this host lacks");
   }
-  if (resources.unified && Object.keys(resources.unified).length > 0 && host.cgroup.mode !== "unified") {
-    error("linux.resources.unified", undefined, `needs a cgroup v2 host; this one is ${host.cgroup.mode}`);
+  // unified keys are cgroup v2 files; on a host whose limits are v1 (hybrid, legacy) there is
+  // nowhere to write them. runc refuses them too ("invalid configuration: cannot use unified on
+  // cgroup v1"); berth says which key.
+  if (resources.unified && host.cgroup.mode !== "unified") {
+    for (const [key, value] of Object.entries(resources.unified)) {
+      error(joinField("linux.resources.unified", key), value, `invalid configuration for this host: a cgroup v2 file, and this host's cgroup limits are v1 (it is ${host.cgroup.mode})`);
+    }
   }
 
   const seccomp = linux.seccomp;
@@ -80,16 +103,7 @@ export function hostProblems(spec: Spec, host: HostFacts): Problem[] {
   // container is the same either way (crun's behaviour; runc refuses): say so, go on.
   if (linux.mountLabel && !host.selinux) warn("linux.mountLabel", linux.mountLabel, "SELinux is not enabled on this host: the mounts are not labelled");
 
-  if (proc?.capabilities) {
-    for (const set of capabilitySets) {
-      proc.capabilities[set]?.forEach((name, i) => {
-        const num = capabilityNumbers[name];
-        if (num !== undefined && num > host.capLastCap) {
-          error(`process.capabilities.${set}[${i}]`, name, `this kernel knows capabilities up to ${host.capLastCap}, and this is ${num}`);
-        }
-      });
-    }
-  }
+  if (proc) out.push(...capabilityHostProblems(proc, host.capLastCap));
 
   proc?.rlimits?.forEach((r, i) => {
     const mine = host.rlimits[r.type];

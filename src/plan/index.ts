@@ -1,6 +1,6 @@
 /** The plan room: pure decisions from a validated spec and host facts. */
 export type { HostFacts, Limit } from "./host-facts";
-export { hostProblems } from "./host-check";
+export { capabilityHostProblems, hostProblems } from "./host-check";
 export { knownMountOptions, flagOptions, propagationOptions, recursiveOptions, MS, MOUNT_ATTR } from "./mount-options";
 export { buildPlan, idmappedMountRequests, hostOpenedBinds, parseMountOptions, PlanError, CLONE, DEFAULT_PATH, NOTIFY_SOCKET_IN_CONTAINER, type IdmappedMountRequest, type LaunchPlan, type PlanInput } from "./build";
 export { encodePlan, type PlanOp } from "./encode";

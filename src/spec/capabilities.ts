@@ -1,10 +1,10 @@
 /**
  * Linux capability names and numbers (include/uapi/linux/capability.h). The spec names them
- * with the CAP_ prefix. An unknown name is an error. That was runtime-spec 1.0's rule, and it
- * is what runtime-tools' process_capabilities_fail checks; from 1.1.0 the spec asks for a
- * warning instead (config.md, "capabilities"), as runc and crun do. berth keeps the error on
- * purpose: a misspelt capability should stop the container, not quietly go missing. The
- * conformance registry records this as a known deviation.
+ * with the CAP_ prefix. An unknown name, or one the running kernel lacks (above
+ * /proc/sys/kernel/cap_last_cap), is skipped with a warning: runtime-spec 1.1.0 and later say a
+ * runtime SHOULD NOT fail on it (config.md, "capabilities"), and runc and crun both skip it
+ * with a warning. (runtime-spec 1.0 asked for an error, which is what runtime-tools'
+ * process_capabilities_fail still checks.)
  */
 export const capabilityNumbers: Readonly<Record<string, number>> = {
   CAP_CHOWN: 0,

@@ -113,12 +113,14 @@ function checkProcess(spec: Obj, c: Collector): void {
     c.error("process.oomScoreAdj", p.oomScoreAdj, "must be between -1000 and 1000");
   }
 
+  // config.md "capabilities" (1.1.0 on): a name the runtime cannot map SHOULD NOT fail the
+  // container; it is logged as a warning and skipped, as runc and crun do.
   if (isObj(p.capabilities)) {
     for (const set of capabilitySets) {
       arr(p.capabilities[set]).forEach((name, i) => {
         if (isStr(name) && !knownCapabilities.has(name)) {
           const hint = knownCapabilities.has(`CAP_${name.toUpperCase()}`) ? ` (did you mean "CAP_${name.toUpperCase()}"?)` : "";
-          c.error(`process.capabilities.${set}[${i}]`, name, `unknown capability${hint}`);
+          c.warn(`process.capabilities.${set}[${i}]`, name, `unknown capability, skipped${hint}`);
         }
       });
     }
@@ -226,9 +228,11 @@ function checkLinux(spec: Obj, c: Collector): void {
         c.error(field, value, "is not namespaced: it would change the host, so berth refuses it");
       } else if (!namespaces.has(ns) && namespacesKnown) {
         c.error(field, value, `needs a ${ns} namespace, and linux.namespaces has none`);
-      } else if (ns === "uts") {
-        // runc refuses these too: they would fight the hostname/domainname fields.
-        c.error(field, value, `is set through the ${key.endsWith("hostname") ? "hostname" : "domainname"} field, not a sysctl`);
+      } else if (ns === "uts" && key.replace(/\//g, ".") === "kernel.hostname") {
+        // runc refuses it too: it would fight the hostname field. kernel.domainname is
+        // accepted in a UTS namespace, as runc and crun do; written after the domainname field
+        // (the plan's order), it wins, as with runc.
+        c.error(field, value, "is set through the hostname field, not a sysctl");
       }
     }
   }

@@ -49,7 +49,7 @@ test("spec refuses to overwrite a config.json", () => {
   expect(readFileSync(join(dir, "config.json"), "utf8")).toBe("{}");
 });
 
-test("check prints all five planted mistakes with their field paths and exits 1", () => {
+test("check prints all five planted mistakes with their field paths (an unknown capability as a warning) and exits 1", () => {
   berth(["spec", "-b", dir]);
   const c = config(dir);
   c.mounts[2].destination = 42;
@@ -64,10 +64,10 @@ test("check prints all five planted mistakes with their field paths and exits 1"
   expect(r.stdout.split("\n")).toEqual([
     "error   mounts[2].destination 42: must be a string",
     'error   process.cwd "home": must be an absolute path',
-    'error   process.capabilities.ambient[3] "CAP_WIZARD": unknown capability',
+    'warning process.capabilities.ambient[3] "CAP_WIZARD": unknown capability, skipped',
     'error   linux.namespaces[5].type "uts": is a duplicate of linux.namespaces[3]',
     'error   linux.sysctl["vm.overcommit_memory"] "1": is not namespaced: it would change the host, so berth refuses it',
-    `${join(dir, "config.json")}: 5 errors`,
+    `${join(dir, "config.json")}: 4 errors, 1 warning`,
     "",
   ]);
 });

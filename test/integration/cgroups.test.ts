@@ -198,7 +198,7 @@ maybe("cgroup limits on a hybrid host", () => {
     expect(v1("memory", id, "memory.memsw.limit_in_bytes")).toBe(String(96 << 20));
     expect(run(["update", "--memory", "lots", id])).toEqual({ exitCode: 1, stdout: "", stderr: `berth: update ${id}: --memory "lots": must be a size such as 512m or 1g (or -1 for no limit)\n` });
     expect(run(["update", "--resources", "-", id], JSON.stringify({ pids: { limit: "many" } })).stderr).toBe(`berth: update ${id}: linux.resources.pids.limit "many": must be an integer\n`);
-    expect(run(["update", "--resources", "-", id], JSON.stringify({ unified: { "memory.high": "1M" } })).stderr).toBe(`berth: update ${id}: linux.resources.unified["memory.high"] "1M": the memory controller is not enabled in this host's cgroup2 hierarchy (its limits are set through cgroup v1 here)\n`);
+    expect(run(["update", "--resources", "-", id], JSON.stringify({ unified: { "memory.high": "1M" } })).stderr).toBe(`berth: update ${id}: linux.resources.unified["memory.high"] "1M": invalid configuration for this host: the memory controller is not enabled in this host's cgroup2 hierarchy (its limits are set through cgroup v1 here)\n`);
     // A refused update wrote nothing.
     expect(v1("pids", id, "pids.max")).toBe("50");
   });
@@ -221,7 +221,7 @@ maybe("cgroup limits on a hybrid host", () => {
     });
     const id = uniq("refused");
     const r = run(["create", "-b", b.dir, id]);
-    expect(r).toEqual({ exitCode: 1, stdout: "", stderr: `berth: create ${id}: linux.resources.unified: needs a cgroup v2 host; this one is ${layout.mode}\n` });
+    expect(r).toEqual({ exitCode: 1, stdout: "", stderr: `berth: create ${id}: linux.resources.unified["memory.high"] "1M": invalid configuration for this host: a cgroup v2 file, and this host's cgroup limits are v1 (it is ${layout.mode})\n` });
     expect(existsSync(join(b.root, id))).toBe(false);
   });
 });

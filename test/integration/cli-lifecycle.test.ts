@@ -69,6 +69,27 @@ test("kill takes signal names with and without SIG, and numbers; unknown ones ar
   expect(statusOf(id)).toBe("running");
 });
 
+test("kill ID 0 and kill --all ID 0 ask whether the container exists: 0 while it does, runc's error once stopped or gone", () => {
+  b = makeBundle(["sleep", "300"]);
+  const id = uniq("sig0");
+  expect(run(["create", "-b", b.dir, id])).toEqual({ exitCode: 0, stdout: "", stderr: "" });
+  expect(run(["kill", id, "0"])).toEqual({ exitCode: 0, stdout: "", stderr: "" });
+  expect(statusOf(id)).toBe("created");
+  expect(run(["start", id])).toEqual({ exitCode: 0, stdout: "", stderr: "" });
+  for (const args of [["kill", id, "0"], ["kill", "--all", id, "0"], ["kill", "-a", id, "0"]]) {
+    expect(run(args)).toEqual({ exitCode: 0, stdout: "", stderr: "" });
+  }
+  // Nothing was sent: the process runs on.
+  expect(statusOf(id)).toBe("running");
+  expect(run(["kill", id, "KILL"])).toEqual({ exitCode: 0, stdout: "", stderr: "" });
+  expect(waitStopped(id)).toBe("stopped");
+  for (const args of [["kill", id, "0"], ["kill", "--all", id, "0"]]) {
+    expect(run(args)).toEqual({ exitCode: 1, stdout: "", stderr: `berth: kill ${id}: container not running\n` });
+  }
+  expect(run(["delete", id])).toEqual({ exitCode: 0, stdout: "", stderr: "" });
+  expect(run(["kill", id, "0"])).toEqual({ exitCode: 1, stdout: "", stderr: `berth: kill ${id}: container does not exist\n` });
+});
+
 test("a foreground run exits with the container's status after a signal berth relays", () => {
   b = makeBundle(["sh", "-c", "trap 'exit 42' TERM; echo up; while :; do sleep 1; done"]);
   const dir = mkdtempSync(join(tmpdir(), "berth-relay-"));

@@ -113,6 +113,36 @@ describe("exec", () => {
     expect(r).toEqual({ ...ok, stdout: "123\n456\n456 7\n/etc\n12\n" });
   });
 
+  test("unknown capabilities in --cap and in process.json are skipped with a warning; the exec runs with the known ones", () => {
+    const { id } = startSleeper();
+    const r = run(["exec", "--cap", "CAP_UNKNOWN", "--cap", "sys_admin", "--cap", "nope", id, "grep", "CapBnd", "/proc/self/status"]);
+    // The busybox bundle's default bounding set (AUDIT_WRITE, KILL, NET_BIND_SERVICE) plus SYS_ADMIN.
+    expect(r).toEqual({
+      exitCode: 0,
+      stdout: "CapBnd:\t0000000020200420\n",
+      stderr: `berth: exec ${id}: --cap "CAP_UNKNOWN": unknown capability, skipped\nberth: exec ${id}: --cap "nope": unknown capability, skipped\n`,
+    });
+    const file = processFile({
+      user: { uid: 0, gid: 0 },
+      args: ["grep", "-E", "^Cap(Bnd|Eff)", "/proc/self/status"],
+      cwd: "/",
+      capabilities: { bounding: ["CAP_KILL", "CAP_BOGUS"], effective: ["CAP_BOGUS", "CAP_KILL"], permitted: ["CAP_KILL"] },
+    });
+    expect(run(["exec", "--process", file, id])).toEqual({
+      exitCode: 0,
+      stdout: "CapEff:\t0000000000000020\nCapBnd:\t0000000000000020\n",
+      stderr:
+        `berth: exec ${id}: process.capabilities.bounding[1] "CAP_BOGUS": unknown capability, skipped\n` +
+        `berth: exec ${id}: process.capabilities.effective[0] "CAP_BOGUS": unknown capability, skipped\n`,
+    });
+  });
+
+  test("--process without user runs as uid 0, gid 0 (runc's default), even in a container whose process runs as another user", () => {
+    const { id } = startSleeper((c) => (c.process.user = { uid: 1000, gid: 1000 }));
+    const file = processFile({ args: ["sh", "-c", "id -u; id -g; id -G"], cwd: "/", env: ["PATH=/bin"] });
+    expect(run(["exec", "--process", file, id])).toEqual({ ...ok, stdout: "0\n0\n0\n" });
+  });
+
   test("the process is in the container's cgroups, in every hierarchy", () => {
     const { id } = startSleeper();
     const r = run(["exec", id, "cat", "/proc/self/cgroup"]);
@@ -143,29 +173,40 @@ describe("exec", () => {
     expect(JSON.parse(run(["ps", "--format", "json", id]).stdout)).toContain(pid);
   });
 
-  test("errors in runc's words: no such container, stopped, paused; process.json errors name the field", async () => {
-    expect(run(["exec", "nope", "true"])).toEqual({ exitCode: 1, stdout: "", stderr: "berth: exec nope: container does not exist\n" });
+  test("errors in runc's words and with runc's exit status 255: no such container, stopped, paused; process.json errors name the field", async () => {
+    expect(run(["exec", "nope", "true"])).toEqual({ exitCode: 255, stdout: "", stderr: "berth: exec nope: container does not exist\n" });
     const { id } = startSleeper();
     const bad = processFile({ user: { uid: "root", gid: 0 }, args: ["true"], cwd: "/" });
     const r1 = run(["exec", "--process", bad, id]);
-    expect(r1.exitCode).toBe(1);
+    expect(r1.exitCode).toBe(255);
     expect(r1.stderr).toContain("process.user.uid");
     const noArgs = processFile({ user: { uid: 0, gid: 0 }, cwd: "/" });
-    expect(run(["exec", "--process", noArgs, id]).stderr).toContain("process.args");
+    expect(run(["exec", "--process", noArgs, id])).toMatchObject({ exitCode: 255, stderr: expect.stringContaining("process.args") });
     const missing = run(["exec", id, "/no/such/program"]);
-    expect(missing.exitCode).toBe(1);
+    expect(missing.exitCode).toBe(255);
     expect(missing.stderr).toContain("process.args[0]");
     expect(missing.stderr).toContain("no such file or directory");
-    expect(run(["exec", "--apparmor", "prof", id, "true"])).toEqual({ exitCode: 1, stdout: "", stderr: `berth: exec ${id}: process.apparmorProfile "prof": AppArmor is not enabled on this host\n` });
+    expect(run(["exec", "--apparmor", "prof", id, "true"])).toEqual({ exitCode: 255, stdout: "", stderr: `berth: exec ${id}: process.apparmorProfile "prof": AppArmor is not enabled on this host\n` });
     expect(run(["exec", "--detach", "--tty", id, "true"]).stderr).toBe(`berth: exec ${id}: process.terminal true: cannot allocate a terminal if berth will detach without a console socket (--console-socket)\n`);
 
     expect(run(["pause", id])).toEqual({ ...ok, stdout: "" });
-    expect(run(["exec", id, "true"])).toEqual({ exitCode: 1, stdout: "", stderr: `berth: exec ${id}: cannot exec in a paused container (use --ignore-paused to override)\n` });
+    expect(run(["exec", id, "true"])).toEqual({ exitCode: 255, stdout: "", stderr: `berth: exec ${id}: cannot exec in a paused container (use --ignore-paused to override)\n` });
     expect(run(["resume", id])).toEqual({ ...ok, stdout: "" });
+
+    // An unwritable --pid-file fails the exec, and the process it started is killed (as runc).
+    const unwritable = join(scratch, "no/such/dir/exec.pid");
+    expect(run(["exec", "--pid-file", unwritable, id, "sleep", "100001"])).toEqual({
+      exitCode: 255,
+      stdout: "",
+      stderr: `berth: exec ${id}: --pid-file "${unwritable}": write: no such file or directory\n`,
+    });
+    expect(processesMentioning("sleep 100001")).toEqual([]);
+    // A usage error is not an exec failure: 1, as runc's.
+    expect(run(["exec", "--bogus", id, "true"]).exitCode).toBe(1);
 
     expect(run(["kill", id, "KILL"])).toEqual({ ...ok, stdout: "" });
     await until("the container to stop", () => JSON.parse(run(["state", id]).stdout).status === "stopped");
-    expect(run(["exec", id, "true"])).toEqual({ exitCode: 1, stdout: "", stderr: `berth: exec ${id}: cannot exec in a stopped container\n` });
+    expect(run(["exec", id, "true"])).toEqual({ exitCode: 255, stdout: "", stderr: `berth: exec ${id}: cannot exec in a stopped container\n` });
   });
 
   test("--ignore-paused: the process starts frozen and runs once the container resumes", async () => {

@@ -110,6 +110,29 @@ test("delete --force of a running container leaves no process, cgroup or state",
   expect(leftBehind(id)).toEqual(nothing);
 });
 
+test("delete of a created container without --force kills its berth-init and leaves nothing (as runc and crun)", () => {
+  // containerd's shim deletes a created-but-never-started task this way, without --force.
+  b = makeBundle(["sleep", "300"]);
+  const id = uniq("delcreated");
+  expect(run(["create", "-b", b.dir, id]).exitCode).toBe(0);
+  const pid = JSON.parse(run(["state", id]).stdout).pid;
+  expect(alive(pid)).toBe(true);
+  expect(cgroupDirsFor(`/berth/${id}`).length).toBeGreaterThan(0);
+  expect(run(["delete", id])).toEqual({ exitCode: 0, stdout: "", stderr: "" });
+  expect(alive(pid)).toBe(false);
+  expect(leftBehind(id)).toEqual(nothing);
+  expect(run(["state", id])).toEqual({ exitCode: 1, stdout: "", stderr: `berth: state ${id}: container does not exist\n` });
+});
+
+test("delete of a paused container without --force is still refused", () => {
+  b = makeBundle(["sleep", "300"]);
+  const id = uniq("delpaused");
+  run(["run", "-d", "-b", b.dir, id]);
+  expect(run(["pause", id]).exitCode).toBe(0);
+  expect(run(["delete", id])).toEqual({ exitCode: 1, stdout: "", stderr: `berth: delete ${id}: cannot delete container ${id} that is not stopped: paused\n` });
+  expect(JSON.parse(run(["state", id]).stdout).status).toBe("paused");
+});
+
 test("a second create with the same id is refused and does not disturb the first", () => {
   b = makeBundle(["sleep", "300"]);
   const id = uniq("dup");
@@ -193,6 +216,21 @@ describe("what the process inside observes", () => {
       c.domainname = "example.org";
     });
     expect(r).toEqual({ exitCode: 0, stderr: "", stdout: "1\nbox1\nexample.org\n" });
+  });
+
+  const hostDomain = readFileSync("/proc/sys/kernel/domainname", "utf8");
+  test("sysctl kernel.domainname is set in the container's UTS namespace (and wins over the domainname field, as with runc)", () => {
+    const r = inside("cat /proc/sys/kernel/domainname", (c) => {
+      c.linux.sysctl = { "kernel.domainname": "sysctl.example" };
+    });
+    expect(r).toEqual({ exitCode: 0, stderr: "", stdout: "sysctl.example\n" });
+    const both = inside("cat /proc/sys/kernel/domainname", (c) => {
+      c.domainname = "field.example";
+      c.linux.sysctl = { "kernel.domainname": "sysctl.example" };
+    });
+    expect(both).toEqual({ exitCode: 0, stderr: "", stdout: "sysctl.example\n" });
+    // The host's own is untouched.
+    expect(readFileSync("/proc/sys/kernel/domainname", "utf8")).toBe(hostDomain);
   });
 
   test("a user namespace with uid and gid maps written by the parent", () => {

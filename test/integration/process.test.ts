@@ -527,6 +527,21 @@ describe("process", () => {
     }
   });
 
+  test("an unknown capability name is skipped with a warning on stderr: create and run succeed with the known ones", () => {
+    const caps = { bounding: ["CAP_CHOWN", "CAP_UNKNOWN", "CAP_KILL"], effective: ["CAP_CHOWN", "CAP_KILL"], permitted: ["CAP_CHOWN", "CAP_KILL", "CAP_UNKNOWN"] };
+    bundle(["sh", "-c", "grep -E '^Cap(Bnd|Prm)' /proc/self/status"], (c) => (c.process.capabilities = caps));
+    const r = runIt("capunknown");
+    const warned = (op: string, id: string) =>
+      `berth: ${op} ${id}: process.capabilities.bounding[1] "CAP_UNKNOWN": unknown capability, skipped\n` +
+      `berth: ${op} ${id}: process.capabilities.permitted[2] "CAP_UNKNOWN": unknown capability, skipped\n`;
+    expect({ exitCode: r.exitCode, stdout: r.stdout, stderr: r.stderr }).toEqual({ exitCode: 0, stdout: "CapPrm:\t0000000000000021\nCapBnd:\t0000000000000021\n", stderr: warned("create", r.id) });
+    expect(leftBehind(r.id)).toEqual(nothing);
+    // create alone: the same warning, exit 0, and the container starts with the known set.
+    const id = uniq("capunknown-create");
+    expect(cli(["create", "--bundle", b!.dir, id])).toEqual({ exitCode: 0, stdout: "", stderr: warned("create", id) });
+    expect(cli(["start", id])).toEqual({ exitCode: 0, stdout: "", stderr: "" });
+  });
+
   test("noNewPrivileges true and false, with and without a seccomp filter", () => {
     for (const [nnp, filter] of [[true, false], [false, false], [false, true]] as const) {
       bundle(["sh", "-c", "grep -E '^(NoNewPrivs|Seccomp):' /proc/self/status; mkdir /tmp/x; echo rc=$?"], (c) => {

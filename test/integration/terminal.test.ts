@@ -234,9 +234,9 @@ describe("runc's console-socket rules, in berth's words", () => {
     const id = uniq("e3");
     expect(cli(["run", "-d", "-b", b.dir, id])).toEqual(ok);
     const sock = join(work, "nobody.sock");
-    expect(cli(["exec", "-d", "-t", id, "true"])).toEqual({ exitCode: 1, stdout: "", stderr: `berth: exec ${id}: ${detachNoSocket}\n` });
-    expect(cli(["exec", "-t", "--console-socket", sock, id, "true"])).toEqual({ exitCode: 1, stdout: "", stderr: `berth: exec ${id}: --console-socket "${sock}": ${socketNoTty}\n` });
-    expect(cli(["exec", "-d", "--console-socket", sock, id, "true"])).toEqual({ exitCode: 1, stdout: "", stderr: `berth: exec ${id}: --console-socket "${sock}": ${socketNoTty}\n` });
+    expect(cli(["exec", "-d", "-t", id, "true"])).toEqual({ exitCode: 255, stdout: "", stderr: `berth: exec ${id}: ${detachNoSocket}\n` });
+    expect(cli(["exec", "-t", "--console-socket", sock, id, "true"])).toEqual({ exitCode: 255, stdout: "", stderr: `berth: exec ${id}: --console-socket "${sock}": ${socketNoTty}\n` });
+    expect(cli(["exec", "-d", "--console-socket", sock, id, "true"])).toEqual({ exitCode: 255, stdout: "", stderr: `berth: exec ${id}: --console-socket "${sock}": ${socketNoTty}\n` });
   });
 
   test("a console socket nobody listens on fails create, naming the flag, and leaves nothing", () => {

@@ -48,7 +48,7 @@ test("v1: every field to its file, in an order the kernel accepts", () => {
 });
 
 test("v1 refuses what it cannot take, naming the field", () => {
-  expect(() => v1Writes({ unified: { "memory.high": "1M" } })).toThrow(new ResourceError("linux.resources.unified", undefined, "is for cgroup v2 only, and this host's limits are cgroup v1"));
+  expect(() => v1Writes({ unified: { "memory.high": "1M" } })).toThrow(new ResourceError('linux.resources.unified["memory.high"]', "1M", "invalid configuration for this host: a cgroup v2 file, and this host's cgroup limits are v1"));
   expect(() => v1Writes({ memory: { swappiness: 101 } })).toThrow("linux.resources.memory.swappiness: must be between 0 and 100");
 });
 

@@ -11,6 +11,13 @@ test("create and run in the forms engines use, globals before or after the verb"
   expect(parseFast(["create", "c1"])).toMatchObject({ verb: "create", id: "c1", root: "/run/berth", bundle: undefined, pidFile: undefined });
 });
 
+test("kill's signal: a name, or a number from 0 (exists?) to 99, as yargs would give it", () => {
+  expect(parseFast(["kill", "c1", "0"])).toMatchObject({ verb: "kill", id: "c1", signal: 0, all: false });
+  expect(parseFast(["kill", "--all", "c1", "0"])).toMatchObject({ verb: "kill", id: "c1", signal: 0, all: true });
+  expect(parseFast(["kill", "c1", "9"])).toMatchObject({ signal: 9 });
+  expect(parseFast(["kill", "c1", "KILL"])).toMatchObject({ signal: "KILL" });
+});
+
 test("anything unusual goes to the full CLI", () => {
   for (const args of [
     ["create"],

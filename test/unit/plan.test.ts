@@ -3,7 +3,7 @@
  * came from). These are the decisions berth-init will execute; reading them is reading the
  * container's setup strace.
  */
-import { buildPlan, CLONE, encodePlan, MS, parseMountOptions, PlanError, type PlanInput } from "../../src/plan";
+import { buildPlan, CLONE, encodePlan, hostProblems, MS, parseMountOptions, PlanError, type HostFacts, type PlanInput } from "../../src/plan";
 import type { Spec } from "../../src/spec";
 import { planInput } from "../helpers/plan-input";
 
@@ -188,6 +188,25 @@ test("joined namespaces: setns with the fd the parent placed; pid is joined arou
   // Right after the cgroup joins.
   expect(plan.ops[2]).toEqual({ op: "setns", args: [4, CLONE.NEWNET], origin: "linux.namespaces[1]" });
   expect(plan.joins.map((j) => j.type)).toEqual(["network", "pid"]);
+});
+
+test("a capability this kernel lacks is a warning at its field, and the plan leaves it out (config.md 1.1+: SHOULD NOT fail)", () => {
+  const withRestore = (s: Spec) => {
+    s.process!.capabilities!.bounding!.push("CAP_CHECKPOINT_RESTORE");
+    s.process!.capabilities!.permitted!.push("CAP_CHECKPOINT_RESTORE");
+  };
+  const facts = { namespaces: { mount: true, network: true, pid: true, ipc: true, uts: true }, cgroup: { mode: "unified", controllers: [] }, seccomp: { enabled: true, actions: [], flags: [], unknownSyscalls: () => [] }, capLastCap: 39, rlimits: {} } as unknown as HostFacts;
+  const spec = input(withRestore).spec;
+  expect(hostProblems(spec, facts)).toEqual([
+    { field: "process.capabilities.bounding[3]", value: "CAP_CHECKPOINT_RESTORE", reason: "this kernel knows capabilities up to 39, and this is 40: skipped", severity: "warning" },
+    { field: "process.capabilities.permitted[3]", value: "CAP_CHECKPOINT_RESTORE", reason: "this kernel knows capabilities up to 39, and this is 40: skipped", severity: "warning" },
+  ]);
+  expect(hostProblems(spec, { ...facts, capLastCap: 40 })).toEqual([]);
+  const mask = (1n << 29n) | (1n << 5n) | (1n << 10n); // AUDIT_WRITE, KILL, NET_BIND_SERVICE
+  const old = buildPlan(input(withRestore, { capLastCap: 39 })).ops.find((o) => o.op === "capBounding");
+  expect(old?.args).toEqual([mask]);
+  const current = buildPlan(input(withRestore, { capLastCap: 40 })).ops.find((o) => o.op === "capBounding");
+  expect(current?.args).toEqual([mask | (1n << 40n)]);
 });
 
 test("capabilities become masks; the user's ids and groups in order; rlimits by number", () => {

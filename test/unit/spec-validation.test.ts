@@ -70,9 +70,6 @@ const cases: [string, (c: Cfg) => void, string[]][] = [
   ["env entry a number", (c) => (c.process.env = [1]), ["process.env[0] 1: must be a string"]],
   ["terminal a string", (c) => (c.process.terminal = "true"), ['process.terminal "true": must be a boolean (true or false)']],
   ["consoleSize without width", (c) => (c.process.consoleSize = { height: 10 }), ["process.consoleSize.width: is required"]],
-  ["unknown capability", (c) => c.process.capabilities.bounding.push("CAP_FOO"), ['process.capabilities.bounding[3] "CAP_FOO": unknown capability']],
-  ["capability without prefix", (c) => (c.process.capabilities.effective[0] = "net_admin"), ['process.capabilities.effective[0] "net_admin": unknown capability (did you mean "CAP_NET_ADMIN"?)']],
-  ["unknown ambient capability", (c) => c.process.capabilities.ambient.push("CAP_SYS_GOD"), ['process.capabilities.ambient[3] "CAP_SYS_GOD": unknown capability']],
   ["capabilities set a string", (c) => (c.process.capabilities.permitted = "CAP_KILL"), ['process.capabilities.permitted "CAP_KILL": must be an array']],
   ["unknown rlimit", (c) => (c.process.rlimits[0].type = "RLIMIT_FOO"), ['process.rlimits[0].type "RLIMIT_FOO": unknown resource limit (expected RLIMIT_NOFILE, RLIMIT_NPROC, ...)']],
   ["rlimit soft above hard", (c) => (c.process.rlimits[0].soft = 2048), ["process.rlimits[0].soft 2048: must not exceed the hard limit (1024)"]],
@@ -104,6 +101,7 @@ const cases: [string, (c: Cfg) => void, string[]][] = [
   ["ipc sysctl without ipc namespace", (c) => (nsWithout(c, "ipc"), (c.linux.sysctl = { "kernel.shmmax": "1024" })), ['linux.sysctl["kernel.shmmax"] "1024": needs a ipc namespace, and linux.namespaces has none']],
   ["sysctl not namespaced", (c) => (c.linux.sysctl = { "vm.swappiness": "10" }), ['linux.sysctl["vm.swappiness"] "10": is not namespaced: it would change the host, so berth refuses it']],
   ["sysctl kernel.hostname", (c) => (c.linux.sysctl = { "kernel.hostname": "x" }), ['linux.sysctl["kernel.hostname"] "x": is set through the hostname field, not a sysctl']],
+  ["sysctl kernel.domainname without UTS namespace", (c) => (nsWithout(c, "uts"), delete c.hostname, (c.linux.sysctl = { "kernel.domainname": "x.org" })), ['linux.sysctl["kernel.domainname"] "x.org": needs a uts namespace, and linux.namespaces has none']],
   ["sysctl value a number", (c) => (c.linux.sysctl = { "net.ipv4.ip_forward": 1 }), ['linux.sysctl["net.ipv4.ip_forward"] 1: must be a string']],
   // time namespace
   ["timeOffsets without time namespace", (c) => (c.linux.timeOffsets = { monotonic: { secs: 10 } }), ["linux.timeOffsets: needs a time namespace, and linux.namespaces has none"]],
@@ -175,11 +173,11 @@ describe("broken configs: every problem, with its field path, value and reason",
       c.process.cwd = "relative";
       c.linux.namespaces.push({ type: "pid" });
       c.process.rlimits[0].soft = 4096;
-      c.process.capabilities.bounding.push("CAP_NOPE");
+      c.process.oomScoreAdj = 5000;
     });
     expect(lines).toHaveLength(5);
     expect(lines.map((l) => l.slice(P.length).split(" ")[0]).sort()).toEqual(
-      ["linux.namespaces[5].type", "mounts[3].destination", "process.capabilities.bounding[3]", "process.cwd", "process.rlimits[0].soft"].sort(),
+      ["linux.namespaces[5].type", "mounts[3].destination", "process.oomScoreAdj", "process.cwd", "process.rlimits[0].soft"].sort(),
     );
   });
 });
@@ -198,6 +196,20 @@ describe("what stays valid", () => {
     expect(r.problems).toEqual([{ field: "mounts[4].destination", value: "dev/mqueue", reason: 'is relative: deprecated, taken as "/dev/mqueue"', severity: "warning" }]);
   });
 
+  test("an unknown capability name is a warning, skipped (config.md 1.1+: SHOULD NOT fail; runc and crun warn)", () => {
+    const c = base();
+    c.process.capabilities.bounding.push("CAP_FOO");
+    c.process.capabilities.effective[0] = "net_admin";
+    c.process.capabilities.ambient.push("CAP_SYS_GOD");
+    const r = validateConfig(c);
+    expect(r.value).toBeDefined();
+    expect(r.problems).toEqual([
+      { field: "process.capabilities.bounding[3]", value: "CAP_FOO", reason: "unknown capability, skipped", severity: "warning" },
+      { field: "process.capabilities.effective[0]", value: "net_admin", reason: 'unknown capability, skipped (did you mean "CAP_NET_ADMIN"?)', severity: "warning" },
+      { field: "process.capabilities.ambient[3]", value: "CAP_SYS_GOD", reason: "unknown capability, skipped", severity: "warning" },
+    ]);
+  });
+
   test("unknown properties are ignored (config.md: runtimes MUST ignore unknown properties)", () => {
     const c = base();
     c.someExtension = { x: 1 };
@@ -210,6 +222,13 @@ describe("what stays valid", () => {
     c.linux.namespaces.push({ type: "user", path: "/proc/1/ns/user" });
     c.linux.namespaces[1].path = "/var/run/netns/n1";
     c.linux.sysctl = { "net.ipv4.ip_forward": "1", "kernel.shmmax": "4096", "fs.mqueue.msg_max": "20" };
+    expect(validateConfig(c).problems).toEqual([]);
+  });
+
+  test("sysctl kernel.domainname with a UTS namespace (runc and crun accept it), also beside the domainname field", () => {
+    const c = base();
+    c.domainname = "field.example";
+    c.linux.sysctl = { "kernel.domainname": "sysctl.example" };
     expect(validateConfig(c).problems).toEqual([]);
   });
 });

@@ -41,10 +41,9 @@ export function pidnsOf(pid: number): string | undefined {
  * others. A cgroupsPath may be shared with another container (runc allows it): with a pid
  * namespace of its own, the container's processes are those in its init's; without one, all.
  */
-function containerPids(rt: Runtime, record: ContainerSummary): { pids: number[]; others: boolean } {
+function containerPids(rt: Runtime, record: ContainerSummary, ns: string | undefined): { pids: number[]; others: boolean } {
   const dir = record.cgroupUnified ?? record.cgroupDirs[0] ?? record.cgroupShared?.[0];
   const all = (dir ? rt.cgroups.pids(dir) : []).filter((p) => p !== record.pid);
-  const ns = pidnsOf(record.pid);
   if (ns === undefined || ns === pidnsOf(process.pid)) return { pids: [record.pid, ...all], others: false };
   const ours = all.filter((p) => pidnsOf(p) === ns);
   return { pids: [record.pid, ...ours], others: ours.length < all.length };
@@ -61,6 +60,8 @@ export async function kill(rt: Runtime, id: string, signal: number, all = false)
 export async function signalContainer(rt: Runtime, record: ContainerSummary, signal: number, all: boolean): Promise<void> {
   const pidfd = openInit(rt, record);
   if (pidfd === undefined) throw new BerthError({ op: "kill", id: record.id, reason: "container not running" });
+  // Read while the init lives: once it is dead its namespace can no longer be looked up.
+  const ns = all ? pidnsOf(record.pid) : undefined;
   try {
     rt.native.pidfdSendSignal(pidfd, signal);
   } catch (err) {
@@ -71,20 +72,21 @@ export async function signalContainer(rt: Runtime, record: ContainerSummary, sig
     rt.native.closeFd(pidfd);
   }
   if (!all) return;
-  await signalCgroup(rt, record, signal);
+  await signalCgroup(rt, record, signal, ns);
 }
 
 /**
  * Signal every process in the container's cgroup but its init, found by cgroup, never by
  * the recorded pid (which may have been recycled). SIGKILL: cgroup.kill (5.14) kills them at
- * once, including ones forked while we would be walking cgroup.procs.
+ * once, including ones forked while we would be walking cgroup.procs. With `initPidns` (the
+ * init's pid namespace, read while it lived) only the processes in it are the container's.
  */
-export async function signalCgroup(rt: Runtime, record: ContainerSummary, signal: number): Promise<void> {
+export async function signalCgroup(rt: Runtime, record: ContainerSummary, signal: number, initPidns?: string): Promise<void> {
   // Signal 0 only asks whether the container exists, which its init has answered: freezing
   // the cgroup to deliver nothing to each process would only disturb it.
   if (signal === 0) return;
   // cgroup.kill reaches every process in the cgroup: only when they are all the container's.
-  if (signal === 9 && record.cgroupUnified && !containerPids(rt, record).others) {
+  if (signal === 9 && record.cgroupUnified && !containerPids(rt, record, initPidns).others) {
     try {
       writeFileSync(join(record.cgroupUnified, "cgroup.kill"), "1");
       return;
@@ -106,7 +108,7 @@ export async function signalCgroup(rt: Runtime, record: ContainerSummary, signal
     }
   }
   try {
-    for (const pid of containerPids(rt, record).pids.slice(1)) {
+    for (const pid of containerPids(rt, record, initPidns).pids.slice(1)) {
       let fd: number;
       try {
         fd = rt.native.pidfdOpen(pid);

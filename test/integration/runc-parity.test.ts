@@ -7,15 +7,13 @@
  * cgroup2 hierarchy at /sys/fs/cgroup/unified, and makes the /sys/fs/cgroup tmpfs read-only
  * as the mount's "ro" option asks (runc 1.1 leaves the tmpfs writable).
  */
-import { spawnSync } from "node:child_process";
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, rmdirSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, rmdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { berth } from "../helpers/cli";
+import { runc, runcBin } from "../helpers/runc";
 import { detectCgroups } from "../../src/cgroups";
 import { cgroupDirsFor, makeBundle, processesMentioning, type TestBundle } from "../helpers/bundle";
 
-const runcBin = ["/usr/sbin/runc", "/usr/bin/runc"].find((p) => existsSync(p));
 const maybe = runcBin ? describe : describe.skip;
 
 interface Result {
@@ -24,19 +22,6 @@ interface Result {
   stderr: string;
 }
 
-function runc(args: string[]): Result {
-  const dir = mkdtempSync(join(tmpdir(), "berth-runc-"));
-  const out = openSync(join(dir, "out"), "w+");
-  const err = openSync(join(dir, "err"), "w+");
-  try {
-    const r = spawnSync(runcBin!, args, { stdio: ["ignore", out, err], timeout: 30_000 });
-    return { exitCode: r.status, stdout: readFileSync(join(dir, "out"), "utf8"), stderr: readFileSync(join(dir, "err"), "utf8") };
-  } finally {
-    closeSync(out);
-    closeSync(err);
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
 
 // Everything each runtime made, removed after each test.
 const parent = `/berthparity-${process.pid}`;

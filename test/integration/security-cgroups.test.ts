@@ -11,12 +11,11 @@
  * The v1 devices controller is what this host has; the cgroup v2 filter is tested in the
  * pure v2 guest (test/vm/cgroups-v2.test.ts).
  */
-import { spawnSync } from "node:child_process";
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmdirSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, readdirSync, readFileSync, rmdirSync } from "node:fs";
 import { join } from "node:path";
 import { detectCgroups } from "../../src/cgroups";
-import { berth, type CliResult } from "../helpers/cli";
+import { runc as runcCli, runcBin } from "../helpers/runc";
+import { berth } from "../helpers/cli";
 import { cgroupDirsFor, makeBundle, processesMentioning, type TestBundle } from "../helpers/bundle";
 
 let b: TestBundle | undefined;
@@ -32,23 +31,10 @@ const uniq = (name: string) => {
 };
 const run = (args: string[]) => berth(["--root", b!.root, ...args]);
 
-const runcBin = ["/usr/sbin/runc", "/usr/bin/runc"].find((p) => existsSync(p));
 /** runc's containers go under a parent of their own, removed after each test (runc leaves it). */
 const runcParent = `/berth-seccg-runc-${process.pid}`;
 
-function runc(args: string[]): CliResult {
-  const dir = mkdtempSync(join(tmpdir(), "berth-runc-"));
-  const out = openSync(join(dir, "out"), "w+");
-  const err = openSync(join(dir, "err"), "w+");
-  try {
-    const r = spawnSync(runcBin!, ["--root", join(b!.dir, "root-runc"), ...args], { stdio: ["ignore", out, err], timeout: 30_000 });
-    return { exitCode: r.status, stdout: readFileSync(join(dir, "out"), "utf8"), stderr: readFileSync(join(dir, "err"), "utf8") };
-  } finally {
-    closeSync(out);
-    closeSync(err);
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
+const runc = (args: string[]) => runcCli(["--root", join(b!.dir, "root-runc"), ...args]);
 
 afterEach(() => {
   for (const id of ids) run(["delete", "--force", id]);

@@ -11,14 +11,14 @@
  *   wherever the link points, and the container's /proc would be something else. Refused,
  *   naming the mount, and nothing is left behind.
  */
-import { execFileSync, spawnSync } from "node:child_process";
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { runc as runcCli, runcBin } from "../helpers/runc";
 import { berth } from "../helpers/cli";
 import { busyboxRootfs, cgroupDirsFor, makeBundle, processesMentioning, type TestBundle } from "../helpers/bundle";
 
-const runcBin = ["/usr/sbin/runc", "/usr/bin/runc"].find((p) => existsSync(p));
 const withRunc = runcBin ? test : test.skip;
 
 let b: TestBundle | undefined;
@@ -31,19 +31,7 @@ const uniq = (name: string) => {
 };
 const run = (args: string[]) => berth(["--root", b!.root, ...args]);
 
-function runc(args: string[]): { exitCode: number | null; stdout: string; stderr: string } {
-  const dir = mkdtempSync(join(tmpdir(), "berth-runc-"));
-  const out = openSync(join(dir, "out"), "w+");
-  const err = openSync(join(dir, "err"), "w+");
-  try {
-    const r = spawnSync(runcBin!, ["--root", join(b!.dir, "root-runc"), ...args], { stdio: ["ignore", out, err], timeout: 30_000 });
-    return { exitCode: r.status, stdout: readFileSync(join(dir, "out"), "utf8"), stderr: readFileSync(join(dir, "err"), "utf8") };
-  } finally {
-    closeSync(out);
-    closeSync(err);
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
+const runc = (args: string[]) => runcCli(["--root", join(b!.dir, "root-runc"), ...args]);
 
 afterEach(() => {
   for (const id of ids) {

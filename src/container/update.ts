@@ -5,7 +5,7 @@
  * (runtime-spec 1.2) a memory limit below the current usage is refused instead of triggering
  * the OOM killer.
  */
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { applyResources, planWrites, ResourceError, setUnitResources } from "../cgroups";
 import { BerthError } from "../errors";
@@ -56,14 +56,37 @@ function toWrite(merged: Resources, patch: Resources): Resources {
   return out;
 }
 
-export async function update(rt: Runtime, id: string, patch: Resources): Promise<void> {
+/**
+ * `--memory -1` (or a limit of -1 in --resources) with no memory+swap given: both unlimited, as
+ * runc does (libcontainer's fs setMemoryAndSwap, fs2's ConvertMemorySwapToCgroupV2Value; a swap
+ * of 0 is "not given" there too). Without it, v1 refuses a limit above the memory+swap already
+ * in place (EINVAL, so a container created with memory+swap could never be made unlimited), and
+ * v2 cannot derive swap alone (memory.swap.max) from an unlimited limit. `swapAccounted`: the
+ * host has the swap file to write (v1 memory.memsw.limit_in_bytes, v2 memory.swap.max).
+ */
+export function unlimitedMemoryPatch(patch: Resources, swapAccounted: boolean): Resources {
+  const m = patch.memory;
+  if (!m || m.limit !== -1 || (m.swap !== undefined && m.swap !== 0) || !swapAccounted) return patch;
+  return { ...patch, memory: { ...m, swap: -1 } };
+}
+
+/**
+ * Pure: what an update writes and records. `patch` is the request with runc's -1 rule applied,
+ * `merged` the container's resources afterwards (recorded), `writes` the part to write now.
+ */
+export function planUpdate(current: Resources | undefined, requested: Resources, swapAccounted: boolean): { patch: Resources; merged: Resources; writes: Resources } {
+  const patch = unlimitedMemoryPatch(requested, swapAccounted);
+  const merged = mergeResources(current, patch);
+  return { patch, merged, writes: toWrite(merged, patch) };
+}
+
+export async function update(rt: Runtime, id: string, requested: Resources): Promise<void> {
   await rt.store.withLockAsync("update", id, async () => {
     const record = rt.store.read("update", id);
     if (liveStatus(rt.store, record) === "stopped") throw new BerthError({ op: "update", id, reason: "container not running" });
     const linux = record.config.linux ?? {};
-    const merged = mergeResources(linux.resources, patch);
     const set = cgroupSetOf(record, rt.cgroups.detect());
-    const writes = toWrite(merged, patch);
+    const { patch, merged, writes } = planUpdate(linux.resources, requested, swapAccounted(set));
     resourceErrors(id, () => planWrites(set, writes), "update");
     if (merged.memory?.checkBeforeUpdate && patch.memory?.limit !== undefined && patch.memory.limit > 0) {
       const usage = memoryUsage(set);
@@ -87,6 +110,11 @@ export async function update(rt: Runtime, id: string, patch: Resources): Promise
     resourceErrors(id, () => applyResources({ ...set, v1: Object.fromEntries(Object.entries(set.v1).filter(([c]) => c !== "devices")) }, fileWrites), "update");
     rt.store.write({ ...record, config: { ...record.config, linux: { ...linux, resources: merged } } });
   });
+}
+
+function swapAccounted(set: ReturnType<typeof cgroupSetOf>): boolean {
+  if (set.mode === "unified") return !!set.unified && existsSync(join(set.unified, "memory.swap.max"));
+  return !!set.v1.memory && existsSync(join(set.v1.memory, "memory.memsw.limit_in_bytes"));
 }
 
 function memoryUsage(set: ReturnType<typeof cgroupSetOf>): number | undefined {

@@ -132,3 +132,48 @@ maybe("update: -1 means unlimited", () => {
     ]);
   });
 });
+
+maybe("update --resources: device rules with runc's access strings", () => {
+  /** The container's devices.list, sorted (the runtimes write their rules in different orders). */
+  const devicesList = (path: string) => readFileSync(join(layout.v1Mounts.devices!, path, "devices.list"), "utf8").trim().split("\n").sort();
+  const rule = (type: string, major: number, minor: number, access: string) => ({ allow: true, type, major, minor, access });
+
+  test("create takes r, w and m in any order or number and lists them as the kernel does; update leaves the device rules as they are, as runc does", () => {
+    b = makeBundle(["sleep", "300"], (c) => {
+      c.linux.resources = { devices: [{ allow: false, access: "rwm" }, rule("c", 1, 11, "rwmm"), rule("c", 1, 12, "mr"), rule("c", 1, 4, "wr"), rule("b", 7, 0, "mwr")], pids: { limit: 100 } };
+    });
+    const story = (rt: Rt) => {
+      const path = `${base}/${rt}-dev`;
+      const c = started(rt, "dev", path);
+      const atCreate = devicesList(path);
+      // An engine's whole LinuxResources (the device rules included) to change a limit, then a
+      // request that would open another device (c 10:229, fuse).
+      const same = c.update(["--resources", "-"], JSON.stringify({ ...b!.config.linux.resources, pids: { limit: 42 } }));
+      const other = c.update(["--resources", "-"], JSON.stringify({ devices: [rule("c", 10, 229, "wr"), rule("c", 1, 11, "mr")], pids: { limit: 43 } }));
+      return { atCreate, same: outcome(same), other: outcome(other), afterUpdates: devicesList(path), pids: c.file("pids", "pids.max") };
+    };
+    const seen = Object.fromEntries(runtimes.map((rt) => [rt, story(rt)]));
+    if (seen.runc) expect(seen.berth).toEqual(seen.runc);
+    const defaults = ["b *:* m", "c *:* m", "c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm", "c 1:8 rwm", "c 1:9 rwm", "c 10:200 rwm", "c 136:* rwm", "c 5:0 rwm", "c 5:2 rwm"];
+    const listed = [...defaults, "c 1:11 rwm", "c 1:12 rm", "c 1:4 rw", "b 7:0 rwm"].sort();
+    expect(seen.berth).toEqual({ atCreate: listed, same: { exitCode: 0, stdout: "", stderr: "" }, other: { exitCode: 0, stdout: "", stderr: "" }, afterUpdates: listed, pids: "43" });
+  });
+
+  test("an empty access is refused by both at create; berth names the field", () => {
+    b = makeBundle(["true"], (c) => {
+      c.linux.resources = { devices: [{ allow: false, access: "rwm" }, rule("c", 1, 11, "")] };
+    });
+    const seen = Object.fromEntries(
+      runtimes.map((rt) => {
+        const id = `t-upd-empty-${rt}-${process.pid}`;
+        b!.config.linux.cgroupsPath = `${base}/${rt}-empty`;
+        b!.write();
+        paths.push(...ancestors(`${base}/${rt}-empty`));
+        made.push({ rt, id });
+        return [rt, cli(rt)(["create", "--bundle", b!.dir, id])];
+      }),
+    );
+    if (seen.runc) expect({ exitCode: seen.runc.exitCode, says: /device access at 1 field cannot be empty/.test(seen.runc.stderr) }).toEqual({ exitCode: 1, says: true });
+    expect(seen.berth).toEqual({ exitCode: 1, stdout: "", stderr: `berth: create t-upd-empty-berth-${process.pid}: linux.resources.devices[1].access "": must not be empty: give some of r, w and m\n` });
+  });
+});

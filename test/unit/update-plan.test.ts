@@ -55,3 +55,24 @@ describe("-1 means unlimited (issue 15), as runc", () => {
     ]);
   });
 });
+
+describe("device rules in an update (issue 15): checked as create checks them, neither written nor recorded (runc 1.1.5 skips them)", () => {
+  test("runc's access strings are accepted; the recorded rules stay the container's own", () => {
+    for (const access of ["rwm", "mr", "wr", "rwmm"]) {
+      const { writes, merged } = planUpdate(created, { devices: [{ allow: true, type: "c", major: 1, minor: 11, access }], pids: { limit: 5 } }, true);
+      expect(writes).toEqual({ pids: { limit: 5 } });
+      expect(merged.devices).toEqual(created.devices);
+    }
+  });
+
+  test("the same rules as recorded (engines send their whole LinuxResources) are not worth a warning; others are", () => {
+    expect(planUpdate(created, { devices: [{ allow: false, access: "rwm" }] }, true).devicesIgnored).toBe(false);
+    expect(planUpdate(created, { devices: [{ allow: false, access: "mwr" }] }, true).devicesIgnored).toBe(false);
+    expect(planUpdate(created, { devices: [{ allow: true, access: "rwm" }] }, true).devicesIgnored).toBe(true);
+    expect(planUpdate(created, { memory: { limit: MiB } }, true).devicesIgnored).toBe(false);
+  });
+
+  test("an empty access is refused at its field, as create refuses it", () => {
+    expect(() => planUpdate(created, { devices: [{ allow: true, type: "c", major: 1, minor: 11, access: "" }] }, true)).toThrow("linux.resources.devices[0].access: must not be empty");
+  });
+});

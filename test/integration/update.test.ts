@@ -9,7 +9,7 @@
  * tests make themselves; all are removed after each test.
  */
 import { spawnSync } from "node:child_process";
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmdirSync, rmSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { detectCgroups } from "../../src/cgroups";
@@ -175,5 +175,66 @@ maybe("update --resources: device rules with runc's access strings", () => {
     );
     if (seen.runc) expect({ exitCode: seen.runc.exitCode, says: /device access at 1 field cannot be empty/.test(seen.runc.stderr) }).toEqual({ exitCode: 1, says: true });
     expect(seen.berth).toEqual({ exitCode: 1, stdout: "", stderr: `berth: create t-upd-empty-berth-${process.pid}: linux.resources.devices[1].access "": must not be empty: give some of r, w and m\n` });
+  });
+});
+
+maybe("a cgroupsPath under a pod cgroup whose cpuset is empty (v1)", () => {
+  const cpuset = layout.v1Mounts.cpuset;
+  const cs = (path: string, file: string) => readFileSync(join(cpuset!, path, file), "utf8").trim();
+  const status = (pid: number, key: string) => new RegExp(`^${key}:\\s*(\\S*)$`, "m").exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1];
+
+  /** The pod: made by the test in every hierarchy, as an engine makes it; its cpuset stays empty. */
+  function makePod(path: string): void {
+    for (const h of hierarchies()) mkdirSync(join(h, path));
+    paths.push(path);
+    expect({ cpus: cs(path, "cpuset.cpus"), mems: cs(path, "cpuset.mems") }).toEqual({ cpus: "", mems: "" });
+  }
+
+  (cpuset ? test : test.skip)("the container starts, every empty level gets its parent's cpus and mems (the pod's too, as runc), and update --cpuset-* then works", () => {
+    b = makeBundle(["sleep", "300"]);
+    const root = { cpus: cs("/", "cpuset.cpus"), mems: cs("/", "cpuset.mems") };
+    const firstCpu = root.cpus.split(/[-,]/)[0]!;
+    const story = (rt: Rt) => {
+      const pod = `${base}-pod-${rt}`;
+      makePod(pod);
+      // A level the runtime makes between the pod and the container, too.
+      const path = `${pod}/sub/c1`;
+      const c = started(rt, "pod", path);
+      const levels = () => [pod, `${pod}/sub`, path].map((p) => `${cs(p, "cpuset.cpus")} / ${cs(p, "cpuset.mems")}`);
+      const atStart = { levels: levels(), inside: [status(c.pid(), "Cpus_allowed_list"), status(c.pid(), "Mems_allowed_list")] };
+      const cpus = c.update(["--cpuset-cpus", firstCpu]);
+      const mems = c.update(["--cpuset-mems", root.mems.split(/[-,]/)[0]!]);
+      return { atStart, cpus: outcome(cpus), mems: outcome(mems), levels: levels(), inside: status(c.pid(), "Cpus_allowed_list") };
+    };
+    const seen = Object.fromEntries(runtimes.map((rt) => [rt, story(rt)]));
+    if (seen.runc) expect(seen.berth).toEqual(seen.runc);
+    const all = `${root.cpus} / ${root.mems}`;
+    const ok = { exitCode: 0, stdout: "", stderr: "" };
+    expect(seen.berth).toEqual({
+      atStart: { levels: [all, all, all], inside: [root.cpus, root.mems] },
+      cpus: ok,
+      mems: ok,
+      levels: [all, all, `${firstCpu} / ${root.mems.split(/[-,]/)[0]}`],
+      inside: firstCpu,
+    });
+  });
+
+  (cpuset ? test : test.skip)("config cpus and mems under the empty pod: the container gets them; berth's delete removes what it made and leaves the pod", () => {
+    b = makeBundle(["sleep", "300"], (c) => {
+      c.linux.resources = { ...c.linux.resources, cpu: { cpus: "0", mems: "0" } };
+    });
+    const story = (rt: Rt) => {
+      const pod = `${base}-pod2-${rt}`;
+      makePod(pod);
+      const c = started(rt, "pod2", `${pod}/c1`);
+      return { c1: `${c.file("cpuset", "cpuset.cpus")} / ${c.file("cpuset", "cpuset.mems")}`, inside: status(c.pid(), "Cpus_allowed_list"), pod: cs(pod, "cpuset.cpus") !== "" };
+    };
+    const seen = Object.fromEntries(runtimes.map((rt) => [rt, story(rt)]));
+    if (seen.runc) expect(seen.berth).toEqual(seen.runc);
+    expect(seen.berth).toEqual({ c1: "0 / 0", inside: "0", pod: true });
+    const { id } = made.find((m) => m.rt === "berth")!;
+    expect(cli("berth")(["delete", "--force", id])).toEqual({ exitCode: 0, stdout: "", stderr: "" });
+    expect(existsSync(join(cpuset!, `${base}-pod2-berth`, "c1"))).toBe(false);
+    expect(existsSync(join(cpuset!, `${base}-pod2-berth`))).toBe(true);
   });
 });

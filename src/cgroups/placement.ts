@@ -69,8 +69,9 @@ export function createCgroupDirs(layout: CgroupLayout, path: string): CgroupPlac
       if (!existsSync(dir)) {
         mkdirSync(dir);
         placement.created.unshift(dir);
-        if (root === cpusetMount) inheritCpuset(parent, dir);
       }
+      // Top down, so each level copies from a parent already filled in.
+      if (root === cpusetMount) inheritCpuset(parent, dir);
     }
     return dir;
   };
@@ -88,8 +89,17 @@ export function createCgroupDirs(layout: CgroupLayout, path: string): CgroupPlac
 }
 
 /**
- * A new v1 cpuset cgroup starts with empty cpuset.cpus and cpuset.mems, and joining it fails
- * with ENOSPC until they are set: copy the parent's (what clone_children would have done).
+ * A new v1 cpuset cgroup starts with empty cpuset.cpus and cpuset.mems (unless its parent has
+ * cgroup.clone_children), and joining it fails with ENOSPC until they are set; nor can they be
+ * set while the parent's are empty (a child's set must lie within its parent's: EACCES). So
+ * every level of the path, from the hierarchy's root down, that has an empty file gets its
+ * parent's copy: the nearest ancestor's values reach the container's directory through each
+ * level on the way. That includes a level berth did not create, such as a pod cgroup an engine
+ * (or a person) made with an empty cpuset: runc 1.1.5 does the same (fs/cpuset.go
+ * cpusetEnsureParent and cpusetCopyIfNeeded write every empty level from the mount point
+ * down), and without it no process can ever enter the container's cgroup. A level whose files
+ * are set is never written; a pre-existing level filled in here keeps its values after
+ * delete, as with runc.
  */
 function inheritCpuset(parent: string, dir: string): void {
   for (const file of ["cpuset.cpus", "cpuset.mems"]) {

@@ -257,6 +257,21 @@ export const defaultAllowedDevices: readonly DeviceRule[] = [
   { allow: true, type: "c", major: 10, minor: 200, access: "rwm" }, // net/tun
 ];
 
+/**
+ * A rule's access as the kernel lists it: the set of r, w and m, in that order, whatever the
+ * order or the repeats the config gives ("mr" -> "rm", "wr" -> "rw", "rwmm" -> "rwm"), as
+ * runc 1.1.5 reads it (its devices.Permissions is a set: on this host runc lists "c 1:11 rm"
+ * for "mr" and "c 1:11 rwm" for "rwmm", where the kernel itself would take at most three
+ * letters). Empty is refused, as runc refuses it ("device access at N field cannot be empty").
+ * Any other letter is refused too, where runc drops it silently (it reads "r w" as "rw", and
+ * "x" as no access, which then fails its own final check with no field named).
+ */
+export function deviceAccess(access: string, field: string): string {
+  if (access === "") throw new ResourceError(field, access, "must not be empty: give some of r, w and m");
+  if (!/^[rwm]+$/.test(access)) throw new ResourceError(field, access, "must be made of r, w and m");
+  return ["r", "w", "m"].filter((a) => access.includes(a)).join("");
+}
+
 /** "c 1:3 rwm", with * for a missing number; type "a" is every device. */
 export function deviceRuleText(r: DeviceRule): string {
   const type = r.type ?? "a";
@@ -306,8 +321,8 @@ export function v1DeviceWrites(rules: readonly DeviceRule[] | undefined): Cgroup
   const out: CgroupWrite[] = [];
   const add = (r: DeviceRule, field: string) => {
     if (r.type !== undefined && !["a", "b", "c"].includes(r.type)) throw new ResourceError(`${field}.type`, r.type, 'must be "a", "b" or "c"');
-    if (r.access !== undefined && !/^[rwm]{1,3}$/.test(r.access)) throw new ResourceError(`${field}.access`, r.access, "must be made of r, w and m");
-    out.push({ controller: "devices", file: r.allow ? "devices.allow" : "devices.deny", value: deviceRuleText(r), field });
+    const access = r.access === undefined ? undefined : deviceAccess(r.access, `${field}.access`);
+    out.push({ controller: "devices", file: r.allow ? "devices.allow" : "devices.deny", value: deviceRuleText({ ...r, access }), field });
   };
   const first = rules?.[0];
   if (!first || (first.type ?? "a") !== "a") add({ allow: false, type: "a" }, "(default device rules)");

@@ -74,6 +74,6 @@ export default async function updateVerb(ctx: CliContext): Promise<number> {
   } else {
     patch = resourcesFromFlags(id, ctx.argv);
   }
-  await update(defaultRuntime(ctx.global.root), id, patch);
+  await update(defaultRuntime(ctx.global.root, (m) => ctx.logger.warn(m)), id, patch);
   return 0;
 }

@@ -5,9 +5,9 @@
  * (runtime-spec 1.2) a memory limit below the current usage is refused instead of triggering
  * the OOM killer.
  */
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { applyResources, planWrites, ResourceError, setUnitResources } from "../cgroups";
+import { applyResources, planWrites, ResourceError, setUnitResources, v1DeviceWrites } from "../cgroups";
 import { BerthError } from "../errors";
 import type { Resources } from "../spec";
 import { cgroupSetOf } from "./cgroup-of";
@@ -56,14 +56,57 @@ function toWrite(merged: Resources, patch: Resources): Resources {
   return out;
 }
 
-export async function update(rt: Runtime, id: string, patch: Resources): Promise<void> {
+/**
+ * `--memory -1` (or a limit of -1 in --resources) with no memory+swap given: both unlimited, as
+ * runc does (libcontainer's fs setMemoryAndSwap, fs2's ConvertMemorySwapToCgroupV2Value; a swap
+ * of 0 is "not given" there too). Without it, v1 refuses a limit above the memory+swap already
+ * in place (EINVAL, so a container created with memory+swap could never be made unlimited), and
+ * v2 cannot derive swap alone (memory.swap.max) from an unlimited limit. `swapAccounted`: the
+ * host has the swap file to write (v1 memory.memsw.limit_in_bytes, v2 memory.swap.max).
+ */
+export function unlimitedMemoryPatch(patch: Resources, swapAccounted: boolean): Resources {
+  const m = patch.memory;
+  if (!m || m.limit !== -1 || (m.swap !== undefined && m.swap !== 0) || !swapAccounted) return patch;
+  return { ...patch, memory: { ...m, swap: -1 } };
+}
+
+/**
+ * Pure: what an update writes and records. `patch` is the request with runc's -1 rule applied,
+ * `merged` the container's resources afterwards (recorded), `writes` the part to write now.
+ *
+ * Device rules in the request are checked as create checks them (v1DeviceWrites: an access of
+ * r, w and m in any order, not empty), then neither written nor recorded: the container keeps
+ * the device cgroup it was created with (deny-all, its config's rules, runc's defaults), as
+ * with runc 1.1.5, whose update sets SkipDevices and ignores the request's devices. Engines
+ * send their whole LinuxResources, device rules included, to change a memory limit (the CRI's
+ * UpdateContainerResources, podman update), and a device plugin (GPUs) may have added rules of
+ * its own since create: rewriting the list would take those away, and on v1 it would start
+ * from deny-all under a running process. `devicesIgnored`: the request asked for rules other
+ * than the recorded ones (worth a warning in the log).
+ */
+export function planUpdate(
+  current: Resources | undefined,
+  requested: Resources,
+  swapAccounted: boolean,
+): { patch: Resources; merged: Resources; writes: Resources; devicesIgnored: boolean } {
+  const { devices, ...rest } = requested;
+  let devicesIgnored = false;
+  if (devices !== undefined) {
+    const text = (rules: Resources["devices"]) => v1DeviceWrites(rules).map((w) => `${w.file} ${w.value}`);
+    devicesIgnored = text(devices).join("\n") !== text(current?.devices).join("\n");
+  }
+  const patch = unlimitedMemoryPatch(rest, swapAccounted);
+  const merged = mergeResources(current, patch);
+  return { patch, merged, writes: toWrite(merged, patch), devicesIgnored };
+}
+
+export async function update(rt: Runtime, id: string, requested: Resources): Promise<void> {
   await rt.store.withLockAsync("update", id, async () => {
     const record = rt.store.read("update", id);
     if (liveStatus(rt.store, record) === "stopped") throw new BerthError({ op: "update", id, reason: "container not running" });
     const linux = record.config.linux ?? {};
-    const merged = mergeResources(linux.resources, patch);
     const set = cgroupSetOf(record, rt.cgroups.detect());
-    const writes = toWrite(merged, patch);
+    const { patch, merged, writes, devicesIgnored } = resourceErrors(id, () => planUpdate(linux.resources, requested, swapAccounted(set)), "update");
     resourceErrors(id, () => planWrites(set, writes), "update");
     if (merged.memory?.checkBeforeUpdate && patch.memory?.limit !== undefined && patch.memory.limit > 0) {
       const usage = memoryUsage(set);
@@ -83,10 +126,16 @@ export async function update(rt: Runtime, id: string, patch: Resources): Promise
         session.bus.close();
       }
     }
-    // Devices are not updated (runc does not either): only the resources the patch names.
+    // Devices are not updated (see planUpdate): only the resources the patch names.
     resourceErrors(id, () => applyResources({ ...set, v1: Object.fromEntries(Object.entries(set.v1).filter(([c]) => c !== "devices")) }, fileWrites), "update");
     rt.store.write({ ...record, config: { ...record.config, linux: { ...linux, resources: merged } } });
+    if (devicesIgnored) rt.warn(`update ${id}: linux.resources.devices: not changed: update leaves the device rules the container was created with (as runc does)`);
   });
+}
+
+function swapAccounted(set: ReturnType<typeof cgroupSetOf>): boolean {
+  if (set.mode === "unified") return !!set.unified && existsSync(join(set.unified, "memory.swap.max"));
+  return !!set.v1.memory && existsSync(join(set.v1.memory, "memory.memsw.limit_in_bytes"));
 }
 
 function memoryUsage(set: ReturnType<typeof cgroupSetOf>): number | undefined {

@@ -118,6 +118,18 @@ test("v1 device rules: the config's in order, then runc's defaults", () => {
   expect(() => v1DeviceWrites([{ allow: true, access: "rwx" }])).toThrow("linux.resources.devices[0].access: must be made of r, w and m");
 });
 
+test("device access: r, w and m in any order or number, written as the kernel lists them (runc 1.1.5 reads it as a set); empty or other letters refused at the field", () => {
+  const written = (access: string) => v1DeviceWrites([{ allow: true, type: "c", major: 1, minor: 11, access }])[1]!.value;
+  // What runc 1.1.5 lists in devices.list on this host for each (test/integration/update.test.ts runs both).
+  expect(["rwm", "mr", "wr", "rw", "m", "mwr", "rwmm", "rrw", "mmm"].map(written)).toEqual(["c 1:11 rwm", "c 1:11 rm", "c 1:11 rw", "c 1:11 rw", "c 1:11 m", "c 1:11 rwm", "c 1:11 rwm", "c 1:11 rw", "c 1:11 m"]);
+  // The v2 filter and systemd's DeviceAllow take the same normalised rule.
+  expect(deviceFilterRules([{ allow: true, type: "c", major: 1, minor: 11, access: "wmrw" }])[1]).toEqual({ allow: true, type: "c", major: 1, minor: 11, access: "rwm" });
+  // runc: "device access at 1 field cannot be empty".
+  expect(() => v1DeviceWrites([{ allow: false, access: "rwm" }, { allow: true, type: "c", major: 1, minor: 11, access: "" }])).toThrow("linux.resources.devices[1].access: must not be empty: give some of r, w and m");
+  // runc drops other letters silently ("r w" is "rw" to it); berth names them.
+  expect(() => v1DeviceWrites([{ allow: true, type: "c", major: 1, minor: 11, access: "r w" }])).toThrow("linux.resources.devices[0].access: must be made of r, w and m");
+});
+
 describe("device cgroup allow-list bypass (issue 15; GHSA-g54h-m393-cpwq class): the rules are deny-all, the config's, runc's defaults; never linux.devices", () => {
   const denyAll = [{ allow: false, access: "rwm" }];
   /** What the v1 devices controller lists after the writes (the kernel's semantics, emulated). */

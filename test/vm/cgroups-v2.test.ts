@@ -143,6 +143,19 @@ vm("update --memory and --resources - change a running container's memory.max", 
   expect(cg(id, "memory.max").trim()).toBe(String(40 * 1024 * 1024));
 });
 
+vm("update -1 is unlimited (issue 15, as runc): --memory -1 on a container with memory+swap makes both max; --cpu-quota, --pids-limit, --resources", () => {
+  const id = started("upd-neg", "sleep 300", { memory: { limit: 64 * 1024 * 1024, swap: 128 * 1024 * 1024 }, cpu: { quota: 10000, period: 100000 }, pids: { limit: 100 } });
+  const swap = existsSync(join(cgDir(id), "memory.swap.max"));
+  const files = () => ({ max: cg(id, "memory.max").trim(), swap: swap ? cg(id, "memory.swap.max").trim() : "max", cpu: cg(id, "cpu.max").trim(), pids: cg(id, "pids.max").trim() });
+  const ok = { exitCode: 0, stdout: "", stderr: "" };
+  expect(run(["update", "--memory", "-1", id])).toEqual(ok);
+  expect(files()).toEqual({ max: "max", swap: "max", cpu: "10000 100000", pids: "100" });
+  expect(run(["update", "--memory", "64m", "--memory-swap", "128m", id])).toEqual(ok);
+  expect(run(["update", "--resources", "-", id], JSON.stringify({ memory: { limit: -1 } }))).toEqual(ok);
+  expect(run(["update", "--cpu-quota", "-1", "--pids-limit", "-1", id])).toEqual(ok);
+  expect(files()).toEqual({ max: "max", swap: "max", cpu: "max 100000", pids: "max" });
+});
+
 vm("kill --all and delete --force use cgroup.kill: no process survives", async () => {
   const id = started("kill", "sleep 301 & sleep 302 & sleep 303", {}, (c) => (c.linux.namespaces = c.linux.namespaces.filter((n: { type: string }) => n.type !== "pid")));
   await until("three sleeps", () => processesMentioning("sleep 30").length >= 3, 30_000, 50);

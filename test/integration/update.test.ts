@@ -8,35 +8,19 @@
  * Every cgroup here is under /berthtest-<pid>-...: the containers' own and the "pod" parents the
  * tests make themselves; all are removed after each test.
  */
-import { spawnSync } from "node:child_process";
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmdirSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, mkdirSync, readFileSync, rmdirSync } from "node:fs";
 import { join } from "node:path";
 import { detectCgroups } from "../../src/cgroups";
 import { makeBundle, type TestBundle } from "../helpers/bundle";
 import { berth, type CliResult } from "../helpers/cli";
+import { runc, runcBin } from "../helpers/runc";
 
 const layout = detectCgroups();
 const v1Host = layout.mode === "hybrid" || layout.mode === "legacy";
 const maybe = v1Host ? describe : describe.skip;
-const runcBin = ["/usr/sbin/runc", "/usr/bin/runc"].find((p) => existsSync(p));
 type Rt = "berth" | "runc";
 /** berth always; runc beside it where it is installed. */
 const runtimes: Rt[] = runcBin ? ["runc", "berth"] : ["berth"];
-
-function runc(args: string[], input?: string): CliResult {
-  const dir = mkdtempSync(join(tmpdir(), "berth-runc-"));
-  const out = openSync(join(dir, "out"), "w+");
-  const err = openSync(join(dir, "err"), "w+");
-  try {
-    const r = spawnSync(runcBin!, args, { input, stdio: [input === undefined ? "ignore" : "pipe", out, err], timeout: 30_000, killSignal: "SIGKILL" });
-    return { exitCode: r.status, stdout: readFileSync(join(dir, "out"), "utf8"), stderr: readFileSync(join(dir, "err"), "utf8") };
-  } finally {
-    closeSync(out);
-    closeSync(err);
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
 
 const base = `/berthtest-${process.pid}-upd`;
 let b: TestBundle | undefined;

@@ -9,7 +9,7 @@
  * listening at linux.seccomp.listenerPath. Every test checks that nothing is left behind.
  */
 import { execFileSync, spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmdirSync, rmSync } from "node:fs";
 import { constants, tmpdir } from "node:os";
 import { join } from "node:path";
 import * as native from "../../src/native";
@@ -66,6 +66,33 @@ function bundle(args: string[], mutate: (c: Config) => void = () => undefined): 
 function runIt(name: string): { exitCode: number | null; stdout: string; stderr: string; id: string } {
   const id = uniq(name);
   return { ...cli(["run", "--bundle", b!.dir, id]), id };
+}
+
+// runc beside berth on the same bundle, where it is installed: its own --root in the bundle,
+// its cgroups under a parent of ours (removed after each test), output to files (a container
+// would hold a pipe open).
+const runcBin = ["/usr/sbin/runc", "/usr/bin/runc"].find((p) => existsSync(p));
+const runcParent = `/berthproc-${process.pid}`;
+afterEach(() => {
+  for (const dir of cgroupDirsFor(runcParent)) rmdirSync(dir);
+});
+
+/** `runc run` of the current bundle (its cgroupsPath moved under runcParent), as berth's runIt. */
+function runcRun(name: string): { exitCode: number | null; stdout: string; stderr: string } {
+  const id = `t-${name}-runc-${process.pid}`;
+  const dir = mkdtempSync(join(work, "runc-"));
+  b!.config.linux.cgroupsPath = `${runcParent}/${id}`;
+  b!.write();
+  const out = openSync(join(dir, "out"), "w+");
+  const err = openSync(join(dir, "err"), "w+");
+  try {
+    const r = spawnSync(runcBin!, ["--root", join(b!.dir, "runc-state"), "run", "--bundle", b!.dir, id], { stdio: ["ignore", out, err], timeout: 30_000 });
+    return { exitCode: r.status, stdout: readFileSync(join(dir, "out"), "utf8"), stderr: readFileSync(join(dir, "err"), "utf8") };
+  } finally {
+    closeSync(out);
+    closeSync(err);
+    spawnSync(runcBin!, ["--root", join(b!.dir, "runc-state"), "delete", "--force", id]);
+  }
 }
 
 /** The native syscall number, as libseccomp (and the kernel) knows it. */
@@ -443,6 +470,33 @@ describe("seccomp notify (listenerPath)", () => {
     expect(r).toMatchObject({ exitCode: 0, stderr: "" });
     expect(answers(r.stdout)).toEqual([{ nr: nr("mkdir"), ret: -1, errno: E.EROFS }]);
     expect(seen.out).toContain(`fds 1\nnotify ${nr("mkdir")}\ndone\n`);
+    expect(leftBehind(r.id)).toEqual(nothing);
+  });
+
+  test("SCMP_ACT_NOTIFY on write is refused at create, naming the rule, as runc refuses it", () => {
+    // No agent: the refusal comes before anything is made (crun 1.8.1 accepts the profile and
+    // then hangs in create).
+    bundle(["true"], (c) => {
+      c.linux.seccomp = allowBut([{ names: ["mkdir"], action: "SCMP_ACT_NOTIFY" }, { names: ["read", "write"], action: "SCMP_ACT_NOTIFY" }], { listenerPath: join(work, "none.sock") });
+    });
+    const r = runIt("notifywrite");
+    expect(r).toEqual({
+      id: r.id,
+      exitCode: 1,
+      stdout: "",
+      stderr: `berth: create ${r.id}: linux.seccomp.syscalls[1].action "SCMP_ACT_NOTIFY": cannot be used for the write syscall (names[1]): runc refuses it, as its init reports the listener with write after loading the filter, which could then never reach the agent; berth keeps profiles portable between the two\n`,
+    });
+    expect(leftBehind(r.id)).toEqual(nothing);
+    if (runcBin) expect(runcRun("notifywrite")).toMatchObject({ exitCode: 1, stdout: "", stderr: expect.stringContaining("SCMP_ACT_NOTIFY cannot be used for the write syscall") });
+  });
+
+  test("SCMP_ACT_NOTIFY on sendmsg is refused too: berth-init hands the listener over with it", () => {
+    bundle(["true"], (c) => {
+      c.linux.seccomp = allowBut([{ names: ["sendmsg"], action: "SCMP_ACT_NOTIFY" }], { listenerPath: join(work, "none.sock") });
+    });
+    const r = runIt("notifysendmsg");
+    expect(r).toMatchObject({ exitCode: 1, stdout: "" });
+    expect(r.stderr).toMatch(new RegExp(`^berth: create ${r.id}: linux\\.seccomp\\.syscalls\\[0\\]\\.action "SCMP_ACT_NOTIFY": cannot be used for the sendmsg syscall \\(names\\[0\\]\\): `));
     expect(leftBehind(r.id)).toEqual(nothing);
   });
 

@@ -143,6 +143,39 @@ describe("seccomp actions", () => {
     expect(leftBehind(r.id)).toEqual(nothing);
   });
 
+  test("calls newer than every listed one get ENOSYS (libc falls back), older unlisted ones the default errno, as under runc", () => {
+    // runc 1.1.5's -ENOSYS stub covers the architectures the profile lists: a profile that
+    // lists none keeps the default errno for everything, under both runtimes.
+    if (native.seccompArchNative() !== "SCMP_ARCH_X86_64") return; // the names below are read from x86_64's table
+    const table = readFileSync("/usr/include/x86_64-linux-gnu/asm/unistd_64.h", "utf8");
+    const known = [...table.matchAll(/#define __NR_(\w+) (\d+)/g)].map((m) => ({ name: m[1]!, nr: Number(m[2]) }));
+    // Everything the runtimes and the probe could need, up to clone3 (435, left out), but
+    // mkdir; close_range (436) is the highest listed, faccessat2 (439) newer.
+    const allowed = [...known.filter((k) => k.nr < nr("clone3") && k.name !== "mkdir").map((k) => k.name), "close_range"];
+    const calls = [MKDIR(), `${nr("clone3")},0,0`, `${nr("faccessat2")},-100,s:/,0,0`, "1000", `${nr("getppid")}`];
+    const expected = (newer: number) => [
+      { nr: nr("mkdir"), ret: -1, errno: E.EPERM },
+      { nr: nr("clone3"), ret: -1, errno: E.EPERM },
+      { nr: nr("faccessat2"), ret: -1, errno: newer },
+      { nr: 1000, ret: -1, errno: newer },
+      { nr: nr("getppid"), ret: 0, errno: 0 },
+    ];
+    for (const architectures of [["SCMP_ARCH_X86_64"], undefined]) {
+      bundle(["/probe/probe", ...calls], (c) => {
+        c.process.noNewPrivileges = true;
+        c.linux.seccomp = { defaultAction: "SCMP_ACT_ERRNO", ...(architectures ? { architectures } : {}), syscalls: [{ names: allowed, action: "SCMP_ACT_ALLOW" }] };
+      });
+      const r = runIt("enosys");
+      expect({ architectures, exitCode: r.exitCode, stderr: r.stderr, answers: answers(r.stdout) }).toEqual({ architectures, exitCode: 0, stderr: "", answers: expected(architectures ? E.ENOSYS : E.EPERM) });
+      expect(leftBehind(r.id)).toEqual(nothing);
+      if (runcBin) {
+        const theirs = runcRun("enosys");
+        expect({ architectures, exitCode: theirs.exitCode, stderr: theirs.stderr, answers: answers(theirs.stdout) }).toEqual({ architectures, exitCode: 0, stderr: "", answers: expected(architectures ? E.ENOSYS : E.EPERM) });
+      }
+      b!.cleanup();
+    }
+  });
+
   test("busybox mkdir fails with the configured errno's text", () => {
     bundle(["sh", "-c", "mkdir /tmp/x; echo rc=$?"], (c) => {
       c.linux.seccomp = allowBut([{ names: ["mkdir", "mkdirat"], action: "SCMP_ACT_ERRNO", errnoRet: E.EXDEV }]);

@@ -79,7 +79,7 @@ enum ArgKind : uint8_t { kInt = 1, kStr = 2, kStrs = 3, kBytes = 4, kInts = 5 };
   X(61, mountConsole, "")            \
   X(62, setCtty, "")                 \
   X(65, hooksSync, "")               \
-  X(66, runHook, "sSSis")            \
+  X(66, runHook, "sSSissi")          \
   X(67, startResult, "i")            \
   X(68, startResultDone, "")         \
   X(70, netDevicesSync, "")

@@ -13,9 +13,18 @@
 // What the export does not carry: the seccomp(2) flags (TSYNC, LOG, SPEC_ALLOW, NEW_LISTENER)
 // and no_new_privs. Those are the seccompLoad op's business, so the filter attributes that
 // would only matter to seccomp_load are left alone, except NNP, which we clear to say so.
+//
+// One thing libseccomp cannot express is prepended to its program here: runc's -ENOSYS stub
+// (runc 1.1.5 libcontainer/seccomp/patchbpf; see EnosysStub below). libseccomp rules match
+// one syscall number each, and "every number above N" is not a rule it can take.
 #include <errno.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <seccomp.h>
+#include <stddef.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -77,6 +86,10 @@ struct Request {
   uint32_t default_action;
   std::vector<Name> architectures;
   std::vector<Rule> rules;
+  // The -ENOSYS stub: the architectures it covers and every syscall name the profile lists.
+  bool enosys = false;
+  std::vector<Name> enosys_architectures;
+  std::vector<Name> enosys_syscalls;
 };
 
 bool HasNul(const std::string& s) { return s.find('\0') != std::string::npos; }
@@ -179,17 +192,34 @@ class Reader {
     return true;
   }
 
+  bool Strings(const Napi::Array& array, const std::string& where, std::vector<Name>* out) {
+    for (uint32_t i = 0; i < array.Length(); i++) {
+      Napi::Value a = array.Get(i);
+      if (!a.IsString()) return Fail(where + "[" + Decimal(i) + "]", "a string");
+      out->push_back(Name{a.As<Napi::String>().Utf8Value()});
+    }
+    return true;
+  }
+
   bool ReadRequest(const Napi::Value& v, Request* out) {
     Napi::Object obj;
     Napi::Array arches, rules;
     if (!Object(v, "request", &obj) || !Uint32(obj, "defaultAction", "defaultAction", &out->default_action) ||
-        !Array(obj, "architectures", "architectures", &arches) || !Array(obj, "rules", "rules", &rules)) {
+        !Array(obj, "architectures", "architectures", &arches) || !Array(obj, "rules", "rules", &rules) ||
+        !Strings(arches, "architectures", &out->architectures)) {
       return false;
     }
-    for (uint32_t i = 0; i < arches.Length(); i++) {
-      Napi::Value a = arches.Get(i);
-      if (!a.IsString()) return Fail("architectures[" + Decimal(i) + "]", "a string");
-      out->architectures.push_back(Name{a.As<Napi::String>().Utf8Value()});
+    Napi::Value enosys = obj.Get("enosys");
+    if (!enosys.IsUndefined()) {
+      Napi::Object e;
+      Napi::Array e_arches, e_names;
+      if (!Object(enosys, "enosys", &e) || !Array(e, "architectures", "enosys.architectures", &e_arches) ||
+          !Array(e, "syscalls", "enosys.syscalls", &e_names) ||
+          !Strings(e_arches, "enosys.architectures", &out->enosys_architectures) ||
+          !Strings(e_names, "enosys.syscalls", &out->enosys_syscalls)) {
+        return false;
+      }
+      out->enosys = true;
     }
     out->rules.resize(rules.Length());
     for (uint32_t i = 0; i < rules.Length(); i++) {
@@ -212,6 +242,151 @@ uint32_t ResolveArchName(const std::string& name) {
     if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
   }
   return seccomp_arch_resolve_name(short_name.c_str());
+}
+
+// --- The -ENOSYS stub.
+//
+// A profile whose default action refuses (errno, kill, trap) also refuses system calls newer
+// than the profile: libc then sees EPERM (or dies) where the kernel's ENOSYS would have made it
+// fall back to the older call (clone3 -> clone, faccessat2 -> faccessat). runc 1.1.5 prepends a
+// stub to libseccomp's program that returns ENOSYS for every syscall number above the highest
+// one the profile names, per architecture it lists; what counts (checked against runc on this
+// host, and in its patchbpf/enosys_linux.go):
+//   - only the architectures in linux.seccomp.architectures (none listed, no stub);
+//   - the highest number, for that architecture, of any name in any rule, whatever its action
+//     or arguments; names this libseccomp does not know, or that do not exist there, count not;
+//   - x86_64 and x32 share AUDIT_ARCH_X86_64: x32 calls carry __X32_SYSCALL_BIT, and each mode
+//     is compared with its own highest number (libseccomp's x32 numbers include the bit);
+//   - s390 and s390x multiplex unknown numbers through syscall 0, which gets ENOSYS as well;
+//   - an architecture with no known syscall in the profile gets no stub.
+// The planner decides whether there is a stub at all (src/plan/seccomp.ts).
+
+constexpr uint32_t kX32SyscallBit = 0x40000000;
+
+// One instruction, with `target` a label for a `ja` to be resolved once the stub is laid out.
+struct StubInsn {
+  sock_filter insn;
+  int target;
+};
+
+class StubBuilder {
+ public:
+  // Labels 0 and 1 are the ENOSYS return and the first instruction of libseccomp's program.
+  static constexpr int kEnosys = 0;
+  static constexpr int kFilter = 1;
+
+  int NewLabel() {
+    labels_.push_back(-1);
+    return static_cast<int>(labels_.size() - 1);
+  }
+  void Place(int label) { labels_[static_cast<size_t>(label)] = static_cast<int>(insns_.size()); }
+  void Load(uint32_t offset) { Add(BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offset)); }
+  // if (A <cond> k) goto label: the test falls through to a `ja` when true, skips it when not.
+  void If(uint16_t cond, uint32_t k, int label) {
+    Add(BPF_JUMP(BPF_JMP | cond | BPF_K, k, 0, 1));
+    Goto(label);
+  }
+  void Goto(int label) { insns_.push_back(StubInsn{BPF_STMT(BPF_JMP | BPF_JA, 0), label}); }
+  void Return(uint32_t k) { Add(BPF_STMT(BPF_RET | BPF_K, k)); }
+
+  // The stub, its jumps resolved; libseccomp's program goes right after it (label kFilter).
+  std::vector<sock_filter> Finish() {
+    Place(kFilter);
+    std::vector<sock_filter> out;
+    for (size_t i = 0; i < insns_.size(); i++) {
+      sock_filter f = insns_[i].insn;
+      if (insns_[i].target >= 0) f.k = static_cast<uint32_t>(labels_[static_cast<size_t>(insns_[i].target)] - static_cast<int>(i) - 1);
+      out.push_back(f);
+    }
+    return out;
+  }
+
+ private:
+  void Add(sock_filter f) { insns_.push_back(StubInsn{f, -1}); }
+  std::vector<StubInsn> insns_;
+  std::vector<int> labels_{-1, -1};
+};
+
+// The highest number `arch` gives any of `names`, or 0 when it knows none of them.
+uint32_t HighestSyscall(uint32_t arch, const std::vector<Name>& names) {
+  int highest = 0;
+  for (const Name& name : names) {
+    if (HasNul(name.value)) continue;
+    // Negative: __NR_SCMP_ERROR, or one of libseccomp's pseudo-numbers for a call that does not
+    // exist on this architecture.
+    int nr = seccomp_syscall_resolve_name_arch(arch, name.value.c_str());
+    if (nr > highest) highest = nr;
+  }
+  return static_cast<uint32_t>(highest);
+}
+
+struct StubArch {
+  uint32_t audit;           // what seccomp_data.arch holds
+  uint32_t highest = 0;     // native mode (for x86_64: calls without the x32 bit)
+  uint32_t highest_x32 = 0; // x86_64 only: calls with the x32 bit
+};
+
+// Builds the stub for `req`, and reports each architecture's highest number in `highest`
+// (OCI name -> number) for the caller. Returns false with a JS exception pending.
+bool EnosysStub(Napi::Env env, const Request& req, std::vector<sock_filter>* stub, Napi::Object highest) {
+  std::vector<StubArch> arches;
+  for (const Name& arch_name : req.enosys_architectures) {
+    uint32_t token = ResolveArchName(arch_name.value);
+    if (token == 0) {
+      ThrowTypeError(env, "ERR_INVALID_ARG_VALUE", "seccompCompile: unknown seccomp architecture \"" + arch_name.value + "\"");
+      return false;
+    }
+    uint32_t n = HighestSyscall(token, req.enosys_syscalls);
+    if (n == 0) continue;
+    highest.Set(arch_name.value, Napi::Number::New(env, n));
+    // SCMP_ARCH_X32 is libseccomp's own token; the kernel reports x32 calls as x86_64.
+    bool x32 = token == SCMP_ARCH_X32;
+    uint32_t audit = x32 ? AUDIT_ARCH_X86_64 : token;
+    StubArch* slot = nullptr;
+    for (StubArch& a : arches) {
+      if (a.audit == audit) slot = &a;
+    }
+    if (slot == nullptr) {
+      arches.push_back(StubArch{audit});
+      slot = &arches.back();
+    }
+    (x32 ? slot->highest_x32 : slot->highest) = n;
+  }
+  if (arches.empty()) return true;
+
+  StubBuilder b;
+  b.Load(offsetof(struct seccomp_data, arch));
+  std::vector<int> sections;
+  for (const StubArch& a : arches) {
+    sections.push_back(b.NewLabel());
+    b.If(BPF_JEQ, a.audit, sections.back());
+  }
+  b.Goto(StubBuilder::kFilter);  // an architecture the stub does not cover
+  for (size_t i = 0; i < arches.size(); i++) {
+    const StubArch& a = arches[i];
+    b.Place(sections[i]);
+    b.Load(offsetof(struct seccomp_data, nr));
+    if (a.audit == AUDIT_ARCH_X86_64) {
+      // A mode the profile does not name goes to the filter untouched, as in runc.
+      int x32 = a.highest_x32 != 0 ? b.NewLabel() : StubBuilder::kFilter;
+      b.If(BPF_JSET, kX32SyscallBit, x32);
+      if (a.highest != 0) b.If(BPF_JGT, a.highest, StubBuilder::kEnosys);
+      b.Goto(StubBuilder::kFilter);
+      if (a.highest_x32 != 0) {
+        b.Place(x32);
+        b.If(BPF_JGT, a.highest_x32, StubBuilder::kEnosys);
+        b.Goto(StubBuilder::kFilter);
+      }
+      continue;
+    }
+    if (a.audit == AUDIT_ARCH_S390 || a.audit == AUDIT_ARCH_S390X) b.If(BPF_JEQ, 0, StubBuilder::kEnosys);
+    b.If(BPF_JGT, a.highest, StubBuilder::kEnosys);
+    b.Goto(StubBuilder::kFilter);
+  }
+  b.Place(StubBuilder::kEnosys);
+  b.Return(SECCOMP_RET_ERRNO | ENOSYS);
+  *stub = b.Finish();
+  return true;
 }
 
 // An errno Error for a libseccomp failure (it returns -errno), naming the config entry.
@@ -332,6 +507,21 @@ Napi::Value SeccompCompile(const Napi::CallbackInfo& info) {
   if (bpf.IsEmpty()) return env.Undefined();
 
   Napi::Object out = Napi::Object::New(env);
+  if (req.enosys) {
+    Napi::Object highest = Napi::Object::New(env);
+    std::vector<sock_filter> stub;
+    if (!EnosysStub(env, req, &stub, highest)) return env.Undefined();
+    out.Set("enosysAbove", highest);
+    if (!stub.empty()) {
+      // Its jumps are relative, so the stub goes in front of libseccomp's program unchanged.
+      Napi::Buffer<uint8_t> program = bpf.As<Napi::Buffer<uint8_t>>();
+      size_t stub_bytes = stub.size() * sizeof(sock_filter);
+      Napi::Buffer<uint8_t> both = Napi::Buffer<uint8_t>::New(env, stub_bytes + program.Length());
+      memcpy(both.Data(), stub.data(), stub_bytes);
+      memcpy(both.Data() + stub_bytes, program.Data(), program.Length());
+      bpf = both;
+    }
+  }
   out.Set("bpf", bpf);
   out.Set("skipped", skipped);
   return out;

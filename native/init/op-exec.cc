@@ -78,17 +78,17 @@ const char* path_of(char* const* envp) {
   return kDefaultPath;
 }
 
-bool has_home(char* const* envp) {
+}  // namespace
+
+bool env_has_home(char* const* envp) {
   for (; *envp != nullptr; envp++) {
     if (strncmp(*envp, "HOME=", 5) == 0) return true;
   }
   return false;
 }
 
-// "HOME=<dir>" for `uid` from the container's /etc/passwd (we are inside its root now), or
-// "HOME=/" when the file or the user is missing: what runc gives a process whose env sets no
-// HOME. Lines are name:password:uid:gid:gecos:dir:shell.
-void home_of(uid_t uid, Text<4096>* out) {
+// Lines of /etc/passwd are name:password:uid:gid:gecos:dir:shell.
+void home_entry(uid_t uid, Text<4096>* out) {
   out->add("HOME=");
   int fd = open("/etc/passwd", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
   unsigned char* buf = nullptr;
@@ -131,8 +131,6 @@ void home_of(uid_t uid, Text<4096>* out) {
   free(buf);
   if (!found) out->add("/");
 }
-
-}  // namespace
 
 int op_checkExec(Run& run, const Op& op) {
   const char* file = op.args[0].s;
@@ -178,8 +176,8 @@ int op_exec(Run& run, const Op& op) {
   // No HOME in process.env: the user's home from the container's passwd, as runc does.
   Text<4096> home;
   char** with_home = nullptr;
-  if (!has_home(envp)) {
-    home_of(getuid(), &home);
+  if (!env_has_home(envp)) {
+    home_entry(getuid(), &home);
     size_t n = 0;
     while (envp[n] != nullptr) n++;
     with_home = static_cast<char**>(calloc(n + 2, sizeof(char*)));

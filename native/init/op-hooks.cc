@@ -14,10 +14,14 @@
 //                             process's credentials and seccomp filter (as runc does).
 // A hook gets the container's state JSON on stdin, its stdout and stderr go to one pipe we
 // read (the start of it goes into the failure detail), and it is killed when its timeout
-// passes. It inherits no fd beyond 0-2.
+// passes. It inherits no fd beyond 0-2. Its environment and working directory are the plan's
+// (src/plan/build.ts: what runc's init gives these hooks): createContainer works in the
+// rootfs, startContainer in process.cwd, where we already are; a startContainer hook without
+// `env` also gets the HOME the process will get.
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -64,21 +68,51 @@ int op_hooksSync(Run& run, const Op&) {
   return 0;
 }
 
-// Runs one hook: args path, argv, env, timeout (seconds, 0 = none), and the state JSON minus
-// its opening `{"pid":N,` (the plan is made before our pid is known). On failure the detail is
-// the reason alone ("exit status 1", "timed out after 2 seconds"); the parent names the hook.
+// Runs one hook: args path, argv, env, timeout (seconds, 0 = none), the state JSON minus its
+// opening `{"pid":N,` (the plan is made before our pid is known), the working directory ("" =
+// ours) and whether to add HOME when env has none. On failure the detail is the reason alone
+// ("exit status 1", "timed out after 2 seconds"); the parent names the hook.
 int op_runHook(Run& run, const Op& op) {
   const char* path = op.args[0].s;
   char* const* argv = op.args[1].strs;
   char* const* envp = op.args[2].strs;
   int64_t timeout = op.args[3].i;
   const char* rest = op.args[4].s;
+  const char* dir = op.args[5].s;
+  bool add_home = op.args[6].i != 0;
   run.doing("");
   if (access(path, X_OK) != 0) {
     int e = errno;
     run.detail.add("exec: ").add(strerror(e));
     return run.fail(e);
   }
+  // Opened here, entered by the child: a directory we cannot enter fails the hook with a
+  // reason that says so, and our own cwd stays where the next ops expect it.
+  UniqueFd cwd;
+  if (dir[0] != '\0') {
+    cwd.reset(open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!cwd.valid()) {
+      int e = errno;
+      run.detail.add("chdir ").add(dir).add(": ").add(strerror(e));
+      return run.fail(e);
+    }
+  }
+  Text<4096> home;
+  char** with_home = nullptr;
+  if (add_home && !env_has_home(envp)) {
+    home_entry(getuid(), &home);
+    size_t n = 0;
+    while (envp[n] != nullptr) n++;
+    with_home = static_cast<char**>(calloc(n + 2, sizeof(char*)));
+    if (with_home == nullptr) return run.fail(ENOMEM);
+    for (size_t i = 0; i < n; i++) with_home[i] = envp[i];
+    with_home[n] = const_cast<char*>(home.c_str());
+    envp = with_home;
+  }
+  struct FreeEnv {
+    char** p;
+    ~FreeEnv() { free(p); }
+  } free_env{with_home};
   Text<64> head;
   head.add("{\"pid\":").add(run.host_pid).add(',');
   const char* parts[2] = {head.c_str(), rest};
@@ -110,6 +144,12 @@ int op_runHook(Run& run, const Op& op) {
     dup2(in[0], STDIN_FILENO);
     dup2(out[1], STDOUT_FILENO);
     dup2(out[1], STDERR_FILENO);
+    if (cwd.valid() && fchdir(cwd.get()) != 0) {
+      const char* msg = strerror(errno);
+      if (write(STDERR_FILENO, "chdir: ", 7) >= 0 && write(STDERR_FILENO, msg, strlen(msg)) >= 0) {
+      }
+      _exit(127);
+    }
     syscall(__NR_close_range, 3, ~0U, 0);
     char* fallback[] = {const_cast<char*>(path), nullptr};
     execve(path, argv[0] != nullptr ? argv : fallback, envp);

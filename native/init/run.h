@@ -108,6 +108,13 @@ int sync_recv(int fd, abi::SyncRecord* out);
 // or -1 after run.fail() with what went wrong added to the detail run.doing() began.
 int wait_ack(Run& run, abi::SyncRecord* rec);
 
+// Whether `envp` sets HOME.
+bool env_has_home(char* const* envp);
+// "HOME=<dir>" for `uid` from /etc/passwd in the root we are in (the container's, after
+// pivot_root), or "HOME=/" when the file or the user is missing: what runc gives a process
+// whose env sets no HOME (op exec), and what its init passes on to startContainer hooks.
+void home_entry(uid_t uid, Text<4096>* out);
+
 // One handler per op, named after it. The table in cmd-run.cc is generated from plan-abi.h,
 // so an op added there without a handler here does not link.
 #define BERTH_X_DECLARE(tag, name, sig) int op_##name(Run& run, const Op& op);

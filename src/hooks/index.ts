@@ -7,16 +7,24 @@
  * berth-init (plan op runHook, native/init/op-hooks.cc); their state comes from `hookState`
  * here too.
  *
- * Decisions where the spec is silent:
- *   - a hook without `env` gets an empty environment (the spec gives env environ(7)
- *     semantics; runc would pass its own environment on, which leaks NOTIFY_SOCKET,
- *     LISTEN_FDS and the like into the hook);
+ * Decisions where the spec is silent, as runc 1.1.5 and crun 1.8.1 do (verified on this host
+ * with hooks that copy /proc/self/environ and read /proc/self/cwd):
+ *   - a hook with `env` gets exactly that environment; a hook without it gets the runtime's
+ *     own environment, whole (PATH included: podman's and GPU vendors' hooks rely on it).
+ *     For the hooks berth-init runs in the container's namespaces that environment is the
+ *     process's (src/plan/build.ts), as runc's init gives them;
+ *   - the hooks run here, in the runtime's namespaces (prestart, createRuntime, poststart,
+ *     poststop), work in the bundle directory: runc's create chdirs there (crun does for all
+ *     four; runc's own poststop gets the cwd `runc delete` was called from, which we do not
+ *     copy). A bundle that is gone by then leaves the hook in berth's own cwd rather than
+ *     failing it;
  *   - a hook without `args` gets argv = [path];
  *   - the failure reason is "exit status N" (Go's words, which runc prints), "killed by
  *     signal N" or "timed out after N seconds", followed by the start of what the hook wrote
  *     on stderr, if anything.
  */
 import type { spawnSync as SpawnSync } from "node:child_process";
+import { statSync } from "node:fs";
 import type { Hook, Hooks, Spec, State, Status } from "../spec";
 
 export type HookKind = keyof Hooks;
@@ -57,7 +65,10 @@ export interface HookCall {
   field: string;
   path: string;
   argv: string[];
-  env: string[];
+  /** The hook's `env`, exactly; undefined (no `env`) = the runtime's own environment. */
+  env?: string[];
+  /** Working directory: the bundle (state.bundle). */
+  cwd: string;
   /** Seconds; undefined = no limit. */
   timeout?: number;
   input: string;
@@ -67,17 +78,21 @@ export function hookArgv(h: Hook): string[] {
   return h.args && h.args.length > 0 ? h.args : [h.path];
 }
 
-/** The hooks of `kind` in config order, each with `state` on its stdin. Pure. */
+/** The hooks of `kind` in config order, each with `state` on its stdin, in `state.bundle`. Pure. */
 export function planHooks(kind: HookKind, hooks: Hooks | undefined, state: State): HookCall[] {
   const input = JSON.stringify(state);
-  return (hooks?.[kind] ?? []).map((h, i) => ({
-    field: `hooks.${kind}[${i}]`,
-    path: h.path,
-    argv: hookArgv(h),
-    env: h.env ?? [],
-    timeout: h.timeout !== undefined && h.timeout > 0 ? h.timeout : undefined,
-    input,
-  }));
+  return (hooks?.[kind] ?? []).map((h, i) => {
+    const call: HookCall = {
+      field: `hooks.${kind}[${i}]`,
+      path: h.path,
+      argv: hookArgv(h),
+      cwd: state.bundle,
+      timeout: h.timeout !== undefined && h.timeout > 0 ? h.timeout : undefined,
+      input,
+    };
+    if (h.env) call.env = h.env;
+    return call;
+  });
 }
 
 export interface HookFailure {
@@ -110,7 +125,8 @@ export function runHook(call: HookCall): HookFailure | undefined {
   const { spawnSync } = require("node:child_process") as { spawnSync: typeof SpawnSync };
   const r = spawnSync(call.path, call.argv.slice(1), {
     argv0: call.argv[0],
-    env: envObject(call.env),
+    env: call.env ? envObject(call.env) : process.env,
+    cwd: statSync(call.cwd, { throwIfNoEntry: false })?.isDirectory() ? call.cwd : undefined,
     input: call.input,
     stdio: ["pipe", "ignore", "pipe"],
     encoding: "utf8",

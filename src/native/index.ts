@@ -136,6 +136,11 @@ export interface SeccompCompileRequest {
   /** OCI ("SCMP_ARCH_X86") or libseccomp ("x86") names; the native one is always in the filter. */
   architectures: readonly string[];
   rules: readonly SeccompCompileRule[];
+  /**
+   * runc's -ENOSYS stub, prepended to libseccomp's program: on each of these architectures a
+   * syscall numbered above the highest one `syscalls` names there returns ENOSYS.
+   */
+  enosys?: { architectures: readonly string[]; syscalls: readonly string[] };
 }
 
 export interface SeccompCompiled {
@@ -143,6 +148,8 @@ export interface SeccompCompiled {
   bpf: Buffer;
   /** Syscall names libseccomp does not know, skipped (as runc and crun do), each once. */
   skipped: string[];
+  /** With `enosys`: per architecture the stub covers, the number above which calls get ENOSYS. */
+  enosysAbove?: Record<string, number>;
 }
 
 /** A rule libseccomp refused: a NativeErrnoError (syscall "seccomp_rule_add_array") plus where. */

@@ -74,7 +74,7 @@ export const opTable = {
   setCtty: [62, ""], // setsid, the slave becomes the controlling terminal and fds 0, 1, 2
   // Tags 65-69: hooks (native/init/op-hooks.cc).
   hooksSync: [65, ""], // ask the parent to run prestart + createRuntime; its ack carries our host pid
-  runHook: [66, "sSSis"], // path, argv, env, timeout (s, 0 = none), state JSON after `{"pid":N,`
+  runHook: [66, "sSSissi"], // path, argv, env, timeout (s, 0 = none), state JSON after `{"pid":N,`, cwd ("" = ours), add HOME (1)
   startResult: [67, "i"], // fd of the start-result fifo: failures from here on are reported there too
   startResultDone: [68, ""], // close it: `berth start` reads EOF, the hooks passed
   // Tags 70-74: network (config-linux.md "Network Devices").

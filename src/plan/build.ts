@@ -458,18 +458,30 @@ export function buildPlan(input: PlanInput): LaunchPlan {
     // berth-init writes `{"pid":N,` before the rest: the pid is known only after the launch.
     return JSON.stringify(state).slice(1);
   };
-  const addHooks = (kind: "createContainer" | "startContainer", status: string) => {
+  // The process's environment, as the exec op gives it (process.env, then the runtime's extra
+  // entries replacing any of the same name, and a PATH when it has none).
+  const extraKeys = new Set((input.extraEnv ?? []).map((e) => e.slice(0, e.indexOf("=") + 1)));
+  const env = [...(proc.env ?? []).filter((e) => !extraKeys.has(e.slice(0, e.indexOf("=") + 1))), ...(input.extraEnv ?? [])];
+  const pathEntry = env.find((e) => e.startsWith("PATH="));
+  const execEnv = pathEntry ? env : [...env, `PATH=${DEFAULT_PATH}`];
+  // A hook with `env` gets exactly that; one without gets what runc's init would pass on (its
+  // own environment, which is the process's by then; verified with runc 1.1.5): the process's
+  // environment, plus (startContainer, after the user switch) the HOME the process gets. The
+  // working directory is runc's too: the rootfs (a host path, before pivot_root) for
+  // createContainer; for startContainer, process.cwd, where the credential ops left us.
+  const addHooks = (kind: "createContainer" | "startContainer", status: string, dir: string) => {
     const rest = hookState(status);
     (hooks[kind] ?? []).forEach((h, i) => {
       const argv = h.args && h.args.length > 0 ? h.args : [h.path];
-      add("runHook", [h.path, argv, h.env ?? [], h.timeout !== undefined && h.timeout > 0 ? h.timeout : 0, rest], `hooks.${kind}[${i}]`);
+      const home = h.env === undefined && kind === "startContainer" ? 1 : 0;
+      add("runHook", [h.path, argv, h.env ?? execEnv, h.timeout !== undefined && h.timeout > 0 ? h.timeout : 0, rest, dir, home], `hooks.${kind}[${i}]`);
     });
   };
   const some = (list?: unknown[]) => (list?.length ?? 0) > 0;
   if (some(hooks.prestart) || some(hooks.createRuntime) || some(hooks.createContainer) || some(hooks.startContainer)) {
     add("hooksSync", [], some(hooks.prestart) ? "hooks.prestart" : some(hooks.createRuntime) ? "hooks.createRuntime" : "hooks");
   }
-  addHooks("createContainer", "created");
+  addHooks("createContainer", "created", rootfs);
 
   // --- into the root
   if (!hasMountNs) add("chroot", [rootfs], "root.path (no mount namespace)");
@@ -528,9 +540,6 @@ export function buildPlan(input: PlanInput): LaunchPlan {
   // --- user and capabilities
   planCredentials(add, proc, input.capLastCap);
 
-  const extraKeys = new Set((input.extraEnv ?? []).map((e) => e.slice(0, e.indexOf("=") + 1)));
-  const env = [...(proc.env ?? []).filter((e) => !extraKeys.has(e.slice(0, e.indexOf("=") + 1))), ...(input.extraEnv ?? [])];
-  const pathEntry = env.find((e) => e.startsWith("PATH="));
   const args = proc.args ?? [];
   add("checkExec", [args[0] ?? "", pathEntry ? pathEntry.slice(5) : DEFAULT_PATH], "process.args[0]");
   if (proc.noNewPrivileges) add("noNewPrivs", [], "process.noNewPrivileges");
@@ -544,9 +553,9 @@ export function buildPlan(input: PlanInput): LaunchPlan {
   }
   add("waitStart", [input.fds.fifo], "(runtime: exec fifo)");
   // runtime.md step 7: startContainer in the container, just before the user's program.
-  addHooks("startContainer", "created");
+  addHooks("startContainer", "created", "");
   if (startHooks) add("startResultDone", [], "(runtime: start-result fifo)");
-  add("exec", [args[0] ?? "", args, pathEntry ? env : [...env, `PATH=${DEFAULT_PATH}`]], "process.args");
+  add("exec", [args[0] ?? "", args, execEnv], "process.args");
 
   return { ops, cloneFlags, joins, userns, cgroupJoin, waitsForParent };
 }

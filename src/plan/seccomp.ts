@@ -24,6 +24,13 @@
  *   - `flags` absent (not an empty list) means SECCOMP_FILTER_FLAG_SPEC_ALLOW when the kernel has
  *     it, as runc >= 1.2 and crun do: containers are not slowed by the Speculative Store Bypass
  *     mitigation unless the config asks for it (an explicit `flags: []`).
+ *   - A default action that refuses (errno, kill, trap) gets runc's -ENOSYS stub: on each
+ *     architecture `architectures` lists, a syscall numbered above the highest one any rule
+ *     names (whatever its action) returns ENOSYS, so that libc falls back from calls newer than
+ *     the profile (clone3 -> clone, faccessat2 -> faccessat) instead of failing on EPERM. runc
+ *     1.1.5 does exactly this (libcontainer/seccomp/patchbpf, checked on this host: no stub when
+ *     no architecture is listed, nor for ALLOW, LOG or TRACE defaults); crun 1.8.1 has no stub.
+ *     The addon builds it, since only libseccomp knows the numbers per architecture.
  *   - Any SCMP_ACT_NOTIFY rule needs SECCOMP_FILTER_FLAG_NEW_LISTENER, so the load returns the
  *     listener fd that is sent to `listenerPath`. Without one, SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
  *     (meaningful only for notifications, refused by the kernel without a listener) is dropped.
@@ -68,6 +75,7 @@ export const SCMP_CMP = {
 } as const;
 
 const EPERM = 1;
+const ENOSYS = 38;
 /** Linux passes at most six arguments to a system call. */
 const MAX_SYSCALL_ARGS = 6;
 const UINT64_MAX = (1n << 64n) - 1n;
@@ -103,6 +111,8 @@ export interface SeccompRequest {
   needsListener: boolean;
   listenerPath?: string;
   listenerMetadata?: string;
+  /** The -ENOSYS stub: the architectures it covers and every syscall name the profile lists. */
+  enosys?: { architectures: string[]; syscalls: string[] };
 }
 
 const actionValues: Record<string, number> = {
@@ -268,6 +278,14 @@ export function planSeccomp(seccomp: Seccomp, nativeArch: string, kernelFlags?: 
   }
 
   const request: SeccompRequest = { defaultAction, architectures, flags, rules, needsListener };
+  // The stub changes nothing when the default already answers ENOSYS (runc 1.1.5 means to skip
+  // it then too, though its test compares the errno with the whole action and never matches).
+  const permissive = ["SCMP_ACT_ALLOW", "SCMP_ACT_LOG", "SCMP_ACT_TRACE"].includes(seccomp.defaultAction);
+  const enosysAlready = defaultAction === (SECCOMP_RET.ERRNO | ENOSYS) >>> 0;
+  const listed = [...new Set(seccomp.architectures ?? [])];
+  if (!permissive && !enosysAlready && listed.length > 0) {
+    request.enosys = { architectures: listed, syscalls: [...new Set((seccomp.syscalls ?? []).flatMap((entry) => entry.names))] };
+  }
   if (actionsWithErrno.has(seccomp.defaultAction)) request.defaultErrnoRet = defaultAction & SECCOMP_RET_DATA;
   if (needsListener && seccomp.listenerPath !== undefined) request.listenerPath = seccomp.listenerPath;
   if (needsListener && seccomp.listenerMetadata !== undefined) request.listenerMetadata = seccomp.listenerMetadata;

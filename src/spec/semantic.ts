@@ -273,8 +273,29 @@ function checkLinux(spec: Obj, c: Collector): void {
     if (notifies && !isStr(seccomp.listenerPath)) {
       c.error("linux.seccomp.listenerPath", undefined, "is required when an action is SCMP_ACT_NOTIFY");
     }
+    // Calls the runtime makes under the filter before the agent holds the listener: a
+    // notification then waits for an agent that cannot answer yet, and the container never
+    // starts. Refused whatever the rule's args, as runc refuses write.
+    arr(seccomp.syscalls).forEach((s, i) => {
+      if (!isObj(s) || s.action !== "SCMP_ACT_NOTIFY") return;
+      arr(s.names).forEach((name, k) => {
+        const why = isStr(name) ? notifyForbidden[name] : undefined;
+        if (why) c.error(`linux.seccomp.syscalls[${i}].action`, "SCMP_ACT_NOTIFY", `cannot be used for the ${name} syscall (names[${k}]): ${why}`);
+      });
+    });
   }
 }
+
+/**
+ * System calls an SCMP_ACT_NOTIFY rule may not name, and why (config-linux.md "Seccomp" leaves
+ * the agent protocol to the runtime). runc 1.1.5 refuses write with "SCMP_ACT_NOTIFY cannot
+ * be used for the write syscall"; crun 1.8.1 accepts it and hangs at create (both seen on this
+ * host). berth-init hands the listener over with sendmsg, which would hang the same way.
+ */
+const notifyForbidden: Record<string, string> = {
+  write: "runc refuses it, as its init reports the listener with write after loading the filter, which could then never reach the agent; berth keeps profiles portable between the two",
+  sendmsg: "berth-init hands the listener to berth with sendmsg after the filter is loaded, and would wait forever for an agent that has not received the listener yet",
+};
 
 /**
  * config-linux.md "Network Devices": host interfaces moved into the container's network

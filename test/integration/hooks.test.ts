@@ -5,9 +5,11 @@
  * The log is in a directory bound into the container at /hooks, so the hooks that run inside
  * (startContainer: its path is resolved there) write the same file.
  */
-import { chmodSync, existsSync, mkdirSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { chmodSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readlinkSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { berth } from "../helpers/cli";
+import { berth, berthBin } from "../helpers/cli";
 import { cgroupDirsFor, makeBundle, processesMentioning, type TestBundle } from "../helpers/bundle";
 
 let b: TestBundle;
@@ -222,4 +224,134 @@ test("failing poststart (config for 1.2 or earlier) and poststop hooks are warni
   // The hooks after the failing ones still ran.
   expect(logLines(b).map((l) => l.tag)).toEqual(["prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"]);
   expectNothingLeft(b, id);
+});
+
+// --- What a hook finds around it: its environment and working directory, beside runc.
+//
+// Each kind gets three hooks: `cp /proc/self/environ` without `env` and with `env`, and a shell
+// that records `readlink /proc/self/cwd`. cp is exec'd directly, so the file holds exactly the
+// environment the runtime passed (a shell would add PWD, SHLVL, a default PATH). The CLI runs
+// from a directory of its own with a small environment that names the verb, so the bundle as
+// cwd and the runtime's environment can only come from the runtime.
+const runcBin = ["/usr/sbin/runc", "/usr/bin/runc"].find((p) => existsSync(p));
+const KINDS = ["prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"] as const;
+type Kind = (typeof KINDS)[number];
+
+interface Seen {
+  env: Record<Kind, string[]>;
+  envGiven: Record<Kind, string[]>;
+  cwd: Record<Kind, string>;
+}
+
+function environmentBundle(cgroupParent: string, id: string): TestBundle {
+  const bundle = makeBundle(["sleep", "300"], (c) => {
+    c.process.env = ["PATH=/usr/bin:/bin", "TERM=xterm", "FROM_CONFIG=1"];
+    c.process.cwd = "/tmp";
+    c.linux.cgroupsPath = `${cgroupParent}/${id}`;
+  });
+  const out = join(bundle.dir, "out");
+  mkdirSync(out);
+  chmodSync(bundle.dir, 0o755);
+  const c = bundle.config;
+  c.mounts.push({ destination: "/out", type: "bind", source: out, options: ["rbind"] });
+  c.hooks = {};
+  for (const kind of KINDS) {
+    const dir = kind === "startContainer" ? "/out" : out;
+    c.hooks[kind] = [
+      { path: "/bin/cp", args: ["cp", "/proc/self/environ", `${dir}/${kind}.env`] },
+      { path: "/bin/cp", args: ["cp", "/proc/self/environ", `${dir}/${kind}.given`], env: ["ONLY=this"] },
+      { path: "/bin/sh", args: ["sh", "-c", 'readlink /proc/self/cwd > "$0"', `${dir}/${kind}.cwd`], env: ["PATH=/usr/bin:/bin"] },
+    ];
+  }
+  bundle.write();
+  return bundle;
+}
+
+function seenBy(bundle: TestBundle): Seen {
+  const out = join(bundle.dir, "out");
+  const envFile = (name: string) => readFileSync(join(out, name), "utf8").split("\0").filter(Boolean).sort();
+  const seen: Seen = { env: {}, envGiven: {}, cwd: {} } as Seen;
+  for (const kind of KINDS) {
+    seen.env[kind] = envFile(`${kind}.env`);
+    seen.envGiven[kind] = envFile(`${kind}.given`);
+    seen.cwd[kind] = readFileSync(join(out, `${kind}.cwd`), "utf8").trim();
+  }
+  return seen;
+}
+
+/**
+ * create, start, delete --force, each verb from its own directory with an environment naming
+ * it. Output goes to files: the container inherits it and would hold a pipe open.
+ */
+function lifecycle(bin: string, bundle: TestBundle, id: string, scratch: string): void {
+  for (const [verb, args] of [
+    ["create", ["create", "--bundle", bundle.dir, id]],
+    ["start", ["start", id]],
+    ["delete", ["delete", "--force", id]],
+  ] as const) {
+    const cwd = join(scratch, verb);
+    mkdirSync(cwd, { recursive: true });
+    const err = openSync(join(cwd, "stderr"), "w+");
+    try {
+      const r = spawnSync(bin, ["--root", bundle.root, ...args], { cwd, env: { PATH: process.env.PATH, HOOK_TEST_VERB: verb }, stdio: ["ignore", "ignore", err], timeout: 30_000 });
+      expect({ verb, status: r.status, stderr: readFileSync(join(cwd, "stderr"), "utf8") }).toEqual({ verb, status: 0, stderr: "" });
+    } finally {
+      closeSync(err);
+    }
+  }
+}
+
+test("hooks without env get the runtime's whole environment (in the container: the process's), with env only that; cwd as runc gives it", () => {
+  const scratch = mkdtempSync(join(tmpdir(), "berth-hook-env-"));
+  const parent = `/berthhooks-${process.pid}`;
+  const bundles: TestBundle[] = [];
+  let made = () => undefined as unknown;
+  try {
+    const verbEnv = (verb: string) => [`HOOK_TEST_VERB=${verb}`, `PATH=${process.env.PATH}`].sort();
+    const processEnv = ["FROM_CONFIG=1", "PATH=/usr/bin:/bin", "TERM=xterm"];
+    const expected = (bundle: TestBundle): Seen => ({
+      env: {
+        prestart: verbEnv("create"),
+        createRuntime: verbEnv("create"),
+        createContainer: processEnv,
+        startContainer: [...processEnv, "HOME=/root"].sort(),
+        poststart: verbEnv("start"),
+        poststop: verbEnv("delete"),
+      },
+      envGiven: Object.fromEntries(KINDS.map((k) => [k, ["ONLY=this"]])) as Record<Kind, string[]>,
+      cwd: {
+        prestart: bundle.dir,
+        createRuntime: bundle.dir,
+        createContainer: bundle.config.root.path,
+        startContainer: "/tmp",
+        poststart: bundle.dir,
+        poststop: bundle.dir,
+      },
+    });
+
+    const id = uniq("env");
+    const mine = environmentBundle(parent, id);
+    b = mine; // afterEach deletes the container and the bundle if the test fails half-way
+    lifecycle(berthBin, mine, id, join(scratch, "berth"));
+    expect(seenBy(mine)).toEqual(expected(mine));
+
+    if (!runcBin) return;
+    // runc 1.1.5 agrees, but for two things of its own: it runs poststart hooks during
+    // `create` (so they see create's environment), and poststop hooks in the directory `runc
+    // delete` was called from (crun uses the bundle, as berth does).
+    const runcId = `${id}-runc`;
+    const theirs = environmentBundle(parent, runcId);
+    bundles.push(theirs);
+    made = () => spawnSync(runcBin, ["--root", theirs.root, "delete", "--force", runcId]);
+    lifecycle(runcBin, theirs, runcId, join(scratch, "runc"));
+    const runcExpected = expected(theirs);
+    runcExpected.env.poststart = verbEnv("create");
+    runcExpected.cwd.poststop = join(scratch, "runc", "delete");
+    expect(seenBy(theirs)).toEqual(runcExpected);
+  } finally {
+    made();
+    for (const bundle of bundles) bundle.cleanup();
+    rmSync(scratch, { recursive: true, force: true });
+    for (const dir of cgroupDirsFor(parent)) rmdirSync(dir);
+  }
 });

@@ -9,7 +9,7 @@
  * listening at linux.seccomp.listenerPath. Every test checks that nothing is left behind.
  */
 import { execFileSync, spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmdirSync, rmSync } from "node:fs";
 import { constants, tmpdir } from "node:os";
 import { join } from "node:path";
 import * as native from "../../src/native";
@@ -68,6 +68,33 @@ function runIt(name: string): { exitCode: number | null; stdout: string; stderr:
   return { ...cli(["run", "--bundle", b!.dir, id]), id };
 }
 
+// runc beside berth on the same bundle, where it is installed: its own --root in the bundle,
+// its cgroups under a parent of ours (removed after each test), output to files (a container
+// would hold a pipe open).
+const runcBin = ["/usr/sbin/runc", "/usr/bin/runc"].find((p) => existsSync(p));
+const runcParent = `/berthproc-${process.pid}`;
+afterEach(() => {
+  for (const dir of cgroupDirsFor(runcParent)) rmdirSync(dir);
+});
+
+/** `runc run` of the current bundle (its cgroupsPath moved under runcParent), as berth's runIt. */
+function runcRun(name: string): { exitCode: number | null; stdout: string; stderr: string } {
+  const id = `t-${name}-runc-${process.pid}`;
+  const dir = mkdtempSync(join(work, "runc-"));
+  b!.config.linux.cgroupsPath = `${runcParent}/${id}`;
+  b!.write();
+  const out = openSync(join(dir, "out"), "w+");
+  const err = openSync(join(dir, "err"), "w+");
+  try {
+    const r = spawnSync(runcBin!, ["--root", join(b!.dir, "runc-state"), "run", "--bundle", b!.dir, id], { stdio: ["ignore", out, err], timeout: 30_000 });
+    return { exitCode: r.status, stdout: readFileSync(join(dir, "out"), "utf8"), stderr: readFileSync(join(dir, "err"), "utf8") };
+  } finally {
+    closeSync(out);
+    closeSync(err);
+    spawnSync(runcBin!, ["--root", join(b!.dir, "runc-state"), "delete", "--force", id]);
+  }
+}
+
 /** The native syscall number, as libseccomp (and the kernel) knows it. */
 function nr(name: string): number {
   const n = native.seccompSyscallNumber(name);
@@ -114,6 +141,39 @@ describe("seccomp actions", () => {
     expect(getppid).toMatchObject({ ret: 0, errno: 0 }); // pid 1's parent is outside its namespace
     expect(rmdir).toMatchObject({ ret: -1, errno: E.EPERM });
     expect(leftBehind(r.id)).toEqual(nothing);
+  });
+
+  test("calls newer than every listed one get ENOSYS (libc falls back), older unlisted ones the default errno, as under runc", () => {
+    // runc 1.1.5's -ENOSYS stub covers the architectures the profile lists: a profile that
+    // lists none keeps the default errno for everything, under both runtimes.
+    if (native.seccompArchNative() !== "SCMP_ARCH_X86_64") return; // the names below are read from x86_64's table
+    const table = readFileSync("/usr/include/x86_64-linux-gnu/asm/unistd_64.h", "utf8");
+    const known = [...table.matchAll(/#define __NR_(\w+) (\d+)/g)].map((m) => ({ name: m[1]!, nr: Number(m[2]) }));
+    // Everything the runtimes and the probe could need, up to clone3 (435, left out), but
+    // mkdir; close_range (436) is the highest listed, faccessat2 (439) newer.
+    const allowed = [...known.filter((k) => k.nr < nr("clone3") && k.name !== "mkdir").map((k) => k.name), "close_range"];
+    const calls = [MKDIR(), `${nr("clone3")},0,0`, `${nr("faccessat2")},-100,s:/,0,0`, "1000", `${nr("getppid")}`];
+    const expected = (newer: number) => [
+      { nr: nr("mkdir"), ret: -1, errno: E.EPERM },
+      { nr: nr("clone3"), ret: -1, errno: E.EPERM },
+      { nr: nr("faccessat2"), ret: -1, errno: newer },
+      { nr: 1000, ret: -1, errno: newer },
+      { nr: nr("getppid"), ret: 0, errno: 0 },
+    ];
+    for (const architectures of [["SCMP_ARCH_X86_64"], undefined]) {
+      bundle(["/probe/probe", ...calls], (c) => {
+        c.process.noNewPrivileges = true;
+        c.linux.seccomp = { defaultAction: "SCMP_ACT_ERRNO", ...(architectures ? { architectures } : {}), syscalls: [{ names: allowed, action: "SCMP_ACT_ALLOW" }] };
+      });
+      const r = runIt("enosys");
+      expect({ architectures, exitCode: r.exitCode, stderr: r.stderr, answers: answers(r.stdout) }).toEqual({ architectures, exitCode: 0, stderr: "", answers: expected(architectures ? E.ENOSYS : E.EPERM) });
+      expect(leftBehind(r.id)).toEqual(nothing);
+      if (runcBin) {
+        const theirs = runcRun("enosys");
+        expect({ architectures, exitCode: theirs.exitCode, stderr: theirs.stderr, answers: answers(theirs.stdout) }).toEqual({ architectures, exitCode: 0, stderr: "", answers: expected(architectures ? E.ENOSYS : E.EPERM) });
+      }
+      b!.cleanup();
+    }
   });
 
   test("busybox mkdir fails with the configured errno's text", () => {
@@ -443,6 +503,33 @@ describe("seccomp notify (listenerPath)", () => {
     expect(r).toMatchObject({ exitCode: 0, stderr: "" });
     expect(answers(r.stdout)).toEqual([{ nr: nr("mkdir"), ret: -1, errno: E.EROFS }]);
     expect(seen.out).toContain(`fds 1\nnotify ${nr("mkdir")}\ndone\n`);
+    expect(leftBehind(r.id)).toEqual(nothing);
+  });
+
+  test("SCMP_ACT_NOTIFY on write is refused at create, naming the rule, as runc refuses it", () => {
+    // No agent: the refusal comes before anything is made (crun 1.8.1 accepts the profile and
+    // then hangs in create).
+    bundle(["true"], (c) => {
+      c.linux.seccomp = allowBut([{ names: ["mkdir"], action: "SCMP_ACT_NOTIFY" }, { names: ["read", "write"], action: "SCMP_ACT_NOTIFY" }], { listenerPath: join(work, "none.sock") });
+    });
+    const r = runIt("notifywrite");
+    expect(r).toEqual({
+      id: r.id,
+      exitCode: 1,
+      stdout: "",
+      stderr: `berth: create ${r.id}: linux.seccomp.syscalls[1].action "SCMP_ACT_NOTIFY": cannot be used for the write syscall (names[1]): runc refuses it, as its init reports the listener with write after loading the filter, which could then never reach the agent; berth keeps profiles portable between the two\n`,
+    });
+    expect(leftBehind(r.id)).toEqual(nothing);
+    if (runcBin) expect(runcRun("notifywrite")).toMatchObject({ exitCode: 1, stdout: "", stderr: expect.stringContaining("SCMP_ACT_NOTIFY cannot be used for the write syscall") });
+  });
+
+  test("SCMP_ACT_NOTIFY on sendmsg is refused too: berth-init hands the listener over with it", () => {
+    bundle(["true"], (c) => {
+      c.linux.seccomp = allowBut([{ names: ["sendmsg"], action: "SCMP_ACT_NOTIFY" }], { listenerPath: join(work, "none.sock") });
+    });
+    const r = runIt("notifysendmsg");
+    expect(r).toMatchObject({ exitCode: 1, stdout: "" });
+    expect(r.stderr).toMatch(new RegExp(`^berth: create ${r.id}: linux\\.seccomp\\.syscalls\\[0\\]\\.action "SCMP_ACT_NOTIFY": cannot be used for the sendmsg syscall \\(names\\[0\\]\\): `));
     expect(leftBehind(r.id)).toEqual(nothing);
   });
 

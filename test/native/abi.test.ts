@@ -101,7 +101,7 @@ const everyOp: PlanOp[] = [
   op("mountConsole"),
   op("setCtty"),
   op("hooksSync"),
-  op("runHook", "/usr/bin/hook", ["hook", "--flag"], ["PATH=/bin"], 5, '"ociVersion":"1.3.0","id":"c1","status":"creating","bundle":"/b"}'),
+  op("runHook", "/usr/bin/hook", ["hook", "--flag"], ["PATH=/bin"], 5, '"ociVersion":"1.3.0","id":"c1","status":"creating","bundle":"/b"}', "/b/rootfs", 1),
   op("startResult", 7),
   op("startResultDone"),
   op("netDevicesSync"),

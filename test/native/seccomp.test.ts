@@ -47,10 +47,10 @@ interface Outcome {
 }
 
 /** Run one syscall under the filter in a fresh child process. */
-function applyAndCall(bpf: Buffer, flags: number, syscall: string, ...args: (number | bigint | string)[]): Outcome {
+function applyAndCall(bpf: Buffer, flags: number, syscall: string | number, ...args: (number | bigint | string)[]): Outcome {
   const file = join(work, `filter-${seq++}.bpf`);
   writeFileSync(file, bpf);
-  const argv = [file, String(flags), String(nr(syscall)), ...args.map((a) => (typeof a === "string" ? `s:${a}` : String(a)))];
+  const argv = [file, String(flags), String(typeof syscall === "number" ? syscall : nr(syscall)), ...args.map((a) => (typeof a === "string" ? `s:${a}` : String(a)))];
   const r = spawnSync(applier, argv, { encoding: "utf8" });
   expect(r.error).toBeUndefined();
   const line = r.stdout.trim();
@@ -154,6 +154,71 @@ describe("the BPF program", () => {
       expect.objectContaining({ name: "TypeError", message: "seccompCompile: rules[0].args[0].value must be a bigint or a safe non-negative integer" }),
     );
     expect(() => native.seccompCompile(undefined as unknown as SeccompRequest)).toThrow(expect.objectContaining({ name: "TypeError" }));
+  });
+});
+
+describe("runc's -ENOSYS stub: calls newer than the profile get ENOSYS, not the default", () => {
+  // What the applier needs after the load, and close_range, the highest of them everywhere
+  // (436); faccessat2 (439) is newer than all, clone3 (435) older but not listed.
+  const needs = ["write", "exit_group", "exit", "close_range"];
+  const BEYOND_ANY_TABLE = 1000;
+
+  test("an errno default: above the highest listed number ENOSYS, below it the default's errno", () => {
+    const { bpf, enosysAbove } = compile({ defaultAction: "SCMP_ACT_ERRNO", architectures: [NATIVE], syscalls: [{ names: needs, action: "SCMP_ACT_ALLOW" }] });
+    expect(enosysAbove).toEqual({ [NATIVE]: nr("close_range") });
+    expect(applyAndCall(bpf, 0, "faccessat2", AT_FDCWD, "/", 0, 0)).toMatchObject({ load: 0, ret: -1, errno: E.ENOSYS });
+    expect(applyAndCall(bpf, 0, BEYOND_ANY_TABLE)).toMatchObject({ ret: -1, errno: E.ENOSYS });
+    expect(applyAndCall(bpf, 0, "clone3", 0, 0)).toMatchObject({ ret: -1, errno: E.EPERM });
+    expect(applyAndCall(bpf, 0, "getpid")).toMatchObject({ ret: -1, errno: E.EPERM });
+    // The listed calls still pass: the applier wrote its answer and exited.
+    expect(applyAndCall(bpf, 0, "getpid")).toMatchObject({ status: 0 });
+  });
+
+  test("every rule counts, whatever its action or arguments; unknown names do not", () => {
+    const { bpf, enosysAbove } = compile({
+      defaultAction: "SCMP_ACT_ERRNO",
+      defaultErrnoRet: E.ENXIO,
+      architectures: [NATIVE],
+      syscalls: [
+        { names: needs, action: "SCMP_ACT_ALLOW" },
+        { names: ["futex_waitv"], action: "SCMP_ACT_ERRNO", errnoRet: E.ENXIO },
+        { names: ["no_such_call"], action: "SCMP_ACT_ALLOW" },
+      ],
+    });
+    expect(enosysAbove).toEqual({ [NATIVE]: nr("futex_waitv") });
+    expect(applyAndCall(bpf, 0, "faccessat2", AT_FDCWD, "/", 0, 0)).toMatchObject({ ret: -1, errno: E.ENXIO });
+    expect(applyAndCall(bpf, 0, BEYOND_ANY_TABLE)).toMatchObject({ ret: -1, errno: E.ENOSYS });
+  });
+
+  test("a killing default: a newer call gets ENOSYS and the process lives; an older one is killed", () => {
+    const { bpf } = compile({ defaultAction: "SCMP_ACT_KILL_PROCESS", architectures: [NATIVE], syscalls: [{ names: needs, action: "SCMP_ACT_ALLOW" }] });
+    expect(applyAndCall(bpf, 0, "faccessat2", AT_FDCWD, "/", 0, 0)).toMatchObject({ ret: -1, errno: E.ENOSYS, status: 0 });
+    expect(applyAndCall(bpf, 0, "getpid")).toMatchObject({ signal: "SIGSYS" });
+  });
+
+  test("no architecture listed, or a default that lets calls through: no stub (as runc)", () => {
+    const none = compile({ defaultAction: "SCMP_ACT_ERRNO", syscalls: [{ names: needs, action: "SCMP_ACT_ALLOW" }] });
+    expect(none.req.enosys).toBeUndefined();
+    expect(none.enosysAbove).toBeUndefined();
+    expect(applyAndCall(none.bpf, 0, "faccessat2", AT_FDCWD, "/", 0, 0)).toMatchObject({ ret: -1, errno: E.EPERM });
+    const log = compile({ defaultAction: "SCMP_ACT_LOG", architectures: [NATIVE], syscalls: [{ names: ["mkdirat"], action: "SCMP_ACT_ERRNO" }] });
+    expect(log.req.enosys).toBeUndefined();
+  });
+
+  test("x86_64 and x32 each compare with their own highest number", () => {
+    if (NATIVE !== "SCMP_ARCH_X86_64") return;
+    const { bpf, enosysAbove } = compile({
+      defaultAction: "SCMP_ACT_ERRNO",
+      architectures: ["SCMP_ARCH_X86_64", "SCMP_ARCH_X32", "SCMP_ARCH_X86"],
+      syscalls: [{ names: [...needs, "futex_waitv"], action: "SCMP_ACT_ALLOW" }],
+    });
+    const X32 = 0x40000000;
+    expect(enosysAbove).toEqual({ SCMP_ARCH_X86_64: 449, SCMP_ARCH_X32: X32 | 449, SCMP_ARCH_X86: 449 });
+    // The stub compares x32 calls with the x32 number and x86_64's with theirs.
+    const ks = Array.from({ length: bpf.length / 8 }, (_, i) => bpf.readUInt32LE(i * 8 + 4));
+    expect(ks).toEqual(expect.arrayContaining([X32, 449, X32 | 449, 0xc000003e, 0x40000003]));
+    expect(applyAndCall(bpf, 0, BEYOND_ANY_TABLE)).toMatchObject({ ret: -1, errno: E.ENOSYS });
+    expect(applyAndCall(bpf, 0, "getpid")).toMatchObject({ ret: -1, errno: E.EPERM });
   });
 });
 

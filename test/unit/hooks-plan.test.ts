@@ -1,6 +1,6 @@
 /** The pure side of hooks: where the plan puts them, and what the host runner is asked to run. */
 import { hookState, planHooks } from "../../src/hooks";
-import { buildPlan, type PlanInput } from "../../src/plan";
+import { buildPlan, DEFAULT_PATH, type PlanInput } from "../../src/plan";
 import { defaultSpec, type Spec } from "../../src/spec";
 import { planInput } from "../helpers/plan-input";
 
@@ -22,11 +22,42 @@ test("hooksSync and createContainer come right before pivotRoot; startContainer 
   const cc = plan.ops[pivot - 1]!;
   expect(cc.origin).toBe("hooks.createContainer[0]");
   expect(cc.args.slice(0, 4)).toEqual(["/h/cc", ["cc", "-x"], ["A=1"], 3]);
+  // createContainer works in the rootfs (a host path: the root is not pivoted yet), as in runc.
+  expect(cc.args.slice(5)).toEqual(["/b/rootfs", 0]);
   expect(JSON.parse(`{"pid":7,${cc.args[4] as string}`)).toEqual({ pid: 7, ociVersion: expect.any(String), id: "c1", status: "created", bundle: "/b" });
   const sc = plan.ops[ops.lastIndexOf("runHook")]!;
   expect(sc.origin).toBe("hooks.startContainer[0]");
-  expect(sc.args.slice(0, 4)).toEqual(["/h/sc", ["/h/sc"], [], 0]);
+  // No env: the process's environment (runc's init passes its own on, which is the process's
+  // by then), with the HOME the process gets added by berth-init; the cwd is process.cwd ("").
+  expect(sc.args.slice(0, 4)).toEqual(["/h/sc", ["/h/sc"], plan.ops.at(-1)!.args[2], 0]);
+  expect(sc.args.slice(5)).toEqual(["", 1]);
   expect(JSON.parse(`{"pid":7,${sc.args[4] as string}`).status).toBe("created");
+});
+
+test("in-container hooks without env get the process's environment (extra entries and the default PATH included); with env exactly that", () => {
+  const plan = buildPlan(
+    input(
+      (s) => {
+        s.process!.env = ["TERM=xterm", "NOTIFY_SOCKET=/old"];
+        s.hooks = {
+          createContainer: [{ path: "/h/cc" }, { path: "/h/cc2", env: [] }],
+          startContainer: [{ path: "/h/sc", env: ["ONLY=1"] }, { path: "/h/sc2" }],
+        };
+      },
+      { startResult: 4 },
+    ),
+  );
+  const withExtra = buildPlan({ ...input(() => undefined), extraEnv: ["NOTIFY_SOCKET=/run/notify/notify.sock"] });
+  expect(withExtra.ops.at(-1)!.args[2]).toContain("NOTIFY_SOCKET=/run/notify/notify.sock");
+  const hooks = plan.ops.filter((o) => o.op === "runHook").map((o) => [o.origin, o.args[2], o.args[5], o.args[6]]);
+  const processEnv = ["TERM=xterm", "NOTIFY_SOCKET=/old", `PATH=${DEFAULT_PATH}`];
+  expect(plan.ops.at(-1)!.args[2]).toEqual(processEnv);
+  expect(hooks).toEqual([
+    ["hooks.createContainer[0]", processEnv, "/b/rootfs", 0],
+    ["hooks.createContainer[1]", [], "/b/rootfs", 0],
+    ["hooks.startContainer[0]", ["ONLY=1"], "", 0],
+    ["hooks.startContainer[1]", processEnv, "", 1],
+  ]);
 });
 
 test("no hooks, no hook ops", () => {
@@ -49,7 +80,8 @@ test("planHooks: fields, argv, env, timeout and the state on stdin", () => {
   spec.hooks = { poststop: [{ path: "/x" }, { path: "/y", args: ["y", "1"], env: ["E=2"], timeout: 5 }] };
   const calls = planHooks("poststop", spec.hooks, hookState("poststop", { spec, id: "c1", bundle: "/b", pid: 9 }));
   expect(calls.map(({ input, ...c }) => [c, JSON.parse(input)])).toEqual([
-    [{ field: "hooks.poststop[0]", path: "/x", argv: ["/x"], env: [], timeout: undefined }, { ociVersion: spec.ociVersion, id: "c1", status: "stopped", pid: 9, bundle: "/b", annotations: { a: "b" } }],
-    [{ field: "hooks.poststop[1]", path: "/y", argv: ["y", "1"], env: ["E=2"], timeout: 5 }, { ociVersion: spec.ociVersion, id: "c1", status: "stopped", pid: 9, bundle: "/b", annotations: { a: "b" } }],
+    // No env: none is planned, and the runner passes berth's own environment on; the bundle is the cwd.
+    [{ field: "hooks.poststop[0]", path: "/x", argv: ["/x"], cwd: "/b", timeout: undefined }, { ociVersion: spec.ociVersion, id: "c1", status: "stopped", pid: 9, bundle: "/b", annotations: { a: "b" } }],
+    [{ field: "hooks.poststop[1]", path: "/y", argv: ["y", "1"], env: ["E=2"], cwd: "/b", timeout: 5 }, { ociVersion: spec.ociVersion, id: "c1", status: "stopped", pid: 9, bundle: "/b", annotations: { a: "b" } }],
   ]);
 });

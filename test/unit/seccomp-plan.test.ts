@@ -259,6 +259,41 @@ describe("rules", () => {
   });
 });
 
+describe("the -ENOSYS stub (runc's patchbpf)", () => {
+  const syscalls: Seccomp["syscalls"] = [
+    { names: ["read", "write"], action: "SCMP_ACT_ALLOW" },
+    { names: ["mkdir"], action: "SCMP_ACT_ERRNO" },
+    { names: ["write", "futex_waitv"], action: "SCMP_ACT_KILL", args: [{ index: 0, value: 1, op: "SCMP_CMP_EQ" }] },
+  ];
+  const everyName = ["read", "write", "mkdir", "futex_waitv"];
+
+  test.each([
+    ["ERRNO", { defaultAction: "SCMP_ACT_ERRNO" }],
+    ["ERRNO with another errno", { defaultAction: "SCMP_ACT_ERRNO", defaultErrnoRet: 95 }],
+    ["KILL", { defaultAction: "SCMP_ACT_KILL" }],
+    ["KILL_PROCESS", { defaultAction: "SCMP_ACT_KILL_PROCESS" }],
+    ["TRAP", { defaultAction: "SCMP_ACT_TRAP" }],
+  ] as const)("a refusing default (%s): the listed architectures, every name of every rule, once", (_name, dflt) => {
+    const r = plan({ ...dflt, architectures: ["SCMP_ARCH_X86", "SCMP_ARCH_X86_64", "SCMP_ARCH_X86"], syscalls });
+    // The names of the rule equal to the default (mkdir, dropped from `rules`) count too.
+    expect(r.enosys).toEqual({ architectures: ["SCMP_ARCH_X86", "SCMP_ARCH_X86_64"], syscalls: everyName });
+  });
+
+  test.each([
+    ["ALLOW", { defaultAction: "SCMP_ACT_ALLOW" }],
+    ["LOG", { defaultAction: "SCMP_ACT_LOG" }],
+    ["TRACE (a tracer handles what it does not know)", { defaultAction: "SCMP_ACT_TRACE" }],
+    ["ERRNO that is already ENOSYS", { defaultAction: "SCMP_ACT_ERRNO", defaultErrnoRet: ENOSYS }],
+  ] as const)("no stub for a default of %s", (_name, dflt) => {
+    expect(plan({ ...dflt, architectures: [NATIVE], syscalls }).enosys).toBeUndefined();
+  });
+
+  test("no stub when no architecture is listed (runc's stub covers only the listed ones)", () => {
+    expect(plan({ defaultAction: "SCMP_ACT_ERRNO", syscalls }).enosys).toBeUndefined();
+    expect(plan({ defaultAction: "SCMP_ACT_ERRNO", architectures: [], syscalls }).enosys).toBeUndefined();
+  });
+});
+
 describe("errors name the field", () => {
   const cases: [string, Seccomp, string][] = [
     [
@@ -334,5 +369,7 @@ describe("real profiles", () => {
     expect(r.rules).toHaveLength(names);
     expect(r.rules.filter((x) => x.syscall === "personality").map((x) => x.args[0]!.value)).toEqual([0n, 8n, 131072n, 131080n, 4294967295n]);
     expect(new Set(r.rules.filter((x) => x.syscall === "open_by_handle_at").map((x) => x.action))).toEqual(new Set([0x00050000 | EPERM]));
+    // Its default already answers ENOSYS: no stub needed.
+    expect(r.enosys).toBeUndefined();
   });
 });

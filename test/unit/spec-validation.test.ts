@@ -138,6 +138,24 @@ const cases: [string, (c: Cfg) => void, string[]][] = [
     ['linux.seccomp.syscalls[0].args[0].op "SCMP_CMP_ALMOST": must be one of SCMP_CMP_NE, SCMP_CMP_LT, SCMP_CMP_LE, SCMP_CMP_EQ, SCMP_CMP_GE, SCMP_CMP_GT, SCMP_CMP_MASKED_EQ'],
   ],
   ["seccomp notify without listener", (c) => (c.linux.seccomp = { defaultAction: "SCMP_ACT_ALLOW", syscalls: [{ names: ["mount"], action: "SCMP_ACT_NOTIFY" }] }), ["linux.seccomp.listenerPath: is required when an action is SCMP_ACT_NOTIFY"]],
+  [
+    "seccomp notify on write or sendmsg",
+    (c) =>
+      (c.linux.seccomp = {
+        defaultAction: "SCMP_ACT_ALLOW",
+        listenerPath: "/run/l.sock",
+        syscalls: [
+          { names: ["mkdir"], action: "SCMP_ACT_NOTIFY" },
+          { names: ["read", "write"], action: "SCMP_ACT_NOTIFY", args: [{ index: 0, value: 1, op: "SCMP_CMP_EQ" }] },
+          { names: ["write", "sendmsg"], action: "SCMP_ACT_ERRNO" },
+          { names: ["sendmsg"], action: "SCMP_ACT_NOTIFY" },
+        ],
+      }),
+    [
+      'linux.seccomp.syscalls[1].action "SCMP_ACT_NOTIFY": cannot be used for the write syscall (names[1]): runc refuses it, as its init reports the listener with write after loading the filter, which could then never reach the agent; berth keeps profiles portable between the two',
+      'linux.seccomp.syscalls[3].action "SCMP_ACT_NOTIFY": cannot be used for the sendmsg syscall (names[0]): berth-init hands the listener to berth with sendmsg after the filter is loaded, and would wait forever for an agent that has not received the listener yet',
+    ],
+  ],
   ["seccomp notify as default", (c) => (c.linux.seccomp = { defaultAction: "SCMP_ACT_NOTIFY", listenerPath: "/run/l.sock" }), ['linux.seccomp.defaultAction "SCMP_ACT_NOTIFY": cannot be the default action (the supervisor would have to answer every system call)']],
   // hooks
   ["hook path relative", (c) => (c.hooks = { prestart: [{ path: "bin/hook" }] }), ['hooks.prestart[0].path "bin/hook": must be an absolute path']],

@@ -45,6 +45,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <string>
@@ -90,6 +91,18 @@ int MemfdCreate(const char* name, unsigned int flags, unsigned int exec_flag) {
   return fd;
 }
 
+// F_SEAL_WRITE is refused with EBUSY while the kernel still holds references to the memfd's
+// pages (seen under load right after the copy: the pages sendfile moved are released
+// asynchronously). That passes: try again for up to about 100 ms before calling it a failure.
+bool AddSeals(int fd) {
+  for (int attempt = 0;; attempt++) {
+    if (fcntl(fd, F_ADD_SEALS, kSeals) == 0) return true;
+    if (errno != EBUSY || attempt == 100) return false;
+    struct timespec ms = {0, 1000 * 1000};
+    nanosleep(&ms, nullptr);
+  }
+}
+
 // berth-init, copied into a memfd sealed against any change.
 bool SealedInitCopy(const std::string& path, UniqueFd* out, Failure* f) {
   UniqueFd src(open(path.c_str(), O_RDONLY | O_CLOEXEC));
@@ -112,7 +125,7 @@ bool SealedInitCopy(const std::string& path, UniqueFd* out, Failure* f) {
       return f->set("sendfile", path);
     }
   }
-  if (fcntl(mfd.get(), F_ADD_SEALS, kSeals) != 0) return f->set("fcntl(F_ADD_SEALS)");
+  if (!AddSeals(mfd.get())) return f->set("fcntl(F_ADD_SEALS)");
   *out = std::move(mfd);
   return true;
 }
@@ -128,7 +141,7 @@ bool PlanMemfd(const uint8_t* data, size_t len, UniqueFd* out, Failure* f) {
     if (n < 0) return f->set("write");
     done += static_cast<size_t>(n);
   }
-  if (fcntl(mfd.get(), F_ADD_SEALS, kSeals) != 0) return f->set("fcntl(F_ADD_SEALS)");
+  if (!AddSeals(mfd.get())) return f->set("fcntl(F_ADD_SEALS)");
   if (lseek(mfd.get(), 0, SEEK_SET) != 0) return f->set("lseek");
   *out = std::move(mfd);
   return true;

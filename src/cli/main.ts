@@ -84,6 +84,9 @@ function versionText(libseccomp: string | undefined): string {
   ].join("\n");
 }
 
+/** What stands in for a lone "-" argument while yargs parses (see main). */
+const DASH = "\u0001-";
+
 /** The verb in argv: the first token that names a command, skipping global flags and values. */
 function findVerb(args: string[]): { verb?: CommandDef; index: number } {
   const takesValue = new Set(["--log", "--log-format", "--root", "--criu", "--image-root"]);
@@ -164,7 +167,9 @@ export type { MainIo } from "./report";
 
 export async function main(rawArgs: string[], io: MainIo = processIo): Promise<number> {
   const { verb, index } = findVerb(rawArgs);
-  const args = verb ? protectTrailing(rawArgs, verb, index) : rawArgs;
+  // A lone "-" is an argument (an id, update's --resources "-" for stdin), which yargs would
+  // read as an empty flag and make `true`: it goes through as a stand-in, put back below.
+  const args = (verb ? protectTrailing(rawArgs, verb, index) : rawArgs).map((a) => (a === "-" ? DASH : a));
   const op = verb?.name ?? "";
   let logger = new Logger(undefined, "text", false);
   let debug = rawArgs.includes("--debug");
@@ -187,7 +192,11 @@ export async function main(rawArgs: string[], io: MainIo = processIo): Promise<n
       .wrap(Math.min(110, process.stdout.columns || 100))
       .exitProcess(false)
       .fail((msg, err) => {
-        throw err ?? new BerthError({ op, reason: friendly(msg) });
+        // yargs' own complaints (a YError: a flag without its value, ...) are the user's.
+        if (err && err.name !== "YError") throw err;
+        const missing = /^Not enough arguments following: (.+)$/.exec(msg ?? err?.message ?? "");
+        if (missing) throw new BerthError({ op, field: `--${missing[1]}`, reason: "needs a value" });
+        throw new BerthError({ op, reason: friendly(msg ?? err?.message ?? "") });
       });
     for (const def of commands) {
       const cmd = positionals[def.name] ? `${def.name} ${positionals[def.name]}` : def.name;
@@ -196,6 +205,12 @@ export async function main(rawArgs: string[], io: MainIo = processIo): Promise<n
       });
     }
     const argv = (await parser.parseAsync()) as Record<string, unknown>;
+    for (const o of selected ? [argv, selected.argv as Record<string, unknown>] : [argv]) {
+      for (const [k, v] of Object.entries(o)) {
+        if (v === DASH) o[k] = "-";
+        else if (Array.isArray(v)) o[k] = v.map((x) => (x === DASH ? "-" : x));
+      }
+    }
     if (argv.help) return 0;
     debug = argv.debug === true;
     logger = new Logger(argv.log as string | undefined, argv["log-format"] as "text" | "json", debug);

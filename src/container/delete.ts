@@ -5,8 +5,8 @@
  * pidfd, not a sleep (runc sleeps 100 ms here).
  */
 import { BerthError } from "../errors";
-import type { ContainerRecord } from "../state";
-import { readFileSync } from "node:fs";
+import { UNREADABLE_STATE, type ContainerRecord } from "../state";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { detectCgroups, frozenState, isFrozen, setFrozen, stopUnit } from "../cgroups";
 import { cgroupSetOf } from "./cgroup-of";
@@ -29,7 +29,12 @@ export async function destroy(rt: Runtime, id: string, force = false): Promise<v
     // As runc, --force of a container that does not exist succeeds silently (no lock file, or
     // no state file, below): podman runs `delete --force ID` after every failed create, and an
     // error here would be printed to the podman user under the real one. containerd ignores it.
-    if (force && err instanceof BerthError && err.reason === "container does not exist") return;
+    if (force && err instanceof BerthError && err.reason === "container does not exist") {
+      // A directory with no lock file is no create in progress (create makes it with the
+      // directory) but a leftover: --force removes it, as runc does.
+      if (existsSync(rt.store.dir(id))) rt.store.remove(id);
+      return;
+    }
     throw err;
   }
 }
@@ -40,9 +45,13 @@ async function destroyLocked(rt: Runtime, id: string, force: boolean): Promise<v
     try {
       record = rt.store.read("delete", id);
     } catch (err) {
-      // Locked, and no state file: not a create in progress (it holds the lock) but one that
-      // crashed before writing it. runc removes such a directory on --force.
-      if (force && err instanceof BerthError && err.reason === "container does not exist") rt.store.remove(id);
+      // Locked, and no state file (or one that is not a record): not a create in progress (it
+      // holds the lock) but one that crashed before writing it. runc removes such a directory
+      // on --force.
+      if (force && err instanceof BerthError && (err.reason === "container does not exist" || err.reason.startsWith(UNREADABLE_STATE))) {
+        rt.store.remove(id);
+        return;
+      }
       throw err;
     }
     const status = liveStatus(rt.store, record);

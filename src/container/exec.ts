@@ -12,7 +12,7 @@
  * and its namespaces opened: an exec into a paused container (--ignore-paused) stays frozen
  * until `resume`, which must be able to take the lock.
  */
-import { closeSync, constants as fsConstants, openSync, readFileSync, statSync } from "node:fs";
+import { closeSync, constants as fsConstants, openSync, statSync } from "node:fs";
 import { constants as osConstants } from "node:os";
 import { join, resolve } from "node:path";
 import { cgroupPathFor, detectCgroups, parseSubCgroups, resolveSubCgroup, SubCgroupError, v1MountPoints, type SubCgroups } from "../cgroups";
@@ -24,6 +24,7 @@ import { PID_FILE_WRITE, writeFileAtomic } from "../state";
 import { capLastCap, compileSeccomp, deliverSeccompListener } from "./create";
 import { gatherHostFacts } from "./host-facts";
 import { openInit } from "./kill";
+import { readBoundedFile } from "./bundle";
 import { isAlive, pidOfPidfd } from "./proc";
 import type { Runtime } from "./runtime";
 import { liveStatus } from "./status";
@@ -155,12 +156,7 @@ function loadProcess(rt: Runtime, opts: ExecOptions, record: ContainerRecord): P
   let data: unknown;
   if (opts.processFile !== undefined) {
     const path = resolve(opts.processFile);
-    let text: string;
-    try {
-      text = readFileSync(path, "utf8");
-    } catch (err) {
-      throw new BerthError({ op: OP, id, field: path, reason: "open", errno: (err as NodeJS.ErrnoException).code ?? "EIO" });
-    }
+    const text = readBoundedFile(path, (reason, errno) => new BerthError({ op: OP, id, field: path, reason, errno }));
     const parsed = parseJson(text, path);
     if (!parsed.ok) throw problemsError(OP, id, [parsed.problem]);
     data = withDefaultUser(parsed.value);

@@ -69,9 +69,18 @@ export type Flock = (fd: number, op: "sh" | "ex" | "un", nonblocking?: boolean) 
 /** runc's rule for ids: letters, digits and _ + - . only; no path tricks. */
 const validId = /^[\w+.-]+$/;
 
+/** The start of the reason readSummary gives for a state.json that is not a record (delete --force removes such a directory). */
+export const UNREADABLE_STATE = "is not a valid state file";
+
+/** An id names a directory under the root: no longer than a file name may be (NAME_MAX). */
+const MAX_ID_LENGTH = 255;
+
 export function checkId(op: string, id: string): void {
   if (!validId.test(id) || id === "." || id === "..") {
     throw new BerthError({ op, id, reason: "invalid container id: use letters, digits and _ + - . only" });
+  }
+  if (id.length > MAX_ID_LENGTH) {
+    throw new BerthError({ op, id: `${id.slice(0, 32)}...`, reason: `invalid container id: ${id.length} characters, at most ${MAX_ID_LENGTH}` });
   }
 }
 
@@ -217,7 +226,11 @@ export class StateStore {
       if ((err as NodeJS.ErrnoException).code === "ENOENT") throw new BerthError({ op, id, reason: "container does not exist" });
       throw err;
     }
-    return JSON.parse(text) as ContainerSummary;
+    try {
+      return JSON.parse(text) as ContainerSummary;
+    } catch (err) {
+      throw new BerthError({ op, id, field: this.statePath(id), reason: `${UNREADABLE_STATE} (${(err as Error).message.replace(/\s+/g, " ")}): \`berth delete --force ${id}\` removes it`, cause: err });
+    }
   }
 
   /** The summary's config joined to it (a record written whole, before config.json, has it). */

@@ -3,7 +3,7 @@
  * on success. Covers the foundation verbs (spec, check, features, --version) and the frame
  * every other verb shares (flags, errors, --log).
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Ajv from "ajv";
@@ -187,5 +187,42 @@ describe("the command frame", () => {
     const log = join(dir, "log.txt");
     berth(["--log", log, "state", "c9"]);
     expect(readFileSync(log, "utf8")).toMatch(/^time="[^"]+" level=error msg="berth: state c9: container does not exist"\n$/);
+  });
+});
+
+describe("bad input is refused at once, naming what is wrong (issue 16)", () => {
+  test("a config.json that is no regular file (a link to /dev/zero), or larger than berth reads: refused at once, nothing made", () => {
+    const root = join(dir, "root");
+    symlinkSync("/dev/zero", join(dir, "config.json"));
+    expect(berth(["--root", root, "create", "--bundle", dir, "z1"])).toEqual({ exitCode: 1, stdout: "", stderr: `berth: create z1: ${join(dir, "config.json")}: must be a regular file\n` });
+    expect(berth(["check", "--bundle", dir])).toEqual({ exitCode: 1, stdout: "", stderr: `berth: check: ${join(dir, "config.json")}: must be a regular file\n` });
+    rmSync(join(dir, "config.json"));
+    writeFileSync(join(dir, "config.json"), Buffer.alloc((16 << 20) + 1, " "));
+    expect(berth(["--root", root, "create", "--bundle", dir, "z1"])).toEqual({ exitCode: 1, stdout: "", stderr: `berth: create z1: ${join(dir, "config.json")}: is ${(16 << 20) + 1} bytes: more than berth reads (${16 << 20})\n` });
+    expect(existsSync(join(root, "z1"))).toBe(false);
+  });
+
+  test("ids: one longer than 255 characters gets the id check's error; \"-\" is an id; a flag without its value says which", () => {
+    const long = "a".repeat(300);
+    expect(berth(["--root", dir, "state", long])).toEqual({ exitCode: 1, stdout: "", stderr: `berth: state ${"a".repeat(32)}...: invalid container id: 300 characters, at most 255\n` });
+    expect(berth(["--root", dir, "delete", "-"])).toEqual({ exitCode: 1, stdout: "", stderr: "berth: delete -: container does not exist\n" });
+    expect(berth(["--root", dir, "kill", "-", "9"])).toEqual({ exitCode: 1, stdout: "", stderr: "berth: kill -: container does not exist\n" });
+    expect(berth(["list", "--root"])).toEqual({ exitCode: 1, stdout: "", stderr: "berth: list: --root: needs a value\n" });
+    expect(berth(["--root"])).toEqual({ exitCode: 1, stdout: "", stderr: "berth: --root: needs a value\n" });
+  });
+
+  test("a state directory without a valid state.json: state says so, delete --force removes it (lock file or not), and the id is free again", () => {
+    const root = join(dir, "root");
+    mkdirSync(join(root, "bad1"), { recursive: true });
+    writeFileSync(join(root, "bad1/state.json"), "garbage\n");
+    writeFileSync(join(root, "bad1/lock"), "");
+    mkdirSync(join(root, "bad2"));
+    writeFileSync(join(root, "bad2/state.json"), '{"id":');
+    mkdirSync(join(root, "bad3"));
+    const path = join(root, "bad1/state.json");
+    expect(berth(["--root", root, "state", "bad1"])).toEqual({ exitCode: 1, stdout: "", stderr: `berth: state bad1: ${path}: is not a valid state file (Unexpected token 'g', "garbage " is not valid JSON): \`berth delete --force bad1\` removes it\n` });
+    expect(berth(["--root", root, "delete", "bad1"]).exitCode).toBe(1);
+    for (const id of ["bad1", "bad2", "bad3"]) expect(berth(["--root", root, "delete", "--force", id])).toEqual({ exitCode: 0, stdout: "", stderr: "" });
+    expect(readdirSync(root)).toEqual([]);
   });
 });

@@ -133,8 +133,16 @@ function writeIdMap(id: string, pid: number, kind: "uid" | "gid", maps: { contai
 }
 
 /** berth-init died without a word: say how (it is our unreaped child, so its zombie tells). */
-function notReady(pid: number): string {
-  const how = howItEnded(pid);
+/**
+ * berth-init ended without "ready". The sync socket's end comes as its files close, a moment
+ * before it is the zombie whose /proc/<pid>/stat tells how it ended: wait for that (its
+ * pidfd, at most a second) so that the message can say.
+ */
+async function notReady(native: Runtime["native"], launched: { pid: number; pidfd: number }): Promise<string> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([native.pidfdPollExit(launched.pidfd).catch(() => undefined), new Promise((r) => (timer = setTimeout(r, 1000)))]);
+  clearTimeout(timer);
+  const how = howItEnded(launched.pid);
   return `berth-init exited before it was ready${how ? ` (${how})` : ""}`;
 }
 
@@ -671,7 +679,7 @@ async function createLocked(rt: Runtime, opts: CreateOptions, undo: Undo): Promi
         msg = native.syncRecv(launched.syncFd);
       }
       if (msg?.fd !== undefined) native.closeFd(msg.fd);
-      if (!msg) throw new BerthError({ op: "create", id, reason: notReady(launched.pid) });
+      if (!msg) throw new BerthError({ op: "create", id, reason: await notReady(native, launched) });
       if (msg.type === SYNC.error) throw initError(id, plan, msg);
       if (msg.type !== SYNC.ready) throw new BerthError({ op: "create", id, reason: `unexpected message ${msg.type} from berth-init`, internal: true });
     } finally {
@@ -679,7 +687,7 @@ async function createLocked(rt: Runtime, opts: CreateOptions, undo: Undo): Promi
     }
 
     const stat = procStat(launched.pid);
-    if (!stat) throw new BerthError({ op: "create", id, reason: notReady(launched.pid) });
+    if (!stat) throw new BerthError({ op: "create", id, reason: await notReady(native, launched) });
     const record: ContainerRecord = {
       ociVersion: spec.ociVersion,
       id,

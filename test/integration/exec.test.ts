@@ -319,7 +319,11 @@ describe("events", () => {
       const hog = run(["exec", id, "sh", "-c", "head -c 200000000 /dev/zero | tail"]);
       expect(hog.exitCode).not.toBe(0);
       await until("the oom event", () => readFileSync(out, "utf8").includes(`{"type":"oom","id":"${id}"}`));
-      expect(run(["kill", id, "KILL"])).toMatchObject(ok);
+      // Under load the OOM killer has been seen to take the init too (a CI run): then the
+      // container has stopped already and `kill` says so; either way events ends with it.
+      const killed = run(["kill", id, "KILL"]);
+      expect([0, 1]).toContain(killed.exitCode);
+      if (killed.exitCode === 1) expect(killed.stderr).toBe(`berth: kill ${id}: container not running\n`);
       expect(await exited).toBe(0);
     } finally {
       closeSync(fd);

@@ -17,8 +17,6 @@
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
-#include <sys/mount.h>
-#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -26,6 +24,7 @@
 #include <string>
 
 #include "../common/linux.h"
+#include "../common/mount-flags.h"
 #include "addon.h"
 #include "args.h"
 #include "errors.h"
@@ -109,18 +108,12 @@ Napi::Value OpenTreeClone(const Napi::CallbackInfo& info) {
   unsigned int flags = linux_abi::kOpenTreeClone | linux_abi::kOpenTreeCloexec | (recursive ? linux_abi::kAtRecursive : 0);
   UniqueFd tree(static_cast<int>(syscall(__NR_open_tree, AT_FDCWD, source.c_str(), flags)));
   if (!tree.valid()) return ThrowErrno(env, errno, "open_tree", source.c_str());
-  struct statvfs st;
-  if (fstatvfs(tree.get(), &st) != 0) return ThrowErrno(env, errno, "fstatvfs", source.c_str());
-  double ms = 0;
-  if (st.f_flag & ST_NOSUID) ms += MS_NOSUID;
-  if (st.f_flag & ST_NODEV) ms += MS_NODEV;
-  if (st.f_flag & ST_NOEXEC) ms += MS_NOEXEC;
-  if (st.f_flag & ST_NOATIME) ms += MS_NOATIME;
-  if (st.f_flag & ST_NODIRATIME) ms += MS_NODIRATIME;
-  if (st.f_flag & ST_RELATIME) ms += MS_RELATIME;
+  unsigned long ms = 0;
+  if (int r = mount_flags_of(tree.get(), &ms); r < 0) return ThrowErrno(env, -r, "fstatvfs", source.c_str());
   Napi::Object out = Napi::Object::New(env);
   out.Set("fd", Napi::Number::New(env, tree.release()));
-  out.Set("flags", Napi::Number::New(env, ms));
+  // Read-only is the config's to say (the plan keeps only what a remount may not clear).
+  out.Set("flags", Napi::Number::New(env, static_cast<double>(ms & ~static_cast<unsigned long>(MS_RDONLY))));
   return out;
 }
 

@@ -10,11 +10,11 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
-#include <sys/statvfs.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "../common/linux.h"
+#include "../common/mount-flags.h"
 #include "run.h"
 
 namespace berth {
@@ -22,24 +22,6 @@ namespace berth {
 namespace {
 
 const char* or_null(const char* s) { return s[0] == '\0' ? nullptr : s; }
-
-// The per-mount flags of the mount `fd` is on, as MS_* bits. A bind remount replaces all of
-// them, and inside a user namespace the kernel refuses to clear the ones the host set (they
-// are "locked"), so every remount carries the current ones forward.
-int mount_flags_of(int fd, unsigned long* out) {
-  struct statvfs st;
-  if (fstatvfs(fd, &st) != 0) return -errno;
-  unsigned long flags = 0;
-  if (st.f_flag & ST_RDONLY) flags |= MS_RDONLY;
-  if (st.f_flag & ST_NOSUID) flags |= MS_NOSUID;
-  if (st.f_flag & ST_NODEV) flags |= MS_NODEV;
-  if (st.f_flag & ST_NOEXEC) flags |= MS_NOEXEC;
-  if (st.f_flag & ST_NOATIME) flags |= MS_NOATIME;
-  if (st.f_flag & ST_NODIRATIME) flags |= MS_NODIRATIME;
-  if (st.f_flag & ST_RELATIME) flags |= MS_RELATIME;
-  *out = flags;
-  return 0;
-}
 
 // Whether `fd` is the container root itself: a mount there hides the directory the root fd
 // holds, so the root must be opened again to see the new mount.

@@ -735,10 +735,6 @@ async function createLocked(rt: Runtime, opts: CreateOptions, undo: Undo): Promi
 function sharedCgroupDirs(rt: Runtime, placement: CgroupPlacement): string[] {
   const existing = placement.dirs.filter((d) => !placement.created.includes(d));
   if (existing.length === 0) return [];
-  const known = new Set<string>();
-  for (const other of rt.store.ids()) {
-    const s = rt.store.tryReadSummary(other);
-    for (const d of [...(s?.cgroupDirs ?? []), ...(s?.cgroupShared ?? [])]) known.add(d);
-  }
-  return existing.filter((d) => known.has(d));
+  const inUse = rt.store.cgroupDirsInUse();
+  return existing.filter((d) => inUse.has(d));
 }

@@ -4,12 +4,12 @@
  * berth created, and its state directory -- and nothing else. Waiting for death is a poll on a
  * pidfd, not a sleep (runc sleeps 100 ms here).
  */
-import { BerthError } from "../errors";
-import { UNREADABLE_STATE, type ContainerRecord } from "../state";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { BerthError } from "../errors";
+import { UNREADABLE_STATE, type ContainerRecord } from "../state";
 import { detectCgroups, frozenState, isFrozen, setFrozen, stopUnit } from "../cgroups";
-import { cgroupSetOf } from "./cgroup-of";
+import { cgroupSetOf, leafCgroupDir } from "./cgroup-of";
 import { unmountContainerMounts } from "./host-mounts";
 import { unmountImageRootfs } from "./image";
 import { openInit, signalCgroup, signalContainer } from "./kill";
@@ -93,15 +93,6 @@ export async function killAndWait(rt: Runtime, record: ContainerRecord): Promise
   }
 }
 
-/** Whether another container of this store uses the cgroup directory `dir` (made it, or joined it). */
-function sharedWithOthers(rt: Runtime, id: string, dir: string): boolean {
-  return rt.store.ids().some((other) => {
-    if (other === id) return false;
-    const s = rt.store.tryReadSummary(other);
-    return s !== undefined && (s.cgroupDirs.includes(dir) || (s.cgroupShared ?? []).includes(dir));
-  });
-}
-
 /** The init's v1 freezer cgroup, when it is frozen and not one of the container's own: "<file> says <state>". */
 function foreignFreezer(record: ContainerRecord): string | undefined {
   const mount = detectCgroups().v1Mounts.freezer;
@@ -122,13 +113,13 @@ function foreignFreezer(record: ContainerRecord): string | undefined {
 async function removeOwned(rt: Runtime, record: ContainerRecord): Promise<void> {
   // With the init dead, its pid namespace is gone and every process in it was killed; the
   // cgroup empties as they finish exiting. Wait for that (bounded), then rmdir.
-  const leaf = record.cgroupUnified ?? record.cgroupDirs[0] ?? record.cgroupShared?.[0];
+  const leaf = leafCgroupDir(record);
   // A cgroupsPath shared with another berth container (runc allows it): with a pid namespace
   // of its own, this container's processes died with its init (the kernel empties the
   // namespace), and what is left in the cgroup is the other's: it stays, as does the cgroup,
   // which the last of them removes (runc leaves them running too).
   const ownPidns = (record.config.linux?.namespaces ?? []).some((n) => n.type === "pid" && !n.path);
-  const shared = leaf !== undefined && ownPidns && sharedWithOthers(rt, record.id, leaf);
+  const shared = leaf !== undefined && ownPidns && rt.store.cgroupDirsInUse(record.id).has(leaf);
   if (leaf && !shared && rt.cgroups.pids(leaf).length > 0) {
     // Processes outlived the init (no pid namespace of its own, or the recorded pid was
     // recycled while the container's own processes live on): they are the container's, found

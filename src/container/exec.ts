@@ -12,7 +12,7 @@
  * and its namespaces opened: an exec into a paused container (--ignore-paused) stays frozen
  * until `resume`, which must be able to take the lock.
  */
-import { closeSync, constants as fsConstants, openSync, statSync } from "node:fs";
+import { closeSync, constants as fsConstants, openSync } from "node:fs";
 import { constants as osConstants } from "node:os";
 import { join, resolve } from "node:path";
 import { cgroupPathFor, detectCgroups, parseSubCgroups, resolveSubCgroup, SubCgroupError, v1MountPoints, type SubCgroups } from "../cgroups";
@@ -25,7 +25,7 @@ import { capLastCap, compileSeccomp, deliverSeccompListener } from "./create";
 import { gatherHostFacts } from "./host-facts";
 import { openInit } from "./kill";
 import { readBoundedFile } from "./bundle";
-import { isAlive, pidOfPidfd } from "./proc";
+import { isAlive, nsIdentity, pidOfPidfd } from "./proc";
 import type { Runtime } from "./runtime";
 import { liveStatus } from "./status";
 import { reportWarnings } from "./warnings";
@@ -178,20 +178,11 @@ function loadProcess(rt: Runtime, opts: ExecOptions, record: ContainerRecord): P
   return proc;
 }
 
-/** "dev:ino" of a namespace file, or undefined when it cannot be read. */
-function nsIdentity(path: string): string | undefined {
-  try {
-    const st = statSync(path);
-    return `${st.dev}:${st.ino}`;
-  } catch {
-    return undefined;
-  }
-}
 
-/** --cgroup's arguments, parsed; a path that is absolute or has ".." is refused naming the flag. */
-function parseExecCgroups(id: string, args: readonly string[] | undefined): SubCgroups {
+/** `fn`, with a SubCgroupError (a --cgroup path that is absolute, has "..", or leaves the container's cgroup) as the flag's error. */
+function asCgroupFlag<T>(id: string, fn: () => T): T {
   try {
-    return parseSubCgroups(args);
+    return fn();
   } catch (err) {
     if (err instanceof SubCgroupError) throw new BerthError({ op: OP, id, field: "--cgroup", value: err.value, reason: err.reason });
     throw err;
@@ -208,15 +199,7 @@ export function execCgroupDirs(id: string, record: ContainerRecord, subs: SubCgr
     for (const c of controllers) if (byController.has(c)) return byController.get(c);
     return all;
   };
-  const checked = (dir: string, s: { arg: string; path: string } | undefined): string => {
-    if (s === undefined) return dir;
-    try {
-      return resolveSubCgroup(dir, s);
-    } catch (err) {
-      if (err instanceof SubCgroupError) throw new BerthError({ op: OP, id, field: "--cgroup", value: err.value, reason: err.reason });
-      throw err;
-    }
-  };
+  const checked = (dir: string, s: { arg: string; path: string } | undefined): string => (s === undefined ? dir : asCgroupFlag(id, () => resolveSubCgroup(dir, s)));
   const v1 = v1MountPoints(layout).map((mp) => {
     const h = layout.v1Hierarchies.find((x) => x.mountPoint === mp);
     const controllers = (h?.data ?? "").split(",").map((o) => o.replace(/^name=/, ""));
@@ -231,7 +214,7 @@ export async function exec(rt: Runtime, opts: ExecOptions): Promise<Execed> {
   const { native } = rt;
   // --cgroup's form first: a path that could leave the container's cgroup is refused before
   // anything is looked at or opened.
-  const subCgroups = parseExecCgroups(id, opts.cgroup);
+  const subCgroups = asCgroupFlag(id, () => parseSubCgroups(opts.cgroup));
   // What must be decided while nobody changes the container: its status, the init's
   // namespaces (opened now: the fds hold them even if the init then dies).
   const parentFds: number[] = [];

@@ -2,13 +2,13 @@
  * kill: signal the container's init through a pidfd. The pidfd is opened first and the
  * process's start time checked after, so the signal cannot reach a process that reused the pid.
  */
-import { readlinkSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { isFrozen, setFrozen } from "../cgroups";
 import { BerthError } from "../errors";
-import { cgroupSetOf } from "./cgroup-of";
+import { cgroupSetOf, leafCgroupDir } from "./cgroup-of";
 import type { ContainerSummary } from "../state";
-import { isAlive } from "./proc";
+import { isAlive, nsIdentity } from "./proc";
 import type { Runtime } from "./runtime";
 import { liveStatus } from "./status";
 
@@ -27,14 +27,8 @@ export function openInit(rt: Runtime, record: ContainerSummary): number | undefi
   return pidfd;
 }
 
-/** The pid namespace of a process ("pid:[ino]"), or undefined once it has gone. */
-export function pidnsOf(pid: number): string | undefined {
-  try {
-    return readlinkSync(`/proc/${pid}/ns/pid`);
-  } catch {
-    return undefined;
-  }
-}
+/** The pid namespace of a process, or undefined once it has gone. */
+const pidnsOf = (pid: number) => nsIdentity(`/proc/${pid}/ns/pid`);
 
 /**
  * The container's processes in its cgroup (for --all), init first, and whether the cgroup holds
@@ -42,7 +36,7 @@ export function pidnsOf(pid: number): string | undefined {
  * namespace of its own, the container's processes are those in its init's; without one, all.
  */
 function containerPids(rt: Runtime, record: ContainerSummary, ns: string | undefined): { pids: number[]; others: boolean } {
-  const dir = record.cgroupUnified ?? record.cgroupDirs[0] ?? record.cgroupShared?.[0];
+  const dir = leafCgroupDir(record);
   const all = (dir ? rt.cgroups.pids(dir) : []).filter((p) => p !== record.pid);
   if (ns === undefined || ns === pidnsOf(process.pid)) return { pids: [record.pid, ...all], others: false };
   const ours = all.filter((p) => pidnsOf(p) === ns);

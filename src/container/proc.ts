@@ -3,7 +3,7 @@
  * (starttime, in clock ticks since boot) differs for a recycled pid. A zombie counts as
  * stopped: it has exited and only waits to be reaped.
  */
-import { readFileSync } from "node:fs";
+import { statSync } from "node:fs";
 import { constants as osConstants } from "node:os";
 import { readSmallFile } from "../state";
 
@@ -63,9 +63,19 @@ export function isAlive(pid: number, startTime: string): boolean {
   return st !== undefined && st.startTime === startTime && st.state !== "Z" && st.state !== "X";
 }
 
+/** A namespace's identity, "dev:ino" of its file (/proc/<pid>/ns/<name>), or undefined when it cannot be read. */
+export function nsIdentity(path: string): string | undefined {
+  try {
+    const st = statSync(path);
+    return `${st.dev}:${st.ino}`;
+  } catch {
+    return undefined;
+  }
+}
+
 /** The pid a pidfd of ours refers to, in our pid namespace (the "Pid:" line of its fdinfo). */
 export function pidOfPidfd(pidfd: number): number {
-  const m = /^Pid:\s*(-?\d+)$/m.exec(readFileSync(`/proc/self/fdinfo/${pidfd}`, "utf8"));
+  const m = /^Pid:\s*(-?\d+)$/m.exec(readSmallFile(`/proc/self/fdinfo/${pidfd}`));
   if (!m || Number(m[1]) <= 0) throw new Error(`pidOfPidfd: fd ${pidfd} is not the pidfd of a live process`);
   return Number(m[1]);
 }

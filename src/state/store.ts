@@ -268,6 +268,17 @@ export class StateStore {
     }
   }
 
+  /** The cgroup directories the containers of this root made or joined (cgroupDirs, cgroupShared), but `except`'s. */
+  cgroupDirsInUse(except?: string): Set<string> {
+    const dirs = new Set<string>();
+    for (const id of this.ids()) {
+      if (id === except) continue;
+      const s = this.tryReadSummary(id);
+      for (const d of [...(s?.cgroupDirs ?? []), ...(s?.cgroupShared ?? [])]) dirs.add(d);
+    }
+    return dirs;
+  }
+
   /**
    * Remove the container's directory. state.json goes first, in one unlink: from then on
    * `state` and `list` say the container does not exist, instead of reading a half-removed

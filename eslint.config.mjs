@@ -1,4 +1,4 @@
-// Lint rules that hold berth's architecture (../shared/ARCHITECTURE.md §1):
+// Lint rules that hold berth's architecture (the rooms of src/ and the direction of imports):
 //   cli -> container -> {spec, plan, cgroups, state, hooks, image, native};  plan -> spec;
 //   every room may import errors; nothing imports cli; only cli imports yargs;
 //   spec and plan are pure (no fs, no child_process, no native);

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # bench.sh: berth, runc and crun side by side, with `node -e 0` (the floor of any Node CLI) timed
-# in the same rounds. Adapted from the shared harness (../shared/tools/bench/bench.sh).
+# in the same rounds.
 #
 # usage: bench/bench.sh [-n ROUNDS] [-s SECTIONS] [-o OUTDIR] [-w]   (npm run bench -- ...)
 #   -n ROUNDS   rounds per timed operation (default 9); each round runs every runtime once,

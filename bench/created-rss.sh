@@ -5,7 +5,7 @@
 # parent (/berthbench.<pid>/...), and everything is deleted at exit.
 #
 # crun 1.8 refuses a hybrid host whose cgroup2 root lists a controller; like the reference
-# harness (../shared/tools/bench), the whole run happens in a private mount namespace with an
+# harness berth's bench was adapted from, the whole run happens in a private mount namespace with an
 # empty tmpfs over /sys/fs/cgroup/unified, so all three runtimes see the v1 hierarchies only.
 set -euo pipefail
 n=${1:-20}

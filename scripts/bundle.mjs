@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Bundle the CLI into one file, bin/berth (a Node script with a shebang), and the library into
 // dist/index.js. One file means one read and one parse at start-up instead of ~50 module loads
-// from node_modules (see ../shared/reference/performance.md, "The floor of a Node.js CLI").
+// from node_modules (bench/results.md times berth against `node -e 0`, the floor of any Node CLI).
 import { build } from "esbuild";
 import { execFileSync } from "node:child_process";
 import { chmodSync, readFileSync, statSync, writeFileSync } from "node:fs";

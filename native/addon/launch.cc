@@ -519,9 +519,9 @@ Napi::Value Launch(const Napi::CallbackInfo& info) {
     return ThrowTypeError(env, "ERR_INVALID_ARG_VALUE", "launch: cloneFlags may only hold CLONE_NEW* flags");
   }
 
-  int cgroup_fd = -1, pidns_fd = -1, userns_index = -1;
+  int cgroup_fd = -1, pidns_fd = -1, userns_index = -1, fault_op = -1;
   if (!GetFdOption(env, opts, "cgroupFd", &cgroup_fd) || !GetFdOption(env, opts, "pidnsFd", &pidns_fd) ||
-      !GetFdOption(env, opts, "usernsFd", &userns_index)) {
+      !GetFdOption(env, opts, "usernsFd", &userns_index) || !GetFdOption(env, opts, "faultOp", &fault_op)) {
     return env.Undefined();
   }
   if (userns_index >= static_cast<int>(sources.size())) {
@@ -610,8 +610,14 @@ Napi::Value Launch(const Napi::CallbackInfo& info) {
   snprintf(plan_arg, sizeof plan_arg, "%d", n);
   snprintf(sync_arg, sizeof sync_arg, "%d", n + 1);
   char* argv[] = {arg0, arg1, plan_arg, sync_arg, nullptr};
-  // berth-init needs no environment; the container's comes with the exec op.
-  char* envp[] = {nullptr};
+  // berth-init needs no environment (the container's comes with the exec op), but for a test's
+  // injected fault (src/fault.ts): BERTH_FAULT_OP names the op it fails.
+  char fault_env[32];
+  char* envp[] = {nullptr, nullptr};
+  if (fault_op >= 0) {
+    snprintf(fault_env, sizeof fault_env, "BERTH_FAULT_OP=%d", fault_op);
+    envp[0] = fault_env;
+  }
   linux_abi::CloneArgs inner;
   memset(&inner, 0, sizeof inner);
   int inner_pidfd = -1;

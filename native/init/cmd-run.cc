@@ -192,8 +192,16 @@ int cmd_run(const char* plan_arg, const char* sync_arg) {
   close(plan_fd);
   run.root_path = find_rootfs(plan);
 
+  // A test's injected fault (src/fault.ts): the op the parent named fails instead of running.
+  int fault_op = -1;
+  if (const char* f = getenv("BERTH_FAULT_OP"); f != nullptr && !parse_fd(f, &fault_op)) fault_op = -1;
   for (uint32_t i = 0; i < plan.count; i++) {
     const Op& op = plan.ops[i];
+    if (static_cast<int>(i) == fault_op) {
+      run.doing("fault injected at step \"berth-init op ", i, " ", op.info->name, "\" (BERTH_FAULT)");
+      run.fail(ECANCELED);
+      report_and_exit(run, static_cast<int32_t>(i));
+    }
     run.doing(op.info->name);
     Handler handler = find_handler(op.info->tag);
     if (handler(run, op) != 0) report_and_exit(run, static_cast<int32_t>(i));

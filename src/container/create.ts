@@ -14,7 +14,7 @@ import { cgroupOwner, cgroupPathFor, cgroupSetFor, CgroupWriteError, delegateCgr
 import { startUnit, stopUnit, systemdUnitOf, unitResourceProperties, type SystemdSession } from "../cgroups";
 import { dirsSystemdLeaves, openSystemd, systemdError } from "./systemd";
 import { planSeccomp, type SeccompRequest } from "../plan";
-import type { ContainerRecord } from "../state";
+import type { ContainerRecord, ContainerSummary } from "../state";
 import { PID_FILE_WRITE, writeFileAtomic } from "../state";
 import type { NamespaceType, Spec } from "../spec";
 import { loadBundle } from "./bundle";
@@ -27,6 +27,7 @@ import type { Runtime } from "./runtime";
 import { hookError, runPoststop, startResultPath } from "./hooks";
 import { checkTerminalOptions, takeTerminal, type ReceivedTerminal } from "./console";
 import { hasNetDevices, moveNetDevices, runtimeNetLinks, type UndoLog } from "./net-devices";
+import { faultInitOps, faultPoint } from "../fault";
 
 export interface CreateOptions {
   id: string;
@@ -247,6 +248,7 @@ export async function create(rt: Runtime, opts: CreateOptions): Promise<Created>
     // container gone, never half-removed.
     return await store.withLockAsync("create", id, async () => {
       try {
+        faultPoint("create", id, "make the state directory");
         const created = await createLocked(rt, opts, undo);
         undo.release();
         return created;
@@ -307,9 +309,28 @@ async function createLocked(rt: Runtime, opts: CreateOptions, undo: Undo): Promi
   if (consoleSocket !== undefined && !native.unixSendFd) throw new BerthError({ op: "create", id, field: "--console-socket", value: opts.consoleSocket, reason: "sending the terminal is not available in this build of berth" });
 
   const rootfs = resolve(bundle.dir, spec.root!.path);
+  // A "creating" record, before anything is made on the host, and kept up to date until
+  // "created": if create is killed, `delete --force` finds from it what to remove.
+  const creating: ContainerRecord = {
+    ociVersion: spec.ociVersion,
+    id,
+    status: "creating",
+    pid: 0,
+    bundle: bundle.dir,
+    annotations: spec.annotations,
+    created: new Date().toISOString(),
+    rootfs,
+    pidStartTime: "",
+    cgroupDirs: [],
+    config: spec,
+    owner: "root",
+  };
+  store.write(creating, false);
+  faultPoint("create", id, "record creating");
   // A bundle made by `berth bundle`: the image's layers plus a writable layer, mounted here.
   const unmountImage = mountImageRootfs(native, id, spec, rootfs);
   if (unmountImage) undo.push(`remove the image rootfs at ${rootfs}`, unmountImage);
+  if (unmountImage) faultPoint("create", id, "mount the image rootfs");
   try {
     if (!statSync(rootfs).isDirectory()) throw new BerthError({ op: "create", id, field: "root.path", value: spec.root!.path, reason: "is not a directory" });
   } catch (err) {
@@ -360,6 +381,7 @@ async function createLocked(rt: Runtime, opts: CreateOptions, undo: Undo): Promi
   native.mkfifo(fifo, 0o600);
   const fifoFd = native.openFifoRdwr(fifo);
   const parentFds: number[] = [fifoFd];
+  faultPoint("create", id, "make the exec fifo");
   const closeParentFds = () => {
     for (const fd of parentFds.splice(0)) {
       try {
@@ -389,6 +411,7 @@ async function createLocked(rt: Runtime, opts: CreateOptions, undo: Undo): Promi
       const fd = native.openFifoRdwr(path);
       parentFds.push(fd);
       startResultIndex = fds.push(fd) - 1;
+      faultPoint("create", id, "make the start-result fifo");
     }
     let notifySocket: string | undefined;
     if (opts.notifySocket) {
@@ -516,12 +539,14 @@ async function createLocked(rt: Runtime, opts: CreateOptions, undo: Undo): Promi
         s.bus.close();
       };
       undo.push("close the systemd connection", () => closeSystemd());
+      faultPoint("create", id, "connect to systemd");
     }
     const placement: CgroupPlacement = cgroups.create(layout, cgroupPath);
     undo.push("remove cgroups", () => {
       const failed = cgroups.remove(placement.created);
       if (failed.length) throw new Error(failed.map((f) => `${f.dir}: ${f.error.code}`).join(", "));
     });
+    faultPoint("create", id, "create cgroups");
     // A cgroupsPath shared with another container (runc allows it, with a warning): its
     // processes are not this container's, and the directories are removed by whichever of the
     // berth containers that use them is deleted last (record.cgroupShared).
@@ -541,6 +566,7 @@ async function createLocked(rt: Runtime, opts: CreateOptions, undo: Undo): Promi
     const intoUnified = placement.unified !== undefined && placement.created.includes(placement.unified);
     if (intoUnified !== plannedIntoUnified) plan = planFor(intoUnified);
     resourceErrors(id, () => cgroups.apply(cgroupSetFor(layout, cgroupPath, placement.created), fsResources, (m) => rt.warn(`create ${id}: ${m}`)));
+    faultPoint("create", id, "apply cgroup limits");
     let cgroupFd: number | undefined;
     const owner = placement.unified ? cgroupOwner(spec, layout.mode) : undefined;
     if (placement.unified && owner !== undefined) {
@@ -551,6 +577,7 @@ async function createLocked(rt: Runtime, opts: CreateOptions, undo: Undo): Promi
         const e = err as NodeJS.ErrnoException;
         throw new BerthError({ op: "create", id, field: "linux.cgroupsPath", value: spec.linux?.cgroupsPath ?? cgroupPath, reason: `give the cgroup to host uid ${owner} (cgroup ownership): chown ${e.path ?? placement.unified}`, errno: e.code ?? "EIO", cause: err });
       }
+      faultPoint("create", id, "delegate the cgroup");
     }
     if (placement.unified) {
       cgroupFd = openSync(placement.unified, constants.O_RDONLY | constants.O_DIRECTORY);
@@ -566,6 +593,7 @@ async function createLocked(rt: Runtime, opts: CreateOptions, undo: Undo): Promi
           const e = err as NodeJS.ErrnoException;
           throw new BerthError({ op: "create", id, field: "linux.resources.devices", reason: `cannot attach the cgroup v2 device filter: ${e.syscall ?? e.message}`, errno: e.code });
         }
+        faultPoint("create", id, "attach the device filter");
       }
     }
 
@@ -583,7 +611,22 @@ async function createLocked(rt: Runtime, opts: CreateOptions, undo: Undo): Promi
       });
     }
 
-    const launched = native.launch({ initPath: native.berthInitPath(), plan: encodePlan(plan.ops), fds, cloneFlags: plan.cloneFlags, cgroupFd: intoUnified ? cgroupFd : undefined, pidnsFd, usernsFd: usernsIndex });
+    // What delete must find if create is killed from here on: the cgroups and host mounts.
+    Object.assign(creating, {
+      cgroupDirs: placement.created,
+      cgroupShared: cgroupShared.length ? cgroupShared : undefined,
+      cgroupPath,
+      cgroupUnified: placement.unified,
+      systemdUnit: unit?.unit,
+      hostMounts,
+    });
+    store.writeSummary(summaryOf(creating));
+    faultPoint("create", id, "record cgroups and mounts");
+
+    // A created container's ops after waitStart run during `start` (for the fault steps).
+    const waitStart = plan.ops.findIndex((o) => o.op === "waitStart");
+    const faultOp = faultInitOps(plan.ops, (i) => (waitStart >= 0 && i > waitStart ? "start" : "create"));
+    const launched = native.launch({ initPath: native.berthInitPath(), plan: encodePlan(plan.ops), fds, cloneFlags: plan.cloneFlags, cgroupFd: intoUnified ? cgroupFd : undefined, pidnsFd, usernsFd: usernsIndex, faultOp });
     undo.push(`kill berth-init (pid ${launched.pid})`, () => {
       try {
         try {
@@ -599,6 +642,11 @@ async function createLocked(rt: Runtime, opts: CreateOptions, undo: Undo): Promi
       }
     });
     closeParentFds();
+    // The pid, at once: from here a killed create leaves a process that delete must find.
+    creating.pid = launched.pid;
+    creating.pidStartTime = procStat(launched.pid)?.startTime ?? "";
+    store.writeSummary(summaryOf(creating));
+    faultPoint("create", id, "launch berth-init");
     // runtime.md "Lifecycle": a failure from here on destroys the container, and then the
     // poststop hooks run (warnings only).
     if ((spec.hooks?.poststop?.length ?? 0) > 0) undo.after.push(() => runPoststop(rt, "create", { spec, id, bundle: bundle.dir, pid: launched.pid }));
@@ -611,7 +659,10 @@ async function createLocked(rt: Runtime, opts: CreateOptions, undo: Undo): Promi
     let cgroupDirs = placement.created;
     try {
       // The plan's first ops move berth-init into the rest itself, unless it cannot (plan.cgroupJoin).
-      if (plan.cgroupJoin === "parent") cgroups.joinCgroups(placement, launched.pid, !intoUnified);
+      if (plan.cgroupJoin === "parent") {
+        cgroups.joinCgroups(placement, launched.pid, !intoUnified);
+        faultPoint("create", id, "join cgroups");
+      }
       if (unit && session) {
         // The init exists, in the scope's directory already: systemd adopts both (see
         // cgroups/systemd.ts for the ordering). From here systemd owns those directories.
@@ -621,6 +672,7 @@ async function createLocked(rt: Runtime, opts: CreateOptions, undo: Undo): Promi
         } catch (err) {
           throw systemdError("create", id, err);
         }
+        faultPoint("create", id, "start the systemd unit");
         // Undone before the "kill berth-init" step (newest first), so this step kills the init
         // itself, and waits for its death, before StopUnit: systemd stops a scope with SIGTERM,
         // which the init of a pid namespace never receives from outside it (pid_namespaces(7)),
@@ -640,6 +692,7 @@ async function createLocked(rt: Runtime, opts: CreateOptions, undo: Undo): Promi
           if (killFailed !== undefined) throw killFailed;
         });
         cgroupDirs = dirsSystemdLeaves(layout, placement.created);
+        store.writeSummary(summaryOf({ ...creating, cgroupDirs }));
         // systemd rewrote the v1 devices.* files when it realized the unit, from the unit's
         // DevicePolicy=strict + DeviceAllow (systemd-props.ts): the same rules, except those it
         // has no syntax for, which berth writes again here.
@@ -649,6 +702,7 @@ async function createLocked(rt: Runtime, opts: CreateOptions, undo: Undo): Promi
       if (plan.userns) {
         writeIdMap(id, launched.pid, "uid", plan.userns.uidMappings);
         writeIdMap(id, launched.pid, "gid", plan.userns.gidMappings);
+        faultPoint("create", id, "write the id maps");
         native.syncSend(launched.syncFd, SYNC.ack);
       }
       // The plan's first op waits for this (plan.waitsForParent): the unit is up, the cgroups joined.
@@ -658,6 +712,7 @@ async function createLocked(rt: Runtime, opts: CreateOptions, undo: Undo): Promi
         if (msg.type === SYNC.netDevices) {
           // berth-init is in its final network namespace: move linux.netDevices in.
           moveNetDevices(native, id, spec, launched.pid, undo);
+          faultPoint("create", id, "move the network devices");
           native.syncSend(launched.syncFd, SYNC.ack);
         } else if (msg.type === SYNC.hooks) {
           // runtime.md steps 3-4: prestart (deprecated, still run), then createRuntime, on the
@@ -667,13 +722,16 @@ async function createLocked(rt: Runtime, opts: CreateOptions, undo: Undo): Promi
             const failure = runHooks(planHooks(kind, spec.hooks, state), "stop");
             if (failure) throw hookError("create", id, failure);
           }
+          faultPoint("create", id, "run the createRuntime hooks");
           native.syncSend(launched.syncFd, SYNC.ack, launched.pid);
         } else if (msg.type === SYNC.seccompListener) {
           deliverSeccompListener(rt, id, spec, bundle.dir, launched.pid, seccompListener, msg.fd);
+          faultPoint("create", id, "send the seccomp listener");
           native.syncSend(launched.syncFd, SYNC.ack);
         } else {
           if (terminal) native.closeFd(terminal.fd);
           terminal = takeTerminal(rt, "create", id, msg, { consoleSocket, keep: opts.foreground === true });
+          faultPoint("create", id, "take the terminal");
           native.syncSend(launched.syncFd, SYNC.ack);
         }
         msg = native.syncRecv(launched.syncFd);
@@ -682,6 +740,7 @@ async function createLocked(rt: Runtime, opts: CreateOptions, undo: Undo): Promi
       if (!msg) throw new BerthError({ op: "create", id, reason: await notReady(native, launched) });
       if (msg.type === SYNC.error) throw initError(id, plan, msg);
       if (msg.type !== SYNC.ready) throw new BerthError({ op: "create", id, reason: `unexpected message ${msg.type} from berth-init`, internal: true });
+      faultPoint("create", id, "berth-init ready");
     } finally {
       native.closeFd(launched.syncFd);
     }
@@ -689,27 +748,15 @@ async function createLocked(rt: Runtime, opts: CreateOptions, undo: Undo): Promi
     const stat = procStat(launched.pid);
     if (!stat) throw new BerthError({ op: "create", id, reason: await notReady(native, launched) });
     const record: ContainerRecord = {
-      ociVersion: spec.ociVersion,
-      id,
+      ...creating,
       status: "created",
-      pid: launched.pid,
-      bundle: bundle.dir,
-      annotations: spec.annotations,
-      created: new Date().toISOString(),
-      rootfs,
       pidStartTime: stat.startTime,
       cgroupDirs,
-      cgroupShared: cgroupShared.length ? cgroupShared : undefined,
-      cgroupPath,
-      systemdUnit: unit?.unit,
-      cgroupUnified: placement.unified,
-      config: spec,
       startHookOps: startResultIndex === undefined ? undefined : plan.ops.flatMap((o, i) => (o.op === "runHook" && o.origin.startsWith("hooks.startContainer") ? [i] : [])),
       userns: plan.userns,
-      hostMounts,
-      owner: "root",
     };
     store.write(record);
+    faultPoint("create", id, "write state");
     if (opts.pidFile) {
       const pidFile = resolve(opts.pidFile);
       try {
@@ -723,6 +770,7 @@ async function createLocked(rt: Runtime, opts: CreateOptions, undo: Undo): Promi
       undo.push(`remove ${pidFile}`, () => {
         if (existsSync(pidFile)) unlinkSync(pidFile);
       });
+      faultPoint("create", id, "write the pid file");
     }
     closeSystemd();
     return { record, pidfd: launched.pidfd, terminal };
@@ -737,4 +785,10 @@ function sharedCgroupDirs(rt: Runtime, placement: CgroupPlacement): string[] {
   if (existing.length === 0) return [];
   const inUse = rt.store.cgroupDirsInUse();
   return existing.filter((d) => inUse.has(d));
+}
+
+/** The record without its config (state.json; config.json was written with the first record). */
+function summaryOf(record: ContainerRecord): ContainerSummary {
+  const { config: _config, ...summary } = record;
+  return summary;
 }

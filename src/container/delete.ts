@@ -17,6 +17,7 @@ import { runPoststop } from "./hooks";
 import type { Runtime } from "./runtime";
 import { liveStatus } from "./status";
 import { openSystemd, systemdError } from "./systemd";
+import { faultPoint } from "../fault";
 
 const SIGKILL = 9;
 /** How long exiting processes may take to leave the cgroup (a large address space takes a while to free). */
@@ -54,6 +55,7 @@ async function destroyLocked(rt: Runtime, id: string, force: boolean): Promise<v
       }
       throw err;
     }
+    faultPoint("delete", id, "read state");
     const status = liveStatus(rt.store, record);
     if (status !== "stopped") {
       // runtime.md "delete": deleting a container that is not stopped MUST produce an error.
@@ -61,8 +63,10 @@ async function destroyLocked(rt: Runtime, id: string, force: boolean): Promise<v
       // --force, as runc and crun do: containerd's shim deletes a created-but-never-started
       // task that way (no --force), and nothing of the user's program has run yet. A
       // deliberate deviation, recorded in docs/conformance-suite.md.
-      if (!force && status !== "created") throw new BerthError({ op: "delete", id, reason: `cannot delete container ${id} that is not stopped: ${status}` });
+      // A "creating" record whose create was killed is the same: nothing of the user's has run.
+      if (!force && status !== "created" && status !== "creating") throw new BerthError({ op: "delete", id, reason: `cannot delete container ${id} that is not stopped: ${status}` });
       await killAndWait(rt, record);
+      faultPoint("delete", id, "kill the container");
     }
     await removeOwned(rt, record);
     // runtime.md "Lifecycle" step 13: after the container is gone; failures are warnings.
@@ -127,6 +131,7 @@ async function removeOwned(rt: Runtime, record: ContainerRecord): Promise<void> 
     await signalCgroup(rt, record, SIGKILL);
   }
   if (leaf && !shared) await rt.cgroups.waitEmpty(leaf, CGROUP_EMPTY_TIMEOUT_MS);
+  faultPoint("delete", record.id, "wait for the cgroup to empty");
   if (record.systemdUnit) {
     // systemd made the unit's cgroup and removes it: stop the unit (and reset it, if it
     // failed); berth removes only the directories systemd does not own (record.cgroupDirs).
@@ -138,17 +143,21 @@ async function removeOwned(rt: Runtime, record: ContainerRecord): Promise<void> 
     } finally {
       session.bus.close();
     }
+    faultPoint("delete", record.id, "stop the systemd unit");
   }
   // A shared directory still in use by the others stays, for the last of them to remove.
   const failed = rt.cgroups.remove([...record.cgroupDirs, ...(record.cgroupShared ?? [])]);
   if (failed.length && !shared) {
     throw new BerthError({ op: "delete", id: record.id, field: failed[0]!.dir, reason: "rmdir", errno: failed[0]!.error.code ?? "EBUSY" });
   }
+  faultPoint("delete", record.id, "remove cgroups");
   if (record.hostMounts && rt.native.umount) {
     const failed = unmountContainerMounts(rt.native.umount, record.hostMounts.root, record.hostMounts.before);
     if (failed.length) throw new BerthError({ op: "delete", id: record.id, field: failed[0]!.mountPoint, reason: "unmount the container's mount in the host's mount namespace", errno: failed[0]!.code });
   }
+  faultPoint("delete", record.id, "unmount");
   unmountImageRootfs(rt.native, record.id, record.config);
+  faultPoint("delete", record.id, "remove the image rootfs");
   rt.store.remove(record.id);
 }
 

@@ -30,6 +30,7 @@ import type { Runtime } from "./runtime";
 import { liveStatus } from "./status";
 import { reportWarnings } from "./warnings";
 import { checkTerminalOptions, relayTerminal, takeTerminal, type ReceivedTerminal, type TerminalRelay } from "./console";
+import { faultInitOps, faultPoint } from "../fault";
 
 /** runc's argument form: overrides of the container's config.process. */
 export interface ExecArgs {
@@ -232,6 +233,7 @@ export async function exec(rt: Runtime, opts: ExecOptions): Promise<Execed> {
       const record = rt.store.read(OP, id);
       const status = liveStatus(rt.store, record);
       if (status === "stopped") throw new BerthError({ op: OP, id, reason: "cannot exec in a stopped container" });
+      if (status === "creating") throw new BerthError({ op: OP, id, reason: "cannot exec in a container whose create has not finished" });
       if (status === "paused" && !opts.ignorePaused) throw new BerthError({ op: OP, id, reason: "cannot exec in a paused container (use --ignore-paused to override)" });
       const proc = loadProcess(rt, opts, record);
       const initFd = openInit(rt, record);
@@ -260,6 +262,7 @@ export async function exec(rt: Runtime, opts: ExecOptions): Promise<Execed> {
         native.closeFd(initFd);
       }
     });
+    faultPoint(OP, id, "read state");
     return await launchExec(rt, opts, prepared, parentFds, subCgroups);
   } finally {
     closeParentFds();
@@ -329,13 +332,15 @@ async function launchExec(
   }
 
   const join = plan.join.map((j) => ({ fd: nsFds[j.type]!, type: j.flag }));
-  const launched = native.launch({ initPath: native.berthInitPath(), plan: encodePlan(plan.ops), fds, cloneFlags: 0, cgroupFd, join, cgroupProcs: plan.cgroupProcs });
+  const faultOp = faultInitOps(plan.ops, () => OP);
+  const launched = native.launch({ initPath: native.berthInitPath(), plan: encodePlan(plan.ops), fds, cloneFlags: 0, cgroupFd, join, cgroupProcs: plan.cgroupProcs, faultOp });
   // berth-init, until forkIntoPidns hands over to the process it made in the pid namespace.
   let current = { pid: launched.pid, pidfd: launched.pidfd };
   let ok = false;
   let terminal: ReceivedTerminal | undefined;
   try {
     try {
+      faultPoint(OP, id, "launch berth-init");
       if (plan.waitsForParent) {
         try {
           // Paused: every directory (nothing was cloned into the frozen cgroup2 one).
@@ -344,6 +349,7 @@ async function launchExec(
           const e = err as NodeJS.ErrnoException;
           throw new BerthError({ op: OP, id, field: e.path, reason: "write", errno: e.code ?? "EIO" });
         }
+        faultPoint(OP, id, "join cgroups");
         native.syncSend(launched.syncFd, SYNC.ack);
       }
       let msg = native.syncRecv(launched.syncFd);
@@ -354,12 +360,15 @@ async function launchExec(
           native.waitpid(current.pid, false);
           native.closeFd(current.pidfd);
           current = { pid: pidOfPidfd(pidfd), pidfd };
+          faultPoint(OP, id, "follow the process");
         } else {
           if (msg.type === SYNC.seccompListener) {
             deliverSeccompListener(rt, id, spec, record.bundle, launched.pid, listener, msg.fd, OP);
+            faultPoint(OP, id, "send the seccomp listener");
           } else {
             if (terminal) native.closeFd(terminal.fd);
             terminal = takeTerminal(rt, OP, id, msg, { consoleSocket, keep: !opts.detach });
+            faultPoint(OP, id, "take the terminal");
           }
           native.syncSend(launched.syncFd, SYNC.ack);
         }
@@ -372,6 +381,7 @@ async function launchExec(
         throw new BerthError({ op: OP, id, field: op?.origin, reason: msg.detail || (op ? op.op : "berth-init failed"), errno: msg.errno || undefined });
       }
       if (msg) throw new BerthError({ op: OP, id, reason: `unexpected message ${msg.type} from berth-init`, internal: true });
+      faultPoint(OP, id, "exec the process");
     } finally {
       native.closeFd(launched.syncFd);
     }
@@ -383,6 +393,7 @@ async function launchExec(
       } catch (err) {
         throw new BerthError({ op: OP, id, field: "--pid-file", value: opts.pidFile, reason: "write", errno: (err as NodeJS.ErrnoException).code ?? "EIO", cause: err });
       }
+      faultPoint(OP, id, "write the pid file");
     }
     ok = true;
   } finally {

@@ -24,7 +24,7 @@ export interface LaunchResult {
 
 /** The native calls the lifecycle makes (a subset of src/native's surface). */
 export interface LifecycleNative {
-  launch(opts: { initPath: string; plan: Buffer; fds: number[]; cloneFlags: number; cgroupFd?: number; pidnsFd?: number; usernsFd?: number; join?: readonly { fd: number; type: number }[]; cgroupProcs?: readonly string[] }): LaunchResult;
+  launch(opts: { initPath: string; plan: Buffer; fds: number[]; cloneFlags: number; cgroupFd?: number; pidnsFd?: number; usernsFd?: number; join?: readonly { fd: number; type: number }[]; cgroupProcs?: readonly string[]; faultOp?: number }): LaunchResult;
   syncRecv(fd: number): SyncMessage | null;
   syncSend(fd: number, type: number, value?: number): void;
   pidfdOpen(pid: number): number;

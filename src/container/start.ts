@@ -20,6 +20,7 @@ import { killAndWait } from "./delete";
 import { hookError, runWarningHooks, startResultPath } from "./hooks";
 import type { Runtime } from "./runtime";
 import { liveStatus } from "./status";
+import { faultPoint } from "../fault";
 
 export async function start(rt: Runtime, id: string): Promise<void> {
   await rt.store.withLockAsync("start", id, async () => {
@@ -29,7 +30,9 @@ export async function start(rt: Runtime, id: string): Promise<void> {
     const record = rt.store.withConfig("start", summary);
     const status = liveStatus(rt.store, record);
     if (status === "stopped") throw new BerthError({ op: "start", id, reason: "cannot start a container that has stopped" });
+    if (status === "creating") throw new BerthError({ op: "start", id, reason: `cannot start a container whose create has not finished (if that create was killed, \`berth delete --force ${id}\` removes what it made)` });
     if (status !== "created") throw new BerthError({ op: "start", id, reason: `cannot start an already ${status} container` });
+    faultPoint("start", id, "read state");
     const resultPath = startResultPath(rt.store.dir(id));
     // Opened before the exec fifo is written, so the verdict cannot be missed. O_NONBLOCK
     // opens at once (berth-init holds the only writer); the socket wrapper then waits in the
@@ -52,6 +55,7 @@ export async function start(rt: Runtime, id: string): Promise<void> {
       }
       // Once the fifo is gone the container reads as running; berth-init already holds its fd.
       unlinkSync(fifo);
+      faultPoint("start", id, "write the exec fifo");
     } catch (err) {
       if (resultFd !== undefined) closeSync(resultFd);
       throw err;
@@ -60,11 +64,13 @@ export async function start(rt: Runtime, id: string): Promise<void> {
       const verdict = await readVerdict(resultFd);
       unlinkSync(resultPath);
       if (verdict) throw startHookError(record, verdict);
+      faultPoint("start", id, "run the startContainer hooks");
     }
     // The live status (status.ts) already reads "running" once the fifo is gone; the file says
     // so too, for anyone who reads state.json itself (a person debugging, a tool). Atomic, not
     // fsynced (store.ts writeStatus).
     rt.store.writeStatus(summary, "running");
+    faultPoint("start", id, "record running");
     if (record.config.hooks?.poststart?.length) {
       const input = { spec: record.config, id, bundle: record.bundle, pid: record.pid };
       if (!poststartFailureStops(record.config.ociVersion)) {
@@ -78,6 +84,7 @@ export async function start(rt: Runtime, id: string): Promise<void> {
         await killAndWait(rt, record);
         throw hookError("start", id, failure);
       }
+      faultPoint("start", id, "run the poststart hooks");
     }
   });
 }

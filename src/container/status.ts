@@ -13,6 +13,10 @@ import { isAlive } from "./proc";
 
 /** As runc decides it: stopped, else paused (frozen, even before start), else created or running. */
 export function liveStatus(store: StateStore, record: ContainerSummary): Status {
+  // A create in progress, or one that was killed (its berth-init may still wait): "creating"
+  // until create writes "created"; `delete` removes it. A killed one whose berth-init is gone
+  // (or was never launched: pid 0, then still creating) is stopped.
+  if (record.status === "creating") return record.pid === 0 || isAlive(record.pid, record.pidStartTime) ? "creating" : "stopped";
   if (!isAlive(record.pid, record.pidStartTime)) return "stopped";
   // Only a container berth has paused can be frozen; skip the cgroup read otherwise.
   if (record.status === "paused" && isFrozen(cgroupSetOf(record))) return "paused";

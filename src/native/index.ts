@@ -197,6 +197,8 @@ export interface LaunchOptions {
   join?: readonly { fd: number; type: number }[];
   /** cgroup.procs / tasks files the child writes itself into before the joins (exec's form). */
   cgroupProcs?: readonly string[];
+  /** Tests only (src/fault.ts): the index of the plan op berth-init fails instead of running. */
+  faultOp?: number;
 }
 
 /** launch()'s result. pidfd and syncFd are close-on-exec and owned by the caller (closeFd). */

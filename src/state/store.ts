@@ -190,10 +190,19 @@ export class StateStore {
    * what makes the container exist for `state` and `list`. No directory fsync: see atomic.ts
    * (the state of a container does not outlive a crash that would lose the rename).
    */
-  write(record: ContainerRecord): void {
+  write(record: ContainerRecord, durable = true): void {
     const { config, ...summary } = record;
-    writeFileAtomic(this.configPath(record.id), JSON.stringify(config) + "\n", 0o600, { syncDir: false });
-    writeFileAtomic(this.statePath(record.id), JSON.stringify(summary) + "\n", 0o600, { syncDir: false });
+    writeFileAtomic(this.configPath(record.id), JSON.stringify(config) + "\n", 0o600, { syncFile: durable, syncDir: false });
+    writeFileAtomic(this.statePath(record.id), JSON.stringify(summary) + "\n", 0o600, { syncFile: durable, syncDir: false });
+  }
+
+  /**
+   * state.json alone, atomically, not fsynced: create's "creating" records as it goes (what a
+   * delete needs to find if create is killed), and the status changes below. See writeStatus
+   * for why no fsync is needed.
+   */
+  writeSummary(summary: ContainerSummary): void {
+    writeFileAtomic(this.statePath(summary.id), JSON.stringify(summary) + "\n", 0o600, { syncFile: false, syncDir: false });
   }
 
   /**
@@ -208,7 +217,7 @@ export class StateStore {
    * keeps its config (it has no config.json); not a record read() joined.
    */
   writeStatus(summary: ContainerSummary, status: Status): void {
-    writeFileAtomic(this.statePath(summary.id), JSON.stringify({ ...summary, status }) + "\n", 0o600, { syncFile: false, syncDir: false });
+    this.writeSummary({ ...summary, status });
   }
 
   /** The record, or a "container does not exist" error (runc's wording, which engines match). */

@@ -162,3 +162,17 @@ export function leftBehind(before: HostSnapshot, after: HostSnapshot, ignore: (k
   }
   return out;
 }
+
+/**
+ * What is still left after `after()` settles: other tests and programs on the host come and go
+ * (their processes, mounts and memfds show in a snapshot for a moment), so a difference must
+ * persist for `ms` to count. Empty when nothing was left.
+ */
+export async function settledLeftBehind(before: HostSnapshot, after: () => HostSnapshot, ignore: (keyof HostSnapshot)[] = [], ms = 3000): Promise<Partial<Record<keyof HostSnapshot, string[]>>> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const left = leftBehind(before, after(), ignore);
+    if (Object.keys(left).length === 0 || Date.now() > deadline) return left;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

@@ -22,6 +22,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("launch", Napi::Function::New(env, Launch, "launch"));
   exports.Set("syncRecv", Napi::Function::New(env, SyncRecv, "syncRecv"));
   exports.Set("syncSend", Napi::Function::New(env, SyncSend, "syncSend"));
+  exports.Set("syncShutdown", Napi::Function::New(env, SyncShutdown, "syncShutdown"));
   exports.Set("pidfdOpen", Napi::Function::New(env, PidfdOpen, "pidfdOpen"));
   exports.Set("pidfdSendSignal", Napi::Function::New(env, PidfdSendSignal, "pidfdSendSignal"));
   exports.Set("pidfdWait", Napi::Function::New(env, PidfdWait, "pidfdWait"));

@@ -37,6 +37,7 @@ Napi::Value Launch(const Napi::CallbackInfo& info);  // (LaunchOptions) -> {pid,
 // sync.cc
 Napi::Value SyncRecv(const Napi::CallbackInfo& info);  // (fd) -> SyncMessage | null
 Napi::Value SyncSend(const Napi::CallbackInfo& info);  // (fd, type)
+Napi::Value SyncShutdown(const Napi::CallbackInfo& info);  // (fd)
 
 // process.cc
 Napi::Value PidfdOpen(const Napi::CallbackInfo& info);        // (pid) -> pidfd

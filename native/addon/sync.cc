@@ -104,4 +104,16 @@ Napi::Value SyncSend(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// syncShutdown(fd): shut the parent's end both ways. berth-init's next send fails (EPIPE) and
+// its next receive sees the end, while what it sent before stays queued for syncRecv, which
+// then returns null instead of blocking. A parent giving up on an exec uses it to learn, without
+// a race, whether berth-init already made the process in the pid namespace (op-fork.cc).
+Napi::Value SyncShutdown(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = -1;
+  if (!ArgFd(info, 0, "syncShutdown: fd", &fd)) return env.Undefined();
+  if (shutdown(fd, SHUT_RDWR) != 0 && errno != ENOTCONN) return ThrowErrno(env, errno, "shutdown");
+  return env.Undefined();
+}
+
 }  // namespace berth

@@ -623,9 +623,9 @@ async function createLocked(rt: Runtime, opts: CreateOptions, undo: Undo): Promi
     store.writeSummary(summaryOf(creating));
     faultPoint("create", id, "record cgroups and mounts");
 
-    // A created container's ops after waitStart run during `start` (for the fault steps).
-    const waitStart = plan.ops.findIndex((o) => o.op === "waitStart");
-    const faultOp = faultInitOps(plan.ops, (i) => (waitStart >= 0 && i > waitStart ? "start" : "create"));
+    // The ops after "ready" fail where only `start` can see it (for the fault steps).
+    const ready = plan.ops.findIndex((o) => o.op === "ready");
+    const faultOp = faultInitOps(plan.ops, (i) => (ready >= 0 && i > ready ? "start" : "create"));
     const launched = native.launch({ initPath: native.berthInitPath(), plan: encodePlan(plan.ops), fds, cloneFlags: plan.cloneFlags, cgroupFd: intoUnified ? cgroupFd : undefined, pidnsFd, usernsFd: usernsIndex, faultOp });
     undo.push(`kill berth-init (pid ${launched.pid})`, () => {
       try {

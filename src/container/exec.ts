@@ -269,6 +269,37 @@ export async function exec(rt: Runtime, opts: ExecOptions): Promise<Execed> {
   }
 }
 
+/**
+ * An exec that fails while berth-init may still make the process in the pid namespace: shut
+ * the sync socket (its send of the pidfd now fails, and then it kills that process itself,
+ * op-fork.cc), take any pidfd it sent before, and let it end. Returns the process to kill:
+ * the one it made, or berth-init when it is still the one that would exec.
+ */
+async function takeOverUnannounced(rt: Runtime, launched: { pid: number; pidfd: number; syncFd: number }, current: { pid: number; pidfd: number }, forks: boolean): Promise<{ pid: number; pidfd: number }> {
+  const { native } = rt;
+  if (!forks || current.pid !== launched.pid || !native.syncShutdown) return current;
+  try {
+    native.syncShutdown(launched.syncFd);
+    for (let msg = native.syncRecv(launched.syncFd); msg; msg = native.syncRecv(launched.syncFd)) {
+      if (msg.type !== SYNC.pidfd || msg.fd === undefined) {
+        if (msg.fd !== undefined) native.closeFd(msg.fd);
+        continue;
+      }
+      native.waitpid(current.pid, false);
+      native.closeFd(current.pidfd);
+      return { pid: pidOfPidfd(msg.fd), pidfd: msg.fd };
+    }
+  } catch {
+    return current;
+  }
+  // Nothing sent: berth-init ends on its own now (its receive sees the end, or its send fails
+  // and it kills what it made); a bounded wait, and the caller's SIGKILL after that.
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([native.pidfdPollExit(current.pidfd).catch(() => undefined), new Promise((r) => (timer = setTimeout(r, 2000)))]);
+  clearTimeout(timer);
+  return current;
+}
+
 async function launchExec(
   rt: Runtime,
   opts: ExecOptions,
@@ -382,6 +413,12 @@ async function launchExec(
       }
       if (msg) throw new BerthError({ op: OP, id, reason: `unexpected message ${msg.type} from berth-init`, internal: true });
       faultPoint(OP, id, "exec the process");
+    } catch (err) {
+      // Giving up before berth-init said which process it made in the pid namespace: it may
+      // have made it already. Find out before anything is killed (killing berth-init between
+      // its clone and its message would leave that process running, unseen).
+      current = await takeOverUnannounced(rt, launched, current, plan.ops.some((o) => o.op === "forkIntoPidns"));
+      throw err;
     } finally {
       native.closeFd(launched.syncFd);
     }

@@ -27,6 +27,7 @@ export interface LifecycleNative {
   launch(opts: { initPath: string; plan: Buffer; fds: number[]; cloneFlags: number; cgroupFd?: number; pidnsFd?: number; usernsFd?: number; join?: readonly { fd: number; type: number }[]; cgroupProcs?: readonly string[]; faultOp?: number }): LaunchResult;
   syncRecv(fd: number): SyncMessage | null;
   syncSend(fd: number, type: number, value?: number): void;
+  syncShutdown?(fd: number): void;
   pidfdOpen(pid: number): number;
   pidfdSendSignal(pidfd: number, sig: number): void;
   pidfdPollExit(pidfd: number): Promise<void>;

@@ -288,6 +288,7 @@ interface NativeAddon {
   launch(opts: LaunchOptions): Launched;
   syncRecv(fd: number): SyncMessage | null;
   syncSend(fd: number, type: number, value?: number): void;
+  syncShutdown(fd: number): void;
   pidfdSendSignal(pidfd: number, signal: number): void;
   pidfdWait(pidfd: number, timeoutMs: number): boolean;
   waitpid(pid: number, nohang: boolean): WaitResult;
@@ -461,6 +462,11 @@ export function syncSend(fd: number, type: number, value?: number): void {
   load().syncSend(fd, type, value);
 }
 
+/** Shut the parent's end of the sync socket: berth-init's sends fail from now on, and syncRecv returns what it sent before, then null. */
+export function syncShutdown(fd: number): void {
+  load().syncShutdown(fd);
+}
+
 /** pidfd_send_signal(2): ESRCH once the process has exited, whatever now has its pid. */
 export function pidfdSendSignal(pidfd: number, signal: number): void {
   load().pidfdSendSignal(pidfd, signal);
@@ -624,6 +630,7 @@ export const nativeSurface: NativeSurface = {
   pidfdPollExit,
   launch,
   syncRecv,
+  syncShutdown,
   syncSend,
   pidfdSendSignal,
   pidfdWait,

@@ -41,9 +41,15 @@ export interface HostSnapshot {
   cgroups: string[];
   /** Mount points, from this process's mountinfo ("<mount point> <fstype>"). */
   mounts: string[];
-  /** Processes running berth-init (its sealed memfd) or in a cgroup under cgroupParent: "pid comm". */
+  /**
+   * Processes in a cgroup under cgroupParent, "pid comm" (with hostWide, also every process
+   * running berth-init from its sealed memfd, wherever it is).
+   */
   processes: string[];
-  /** Open fds, anywhere on the host, on berth's memfds (berth-init, berth-plan, berth-seccomp-bpf): "pid/fd". */
+  /**
+   * Open fds on berth's memfds (berth-init, berth-plan, berth-seccomp-bpf), "pid/fd target",
+   * held by this process or one under cgroupParent (with hostWide, by any process).
+   */
   memfds: string[];
   /** This process's own fds: "fd -> target". */
   ownFds: string[];
@@ -91,7 +97,7 @@ function cgroupDirsUnder(parent: string): string[] {
  * test's containers use (for the default cgroupsPath: "berth"); its own directory counts too,
  * so a test that starts from none sees one made and left.
  */
-export function hostSnapshot(stateRoot: string, cgroupParent = "berth"): HostSnapshot {
+export function hostSnapshot(stateRoot: string, cgroupParent = "berth", opts: { hostWide?: boolean } = {}): HostSnapshot {
   const processes: string[] = [];
   const memfds: string[] = [];
   for (const p of safeReaddir("/proc")) {
@@ -115,7 +121,12 @@ export function hostSnapshot(stateRoot: string, cgroupParent = "berth"): HostSna
       /* gone */
     }
     const inOurCgroup = cgroup.split("\n").some((l) => l.split(":")[2]?.startsWith(`/${cgroupParent}/`));
-    if (exe.includes("memfd:berth-init") || inOurCgroup) processes.push(`${p} ${comm}`);
+    // Other tests and engines on the host run containers of their own: without hostWide only
+    // the processes a cgroup of ours holds count (a leaked berth-init is in one: it starts
+    // in the container's cgroup, and a cgroup with a process in it cannot be removed).
+    const ours = inOurCgroup || Number(p) === process.pid;
+    if (inOurCgroup || (opts.hostWide && exe.includes("memfd:berth-init"))) processes.push(`${p} ${comm}`);
+    if (!ours && !opts.hostWide) continue;
     for (const fd of safeReaddir(`/proc/${p}/fd`)) {
       let target = "";
       try {

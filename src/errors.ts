@@ -208,11 +208,14 @@ export function toBerthError(err: unknown, op: string, id?: string): BerthError 
   if (err instanceof BerthError) return err;
   const e = err as NodeJS.ErrnoException | undefined;
   if (e && typeof e === "object" && typeof e.code === "string" && /^E[A-Z0-9]+$/.test(e.code)) {
+    // A process that could not be made (the addon retried EAGAIN briefly first): say which
+    // limit that is, rather than only "resource temporarily unavailable".
+    const limit = e.code === "EAGAIN" && (e.syscall === "clone3" || e.syscall === "clone" || e.syscall === "fork");
     return new BerthError({
       op,
       id,
       field: e.path,
-      reason: e.syscall ?? "system call failed",
+      reason: limit ? `${e.syscall}: the process limit is reached (RLIMIT_NPROC, pids.max of the cgroup, or the host's threads-max)` : (e.syscall ?? "system call failed"),
       errno: e.code,
       cause: err,
     });

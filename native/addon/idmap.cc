@@ -28,6 +28,7 @@
 #include "addon.h"
 #include "args.h"
 #include "errors.h"
+#include "../common/retry.h"
 #include "../common/unique-fd.h"
 
 namespace berth {
@@ -75,7 +76,7 @@ Napi::Value UsernsFd(const Napi::CallbackInfo& info) {
   UniqueFd wr(pipefd[1]);
   // fork semantics (no CLONE_VM, no new stack): the child is a copy of this thread. It makes
   // raw system calls only, as after any fork in a multithreaded process.
-  long pid = syscall(SYS_clone, CLONE_NEWUSER | SIGCHLD, nullptr, nullptr, nullptr, nullptr);
+  long pid = RetryEagain([] { return syscall(SYS_clone, CLONE_NEWUSER | SIGCHLD, nullptr, nullptr, nullptr, nullptr); });
   if (pid < 0) return ThrowErrno(env, errno, "clone", "CLONE_NEWUSER");
   if (pid == 0) {
     char c;

@@ -53,6 +53,7 @@
 
 #include "../abi/plan-abi.h"
 #include "../common/linux.h"
+#include "../common/retry.h"
 #include "addon.h"
 #include "errors.h"
 #include "../common/unique-fd.h"
@@ -189,7 +190,7 @@ void ChildReport(int fd, int err, const char* detail) {
   rec.opIndex = -1;
   rec.err = err;
   for (size_t i = 0; detail[i] != '\0' && i + 1 < sizeof rec.detail; i++) rec.detail[i] = detail[i];
-  send(fd, &rec, sizeof rec, MSG_NOSIGNAL);
+  RetryEintr([&] { return send(fd, &rec, sizeof rec, MSG_NOSIGNAL); });
 }
 
 [[noreturn]] void ChildFail(int fd, const char* detail) {
@@ -218,7 +219,7 @@ void ChildSendPidfd(int sock, int pidfd) {
   cm->cmsg_type = SCM_RIGHTS;
   cm->cmsg_len = CMSG_LEN(sizeof(int));
   memcpy(CMSG_DATA(cm), &pidfd, sizeof(int));
-  sendmsg(sock, &msg, MSG_NOSIGNAL);
+  RetryEintr([&] { return sendmsg(sock, &msg, MSG_NOSIGNAL); });
 }
 
 const char* NamespaceName(int type) {
@@ -322,7 +323,7 @@ void Enter(const ChildSetup& s) {
       ChildFail(s.sync_target, "launch: unshare the namespaces inside the joined user namespace");
     }
     if ((s.unshare_flags & CLONE_NEWPID) != 0) {
-      long pid = syscall(__NR_clone3, s.inner, sizeof *s.inner);
+      long pid = RetryEagain([&] { return syscall(__NR_clone3, s.inner, sizeof *s.inner); });
       if (pid < 0) ChildFail(s.sync_target, "launch: clone3 the container's init in its pid namespace");
       if (pid > 0) {
         ChildSendPidfd(s.sync_target, *s.inner_pidfd);
@@ -654,7 +655,9 @@ Napi::Value Launch(const Napi::CallbackInfo& info) {
     if (pidns_fd >= 0 && !guard.enter_pidns(pidns_fd, &f)) {
       return ThrowErrno(env, f.err, f.syscall, f.path.empty() ? nullptr : f.path.c_str());
     }
-    pid = syscall(__NR_clone3, &args, sizeof args);
+    // EAGAIN: a process limit (RLIMIT_NPROC, a pids.max) that an exited, not yet reaped
+    // process may still hold for a moment: retried briefly (RetryEagain), then reported.
+    pid = RetryEagain([&] { return syscall(__NR_clone3, &args, sizeof args); });
     if (pid == 0) Child(setup);
     clone_err = errno;
     restore_err = guard.restore();

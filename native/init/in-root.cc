@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "../common/linux.h"
+#include "../common/retry.h"
 #include "run.h"
 
 namespace berth {
@@ -86,17 +87,14 @@ int sync_send(int fd, uint32_t type, int32_t op_index, int32_t err, const char* 
     if (n > sizeof rec.detail - 1) n = sizeof rec.detail - 1;
     memcpy(rec.detail, detail, n);
   }
-  for (;;) {
-    ssize_t n = send(fd, &rec, sizeof rec, MSG_NOSIGNAL);
-    if (n < 0 && errno == EINTR) continue;
-    // Not a socket (a test may hand us a pipe): plain write. SIGPIPE is at its default here,
-    // but a pipe with no reader only happens if the parent is gone, and then nobody is left
-    // to tell anyway.
-    if (n < 0 && errno == ENOTSOCK) n = write(fd, &rec, sizeof rec);
-    if (n < 0) return -errno;
-    // SOCK_SEQPACKET: one record is one message, all or nothing.
-    return n == static_cast<ssize_t>(sizeof rec) ? 0 : -EIO;
-  }
+  ssize_t n = RetryEintr([&] { return send(fd, &rec, sizeof rec, MSG_NOSIGNAL); });
+  // Not a socket (a test may hand us a pipe): plain write. SIGPIPE is at its default here,
+  // but a pipe with no reader only happens if the parent is gone, and then nobody is left
+  // to tell anyway. (A record is smaller than PIPE_BUF: written whole or not at all.)
+  if (n < 0 && errno == ENOTSOCK) n = RetryEintr([&] { return write(fd, &rec, sizeof rec); });
+  if (n < 0) return -errno;
+  // SOCK_SEQPACKET: one record is one message, all or nothing.
+  return n == static_cast<ssize_t>(sizeof rec) ? 0 : -EIO;
 }
 
 int sync_send_fd(int fd, uint32_t type, const char* detail, int pass_fd) {

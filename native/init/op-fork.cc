@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "../common/linux.h"
+#include "../common/retry.h"
 #include "run.h"
 
 namespace berth {
@@ -34,11 +35,17 @@ int op_forkIntoPidns(Run& run, const Op&) {
   args.flags = CLONE_PARENT | linux_abi::kClonePidfd;
   args.pidfd = reinterpret_cast<uint64_t>(&pidfd);
   args.exit_signal = 0;  // clone3 wants none with CLONE_PARENT: the child gets ours
-  long pid = syscall(__NR_clone3, &args, sizeof args);
+  // EAGAIN: the container's pids.max (or RLIMIT_NPROC), which its exited but not yet reaped
+  // processes may hold for a moment: retried briefly, then said so.
+  long pid = RetryEagain([&] { return syscall(__NR_clone3, &args, sizeof args); });
   if (pid < 0 && (errno == ENOSYS || errno == EPERM)) {
-    pid = syscall(__NR_clone, CLONE_PARENT | linux_abi::kClonePidfd, 0, &pidfd, nullptr, 0);
+    pid = RetryEagain([&] { return syscall(__NR_clone, CLONE_PARENT | linux_abi::kClonePidfd, 0, &pidfd, nullptr, 0); });
   }
-  if (pid < 0) return run.fail(errno);
+  if (pid < 0) {
+    int e = errno;
+    if (e == EAGAIN) run.detail.add(kEagainForkHint);
+    return run.fail(e);
+  }
   if (pid == 0) return 0;  // the child: on with the plan
   run.doing("send the pidfd of the process in the container's pid namespace");
   if (int r = sync_send_fd(run.sync_fd, abi::kSyncPidfd, "", pidfd); r < 0) {

@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "../common/linux.h"
+#include "../common/retry.h"
 #include "run.h"
 
 namespace berth {
@@ -130,12 +131,15 @@ int op_runHook(Run& run, const Op& op) {
   struct sigaction ign{}, old{};
   ign.sa_handler = SIG_IGN;
   sigaction(SIGPIPE, &ign, &old);
-  pid_t pid = fork();
+  // EAGAIN (a pids.max, RLIMIT_NPROC) may pass once an exited process is reaped: retried
+  // briefly, then reported with what it means.
+  pid_t pid = RetryEagain([] { return fork(); });
   if (pid < 0) {
     int e = errno;
     sigaction(SIGPIPE, &old, nullptr);
     close(in[0]), close(in[1]), close(out[0]), close(out[1]);
     run.detail.add("fork");
+    if (e == EAGAIN) run.detail.add(kEagainForkHint);
     return run.fail(e);
   }
   if (pid == 0) {
@@ -193,7 +197,9 @@ int op_runHook(Run& run, const Op& op) {
     if (out_at >= 0 && fds[out_at].revents != 0) {
       char buf[512];
       ssize_t k = read(from.get(), buf, sizeof buf);
-      if (k == 0) eof = true;
+      // EOF; or an error other than "no data after all" (EAGAIN) or a signal (EINTR), which
+      // poll would report again at once: stop watching rather than spin on it.
+      if (k == 0 || (k < 0 && errno != EAGAIN && errno != EINTR)) eof = true;
       if (k > 0) {
         size_t keep = static_cast<size_t>(k) < sizeof output - got ? static_cast<size_t>(k) : sizeof output - got;
         memcpy(output + got, buf, keep);
@@ -220,8 +226,8 @@ int op_runHook(Run& run, const Op& op) {
   // What is left in the pipe (the hook is gone; a child of it may still write: do not wait).
   for (;;) {
     char buf[512];
-    ssize_t k = read(from.get(), buf, sizeof buf);
-    if (k <= 0) break;
+    ssize_t k = RetryEintr([&] { return read(from.get(), buf, sizeof buf); });
+    if (k <= 0) break;  // EOF, or EAGAIN: a child of the hook still holds the pipe
     size_t keep = static_cast<size_t>(k) < sizeof output - got ? static_cast<size_t>(k) : sizeof output - got;
     memcpy(output + got, buf, keep);
     got += keep;

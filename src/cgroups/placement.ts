@@ -12,6 +12,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileS
 import { join } from "node:path";
 import { detectCgroups, type CgroupLayout } from "./detect";
 import { applyResources, waitCgroupEmpty, type CgroupSet } from "./driver";
+import { settleCgroupRemoval, type CgroupRemoveFailure } from "./remove";
 import type { Resources } from "../spec";
 
 export function cgroupPathFor(cgroupsPath: string | undefined, id: string, systemd = false): string {
@@ -160,20 +161,20 @@ export function cgroupPids(dir: string): number[] {
  * child cgroups its processes made (a delegated cgroup, a nested runtime): those are the
  * container's, and go first, deepest first. Returns the ones that failed.
  */
-export function removeCgroupDirs(dirs: readonly string[]): { dir: string; error: NodeJS.ErrnoException }[] {
+export function removeCgroupDirs(dirs: readonly string[], rmdir: (dir: string) => void = rmdirSync): { dir: string; error: NodeJS.ErrnoException }[] {
   const failed: { dir: string; error: NodeJS.ErrnoException }[] = [];
   const isParent = (dir: string) => dirs.some((d) => d.startsWith(`${dir}/`));
   for (const dir of dirs) {
     try {
       try {
-        rmdirSync(dir);
+        rmdir(dir);
       } catch (err) {
         // Cgroups made below it (exec --cgroup, or by the container itself): those first.
         // (cgroupfs says EBUSY; a plain directory, ENOTEMPTY.)
         const code = (err as NodeJS.ErrnoException).code;
         if ((code !== "EBUSY" && code !== "ENOTEMPTY") || isParent(dir)) throw err;
-        removeChildCgroups(dir);
-        rmdirSync(dir);
+        removeChildCgroups(dir, rmdir);
+        rmdir(dir);
       }
     } catch (err) {
       const e = err as NodeJS.ErrnoException;
@@ -185,8 +186,17 @@ export function removeCgroupDirs(dirs: readonly string[]): { dir: string; error:
   return failed;
 }
 
+/**
+ * removeCgroupDirs, and for a directory the kernel still calls busy (EBUSY: a killed task has
+ * not finished exiting), wait until it is empty and try again, for up to `timeoutMs` in all
+ * (remove.ts). No wait when the first rmdir pass succeeds. `rmdir` is for tests.
+ */
+export function removeCgroupDirsSettled(dirs: readonly string[], opts: { timeoutMs?: number; rmdir?: (dir: string) => void; sleep?: (ms: number) => Promise<void> } = {}): Promise<CgroupRemoveFailure[]> {
+  return settleCgroupRemoval(() => removeCgroupDirs(dirs, opts.rmdir), { timeoutMs: opts.timeoutMs, sleep: opts.sleep, pidsIn: cgroupPidsRecursive });
+}
+
 /** Every cgroup below `dir`, deepest first (a cgroup directory's only subdirectories are cgroups). */
-function removeChildCgroups(dir: string): void {
+function removeChildCgroups(dir: string, rmdir: (dir: string) => void): void {
   let entries: Dirent[];
   try {
     entries = readdirSync(dir, { withFileTypes: true });
@@ -195,8 +205,8 @@ function removeChildCgroups(dir: string): void {
   }
   for (const e of entries) {
     if (!e.isDirectory()) continue;
-    removeChildCgroups(join(dir, e.name));
-    rmdirSync(join(dir, e.name));
+    removeChildCgroups(join(dir, e.name), rmdir);
+    rmdir(join(dir, e.name));
   }
 }
 
@@ -210,7 +220,12 @@ export interface CgroupDriver {
   create(layout: CgroupLayout, path: string): CgroupPlacement;
   joinCgroups(placement: CgroupPlacement, pid: number, unified: boolean): void;
   pids(dir: string): number[];
-  remove(dirs: readonly string[]): { dir: string; error: NodeJS.ErrnoException }[];
+  /**
+   * rmdir, deepest first, retrying a directory the kernel still calls busy (EBUSY) once it has
+   * emptied, within a short deadline, unless `settle` is false (a directory another container
+   * may still use). Resolves to what failed, with the processes still in a busy one.
+   */
+  remove(dirs: readonly string[], opts?: { settle?: boolean }): Promise<CgroupRemoveFailure[]>;
   /** Resolve true once no process is left in `dir` or below, false at the deadline. */
   waitEmpty(dir: string, timeoutMs: number): Promise<boolean>;
   /** Write linux.resources (and the device rules) into the container's directories. */
@@ -224,6 +239,6 @@ export const fsCgroupDriver: CgroupDriver = {
   apply: applyResources,
   joinCgroups,
   pids: cgroupPids,
-  remove: removeCgroupDirs,
+  remove: (dirs, opts) => (opts?.settle === false ? Promise.resolve(removeCgroupDirs(dirs)) : removeCgroupDirsSettled(dirs)),
   waitEmpty: waitCgroupEmpty,
 };

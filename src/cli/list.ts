@@ -1,9 +1,17 @@
 /** berth list [--format table|json] [-q] */
 import { defaultRuntime, list } from "../container";
+import { BerthError } from "../errors";
 import type { CliContext } from "./context";
 
 export default function listVerb(ctx: CliContext): number {
-  const all = list(defaultRuntime(ctx.global.root));
+  // A state directory that cannot be listed is said on stderr (stdout stays the table or valid
+  // JSON), as runc does, with the cure; and in the log, for an engine that reads only that.
+  const all = list(defaultRuntime(ctx.global.root), (b) => {
+    const cure = b.removable ? `: not listed; \`berth delete --force ${b.id}\` removes it` : ": not listed";
+    const line = new BerthError({ op: "list", id: b.id, field: b.dir, reason: b.reason + cure }).render();
+    process.stderr.write(line + "\n");
+    ctx.logger.warn(line);
+  });
   if (ctx.argv.quiet) {
     ctx.stdout(all.map((s) => s.id + "\n").join(""));
   } else if (ctx.argv.format === "json") {

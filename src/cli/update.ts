@@ -4,7 +4,7 @@
  * without a trailing b). Everything is parsed and checked before anything is written.
  */
 import { readFileSync } from "node:fs";
-import { defaultRuntime, update } from "../container";
+import { defaultRuntime, readResourcesStdin, update } from "../container";
 import { BerthError, problemsError } from "../errors";
 import { defaultSpec, validateConfig, type Resources } from "../spec";
 import type { CliContext } from "./context";
@@ -56,7 +56,7 @@ export default async function updateVerb(ctx: CliContext): Promise<number> {
   if (file !== undefined) {
     let text: string;
     try {
-      text = readFileSync(file === "-" ? 0 : file, "utf8");
+      text = file === "-" ? readResourcesStdin() : readFileSync(file, "utf8");
     } catch (err) {
       throw new BerthError({ op: "update", id, field: "--resources", value: file, reason: "read", errno: (err as NodeJS.ErrnoException).code ?? "EIO" });
     }

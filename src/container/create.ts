@@ -10,7 +10,7 @@ import { resolve } from "node:path";
 import { BerthError, errnoNumber, problemsError, toBerthError } from "../errors";
 import { buildPlan, encodePlan, hostOpenedBinds, hostProblems, idmappedMountRequests, NOTIFY_SOCKET_IN_CONTAINER, PlanError, SYNC, type LaunchPlan } from "../plan";
 import { hookState, planHooks, runHooks } from "../hooks";
-import { cgroupOwner, cgroupPathFor, cgroupSetFor, CgroupWriteError, delegateCgroup, deviceFilterFor, frozenState, fsCgroupDriver, planWrites, ResourceError, type CgroupPlacement } from "../cgroups";
+import { cgroupOwner, cgroupPathFor, cgroupRemoveFailureText, cgroupSetFor, CgroupWriteError, delegateCgroup, deviceFilterFor, frozenState, fsCgroupDriver, planWrites, ResourceError, type CgroupPlacement } from "../cgroups";
 import { startUnit, stopUnit, systemdUnitOf, unitResourceProperties, type SystemdSession } from "../cgroups";
 import { dirsSystemdLeaves, openSystemd, systemdError } from "./systemd";
 import { planSeccomp, type SeccompRequest } from "../plan";
@@ -542,9 +542,9 @@ async function createLocked(rt: Runtime, opts: CreateOptions, undo: Undo): Promi
       faultPoint("create", id, "connect to systemd");
     }
     const placement: CgroupPlacement = cgroups.create(layout, cgroupPath);
-    undo.push("remove cgroups", () => {
-      const failed = cgroups.remove(placement.created);
-      if (failed.length) throw new Error(failed.map((f) => `${f.dir}: ${f.error.code}`).join(", "));
+    undo.push("remove cgroups", async () => {
+      const failed = await cgroups.remove(placement.created);
+      if (failed.length) throw new Error(failed.map(cgroupRemoveFailureText).join(", "));
     });
     faultPoint("create", id, "create cgroups");
     // A cgroupsPath shared with another container (runc allows it, with a warning): its

@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { BerthError } from "../errors";
 import { UNREADABLE_STATE, type ContainerRecord } from "../state";
-import { detectCgroups, frozenState, isFrozen, setFrozen, stopUnit } from "../cgroups";
+import { cgroupRemoveFailureText, detectCgroups, frozenState, isFrozen, setFrozen, stopUnit } from "../cgroups";
 import { cgroupSetOf, leafCgroupDir } from "./cgroup-of";
 import { unmountContainerMounts } from "./host-mounts";
 import { unmountImageRootfs } from "./image";
@@ -146,10 +146,9 @@ async function removeOwned(rt: Runtime, record: ContainerRecord): Promise<void> 
     faultPoint("delete", record.id, "stop the systemd unit");
   }
   // A shared directory still in use by the others stays, for the last of them to remove.
-  const failed = rt.cgroups.remove([...record.cgroupDirs, ...(record.cgroupShared ?? [])]);
-  if (failed.length && !shared) {
-    throw new BerthError({ op: "delete", id: record.id, field: failed[0]!.dir, reason: "rmdir", errno: failed[0]!.error.code ?? "EBUSY" });
-  }
+  // A busy directory is waited for (briefly) unless another container may still be using it.
+  const failed = await rt.cgroups.remove([...record.cgroupDirs, ...(record.cgroupShared ?? [])], { settle: !shared });
+  if (failed.length && !shared) throw new BerthError({ op: "delete", id: record.id, reason: cgroupRemoveFailureText(failed[0]!) });
   faultPoint("delete", record.id, "remove cgroups");
   if (record.hostMounts && rt.native.umount) {
     const failed = unmountContainerMounts(rt.native.umount, record.hostMounts.root, record.hostMounts.before);

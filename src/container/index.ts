@@ -16,7 +16,7 @@ export { liveStatus } from "./status";
 export { defaultRuntime } from "./default-runtime";
 export { explainSpec, renderExplained, type Explained } from "./explain";
 export { pause, resume } from "./pause";
-export { update, mergeResources, planUpdate } from "./update";
+export { update, mergeResources, planUpdate, readResourcesStdin } from "./update";
 export { exec, processFromArgs, type ExecOptions, type ExecArgs, type Execed } from "./exec";
 export { ps, containerProcesses, filterPsOutput } from "./ps";
 export { events, stats, parseInterval, statsJson, type ContainerEvent } from "./events";

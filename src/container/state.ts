@@ -1,6 +1,6 @@
 /** state and list: the OCI state of one container, or of all under the root. */
 import type { State } from "../spec";
-import { ociState, type ContainerSummary } from "../state";
+import { ociState, type BrokenStateDir, type ContainerSummary } from "../state";
 import type { Runtime } from "./runtime";
 import { liveStatus } from "./status";
 
@@ -16,12 +16,13 @@ export function state(rt: Runtime, id: string): StateOutput {
   return output(record, liveStatus(rt.store, record));
 }
 
-/** Every container with a state file; reads only state files (and /proc for liveness). */
-export function list(rt: Runtime): StateOutput[] {
-  const out: StateOutput[] = [];
-  for (const id of rt.store.ids()) {
-    const record = rt.store.tryReadSummary(id);
-    if (record) out.push(output(record, liveStatus(rt.store, record)));
-  }
-  return out;
+/**
+ * Every container with a state file; reads only state files (and /proc for liveness). A
+ * directory without a valid one is not listed (there is nothing to show for it) but given to
+ * `broken` (runc 1.1.5 prints "load container <id>: <error>" to stderr and goes on).
+ */
+export function list(rt: Runtime, broken: (b: BrokenStateDir) => void = () => undefined): StateOutput[] {
+  const scanned = rt.store.scan();
+  for (const b of scanned.broken) broken(b);
+  return scanned.summaries.map((record) => output(record, liveStatus(rt.store, record)));
 }

@@ -9,7 +9,9 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { applyResources, planWrites, ResourceError, setUnitResources, v1DeviceWrites } from "../cgroups";
 import { BerthError } from "../errors";
+import { pidfdWait } from "../native";
 import type { Resources } from "../spec";
+import { readFdToEnd } from "../state";
 import { cgroupSetOf } from "./cgroup-of";
 import { resourceErrors } from "./create";
 import type { Runtime } from "./runtime";
@@ -148,4 +150,13 @@ function memoryUsage(set: ReturnType<typeof cgroupSetOf>): number | undefined {
     }
   }
   return undefined;
+}
+
+/**
+ * `update --resources -`: stdin to its end, also when it is non-blocking (shared with a parent
+ * that made it so), where readFileSync(0) fails with EAGAIN: then it waits until stdin is
+ * readable (a poll) and reads on.
+ */
+export function readResourcesStdin(): string {
+  return readFdToEnd(0, (fd) => pidfdWait(fd, -1));
 }

@@ -30,3 +30,32 @@ export function readSmallFile(path: string): string {
     closeSync(fd);
   }
 }
+
+/**
+ * Read an fd that may be a pipe or a terminal (stdin, for `update --resources -`) to its end.
+ * readFileSync(0) fails with EAGAIN when the fd is non-blocking -- its open file description is
+ * shared with whoever set O_NONBLOCK on it (a Node parent does on its own stdio) -- and libuv
+ * does not retry a read a signal interrupted (EINTR). Here EAGAIN waits until the fd is readable
+ * (`waitReadable`: a poll, blocking the thread as readFileSync would) and EINTR reads again.
+ */
+export function readFdToEnd(fd: number, waitReadable: (fd: number) => void): string {
+  const chunks: Buffer[] = [];
+  const chunk = Buffer.allocUnsafe(64 * 1024);
+  for (;;) {
+    let n: number;
+    try {
+      n = readSync(fd, chunk, 0, chunk.length, null);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === "EAGAIN" || code === "EWOULDBLOCK") {
+        waitReadable(fd);
+        continue;
+      }
+      if (code === "EINTR") continue;
+      throw err;
+    }
+    if (n === 0) break;
+    chunks.push(Buffer.from(chunk.subarray(0, n)));
+  }
+  return Buffer.concat(chunks).toString("utf8");
+}

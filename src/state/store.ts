@@ -7,7 +7,7 @@
  */
 import { closeSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, unlinkSync, constants } from "node:fs";
 import { join } from "node:path";
-import { BerthError } from "../errors";
+import { BerthError, errnoText } from "../errors";
 import type { IdMapping, Spec, State, Status } from "../spec";
 import { writeFileAtomic } from "./atomic";
 import { readSmallFile } from "./read-small";
@@ -71,6 +71,22 @@ const validId = /^[\w+.-]+$/;
 
 /** The start of the reason readSummary gives for a state.json that is not a record (delete --force removes such a directory). */
 export const UNREADABLE_STATE = "is not a valid state file";
+
+/** A container directory `list` cannot show, why, and whether `delete --force` is the cure. */
+export interface BrokenStateDir {
+  id: string;
+  /** The directory, or its state.json when that is what is wrong. */
+  dir: string;
+  reason: string;
+  removable: boolean;
+}
+
+/** state.json's text as a record: JSON, and an object (not null, an array or a number). */
+function parseSummary(text: string): ContainerSummary {
+  const v = JSON.parse(text) as unknown;
+  if (typeof v !== "object" || v === null || Array.isArray(v)) throw new Error(`not a JSON object: ${text.trim().slice(0, 40)}`);
+  return v as ContainerSummary;
+}
 
 /** An id names a directory under the root: no longer than a file name may be (NAME_MAX). */
 const MAX_ID_LENGTH = 255;
@@ -236,7 +252,7 @@ export class StateStore {
       throw err;
     }
     try {
-      return JSON.parse(text) as ContainerSummary;
+      return parseSummary(text);
     } catch (err) {
       throw new BerthError({ op, id, field: this.statePath(id), reason: `${UNREADABLE_STATE} (${(err as Error).message.replace(/\s+/g, " ")}): \`berth delete --force ${id}\` removes it`, cause: err });
     }
@@ -271,9 +287,61 @@ export class StateStore {
   /** state.json alone (no config), or undefined when there is none or it is not whole. */
   tryReadSummary(id: string): ContainerSummary | undefined {
     try {
-      return JSON.parse(readSmallFile(this.statePath(id))) as ContainerSummary;
+      return parseSummary(readSmallFile(this.statePath(id)));
     } catch {
       return undefined;
+    }
+  }
+
+  /**
+   * For `list`: every container's state.json, and the directories that have no readable one
+   * although nobody is working on them (a create that crashed before writing it, a file
+   * damaged by hand or by the disk), with the reason. A directory whose lock is held is a create
+   * or a delete under way, and not a problem: skipped, as is anything at the root that is not
+   * a directory. Only a directory without a valid state.json costs more than reading it.
+   */
+  scan(): { summaries: ContainerSummary[]; broken: BrokenStateDir[] } {
+    const summaries: ContainerSummary[] = [];
+    const broken: BrokenStateDir[] = [];
+    for (const id of this.ids()) {
+      const dir = this.dir(id);
+      const path = this.statePath(id);
+      let text: string;
+      try {
+        text = readSmallFile(path);
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === "ENOTDIR") continue; // a file beside the containers: not one
+        if (code === "ENOENT") {
+          if (!this.busy(id) && statSync(dir, { throwIfNoEntry: false })?.isDirectory()) broken.push({ id, dir, reason: "has no state.json", removable: true });
+          continue;
+        }
+        broken.push({ id, dir: path, reason: `read: ${errnoText(code ?? "EIO")}`, removable: false });
+        continue;
+      }
+      try {
+        summaries.push(parseSummary(text));
+      } catch (err) {
+        broken.push({ id, dir: path, reason: `${UNREADABLE_STATE} (${(err as Error).message.replace(/\s+/g, " ")})`, removable: true });
+      }
+    }
+    return { summaries, broken };
+  }
+
+  /** Whether a create or delete holds the container's lock now (a shared, non-blocking try). */
+  private busy(id: string): boolean {
+    let fd: number;
+    try {
+      fd = openSync(this.lockPath(id), constants.O_RDWR);
+    } catch {
+      return false; // no lock file: not a create (it makes one with the directory) nor a delete
+    }
+    try {
+      return !this.flock(fd, "sh", true);
+    } catch {
+      return false;
+    } finally {
+      closeSync(fd);
     }
   }
 

@@ -3,12 +3,13 @@
  * on success. Covers the foundation verbs (spec, check, features, --version) and the frame
  * every other verb shares (flags, errors, --log).
  */
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Ajv from "ajv";
 import { berth } from "../helpers/cli";
 import { commands } from "../../src/cli/commands";
+import * as native from "../../src/native";
 
 let dir: string;
 beforeEach(() => {
@@ -209,6 +210,46 @@ describe("bad input is refused at once, naming what is wrong (issue 16)", () => 
     expect(berth(["--root", dir, "kill", "-", "9"])).toEqual({ exitCode: 1, stdout: "", stderr: "berth: kill -: container does not exist\n" });
     expect(berth(["list", "--root"])).toEqual({ exitCode: 1, stdout: "", stderr: "berth: list: --root: needs a value\n" });
     expect(berth(["--root"])).toEqual({ exitCode: 1, stdout: "", stderr: "berth: --root: needs a value\n" });
+  });
+
+  test("list: a state directory without a valid state.json is not listed but said on stderr, with the cure; a create or delete under way (the lock held) and a stray file are not; the JSON stays valid", () => {
+    const root = join(dir, "root");
+    const bundle = join(dir, "bundle");
+    mkdirSync(join(root, "ok1"), { recursive: true });
+    // A stopped container's record (pid 0 is never alive).
+    writeFileSync(join(root, "ok1/state.json"), JSON.stringify({ ociVersion: "1.3.0", id: "ok1", status: "stopped", pid: 0, bundle, rootfs: join(bundle, "rootfs"), created: "2024-01-01T00:00:00.000Z", owner: "", cgroupDirs: [] }));
+    writeFileSync(join(root, "ok1/lock"), "");
+    mkdirSync(join(root, "bad1"));
+    writeFileSync(join(root, "bad1/state.json"), "garbage\n");
+    writeFileSync(join(root, "bad1/lock"), "");
+    mkdirSync(join(root, "bad2"));
+    writeFileSync(join(root, "bad2/state.json"), "null\n");
+    mkdirSync(join(root, "bad3"));
+    mkdirSync(join(root, "busy4"));
+    writeFileSync(join(root, "busy4/lock"), "");
+    writeFileSync(join(root, "notes"), "not a container\n");
+    const held = openSync(join(root, "busy4/lock"), "r+");
+    try {
+      expect(native.flock(held, "ex")).toBe(true);
+      const stderr = [
+        `berth: list bad1: ${join(root, "bad1/state.json")}: is not a valid state file (Unexpected token 'g', "garbage " is not valid JSON): not listed; \`berth delete --force bad1\` removes it`,
+        `berth: list bad2: ${join(root, "bad2/state.json")}: is not a valid state file (not a JSON object: null): not listed; \`berth delete --force bad2\` removes it`,
+        `berth: list bad3: ${join(root, "bad3")}: has no state.json: not listed; \`berth delete --force bad3\` removes it`,
+      ].join("\n") + "\n";
+      const json = berth(["--root", root, "list", "--format", "json"]);
+      expect({ ...json, stdout: "" }).toEqual({ exitCode: 0, stdout: "", stderr });
+      expect(JSON.parse(json.stdout)).toEqual([{ ociVersion: "1.3.0", id: "ok1", pid: 0, status: "stopped", bundle, rootfs: join(bundle, "rootfs"), created: "2024-01-01T00:00:00.000Z", owner: "" }]);
+      expect(berth(["--root", root, "list", "-q"])).toEqual({ exitCode: 0, stdout: "ok1\n", stderr });
+      const table = berth(["--root", root, "list"]);
+      expect(table.stderr).toBe(stderr);
+      expect(table.stdout.split("\n").map((l) => l.split(/\s+/)[0])).toEqual(["ID", "ok1", ""]);
+    } finally {
+      closeSync(held);
+    }
+    // The cure works, and then list is quiet.
+    for (const id of ["bad1", "bad2", "bad3"]) expect(berth(["--root", root, "delete", "--force", id])).toEqual({ exitCode: 0, stdout: "", stderr: "" });
+    rmSync(join(root, "busy4"), { recursive: true });
+    expect(berth(["--root", root, "list", "-q"])).toEqual({ exitCode: 0, stdout: "ok1\n", stderr: "" });
   });
 
   test("a state directory without a valid state.json: state says so, delete --force removes it (lock file or not), and the id is free again", () => {

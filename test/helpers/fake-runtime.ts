@@ -159,7 +159,7 @@ export function fixture(opts: { spec?: (s: Spec) => void; systemd?: boolean } = 
       rec.call("cgroups.pids");
       return [];
     },
-    remove: () => {
+    remove: async () => {
       rec.call("cgroups.remove");
       return [];
     },

@@ -2,12 +2,13 @@
  * The cgroupfs side of a container's life, on tempdirs that stand in for cgroup directories:
  * cgroup ownership (config-linux.md "Cgroup ownership": when berth gives a container its cgroup,
  * cgroupOwner, pure; which files change owner, delegateCgroup, which needs root to chown),
- * removing a container's cgroup with the child cgroups it made, and waiting for it to empty.
+ * removing a container's cgroup with the child cgroups it made (and retrying one the kernel
+ * still calls busy), and waiting for it to empty.
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { cgroupOwner, delegateCgroup, removeCgroupDirs, waitCgroupEmpty } from "../../src/cgroups";
+import { cgroupOwner, cgroupRemoveFailureText, delegateCgroup, removeCgroupDirs, removeCgroupDirsSettled, waitCgroupEmpty } from "../../src/cgroups";
 import type { Spec } from "../../src/spec";
 
 const rwCgroup = { destination: "/sys/fs/cgroup", type: "cgroup", source: "cgroup", options: ["nosuid", "noexec", "nodev", "relatime"] };
@@ -94,5 +95,108 @@ describe("waitCgroupEmpty", () => {
     const waiting = waitCgroupEmpty(t, 5_000);
     setTimeout(() => writeFileSync(join(t, "cgroup.procs"), ""), 20);
     expect(await waiting).toBe(true);
+  });
+});
+
+/**
+ * The rmdir retry on a fake cgroupfs: a tempdir whose cgroup.events (v2) or cgroup.procs (v1)
+ * says whether it holds processes, and an rmdir that answers as cgroupfs does: EBUSY while it
+ * does (or for the next `lingering` calls after it empties: the kernel has not let go of the
+ * last task yet), else the directory goes with its interface files.
+ */
+describe("removeCgroupDirsSettled", () => {
+  let t: string;
+  let rmdirs: string[];
+  let lingering: number;
+  beforeEach(() => {
+    t = mkdtempSync(join(tmpdir(), "berth-rmbusy-"));
+    rmdirs = [];
+    lingering = 0;
+  });
+  afterEach(() => rmSync(t, { recursive: true, force: true }));
+
+  const busy = () => Object.assign(new Error("EBUSY: resource busy or locked"), { code: "EBUSY" });
+  const fakeRmdir = (dir: string) => {
+    rmdirs.push(dir);
+    const read = (f: string) => (existsSync(join(dir, f)) ? readFileSync(join(dir, f), "utf8") : "");
+    if (/^populated 1$/m.test(read("cgroup.events")) || read("cgroup.procs").trim() !== "") throw busy();
+    if (lingering > 0) {
+      lingering--;
+      throw busy();
+    }
+    for (const f of ["cgroup.events", "cgroup.procs"]) rmSync(join(dir, f), { force: true });
+    rmdirSync(dir);
+  };
+  const cgroup = (name: string, files: Record<string, string>) => {
+    const dir = join(t, name);
+    mkdirSync(dir, { recursive: true });
+    for (const [f, text] of Object.entries(files)) writeFileSync(join(dir, f), text);
+    return dir;
+  };
+
+  test("the happy path: gone at the first rmdir, no pause, no read", async () => {
+    const dirs = [cgroup("pids/c1", { "cgroup.procs": "" }), cgroup("unified/c1", { "cgroup.events": "populated 0\nfrozen 0\n" })];
+    const sleep = jest.fn(async () => undefined);
+    expect(await removeCgroupDirsSettled(dirs, { rmdir: fakeRmdir, sleep })).toEqual([]);
+    expect(rmdirs).toEqual(dirs);
+    expect(sleep).not.toHaveBeenCalled();
+    expect(dirs.map(existsSync)).toEqual([false, false]);
+  });
+
+  test("cgroup2: busy until cgroup.events says populated 0 (100 ms later), then removed", async () => {
+    const dir = cgroup("unified/c1", { "cgroup.events": "populated 1\nfrozen 0\n" });
+    setTimeout(() => writeFileSync(join(dir, "cgroup.events"), "populated 0\nfrozen 0\n"), 100);
+    const t0 = Date.now();
+    expect(await removeCgroupDirsSettled([dir], { rmdir: fakeRmdir, timeoutMs: 5_000 })).toEqual([]);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(90);
+    expect(existsSync(dir)).toBe(false);
+    // Waited on the event, not by trying again and again: the first try, and the one after.
+    expect(rmdirs).toEqual([dir, dir, dir]);
+  });
+
+  test("v1: busy until cgroup.procs is empty (100 ms later), then removed; a busy parent of its own stays", async () => {
+    const parent = cgroup("pids/berth", {});
+    const dir = cgroup("pids/berth/c1", { "cgroup.procs": "4242\n" });
+    cgroup("pids/berth/c2", {});
+    setTimeout(() => writeFileSync(join(dir, "cgroup.procs"), ""), 100);
+    expect(await removeCgroupDirsSettled([dir, parent], { rmdir: fakeRmdir, timeoutMs: 5_000 })).toEqual([]);
+    expect([existsSync(dir), existsSync(parent)]).toEqual([false, true]);
+  });
+
+  test("empty, and still busy for a few more tries: short growing pauses, then removed", async () => {
+    const dir = cgroup("pids/c1", { "cgroup.procs": "" });
+    // Each pass tries twice (again after looking for child cgroups): the first pass and the
+    // retry straight after the wait for emptiness fail, then a pause before each further pass.
+    lingering = 8;
+    const pauses: number[] = [];
+    const sleep = async (ms: number) => {
+      pauses.push(ms);
+      await new Promise((r) => setTimeout(r, ms));
+    };
+    expect(await removeCgroupDirsSettled([dir], { rmdir: fakeRmdir, sleep, timeoutMs: 5_000 })).toEqual([]);
+    expect(pauses).toEqual([1, 2, 4]);
+    expect(existsSync(dir)).toBe(false);
+  });
+
+  test("still busy at the deadline: the failure names the directory and the processes in it", async () => {
+    const dir = cgroup("pids/c1", { "cgroup.procs": `${process.pid}\n` });
+    const t0 = Date.now();
+    const failed = await removeCgroupDirsSettled([dir], { rmdir: fakeRmdir, timeoutMs: 150 });
+    expect(Date.now() - t0).toBeLessThan(1_000);
+    const comm = readFileSync("/proc/self/comm", "utf8").trim();
+    expect(failed).toEqual([{ dir, error: expect.objectContaining({ code: "EBUSY" }), still: [{ pid: process.pid, comm }] }]);
+    expect(cgroupRemoveFailureText(failed[0]!)).toBe(`remove cgroup ${dir}: resource busy or locked (still in it: ${process.pid} ${comm})`);
+  });
+
+  test("another error is not retried", async () => {
+    const sleep = jest.fn(async () => undefined);
+    const failed = await removeCgroupDirsSettled([join(t, "pids/c1")], {
+      rmdir: () => {
+        throw Object.assign(new Error("EACCES"), { code: "EACCES" });
+      },
+      sleep,
+    });
+    expect(failed.map((f) => [f.error.code, f.still])).toEqual([["EACCES", undefined]]);
+    expect(sleep).not.toHaveBeenCalled();
   });
 });

@@ -74,6 +74,7 @@ enum ArgKind : uint8_t { kInt = 1, kStr = 2, kStrs = 3, kBytes = 4, kInts = 5 };
   X(44, mountNoFollow, "sssis")      \
   X(50, hideHostProcfs, "s")         \
   X(51, chdirEarly, "s")             \
+  X(52, guardProcTarget, "")         \
   X(45, seccompListener, "")         \
   X(60, openPty, "iii")              \
   X(61, mountConsole, "")            \

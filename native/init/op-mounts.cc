@@ -1,5 +1,5 @@
-// Mount ops: mountPropagation, mount, mountNoFollow, mountSetattr, maskPath, readonlyPath,
-// remountRoot.
+// Mount ops: mountPropagation, mount, mountNoFollow, guardProcTarget, mountSetattr, maskPath,
+// readonlyPath, remountRoot.
 //
 // Targets inside the container are resolved with open_in_root (no symlink may lead out of the
 // rootfs) and handed to mount(2) as /proc/self/fd/N, so the path the kernel mounts on is
@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -32,7 +33,41 @@ bool is_root(Run& run, int fd) {
   return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
 }
 
+// The path the kernel gives for an fd (its d_path in our mount namespace), or false.
+bool fd_path(int fd, Text<4096>* out) {
+  char buf[4096];
+  ProcFdPath link(fd);
+  ssize_t n = readlink(link.c_str(), buf, sizeof buf - 1);
+  if (n < 0 || n == static_cast<ssize_t>(sizeof buf - 1)) return false;
+  buf[n] = '\0';
+  out->clear().add(buf);
+  return !out->full();
+}
+
 }  // namespace
+
+int check_proc_target(Run& run, int at) {
+  if (!run.guard_proc_target) return 0;
+  run.guard_proc_target = false;
+  constexpr long kProcSuperMagic = 0x9fa0;
+  struct statfs fs;
+  if (fstatfs(at, &fs) != 0) return run.fail(errno);
+  Text<4096> target, root;
+  int root_fd = run.root_fd();
+  if (root_fd < 0) return -1;
+  if (!fd_path(at, &target) || !fd_path(root_fd, &root)) return run.fail(ENAMETOOLONG);
+  // The root's path, without a trailing "/" (the root may be "/" itself).
+  size_t rlen = root.size();
+  if (rlen == 1 && root.c_str()[0] == '/') rlen = 0;
+  const char* t = target.c_str();
+  bool under_root = strncmp(t, root.c_str(), rlen) == 0 && (t[rlen] == '/' || t[rlen] == '\0');
+  const char* inside = under_root ? t + rlen : t;
+  bool in_proc = under_root && strncmp(inside, "/proc", 5) == 0 && (inside[5] == '/' || inside[5] == '\0');
+  if (!in_proc && static_cast<long>(fs.f_type) != kProcSuperMagic) return 0;
+  run.detail.add(": the target resolves to ").add(under_root && inside[0] != '\0' ? inside : t);
+  if (!in_proc) run.detail.add(", on a procfs");
+  return run.fail(EPERM);
+}
 
 // Propagation of a host-view mount, before anything else: "/" rslave (or rprivate) so that
 // nothing we mount from here on propagates back to the host.
@@ -63,6 +98,7 @@ int op_mount(Run& run, const Op& op) {
   }
   UniqueFd at;
   if (open_in_root(run, target, O_PATH, &at) != 0) return -1;
+  if (check_proc_target(run, at.get()) != 0) return -1;
   bool on_root = is_root(run, at.get());
   ProcFdPath where(at.get());
   if (mount(or_null(source), where.c_str(), or_null(fstype), flags, or_null(data)) != 0) {
@@ -169,6 +205,13 @@ int op_mountNoFollow(Run& run, const Op& op) {
   ProcFdPath where(at.get());
   if (mount(or_null(source), where.c_str(), or_null(fstype), flags, or_null(data)) != 0) return run.fail(errno);
   if (on_root) run.invalidate_root();
+  return 0;
+}
+
+// The next mount or moveMount is a config mount whose target must not resolve into the
+// container's /proc (the plan emits this right before it; see check_proc_target).
+int op_guardProcTarget(Run& run, const Op&) {
+  run.guard_proc_target = true;
   return 0;
 }
 

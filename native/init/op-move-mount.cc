@@ -18,6 +18,7 @@ int op_moveMount(Run& run, const Op& op) {
   run.doing("move_mount fd ", tree.get(), " on ", target[0] != '\0' ? target : "/");
   UniqueFd at;
   if (open_in_root(run, target, O_PATH, &at) != 0) return -1;
+  if (check_proc_target(run, at.get()) != 0) return -1;
   if (syscall(__NR_move_mount, tree.get(), "", at.get(), "",
               linux_abi::kMoveMountFEmptyPath | linux_abi::kMoveMountTEmptyPath) != 0) {
     return run.fail(errno);

@@ -52,6 +52,9 @@ struct Run {
   // The slave side of the pty op openPty made (close-on-exec), until setCtty makes it the
   // process's controlling terminal and fds 0, 1, 2.
   int pty_slave = -1;
+  // Set by op guardProcTarget, consumed by the next mount or moveMount: its target must not
+  // resolve to the container's /proc or below it (see target_in_proc).
+  bool guard_proc_target = false;
 
   // The container's root, for the "in root" paths of mkdirInRoot, mount, mknod, ... It is the
   // rootfs (host path) named by the plan's pivotRoot/chrootNoPivot op, or "/" when the plan has
@@ -91,6 +94,14 @@ struct Run {
 // the root itself. `flags` are open flags (O_PATH is typical); O_CLOEXEC is always added.
 // Returns 0 and sets *out, or -1 after run.fail().
 int open_in_root(Run& run, const char* path, int flags, UniqueFd* out);
+
+// For a config bind mount's target, after op guardProcTarget (and clears the guard): 0 when
+// `at` (resolved inside the root) is neither the root's /proc nor below it nor on a procfs;
+// otherwise the detail says where it resolved to and it returns -1 after run.fail(EPERM).
+// Covering a file of procfs (/proc/self/attr/exec, /proc/sys/...) would hand the container a
+// stand-in for a kernel interface (CVE-2019-16884); a symlink in the rootfs can route a
+// harmless-looking destination there, so the check is on what the target resolved to.
+int check_proc_target(Run& run, int at);
 
 // Splits `path` into its parent directory, opened inside the root as by open_in_root, and its
 // last component (copied into `last`; never "", "." or ".."). For the handlers that create an

@@ -5,10 +5,10 @@
  * When create returns, no Node process stays: the container is one berth-init process,
  * blocked reading its exec fifo.
  */
-import { closeSync, constants, existsSync, openSync, readFileSync, statSync, unlinkSync, writeFileSync } from "node:fs";
+import { closeSync, constants, existsSync, openSync, readFileSync, statfsSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { BerthError, errnoNumber, problemsError, toBerthError } from "../errors";
-import { buildPlan, encodePlan, hostOpenedBinds, hostProblems, idmappedMountRequests, NOTIFY_SOCKET_IN_CONTAINER, PlanError, SYNC, type LaunchPlan } from "../plan";
+import { buildPlan, encodePlan, hostOpenedBinds, hostProblems, idmappedMountRequests, NOTIFY_SOCKET_IN_CONTAINER, PlanError, PROC_MOUNT_ALLOWED, SYNC, type LaunchPlan } from "../plan";
 import { hookState, planHooks, runHooks } from "../hooks";
 import { cgroupOwner, cgroupPathFor, cgroupRemoveFailureText, cgroupSetFor, CgroupWriteError, delegateCgroup, deviceFilterFor, frozenState, fsCgroupDriver, planWrites, ResourceError, type CgroupPlacement } from "../cgroups";
 import { startUnit, stopUnit, systemdUnitOf, unitResourceProperties, type SystemdSession } from "../cgroups";
@@ -133,6 +133,9 @@ function writeIdMap(id: string, pid: number, kind: "uid" | "gid", maps: { contai
   }
 }
 
+/** statfs(2)'s f_type of a procfs. */
+const PROC_SUPER_MAGIC = 0x9fa0;
+
 /** berth-init died without a word: say how (it is our unreaped child, so its zombie tells). */
 /**
  * berth-init ended without "ready". The sync socket's end comes as its files close, a moment
@@ -156,6 +159,11 @@ function initError(id: string, plan: LaunchPlan, msg: { opIndex: number; errno: 
   // errno text ("too many levels of symbolic links") would only mislead.
   if (op?.op === "mountNoFollow" && (msg.errno === errnoNumber("ELOOP") || msg.errno === errnoNumber("ENOTDIR"))) {
     return new BerthError({ op: "create", id, field: op.origin, reason: `${msg.detail} in the rootfs: procfs and sysfs are mounted only on a real directory, never through a symlink` });
+  }
+  // A config mount whose target resolved into the container's /proc (guardProcTarget, just
+  // before it): the detail says where to.
+  if (plan.ops[msg.opIndex - 1]?.op === "guardProcTarget" && msg.errno === errnoNumber("EPERM") && msg.detail.includes(": the target resolves to ")) {
+    return new BerthError({ op: "create", id, field: op?.origin, reason: `${msg.detail} in the rootfs: only a procfs may be mounted on /proc, and below it only ${PROC_MOUNT_ALLOWED.join(", ")}` });
   }
   return new BerthError({
     op: "create",
@@ -340,12 +348,14 @@ async function createLocked(rt: Runtime, opts: CreateOptions, undo: Undo): Promi
 
   // Bind sources: a file needs a file to mount on; a missing one is an error now, not in init.
   const bindIsFile: boolean[] = [];
+  const bindIsProcfs: boolean[] = [];
   (spec.mounts ?? []).forEach((m, i) => {
     const isBind = m.type === "bind" || (m.options ?? []).some((o) => o === "bind" || o === "rbind");
     if (!isBind) return;
     const source = resolve(bundle.dir, m.source ?? "");
     try {
       bindIsFile[i] = !statSync(source).isDirectory();
+      bindIsProcfs[i] = statfsSync(source).type === PROC_SUPER_MAGIC;
     } catch (err) {
       throw new BerthError({ op: "create", id, field: `mounts[${i}].source`, value: m.source, reason: "stat", errno: (err as NodeJS.ErrnoException).code ?? "EIO" });
     }
@@ -502,6 +512,7 @@ async function createLocked(rt: Runtime, opts: CreateOptions, undo: Undo): Promi
         notifySocket,
         extraEnv,
         bindSourceIsFile: (i) => bindIsFile[i] ?? false,
+        bindSourceIsProcfs: (i) => bindIsProcfs[i] ?? false,
         cgroup: {
         mode: layout.mode,
         hierarchies: layout.v1Hierarchies.map((h) => ({ name: h.mountPoint.split("/").pop()!, mountPoint: h.mountPoint, data: h.data })),

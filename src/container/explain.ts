@@ -4,7 +4,7 @@
  * fd numbers are the ones create would use with no --preserve-fds; seccomp is shown as the
  * request libseccomp would compile.
  */
-import { statSync } from "node:fs";
+import { statfsSync, statSync } from "node:fs";
 import { resolve } from "node:path";
 import { cgroupPathFor, detectCgroups } from "../cgroups";
 import { BerthError } from "../errors";
@@ -53,6 +53,13 @@ export function explainSpec(spec: Spec, bundleDir: string): Explained {
       bindSourceIsFile: (i) => {
         try {
           return !statSync(resolve(bundleDir, spec.mounts?.[i]?.source ?? "")).isDirectory();
+        } catch {
+          return false;
+        }
+      },
+      bindSourceIsProcfs: (i) => {
+        try {
+          return statfsSync(resolve(bundleDir, spec.mounts?.[i]?.source ?? "")).type === 0x9fa0;
         } catch {
           return false;
         }

@@ -66,6 +66,7 @@ export const opTable = {
   mountNoFollow: [44, "sssis"], // as mount, for proc and sysfs: the target (in root) must be a directory reached without any symlink; missing ones are made
   hideHostProcfs: [50, "s"], // rootfs (host path): before --no-pivot's move, detach (or cover) every procfs and sysfs mount outside it
   chdirEarly: [51, "s"], // path: chdir before the user switch (the runtime may enter what the user cannot); EACCES/EPERM leave it to chdir
+  guardProcTarget: [52, ""], // the next mount or moveMount refuses a target that resolves to the container's /proc or below it (a config bind, as runc's checkProcMount)
   // Tags 45-49: process attributes and seccomp.
   seccompListener: [45, ""], // send the listener fd of the last seccompLoad to the parent (SCM_RIGHTS), wait for its ack
   // Tags 60-64: terminals (config.md process.terminal, consoleSize).

@@ -102,6 +102,8 @@ export interface PlanInput {
   };
   /** For bind mounts: whether mounts[i].source is a regular file (create a file to mount on). */
   bindSourceIsFile: (index: number) => boolean;
+  /** For bind mounts: whether mounts[i].source is on a procfs (only such a bind may go on /proc). Absent: none is. */
+  bindSourceIsProcfs?: (index: number) => boolean;
   /**
    * The host's cgroup layout and the container's cgroup path: where the process joins its
    * cgroups, and what "cgroup" mounts show. `intoUnified`: clone3 places the process in the
@@ -658,10 +660,54 @@ function lockedFlags(current: number, asked: number): number {
   return (current & (MS.NOSUID | MS.NODEV | MS.NOEXEC)) | ((asked & atime) === 0 ? current & atime : 0);
 }
 
+/**
+ * The files under /proc a config mount may cover (runc 1.1's list: what lxcfs emulates, and
+ * two CRIU needs); /proc itself takes only a procfs.
+ */
+export const PROC_MOUNT_ALLOWED = [
+  "/proc/cpuinfo",
+  "/proc/diskstats",
+  "/proc/meminfo",
+  "/proc/stat",
+  "/proc/swaps",
+  "/proc/uptime",
+  "/proc/loadavg",
+  "/proc/slabinfo",
+  "/proc/net/dev",
+  "/proc/sys/kernel/ns_last_pid",
+  "/proc/sys/crypto/fips_enabled",
+] as const;
+
+/**
+ * CVE-2019-16884 class: a mount over /proc or a file below it hands the container a stand-in
+ * for a kernel interface (a writable /proc/self/attr/exec takes the LSM label meant for the
+ * process; a fake /proc/sys/... takes the writes meant for the kernel). As runc's
+ * checkProcMount, for bind mounts and every type but the kernel's own views, tmpfs and mqueue
+ * (runc 1.1.5 lets a tmpfs over /proc/acpi, as maskedPaths do). Returns whether the target
+ * needs the same check once resolved in the rootfs (op guardProcTarget): a symlink there may
+ * route a destination outside /proc into it.
+ */
+function checkProcDestination(m: Mount, i: number, dest: string, bind: boolean, input: PlanInput): boolean {
+  if (dest === "/" || (!bind && ["proc", "sysfs", "tmpfs", "mqueue", "cgroup", "cgroup2"].includes(m.type ?? ""))) return false;
+  if ((PROC_MOUNT_ALLOWED as readonly string[]).includes(dest)) return false;
+  if (dest === "/proc") {
+    if (bind && input.bindSourceIsProcfs?.(i)) return false;
+    throw new PlanError(`mounts[${i}].destination`, m.destination, "only a procfs may be mounted on /proc (this source is not one)");
+  }
+  if (dest.startsWith("/proc/")) {
+    throw new PlanError(`mounts[${i}].destination`, m.destination, `is inside /proc: a mount may cover only ${PROC_MOUNT_ALLOWED.join(", ")} there`);
+  }
+  return true;
+}
+
 function planMount(add: Add, m: Mount, i: number, input: PlanInput): void {
   const origin = `mounts[${i}]`;
   const dest = containerPath(m.destination);
   const opts = parseMountOptions(m.options, m.type);
+  const guard = checkProcDestination(m, i, dest, opts.bind, input);
+  const guardTarget = () => {
+    if (guard) add("guardProcTarget", [], origin);
+  };
 
   if (m.type === "cgroup" || m.type === "cgroup2") {
     planCgroupMount(add, m, dest, opts, origin, input);
@@ -678,6 +724,7 @@ function planMount(add: Add, m: Mount, i: number, input: PlanInput): void {
     const fd = input.fds.idmapped?.[i];
     if (fd === undefined) throw new Error(`buildPlan: no fd for the idmapped mount ${origin}`);
     add("mkdirInRoot", [dest, 0o755, input.bindSourceIsFile(i) ? 1 : 0], origin);
+    guardTarget();
     add("moveMount", [fd, dest], origin);
     const extra = opts.flags & ~(MS.BIND | MS.REC | MS.REMOUNT);
     if (extra) add("mount", ["", dest, "", MS.REMOUNT | MS.BIND | extra, ""], origin);
@@ -689,16 +736,21 @@ function planMount(add: Add, m: Mount, i: number, input: PlanInput): void {
       add("mountNoFollow", [source, dest, "", flags, ""], origin);
     } else if (tree !== undefined) {
       add("mkdirInRoot", [dest, 0o755, input.bindSourceIsFile(i) ? 1 : 0], origin);
+      guardTarget();
       add("moveMount", [tree.fd, dest], origin);
     } else {
       add("mkdirInRoot", [dest, 0o755, input.bindSourceIsFile(i) ? 1 : 0], origin);
+      guardTarget();
       add("mount", [source, dest, "", flags, ""], origin);
     }
     // A bind mount takes ro/nosuid/... only on a remount of the bind.
     const extra = opts.flags & ~(MS.BIND | MS.REC | MS.REMOUNT);
     if (extra) add("mount", ["", dest, "", MS.REMOUNT | MS.BIND | extra | (tree ? lockedFlags(tree.flags, extra) : 0), ""], origin);
   } else {
-    if (!kernelFs) add("mkdirInRoot", [dest, 0o755, 0], origin);
+    if (!kernelFs) {
+      add("mkdirInRoot", [dest, 0o755, 0], origin);
+      guardTarget();
+    }
     // linux.mountLabel: the SELinux context of the filesystems berth makes for the container
     // (proc, sysfs and cgroup take none).
     const label = input.selinux && input.spec.linux?.mountLabel && ["tmpfs", "mqueue", "devpts"].includes(m.type ?? "") ? [`context="${input.spec.linux.mountLabel}"`] : [];

@@ -96,6 +96,7 @@ const everyOp: PlanOp[] = [
   op("unshareCgroup"),
   op("forkIntoPidns"),
   op("chdirEarly", "/home/u"),
+  op("guardProcTarget"),
   op("seccompListener"),
   op("openPty", 33, 111, 1000),
   op("mountConsole"),

@@ -36,6 +36,8 @@ describe("recursive attributes (mount_setattr)", () => {
     const origin = lastMount(inp.spec);
     expect(opsOf(buildPlan(inp), origin)).toEqual([
       ["mkdirInRoot", "/v", 0o755, 0],
+      // The target is checked once resolved: a symlink in the rootfs may lead into /proc.
+      ["guardProcTarget"],
       // Relative sources resolve against the bundle.
       ["mount", "/b/rel/dir", "/v", "", MS.BIND | MS.REC, ""],
       ["mount", "", "/v", "", MS.REMOUNT | MS.BIND | MS.NOEXEC | MS.NOATIME, ""],
@@ -48,6 +50,7 @@ describe("recursive attributes (mount_setattr)", () => {
     const inp = input(withMount({ destination: "/etc/hosts", source: "/h/hosts", options: ["bind"] }), { bindSourceIsFile: () => true });
     expect(opsOf(buildPlan(inp), lastMount(inp.spec))).toEqual([
       ["mkdirInRoot", "/etc/hosts", 0o755, 1],
+      ["guardProcTarget"],
       ["mount", "/h/hosts", "/etc/hosts", "", MS.BIND, ""],
     ]);
   });
@@ -84,6 +87,7 @@ describe("idmapped mounts", () => {
     inp.fds.idmapped = { [i]: 7 };
     expect(opsOf(buildPlan(inp), `mounts[${i}]`)).toEqual([
       ["mkdirInRoot", "/a", 0o755, 0],
+      ["guardProcTarget"],
       ["moveMount", 7, "/a"],
       ["mount", "", "/a", "", MS.REMOUNT | MS.BIND | MS.RDONLY, ""],
     ]);
@@ -142,5 +146,38 @@ describe("CVE-2019-19921 class: proc and sysfs go only on a real directory", () 
     ]);
     const tmp = input(withMount({ destination: "/t", type: "tmpfs", source: "tmpfs" }));
     expect(opsOf(buildPlan(tmp), lastMount(tmp.spec)).map((o) => o[0])).toEqual(["mkdirInRoot", "mount"]);
+  });
+});
+
+describe("CVE-2019-16884 class: mounts over /proc, as runc's checkProcMount", () => {
+  const bind = (destination: string, source = "/h/x") => ({ destination, source, options: ["bind"] });
+
+  test.each([
+    ["/proc/self/attr/exec", bind("/proc/self/attr/exec")],
+    ["/proc/sys/kernel", bind("/proc/sys/kernel")],
+    ["/proc/kcore", { destination: "/proc/kcore", type: "overlay", source: "overlay", options: ["lowerdir=/l"] }],
+    ["/proc/1/", bind("/proc/1/")],
+    ["proc/keys (relative)", bind("proc/keys")],
+  ])("%s: refused at mounts[i].destination, before anything runs", (_name, m) => {
+    const inp = input(withMount(m));
+    expect(() => buildPlan(inp)).toThrow(expect.objectContaining({ field: `${lastMount(inp.spec)}.destination`, value: m.destination, reason: expect.stringMatching(/^is inside \/proc: a mount may cover only \/proc\/cpuinfo, /) }));
+  });
+
+  test("a bind on /proc itself only from a procfs source", () => {
+    const other = input(withMount(bind("/proc", "/h/dir")));
+    expect(() => buildPlan(other)).toThrow(expect.objectContaining({ field: `${lastMount(other.spec)}.destination`, reason: "only a procfs may be mounted on /proc (this source is not one)" }));
+    const proc = input(withMount(bind("/proc", "/proc")), { bindSourceIsProcfs: () => true });
+    expect(opsOf(buildPlan(proc), lastMount(proc.spec)).map((o) => o[0])).toEqual(["mkdirInRoot", "mount"]);
+  });
+
+  test("runc's allowed files (lxcfs's) may be covered, with no guard; tmpfs, mqueue and proc go anywhere, as in runc 1.1", () => {
+    for (const dest of ["/proc/meminfo", "/proc/net/dev", "/proc/sys/kernel/ns_last_pid"]) {
+      const inp = input(withMount(bind(dest)));
+      expect(opsOf(buildPlan(inp), lastMount(inp.spec)).map((o) => o[0])).toEqual(["mkdirInRoot", "mount"]);
+    }
+    for (const type of ["tmpfs", "mqueue"]) {
+      const inp = input(withMount({ destination: "/proc/acpi", type, source: type }));
+      expect(opsOf(buildPlan(inp), lastMount(inp.spec)).map((o) => o[0])).toEqual(["mkdirInRoot", "mount"]);
+    }
   });
 });

@@ -108,6 +108,8 @@ test("each mount becomes mkdir + mount with its flags and data, located at mount
   const devpts = plan.ops.filter((o) => o.origin === "mounts[2]");
   expect(devpts).toEqual([
     { op: "mkdirInRoot", args: ["/dev/pts", 0o755, 0], origin: "mounts[2]" },
+    // Not a kernel view, tmpfs or mqueue: its target must not resolve into /proc (as runc).
+    { op: "guardProcTarget", args: [], origin: "mounts[2]" },
     { op: "mount", args: ["devpts", "/dev/pts", "devpts", MS.NOSUID | MS.NOEXEC, "newinstance,ptmxmode=0666,mode=0620,gid=5"], origin: "mounts[2]" },
   ]);
   // CVE-2019-19921: no mkdirInRoot (it follows symlinks in the root); mountNoFollow makes the
@@ -123,6 +125,7 @@ test("a read-only bind mount is a bind and then a remount; rro is mount_setattr;
   );
   expect(plan.ops.filter((o) => o.origin === "mounts[7]")).toEqual([
     { op: "mkdirInRoot", args: ["/data", 0o755, 1], origin: "mounts[7]" },
+    { op: "guardProcTarget", args: [], origin: "mounts[7]" },
     { op: "mount", args: ["/b/vol", "/data", "", MS.BIND | MS.REC, ""], origin: "mounts[7]" },
     { op: "mount", args: ["", "/data", "", MS.REMOUNT | MS.BIND | MS.RDONLY | MS.NOSUID, ""], origin: "mounts[7]" },
     { op: "mount", args: ["", "/data", "", MS.PRIVATE | MS.REC, ""], origin: "mounts[7]" },

@@ -1,6 +1,6 @@
 /** The cgroups room: host layout detection now; resources and drivers with the cgroups issue. */
 export { detectCgroups, layoutFromMountinfo, availableControllers, type CgroupLayout, type CgroupMode } from "./detect";
-export { cgroupPathFor, systemdCgroupPath, createCgroupDirs, joinCgroups, removeCgroupDirs, removeCgroupDirsSettled, cgroupPids, cgroupPidsRecursive, v1MountPoints, fsCgroupDriver, type CgroupDriver, type CgroupPlacement } from "./placement";
+export { cgroupPathFor, systemdCgroupPath, createCgroupDirs, plannedCgroupDirs, joinCgroups, removeCgroupDirs, removeCgroupDirsSettled, cgroupPids, cgroupPidsRecursive, v1MountPoints, fsCgroupDriver, type CgroupDriver, type CgroupPlacement } from "./placement";
 export { v1Writes, v2Writes, v1DeviceWrites, deviceFilterRules, defaultAllowedDevices, deviceRuleText, sharesToWeight, blkioWeightToIoWeight, swapToV2, ResourceError, type CgroupWrite, type DeviceFilterRule } from "./resources";
 export { applyResources, waitCgroupEmpty, orderMemoryWrites, cgroupSetFor, planWrites, deviceFilterFor, setFrozen, isFrozen, frozenState, CgroupWriteError, type CgroupSet } from "./driver";
 export { cgroupRemoveFailureText, REMOVE_BUSY_TIMEOUT_MS, type CgroupRemoveFailure } from "./remove";

@@ -59,6 +59,24 @@ export interface CgroupPlacement {
 }
 
 /** mkdir -p in each hierarchy, recording what was created. Undo with removeCgroupDirs. */
+/**
+ * The directories createCgroupDirs would make for `path` now (those not there yet), deepest
+ * first, as it lists them: create records them before making them, so that a create killed
+ * mid-way leaves a record that names them.
+ */
+export function plannedCgroupDirs(layout: CgroupLayout, path: string): string[] {
+  const planned: string[] = [];
+  const roots = [...v1MountPoints(layout), ...(layout.v2Mount ? [layout.v2Mount] : [])];
+  for (const root of roots) {
+    let dir = root;
+    for (const part of path.split("/").filter(Boolean)) {
+      dir = join(dir, part);
+      if (!existsSync(dir)) planned.unshift(dir);
+    }
+  }
+  return planned;
+}
+
 export function createCgroupDirs(layout: CgroupLayout, path: string): CgroupPlacement {
   const placement: CgroupPlacement = { dirs: [], created: [] };
   const cpusetMount = layout.v1Mounts.cpuset;

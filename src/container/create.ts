@@ -10,7 +10,7 @@ import { resolve } from "node:path";
 import { BerthError, errnoNumber, problemsError, toBerthError } from "../errors";
 import { buildPlan, encodePlan, hostOpenedBinds, hostProblems, idmappedMountRequests, NOTIFY_SOCKET_IN_CONTAINER, PlanError, PROC_MOUNT_ALLOWED, SYNC, type LaunchPlan } from "../plan";
 import { hookState, planHooks, runHooks } from "../hooks";
-import { cgroupOwner, cgroupPathFor, cgroupRemoveFailureText, cgroupSetFor, CgroupWriteError, delegateCgroup, deviceFilterFor, frozenState, fsCgroupDriver, planWrites, ResourceError, type CgroupPlacement } from "../cgroups";
+import { cgroupOwner, cgroupPathFor, plannedCgroupDirs, cgroupRemoveFailureText, cgroupSetFor, CgroupWriteError, delegateCgroup, deviceFilterFor, frozenState, fsCgroupDriver, planWrites, ResourceError, type CgroupPlacement } from "../cgroups";
 import { startUnit, stopUnit, systemdUnitOf, unitResourceProperties, type SystemdSession } from "../cgroups";
 import { dirsSystemdLeaves, openSystemd, systemdError } from "./systemd";
 import { planSeccomp, type SeccompRequest } from "../plan";
@@ -552,6 +552,9 @@ async function createLocked(rt: Runtime, opts: CreateOptions, undo: Undo): Promi
       undo.push("close the systemd connection", () => closeSystemd());
       faultPoint("create", id, "connect to systemd");
     }
+    // Recorded before they are made: a create killed while making them leaves a record that
+    // names them (replaced by what was really made just below).
+    store.writeSummary(summaryOf({ ...creating, cgroupPath, cgroupDirs: plannedCgroupDirs(layout, cgroupPath), systemdUnit: unit?.unit }));
     const placement: CgroupPlacement = cgroups.create(layout, cgroupPath);
     undo.push("remove cgroups", async () => {
       const failed = await cgroups.remove(placement.created);

@@ -8,7 +8,7 @@
  * The steps are not listed here: a traced run of each bundle says what they are, so a step
  * added to berth is covered without touching this file.
  */
-import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { berth } from "../helpers/cli";
 import { makeBundle, type TestBundle } from "../helpers/bundle";
@@ -61,7 +61,7 @@ afterAll(() => {
   }
   for (const h of ["unified", "pids", "memory", "cpu,cpuacct", "freezer", "devices", "blkio", "cpuset", "net_cls,net_prio", "perf_event", "hugetlb", "misc", "rdma"]) {
     try {
-      rmSync(`/sys/fs/cgroup/${h}/${cgroupParent}`, { recursive: false });
+      rmdirSync(`/sys/fs/cgroup/${h}/${cgroupParent}`);
     } catch {
       /* not made there, or rmdir through rmSync refused: tried below */
     }

@@ -226,3 +226,16 @@ describe("bad input is refused at once, naming what is wrong (issue 16)", () => 
     expect(readdirSync(root)).toEqual([]);
   });
 });
+
+// Found by the CLI fuzzer (test/reliability/fuzz-cli.test.ts): --resources /dev/zero read
+// without a bound, until berth died of std::bad_alloc (exit 134).
+test("update --resources is read bounded, as config.json is: not a regular file, or too big on stdin, is refused", () => {
+  const root = join(dir, "state");
+  expect(berth(["--root", root, "update", "--resources", "/dev/zero", "c1"])).toEqual({ exitCode: 1, stdout: "", stderr: 'berth: update c1: --resources "/dev/zero": must be a regular file\n' });
+  expect(berth(["--root", root, "update", "-r", "-", "c1"], { input: " ".repeat((16 << 20) + 1) })).toEqual({ exitCode: 1, stdout: "", stderr: 'berth: update c1: --resources "-": is more than berth reads (16777216 bytes)\n' });
+  expect(berth(["--root", root, "update", "-r", "-", "c1"], { input: "[".repeat(100_000) })).toEqual({
+    exitCode: 1,
+    stdout: "",
+    stderr: "berth: update c1: --resources: invalid JSON at line 1 column 1001: nests arrays and objects more than 1000 levels deep\n",
+  });
+});

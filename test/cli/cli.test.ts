@@ -259,3 +259,14 @@ test.each([
 ])("argument mistakes are named: %j", (args, stderr) => {
   expect(berth(["--root", join(dir, "state"), ...args])).toEqual({ exitCode: 1, stdout: "", stderr });
 });
+
+// Found by the CLI fuzzer: an id "a\nb" made the message two lines, the second not berth's.
+test.each([
+  ["a\nb", '"a\\nb"'],
+  ["", '""'],
+  ["a b", '"a b"'],
+  ["\u001b[31m", '"\\u001b[31m"'],
+  ["a/b", "a/b"],
+])("an invalid id %j is shown in one word: %s", (id, shown) => {
+  expect(berth(["--root", join(dir, "state"), "state", id])).toEqual({ exitCode: 1, stdout: "", stderr: `berth: state ${shown}: invalid container id: use letters, digits and _ + - . only\n` });
+});

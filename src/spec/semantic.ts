@@ -131,7 +131,8 @@ function checkProcess(spec: Obj, c: Collector): void {
     if (!isObj(r)) return;
     const base = `process.rlimits[${i}]`;
     if (isStr(r.type)) {
-      if (!(r.type in rlimitNumbers)) {
+      // own keys only: "__proto__", "toString" and "constructor" are `in` every object (found by the config fuzzer)
+      if (!Object.hasOwn(rlimitNumbers, r.type)) {
         c.error(`${base}.type`, r.type, "unknown resource limit (expected RLIMIT_NOFILE, RLIMIT_NPROC, ...)");
       } else if (seen.has(r.type)) {
         // config.md "POSIX process": duplicated types MUST generate an error.

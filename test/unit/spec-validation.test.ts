@@ -250,3 +250,9 @@ describe("what stays valid", () => {
     expect(validateConfig(c).problems).toEqual([]);
   });
 });
+
+// Found by the config fuzzer (test/reliability/fuzz-config.test.ts).
+test("an rlimit type that is a property of every object (__proto__, constructor) is unknown, not a crash in the plan", () => {
+  expect(linesFor((c) => (c.process.rlimits[0].type = "__proto__"))).toEqual([`${P}process.rlimits[0].type "__proto__": unknown resource limit (expected RLIMIT_NOFILE, RLIMIT_NPROC, ...)`]);
+  expect(linesFor((c) => (c.process.rlimits[0].type = "constructor"))).toEqual([`${P}process.rlimits[0].type "constructor": unknown resource limit (expected RLIMIT_NOFILE, RLIMIT_NPROC, ...)`]);
+});

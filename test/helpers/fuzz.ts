@@ -294,7 +294,9 @@ const ops: [string, number, Op][] = [
     "retype",
     6,
     (rng, root, log) => {
-      const path = rng.pick(locations(root));
+      const all = locations(root);
+      if (!all.length) return;
+      const path = rng.pick(all);
       const v = otherValue(rng, get(root, path));
       set(root, path, v);
       log.push(`retype ${fieldOf(path)} -> ${serialize(v).slice(0, 40)}`);
@@ -305,6 +307,7 @@ const ops: [string, number, Op][] = [
     5,
     (rng, root, log) => {
       const all = locations(root);
+      if (!all.length) return;
       const nums = all.filter((p) => typeof get(root, p) === "number");
       const path = rng.pick(nums.length && rng.chance(0.8) ? nums : all);
       const v = rng.pick(ODD_NUMBERS);
@@ -317,6 +320,7 @@ const ops: [string, number, Op][] = [
     4,
     (rng, root, log) => {
       const all = locations(root);
+      if (!all.length) return;
       const strs = all.filter((p) => typeof get(root, p) === "string");
       const path = rng.pick(strs.length && rng.chance(0.8) ? strs : all);
       const v = rng.chance(0.3) ? longString(rng) : rng.pick(ODD_STRINGS);
@@ -353,7 +357,9 @@ const ops: [string, number, Op][] = [
     4,
     (rng, root, log) => {
       const required = REQUIRED_FIELDS.flatMap((f) => expand(root, f, false));
-      const path = rng.pick(required.length && rng.chance(0.6) ? required : locations(root));
+      const all = locations(root);
+      if (!all.length) return;
+      const path = rng.pick(required.length && rng.chance(0.6) ? required : all);
       remove(root, path);
       log.push(`remove ${fieldOf(path)}`);
     },
@@ -362,7 +368,8 @@ const ops: [string, number, Op][] = [
     "deep",
     2,
     (rng, root, log) => {
-      const path = rng.chance(0.3) ? ["extension"] : rng.pick(locations(root));
+      const all = locations(root);
+      const path = rng.chance(0.3) || !all.length ? ["extension"] : rng.pick(all);
       const v = deep(rng);
       set(root, path, v);
       log.push(`deep ${fieldOf(path)} -> ${v.text.slice(0, 6)}... (${v.text.length} bytes)`);

@@ -162,7 +162,8 @@ export const commands: CommandDef[] = [
     built: true,
     options: {
       resources: str('path to the file containing the resources to update or "-" to read from the standard input', { alias: "r" }),
-      "blkio-weight": num("Specifies per cgroup weight, range is from 10 to 1000"),
+      // Strings, as the others: update parses them (a number type made "abc" reach it as NaN).
+      "blkio-weight": str("Specifies per cgroup weight, range is from 10 to 1000"),
       "cpu-period": str("CPU CFS period to be used for hardcapping (in usecs). 0 to use system default"),
       "cpu-quota": str("CPU CFS hardcap limit (in usecs). Allowed cpu time in a given period"),
       "cpu-burst": str("CPU CFS hardcap burst limit (in usecs). Allowed accumulated cpu time additionally for burst a given period"),
@@ -177,7 +178,7 @@ export const commands: CommandDef[] = [
       "cpu-idle": str("set cgroup SCHED_IDLE or not, 0: default behavior, 1: SCHED_IDLE"),
       "memory-reservation": str("Memory reservation or soft_limit (in bytes)"),
       "memory-swap": str("Total memory usage (memory + swap); set '-1' to enable unlimited swap"),
-      "pids-limit": num("Maximum number of pids allowed in the container"),
+      "pids-limit": str("Maximum number of pids allowed in the container"),
       "l3-cache-schema": str("The string of Intel RDT/CAT L3 cache schema"),
       "mem-bw-schema": str("The string of Intel RDT/MBA memory bandwidth schema"),
     },

@@ -142,7 +142,10 @@ export function parseFast(args: string[]): FastCall | undefined {
     }
     if (verb === "list") {
       if ((a === "-q" || a === "--quiet") && !quiet) quiet = true;
-      else if ((a === "-f" || a === "--format") && format === undefined) format = args[++i];
+      else if ((a === "-f" || a === "--format") && format === undefined) {
+        format = args[++i];
+        if (format === undefined) return undefined; // no value: the full CLI says so
+      }
       else if (a.startsWith("--format=") && format === undefined) format = a.slice(9);
       else return undefined;
       if (format !== undefined && format !== "table" && format !== "json") return undefined;

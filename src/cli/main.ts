@@ -150,11 +150,14 @@ function unknownFlags(args: string[], verb: CommandDef | undefined): string[] {
   return out;
 }
 
-function friendly(msg: string): string {
+function friendly(msg: string, rawArgs?: string[]): string {
   let m: RegExpExecArray | null;
   if ((m = /^Unknown arguments?: (.*)$/.exec(msg))) {
-    const names = m[1]!.split(", ").map((n) => (n.length === 1 ? `-${n}` : `--${n}`));
-    return `unknown flag ${names.join(", ")}`;
+    // Unknown flags were caught before yargs (unknownFlags): what yargs finds unknown here are
+    // positionals the verb does not take (`start c1 c2`), not flags.
+    const names = m[1]!.split(", ");
+    if (rawArgs && names.every((n) => rawArgs.includes(n))) return `unexpected argument${names.length > 1 ? "s" : ""} ${names.map((n) => JSON.stringify(n)).join(", ")}`;
+    return `unknown flag ${names.map((n) => (n.length === 1 ? `-${n}` : `--${n}`)).join(", ")}`;
   }
   if ((m = /^Not enough non-option arguments: got (\d+), need at least (\d+)$/.exec(msg))) return "missing the <container-id> argument";
   if ((m = /^Unknown command: (.*)$/.exec(msg))) return `unknown command "${m[1]}"`;
@@ -162,6 +165,38 @@ function friendly(msg: string): string {
   if ((m = /^Not enough arguments following: (.*)$/.exec(msg))) return `--${m[1]} needs a value`;
   return msg.charAt(0).toLowerCase() + msg.slice(1);
 }
+
+/** Flags yargs gathers into an array when repeated, on purpose: exec's --env, --cap, ... */
+const repeatable = new Set(["env", "cap", "cgroup", "additional-gids", "empty-ns"]);
+
+/** The text given for a flag (`--flag V` or `--flag=V`), for messages: yargs turns "abc" into NaN. */
+function givenValue(rawArgs: string[], name: string): string | undefined {
+  for (let i = 0; i < rawArgs.length; i++) {
+    const a = rawArgs[i]!;
+    if (a === `--${name}`) return rawArgs[i + 1];
+    if (a.startsWith(`--${name}=`)) return a.slice(name.length + 3);
+  }
+  return undefined;
+}
+
+/**
+ * What yargs lets through but a verb cannot take: a flag given twice (yargs makes an array,
+ * which reached fs calls as a path: "internal error: The "path" argument must be of type
+ * string"), and a --preserve-fds that is not a count of fds (1e999 is Infinity, and create
+ * would loop filling its fd table).
+ */
+function checkFlagValues(def: CommandDef, argv: CliContext["argv"], rawArgs: string[], id: string | undefined): void {
+  for (const name of [...Object.keys(globalOptions), ...Object.keys(def.options)]) {
+    if (Array.isArray(argv[name]) && !repeatable.has(name)) throw new BerthError({ op: def.name, id, field: `--${name}`, reason: "given more than once" });
+  }
+  const fds = argv["preserve-fds"];
+  if (fds !== undefined && !(typeof fds === "number" && Number.isInteger(fds) && fds >= 0 && fds <= MAX_PRESERVE_FDS)) {
+    throw new BerthError({ op: def.name, id, field: "--preserve-fds", value: givenValue(rawArgs, "preserve-fds") ?? String(fds), reason: `must be a whole number from 0 to ${MAX_PRESERVE_FDS}` });
+  }
+}
+
+/** Linux's default fs.nr_open: no process has more fds to pass on. */
+const MAX_PRESERVE_FDS = 1 << 20;
 
 export type { MainIo } from "./report";
 
@@ -195,8 +230,8 @@ export async function main(rawArgs: string[], io: MainIo = processIo): Promise<n
         // yargs' own complaints (a YError: a flag without its value, ...) are the user's.
         if (err && err.name !== "YError") throw err;
         const missing = /^Not enough arguments following: (.+)$/.exec(msg ?? err?.message ?? "");
-        if (missing) throw new BerthError({ op, field: `--${missing[1]}`, reason: "needs a value" });
-        throw new BerthError({ op, reason: friendly(msg ?? err?.message ?? "") });
+        if (missing) throw new BerthError({ op, field: `${missing[1]!.length === 1 ? "-" : "--"}${missing[1]}`, reason: "needs a value" });
+        throw new BerthError({ op, reason: friendly(msg ?? err?.message ?? "", rawArgs) });
       });
     for (const def of commands) {
       const cmd = positionals[def.name] ? `${def.name} ${positionals[def.name]}` : def.name;
@@ -245,6 +280,7 @@ export async function main(rawArgs: string[], io: MainIo = processIo): Promise<n
     };
     const { def } = selected;
     const id = selected.argv["container-id"] as string | undefined;
+    checkFlagValues(def, selected.argv, rawArgs, id);
     logger.debug(`${def.name}${id ? ` ${id}` : ""}: ${JSON.stringify(rawArgs)}`);
     const load = verbs[def.name];
     if (!def.built || !load) {

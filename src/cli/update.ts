@@ -3,10 +3,9 @@
  * (podman sends one on stdin). Memory sizes take runc's units (1024-based k, m, g, t, p, with or
  * without a trailing b). Everything is parsed and checked before anything is written.
  */
-import { readFileSync } from "node:fs";
-import { defaultRuntime, readResourcesStdin, update } from "../container";
+import { defaultRuntime, MAX_CONFIG_BYTES, readBoundedFile, readResourcesStdin, update } from "../container";
 import { BerthError, problemsError } from "../errors";
-import { defaultSpec, validateConfig, type Resources } from "../spec";
+import { defaultSpec, parseJson, validateConfig, type Resources } from "../spec";
 import type { CliContext } from "./context";
 
 const units: Record<string, number> = { "": 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4, p: 1024 ** 5 };
@@ -49,22 +48,31 @@ export function resourcesFromFlags(id: string, argv: Record<string, unknown>): R
   return res;
 }
 
+/**
+ * The --resources document, bounded as config.json is (readBoundedFile): `--resources /dev/zero`
+ * grew berth until it died of std::bad_alloc. "-" is stdin, read to its end, as bounded.
+ */
+function readResources(id: string, file: string): string {
+  const fail = (reason: string, errno?: string) => new BerthError({ op: "update", id, field: "--resources", value: file, reason, errno });
+  if (file !== "-") return readBoundedFile(file, fail);
+  // stdin may be non-blocking (an engine's pipe): read it waiting for data, not failing on EAGAIN.
+  try {
+    return readResourcesStdin(MAX_CONFIG_BYTES);
+  } catch (err) {
+    if (err instanceof RangeError) throw fail(`is more than berth reads (${MAX_CONFIG_BYTES} bytes)`);
+    throw fail("read", (err as NodeJS.ErrnoException).code ?? "EIO");
+  }
+}
+
 export default async function updateVerb(ctx: CliContext): Promise<number> {
   const id = ctx.argv["container-id"] as string;
   let patch: Resources;
   const file = ctx.argv.resources as string | undefined;
   if (file !== undefined) {
-    let text: string;
-    try {
-      text = file === "-" ? readResourcesStdin() : readFileSync(file, "utf8");
-    } catch (err) {
-      throw new BerthError({ op: "update", id, field: "--resources", value: file, reason: "read", errno: (err as NodeJS.ErrnoException).code ?? "EIO" });
-    }
-    try {
-      patch = JSON.parse(text) as Resources;
-    } catch (err) {
-      throw new BerthError({ op: "update", id, field: "--resources", value: file, reason: `not JSON: ${(err as Error).message}` });
-    }
+    // parseJson: located errors, and nesting bounded as config.json's is.
+    const parsed = parseJson(readResources(id, file), "--resources");
+    if (!parsed.ok) throw problemsError("update", id, [parsed.problem]);
+    patch = parsed.value as Resources;
     if (!patch || typeof patch !== "object" || Array.isArray(patch)) throw new BerthError({ op: "update", id, field: "--resources", value: file, reason: "must be a LinuxResources object" });
     // The same schema as config.json's linux.resources, so problems carry the same field paths.
     const probe = defaultSpec();

@@ -1,5 +1,5 @@
 /** The container room: the lifecycle and bundle-level verbs. */
-export { loadBundle, bundleDir, readConfig, type LoadedBundle } from "./bundle";
+export { loadBundle, bundleDir, readConfig, readBoundedFile, MAX_CONFIG_BYTES, type LoadedBundle } from "./bundle";
 export { checkBundle, type CheckReport } from "./check";
 export { featuresDocument, type FeaturesInfo } from "./features";
 export { writeDefaultSpec } from "./spec-file";

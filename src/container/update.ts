@@ -157,6 +157,6 @@ function memoryUsage(set: ReturnType<typeof cgroupSetOf>): number | undefined {
  * that made it so), where readFileSync(0) fails with EAGAIN: then it waits until stdin is
  * readable (a poll) and reads on.
  */
-export function readResourcesStdin(): string {
-  return readFdToEnd(0, (fd) => pidfdWait(fd, -1));
+export function readResourcesStdin(maxBytes?: number): string {
+  return readFdToEnd(0, (fd) => pidfdWait(fd, -1), maxBytes);
 }

@@ -38,8 +38,9 @@ export function readSmallFile(path: string): string {
  * does not retry a read a signal interrupted (EINTR). Here EAGAIN waits until the fd is readable
  * (`waitReadable`: a poll, blocking the thread as readFileSync would) and EINTR reads again.
  */
-export function readFdToEnd(fd: number, waitReadable: (fd: number) => void): string {
+export function readFdToEnd(fd: number, waitReadable: (fd: number) => void, maxBytes = Infinity): string {
   const chunks: Buffer[] = [];
+  let total = 0;
   const chunk = Buffer.allocUnsafe(64 * 1024);
   for (;;) {
     let n: number;
@@ -55,6 +56,8 @@ export function readFdToEnd(fd: number, waitReadable: (fd: number) => void): str
       throw err;
     }
     if (n === 0) break;
+    total += n;
+    if (total > maxBytes) throw new RangeError(`more than ${maxBytes} bytes`);
     chunks.push(Buffer.from(chunk.subarray(0, n)));
   }
   return Buffer.concat(chunks).toString("utf8");

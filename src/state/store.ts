@@ -93,7 +93,10 @@ const MAX_ID_LENGTH = 255;
 
 export function checkId(op: string, id: string): void {
   if (!validId.test(id) || id === "." || id === "..") {
-    throw new BerthError({ op, id, reason: "invalid container id: use letters, digits and _ + - . only" });
+    // Shown quoted when it would not read as one word: an id "a\nb" made a second line of the
+    // message (found by the CLI fuzzer), and an empty one vanished from it.
+    const shown = id === "" || /[\u0000-\u0020\u007f-\u009f]/.test(id) ? JSON.stringify(id) : id;
+    throw new BerthError({ op, id: shown, reason: "invalid container id: use letters, digits and _ + - . only" });
   }
   if (id.length > MAX_ID_LENGTH) {
     throw new BerthError({ op, id: `${id.slice(0, 32)}...`, reason: `invalid container id: ${id.length} characters, at most ${MAX_ID_LENGTH}` });

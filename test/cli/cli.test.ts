@@ -267,3 +267,47 @@ describe("bad input is refused at once, naming what is wrong (issue 16)", () => 
     expect(readdirSync(root)).toEqual([]);
   });
 });
+
+// Found by the CLI fuzzer (test/reliability/fuzz-cli.test.ts): --resources /dev/zero read
+// without a bound, until berth died of std::bad_alloc (exit 134).
+test("update --resources is read bounded, as config.json is: not a regular file, or too big on stdin, is refused", () => {
+  const root = join(dir, "state");
+  expect(berth(["--root", root, "update", "--resources", "/dev/zero", "c1"])).toEqual({ exitCode: 1, stdout: "", stderr: 'berth: update c1: --resources "/dev/zero": must be a regular file\n' });
+  expect(berth(["--root", root, "update", "-r", "-", "c1"], { input: " ".repeat((16 << 20) + 1) })).toEqual({ exitCode: 1, stdout: "", stderr: 'berth: update c1: --resources "-": is more than berth reads (16777216 bytes)\n' });
+  expect(berth(["--root", root, "update", "-r", "-", "c1"], { input: "[".repeat(100_000) })).toEqual({
+    exitCode: 1,
+    stdout: "",
+    stderr: "berth: update c1: --resources: invalid JSON at line 1 column 1001: nests arrays and objects more than 1000 levels deep\n",
+  });
+});
+
+// Found by the CLI fuzzer (test/reliability/fuzz-cli.test.ts).
+test.each([
+  // a flag given twice reached fs calls as an array: "internal error: The "path" argument must be of type string"
+  [["--root", "/a", "state", "c1", "--root", "/b"], "berth: state c1: --root: given more than once\n"],
+  [["create", "--bundle", "a", "-b", "b", "c1"], "berth: create c1: --bundle: given more than once\n"],
+  // a --preserve-fds of 1e999 (Infinity) or -1 went on to create
+  [["run", "--preserve-fds", "1e999", "c1"], 'berth: run c1: --preserve-fds "1e999": must be a whole number from 0 to 1048576\n'],
+  [["exec", "--preserve-fds=-1", "c1", "ls"], 'berth: exec c1: --preserve-fds "-1": must be a whole number from 0 to 1048576\n'],
+  // an extra argument was called an unknown flag
+  [["start", "c1", "c2"], 'berth: start: unexpected argument "c2"\n'],
+  [["resume", "a", "b", "c"], 'berth: resume: unexpected arguments "b", "c"\n'],
+  [["features", "extra"], 'berth: features: unexpected argument "extra"\n'],
+  // a short flag without its value was named as a long one (--f), and a number flag's text as NaN
+  [["list", "-f"], "berth: list: -f: needs a value\n"],
+  [["list", "--format"], "berth: list: --format: needs a value\n"],
+  [["update", "--pids-limit", "abc", "c1"], 'berth: update c1: --pids-limit "abc": must be an integer\n'],
+])("argument mistakes are named: %j", (args, stderr) => {
+  expect(berth(["--root", join(dir, "state"), ...args])).toEqual({ exitCode: 1, stdout: "", stderr });
+});
+
+// Found by the CLI fuzzer: an id "a\nb" made the message two lines, the second not berth's.
+test.each([
+  ["a\nb", '"a\\nb"'],
+  ["", '""'],
+  ["a b", '"a b"'],
+  ["\u001b[31m", '"\\u001b[31m"'],
+  ["a/b", "a/b"],
+])("an invalid id %j is shown in one word: %s", (id, shown) => {
+  expect(berth(["--root", join(dir, "state"), "state", id])).toEqual({ exitCode: 1, stdout: "", stderr: `berth: state ${shown}: invalid container id: use letters, digits and _ + - . only\n` });
+});

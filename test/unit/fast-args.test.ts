@@ -42,6 +42,9 @@ test("anything unusual goes to the full CLI", () => {
     ["create", "123"],
     ["create", "--image-root", "/i", "c1"],
     ["create", "-bd", "c1"],
+    // found by the CLI fuzzer: a --format without its value was taken as the default
+    ["list", "--format"],
+    ["list", "-q", "-f"],
   ]) {
     expect([args, parseFast(args)]).toEqual([args, undefined]);
   }

@@ -250,3 +250,29 @@ describe("what stays valid", () => {
     expect(validateConfig(c).problems).toEqual([]);
   });
 });
+
+// Found by the config fuzzer (test/reliability/fuzz-config.test.ts).
+test("an rlimit type that is a property of every object (__proto__, constructor) is unknown, not a crash in the plan", () => {
+  expect(linesFor((c) => (c.process.rlimits[0].type = "__proto__"))).toEqual([`${P}process.rlimits[0].type "__proto__": unknown resource limit (expected RLIMIT_NOFILE, RLIMIT_NPROC, ...)`]);
+  expect(linesFor((c) => (c.process.rlimits[0].type = "constructor"))).toEqual([`${P}process.rlimits[0].type "constructor": unknown resource limit (expected RLIMIT_NOFILE, RLIMIT_NPROC, ...)`]);
+});
+
+test("a NUL byte in a string berth passes on is refused at its field; annotations are not looked at", () => {
+  expect(
+    linesFor((c) => {
+      c.mounts[2].source = "x\u0000y";
+      c.process.env.push("A=\u0000");
+      c.linux.maskedPaths[0] = "/tmp/\u0000x";
+      c.linux.sysctl = { "kernel.msg\u0000max": "1" };
+      c.annotations = { "a\u0000": "b\u0000" };
+    }),
+  ).toEqual(
+    expect.arrayContaining([
+      `${P}mounts[2].source "x\\u0000y": must not contain a NUL byte`,
+      `${P}process.env[2] "A=\\u0000": must not contain a NUL byte`,
+      `${P}linux.maskedPaths[0] "/tmp/\\u0000x": must not contain a NUL byte`,
+      `${P}linux.sysctl["kernel.msg\\u0000max"]: must not contain a NUL byte (in its name)`,
+    ]),
+  );
+  expect(linesFor((c) => (c.annotations = { "a\u0000": "b\u0000" }))).toEqual([]);
+});

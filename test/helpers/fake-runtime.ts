@@ -175,9 +175,10 @@ export function fixture(opts: { spec?: (s: Spec) => void; systemd?: boolean } = 
       rec.call("store.lock");
       return super.withLockAsync(op, id, fn);
     }
-    override write(record: ContainerRecord): void {
-      rec.call("store.write");
-      super.write(record);
+    override write(record: ContainerRecord, durable = true): void {
+      // create's first, not fsynced, record ("creating") and its final one.
+      rec.call(durable ? "store.write" : "store.writeCreating");
+      super.write(record, durable);
     }
     override remove(id: string): void {
       rec.call("store.remove");

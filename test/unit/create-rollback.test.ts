@@ -41,6 +41,7 @@ test("a create that succeeds makes these calls and undoes nothing", async () => 
   expect(calls).toEqual([
     "store.createDir",
     "store.lock",
+    "store.writeCreating",
     "native.mkfifo",
     "native.openFifoRdwr",
     "cgroups.detect",
@@ -79,6 +80,7 @@ describe("failing call N: undo runs newest first, the original error is thrown",
   const successful = [
     "store.createDir",
     "store.lock",
+    "store.writeCreating",
     "native.mkfifo",
     "native.openFifoRdwr",
     "cgroups.detect",
@@ -102,7 +104,7 @@ describe("failing call N: undo runs newest first, the original error is thrown",
     const done = successful.slice(0, n as number).filter((c) => undoOf[c]);
     const expectedUndo = done.reverse().flatMap((c) => undoOf[c]!);
     // A failure between launch and closing the sync socket still closes it (finally) before undo.
-    const extra = n === 8 ? ["native.closeFd"] : [];
+    const extra = n === 9 ? ["native.closeFd"] : [];
     expect(calls.slice(n as number + 1)).toEqual([...extra, ...expectedUndo]);
     // store.createDir failing made nothing; every other failure removed the directory.
     expect(existsSync(f.root) ? readdirSync(f.root) : []).toEqual([]);
@@ -122,7 +124,7 @@ test("a failing op reported by berth-init is thrown at the op's config field, th
 });
 
 test("a cleanup failure is appended to the original error, and the remaining undo steps still run", async () => {
-  f.rec.failAt = 8; // native.syncRecv
+  f.rec.failAt = 9; // native.syncRecv
   f.rec.alwaysFail.set("cgroups.remove", () => Object.assign(new Error("rmdir /fake/cpu/berth/c1: device or resource busy"), { code: "EBUSY" }));
   const { error, calls } = await runCreate();
   expect(error!.message).toBe(`berth: create c1: internal error: ${f.rec.thrown!.message} (cleanup failed: remove cgroups: rmdir /fake/cpu/berth/c1: device or resource busy)`);
@@ -140,10 +142,10 @@ test("an errno error keeps its field, errno and syscall when a cleanup failure i
 });
 
 test("when killing berth-init fails, create does not wait for it (no hang), still closes its pidfd, and says so", async () => {
-  f.rec.failAt = 8; // native.syncRecv
+  f.rec.failAt = 9; // native.syncRecv
   f.rec.alwaysFail.set("native.pidfdSendSignal", () => Object.assign(new Error("pidfd_send_signal: operation not permitted"), { code: "EPERM" }));
   const { error, calls } = await runCreate();
-  expect(error!.message).toMatch(/^berth: create c1: internal error: injected failure at call 8 \(native\.syncRecv\) \(cleanup failed: kill berth-init \(pid \d+\): pidfd_send_signal: operation not permitted\)$/);
+  expect(error!.message).toMatch(/^berth: create c1: internal error: injected failure at call 9 \(native\.syncRecv\) \(cleanup failed: kill berth-init \(pid \d+\): pidfd_send_signal: operation not permitted\)$/);
   expect(calls.slice(calls.indexOf("native.pidfdSendSignal"))).toEqual(["native.pidfdSendSignal", "native.closeFd", "cgroups.remove", "store.remove"]);
   expect(f.openFds.size).toBe(0);
 });
@@ -191,6 +193,7 @@ describe("--systemd-cgroup: the scope unit is part of what a failed create undoe
   const successful = [
     "store.createDir",
     "store.lock",
+    "store.writeCreating",
     "native.mkfifo",
     "native.openFifoRdwr",
     "cgroups.detect",
@@ -249,7 +252,7 @@ describe("--systemd-cgroup: the scope unit is part of what a failed create undoe
     const done = successful.slice(0, n).filter((c) => undoOfSd[c]);
     const expectedUndo = done.reverse().flatMap((c) => undoOfSd[c]!);
     // Between launch and closing the sync socket, the finally closes it before the undo.
-    const extra = n > 8 && n <= 14 ? ["native.closeFd"] : [];
+    const extra = n > 9 && n <= 15 ? ["native.closeFd"] : [];
     expect(calls.slice(n + 1)).toEqual([...extra, ...expectedUndo]);
     expect(existsSync(f.root) ? readdirSync(f.root) : []).toEqual([]);
     expect(f.openFds.size).toBe(0);
@@ -271,7 +274,7 @@ describe("--systemd-cgroup: the scope unit is part of what a failed create undoe
     f.rec.failAt = successful.indexOf("store.write");
     f.rec.alwaysFail.set("native.pidfdSendSignal", () => Object.assign(new Error("pidfd_send_signal: operation not permitted"), { code: "EPERM" }));
     const { error, calls } = await runSystemdCreate();
-    expect(error!.message).toMatch(/^berth: create c1: internal error: injected failure at call 16 \(store\.write\) \(cleanup failed: stop systemd unit berth-c1\.scope: pidfd_send_signal: operation not permitted; kill berth-init \(pid \d+\): pidfd_send_signal: operation not permitted\)$/);
+    expect(error!.message).toMatch(/^berth: create c1: internal error: injected failure at call 17 \(store\.write\) \(cleanup failed: stop systemd unit berth-c1\.scope: pidfd_send_signal: operation not permitted; kill berth-init \(pid \d+\): pidfd_send_signal: operation not permitted\)$/);
     // Not waited for (it was not killed), but StopUnit still went out.
     expect(calls.slice(successful.indexOf("store.write") + 1)).toEqual(["native.pidfdSendSignal", "systemd.StopUnit", "systemd.ResetFailedUnit", "native.pidfdSendSignal", "native.closeFd", "cgroups.remove", "systemd.close", "store.remove"]);
   });
@@ -338,6 +341,7 @@ describe("linux.netDevices: checked before anything is made, moved when berth-in
       "net.open host",
       "net.links host",
       "native.closeFd",
+      "store.writeCreating",
       "native.mkfifo",
       "native.openFifoRdwr",
       "cgroups.detect",

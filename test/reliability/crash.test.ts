@@ -21,8 +21,8 @@ import { runcBin } from "../helpers/runc";
 jest.setTimeout(900_000);
 
 const cgroupParent = `berth-crash-${process.pid}`;
-const trials = scale(12, 100);
-const runcTrials = scale(4, 100);
+const trials = scale(8, 100);
+const runcTrials = scale(3, 100);
 
 type Verb = "create" | "start" | "exec" | "delete";
 const verbs: Verb[] = ["create", "start", "exec", "delete"];

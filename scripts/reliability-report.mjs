@@ -7,7 +7,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 const root = join(import.meta.dirname, "..");
-const dir = join(root, "build/reliability");
+const dir = process.env.BERTH_RELIABILITY_DIR ?? join(root, "build/reliability");
 const out = process.argv[2] ?? join(root, "docs/reliability.md");
 if (!existsSync(dir)) {
   console.error(`reliability-report: ${dir} does not exist: run the reliability tests first (npm run reliability)`);

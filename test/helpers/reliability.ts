@@ -18,11 +18,11 @@ export function scale(short: number, long: number): number {
 }
 
 /**
- * Record a test's figures in build/reliability/<name>.json; scripts/reliability-report.mjs
+ * Record a test's figures in build/reliability/<name>.json (or $BERTH_RELIABILITY_DIR); scripts/reliability-report.mjs
  * renders every such file into docs/reliability.md, with the date and commit measured.
  */
 export function recordNumbers(name: string, figures: Record<string, unknown>): void {
-  const dir = join(repoRoot, "build/reliability");
+  const dir = process.env.BERTH_RELIABILITY_DIR ?? join(repoRoot, "build/reliability");
   mkdirSync(dir, { recursive: true });
   let commit = "unknown";
   try {

@@ -52,7 +52,7 @@ if (s.library) {
   out.push("| resource | after warm-up → after (growth) |", "|---|---:|");
   for (const k of resources) out.push(`| ${what[k]} | ${l.before[k]} → ${l.after[k]} (${l.growth[k]}) |`);
   const h = l.heapUsedBytes;
-  out.push(`| V8 heap used after a full GC | ${(h.before / 1048576).toFixed(1)} → ${(h.after / 1048576).toFixed(1)} MiB (${h.perCycle} B/cycle overall, ${h.secondHalfPerCycle} B/cycle over the second half) |`);
+  out.push(`| V8 heap used after a full GC | ${(h.before / 1048576).toFixed(1)} → ${(h.after / 1048576).toFixed(1)} MiB (${h.perCycle} B/cycle overall; the floor of the last quarter against the second: ${h.secondHalfPerCycle} B/cycle) |`);
   out.push(`| RSS of the process | ${(l.rssBytes.before / 1048576).toFixed(1)} → ${(l.rssBytes.after / 1048576).toFixed(1)} MiB |`);
 }
 console.log(out.join("\n"));

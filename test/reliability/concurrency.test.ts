@@ -274,7 +274,7 @@ test(
     const deadline = Date.now() + durationMs;
     let running = 0;
     let total = 0;
-    // A deterministic sequence per worker, so that a failure can be told apart from luck.
+    // A fixed sequence of draws per worker (the interleaving still varies from run to run).
     const rng = (seed: number) => () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x80000000);
     const worker = async (w: number) => {
       const random = rng(w + 1);

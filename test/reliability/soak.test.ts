@@ -350,10 +350,12 @@ test(
       figures.library = result;
       recordNumbers("soak", figures);
       expect(RESOURCES.filter((k) => g[k] > 0)).toEqual([]);
-      // Heap floor after a full GC, once V8 has warmed up (a few hundred cycles): nothing kept per
-      // container. Half a KiB per cycle would be a record or a buffer kept; a short run is
-      // still warming up (about 1 MB over the first hundred cycles), so only a long one asserts.
-      if (libCycles >= 200) expect(secondHalfPerCycle).toBeLessThan(512);
+      // Heap floor after a full GC, once V8 has warmed up: nothing kept per container. A record
+      // kept per cycle would be 3 KiB or more (its config alone is 2.5); V8's own warm-up is
+      // about 1 MiB over the first hundred cycles, then a few hundred bytes a cycle, flattening
+      // out by the thousandth (dist/index.js outside jest: +1.16 MiB at 500 cycles, +1.34 at
+      // 1,000, +1.40 at 700). A short run is all warm-up: only a long one asserts.
+      if (libCycles >= 200) expect(secondHalfPerCycle).toBeLessThan(1024);
     } finally {
       closeSync(devnull);
       await berthLib.delete("t", { root, force: true }).catch(() => undefined);

@@ -15,6 +15,7 @@ apt-get update -qq
 # busybox-static: the rootfs of the default bundle and of the tests
 # runc crun: reference runtimes for side-by-side tests and benchmarks
 # procps: ps(1), which `berth ps` runs (as runc does)
+# time: GNU time, the CLI's peak RSS per command in test/reliability/soak.test.ts (bench/soak.sh)
 # linux-source-6.1 bc flex bison xz-utils: scripts/vm/build-uml-kernel.sh builds the UML kernel
 #   of the pure cgroup v2 guest (scripts/vm/run-in-vm.sh, test/vm) from Debian's kernel source
 # user-mode-linux: Debian's UML kernel, that guest's fallback; python3 also runs its seccomp shim
@@ -24,7 +25,7 @@ apt-get update -qq
 # systemd dbus: PID 1 and the system bus of the guest under VM_INIT=systemd (run-in-vm.sh,
 #   test/vm/run-guest-systemd.test.ts); installed only, never run on the host
 apt-get install -y -qq --no-install-recommends \
-  build-essential cmake pkg-config python3 libseccomp-dev busybox-static runc crun procps git ca-certificates \
+  build-essential cmake pkg-config python3 libseccomp-dev busybox-static runc crun procps time git ca-certificates \
   user-mode-linux linux-source-6.1 bc flex bison xz-utils podman conmon containerd bsdutils systemd dbus >/dev/null
 
 if [ ! -f "$(node -p 'process.config.variables.node_prefix || "/usr"')/include/node/node_api.h" ] && [ ! -f /usr/include/node/node_api.h ]; then

@@ -58,7 +58,6 @@ export interface CgroupPlacement {
   created: string[];
 }
 
-/** mkdir -p in each hierarchy, recording what was created. Undo with removeCgroupDirs. */
 /**
  * The directories createCgroupDirs would make for `path` now (those not there yet), deepest
  * first, as it lists them: create records them before making them, so that a create killed
@@ -77,22 +76,36 @@ export function plannedCgroupDirs(layout: CgroupLayout, path: string): string[] 
   return planned;
 }
 
+/**
+ * mkdir -p in each hierarchy, recording what was created. Undo with removeCgroupDirs.
+ *
+ * Containers under one parent are created concurrently (engines start many at once): a level
+ * another create makes between our look and our mkdir (EEXIST) is one that was there, and a
+ * parent whose maker was deleted between our look and the mkdir below it (ENOENT: its delete
+ * removed it, empty) is made again, by us, from the top (as runc's os.MkdirAll would).
+ */
 export function createCgroupDirs(layout: CgroupLayout, path: string): CgroupPlacement {
   const placement: CgroupPlacement = { dirs: [], created: [] };
   const cpusetMount = layout.v1Mounts.cpuset;
-  const make = (root: string): string => {
+  const makeOnce = (root: string): string => {
     let dir = root;
     for (const part of path.split("/").filter(Boolean)) {
       const parent = dir;
       dir = join(dir, part);
-      if (!existsSync(dir)) {
-        mkdirSync(dir);
-        placement.created.unshift(dir);
-      }
+      if (mkdirMissing(dir) && !placement.created.includes(dir)) placement.created.unshift(dir);
       // Top down, so each level copies from a parent already filled in.
       if (root === cpusetMount) inheritCpuset(parent, dir);
     }
     return dir;
+  };
+  const make = (root: string): string => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return makeOnce(root);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== "ENOENT" || attempt >= MKDIR_ATTEMPTS) throw err;
+      }
+    }
   };
   try {
     for (const mp of v1MountPoints(layout)) placement.dirs.push(make(mp));
@@ -105,6 +118,21 @@ export function createCgroupDirs(layout: CgroupLayout, path: string): CgroupPlac
     throw err;
   }
   return placement;
+}
+
+/** How often a path is made again after a parent vanished under it (each time, a concurrent delete). */
+const MKDIR_ATTEMPTS = 5;
+
+/** mkdir, true if this call made it; false if it was there (or another process made it meanwhile). */
+function mkdirMissing(dir: string): boolean {
+  if (existsSync(dir)) return false;
+  try {
+    mkdirSync(dir);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "EEXIST") return false;
+    throw err;
+  }
 }
 
 /**

@@ -266,7 +266,10 @@ export async function create(rt: Runtime, opts: CreateOptions): Promise<Created>
       }
     });
   } catch (err) {
-    // Taking the lock failed: nothing but the directory was made.
+    // Taking the lock failed: nothing but the directory was made. If it is gone (a `delete
+    // --force` removed it before the lock was ours; store.ts lock), the directory now at the
+    // path, if any, is another create's: not ours to remove.
+    if (err instanceof BerthError && err.reason === "container does not exist") throw err;
     if (undo.size > 0) throw withCleanupFailures(toBerthError(err, "create", id), await undo.run());
     throw err;
   }

@@ -300,6 +300,17 @@ async function takeOverUnannounced(rt: Runtime, launched: { pid: number; pidfd: 
   return current;
 }
 
+/**
+ * The container stopped after exec let go of its lock (a `kill` or `delete --force` at the same
+ * time): what then failed -- the open of its removed cgroup, clone3 into it (ENOENT), a clone
+ * into the dead init's pid namespace (ENOMEM) -- is only the consequence. Say what the lock
+ * would have said; otherwise the error itself.
+ */
+function orStopped(id: string, record: ContainerRecord, err: unknown): unknown {
+  if (isAlive(record.pid, record.pidStartTime)) return err;
+  return new BerthError({ op: OP, id, reason: "cannot exec in a stopped container" });
+}
+
 async function launchExec(
   rt: Runtime,
   opts: ExecOptions,
@@ -357,14 +368,19 @@ async function launchExec(
     try {
       cgroupFd = openSync(dirs.unified, fsConstants.O_RDONLY | fsConstants.O_DIRECTORY);
     } catch (err) {
-      throw new BerthError({ op: OP, id, field: dirs.unified, reason: "open", errno: (err as NodeJS.ErrnoException).code ?? "EIO" });
+      throw orStopped(id, record, new BerthError({ op: OP, id, field: dirs.unified, reason: "open", errno: (err as NodeJS.ErrnoException).code ?? "EIO" }));
     }
     parentFds.push(cgroupFd);
   }
 
   const join = plan.join.map((j) => ({ fd: nsFds[j.type]!, type: j.flag }));
   const faultOp = faultInitOps(plan.ops, () => OP);
-  const launched = native.launch({ initPath: native.berthInitPath(), plan: encodePlan(plan.ops), fds, cloneFlags: 0, cgroupFd, join, cgroupProcs: plan.cgroupProcs, faultOp });
+  let launched: ReturnType<typeof native.launch>;
+  try {
+    launched = native.launch({ initPath: native.berthInitPath(), plan: encodePlan(plan.ops), fds, cloneFlags: 0, cgroupFd, join, cgroupProcs: plan.cgroupProcs, faultOp });
+  } catch (err) {
+    throw orStopped(id, record, err);
+  }
   // berth-init, until forkIntoPidns hands over to the process it made in the pid namespace.
   let current = { pid: launched.pid, pidfd: launched.pidfd };
   let ok = false;
@@ -409,7 +425,7 @@ async function launchExec(
       // The end of the socket without a word: the process exec'd (the socket is close-on-exec).
       if (msg && msg.type === SYNC.error) {
         const op = plan.ops[msg.opIndex];
-        throw new BerthError({ op: OP, id, field: op?.origin, reason: msg.detail || (op ? op.op : "berth-init failed"), errno: msg.errno || undefined });
+        throw orStopped(id, record, new BerthError({ op: OP, id, field: op?.origin, reason: msg.detail || (op ? op.op : "berth-init failed"), errno: msg.errno || undefined }));
       }
       if (msg) throw new BerthError({ op: OP, id, reason: `unexpected message ${msg.type} from berth-init`, internal: true });
       faultPoint(OP, id, "exec the process");

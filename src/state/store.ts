@@ -109,6 +109,8 @@ export class StateStore {
    * ids are checked names (never "." or ".."), and join's normalising was 6 ms of `list` of 500.
    */
   private readonly prefix: string;
+  /** Lock fds createDir made and locked for this process's create, for its lock() to take over. */
+  private readonly made = new Map<string, number>();
 
   constructor(
     readonly root: string,
@@ -139,8 +141,18 @@ export class StateStore {
       throw new BerthError({ op, id, field: dir, reason: "mkdir", errno: (err as NodeJS.ErrnoException).code ?? "EIO", cause: err });
     }
     // The lock file is made with the directory, and only here: the other verbs open it
-    // without O_CREAT, so they can never recreate it in a directory being removed.
-    closeSync(openSync(this.lockPath(id), constants.O_RDWR | constants.O_CREAT | constants.O_EXCL, 0o600));
+    // without O_CREAT, so they can never recreate it in a directory being removed. It is locked
+    // at once, and create's lock() takes this fd over (see lock): until create has written the
+    // state file, a `delete --force` that finds the directory waits, instead of removing it as
+    // a crashed create's and letting the next create of the id share the lock with this one.
+    const fd = openSync(this.lockPath(id), constants.O_RDWR | constants.O_CREAT | constants.O_EXCL, 0o600);
+    try {
+      this.flock(fd, "ex");
+    } catch (err) {
+      closeSync(fd);
+      throw err;
+    }
+    this.made.set(id, fd);
     return dir;
   }
 
@@ -177,16 +189,21 @@ export class StateStore {
     checkId(op, id);
     const path = this.lockPath(id);
     for (;;) {
+      // The lock createDir took for this create: if its directory is no longer the one at the
+      // path (removed by someone who locked it first, between its open and its flock), the
+      // container this create was making is gone; another one with the id is not its to fill.
+      const mine = this.made.get(id);
+      this.made.delete(id);
       let fd: number;
       try {
-        fd = openSync(path, constants.O_RDWR);
+        fd = mine ?? openSync(path, constants.O_RDWR);
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code === "ENOENT") throw new BerthError({ op, id, reason: "container does not exist" });
         throw err;
       }
       let current = false;
       try {
-        this.flock(fd, "ex");
+        if (mine === undefined) this.flock(fd, "ex");
         const held = fstatSync(fd);
         const now = statSync(path, { throwIfNoEntry: false });
         current = now !== undefined && now.ino === held.ino && now.dev === held.dev;
@@ -196,6 +213,7 @@ export class StateStore {
       }
       if (current) return fd;
       closeSync(fd);
+      if (mine !== undefined) throw new BerthError({ op, id, reason: "container does not exist" });
     }
   }
 
@@ -366,6 +384,12 @@ export class StateStore {
    */
   remove(id: string): void {
     checkId("delete", id);
+    // A create undone before its lock() took over the lock createDir made.
+    const mine = this.made.get(id);
+    if (mine !== undefined) {
+      this.made.delete(id);
+      closeSync(mine);
+    }
     try {
       unlinkSync(this.statePath(id));
     } catch (err) {

@@ -5,8 +5,9 @@
  * Every reliability test has a short variant that runs in CI and a long one, chosen by
  * BERTH_RELIABILITY_LONG=1 (`npm run reliability` sets it and regenerates the report).
  */
-import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from "node:fs";
+import { execFileSync, spawn } from "node:child_process";
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { repoRoot } from "./cli";
 
@@ -186,4 +187,77 @@ export async function settledLeftBehind(before: HostSnapshot, after: () => HostS
     if (Object.keys(left).length === 0 || Date.now() > deadline) return left;
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/** How one command started by spawnCli ended. */
+export interface SpawnedResult {
+  /** The exit status; null when it was killed (timedOut) or died of a signal. */
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  ms: number;
+  /** It ran past its deadline and was killed with SIGKILL: for a lifecycle verb, a deadlock. */
+  timedOut: boolean;
+}
+
+/**
+ * Run a command with spawn, not spawnSync, so that many can run at once. stdout and stderr go
+ * to files, for the reason berth() gives (a container inherits them); they are read back when
+ * the command has exited and removed at once (a container keeps only an unlinked file open).
+ */
+export function spawnCli(bin: string, args: string[], timeoutMs = 30_000): Promise<SpawnedResult> {
+  const dir = mkdtempSync(join(tmpdir(), "berth-spawn-"));
+  const outPath = join(dir, "out");
+  const errPath = join(dir, "err");
+  const out = openSync(outPath, "w+");
+  const err = openSync(errPath, "w+");
+  const t0 = Date.now();
+  return new Promise<SpawnedResult>((resolve, reject) => {
+    const child = spawn(bin, args, { stdio: ["ignore", out, err] });
+    closeSync(out);
+    closeSync(err);
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill("SIGKILL");
+    }, timeoutMs);
+    const finish = (code: number | null, signal: NodeJS.Signals | null) => {
+      clearTimeout(timer);
+      try {
+        resolve({ code, signal, stdout: readFileSync(outPath, "utf8"), stderr: readFileSync(errPath, "utf8"), ms: Date.now() - t0, timedOut });
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    };
+    child.on("error", (e) => {
+      clearTimeout(timer);
+      rmSync(dir, { recursive: true, force: true });
+      reject(e);
+    });
+    child.on("close", finish);
+  });
+}
+
+/**
+ * Zombies berth could be the parent of: children of this process not yet reaped, and
+ * berth-init processes (comm "memfd:berth-ini", pid 1's children once reparented) that nobody reaps: "pid ppid comm".
+ */
+export function zombies(): string[] {
+  const found: string[] = [];
+  for (const p of safeReaddir("/proc")) {
+    if (!/^\d+$/.test(p)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${p}/stat`, "utf8");
+    } catch {
+      continue;
+    }
+    const close = stat.lastIndexOf(")");
+    const comm = stat.slice(stat.indexOf("(") + 1, close);
+    const [state, ppid] = stat.slice(close + 2).split(" ");
+    if (state !== "Z") continue;
+    if (Number(ppid) === process.pid || (ppid === "1" && comm.includes("berth-ini"))) found.push(`${p} ${ppid} ${comm}`);
+  }
+  return found.sort();
 }

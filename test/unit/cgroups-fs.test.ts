@@ -5,10 +5,10 @@
  * removing a container's cgroup with the child cgroups it made (and retrying one the kernel
  * still calls busy), and waiting for it to empty.
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, statSync, writeFileSync, type MakeDirectoryOptions, type PathLike } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { cgroupOwner, cgroupRemoveFailureText, delegateCgroup, removeCgroupDirs, removeCgroupDirsSettled, waitCgroupEmpty } from "../../src/cgroups";
+import { cgroupOwner, cgroupRemoveFailureText, createCgroupDirs, delegateCgroup, removeCgroupDirs, removeCgroupDirsSettled, waitCgroupEmpty } from "../../src/cgroups";
 import type { Spec } from "../../src/spec";
 
 const rwCgroup = { destination: "/sys/fs/cgroup", type: "cgroup", source: "cgroup", options: ["nosuid", "noexec", "nodev", "relatime"] };
@@ -198,5 +198,52 @@ describe("removeCgroupDirsSettled", () => {
     });
     expect(failed.map((f) => [f.error.code, f.still])).toEqual([["EACCES", undefined]]);
     expect(sleep).not.toHaveBeenCalled();
+  });
+});
+
+describe("createCgroupDirs, with other creates and deletes under the same parent at the same time", () => {
+  // The module object itself (an `import * as` is a copy under swc's interop), so that the
+  // spies below are what placement.ts calls: the other process acts between its look and its mkdir.
+  const fs = jest.requireActual<typeof import("node:fs")>("node:fs");
+  // A v1 hierarchy stand-in: a tempdir named like a controller without special files.
+  let top: string;
+  const layout = () => ({ mode: "legacy" as const, v2Controllers: [], v1Mounts: { pids: top }, v1Hierarchies: [{ mountPoint: top, data: "pids" }] });
+  beforeEach(() => {
+    top = mkdtempSync(join(tmpdir(), "berth-cg-race-"));
+  });
+  afterEach(() => {
+    jest.restoreAllMocks();
+    rmSync(top, { recursive: true, force: true });
+  });
+
+  test("a parent another create makes between the look and the mkdir (EEXIST) is one that was there", () => {
+    const real = fs.mkdirSync;
+    const spy = jest.spyOn(fs, "mkdirSync").mockImplementation(((dir: PathLike, opts?: MakeDirectoryOptions) => {
+      // The other create wins the race for the parent.
+      if (dir === join(top, "pod") && !existsSync(dir)) real(dir);
+      return real(dir, opts);
+    }) as typeof fs.mkdirSync);
+    const placement = createCgroupDirs(layout(), "/pod/c1");
+    expect(spy).toHaveBeenCalled();
+    expect(placement.dirs).toEqual([join(top, "pod/c1")]);
+    // Not ours: the other create made it, and its delete removes it.
+    expect(placement.created).toEqual([join(top, "pod/c1")]);
+  });
+
+  test("a parent removed by the delete of the container that made it, between the look and the mkdir below it (ENOENT), is made again, as ours", () => {
+    mkdirSync(join(top, "pod"));
+    const real = fs.mkdirSync;
+    let removed = false;
+    jest.spyOn(fs, "mkdirSync").mockImplementation(((dir: PathLike, opts?: MakeDirectoryOptions) => {
+      if (dir === join(top, "pod/c1") && !removed) {
+        removed = true;
+        fs.rmdirSync(join(top, "pod")); // the other container's delete
+      }
+      return real(dir, opts);
+    }) as typeof fs.mkdirSync);
+    const placement = createCgroupDirs(layout(), "/pod/c1");
+    expect(removed).toBe(true);
+    expect(statSync(join(top, "pod/c1")).isDirectory()).toBe(true);
+    expect(placement.created).toEqual([join(top, "pod/c1"), join(top, "pod")]);
   });
 });

@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { create } from "../../src/container";
 import { BerthError } from "../../src/errors";
 import { SYNC } from "../../src/plan";
+import { StateStore } from "../../src/state";
 import { fixture, type Call, type Fixture } from "../helpers/fake-runtime";
 import { planOpNames } from "../helpers/plan-bytes";
 
@@ -400,4 +401,21 @@ describe("linux.netDevices: checked before anything is made, moved when berth-in
     ]);
     expect(f.openFds.size).toBe(0);
   });
+});
+
+test("a delete --force between createDir and the lock, then another create of the id: this create fails and leaves the other's directory alone", async () => {
+  // The other two are other processes: stores of their own on the same root.
+  const store = f.rt.store;
+  const createDir = store.createDir.bind(store);
+  store.createDir = (op: string, id: string) => {
+    const dir = createDir(op, id);
+    new StateStore(f.root, () => true).remove(id); // delete --force: a directory without state.json
+    new StateStore(f.root, () => true).createDir(op, id); // the next create
+    return dir;
+  };
+  const { error, calls } = await runCreate();
+  expect(error!.message).toBe("berth: create c1: container does not exist");
+  // Nothing launched, and the other create's directory is still there, lock file and all.
+  expect(calls).toEqual(["store.createDir", "store.lock"]);
+  expect(readdirSync(join(f.root, "c1"))).toEqual(["lock"]);
 });

@@ -95,3 +95,39 @@ test("remove takes the whole directory, state.json first", () => {
   expect(existsSync(join(root, "c1"))).toBe(false);
   expect(() => store.read("state", "c1")).toThrow("container does not exist");
 });
+
+describe("create's lock is the one its createDir made", () => {
+  // Three processes on one root, each with its own store: A creates, D is a `delete --force`
+  // that finds A's directory without a state file yet, B a second create of the same id.
+  test("a delete --force that removes the directory between A's createDir and its lock, and B's create after it: A does not fill B's directory", () => {
+    const a = new StateStore(root, () => true);
+    const d = new StateStore(root, () => true);
+    const b = new StateStore(root, () => true);
+    a.createDir("create", "c1");
+    d.remove("c1"); // what destroy --force does with a directory that has no state.json
+    b.createDir("create", "c1");
+    let ranInB = false;
+    expect(() => a.withLock("create", "c1", () => (ranInB = true))).toThrow("berth: create c1: container does not exist");
+    expect(ranInB).toBe(false);
+    // B's directory and lock file are untouched, and B's create goes on under its own lock.
+    expect(existsSync(join(root, "c1/lock"))).toBe(true);
+    expect(b.withLock("create", "c1", () => "b")).toBe("b");
+  });
+
+  test("createDir takes the lock at once: a delete --force that comes before create's lock() waits for it", () => {
+    // A fake flock that refuses (as LOCK_NB would: the real one waits) a lock another holds.
+    const owner = new Map<number, string>(); // the lock file's inode -> who holds it
+    const flock = (who: string) => (fd: number) => {
+      const ino = statSync(`/proc/self/fd/${fd}`).ino;
+      const o = owner.get(ino);
+      if (o !== undefined && o !== who) throw Object.assign(new Error(`${who}: the lock is ${o}'s`), { code: "EWOULDBLOCK" });
+      owner.set(ino, who);
+      return true;
+    };
+    const a = new StateStore(root, flock("a"));
+    const d = new StateStore(root, flock("d"));
+    a.createDir("create", "c1");
+    expect(() => d.withLock("delete", "c1", () => undefined)).toThrow("d: the lock is a's");
+    expect(a.withLock("create", "c1", () => "a")).toBe("a");
+  });
+});

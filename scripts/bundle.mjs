@@ -1,7 +1,11 @@
 #!/usr/bin/env node
-// Bundle the CLI into one file, bin/berth (a Node script with a shebang), and the library into
-// dist/index.js. One file means one read and one parse at start-up instead of ~50 module loads
-// from node_modules (bench/results.md times berth against `node -e 0`, the floor of any Node CLI).
+// Bundle the CLI and the library with esbuild. The CLI is seven files in bin/: the entry bin/berth
+// (a Node script with a shebang) and the bundles it loads, each only when a command needs it
+// (berth-fast.js, berth-launch.js, berth-main.js, berth-image.js, berth-dbus.js,
+// berth-validators.js); five of them get a V8 code cache beside them (NAME.cache). The library
+// is dist/index.js. A few bundles instead of ~50 module loads from node_modules, and each command
+// parses only what it may run (bench/results.md times berth against `node -e 0`, the floor of any
+// Node CLI; docs/architecture.md, "Start-up bundles").
 import { build } from "esbuild";
 import { execFileSync } from "node:child_process";
 import { chmodSync, readFileSync, statSync, writeFileSync } from "node:fs";
@@ -102,4 +106,4 @@ chmodSync(join(root, "bin/berth"), 0o755);
 }
 
 await build({ ...common, entryPoints: [join(root, "src/index.ts")], outfile: join(root, "dist/index.js"), external: ["dbus-next", "dbus-next/*"] });
-console.log("bundle: bin/berth, bin/berth-fast.js, bin/berth-launch.js, bin/berth-main.js, bin/berth-image.js, dist/index.js");
+console.log("bundle: bin/berth, bin/berth-fast.js, bin/berth-launch.js, bin/berth-main.js, bin/berth-image.js, bin/berth-dbus.js, bin/berth-validators.js (+ code caches), dist/index.js");

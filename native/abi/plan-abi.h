@@ -91,7 +91,9 @@ enum ArgKind : uint8_t { kInt = 1, kStr = 2, kStrs = 3, kBytes = 4, kInts = 5 };
 //                    listener fd with SCM_RIGHTS; the child waits for kSyncAck)
 //   child -> parent: kSyncTerminal (op openPty: the pty master with SCM_RIGHTS, the name of the
 //                    terminal in detail; the child waits for kSyncAck)
-//   parent -> child: kSyncAck (answer to waitParent: uid/gid maps are written; answer to
+//   parent -> child: kSyncAck (to the launch's child in a new user namespace, before it execs
+//                    berth-init: uid/gid maps are written; answer to waitParent: the systemd
+//                    unit is up, or the parent has joined the cgroups; answer to
 //                    kSyncSeccompListener: the fd reached linux.seccomp.listenerPath; answer to
 //                    kSyncTerminal: the master reached --console-socket or berth's relay)
 //   child -> parent: kSyncHooks (op hooksSync: run the prestart and createRuntime hooks now;

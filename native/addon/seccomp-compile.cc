@@ -2,8 +2,8 @@
 //
 // Why here: libseccomp allocates freely and berth-init must stay small and static, so the
 // filter is compiled in Node (where malloc is safe) and berth-init only hands the finished
-// program to seccomp(2) (ARCHITECTURE.md §2.5, as crun does). Nothing is loaded into this
-// process: seccomp_export_bpf only writes the program out.
+// program to seccomp(2), as crun does (docs/architecture.md, "Process model"). Nothing is
+// loaded into this process: seccomp_export_bpf only writes the program out.
 //
 // The request is decided in TypeScript (src/plan/seccomp.ts): numeric actions with their errno
 // already folded in, operators as enum scmp_compare values, rules already split where libseccomp

@@ -7,7 +7,8 @@
 //                        reap; it resolves once the process has terminated.
 //
 // A pidfd names one process for good, so neither can confuse the process with a later one
-// that reuses its pid (what `kill` and `delete` must never do, ARCHITECTURE.md §2.8).
+// that reuses its pid (what `kill` and `delete` must never do: docs/architecture.md, "Process
+// model", kill and delete).
 //
 // Both run as Napi::AsyncWorker on libuv's threadpool and block one pool thread until the
 // process exits. The pool is small (UV_THREADPOOL_SIZE, 4 by default) and shared with fs and

@@ -11,18 +11,25 @@
 //
 //     parent (berth, Node)                         berth-init (this program)
 //     --------------------                         -------------------------
-//     launch() ---------- clone3 + execveat ------> read plan, run ops in order
-//                                                   op waitParent:
-//     (writes uid/gid maps, ...)  <--- blocks ---   read
-//     syncSend(kSyncAck) ------------------------>  continue
+//     launch() ---------- clone3 ---------------->  (the launch's child, not us yet)
+//     joins cgroups, starts the systemd unit
+//     (when planned)
+//     with a new user namespace: writes the
+//     uid/gid maps, syncSend(kSyncAck) ---------->  the child's recv returns; execveat us
+//                                                   read plan, run ops in order
+//     syncSend(kSyncAck) ------------------------>  op waitParent (only if planned)
 //                                                   ... ops ...
 //     syncRecv() <------------------ kSyncReady --  op ready
-//     (state file, hooks; exits)                    op waitStart: read the exec fifo
+//     (state file, --pid-file; exits)               op waitStart: read the exec fifo
 //     `berth start` writes the fifo ------------->  op exec: the user's process
 //
 //   On the first failing op, instead:
 //     syncRecv() <---- kSyncError {opIndex, errno, detail} ---  exit 1
 //   EOF on the socket means we died without a word (killed, or a bug).
+//
+// The terminal and the seccomp listener are drawn in op-terminal.cc and
+// op-seccomp-listener.cc, exec's handover in op-fork.cc; all of it, in order, for create and
+// exec, in docs/architecture.md, "Sync protocol".
 //
 // Network devices (config-linux.md "Network Devices"; op-network.cc), after the setns ops:
 //

@@ -6,8 +6,8 @@
 
 namespace berth {
 
-// Blocks until the parent has done what only it can do for us (write uid/gid maps for a new
-// user namespace, ...) and acks.
+// Blocks until the parent acks: the answer to waitParent, and to the messages that ask the
+// parent for something (hooks, terminal, seccomp listener, network devices).
 int wait_ack(Run& run, abi::SyncRecord* rec) {
   if (int r = sync_recv(run.sync_fd, rec); r < 0) {
     if (r == -EPIPE) run.detail.add(": the parent closed the socket");
@@ -20,6 +20,11 @@ int wait_ack(Run& run, abi::SyncRecord* rec) {
   return 0;
 }
 
+// The plan's first op when the parent has work to finish after the launch that no op may run
+// ahead of (plan.waitsForParent): create's --systemd-cgroup unit (starting it rewrites the v1
+// device rules), the cgroups the parent joins us to before a new cgroup namespace is unshared,
+// exec's move into a paused container's cgroups. Not the uid/gid maps of a new user namespace:
+// the launch's child waits for those before it execs us (native/addon/launch.cc).
 int op_waitParent(Run& run, const Op&) {
   run.doing("wait for the parent's ack on the sync socket");
   abi::SyncRecord rec;

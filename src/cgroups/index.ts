@@ -1,4 +1,10 @@
-/** The cgroups room: host layout detection now; resources and drivers with the cgroups issue. */
+/**
+ * The cgroups room: the host's layout (v2, hybrid, v1), where a container's cgroups are and
+ * making, joining and removing them (placement.ts, the cgroupfs CgroupDriver), linux.resources
+ * as file writes (resources.ts, pure) and writing them with the freezer and the v2 device filter
+ * rules (driver.ts), stats, delegation to the container's root, exec --cgroup's sub-cgroups, and
+ * --systemd-cgroup's unit properties and D-Bus calls (systemd-props.ts, systemd.ts).
+ */
 export { detectCgroups, layoutFromMountinfo, availableControllers, type CgroupLayout, type CgroupMode } from "./detect";
 export { cgroupPathFor, systemdCgroupPath, createCgroupDirs, plannedCgroupDirs, joinCgroups, removeCgroupDirs, removeCgroupDirsSettled, cgroupPids, cgroupPidsRecursive, v1MountPoints, fsCgroupDriver, type CgroupDriver, type CgroupPlacement } from "./placement";
 export { v1Writes, v2Writes, v1DeviceWrites, deviceFilterRules, defaultAllowedDevices, deviceRuleText, sharesToWeight, blkioWeightToIoWeight, swapToV2, ResourceError, type CgroupWrite, type DeviceFilterRule } from "./resources";

@@ -257,9 +257,11 @@ function removeChildCgroups(dir: string, rmdir: (dir: string) => void): void {
 }
 
 /**
- * What the lifecycle does to cgroups, as one collaborator (ARCHITECTURE.md §1: container/
- * receives its cgroup driver as an argument), so rollback can be tested without root and a
- * systemd driver can take the same place later.
+ * What the lifecycle does to cgroups, as one collaborator (docs/architecture.md, "Rooms":
+ * container/ receives its cgroup driver in its Runtime), so rollback can be tested without root.
+ * fsCgroupDriver below is the only implementation: --systemd-cgroup is not a driver of its own,
+ * create, delete and update start, stop and update the systemd unit themselves (cgroups/systemd.ts)
+ * around this one, which still makes, joins, writes and removes the directories.
  */
 export interface CgroupDriver {
   detect(): CgroupLayout;

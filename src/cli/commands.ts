@@ -194,7 +194,7 @@ export const commands: CommandDef[] = [
       format: str("select one of: text or json", { alias: "f", default: "text", choices: ["text", "json"] }),
     },
   },
-  // The layer model (berth's own, after Docker's verbs): ARCHITECTURE.md §5.
+  // The layer model (berth's own, after Docker's verbs): docs/architecture.md, "Layer model".
   {
     name: "image",
     usage: "image load FILE|DIR | save IMAGE -o FILE | ls | inspect IMAGE | history IMAGE | rm IMAGE",

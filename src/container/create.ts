@@ -1,6 +1,6 @@
 /**
  * create: from a bundle to a container waiting in berth-init for `start`
- * (ARCHITECTURE.md §2). Every step that leaves something behind registers its undo; a failure
+ * (docs/architecture.md, "Process model"). Every step that leaves something behind registers its undo; a failure
  * runs them in reverse and the user sees the original error (cleanup failures are appended).
  * When create returns, no Node process stays: the container is one berth-init process,
  * blocked reading its exec fifo.
@@ -136,7 +136,6 @@ function writeIdMap(id: string, pid: number, kind: "uid" | "gid", maps: { contai
 /** statfs(2)'s f_type of a procfs. */
 const PROC_SUPER_MAGIC = 0x9fa0;
 
-/** berth-init died without a word: say how (it is our unreaped child, so its zombie tells). */
 /**
  * berth-init ended without "ready". The sync socket's end comes as its files close, a moment
  * before it is the zombie whose /proc/<pid>/stat tells how it ended: wait for that (its

@@ -4,8 +4,9 @@
  * A pure planner -- which hooks of a kind run, with which argv, env, timeout and state JSON on
  * stdin -- and a runner for the hooks that run on the host (prestart, createRuntime,
  * poststart, poststop). createContainer and startContainer run inside the container, forked by
- * berth-init (plan op runHook, native/init/op-hooks.cc); their state comes from `hookState`
- * here too.
+ * berth-init (plan op runHook, native/init/op-hooks.cc); their state JSON is built into the
+ * plan by src/plan/build.ts (status "created", without the pid, which berth-init writes in
+ * front once it knows it), not by `hookState` here.
  *
  * Decisions where the spec is silent, as runc 1.1.5 and crun 1.8.1 do (verified on this host
  * with hooks that copy /proc/self/environ and read /proc/self/cwd):
@@ -29,8 +30,8 @@ import type { Hook, Hooks, Spec, State, Status } from "../spec";
 
 export type HookKind = keyof Hooks;
 
-/** The status on a hook's stdin, as runtime.md's lifecycle has it at that point. */
 /**
+ * The status on a hook's stdin, as runtime.md's lifecycle has it at that point.
  * runtime.md "State": "created" is the status once the runtime has finished creating the
  * environment ("after step 2 in the lifecycle"), and the create-time hooks are steps 3 to 5,
  * so they read "created" (as crun gives them, and runtime-tools' hooks_stdin checks).

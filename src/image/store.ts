@@ -1,5 +1,5 @@
 /**
- * The local image store (ARCHITECTURE.md §5), under /var/lib/berth or --image-root:
+ * The local image store (docs/architecture.md, "Layer model"), under /var/lib/berth or --image-root:
  *
  *   blobs/sha256/<hex>       content-addressed blobs: manifests, configs, layer tars as loaded
  *   layers/<diff-id hex>/    each layer extracted once, in overlayfs form (whiteouts, opaque)

@@ -20,7 +20,9 @@ export type KindLetter = keyof typeof ArgKind;
 
 /** name -> [tag, signature]. Append only: a tag is never reused for another meaning. */
 export const opTable = {
-  waitParent: [1, ""], // block until the parent acks (uid/gid maps written)
+  // block until the parent acks: systemd unit up or cgroups joined (create), moved into a paused
+  // container's cgroups (exec). Not for the uid/gid maps: the launch waits for those before the exec.
+  waitParent: [1, ""],
   setns: [2, "ii"], // fd, nstype (CLONE_NEW*)
   sethostname: [3, "s"],
   setdomainname: [4, "s"],

@@ -1,10 +1,10 @@
 /**
  * linux.seccomp -> a flat request for the addon's filter compiler (native/addon/seccomp-compile.cc).
  *
- * The split (ARCHITECTURE.md §2.5): TypeScript decides every number here -- actions with their
- * errno, comparison operators, seccomp(2) flags, which rules exist at all -- and the addon only
- * feeds them to libseccomp in the parent and exports BPF; berth-init loads that BPF with the
- * flags and knows nothing about seccomp's names.
+ * The split (docs/architecture.md, "Process model"): TypeScript decides every number here --
+ * actions with their errno, comparison operators, seccomp(2) flags, which rules exist at all --
+ * and the addon only feeds them to libseccomp in the parent and exports BPF; berth-init loads
+ * that BPF with the flags and knows nothing about seccomp's names.
  *
  * Pure: no fs, no native. The only host facts are the native architecture's name and, optionally,
  * the filter flags the kernel accepts (for the SPEC_ALLOW default, below).

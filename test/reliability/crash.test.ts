@@ -22,7 +22,7 @@ jest.setTimeout(900_000);
 
 const cgroupParent = `berth-crash-${process.pid}`;
 const trials = scale(8, 100);
-const runcTrials = scale(3, 100);
+const runcTrials = scale(3, 30);
 
 type Verb = "create" | "start" | "exec" | "delete";
 const verbs: Verb[] = ["create", "start", "exec", "delete"];

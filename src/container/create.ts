@@ -393,7 +393,6 @@ async function createLocked(rt: Runtime, opts: CreateOptions, undo: Undo): Promi
   native.mkfifo(fifo, 0o600);
   const fifoFd = native.openFifoRdwr(fifo);
   const parentFds: number[] = [fifoFd];
-  faultPoint("create", id, "make the exec fifo");
   const closeParentFds = () => {
     for (const fd of parentFds.splice(0)) {
       try {
@@ -407,6 +406,7 @@ async function createLocked(rt: Runtime, opts: CreateOptions, undo: Undo): Promi
   // The systemd connection (--systemd-cgroup), closed when create returns or is undone.
   let closeSystemd = (): void => undefined;
   try {
+    faultPoint("create", id, "make the exec fifo");
     // Child fd layout: 0-2 stdio, then --preserve-fds, then the fifo and joined namespaces.
     // Socket activation's fds come first, then --preserve-fds: runc's order (its
     // --preserve-fds counts from 3 + LISTEN_FDS).
@@ -657,6 +657,14 @@ async function createLocked(rt: Runtime, opts: CreateOptions, undo: Undo): Promi
         native.closeFd(launched.pidfd);
       }
     });
+    // The sync socket is closed once berth-init is ready (below), or when create is undone.
+    let syncOpen = true;
+    const closeSyncFd = () => {
+      if (!syncOpen) return;
+      syncOpen = false;
+      native.closeFd(launched.syncFd);
+    };
+    undo.finally(closeSyncFd);
     closeParentFds();
     // The pid, at once: from here a killed create leaves a process that delete must find.
     creating.pid = launched.pid;
@@ -758,7 +766,7 @@ async function createLocked(rt: Runtime, opts: CreateOptions, undo: Undo): Promi
       if (msg.type !== SYNC.ready) throw new BerthError({ op: "create", id, reason: `unexpected message ${msg.type} from berth-init`, internal: true });
       faultPoint("create", id, "berth-init ready");
     } finally {
-      native.closeFd(launched.syncFd);
+      closeSyncFd();
     }
 
     const stat = procStat(launched.pid);

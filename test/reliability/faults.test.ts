@@ -203,3 +203,47 @@ describe.each([0, 1])("every step fails in turn (bundle %i)", (which) => {
     }
   });
 });
+
+describe("the library, in this process", () => {
+  // The same faults through src/index.ts: what a failed create or exec leaves in the process
+  // that embeds berth counts too (its fds: the fifo, sync socket, pidfds, namespace and
+  // cgroup fds, memfds).
+  test("a create or exec failed at any parent step leaves no fd, and the host as it was", async () => {
+    const lib = await import("../../src/index");
+    const v = variants[1]!;
+    const steps = traceSteps(v);
+    const parentSteps = (verb: string) => steps[verb]!.filter((s) => !s.startsWith("berth-init op"));
+    const fdsNow = () => hostSnapshot(v.bundle.root, cgroupParent).ownFds;
+    const devnull = (await import("node:fs")).openSync("/dev/null", "r+");
+    const stdio: [number, number, number] = [devnull, devnull, devnull];
+    const pristineHost = snapshot(v);
+    const before = fdsNow();
+    let checked = 0;
+    try {
+      for (const step of parentSteps("create")) {
+        if (step === "write the pid file") continue; // a CLI flag the library does not take
+        process.env.BERTH_FAULT = `create:${step}`;
+        await expect(lib.create(id, { root: v.bundle.root, bundle: v.bundle.dir, stdio })).rejects.toThrow(injected(step));
+        delete process.env.BERTH_FAULT;
+        expect({ fdsAfterAFaultAt: step, extra: fdsNow().filter((f) => !before.includes(f)) }).toEqual({ fdsAfterAFaultAt: step, extra: [] });
+        expect({ step, left: await settledLeftBehind(pristineHost, () => snapshot(v), ["ownFds"]) }).toEqual({ step, left: {} });
+        checked++;
+      }
+      await lib.create(id, { root: v.bundle.root, bundle: v.bundle.dir, stdio });
+      await lib.start(id, { root: v.bundle.root });
+      const running = fdsNow();
+      for (const step of parentSteps("exec")) {
+        process.env.BERTH_FAULT = `exec:${step}`;
+        await expect(lib.exec(id, { root: v.bundle.root, process: { args: ["sleep", "1000"], cwd: "/", env: ["PATH=/bin"], user: { uid: 0, gid: 0 } }, stdio, detach: true })).rejects.toThrow(injected(step));
+        delete process.env.BERTH_FAULT;
+        expect({ fdsAfterAFaultAt: step, extra: fdsNow().filter((f) => !running.includes(f)) }).toEqual({ fdsAfterAFaultAt: step, extra: [] });
+        checked++;
+      }
+    } finally {
+      delete process.env.BERTH_FAULT;
+      await lib.delete(id, { root: v.bundle.root, force: true }).catch(() => undefined);
+      (await import("node:fs")).closeSync(devnull);
+    }
+    expect(checked).toBeGreaterThan(10);
+  });
+});

@@ -27,6 +27,23 @@ const p = (s = "") => lines.push(s);
 const when = (f) => `${f.date.slice(0, 10)}, commit ${f.commit}, ${f.long ? "long run" : "short (CI) run"}`;
 const row = (...cells) => `| ${cells.join(" | ")} |`;
 const fmt = (o) => Object.entries(o ?? {}).map(([k, v]) => `${k} ${v}`).join(", ") || "-";
+const meta = new Set(["name", "date", "commit", "long"]);
+/** A figure file as a two-column table: nested objects flattened to dotted names, lists joined. */
+function kvTable(f) {
+  const rows = [];
+  const walk = (o, prefix) => {
+    for (const [k, v] of Object.entries(o)) {
+      if (!prefix && meta.has(k)) continue;
+      const name = prefix ? `${prefix}.${k}` : k;
+      if (v && typeof v === "object" && !Array.isArray(v)) walk(v, name);
+      else rows.push([name, Array.isArray(v) ? (v.length ? v.map((x) => (typeof x === "object" ? JSON.stringify(x) : String(x))).join("; ") : "none") : String(v)]);
+    }
+  };
+  walk(f, "");
+  p(row("figure", "value"));
+  p(row("---", "---"));
+  for (const [k, v] of rows) p(row(k, v.replace(/\|/g, "\\|")));
+}
 
 p("# Reliability: faults, crashes, concurrency, leaks and fuzzing");
 p();
@@ -93,11 +110,10 @@ if (conc) {
   p();
   p("## Concurrency (test/reliability/concurrency.test.ts)");
   p();
-  p(`Measured ${when(conc)}.`);
+  p(`Measured ${when(conc)}. Ten parallel creates of one id (berth and runc), then a storm of`);
+  p("create/start/kill/exec/pause/resume/delete/state from several workers on one id and on a pool.");
   p();
-  p("```json");
-  p(JSON.stringify(Object.fromEntries(Object.entries(conc).filter(([k]) => !["name", "date", "commit", "long"].includes(k))), null, 2));
-  p("```");
+  kvTable(conc);
 }
 
 const soak = figures.soak;
@@ -105,11 +121,10 @@ if (soak) {
   p();
   p("## Leak soak (test/reliability/soak.test.ts)");
   p();
-  p(`Measured ${when(soak)}.`);
+  p(`Measured ${when(soak)}. Growth per resource between the start (after a warm-up) and the end`);
+  p("of each loop must be zero; `bench/soak.sh` runs the same loops for berth and runc side by side.");
   p();
-  p("```json");
-  p(JSON.stringify(Object.fromEntries(Object.entries(soak).filter(([k]) => !["name", "date", "commit", "long"].includes(k))), null, 2));
-  p("```");
+  kvTable(soak);
 }
 
 for (const name of ["fuzz-config", "fuzz-cli"]) {
@@ -118,11 +133,10 @@ for (const name of ["fuzz-config", "fuzz-cli"]) {
   p();
   p(`## Fuzzing: ${name === "fuzz-config" ? "config.json" : "CLI arguments"} (test/reliability/${name}.test.ts)`);
   p();
-  p(`Measured ${when(f)}.`);
+  p(`Measured ${when(f)}. Crashes, stack traces and errors without a field must be zero; runc's`);
+  p("figures are for the same inputs.");
   p();
-  p("```json");
-  p(JSON.stringify(Object.fromEntries(Object.entries(f).filter(([k]) => !["name", "date", "commit", "long"].includes(k))), null, 2));
-  p("```");
+  kvTable(f);
 }
 
 const known = new Set(["faults", "crash", "atomic-write", "concurrency", "soak", "fuzz-config", "fuzz-cli"]);
@@ -133,9 +147,7 @@ for (const [name, f] of Object.entries(figures)) {
   p();
   p(`Measured ${when(f)}.`);
   p();
-  p("```json");
-  p(JSON.stringify(f, null, 2));
-  p("```");
+  kvTable(f);
 }
 
 writeFileSync(out, lines.join("\n") + "\n");

@@ -60,9 +60,10 @@ if (faults) {
   p(`Measured ${when(faults)}. BERTH_FAULT=<verb>:<step> (src/fault.ts) makes one step fail: a parent`);
   p("step (cgroup placement, state writes, hooks, sync messages) or one berth-init op (through");
   p("BERTH_FAULT_OP). The steps come from a traced run of two bundles (the default one; one with hooks");
-  p("at every stage, a seccomp filter, limits and a pid file). The short run fails every parent step and");
-  p("one op of each kind; the long run every op of the plan. \"Left nothing\" compares the state root,");
-  p("cgroups, mounts, processes and berth memfds with a snapshot taken before.");
+  p("at every stage, a seccomp filter, limits and a pid file); every run, short (CI) or long, fails");
+  p("every parent step and every op of the plan, and the library's create and exec are failed at");
+  p("each parent step in-process as well (fds of the calling process compared). \"Left nothing\"");
+  p("compares the state root, cgroups, mounts, processes and berth memfds with a snapshot taken before.");
   p();
   p(row("verb", "steps failed", "failed with the step named", "left nothing"));
   p(row("---", "---", "---", "---"));

@@ -222,6 +222,7 @@ describe("the library, in this process", () => {
         delete process.env.BERTH_FAULT;
         expect({ fdsAfterAFaultAt: step, extra: fdsNow().filter((f) => !before.includes(f)) }).toEqual({ fdsAfterAFaultAt: step, extra: [] });
         expect({ step, left: await settledLeftBehind(pristineHost, () => snapshot(v), ["ownFds"]) }).toEqual({ step, left: {} });
+        count("create (library, fds counted)", true, true);
         checked++;
       }
       await lib.create(id, { root: v.bundle.root, bundle: v.bundle.dir, stdio });
@@ -232,6 +233,7 @@ describe("the library, in this process", () => {
         await expect(lib.exec(id, { root: v.bundle.root, process: { args: ["sleep", "1000"], cwd: "/", env: ["PATH=/bin"], user: { uid: 0, gid: 0 } }, stdio, detach: true })).rejects.toThrow(injected(step));
         delete process.env.BERTH_FAULT;
         expect({ fdsAfterAFaultAt: step, extra: fdsNow().filter((f) => !running.includes(f)) }).toEqual({ fdsAfterAFaultAt: step, extra: [] });
+        count("exec (library, fds counted)", true, true);
         checked++;
       }
     } finally {

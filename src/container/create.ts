@@ -8,7 +8,7 @@
 import { closeSync, constants, existsSync, openSync, readFileSync, statfsSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { BerthError, errnoNumber, problemsError, toBerthError } from "../errors";
-import { buildPlan, encodePlan, hostOpenedBinds, hostProblems, idmappedMountRequests, NOTIFY_SOCKET_IN_CONTAINER, PlanError, PROC_MOUNT_ALLOWED, SYNC, type LaunchPlan } from "../plan";
+import { buildPlan, childFdLayout, encodePlan, hostOpenedBinds, hostProblems, idmappedMountRequests, NOTIFY_SOCKET_IN_CONTAINER, PlanError, PROC_MOUNT_ALLOWED, SYNC, type LaunchPlan } from "../plan";
 import { hookState, planHooks, runHooks } from "../hooks";
 import { cgroupOwner, cgroupPathFor, plannedCgroupDirs, cgroupRemoveFailureText, cgroupSetFor, CgroupWriteError, delegateCgroup, deviceFilterFor, frozenState, fsCgroupDriver, planWrites, ResourceError, type CgroupPlacement } from "../cgroups";
 import { startUnit, stopUnit, systemdUnitOf, unitResourceProperties, type SystemdSession } from "../cgroups";
@@ -16,7 +16,7 @@ import { dirsSystemdLeaves, openSystemd, systemdError } from "./systemd";
 import { planSeccomp, type SeccompRequest } from "../plan";
 import type { ContainerRecord, ContainerSummary } from "../state";
 import { PID_FILE_WRITE, writeFileAtomic } from "../state";
-import type { NamespaceType, Spec } from "../spec";
+import type { Spec } from "../spec";
 import { loadBundle } from "./bundle";
 import { reportWarnings } from "./warnings";
 import { gatherHostFactsAndLayout } from "./host-facts";
@@ -407,22 +407,35 @@ async function createLocked(rt: Runtime, opts: CreateOptions, undo: Undo): Promi
   let closeSystemd = (): void => undefined;
   try {
     faultPoint("create", id, "make the exec fifo");
-    // Child fd layout: 0-2 stdio, then --preserve-fds, then the fifo and joined namespaces.
-    // Socket activation's fds come first, then --preserve-fds: runc's order (its
-    // --preserve-fds counts from 3 + LISTEN_FDS).
-    const preserve = (opts.listenFds ?? 0) + (opts.preserveFds ?? 0);
-    const fds: number[] = [...(opts.stdio ?? [0, 1, 2])];
-    for (let i = 0; i < preserve; i++) fds.push(3 + i);
-    const fifoIndex = fds.push(fifoFd) - 1;
+    // berth-init's fd table (plan/fd-layout.ts): each slot is filled below as it is opened.
+    let requests;
+    try {
+      requests = idmappedMountRequests(spec, bundle.dir);
+    } catch (err) {
+      if (err instanceof PlanError) throw new BerthError({ op: "create", id, field: err.field, value: err.value, reason: err.reason });
+      throw err;
+    }
+    const hostBinds = hostOpenedBinds(spec, bundle.dir);
+    const inherited = (opts.listenFds ?? 0) + (opts.preserveFds ?? 0);
+    const slots = childFdLayout({
+      inherited,
+      startResult: (spec.hooks?.startContainer?.length ?? 0) > 0,
+      joined: (spec.linux?.namespaces ?? []).filter((n) => n.path).map((n) => n.type),
+      idmapped: requests.map((r) => r.index),
+      bindTrees: hostBinds.map((r) => r.index),
+    });
+    const fds: number[] = new Array<number>(slots.count);
+    [fds[0], fds[1], fds[2]] = opts.stdio ?? [0, 1, 2];
+    for (let i = 0; i < inherited; i++) fds[3 + i] = 3 + i;
+    fds[slots.fifo] = fifoFd;
     // With startContainer hooks, `start` waits for their verdict on a second fifo (see
     // native/init/op-hooks.cc); as with the exec fifo, only berth-init holds a writer.
-    let startResultIndex: number | undefined;
-    if ((spec.hooks?.startContainer?.length ?? 0) > 0) {
+    if (slots.startResult !== undefined) {
       const path = startResultPath(store.dir(id));
       native.mkfifo(path, 0o600);
       const fd = native.openFifoRdwr(path);
       parentFds.push(fd);
-      startResultIndex = fds.push(fd) - 1;
+      fds[slots.startResult] = fd;
       faultPoint("create", id, "make the start-result fifo");
     }
     let notifySocket: string | undefined;
@@ -433,9 +446,7 @@ async function createLocked(rt: Runtime, opts: CreateOptions, undo: Undo): Promi
     const extraEnv: string[] = [];
     if (notifySocket) extraEnv.push(`NOTIFY_SOCKET=${NOTIFY_SOCKET_IN_CONTAINER}`);
     if (opts.listenFds) extraEnv.push(`LISTEN_FDS=${opts.listenFds}`, "LISTEN_PID=1");
-    const nsIndex: Partial<Record<NamespaceType, number>> = {};
     let pidnsFd: number | undefined;
-    let usernsIndex: number | undefined;
     for (const [i, ns] of (spec.linux?.namespaces ?? []).entries()) {
       if (!ns.path) continue;
       let fd: number;
@@ -446,20 +457,12 @@ async function createLocked(rt: Runtime, opts: CreateOptions, undo: Undo): Promi
       }
       parentFds.push(fd);
       if (ns.type === "pid") pidnsFd = fd;
-      else if (ns.type === "user") usernsIndex = fds.push(fd) - 1;
-      else nsIndex[ns.type] = fds.push(fd) - 1;
+      else if (ns.type === "user") fds[slots.userns!] = fd;
+      else fds[slots.namespaces[ns.type]!] = fd;
     }
 
     // Idmapped mounts: the parent makes each tree (it has CAP_SYS_ADMIN over the source's
     // filesystem; the container may not), berth-init attaches it (op moveMount).
-    const idmapped: Record<number, number> = {};
-    let requests;
-    try {
-      requests = idmappedMountRequests(spec, bundle.dir);
-    } catch (err) {
-      if (err instanceof PlanError) throw new BerthError({ op: "create", id, field: err.field, value: err.value, reason: err.reason });
-      throw err;
-    }
     for (const r of requests) {
       if (!native.usernsFd || !native.openTreeIdmapped) throw new BerthError({ op: "create", id, field: r.origin, reason: "idmapped mounts are not available in this build of berth" });
       let userns: number;
@@ -471,7 +474,7 @@ async function createLocked(rt: Runtime, opts: CreateOptions, undo: Undo): Promi
       try {
         const tree = native.openTreeIdmapped(r.source, userns, r.recursiveTree, r.recursiveIdmap);
         parentFds.push(tree);
-        idmapped[r.index] = fds.push(tree) - 1;
+        fds[slots.idmapped[r.index]!] = tree;
       } catch (err) {
         const e = err as NodeJS.ErrnoException;
         const what = e.syscall === "open_tree" ? `open_tree ${r.source}` : `mount_setattr idmap on ${r.destination}`;
@@ -483,12 +486,13 @@ async function createLocked(rt: Runtime, opts: CreateOptions, undo: Undo): Promi
 
     // In a user namespace, bind sources are opened here, as the host's root (hostOpenedBinds).
     const bindTrees: Record<number, { fd: number; flags: number }> = {};
-    for (const r of hostOpenedBinds(spec, bundle.dir)) {
+    for (const r of hostBinds) {
       if (!native.openTreeClone) throw new BerthError({ op: "create", id, field: r.origin, reason: "bind mounts in a user namespace need open_tree, not available in this build of berth" });
       try {
         const tree = native.openTreeClone(r.source, r.recursive);
         parentFds.push(tree.fd);
-        bindTrees[r.index] = { fd: fds.push(tree.fd) - 1, flags: tree.flags };
+        fds[slots.bindTrees[r.index]!] = tree.fd;
+        bindTrees[r.index] = { fd: slots.bindTrees[r.index]!, flags: tree.flags };
       } catch (err) {
         throw new BerthError({ op: "create", id, field: r.origin, reason: `open_tree ${r.source}`, errno: (err as NodeJS.ErrnoException).code ?? "EIO" });
       }
@@ -509,7 +513,7 @@ async function createLocked(rt: Runtime, opts: CreateOptions, undo: Undo): Promi
         rootfs,
         bundle: bundle.dir,
         noPivot: opts.noPivot,
-        fds: { fifo: fifoIndex, namespaces: nsIndex, idmapped, bindTrees, startResult: startResultIndex },
+        fds: { fifo: slots.fifo, namespaces: slots.namespaces, idmapped: slots.idmapped, bindTrees, startResult: slots.startResult },
         id,
         notifySocket,
         extraEnv,
@@ -642,7 +646,7 @@ async function createLocked(rt: Runtime, opts: CreateOptions, undo: Undo): Promi
     // The ops after "ready" fail where only `start` can see it (for the fault steps).
     const ready = plan.ops.findIndex((o) => o.op === "ready");
     const faultOp = faultInitOps(plan.ops, (i) => (ready >= 0 && i > ready ? "start" : "create"));
-    const launched = native.launch({ initPath: native.berthInitPath(), plan: encodePlan(plan.ops), fds, cloneFlags: plan.cloneFlags, cgroupFd: intoUnified ? cgroupFd : undefined, pidnsFd, usernsFd: usernsIndex, faultOp });
+    const launched = native.launch({ initPath: native.berthInitPath(), plan: encodePlan(plan.ops), fds, cloneFlags: plan.cloneFlags, cgroupFd: intoUnified ? cgroupFd : undefined, pidnsFd, usernsFd: slots.userns, faultOp });
     undo.push(`kill berth-init (pid ${launched.pid})`, () => {
       try {
         try {
@@ -776,7 +780,7 @@ async function createLocked(rt: Runtime, opts: CreateOptions, undo: Undo): Promi
       status: "created",
       pidStartTime: stat.startTime,
       cgroupDirs,
-      startHookOps: startResultIndex === undefined ? undefined : plan.ops.flatMap((o, i) => (o.op === "runHook" && o.origin.startsWith("hooks.startContainer") ? [i] : [])),
+      startHookOps: slots.startResult === undefined ? undefined : plan.ops.flatMap((o, i) => (o.op === "runHook" && o.origin.startsWith("hooks.startContainer") ? [i] : [])),
       userns: plan.userns,
     };
     store.write(record);

@@ -8,7 +8,7 @@ import { statfsSync, statSync } from "node:fs";
 import { resolve } from "node:path";
 import { cgroupPathFor, detectCgroups } from "../cgroups";
 import { BerthError } from "../errors";
-import { buildPlan, CLONE, hostOpenedBinds, idmappedMountRequests, PlanError, type LaunchPlan, type PlanOp } from "../plan";
+import { buildPlan, childFdLayout, CLONE, hostOpenedBinds, idmappedMountRequests, PlanError, type LaunchPlan, type PlanOp } from "../plan";
 import type { Spec } from "../spec";
 
 export interface Explained {
@@ -35,21 +35,20 @@ export function explainSpec(spec: Spec, bundleDir: string): Explained {
   const layout = detectCgroups();
   let plan: LaunchPlan;
   try {
-    let nextFd = 4;
-    // As create: the start-result fifo right after the exec fifo, with startContainer hooks.
-    const startResult = (spec.hooks?.startContainer?.length ?? 0) > 0 ? nextFd++ : undefined;
-    const namespaces: Record<string, number> = {};
-    for (const ns of spec.linux?.namespaces ?? []) if (ns.path && ns.type !== "pid" && ns.type !== "time") namespaces[ns.type] = nextFd++;
-    // Then, as create: the idmapped trees, the bind sources opened on the host side.
-    const idmapped: Record<number, number> = {};
-    for (const r of idmappedMountRequests(spec, bundleDir)) idmapped[r.index] = nextFd++;
-    const bindTrees: Record<number, { fd: number; flags: number }> = {};
-    for (const r of hostOpenedBinds(spec, bundleDir)) bindTrees[r.index] = { fd: nextFd++, flags: 0 };
+    // create's fd table (plan/fd-layout.ts), with no --preserve-fds.
+    const slots = childFdLayout({
+      inherited: 0,
+      startResult: (spec.hooks?.startContainer?.length ?? 0) > 0,
+      joined: (spec.linux?.namespaces ?? []).filter((n) => n.path).map((n) => n.type),
+      idmapped: idmappedMountRequests(spec, bundleDir).map((r) => r.index),
+      bindTrees: hostOpenedBinds(spec, bundleDir).map((r) => r.index),
+    });
+    const bindTrees = Object.fromEntries(Object.entries(slots.bindTrees).map(([i, fd]) => [i, { fd, flags: 0 }]));
     plan = buildPlan({
       spec,
       rootfs,
       bundle: bundleDir,
-      fds: { fifo: 3, namespaces, idmapped, bindTrees, startResult },
+      fds: { fifo: slots.fifo, namespaces: slots.namespaces, idmapped: slots.idmapped, bindTrees, startResult: slots.startResult },
       bindSourceIsFile: (i) => {
         try {
           return !statSync(resolve(bundleDir, spec.mounts?.[i]?.source ?? "")).isDirectory();

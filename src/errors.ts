@@ -26,7 +26,41 @@ export interface Problem {
   severity: Severity;
 }
 
+/**
+ * What a program tests instead of a message's text (`err.code === "container-not-found"`).
+ * Stable: a code is never renamed or reused; README, "Errors", lists them. The CLI never prints
+ * it (the messages are runc's wording, which engines match).
+ *
+ *   container-not-found    no container with this id in the state root
+ *   container-exists       create/run: the id is taken
+ *   container-not-running  the container (its init) is not running: kill, exec, update, events
+ *   container-paused       exec in a paused container
+ *   container-state        the container is in the wrong state for the operation (start of a
+ *                          started or stopped one, delete of a running one, resume of one not paused)
+ *   invalid-config         config.json / process.json is wrong, or asks what this host cannot do
+ *                          (`problems` and `field` say where)
+ *   invalid-argument       an argument is wrong: a container id, a signal name, an option
+ *   native-missing         berth_native.node or berth-init is missing or cannot be loaded
+ *   system                 a system call failed (`errno`, `syscall`)
+ *   internal               a bug or a host surprise
+ *   other                  anything else: read the message
+ */
+export type BerthErrorCode =
+  | "container-not-found"
+  | "container-exists"
+  | "container-not-running"
+  | "container-paused"
+  | "container-state"
+  | "invalid-config"
+  | "invalid-argument"
+  | "native-missing"
+  | "system"
+  | "internal"
+  | "other";
+
 export interface BerthErrorInit {
+  /** The stable code; when left out: "internal" for internal errors, "invalid-config" with problems, "system" with an errno, else "other". */
+  code?: BerthErrorCode;
   op: string;
   id?: string;
   field?: string;
@@ -108,6 +142,8 @@ export class BerthError extends Error {
     return typeof value === "object" && value !== null && (value as Record<symbol, unknown>)[BRAND] === true;
   }
 
+  /** What kind of error this is, for programs (BerthErrorCode); never part of the message. */
+  readonly code: BerthErrorCode;
   readonly op: string;
   readonly id?: string;
   readonly field?: string;
@@ -133,6 +169,7 @@ export class BerthError extends Error {
     this.problems = init.problems ?? [];
     this.internal = init.internal ?? false;
     this.exitCode = init.exitCode ?? 1;
+    this.code = init.code ?? (this.internal ? "internal" : this.problems.some((p) => p.severity === "error") ? "invalid-config" : this.errno !== undefined ? "system" : "other");
     this.message = this.render();
   }
 
@@ -174,6 +211,7 @@ export class BerthError extends Error {
 
   private init(): BerthErrorInit {
     return {
+      code: this.code,
       op: this.op,
       id: this.id,
       field: this.field,
@@ -207,6 +245,11 @@ export function problemsError(op: string, id: string | undefined, problems: Prob
 export function toBerthError(err: unknown, op: string, id?: string): BerthError {
   if (err instanceof BerthError) return err;
   const e = err as NodeJS.ErrnoException | undefined;
+  // The addon or berth-init is not where src/native looks, or cannot be loaded: the message
+  // already names the path and the fix; it is not a bug.
+  if (e && typeof e === "object" && (e.code === "ERR_BERTH_NATIVE_NOT_FOUND" || e.code === "ERR_BERTH_NATIVE_LOAD")) {
+    return new BerthError({ code: "native-missing", op, id, reason: e.message, cause: err });
+  }
   if (e && typeof e === "object" && typeof e.code === "string" && /^E[A-Z0-9]+$/.test(e.code)) {
     // A process that could not be made (the addon retried EAGAIN briefly first): say which
     // limit that is, rather than only "resource temporarily unavailable".

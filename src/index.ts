@@ -11,11 +11,13 @@
  *
  * Every function takes `root` (the state directory, default /run/berth, as the CLI's --root).
  */
+import { setTimeout as sleep } from "node:timers/promises";
 import * as container from "./container";
+import { BerthError } from "./errors";
 import type { Runtime, StateOutput } from "./container";
 
 
-export { BerthError, type Problem } from "./errors";
+export { BerthError, type BerthErrorCode, type Problem } from "./errors";
 export { validateConfig, validateProcess, defaultSpec, type Spec, type Process, type State } from "./spec";
 export { checkBundle, featuresDocument, loadBundle, type CheckReport, type StateOutput } from "./container";
 
@@ -81,13 +83,24 @@ export async function kill(id: string, signal: string | number = "SIGTERM", opts
 /**
  * Wait for the container's init to exit. For a container this process created, the exit
  * status is returned; for any other, only that it exited (its parent collects the status).
+ *
+ * With `signal`, an abort rejects the promise with an AbortError at once and stops waiting
+ * (the container keeps running; a later `wait` works as before).
  */
-export async function wait(id: string, opts: Common = {}): Promise<{ exitCode: number | null; signal: number | null }> {
+export async function wait(id: string, opts: Common & { signal?: AbortSignal } = {}): Promise<{ exitCode: number | null; signal: number | null }> {
   const rt = runtime(opts);
+  const abort = opts.signal;
+  abort?.throwIfAborted();
   const k = key(opts.root, id);
   const pidfd = children.get(k);
   if (pidfd !== undefined) {
     children.delete(k);
+    try {
+      if (abort) await untilExited(rt, pidfd, abort);
+    } catch (err) {
+      children.set(k, pidfd); // still ours: a later wait (or delete) reaps it
+      throw err;
+    }
     try {
       return await rt.native.waitExit(pidfd);
     } finally {
@@ -102,11 +115,29 @@ export async function wait(id: string, opts: Common = {}): Promise<{ exitCode: n
     return { exitCode: null, signal: null };
   }
   try {
-    if (container.liveStatus(rt.store, record) !== "stopped") await rt.native.pidfdPollExit(fd);
+    if (container.liveStatus(rt.store, record) !== "stopped") {
+      if (abort) await untilExited(rt, fd, abort);
+      else await rt.native.pidfdPollExit(fd);
+    }
   } finally {
     rt.native.closeFd(fd);
   }
   return { exitCode: null, signal: null };
+}
+
+/**
+ * Resolve once the process behind `pidfd` has exited, or reject with `signal`'s AbortError.
+ * The native waits (waitExit, pidfdPollExit) hold a threadpool thread and cannot be cancelled,
+ * so an abortable wait polls the pidfd without blocking (pidfdWait with timeout 0) instead.
+ */
+async function untilExited(rt: Runtime, pidfd: number, signal: AbortSignal): Promise<void> {
+  const poll = rt.native.pidfdWait?.bind(rt.native);
+  if (!poll) throw new BerthError({ code: "internal", op: "wait", reason: "this runtime cannot poll a pidfd", internal: true });
+  let delay = 5;
+  while (!poll(pidfd, 0)) {
+    await sleep(delay, undefined, { signal });
+    delay = Math.min(delay * 2, 100);
+  }
 }
 
 async function remove(id: string, opts: Common & { force?: boolean } = {}): Promise<void> {

@@ -64,7 +64,7 @@ async function destroyLocked(rt: Runtime, id: string, force: boolean): Promise<v
       // task that way (no --force), and nothing of the user's program has run yet. A
       // deliberate deviation, recorded in docs/conformance-suite.md.
       // A "creating" record whose create was killed is the same: nothing of the user's has run.
-      if (!force && status !== "created" && status !== "creating") throw new BerthError({ op: "delete", id, reason: `cannot delete container ${id} that is not stopped: ${status}` });
+      if (!force && status !== "created" && status !== "creating") throw new BerthError({ code: "container-state", op: "delete", id, reason: `cannot delete container ${id} that is not stopped: ${status}` });
       await killAndWait(rt, record);
       faultPoint("delete", id, "kill the container");
     }

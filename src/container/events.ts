@@ -23,7 +23,7 @@ export interface ContainerEvent {
 
 function running(rt: Runtime, id: string): ContainerSummary {
   const record = rt.store.readSummary("events", id);
-  if (liveStatus(rt.store, record) === "stopped") throw new BerthError({ op: "events", id, reason: `container with id ${id} is not running` });
+  if (liveStatus(rt.store, record) === "stopped") throw new BerthError({ op: "events", id, code: "container-not-running", reason: `container with id ${id} is not running` });
   return record;
 }
 
@@ -57,7 +57,7 @@ export async function events(rt: Runtime, id: string, intervalMs: number, emit: 
   const record = running(rt, id);
   const set = cgroupSetOf(record);
   const pidfd = openInit(rt, record);
-  if (pidfd === undefined) throw new BerthError({ op: "events", id, reason: `container with id ${id} is not running` });
+  if (pidfd === undefined) throw new BerthError({ op: "events", id, code: "container-not-running", reason: `container with id ${id} is not running` });
   let exited = false;
   const exit = rt.native.pidfdPollExit(pidfd).then(() => {
     exited = true;

@@ -232,12 +232,12 @@ export async function exec(rt: Runtime, opts: ExecOptions): Promise<Execed> {
     const prepared = rt.store.withLock(OP, id, () => {
       const record = rt.store.read(OP, id);
       const status = liveStatus(rt.store, record);
-      if (status === "stopped") throw new BerthError({ op: OP, id, reason: "cannot exec in a stopped container" });
-      if (status === "creating") throw new BerthError({ op: OP, id, reason: "cannot exec in a container whose create has not finished" });
-      if (status === "paused" && !opts.ignorePaused) throw new BerthError({ op: OP, id, reason: "cannot exec in a paused container (use --ignore-paused to override)" });
+      if (status === "stopped") throw new BerthError({ code: "container-not-running", op: OP, id, reason: "cannot exec in a stopped container" });
+      if (status === "creating") throw new BerthError({ code: "container-state", op: OP, id, reason: "cannot exec in a container whose create has not finished" });
+      if (status === "paused" && !opts.ignorePaused) throw new BerthError({ code: "container-paused", op: OP, id, reason: "cannot exec in a paused container (use --ignore-paused to override)" });
       const proc = loadProcess(rt, opts, record);
       const initFd = openInit(rt, record);
-      if (initFd === undefined) throw new BerthError({ op: OP, id, reason: "cannot exec in a stopped container" });
+      if (initFd === undefined) throw new BerthError({ code: "container-not-running", op: OP, id, reason: "cannot exec in a stopped container" });
       try {
         const facts: NamespaceFact[] = execNamespaceOrder.map((type) => ({
           type,
@@ -256,7 +256,7 @@ export async function exec(rt: Runtime, opts: ExecOptions): Promise<Execed> {
           parentFds.push(nsFds[type]!);
         }
         // The fds were opened by pid: make sure that pid was still the init afterwards.
-        if (!isAlive(record.pid, record.pidStartTime)) throw new BerthError({ op: OP, id, reason: "cannot exec in a stopped container" });
+        if (!isAlive(record.pid, record.pidStartTime)) throw new BerthError({ code: "container-not-running", op: OP, id, reason: "cannot exec in a stopped container" });
         return { record, process: proc, joins, nsFds };
       } finally {
         native.closeFd(initFd);

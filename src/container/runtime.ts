@@ -31,6 +31,8 @@ export interface LifecycleNative {
   pidfdOpen(pid: number): number;
   pidfdSendSignal(pidfd: number, sig: number): void;
   pidfdPollExit(pidfd: number): Promise<void>;
+  /** poll(2) the pidfd for at most timeoutMs (0: do not block): true once the process exited. */
+  pidfdWait?(pidfd: number, timeoutMs: number): boolean;
   waitExit(pidfd: number): Promise<{ exitCode: number | null; signal: number | null }>;
   waitpid(pid: number, nohang: boolean): unknown;
   closeFd(fd: number): void;

@@ -18,5 +18,5 @@ export function parseSignal(op: string, id: string, value: string | number | und
     const rt = /^SIGRTMIN(?:\+(\d+))?$/.exec(name);
     if (rt) return 34 + Number(rt[1] ?? 0);
   }
-  throw new BerthError({ op, id, field: "signal", value: text, reason: "unknown signal" });
+  throw new BerthError({ code: "invalid-argument", op, id, field: "signal", value: text, reason: "unknown signal" });
 }

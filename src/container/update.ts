@@ -105,7 +105,7 @@ export function planUpdate(
 export async function update(rt: Runtime, id: string, requested: Resources): Promise<void> {
   await rt.store.withLockAsync("update", id, async () => {
     const record = rt.store.read("update", id);
-    if (liveStatus(rt.store, record) === "stopped") throw new BerthError({ op: "update", id, reason: "container not running" });
+    if (liveStatus(rt.store, record) === "stopped") throw new BerthError({ code: "container-not-running", op: "update", id, reason: "container not running" });
     const linux = record.config.linux ?? {};
     const set = cgroupSetOf(record, rt.cgroups.detect());
     const { patch, merged, writes, devicesIgnored } = resourceErrors(id, () => planUpdate(linux.resources, requested, swapAccounted(set)), "update");

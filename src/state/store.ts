@@ -96,10 +96,10 @@ export function checkId(op: string, id: string): void {
     // Shown quoted when it would not read as one word: an id "a\nb" made a second line of the
     // message (found by the CLI fuzzer), and an empty one vanished from it.
     const shown = id === "" || /[\u0000-\u0020\u007f-\u009f]/.test(id) ? JSON.stringify(id) : id;
-    throw new BerthError({ op, id: shown, reason: "invalid container id: use letters, digits and _ + - . only" });
+    throw new BerthError({ code: "invalid-argument", op, id: shown, reason: "invalid container id: use letters, digits and _ + - . only" });
   }
   if (id.length > MAX_ID_LENGTH) {
-    throw new BerthError({ op, id: `${id.slice(0, 32)}...`, reason: `invalid container id: ${id.length} characters, at most ${MAX_ID_LENGTH}` });
+    throw new BerthError({ code: "invalid-argument", op, id: `${id.slice(0, 32)}...`, reason: `invalid container id: ${id.length} characters, at most ${MAX_ID_LENGTH}` });
   }
 }
 
@@ -137,7 +137,7 @@ export class StateStore {
     try {
       mkdirSync(dir, { mode: 0o711 });
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === "EEXIST") throw new BerthError({ op, id, reason: `container with id exists: ${id}` });
+      if ((err as NodeJS.ErrnoException).code === "EEXIST") throw new BerthError({ code: "container-exists", op, id, reason: `container with id exists: ${id}` });
       throw new BerthError({ op, id, field: dir, reason: "mkdir", errno: (err as NodeJS.ErrnoException).code ?? "EIO", cause: err });
     }
     // The lock file is made with the directory, and only here: the other verbs open it
@@ -198,7 +198,7 @@ export class StateStore {
       try {
         fd = mine ?? openSync(path, constants.O_RDWR);
       } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === "ENOENT") throw new BerthError({ op, id, reason: "container does not exist" });
+        if ((err as NodeJS.ErrnoException).code === "ENOENT") throw new BerthError({ code: "container-not-found", op, id, reason: "container does not exist" });
         throw err;
       }
       let current = false;
@@ -213,7 +213,7 @@ export class StateStore {
       }
       if (current) return fd;
       closeSync(fd);
-      if (mine !== undefined) throw new BerthError({ op, id, reason: "container does not exist" });
+      if (mine !== undefined) throw new BerthError({ code: "container-not-found", op, id, reason: "container does not exist" });
     }
   }
 
@@ -269,7 +269,7 @@ export class StateStore {
     try {
       text = readSmallFile(this.statePath(id));
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === "ENOENT") throw new BerthError({ op, id, reason: "container does not exist" });
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") throw new BerthError({ code: "container-not-found", op, id, reason: "container does not exist" });
       throw err;
     }
     try {

@@ -1,0 +1,26 @@
+/** BerthError.code (src/errors.ts): the default when a throw site names none, kept by the copies, and never in the message. */
+import { BerthError, problemsError, toBerthError } from "../../src/errors";
+
+test("the code defaults by kind: internal, invalid-config (problems), system (errno), other", () => {
+  expect(new BerthError({ op: "x", reason: "boom", internal: true }).code).toBe("internal");
+  expect(problemsError("create", "c", [{ field: "process.cwd", reason: "must be an absolute path", severity: "error" }]).code).toBe("invalid-config");
+  expect(new BerthError({ op: "x", reason: "open", errno: "ENOENT" }).code).toBe("system");
+  expect(new BerthError({ op: "x", reason: "something" }).code).toBe("other");
+  expect(toBerthError(Object.assign(new Error("x"), { code: "EACCES", syscall: "open", path: "/p" }), "create", "c").code).toBe("system");
+  expect(toBerthError(new Error("surprise"), "create", "c").code).toBe("internal");
+});
+
+test("an explicit code survives withContext and withExitCode and is not rendered", () => {
+  const e = new BerthError({ code: "container-not-found", op: "state", id: "c", reason: "container does not exist" });
+  expect(e.message).toBe("berth: state c: container does not exist");
+  expect(e.withContext("kill", "d").code).toBe("container-not-found");
+  expect(e.withExitCode(255).code).toBe("container-not-found");
+});
+
+test("a missing native part is native-missing, one line naming the path, not internal", () => {
+  const native = Object.assign(new Error("berth_native.node not found in /x/build/Release: reinstall berth"), { code: "ERR_BERTH_NATIVE_NOT_FOUND" });
+  const e = toBerthError(native, "create", "c");
+  expect(e.code).toBe("native-missing");
+  expect(e.internal).toBe(false);
+  expect(e.message).toBe("berth: create c: berth_native.node not found in /x/build/Release: reinstall berth");
+});

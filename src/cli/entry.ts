@@ -63,11 +63,34 @@ function load(name: string): unknown {
   return mod.exports;
 }
 
+/** Node >= 20.5 (package.json "engines"): an older one gets one line, not a stack from a missing API. */
+function nodeTooOld(): boolean {
+  const [major = 0, minor = 0] = process.versions.node.split(".").map(Number);
+  return major < 20 || (major === 20 && minor < 5);
+}
+
+/** Load a bundle; a bundle missing from an incomplete install is one line naming it, not an ENOENT stack. */
+function loadBundle(name: string): unknown {
+  try {
+    return load(name);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "ENOENT" || (err as NodeJS.ErrnoException).path !== join(__dirname, name)) throw err;
+    process.stderr.write(`berth: ${join(__dirname, name)} is missing: reinstall berth, or run \`npm run build\` in a checkout\n`);
+    process.exit(1);
+  }
+}
+
 const args = process.argv.slice(2);
-const call = parseFast(args);
-const done: Promise<number> = call
-  ? (load(call.verb === "create" || call.verb === "run" ? "berth-launch.js" : "berth-fast.js") as typeof import("./fast")).runFast(call, args)
-  : (load("berth-main.js") as typeof import("./main")).main(args);
+let done: Promise<number>;
+if (nodeTooOld()) {
+  process.stderr.write(`berth: node ${process.version} is too old: berth needs node 20.5 or later\n`);
+  done = Promise.resolve(1);
+} else {
+  const call = parseFast(args);
+  done = call
+    ? (loadBundle(call.verb === "create" || call.verb === "run" ? "berth-launch.js" : "berth-fast.js") as typeof import("./fast")).runFast(call, args)
+    : (loadBundle("berth-main.js") as typeof import("./main")).main(args);
+}
 done.then(
   (code) => {
     process.exitCode = code;

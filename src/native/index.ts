@@ -11,7 +11,9 @@
  *   - from sources under jest: __dirname is <repo>/src/native
  * so it tries $BERTH_NATIVE_DIR, then <dir>/../build/Release, then <dir>/../../build/Release,
  * then <dir> itself (an installed copy, scripts/install.sh),
- * and takes the first directory that holds the file asked for.
+ * and takes the first directory that holds the file asked for. The npm package (package.json
+ * "files") ships build/Release beside bin/ and dist/, so <dir>/../build/Release finds it in an
+ * installed package too (node resolves the .bin symlink to the real bin/berth).
  *
  * Loading. `process.dlopen` is what `require` does for a .node file, minus the module cache:
  * esbuild leaves it alone (a `require` of a computed path would draw a bundling warning, and a
@@ -351,7 +353,7 @@ function findNativeFile(file: string): string {
     if (existsSync(candidate)) return candidate;
   }
   const err = new Error(
-    `${file} not found in ${dirs.join(", ")}: build the native part (npm run build:native) or set BERTH_NATIVE_DIR`,
+    `${file} not found in ${dirs.join(", ")}: reinstall berth (the package ships it in build/Release), build it in a checkout (npm run build:native), or set BERTH_NATIVE_DIR to the directory that holds it`,
   ) as Error & { code: string };
   err.code = "ERR_BERTH_NATIVE_NOT_FOUND";
   throw err;
@@ -362,7 +364,18 @@ let addon: NativeAddon | undefined;
 function load(): NativeAddon {
   if (addon === undefined) {
     const mod = { exports: {} as NativeAddon };
-    process.dlopen(mod, findNativeFile(ADDON_FILE));
+    const file = findNativeFile(ADDON_FILE);
+    try {
+      process.dlopen(mod, file);
+    } catch (cause) {
+      // Most often a shared library the addon links is missing (libseccomp.so.2, libstdc++).
+      const err = new Error(
+        `cannot load ${file}: ${cause instanceof Error ? cause.message.split("\n")[0] : String(cause)} (berth needs libseccomp2 and libstdc++6: apt-get install libseccomp2 libstdc++6)`,
+        { cause },
+      ) as Error & { code: string };
+      err.code = "ERR_BERTH_NATIVE_LOAD";
+      throw err;
+    }
     addon = mod.exports;
   }
   return addon;

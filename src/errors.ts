@@ -122,12 +122,20 @@ export function renderValue(value: unknown): string {
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }
 
+/**
+ * A reason may quote what the user gave (a path, a name) as it was: control characters are
+ * escaped as in JSON, so that one problem stays one line (engines show the last line only).
+ */
+function oneLine(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f]/g, (c) => JSON.stringify(c).slice(1, -1));
+}
+
 /** `<field> "<value>": <reason>`, the located part of a message. */
 export function renderProblem(p: Problem): string {
   let out = "";
-  if (p.field) out += p.field;
+  if (p.field) out += oneLine(p.field);
   if (p.value !== undefined) out += (out ? " " : "") + renderValue(p.value);
-  return out ? `${out}: ${p.reason}` : p.reason;
+  return out ? `${out}: ${oneLine(p.reason)}` : oneLine(p.reason);
 }
 
 /**

@@ -24,3 +24,9 @@ test("a missing native part is native-missing, one line naming the path, not int
   expect(e.internal).toBe(false);
   expect(e.message).toBe("berth: create c: berth_native.node not found in /x/build/Release: reinstall berth");
 });
+
+test("a reason that quotes a value with a newline stays one line (found by the long config fuzz: mounts[i].destination \"\\n\")", () => {
+  const e = new BerthError({ op: "create", id: "c1", field: "mounts[5].destination", value: "\n", reason: 'is relative: deprecated, taken as "/\n"' });
+  expect(e.message).toBe('berth: create c1: mounts[5].destination "\\n": is relative: deprecated, taken as "/\\n"');
+  expect(e.message.split("\n")).toHaveLength(1);
+});

@@ -270,15 +270,32 @@ export async function exec(rt: Runtime, opts: ExecOptions): Promise<Execed> {
 }
 
 /**
- * An exec that fails while berth-init may still make the process in the pid namespace: shut
- * the sync socket (its send of the pidfd now fails, and then it kills that process itself,
- * op-fork.cc), take any pidfd it sent before, and let it end. Returns the process to kill:
- * the one it made, or berth-init when it is still the one that would exec.
+ * An exec that fails while berth-init may still make the process in the pid namespace.
+ * First let it say what it did: its ops ahead are short and wait for nothing of ours, so it
+ * soon sends the pidfd (we then own that process: the caller kills and reaps it), an error,
+ * or ends. Only when it waits for us (an ack it will not get) or is slow is the socket shut:
+ * its send of the pidfd then fails and it kills that process itself (op-fork.cc), which, made
+ * with CLONE_PARENT, is left for us to reap; a zombie in the container's pid namespace would
+ * keep its init from ever finishing its exit. Returns the process to kill: the one it made,
+ * or berth-init when it is still the one that would exec.
  */
 async function takeOverUnannounced(rt: Runtime, launched: { pid: number; pidfd: number; syncFd: number }, current: { pid: number; pidfd: number }, forks: boolean): Promise<{ pid: number; pidfd: number }> {
   const { native } = rt;
   if (!forks || current.pid !== launched.pid || !native.syncShutdown) return current;
   try {
+    while (native.pidfdWait?.(launched.syncFd, 2000)) {
+      const msg = native.syncRecv(launched.syncFd);
+      if (!msg) return current;
+      if (msg.type === SYNC.pidfd && msg.fd !== undefined) {
+        native.waitpid(current.pid, false);
+        native.closeFd(current.pidfd);
+        return { pid: pidOfPidfd(msg.fd), pidfd: msg.fd };
+      }
+      if (msg.fd !== undefined) native.closeFd(msg.fd);
+      // An error: berth-init ends without making anything. Anything else waits for an ack.
+      if (msg.type === SYNC.error) return current;
+      break;
+    }
     native.syncShutdown(launched.syncFd);
     for (let msg = native.syncRecv(launched.syncFd); msg; msg = native.syncRecv(launched.syncFd)) {
       if (msg.type !== SYNC.pidfd || msg.fd === undefined) {

@@ -233,6 +233,10 @@ describe("the library, in this process", () => {
         await expect(lib.exec(id, { root: v.bundle.root, process: { args: ["sleep", "1000"], cwd: "/", env: ["PATH=/bin"], user: { uid: 0, gid: 0 } }, stdio, detach: true })).rejects.toThrow(injected(step));
         delete process.env.BERTH_FAULT;
         expect({ fdsAfterAFaultAt: step, extra: fdsNow().filter((f) => !running.includes(f)) }).toEqual({ fdsAfterAFaultAt: step, extra: [] });
+        // No unreaped child either: a zombie in the container's pid namespace would keep its
+        // init from finishing its exit, and delete would wait for ever.
+        const zombies = (await import("node:child_process")).execFileSync("ps", ["-o", "pid=,stat=,comm=", "--ppid", String(process.pid)], { encoding: "utf8" }).split("\n").filter((l) => / Z/.test(l));
+        expect({ zombiesAfterAFaultAt: step, zombies }).toEqual({ zombiesAfterAFaultAt: step, zombies: [] });
         count("exec (library, fds counted)", true, true);
         checked++;
       }

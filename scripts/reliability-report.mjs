@@ -141,6 +141,14 @@ for (const name of ["fuzz-config", "fuzz-cli"]) {
 }
 
 const known = new Set(["faults", "crash", "atomic-write", "concurrency", "soak", "fuzz-config", "fuzz-cli"]);
+const missing = [...known].filter((n) => !figures[n]);
+if (missing.length) {
+  p();
+  p("## Not measured for this report");
+  p();
+  p(`No figures for: ${missing.join(", ")}. Run their tests (test/reliability/) and render again;`);
+  if (missing.includes("soak")) p("the leak soak's last side-by-side figures with runc are in bench/results.md (`bench/soak.sh`).");
+}
 for (const [name, f] of Object.entries(figures)) {
   if (known.has(name)) continue;
   p();

@@ -22,7 +22,7 @@ import { reportWarnings } from "./warnings";
 import { gatherHostFactsAndLayout } from "./host-facts";
 import { mountsUnder, readMountinfo, realRoot, unmountContainerMounts } from "./host-mounts";
 import { mountImageRootfs } from "./image";
-import { howItEnded, procStat } from "./proc";
+import { exitWithin, howItEnded, procStat } from "./proc";
 import type { Runtime } from "./runtime";
 import { hookError, runPoststop, startResultPath } from "./hooks";
 import { checkTerminalOptions, takeTerminal, type ReceivedTerminal } from "./console";
@@ -142,9 +142,7 @@ const PROC_SUPER_MAGIC = 0x9fa0;
  * pidfd, at most a second) so that the message can say.
  */
 async function notReady(native: Runtime["native"], launched: { pid: number; pidfd: number }): Promise<string> {
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([native.pidfdPollExit(launched.pidfd).catch(() => undefined), new Promise((r) => (timer = setTimeout(r, 1000)))]);
-  clearTimeout(timer);
+  await exitWithin(native, launched.pidfd, 1000);
   const how = howItEnded(launched.pid);
   return `berth-init exited before it was ready${how ? ` (${how})` : ""}`;
 }

@@ -25,7 +25,7 @@ import { capLastCap, compileSeccomp, deliverSeccompListener } from "./create";
 import { gatherHostFacts } from "./host-facts";
 import { openInit } from "./kill";
 import { readBoundedFile } from "./bundle";
-import { isAlive, nsIdentity, pidOfPidfd } from "./proc";
+import { exitWithin, isAlive, nsIdentity, pidOfPidfd } from "./proc";
 import type { Runtime } from "./runtime";
 import { liveStatus } from "./status";
 import { reportWarnings } from "./warnings";
@@ -282,10 +282,21 @@ export async function exec(rt: Runtime, opts: ExecOptions): Promise<Execed> {
 async function takeOverUnannounced(rt: Runtime, launched: { pid: number; pidfd: number; syncFd: number }, current: { pid: number; pidfd: number }, forks: boolean): Promise<{ pid: number; pidfd: number }> {
   const { native } = rt;
   if (!forks || current.pid !== launched.pid || !native.syncShutdown) return current;
+  const fd = launched.syncFd;
+  let shut = false;
+  const shutDown = () => {
+    native.syncShutdown!(fd);
+    shut = true;
+  };
   try {
-    while (native.pidfdWait?.(launched.syncFd, 2000)) {
-      const msg = native.syncRecv(launched.syncFd);
-      if (!msg) return current;
+    for (;;) {
+      if (!shut && !native.pidfdWait?.(fd, 2000)) shutDown();
+      // Once shut, what it sent before is read, then the end.
+      const msg = native.syncRecv(fd);
+      if (!msg) {
+        if (!shut) return current;
+        break;
+      }
       if (msg.type === SYNC.pidfd && msg.fd !== undefined) {
         native.waitpid(current.pid, false);
         native.closeFd(current.pidfd);
@@ -293,27 +304,17 @@ async function takeOverUnannounced(rt: Runtime, launched: { pid: number; pidfd: 
       }
       if (msg.fd !== undefined) native.closeFd(msg.fd);
       // An error: berth-init ends without making anything. Anything else waits for an ack.
-      if (msg.type === SYNC.error) return current;
-      break;
-    }
-    native.syncShutdown(launched.syncFd);
-    for (let msg = native.syncRecv(launched.syncFd); msg; msg = native.syncRecv(launched.syncFd)) {
-      if (msg.type !== SYNC.pidfd || msg.fd === undefined) {
-        if (msg.fd !== undefined) native.closeFd(msg.fd);
-        continue;
+      if (!shut) {
+        if (msg.type === SYNC.error) return current;
+        shutDown();
       }
-      native.waitpid(current.pid, false);
-      native.closeFd(current.pidfd);
-      return { pid: pidOfPidfd(msg.fd), pidfd: msg.fd };
     }
   } catch {
     return current;
   }
   // Nothing sent: berth-init ends on its own now (its receive sees the end, or its send fails
   // and it kills what it made); a bounded wait, and the caller's SIGKILL after that.
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([native.pidfdPollExit(current.pidfd).catch(() => undefined), new Promise((r) => (timer = setTimeout(r, 2000)))]);
-  clearTimeout(timer);
+  await exitWithin(native, current.pidfd, 2000);
   return current;
 }
 

@@ -79,3 +79,10 @@ export function pidOfPidfd(pidfd: number): number {
   if (!m || Number(m[1]) <= 0) throw new Error(`pidOfPidfd: fd ${pidfd} is not the pidfd of a live process`);
   return Number(m[1]);
 }
+
+/** Wait for the process behind `pidfd` to end, for at most `ms` (a poll: no reaping). */
+export async function exitWithin(native: { pidfdPollExit(pidfd: number): Promise<void> }, pidfd: number, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([native.pidfdPollExit(pidfd).catch(() => undefined), new Promise((r) => (timer = setTimeout(r, ms)))]);
+  clearTimeout(timer);
+}

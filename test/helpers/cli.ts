@@ -20,11 +20,20 @@ export interface CliResult {
  */
 export function berth(args: string[], opts: { cwd?: string; input?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): CliResult {
   if (!existsSync(berthBin)) throw new Error(`${berthBin} is missing: run \`npm run build\` first`);
+  return runCaptured(berthBin, args, opts);
+}
+
+/**
+ * Run any runtime's binary (berth, runc) with its output captured through files, for the
+ * reason berth() gives. A failure to spawn or a timeout throws, unless `spawnErrors` is false
+ * (then exitCode is null).
+ */
+export function runCaptured(bin: string, args: string[], opts: { cwd?: string; input?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number; spawnErrors?: boolean } = {}): CliResult {
   const dir = mkdtempSync(join(tmpdir(), "berth-cli-"));
   const out = openSync(join(dir, "out"), "w+");
   const err = openSync(join(dir, "err"), "w+");
   try {
-    const r = spawnSync(berthBin, args, {
+    const r = spawnSync(bin, args, {
       cwd: opts.cwd,
       input: opts.input,
       env: opts.env ?? process.env,
@@ -32,7 +41,7 @@ export function berth(args: string[], opts: { cwd?: string; input?: string; env?
       timeout: opts.timeoutMs ?? 30_000,
       killSignal: "SIGKILL",
     });
-    if (r.error) throw r.error;
+    if (r.error && opts.spawnErrors !== false) throw r.error;
     return { exitCode: r.status, stdout: readFileSync(join(dir, "out"), "utf8"), stderr: readFileSync(join(dir, "err"), "utf8") };
   } finally {
     closeSync(out);

@@ -6,7 +6,7 @@
  * BERTH_RELIABILITY_LONG=1 (`npm run reliability` sets it and regenerates the report).
  */
 import { execFileSync, spawn } from "node:child_process";
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, rmdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { repoRoot } from "./cli";
@@ -260,4 +260,25 @@ export function zombies(): string[] {
     if (Number(ppid) === process.pid || (ppid === "1" && comm.includes("berth-ini"))) found.push(`${p} ${ppid} ${comm}`);
   }
   return found.sort();
+}
+
+/** rmdir the cgroup directories at and below /<p> on every hierarchy, deepest first (only empty ones: a test's own leftovers). */
+export function removeCgroupTree(p: string): void {
+  for (const h of readdirSync("/sys/fs/cgroup")) {
+    const walk = (dir: string): void => {
+      let entries: string[];
+      try {
+        entries = readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name);
+      } catch {
+        return;
+      }
+      for (const e of entries) walk(join(dir, e));
+      try {
+        rmdirSync(dir);
+      } catch {
+        /* not empty: leave it */
+      }
+    };
+    walk(join("/sys/fs/cgroup", h, p));
+  }
 }

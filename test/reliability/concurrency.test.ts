@@ -12,12 +12,12 @@
  * Containers use a private cgroup parent (/berthsoak-c<pid>) and a private --root, so that the
  * host snapshot sees only this file's containers.
  */
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { busyboxRootfs } from "../helpers/bundle";
 import { berthBin } from "../helpers/cli";
-import { hostSnapshot, leftBehind, recordNumbers, scale, spawnCli, zombies, type HostSnapshot, type SpawnedResult } from "../helpers/reliability";
+import { hostSnapshot, removeCgroupTree, leftBehind, recordNumbers, scale, spawnCli, zombies, type HostSnapshot, type SpawnedResult } from "../helpers/reliability";
 import { runcBin } from "../helpers/runc";
 import { until } from "../helpers/until";
 
@@ -39,27 +39,6 @@ afterAll(() => {
   for (const p of [parent, runcParent]) removeCgroupTree(p);
   rmSync(work, { recursive: true, force: true });
 });
-
-/** rmdir the cgroup directories at and below /<p> on every hierarchy, deepest first. */
-function removeCgroupTree(p: string): void {
-  for (const h of readdirSync("/sys/fs/cgroup")) {
-    const walk = (dir: string): void => {
-      let entries: string[];
-      try {
-        entries = readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name);
-      } catch {
-        return;
-      }
-      for (const e of entries) walk(join(dir, e));
-      try {
-        rmdirSync(dir);
-      } catch {
-        /* not empty: leave it */
-      }
-    };
-    walk(join("/sys/fs/cgroup", h, p));
-  }
-}
 
 /** A bundle for `id` on the shared busybox rootfs, in a cgroup under `cgParent`. */
 function bundleFor(cgParent: string, id: string, args: string[]): string {

@@ -9,13 +9,13 @@
  * figures of both go to docs/reliability.md.
  */
 import { spawn, spawnSync } from "node:child_process";
-import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { buildSync } from "esbuild";
-import { berthBin, repoRoot } from "../helpers/cli";
+import { berthBin, repoRoot, runCaptured } from "../helpers/cli";
 import { makeBundle, type TestBundle } from "../helpers/bundle";
-import { hostSnapshot, recordNumbers, scale, settledLeftBehind, type HostSnapshot } from "../helpers/reliability";
+import { hostSnapshot, removeCgroupTree, recordNumbers, scale, settledLeftBehind, type HostSnapshot } from "../helpers/reliability";
 import { runcBin } from "../helpers/runc";
 
 jest.setTimeout(900_000);
@@ -51,90 +51,44 @@ beforeAll(() => {
 afterAll(() => {
   b.cleanup();
   // The parent cgroup runc leaves (berth removes what it made).
-  for (const h of readdirSync("/sys/fs/cgroup")) {
-    try {
-      rmdirSync(join("/sys/fs/cgroup", h, cgroupParent));
-    } catch {
-      /* not there */
-    }
-  }
+  removeCgroupTree(cgroupParent);
   recordNumbers("crash", { killedAt: "a random moment 0-300 ms into the command", runtimes: tallies });
 });
 
-/** One runtime's commands, as the trials need them. */
+/** A runtime under trial: its binary and its state root (berth's is the bundle's, made in beforeAll). */
 interface Runtime {
   name: string;
   bin: string;
-  args: (verb: Verb | "list" | "state" | "delete-force" | "setup-create" | "setup-start", id: string) => string[];
+  root: () => string;
 }
 
-const runtimes: Runtime[] = [
-  {
-    name: "berth",
-    bin: berthBin,
-    args: (verb, id) => {
-      const root = ["--root", b.root];
-      switch (verb) {
-        case "create":
-        case "setup-create":
-          return [...root, "create", "--bundle", b.dir, id];
-        case "start":
-        case "setup-start":
-          return [...root, "start", id];
-        case "exec":
-          return [...root, "exec", id, "sleep", "1000"];
-        case "delete":
-          return [...root, "delete", "--force", id];
-        case "delete-force":
-          return [...root, "delete", "--force", id];
-        case "list":
-          return [...root, "list", "--format", "json"];
-        case "state":
-          return [...root, "state", id];
-      }
-    },
-  },
-];
-if (runcBin) {
-  const runcRoot = mkdtempSync(join(tmpdir(), "berth-crash-runc-"));
-  runtimes.push({
-    name: "runc",
-    bin: runcBin,
-    args: (verb, id) => {
-      const root = ["--root", runcRoot];
-      switch (verb) {
-        case "create":
-        case "setup-create":
-          return [...root, "create", "--bundle", b.dir, id];
-        case "start":
-        case "setup-start":
-          return [...root, "start", id];
-        case "exec":
-          return [...root, "exec", id, "sleep", "1000"];
-        case "delete":
-        case "delete-force":
-          return [...root, "delete", "--force", id];
-        case "list":
-          return [...root, "list", "--format", "json"];
-        case "state":
-          return [...root, "state", id];
-      }
-    },
-  });
-}
-
-/** Output through files, not pipes: a container made by the command inherits them (cli.ts says why). */
-function run(rt: Runtime, args: string[]) {
-  const out = join(b.dir, "out");
-  const err = join(b.dir, "err");
-  const fds = [openSync(out, "w+"), openSync(err, "w+")];
-  try {
-    const r = spawnSync(rt.bin, args, { stdio: ["ignore", fds[0]!, fds[1]!], timeout: 30_000, killSignal: "SIGKILL", cwd: b.dir });
-    return { exitCode: r.status, stdout: readFileSync(out, "utf8"), stderr: readFileSync(err, "utf8") };
-  } finally {
-    for (const fd of fds) closeSync(fd);
+/** The commands of a trial, the same for both runtimes: runc's CLI is berth's. */
+function commandArgs(rt: Runtime, verb: Verb | "list" | "state", id: string): string[] {
+  const root = ["--root", rt.root()];
+  switch (verb) {
+    case "create":
+      return [...root, "create", "--bundle", b.dir, id];
+    case "start":
+      return [...root, "start", id];
+    case "exec":
+      return [...root, "exec", id, "sleep", "1000"];
+    case "delete":
+      return [...root, "delete", "--force", id];
+    case "list":
+      return [...root, "list", "--format", "json"];
+    case "state":
+      return [...root, "state", id];
   }
 }
+
+const runtimes: Runtime[] = [{ name: "berth", bin: berthBin, root: () => b.root }];
+if (runcBin) {
+  const runcRoot = mkdtempSync(join(tmpdir(), "berth-crash-runc-"));
+  runtimes.push({ name: "runc", bin: runcBin, root: () => runcRoot });
+}
+
+/** Output through files, not pipes (cli.ts says why); a timeout is an exit code of null here. */
+const run = (rt: Runtime, args: string[]) => runCaptured(rt.bin, args, { cwd: b.dir, spawnErrors: false });
 
 /** Start the command, SIGKILL it after `ms` (if it is still running), wait for it to end. */
 function killAfter(rt: Runtime, args: string[], ms: number): Promise<void> {
@@ -164,11 +118,11 @@ describe.each(runtimes.map((r) => [r.name, r] as const))("%s killed with SIGKILL
     const tally: Tally = (tallies[`${name} ${verb}`] = { trials: 0, stateAfterKill: {}, listFailed: 0, deleteFailed: 0, leftBehind: 0, examples: [] });
     const id = `crash-${verb}`;
     for (const ms of moments(n, verbs.indexOf(verb) + 1)) {
-      if (verb !== "create") expect(run(rt, rt.args("setup-create", id)).exitCode).toBe(0);
-      if (verb === "exec" || verb === "delete") expect(run(rt, rt.args("setup-start", id)).exitCode).toBe(0);
-      await killAfter(rt, rt.args(verb, id), ms);
+      if (verb !== "create") expect(run(rt, commandArgs(rt, "create", id)).exitCode).toBe(0);
+      if (verb === "exec" || verb === "delete") expect(run(rt, commandArgs(rt, "start", id)).exitCode).toBe(0);
+      await killAfter(rt, commandArgs(rt, verb, id), ms);
       tally.trials++;
-      const list = run(rt, rt.args("list", id));
+      const list = run(rt, commandArgs(rt, "list", id));
       let listOk = list.exitCode === 0;
       try {
         JSON.parse(list.stdout || "null");
@@ -179,13 +133,13 @@ describe.each(runtimes.map((r) => [r.name, r] as const))("%s killed with SIGKILL
         tally.listFailed++;
         tally.examples.push(`${verb} killed at ${ms} ms: list: exit ${list.exitCode}: ${list.stderr.trim()}`);
       }
-      const state = run(rt, rt.args("state", id));
+      const state = run(rt, commandArgs(rt, "state", id));
       let said: string;
       if (state.exitCode === 0) said = (JSON.parse(state.stdout) as { status: string }).status;
       else if (/does not exist/.test(state.stderr)) said = "none";
       else said = `error: ${state.stderr.trim().split("\n")[0]}`;
       tally.stateAfterKill[said] = (tally.stateAfterKill[said] ?? 0) + 1;
-      const del = run(rt, rt.args("delete-force", id));
+      const del = run(rt, commandArgs(rt, "delete", id));
       if (del.exitCode !== 0) {
         tally.deleteFailed++;
         tally.examples.push(`${verb} killed at ${ms} ms: delete --force: exit ${del.exitCode}: ${del.stderr.trim()}`);

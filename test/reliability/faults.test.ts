@@ -8,11 +8,11 @@
  * The steps are not listed here: a traced run of each bundle says what they are, so a step
  * added to berth is covered without touching this file.
  */
-import { existsSync, readFileSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { berth } from "../helpers/cli";
 import { makeBundle, type TestBundle } from "../helpers/bundle";
-import { hostSnapshot, recordNumbers, settledLeftBehind, type HostSnapshot } from "../helpers/reliability";
+import { hostSnapshot, removeCgroupTree, recordNumbers, settledLeftBehind, type HostSnapshot } from "../helpers/reliability";
 import { until } from "../helpers/until";
 
 jest.setTimeout(600_000);
@@ -59,13 +59,7 @@ afterAll(() => {
     berth(["--root", v.bundle.root, "delete", "--force", id]);
     v.bundle.cleanup();
   }
-  for (const h of ["unified", "pids", "memory", "cpu,cpuacct", "freezer", "devices", "blkio", "cpuset", "net_cls,net_prio", "perf_event", "hugetlb", "misc", "rdma"]) {
-    try {
-      rmdirSync(`/sys/fs/cgroup/${h}/${cgroupParent}`);
-    } catch {
-      /* not made there, or rmdir through rmSync refused: tried below */
-    }
-  }
+  removeCgroupTree(cgroupParent);
   recordNumbers("faults", { verbs: figures });
 });
 

@@ -13,7 +13,7 @@
  *
  * A private --root and cgroup parent (/berthsoak-s<pid>) per runtime: only our containers count.
  */
-import { existsSync, mkdirSync, mkdtempSync, openSync, closeSync, readdirSync, readFileSync, readlinkSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, openSync, closeSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setFlagsFromString } from "node:v8";
@@ -21,7 +21,7 @@ import { runInNewContext } from "node:vm";
 import * as berthLib from "../../src/index";
 import { busyboxRootfs } from "../helpers/bundle";
 import { berthBin } from "../helpers/cli";
-import { hostSnapshot, longRun, recordNumbers, scale, spawnCli, zombies } from "../helpers/reliability";
+import { hostSnapshot, removeCgroupTree, longRun, recordNumbers, scale, spawnCli, zombies } from "../helpers/reliability";
 import { runcBin } from "../helpers/runc";
 import { until } from "../helpers/until";
 
@@ -48,27 +48,6 @@ afterAll(() => {
 });
 
 const cgParentOf = (rt: string) => `berthsoak-s${process.pid}-${rt}`;
-
-/** rmdir the cgroup directories at and below /<p> on every hierarchy, deepest first (only ours; only empty ones). */
-function removeCgroupTree(p: string): void {
-  for (const h of readdirSync("/sys/fs/cgroup")) {
-    const walk = (dir: string): void => {
-      let entries: string[];
-      try {
-        entries = readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name);
-      } catch {
-        return;
-      }
-      for (const e of entries) walk(join(dir, e));
-      try {
-        rmdirSync(dir);
-      } catch {
-        /* not empty: leave it */
-      }
-    };
-    walk(join("/sys/fs/cgroup", h, p));
-  }
-}
 
 function bundleFor(rt: string, id: string, args: string[]): string {
   const dir = join(work, "bundles", `${rt}-${id}`);

@@ -162,9 +162,12 @@ function ociCandidates(dir: string, fail: (r: string) => never): Candidate[] {
       const names: string[] = [];
       const full = d.annotations?.["io.containerd.image.name"];
       const ref = d.annotations?.["org.opencontainers.image.ref.name"];
-      if (full) names.push(full);
+      // Docker >= 25 names the image twice: RepoTags in manifest.json ("busybox:latest", what
+      // `docker load` prints) and io.containerd.image.name (docker.io/library/busybox:latest).
+      // The familiar name is kept; a short name finds either (ImageStore.find).
+      if (doc.config && dockerTags.get(doc.config.digest)?.length) names.push(...dockerTags.get(doc.config.digest)!);
+      else if (full) names.push(full);
       else if (ref && /[:/]/.test(ref)) names.push(ref);
-      else if (doc.config && dockerTags.get(doc.config.digest)?.length) names.push(...dockerTags.get(doc.config.digest)!);
       for (const x of [doc.config, ...(doc.layers ?? [])]) if (x && DIGEST_RE.test(x.digest)) files.set(x.digest, blob(x.digest));
       const same = out.find((c) => sha256(c.manifest) === d.digest);
       if (same) same.names.push(...names.filter((n) => !same.names.includes(n)));

@@ -28,6 +28,19 @@ export function normalizeName(name: string): string {
   return name.slice(slash + 1).includes(":") ? name : `${name}:latest`;
 }
 
+/**
+ * The full names a short reference stands for (none when it names its registry: a first
+ * component with "." or ":", or "localhost"): "busybox" -> docker.io/library/busybox:latest,
+ * docker.io/busybox:latest, localhost/busybox:latest.
+ */
+export function shortNameCandidates(ref: string): string[] {
+  if (ref.includes("@")) return [];
+  const first = ref.split("/")[0]!;
+  if (ref.includes("/") && (first.includes(".") || first.includes(":") || first === "localhost")) return [];
+  const full = normalizeName(ref);
+  return [...(ref.includes("/") ? [] : [`docker.io/library/${full}`]), `docker.io/${full}`, `localhost/${full}`];
+}
+
 export interface ResolvedImage {
   record: ImageRecord;
   manifest: Manifest;
@@ -132,6 +145,12 @@ export class ImageStore {
     const images = this.images();
     const byName = images.find((i) => i.name === normalizeName(ref) || i.name === ref);
     if (byName) return byName;
+    // A short name, as Docker and podman take one: "busybox" finds what `docker save` (>= 25)
+    // records as docker.io/library/busybox:latest, or podman as localhost/busybox:latest. Only
+    // when exactly one image answers to it.
+    const short = shortNameCandidates(ref);
+    const named = new Set(images.filter((i) => i.name !== undefined && short.includes(i.name)).map((i) => i.name));
+    if (named.size === 1) return images.find((i) => i.name === [...named][0]);
     const h = ref.replace(/^sha256:/, "");
     if (/^[0-9a-f]{4,64}$/.test(h)) {
       const matches = images.filter((i) => hex(i.config).startsWith(h) || hex(i.manifest).startsWith(h));
@@ -177,7 +196,7 @@ export class ImageStore {
   remove(ref: string): string[] {
     const rec = this.find(ref);
     if (!rec) throw new BerthError({ op: "image rm", id: ref, reason: `no such image in ${this.root}` });
-    const byName = rec.name !== undefined && (rec.name === ref || rec.name === normalizeName(ref));
+    const byName = rec.name !== undefined && (rec.name === ref || rec.name === normalizeName(ref) || shortNameCandidates(ref).includes(rec.name));
     const doomed = this.images().filter((i) => (byName ? i === rec || i.name === rec.name : i.manifest === rec.manifest));
     const rest = this.images().filter((i) => !doomed.some((d) => d.name === i.name && d.manifest === i.manifest));
     if (!rest.some((i) => i.manifest === rec.manifest)) {

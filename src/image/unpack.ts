@@ -55,11 +55,23 @@ interface Special {
 }
 
 /**
+ * Is this the empty tar archive, only zero blocks (at least the two that end an archive)? It is
+ * what Docker and podman write for a layer that changes nothing (1024 zero bytes, diff id
+ * sha256:5f70bf18...), and what `commit` writes for an unchanged container. node-tar calls it
+ * "Unrecognized archive format", as it saw no entry; it is a valid archive of no entries.
+ */
+function zeroBlocks(size: number, sawNonZero: boolean): boolean {
+  return !sawNonZero && size >= 1024 && size % 512 === 0;
+}
+
+/**
  * Feed a (possibly gzip-compressed) file through an Unpack, hashing the uncompressed bytes.
  * Resolves with the diff id once node-tar has written everything.
  */
 async function runUnpack(file: string, unpack: Unpack, firstError: () => ArchiveError | undefined): Promise<string> {
   const hash = createHash("sha256");
+  let size = 0;
+  let sawNonZero = false;
   const gz = await isGzip(file);
   const done = new Promise<void>((resolveDone, reject) => {
     unpack.on("error", (e: Error) => reject(e));
@@ -69,6 +81,8 @@ async function runUnpack(file: string, unpack: Unpack, firstError: () => Archive
   try {
     for await (const chunk of source) {
       hash.update(chunk as Buffer);
+      size += (chunk as Buffer).length;
+      if (!sawNonZero && (chunk as Buffer).some((b) => b !== 0)) sawNonZero = true;
       if (firstError()) break;
       if (!unpack.write(chunk as Buffer)) await new Promise((r) => unpack.once("drain", r));
     }
@@ -79,7 +93,9 @@ async function runUnpack(file: string, unpack: Unpack, firstError: () => Archive
   try {
     await done;
   } catch (err) {
-    throw firstError() ?? new ArchiveError(`tar: ${(err as Error).message}`);
+    // node-tar reports an archive without entries as an unrecoverable TAR_BAD_ARCHIVE.
+    const empty = (err as { tarCode?: string }).tarCode === "TAR_BAD_ARCHIVE" && zeroBlocks(size, sawNonZero) && !firstError();
+    if (!empty) throw firstError() ?? new ArchiveError(`tar: ${(err as Error).message}`);
   }
   const bad = firstError();
   if (bad) throw bad;

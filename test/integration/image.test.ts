@@ -6,12 +6,12 @@
  * Every test has its own --image-root.
  */
 import { createHash } from "node:crypto";
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import * as tar from "tar";
-import { berth } from "../helpers/cli";
+import { berth, berthBin, repoRoot, runCaptured } from "../helpers/cli";
 import { busyboxRootfs } from "../helpers/bundle";
 
 const sha = (b: Buffer | string) => `sha256:${createHash("sha256").update(b).digest("hex")}`;
@@ -301,4 +301,54 @@ test("a failed create removes the overlay mount and the writable layer; absolute
   c.mounts.pop();
   writeFileSync(join(dir, "config.json"), JSON.stringify(c));
   expect(cli(["run", "--bundle", dir, uniq("abs")]).stdout).toBe("/etc/motd\nnew\n");
+});
+
+/** `docker save` as Docker >= 25 writes it: an OCI layout tar with manifest.json, two names. */
+function dockerSave25(img: Built, familiar: string, full: string, file: string): void {
+  const d = ociLayout(img, "latest");
+  const index = JSON.parse(readFileSync(join(d, "index.json"), "utf8"));
+  index.manifests[0].annotations = { "io.containerd.image.name": full, "org.opencontainers.image.ref.name": "latest" };
+  writeFileSync(join(d, "index.json"), JSON.stringify(index));
+  writeFileSync(join(d, "manifest.json"), JSON.stringify([{ Config: `blobs/sha256/${sha(img.config).slice(7)}`, RepoTags: [familiar], Layers: img.layers.map((l) => `blobs/sha256/${sha(l).slice(7)}`) }]));
+  tar.c({ file, cwd: d, sync: true }, readdirSync(d));
+}
+
+test("the README's image walkthrough, line by line as written (an unchanged container commits to an image with an empty layer)", () => {
+  const readme = readFileSync(join(repoRoot, "README.md"), "utf8");
+  const section = readme.slice(readme.indexOf("## Images and layers"));
+  const block = /```sh\n([\s\S]*?)```/.exec(section)![1]!;
+  const lines = block.split("\n").map((l) => l.replace(/\s+#.*$/, "").trim()).filter(Boolean);
+  // The one line that needs Docker: its output is made here, as Docker >= 25 writes it.
+  expect(lines[0]).toBe("docker save busybox:latest -o busybox.tar");
+  const busybox = buildImage(tarOf(tree({ "etc/hostname.txt": "x\n" })));
+  const config = JSON.parse(busybox.config.toString());
+  // The image's own program only reads: c1 changes nothing in its writable layer.
+  config.config = { Cmd: ["/bin/sh", "-c", "cat /etc/motd"], Env: ["PATH=/bin"] };
+  busybox.config = Buffer.from(JSON.stringify(config));
+  dockerSave25(busybox, "busybox:latest", "docker.io/library/busybox:latest", join(work, "busybox.tar"));
+  // `berth` on PATH, with this test's state and image roots.
+  const bin = join(work, "bin");
+  mkdirSync(bin);
+  writeFileSync(join(bin, "berth"), `#!/bin/sh\nexec ${berthBin} --root ${stateRoot} --image-root ${imageRoot} "$@"\n`);
+  chmodSync(join(bin, "berth"), 0o755);
+  ids.push("c1", "c2");
+  const env = { ...process.env, PATH: `${bin}:${process.env.PATH}` };
+  const seen: Record<string, string> = {};
+  for (const line of lines.slice(1)) {
+    const r = runCaptured("bash", ["-e", "-c", line], { cwd: work, env, timeoutMs: 60_000 });
+    expect({ line, exitCode: r.exitCode, stderr: r.stderr }).toEqual({ line, exitCode: 0, stderr: "" });
+    seen[line] = r.stdout;
+  }
+  expect(seen["berth image load busybox.tar"]).toBe("Loaded image: busybox:latest\n");
+  expect(seen["berth run --keep --bundle ./bb c1"]).toBe("old\n");
+  expect(seen["berth diff c1"]).toBe("");
+  expect(seen["berth commit c1 mybox:v2"]).toMatch(/^sha256:[0-9a-f]{64}\n$/);
+  expect(existsSync(join(work, "c1.tar")) && existsSync(join(work, "mybox.tar"))).toBe(true);
+  // mybox.tar's top layer is the empty tar (two zero blocks), as Docker and podman commit an
+  // unchanged container; it loads, and runs, in another store.
+  imageRoot = join(work, "store2");
+  expect(ok(["image", "load", join(work, "mybox.tar")])).toBe("Loaded image: mybox:v2\n");
+  const layers = JSON.parse(ok(["image", "inspect", "mybox:v2"])).Layers as { digest: string; size: number }[];
+  expect(layers.at(-1)).toMatchObject({ digest: sha(Buffer.alloc(1024)), size: 1024 });
+  expect(cli(["run", "--bundle", bundleFor("mybox:v2"), uniq("mybox")]).stdout).toBe("old\n");
 });

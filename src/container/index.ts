@@ -20,4 +20,4 @@ export { update, mergeResources, planUpdate, readResourcesStdin } from "./update
 export { exec, processFromArgs, type ExecOptions, type ExecArgs, type Execed } from "./exec";
 export { ps, containerProcesses, filterPsOutput } from "./ps";
 export { events, stats, parseInterval, statsJson, type ContainerEvent } from "./events";
-export { imageLoad, imageSave, imageRemove, imageBundle, imageList, imageInspect, imageHistory, layerDiff, layerCommit, layerExport, type ImageSummary } from "./image";
+export { imageLoad, imageSave, imageRemove, imageBundle, imageList, imageInspect, imageHistory, layerDiff, layerCommit, layerExport, type ImageSummary, type HistoryRow, type LoadProgress } from "./image";

@@ -11,7 +11,7 @@ import { BerthError } from "../errors";
 import { DIGEST_RE, hex, sha256, sha256File, shortId } from "./digest";
 import { fsyncFile, writeDurable, type ImageStore } from "./store";
 import { MEDIA, type Descriptor, type ImageConfig, type Manifest } from "./types";
-import { ArchiveError, badPath, unpackArchive, unpackLayer } from "./unpack";
+import { ArchiveError, badPath, compressionOf, unpackArchive, unpackLayer } from "./unpack";
 
 interface Candidate {
   names: string[];
@@ -23,7 +23,27 @@ interface Candidate {
 
 const ARCH: Record<string, string> = { x64: "amd64", arm64: "arm64", arm: "arm", ppc64: "ppc64le", s390x: "s390x", riscv64: "riscv64" };
 
-export async function loadImages(store: ImageStore, input: string): Promise<string[]> {
+/** How far `image load` is, for a progress display (each call replaces the previous state). */
+export interface LoadProgress {
+  /** "archive": reading the input archive (a tar); "layer": checking and unpacking one layer. */
+  phase: "archive" | "layer";
+  /** The image the layer belongs to (its first name, or its short id). */
+  image?: string;
+  /** The layer's digest. */
+  layer?: string;
+  /** The layer's place in its image, 1-based, of `count`. */
+  index?: number;
+  count?: number;
+  /** Bytes read of `total` (a layer's are its blob's: compressed, when it is). */
+  bytes: number;
+  total: number;
+  /** This archive or layer is finished. */
+  done: boolean;
+  /** The layer was in the store already: nothing to unpack. */
+  existing?: boolean;
+}
+
+export async function loadImages(store: ImageStore, input: string, onProgress?: (p: LoadProgress) => void): Promise<string[]> {
   const fail = (reason: string): never => {
     throw new BerthError({ op: "image load", id: input, reason });
   };
@@ -39,8 +59,11 @@ export async function loadImages(store: ImageStore, input: string): Promise<stri
     if (!isDir) {
       dir = join(stage, "archive");
       mkdirSync(dir);
+      const total = statSync(input).size;
+      let bytes = 0;
       try {
-        await unpackArchive(input, dir);
+        await unpackArchive(input, dir, onProgress && ((n) => onProgress({ phase: "archive", bytes: (bytes += n), total, done: false })));
+        onProgress?.({ phase: "archive", bytes: total, total, done: true });
       } catch (err) {
         if (err instanceof ArchiveError) fail(`archive: ${err.message}`);
         throw err;
@@ -94,18 +117,26 @@ export async function loadImages(store: ImageStore, input: string): Promise<stri
       for (const [i, layer] of manifest.layers.entries()) {
         const file = await stageBlob(layer.digest, "layer");
         const diffId = diffIds[i]!;
-        if (store.layerDirExists(diffId) || layers.has(diffId)) continue;
+        const total = statSync(file).size;
+        const at = { phase: "layer", image: label, layer: layer.digest, index: i + 1, count: manifest.layers.length, total } as const;
+        if (store.layerDirExists(diffId) || layers.has(diffId)) {
+          onProgress?.({ ...at, bytes: total, done: true, existing: true });
+          continue;
+        }
         const into = join(stage, `layer-${i}-${hex(layer.digest).slice(0, 12)}`);
         mkdirSync(into);
         let got: string;
+        let bytes = 0;
+        onProgress?.({ ...at, bytes, done: false });
         try {
-          got = await unpackLayer(file, into, store.fs);
+          got = await unpackLayer(file, into, store.fs, onProgress && ((n) => onProgress({ ...at, bytes: (bytes += n), done: false })));
         } catch (err) {
           if (err instanceof ArchiveError) return imgFail(`layer ${layer.digest}: ${err.message}`);
           throw err;
         }
         if (got !== diffId) imgFail(`layer ${layer.digest}: uncompressed content is ${got}, the config says ${diffId}`);
         layers.set(diffId, into);
+        onProgress?.({ ...at, bytes: total, done: true });
       }
       loaded.push(...(c.names.length ? c.names : [shortId(manifest.config.digest)]));
     }
@@ -205,8 +236,8 @@ function dockerCandidates(dir: string, fail: (r: string) => never): Candidate[] 
       const data = readFileSync(f);
       const digest = sha256(data);
       files.set(digest, f);
-      const gz = data.length >= 2 && data[0] === 0x1f && data[1] === 0x8b;
-      layers.push({ mediaType: gz ? MEDIA.layerGzip : MEDIA.layer, digest, size: data.length });
+      const compression = compressionOf(data);
+      layers.push({ mediaType: compression === "gzip" ? MEDIA.layerGzip : compression === "zstd" ? MEDIA.layerZstd : MEDIA.layer, digest, size: data.length });
     }
     const manifest: Manifest = {
       schemaVersion: 2,

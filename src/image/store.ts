@@ -161,7 +161,7 @@ export class ImageStore {
 
   resolve(op: string, ref: string): ResolvedImage {
     const record = this.find(ref);
-    if (!record) throw new BerthError({ op, id: ref, reason: `no such image in ${this.root}` });
+    if (!record) throw new BerthError({ code: "image-not-found", op, id: ref, reason: `no such image in ${this.root}` });
     return this.resolveRecord(record);
   }
 
@@ -195,13 +195,13 @@ export class ImageStore {
    */
   remove(ref: string): string[] {
     const rec = this.find(ref);
-    if (!rec) throw new BerthError({ op: "image rm", id: ref, reason: `no such image in ${this.root}` });
+    if (!rec) throw new BerthError({ code: "image-not-found", op: "image rm", id: ref, reason: `no such image in ${this.root}` });
     const byName = rec.name !== undefined && (rec.name === ref || rec.name === normalizeName(ref) || shortNameCandidates(ref).includes(rec.name));
     const doomed = this.images().filter((i) => (byName ? i === rec || i.name === rec.name : i.manifest === rec.manifest));
     const rest = this.images().filter((i) => !doomed.some((d) => d.name === i.name && d.manifest === i.manifest));
     if (!rest.some((i) => i.manifest === rec.manifest)) {
       const users = this.containersUsing(rec.manifest);
-      if (users.length) throw new BerthError({ op: "image rm", id: ref, reason: `image is in use by container ${users.join(", ")}` });
+      if (users.length) throw new BerthError({ code: "image-in-use", op: "image rm", id: ref, reason: `image is in use by container ${users.join(", ")}` });
     }
     this.writeImages(rest);
     this.collectGarbage();

@@ -9,6 +9,7 @@ import { createHash } from "node:crypto";
 import { createReadStream, lchownSync, mkdirSync, chmodSync } from "node:fs";
 import { posix } from "node:path";
 import { createGunzip } from "node:zlib";
+import { Decompress as ZstdDecompress } from "fzstd";
 import { Unpack, type ReadEntry } from "tar";
 import { OPAQUE_MARKER, OPAQUE_XATTR, S_IFBLK, S_IFCHR, S_IFIFO, WHITEOUT_PREFIX, type LayerFs } from "./layer-fs";
 
@@ -36,12 +37,39 @@ export function badPath(p: string): string | undefined {
   return undefined;
 }
 
-export async function isGzip(path: string): Promise<boolean> {
-  for await (const chunk of createReadStream(path, { start: 0, end: 1 })) {
-    const b = chunk as Buffer;
-    return b.length >= 2 && b[0] === 0x1f && b[1] === 0x8b;
+export type Compression = "gzip" | "zstd" | "none";
+
+/** A layer's compression, from its first bytes (gzip 1f 8b; zstd's frame magic 28 b5 2f fd). */
+export function compressionOf(head: Uint8Array): Compression {
+  if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) return "gzip";
+  if (head.length >= 4 && head[0] === 0x28 && head[1] === 0xb5 && head[2] === 0x2f && head[3] === 0xfd) return "zstd";
+  return "none";
+}
+
+export async function fileCompression(path: string): Promise<Compression> {
+  for await (const chunk of createReadStream(path, { start: 0, end: 3 })) return compressionOf(chunk as Buffer);
+  return "none";
+}
+
+/**
+ * zstd-compressed chunks in, uncompressed chunks out (fzstd: Node 20's zlib has no zstd). Its
+ * output may be a view of the decoder's window, which later input overwrites: each chunk is
+ * copied before it is handed on.
+ */
+async function* zstdDecode(input: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+  const out: Buffer[] = [];
+  let ended = false;
+  const decoder = new ZstdDecompress((data, final) => {
+    if (data.length) out.push(Buffer.from(data));
+    if (final) ended = true;
+  });
+  for await (const chunk of input) {
+    decoder.push(chunk);
+    while (out.length) yield out.shift()!;
   }
-  return false;
+  decoder.push(new Uint8Array(0), true);
+  while (out.length) yield out.shift()!;
+  if (!ended) throw new Error("unexpected end of the zstd stream");
 }
 
 interface Special {
@@ -68,16 +96,19 @@ function zeroBlocks(size: number, sawNonZero: boolean): boolean {
  * Feed a (possibly gzip-compressed) file through an Unpack, hashing the uncompressed bytes.
  * Resolves with the diff id once node-tar has written everything.
  */
-async function runUnpack(file: string, unpack: Unpack, firstError: () => ArchiveError | undefined): Promise<string> {
+async function runUnpack(file: string, unpack: Unpack, firstError: () => ArchiveError | undefined, onRead?: (bytes: number) => void): Promise<string> {
   const hash = createHash("sha256");
   let size = 0;
   let sawNonZero = false;
-  const gz = await isGzip(file);
+  const compression = await fileCompression(file);
   const done = new Promise<void>((resolveDone, reject) => {
     unpack.on("error", (e: Error) => reject(e));
     unpack.on("close", () => resolveDone());
   });
-  const source = gz ? createReadStream(file).pipe(createGunzip()) : createReadStream(file);
+  const raw = createReadStream(file);
+  // Progress counts the file's bytes (compressed, when it is), as they are read.
+  if (onRead) raw.on("data", (chunk) => onRead(chunk.length));
+  const source: AsyncIterable<Buffer> = compression === "gzip" ? raw.pipe(createGunzip()) : compression === "zstd" ? zstdDecode(raw) : raw;
   try {
     for await (const chunk of source) {
       hash.update(chunk as Buffer);
@@ -87,7 +118,7 @@ async function runUnpack(file: string, unpack: Unpack, firstError: () => Archive
       if (!unpack.write(chunk as Buffer)) await new Promise((r) => unpack.once("drain", r));
     }
   } catch (err) {
-    throw new ArchiveError(`${gz ? "gzip" : "read"}: ${(err as Error).message} (truncated or corrupt archive)`);
+    throw new ArchiveError(`${compression === "none" ? "read" : compression}: ${(err as Error).message} (truncated or corrupt archive)`);
   }
   unpack.end();
   try {
@@ -130,7 +161,7 @@ function unpackOptions(cwd: string, filter: (path: string, entry: ReadEntry) => 
  * trusted.overlay.opaque="y" xattr on its directory). Returns the diff id (sha256 of the
  * uncompressed tar).
  */
-export async function unpackLayer(file: string, dir: string, fs: LayerFs): Promise<string> {
+export async function unpackLayer(file: string, dir: string, fs: LayerFs, onRead?: (bytes: number) => void): Promise<string> {
   let bad: ArchiveError | undefined;
   const specials: Special[] = [];
   const symlinks = new Set<string>();
@@ -183,7 +214,7 @@ export async function unpackLayer(file: string, dir: string, fs: LayerFs): Promi
     return true;
   };
   const unpack = new Unpack(unpackOptions(dir, filter, (e) => (bad ??= e)));
-  const diffId = await runUnpack(file, unpack, () => bad);
+  const diffId = await runUnpack(file, unpack, () => bad, onRead);
   for (const s of specials) {
     const at = s.path === "." || s.path === "" ? dir : `${dir}/${s.path}`;
     if (s.kind === "opaque") {
@@ -207,7 +238,7 @@ export async function unpackLayer(file: string, dir: string, fs: LayerFs): Promi
  * Extract an image archive (docker save, or an OCI layout as a tar) into `dir`: plain files and
  * directories only, no path leaves `dir`.
  */
-export async function unpackArchive(file: string, dir: string): Promise<void> {
+export async function unpackArchive(file: string, dir: string, onRead?: (bytes: number) => void): Promise<void> {
   let bad: ArchiveError | undefined;
   const filter = (raw: string, entry: ReadEntry): boolean => {
     if (bad) return false;
@@ -230,5 +261,5 @@ export async function unpackArchive(file: string, dir: string): Promise<void> {
   };
   // node-tar's own path protections stay on here: an image archive needs no absolute links.
   const unpack = new Unpack({ ...unpackOptions(dir, filter, (e) => (bad ??= e)), preserveOwner: false, preservePaths: false });
-  await runUnpack(file, unpack, () => bad);
+  await runUnpack(file, unpack, () => bad, onRead);
 }

@@ -17,6 +17,7 @@ export { defaultRuntime } from "./default-runtime";
 export { explainSpec, renderExplained, type Explained } from "./explain";
 export { pause, resume } from "./pause";
 export { update, mergeResources, planUpdate, readResourcesStdin } from "./update";
+export { checkResourcesRequest } from "./resources-request";
 export { exec, processFromArgs, type ExecOptions, type ExecArgs, type Execed } from "./exec";
 export { ps, containerProcesses, filterPsOutput } from "./ps";
 export { events, stats, parseInterval, statsJson, type ContainerEvent } from "./events";

@@ -13,7 +13,7 @@
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import * as container from "./container";
-import { BerthError } from "./errors";
+import { BerthError, toBerthError } from "./errors";
 import type { ContainerEvent, HistoryRow, ImageSummary, LoadProgress, Runtime, StateOutput } from "./container";
 import type { ContainerStats } from "./cgroups";
 import type { Resources } from "./spec";
@@ -184,14 +184,29 @@ export async function exec(id: string, opts: ExecOptions): Promise<{ pid: number
   return container.exec(runtime(opts), { id, process: opts.process, detach: opts.detach, pidFile: opts.pidFile, stdio: opts.stdio, cgroup: opts.cgroup, ignorePaused: opts.ignorePaused, consoleSocket: opts.consoleSocket });
 }
 
+/**
+ * Run one verb so that whatever it throws reaches the caller as a BerthError naming the verb and
+ * the container or image (a Node system error becomes code "system" with its errno and path;
+ * anything else "internal"). An AbortError stays what it is.
+ */
+async function guarded<T>(op: string, id: string | undefined, fn: () => T | Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    // signal.reason is a DOMException, which is no `instanceof Error` in Node 20.
+    if ((err as { name?: unknown } | null)?.name === "AbortError") throw err;
+    throw toBerthError(err, op, id);
+  }
+}
+
 /** Freeze the container's cgroup (no signal is sent); `state` then says "paused". */
 export async function pause(id: string, opts: Common = {}): Promise<void> {
-  await container.pause(runtime(opts), id);
+  await guarded("pause", id, () => container.pause(runtime(opts), id));
 }
 
 /** Thaw a paused container. */
 export async function resume(id: string, opts: Common = {}): Promise<void> {
-  await container.resume(runtime(opts), id);
+  await guarded("resume", id, () => container.resume(runtime(opts), id));
 }
 
 /**
@@ -201,18 +216,17 @@ export async function resume(id: string, opts: Common = {}): Promise<void> {
  * anything is wrong.
  */
 export async function update(id: string, resources: Resources, opts: Common = {}): Promise<void> {
-  const rt = runtime(opts);
-  await container.update(rt, id, container.checkResourcesRequest(id, resources, "resources"));
+  await guarded("update", id, () => container.update(runtime(opts), id, container.checkResourcesRequest(id, resources, "resources")));
 }
 
 /** The host pids of the container's processes (its cgroup and every cgroup below it), ascending. */
 export async function ps(id: string, opts: Common = {}): Promise<number[]> {
-  return container.containerProcesses(runtime(opts), id);
+  return guarded("ps", id, () => container.containerProcesses(runtime(opts), id));
 }
 
 /** The container's resource usage now: the `data` of `berth events --stats` (64-bit counters are bigints). */
 export async function stats(id: string, opts: Common = {}): Promise<ContainerStats> {
-  return container.stats(runtime(opts), id).data!;
+  return guarded("events", id, () => container.stats(runtime(opts), id).data!);
 }
 
 export interface EventsOptions extends Common {
@@ -247,7 +261,7 @@ export async function* events(id: string, opts: EventsOptions = {}): AsyncGenera
       wake?.();
     }, stop.signal)
     .catch((err: unknown) => {
-      failure = err;
+      failure = toBerthError(err, "events", id);
     })
     .finally(() => {
       finished = true;
@@ -277,35 +291,36 @@ export interface ImageOptions {
 /**
  * Load the images of a `docker save` archive or an OCI image layout (a directory or a tar) into
  * the store; resolves with their names. `onProgress` is called as the archive is read and as
- * each layer is checked and unpacked.
+ * each layer is checked and unpacked. `signal` stops the load: it rejects with an AbortError,
+ * and the store is left as it was.
  */
-export async function loadImage(input: string, opts: ImageOptions & { onProgress?: (p: LoadProgress) => void } = {}): Promise<string[]> {
-  return container.imageLoad(opts.imageRoot, input, opts.onProgress);
+export async function loadImage(input: string, opts: ImageOptions & { onProgress?: (p: LoadProgress) => void; signal?: AbortSignal } = {}): Promise<string[]> {
+  return guarded("image load", input, () => container.imageLoad(opts.imageRoot, input, { onProgress: opts.onProgress, signal: opts.signal }));
 }
 
 /** The images in the store: name (or "<none>"), short id, `created` from the image config (RFC 3339, "" when none), size in bytes. */
 export async function listImages(opts: ImageOptions = {}): Promise<ImageSummary[]> {
-  return container.imageList(opts.imageRoot);
+  return guarded("image ls", undefined, () => container.imageList(opts.imageRoot));
 }
 
 /** Remove a name (or, given an id, every name of that image) and what no image needs any more; resolves with the names removed. */
 export async function removeImage(ref: string, opts: ImageOptions = {}): Promise<string[]> {
-  return container.imageRemove(opts.imageRoot, ref);
+  return guarded("image rm", ref, () => container.imageRemove(opts.imageRoot, ref));
 }
 
 /** The image's config, layers and names, as `berth image inspect` prints them. */
 export async function inspectImage(ref: string, opts: ImageOptions = {}): Promise<Record<string, unknown>> {
-  return container.imageInspect(opts.imageRoot, ref);
+  return guarded("image inspect", ref, () => container.imageInspect(opts.imageRoot, ref));
 }
 
 /** One row per history entry of the image, the newest first. */
 export async function imageHistory(ref: string, opts: ImageOptions = {}): Promise<HistoryRow[]> {
-  return container.imageHistory(opts.imageRoot, ref);
+  return guarded("image history", ref, () => container.imageHistory(opts.imageRoot, ref));
 }
 
 /** Write the image as an OCI layout tar (with a docker manifest.json) to `output`. */
 export async function saveImage(ref: string, output: string, opts: ImageOptions = {}): Promise<void> {
-  await container.imageSave(opts.imageRoot, ref, output);
+  await guarded("image save", ref, () => container.imageSave(opts.imageRoot, ref, output));
 }
 
 /**
@@ -314,12 +329,12 @@ export async function saveImage(ref: string, output: string, opts: ImageOptions 
  * the config.json's path.
  */
 export async function bundle(image: string, dir: string, opts: ImageOptions = {}): Promise<string> {
-  return container.imageBundle(opts.imageRoot, image, dir);
+  return guarded("bundle", image, () => container.imageBundle(opts.imageRoot, image, dir));
 }
 
 /** What the container changed in its image: A(dded), C(hanged), D(eleted) paths. */
 export async function diff(id: string, opts: ImageOptions = {}): Promise<{ kind: "A" | "C" | "D"; path: string }[]> {
-  return container.layerDiff(opts.imageRoot, id);
+  return guarded("diff", id, () => container.layerDiff(opts.imageRoot, id));
 }
 
 /**
@@ -327,11 +342,11 @@ export async function diff(id: string, opts: ImageOptions = {}): Promise<{ kind:
  * `image` (":latest" when no tag). An unchanged container gets the empty layer, as with Docker.
  */
 export async function commit(id: string, image: string, opts: ImageOptions & { message?: string } = {}): Promise<{ name: string; id: string; layer: string }> {
-  return container.layerCommit(opts.imageRoot, id, image, opts.message);
+  return guarded("commit", id, () => container.layerCommit(opts.imageRoot, id, image, opts.message));
 }
 
 /** `berth export`: the container's merged filesystem as one tar at `output`. */
 async function exportRootfs(id: string, output: string, opts: ImageOptions = {}): Promise<void> {
-  await container.layerExport(opts.imageRoot, id, output);
+  await guarded("export", id, () => container.layerExport(opts.imageRoot, id, output));
 }
 export { exportRootfs as export };

@@ -47,7 +47,7 @@ export default async function imageVerb(ctx: CliContext): Promise<number> {
   switch (action) {
     case "load": {
       const progress = process.stderr.isTTY ? progressPrinter((s) => process.stderr.write(s)) : undefined;
-      for (const name of await imageLoad(root, need("FILE|DIR"), progress)) ctx.stdout(`Loaded image: ${name}\n`);
+      for (const name of await imageLoad(root, need("FILE|DIR"), { onProgress: progress })) ctx.stdout(`Loaded image: ${name}\n`);
       return 0;
     }
     case "save": {

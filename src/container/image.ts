@@ -55,7 +55,7 @@ export function unmountImageRootfs(n: LifecycleNative, id: string, spec: Spec | 
 }
 
 export type { LoadProgress } from "../image";
-export const imageLoad = (root: string | undefined, input: string, onProgress?: (p: ImageRoom.LoadProgress) => void): Promise<string[]> => room().loadImages(imageStore(root, "image load"), input, onProgress);
+export const imageLoad = (root: string | undefined, input: string, opts?: ImageRoom.LoadOptions): Promise<string[]> => room().loadImages(imageStore(root, "image load"), input, opts);
 export const imageSave = (root: string | undefined, ref: string, out: string): Promise<void> => room().saveImage(imageStore(root, "image save"), ref, out);
 export const imageRemove = (root: string | undefined, ref: string): string[] => imageStore(root, "image rm").remove(ref);
 export const imageBundle = (root: string | undefined, ref: string, dir: string): string => room().writeImageBundle(imageStore(root, "bundle"), ref, dir);

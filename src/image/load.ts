@@ -43,7 +43,16 @@ export interface LoadProgress {
   existing?: boolean;
 }
 
-export async function loadImages(store: ImageStore, input: string, onProgress?: (p: LoadProgress) => void): Promise<string[]> {
+export interface LoadOptions {
+  /** Called as the archive is read and as each layer is checked and unpacked. */
+  onProgress?: (p: LoadProgress) => void;
+  /** Stops the load (between two chunks read): it rejects with an AbortError and the store is left as it was. */
+  signal?: AbortSignal;
+}
+
+export async function loadImages(store: ImageStore, input: string, opts: LoadOptions = {}): Promise<string[]> {
+  const { onProgress, signal } = opts;
+  signal?.throwIfAborted();
   const fail = (reason: string): never => {
     throw new BerthError({ op: "image load", id: input, reason });
   };
@@ -62,7 +71,7 @@ export async function loadImages(store: ImageStore, input: string, onProgress?: 
       const total = statSync(input).size;
       let bytes = 0;
       try {
-        await unpackArchive(input, dir, onProgress && ((n) => onProgress({ phase: "archive", bytes: (bytes += n), total, done: false })));
+        await unpackArchive(input, dir, { signal, onRead: onProgress && ((n) => onProgress({ phase: "archive", bytes: (bytes += n), total, done: false })) });
         onProgress?.({ phase: "archive", bytes: total, total, done: true });
       } catch (err) {
         if (err instanceof ArchiveError) fail(`archive: ${err.message}`);
@@ -115,6 +124,7 @@ export async function loadImages(store: ImageStore, input: string, onProgress?: 
       const diffIds = config.rootfs?.diff_ids ?? [];
       if (diffIds.length !== manifest.layers.length) imgFail(`config ${manifest.config.digest}: ${diffIds.length} diff_ids for ${manifest.layers.length} layers`);
       for (const [i, layer] of manifest.layers.entries()) {
+        signal?.throwIfAborted();
         const file = await stageBlob(layer.digest, "layer");
         const diffId = diffIds[i]!;
         const total = statSync(file).size;
@@ -129,7 +139,7 @@ export async function loadImages(store: ImageStore, input: string, onProgress?: 
         let bytes = 0;
         onProgress?.({ ...at, bytes, done: false });
         try {
-          got = await unpackLayer(file, into, store.fs, onProgress && ((n) => onProgress({ ...at, bytes: (bytes += n), done: false })));
+          got = await unpackLayer(file, into, store.fs, { signal, onRead: onProgress && ((n) => onProgress({ ...at, bytes: (bytes += n), done: false })) });
         } catch (err) {
           if (err instanceof ArchiveError) return imgFail(`layer ${layer.digest}: ${err.message}`);
           throw err;
@@ -141,7 +151,8 @@ export async function loadImages(store: ImageStore, input: string, onProgress?: 
       loaded.push(...(c.names.length ? c.names : [shortId(manifest.config.digest)]));
     }
 
-    // Everything verified: into the store, the names last.
+    // Everything verified: into the store, the names last. An abort from here on is too late.
+    signal?.throwIfAborted();
     for (const [digest, file] of staged) store.commitBlob(file, digest);
     for (const [diffId, d] of layers) store.commitLayer(d, diffId);
     for (const c of candidates) {

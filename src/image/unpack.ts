@@ -96,7 +96,16 @@ function zeroBlocks(size: number, sawNonZero: boolean): boolean {
  * Feed a (possibly gzip-compressed) file through an Unpack, hashing the uncompressed bytes.
  * Resolves with the diff id once node-tar has written everything.
  */
-async function runUnpack(file: string, unpack: Unpack, firstError: () => ArchiveError | undefined, onRead?: (bytes: number) => void): Promise<string> {
+/** What a caller watches an extraction with: the bytes read as they are, and an abort. */
+export interface ReadWatch {
+  onRead?: (bytes: number) => void;
+  /** Stops the extraction between two chunks: it rejects with the signal's reason (an AbortError). */
+  signal?: AbortSignal;
+}
+
+async function runUnpack(file: string, unpack: Unpack, firstError: () => ArchiveError | undefined, watch: ReadWatch = {}): Promise<string> {
+  const { onRead, signal } = watch;
+  signal?.throwIfAborted();
   const hash = createHash("sha256");
   let size = 0;
   let sawNonZero = false;
@@ -114,7 +123,9 @@ async function runUnpack(file: string, unpack: Unpack, firstError: () => Archive
       hash.update(chunk as Buffer);
       size += (chunk as Buffer).length;
       if (!sawNonZero && (chunk as Buffer).some((b) => b !== 0)) sawNonZero = true;
-      if (firstError()) break;
+      // On a refusal or an abort, stop feeding node-tar, but let it finish what it is writing
+      // (below) before the caller removes the directory.
+      if (firstError() || signal?.aborted) break;
       if (!unpack.write(chunk as Buffer)) await new Promise((r) => unpack.once("drain", r));
     }
   } catch (err) {
@@ -124,10 +135,12 @@ async function runUnpack(file: string, unpack: Unpack, firstError: () => Archive
   try {
     await done;
   } catch (err) {
+    if (signal?.aborted) throw signal.reason;
     // node-tar reports an archive without entries as an unrecoverable TAR_BAD_ARCHIVE.
     const empty = (err as { tarCode?: string }).tarCode === "TAR_BAD_ARCHIVE" && zeroBlocks(size, sawNonZero) && !firstError();
     if (!empty) throw firstError() ?? new ArchiveError(`tar: ${(err as Error).message}`);
   }
+  if (signal?.aborted) throw signal.reason;
   const bad = firstError();
   if (bad) throw bad;
   return `sha256:${hash.digest("hex")}`;
@@ -161,7 +174,7 @@ function unpackOptions(cwd: string, filter: (path: string, entry: ReadEntry) => 
  * trusted.overlay.opaque="y" xattr on its directory). Returns the diff id (sha256 of the
  * uncompressed tar).
  */
-export async function unpackLayer(file: string, dir: string, fs: LayerFs, onRead?: (bytes: number) => void): Promise<string> {
+export async function unpackLayer(file: string, dir: string, fs: LayerFs, watch?: ReadWatch): Promise<string> {
   let bad: ArchiveError | undefined;
   const specials: Special[] = [];
   const symlinks = new Set<string>();
@@ -214,7 +227,7 @@ export async function unpackLayer(file: string, dir: string, fs: LayerFs, onRead
     return true;
   };
   const unpack = new Unpack(unpackOptions(dir, filter, (e) => (bad ??= e)));
-  const diffId = await runUnpack(file, unpack, () => bad, onRead);
+  const diffId = await runUnpack(file, unpack, () => bad, watch);
   for (const s of specials) {
     const at = s.path === "." || s.path === "" ? dir : `${dir}/${s.path}`;
     if (s.kind === "opaque") {
@@ -238,7 +251,7 @@ export async function unpackLayer(file: string, dir: string, fs: LayerFs, onRead
  * Extract an image archive (docker save, or an OCI layout as a tar) into `dir`: plain files and
  * directories only, no path leaves `dir`.
  */
-export async function unpackArchive(file: string, dir: string, onRead?: (bytes: number) => void): Promise<void> {
+export async function unpackArchive(file: string, dir: string, watch?: ReadWatch): Promise<void> {
   let bad: ArchiveError | undefined;
   const filter = (raw: string, entry: ReadEntry): boolean => {
     if (bad) return false;
@@ -261,5 +274,5 @@ export async function unpackArchive(file: string, dir: string, onRead?: (bytes: 
   };
   // node-tar's own path protections stay on here: an image archive needs no absolute links.
   const unpack = new Unpack({ ...unpackOptions(dir, filter, (e) => (bad ??= e)), preserveOwner: false, preservePaths: false });
-  await runUnpack(file, unpack, () => bad, onRead);
+  await runUnpack(file, unpack, () => bad, watch);
 }

@@ -297,4 +297,32 @@ test("images: load with progress, list, bundle and run, diff, commit, history, e
   expect((await berth.listImages({ imageRoot })).map((i) => i.name)).toEqual(["lib/box:v1"]);
   expect(await codeOf(berth.removeImage("lib/box:v2", { imageRoot }))).toEqual(["image-not-found", `berth: image rm lib/box:v2: no such image in ${imageRoot}`]);
   expect(await codeOf(berth.bundle("lib/nope", join(b.dir, "x"), { imageRoot }))).toEqual(["image-not-found", `berth: bundle lib/nope: no such image in ${imageRoot}`]);
+  // A system call's failure is a BerthError too, with the path and the errno text.
+  const under = join(archive, "bb");
+  expect(await codeOf(berth.bundle("lib/box:v1", under, { imageRoot }))).toEqual(["system", `berth: bundle lib/box:v1: ${join(under, "rootfs")}: mkdir: not a directory`]);
+});
+
+test("loadImage with an AbortSignal: an abort in the middle of a layer rejects with an AbortError and leaves the store as it was", async () => {
+  b = makeBundle(["true"]);
+  const imageRoot = join(b.dir, "images");
+  const archive = busyboxArchive(b.dir, "lib/abort:v1", ["true"]);
+  const ac = new AbortController();
+  let unpacking = 0;
+  const err = await berth
+    .loadImage(archive, {
+      imageRoot,
+      signal: ac.signal,
+      onProgress: (p) => {
+        if (p.phase === "layer" && !p.done && p.bytes > 0 && ++unpacking === 2) ac.abort();
+      },
+    })
+    .catch((e: unknown) => e);
+  expect((err as Error).name).toBe("AbortError");
+  expect(unpacking).toBe(2); // no progress after the abort
+  expect(await berth.listImages({ imageRoot })).toEqual([]);
+  const left = (d: string) => (existsSync(join(imageRoot, d)) ? readdirSync(join(imageRoot, d)) : []);
+  expect({ blobs: left("blobs/sha256"), layers: left("layers"), tmp: left("tmp") }).toEqual({ blobs: [], layers: [], tmp: [] });
+  // An already aborted signal: nothing is read.
+  expect(((await berth.loadImage(archive, { imageRoot, signal: AbortSignal.abort() }).catch((e: unknown) => e)) as Error).name).toBe("AbortError");
+  expect(await berth.loadImage(archive, { imageRoot })).toEqual(["lib/abort:v1"]);
 });

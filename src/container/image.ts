@@ -96,7 +96,7 @@ export function imageInspect(root: string | undefined, ref: string): Record<stri
   };
 }
 
-/** One line per history entry, top first: created-by and the size of its layer. */
+/** One line per history entry, top first: created-by and the size of its layer (uncompressed). */
 export interface HistoryRow {
   createdBy: string;
   /** The layer's size in bytes (0 for a history entry without a layer). */
@@ -115,8 +115,9 @@ export function imageHistory(root: string | undefined, ref: string): HistoryRow[
   const history = img.config.history?.length ? img.config.history : layers.map(() => ({}) as { created_by?: string; empty_layer?: boolean; created?: string; comment?: string });
   let li = 0;
   const rows = history.map((h): HistoryRow => {
-    const layer = h.empty_layer ? undefined : layers[li++];
-    return { createdBy: h.created_by ?? "", created: h.created ?? "", size: layer?.size ?? 0, ...(h.comment ? { comment: h.comment } : {}), layer: layer?.digest };
+    const i = h.empty_layer ? -1 : li++;
+    const layer = layers[i];
+    return { createdBy: h.created_by ?? "", created: h.created ?? "", size: layer ? store.layerSize(img, i) : 0, ...(h.comment ? { comment: h.comment } : {}), layer: layer?.digest };
   });
   return rows.reverse();
 }

@@ -82,7 +82,7 @@ export async function loadImages(store: ImageStore, input: string, opts: LoadOpt
     if (candidates.length === 0) fail("the archive names no image");
 
     const staged = new Map<string, string>(); // digest -> staged file
-    const layers = new Map<string, string>(); // diff id -> staged dir
+    const layers = new Map<string, { dir: string; size: number }>(); // diff id -> staged dir, uncompressed size
     const loaded: string[] = [];
     for (const c of candidates) {
       const manifestDigest = sha256(c.manifest);
@@ -135,7 +135,7 @@ export async function loadImages(store: ImageStore, input: string, opts: LoadOpt
         }
         const into = join(stage, `layer-${i}-${hex(layer.digest).slice(0, 12)}`);
         mkdirSync(into);
-        let got: string;
+        let got: { diffId: string; size: number };
         let bytes = 0;
         onProgress?.({ ...at, bytes, done: false });
         try {
@@ -144,8 +144,8 @@ export async function loadImages(store: ImageStore, input: string, opts: LoadOpt
           if (err instanceof ArchiveError) return imgFail(`layer ${layer.digest}: ${err.message}`);
           throw err;
         }
-        if (got !== diffId) imgFail(`layer ${layer.digest}: uncompressed content is ${got}, the config says ${diffId}`);
-        layers.set(diffId, into);
+        if (got.diffId !== diffId) imgFail(`layer ${layer.digest}: uncompressed content is ${got.diffId}, the config says ${diffId}`);
+        layers.set(diffId, { dir: into, size: got.size });
         onProgress?.({ ...at, bytes: total, done: true });
       }
       loaded.push(...(c.names.length ? c.names : [shortId(manifest.config.digest)]));
@@ -154,7 +154,7 @@ export async function loadImages(store: ImageStore, input: string, opts: LoadOpt
     // Everything verified: into the store, the names last. An abort from here on is too late.
     signal?.throwIfAborted();
     for (const [digest, file] of staged) store.commitBlob(file, digest);
-    for (const [diffId, d] of layers) store.commitLayer(d, diffId);
+    for (const [diffId, l] of layers) store.commitLayer(l.dir, diffId, l.size);
     for (const c of candidates) {
       const manifestDigest = sha256(c.manifest);
       const configDigest = (JSON.parse(c.manifest.toString("utf8")) as Manifest).config.digest;

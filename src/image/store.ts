@@ -3,6 +3,9 @@
  *
  *   blobs/sha256/<hex>       content-addressed blobs: manifests, configs, layer tars as loaded
  *   layers/<diff-id hex>/    each layer extracted once, in overlayfs form (whiteouts, opaque)
+ *   layer-sizes/<hex>        the size of that layer's uncompressed tar, in decimal (what
+ *                            `image ls` adds up, as Docker does; layers loaded before it was
+ *                            recorded count their blob's size)
  *   images.json              the names: [{name, manifest, config, loaded}]
  *   containers/<id>/         a container's writable layer: upper/, work/, container.json
  *   tmp/                     staging; what is here is never listed, and is removed on failure
@@ -62,6 +65,9 @@ export class ImageStore {
   layerDir(diffId: string): string {
     return join(this.root, "layers", hex(diffId));
   }
+  layerSizeFile(diffId: string): string {
+    return join(this.root, "layer-sizes", hex(diffId));
+  }
   containerDir(id: string): string {
     return join(this.root, "containers", id);
   }
@@ -109,9 +115,16 @@ export class ImageStore {
     return existsSync(this.layerDir(diffId));
   }
 
-  /** Move an extracted layer directory into layers/ (a concurrent load may have won). */
-  commitLayer(dir: string, diffId: string): void {
+  /**
+   * Move an extracted layer directory into layers/ (a concurrent load may have won), its size
+   * (of the uncompressed tar) recorded first.
+   */
+  commitLayer(dir: string, diffId: string, size?: number): void {
     mkdirSync(join(this.root, "layers"), { recursive: true });
+    if (size !== undefined && !existsSync(this.layerSizeFile(diffId))) {
+      mkdirSync(join(this.root, "layer-sizes"), { recursive: true });
+      writeFileAtomic(this.layerSizeFile(diffId), `${size}\n`, 0o644);
+    }
     if (existsSync(this.layerDir(diffId))) {
       rmSync(dir, { recursive: true, force: true });
       return;
@@ -224,11 +237,27 @@ export class ImageStore {
     };
     sweep(join(this.root, "blobs/sha256"), blobs);
     sweep(join(this.root, "layers"), layers);
+    sweep(join(this.root, "layer-sizes"), layers);
   }
 
-  /** Sum of the layer blobs' sizes. */
+  /** The uncompressed size of layer `i` of the image (its blob's size when none was recorded). */
+  layerSize(img: ResolvedImage, i: number): number {
+    const diffId = img.config.rootfs.diff_ids[i];
+    if (diffId) {
+      try {
+        const n = Number(readFileSync(this.layerSizeFile(diffId), "utf8").trim());
+        if (Number.isSafeInteger(n) && n >= 0) return n;
+      } catch {
+        /* not recorded */
+      }
+    }
+    const l = img.manifest.layers[i];
+    return l ? (l.size ?? (this.hasBlob(l.digest) ? statSync(this.blobPath(l.digest)).size : 0)) : 0;
+  }
+
+  /** The image's size as Docker reports it: the sum of its layers' uncompressed sizes. */
   size(img: ResolvedImage): number {
-    return img.manifest.layers.reduce((n, l) => n + (l.size ?? (this.hasBlob(l.digest) ? statSync(this.blobPath(l.digest)).size : 0)), 0);
+    return img.manifest.layers.reduce((n, _, i) => n + this.layerSize(img, i), 0);
   }
 }
 

@@ -103,7 +103,13 @@ export interface ReadWatch {
   signal?: AbortSignal;
 }
 
-async function runUnpack(file: string, unpack: Unpack, firstError: () => ArchiveError | undefined, watch: ReadWatch = {}): Promise<string> {
+/** A layer as extracted: its diff id and size, both of the uncompressed tar. */
+export interface Unpacked {
+  diffId: string;
+  size: number;
+}
+
+async function runUnpack(file: string, unpack: Unpack, firstError: () => ArchiveError | undefined, watch: ReadWatch = {}): Promise<Unpacked> {
   const { onRead, signal } = watch;
   signal?.throwIfAborted();
   const hash = createHash("sha256");
@@ -143,7 +149,7 @@ async function runUnpack(file: string, unpack: Unpack, firstError: () => Archive
   if (signal?.aborted) throw signal.reason;
   const bad = firstError();
   if (bad) throw bad;
-  return `sha256:${hash.digest("hex")}`;
+  return { diffId: `sha256:${hash.digest("hex")}`, size };
 }
 
 /** Options shared by both kinds of extraction: strict, modes and owners as in the archive. */
@@ -174,7 +180,7 @@ function unpackOptions(cwd: string, filter: (path: string, entry: ReadEntry) => 
  * trusted.overlay.opaque="y" xattr on its directory). Returns the diff id (sha256 of the
  * uncompressed tar).
  */
-export async function unpackLayer(file: string, dir: string, fs: LayerFs, watch?: ReadWatch): Promise<string> {
+export async function unpackLayer(file: string, dir: string, fs: LayerFs, watch?: ReadWatch): Promise<Unpacked> {
   let bad: ArchiveError | undefined;
   const specials: Special[] = [];
   const symlinks = new Set<string>();
@@ -227,7 +233,7 @@ export async function unpackLayer(file: string, dir: string, fs: LayerFs, watch?
     return true;
   };
   const unpack = new Unpack(unpackOptions(dir, filter, (e) => (bad ??= e)));
-  const diffId = await runUnpack(file, unpack, () => bad, watch);
+  const unpacked = await runUnpack(file, unpack, () => bad, watch);
   for (const s of specials) {
     const at = s.path === "." || s.path === "" ? dir : `${dir}/${s.path}`;
     if (s.kind === "opaque") {
@@ -244,7 +250,7 @@ export async function unpackLayer(file: string, dir: string, fs: LayerFs, watch?
       chmodSync(at, s.mode! & 0o7777);
     }
   }
-  return diffId;
+  return unpacked;
 }
 
 /**

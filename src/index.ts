@@ -1,7 +1,8 @@
 /**
- * berth as a library: the lifecycle as async functions for Node programs. The CLI is a thin
- * layer over the same functions. One process can create many containers without paying Node's
- * start-up per operation.
+ * berth as a library: every verb of the CLI as an async function for Node programs (the
+ * lifecycle, pause/resume, update, ps, stats, events as an async iterator, and the image store).
+ * The CLI is a thin layer over the same container/ functions. One process can create many
+ * containers without paying Node's start-up per operation.
  *
  *   import * as berth from "berth";
  *   await berth.create("c1", { bundle: "/path/to/bundle" });
@@ -9,7 +10,8 @@
  *   const { exitCode } = await berth.wait("c1");
  *   await berth.delete("c1");
  *
- * Every function takes `root` (the state directory, default /run/berth, as the CLI's --root).
+ * Every container function takes `root` (the state directory, default /run/berth, as the CLI's
+ * --root); the image functions take `imageRoot` (default /var/lib/berth, as --image-root).
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import * as container from "./container";

@@ -92,10 +92,6 @@ function zeroBlocks(size: number, sawNonZero: boolean): boolean {
   return !sawNonZero && size >= 1024 && size % 512 === 0;
 }
 
-/**
- * Feed a (possibly gzip-compressed) file through an Unpack, hashing the uncompressed bytes.
- * Resolves with the diff id once node-tar has written everything.
- */
 /** What a caller watches an extraction with: the bytes read as they are, and an abort. */
 export interface ReadWatch {
   onRead?: (bytes: number) => void;
@@ -109,6 +105,10 @@ export interface Unpacked {
   size: number;
 }
 
+/**
+ * Feed a file (plain, gzip or zstd) through an Unpack, hashing and counting the uncompressed
+ * bytes. Resolves with the diff id and size once node-tar has written everything.
+ */
 async function runUnpack(file: string, unpack: Unpack, firstError: () => ArchiveError | undefined, watch: ReadWatch = {}): Promise<Unpacked> {
   const { onRead, signal } = watch;
   signal?.throwIfAborted();
@@ -178,7 +178,7 @@ function unpackOptions(cwd: string, filter: (path: string, entry: ReadEntry) => 
  * Extract a layer blob into `dir` (empty, made by the caller). Whiteouts become overlayfs
  * whiteouts (`.wh.NAME` -> a 0:0 character device NAME; `.wh..wh..opq` -> the
  * trusted.overlay.opaque="y" xattr on its directory). Returns the diff id (sha256 of the
- * uncompressed tar).
+ * uncompressed tar) and the uncompressed tar's size.
  */
 export async function unpackLayer(file: string, dir: string, fs: LayerFs, watch?: ReadWatch): Promise<Unpacked> {
   let bad: ArchiveError | undefined;

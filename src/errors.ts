@@ -37,6 +37,8 @@ export interface Problem {
  *   container-paused       exec in a paused container
  *   container-state        the container is in the wrong state for the operation (start of a
  *                          started or stopped one, delete of a running one, resume of one not paused)
+ *   image-not-found        no image by this name or id in the image store
+ *   image-in-use           image rm of an image a container's writable layer sits on
  *   invalid-config         config.json / process.json is wrong, or asks what this host cannot do
  *                          (`problems` and `field` say where)
  *   invalid-argument       an argument is wrong: a container id, a signal name, an option
@@ -51,6 +53,8 @@ export type BerthErrorCode =
   | "container-not-running"
   | "container-paused"
   | "container-state"
+  | "image-not-found"
+  | "image-in-use"
   | "invalid-config"
   | "invalid-argument"
   | "native-missing"

@@ -197,10 +197,10 @@ export const commands: CommandDef[] = [
   // The layer model (berth's own, after Docker's verbs): docs/architecture.md, "Layer model".
   {
     name: "image",
-    usage: "image load FILE|DIR | save IMAGE -o FILE | ls | inspect IMAGE | history IMAGE | rm IMAGE",
+    usage: "image load FILE|DIR | save IMAGE -o FILE | ls [-q] | inspect IMAGE | history IMAGE | rm IMAGE",
     describe: "manage the local image store (--image-root): load and save OCI layouts and docker save archives",
     built: true,
-    options: { output: str("the archive to write (image save)", { alias: "o" }), format: str("ls, history: table or json", { alias: "f", default: "table", choices: ["table", "json"] }) },
+    options: { output: str("the archive to write (image save)", { alias: "o" }), format: str("ls, history: table or json", { alias: "f", default: "table", choices: ["table", "json"] }), quiet: bool("ls: print only the image ids", { alias: "q" }) },
   },
   { name: "bundle", usage: "bundle IMAGE DIR", describe: "write an OCI bundle (config.json, rootfs/) that runs IMAGE; create mounts its layers", built: true, options: {} },
   { name: "diff", usage: "diff <container-id>", describe: "list what the container changed in its image: A added, C changed, D deleted", built: true, options: {} },

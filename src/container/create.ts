@@ -11,6 +11,7 @@ import { BerthError, errnoNumber, problemsError, toBerthError } from "../errors"
 import { buildPlan, childFdLayout, encodePlan, hostOpenedBinds, hostProblems, idmappedMountRequests, NOTIFY_SOCKET_IN_CONTAINER, PlanError, PROC_MOUNT_ALLOWED, SYNC, type LaunchPlan } from "../plan";
 import { hookState, planHooks, runHooks } from "../hooks";
 import { cgroupOwner, cgroupPathFor, plannedCgroupDirs, cgroupRemoveFailureText, cgroupSetFor, CgroupWriteError, delegateCgroup, deviceFilterFor, frozenState, fsCgroupDriver, planWrites, ResourceError, type CgroupPlacement } from "../cgroups";
+import { memoryPressure, memoryUsageText, type CgroupSet, type MemoryPressure } from "../cgroups";
 import { startUnit, stopUnit, systemdUnitOf, unitResourceProperties, type SystemdSession } from "../cgroups";
 import { dirsSystemdLeaves, openSystemd, systemdError } from "./systemd";
 import { planSeccomp, type SeccompRequest } from "../plan";
@@ -145,6 +146,31 @@ async function notReady(native: Runtime["native"], launched: { pid: number; pidf
   await exitWithin(native, launched.pidfd, 1000);
   const how = howItEnded(launched.pid);
   return `berth-init exited before it was ready${how ? ` (${how})` : ""}`;
+}
+
+/**
+ * berth-init died before "ready". When a memory limit is set and the cgroup's OOM kills (or
+ * limit hits) grew since the launch, the limit is what killed it: say so at the field, with the
+ * usage, as runc does ("unable to set memory limit to 65536 (current usage: ..., peak usage:
+ * ...)"). Otherwise, how it ended.
+ */
+async function notReadyError(rt: Runtime, id: string, spec: Spec, launched: { pid: number; pidfd: number }, memory: { set: CgroupSet; before: MemoryPressure } | undefined): Promise<BerthError> {
+  const reason = await notReady(rt.native, launched);
+  const limit = spec.linux?.resources?.memory?.limit;
+  if (memory && limit !== undefined && limit > 0) {
+    const after = memoryPressure(memory.set);
+    if (after && (after.oomKills > memory.before.oomKills || after.limitHits > memory.before.limitHits)) {
+      const usage = memoryUsageText(after);
+      return new BerthError({
+        op: "create",
+        id,
+        field: "linux.resources.memory.limit",
+        value: limit,
+        reason: `unable to start the container within this memory limit: berth-init was killed by the OOM killer before it was ready${usage ? ` (${usage})` : ""}`,
+      });
+    }
+  }
+  return new BerthError({ op: "create", id, reason });
 }
 
 /** Turn berth-init's failure record into the user's message, located at the op's config field. */
@@ -644,6 +670,10 @@ async function createLocked(rt: Runtime, opts: CreateOptions, undo: Undo): Promi
     // The ops after "ready" fail where only `start` can see it (for the fault steps).
     const ready = plan.ops.findIndex((o) => o.op === "ready");
     const faultOp = faultInitOps(plan.ops, (i) => (ready >= 0 && i > ready ? "start" : "create"));
+    // A memory limit too low for berth-init: its counters before the launch, to tell its OOM kill.
+    const memSet = spec.linux?.resources?.memory?.limit ? cgroupSetFor(layout, cgroupPath, placement.created) : undefined;
+    const memBefore = memSet ? memoryPressure(memSet) : undefined;
+    const memory = memSet && memBefore ? { set: memSet, before: memBefore } : undefined;
     const launched = native.launch({ initPath: native.berthInitPath(), plan: encodePlan(plan.ops), fds, cloneFlags: plan.cloneFlags, cgroupFd: intoUnified ? cgroupFd : undefined, pidnsFd, usernsFd: slots.userns, faultOp });
     undo.push(`kill berth-init (pid ${launched.pid})`, () => {
       try {
@@ -763,7 +793,7 @@ async function createLocked(rt: Runtime, opts: CreateOptions, undo: Undo): Promi
         msg = native.syncRecv(launched.syncFd);
       }
       if (msg?.fd !== undefined) native.closeFd(msg.fd);
-      if (!msg) throw new BerthError({ op: "create", id, reason: await notReady(native, launched) });
+      if (!msg) throw await notReadyError(rt, id, spec, launched, memory);
       if (msg.type === SYNC.error) throw initError(id, plan, msg);
       if (msg.type !== SYNC.ready) throw new BerthError({ op: "create", id, reason: `unexpected message ${msg.type} from berth-init`, internal: true });
       faultPoint("create", id, "berth-init ready");
@@ -772,7 +802,7 @@ async function createLocked(rt: Runtime, opts: CreateOptions, undo: Undo): Promi
     }
 
     const stat = procStat(launched.pid);
-    if (!stat) throw new BerthError({ op: "create", id, reason: await notReady(native, launched) });
+    if (!stat) throw await notReadyError(rt, id, spec, launched, memory);
     const record: ContainerRecord = {
       ...creating,
       status: "created",

@@ -222,3 +222,41 @@ maybe("a cgroupsPath under a pod cgroup whose cpuset is empty (v1)", () => {
     expect(existsSync(join(cpuset!, `${base}-pod2-berth`))).toBe(true);
   });
 });
+
+/**
+ * A memory limit below what the container uses (issue 18): at create, the limit kills
+ * berth-init (it is set before the launch); at update, the v1 kernel refuses it with EBUSY.
+ * Either way the message names the field, the limit and the cgroup's usage, as runc's does
+ * ("unable to set memory limit to 65536 (current usage: ..., peak usage: ...)").
+ */
+describe("a memory limit below the container's usage", () => {
+  const id = (what: string) => `t-upd-mem-${what}-${process.pid}`;
+
+  test("create: names linux.resources.memory.limit, the limit and the usage; nothing is left behind", () => {
+    b = makeBundle(["true"], (c) => {
+      c.linux.resources = { ...c.linux.resources, memory: { limit: 65536 } };
+      c.linux.cgroupsPath = `${base}/mem-create`;
+    });
+    paths.push(...ancestors(`${base}/mem-create`));
+    const r = cli("berth")(["create", "--bundle", b.dir, id("create")]);
+    expect({ exitCode: r.exitCode, stdout: r.stdout }).toEqual({ exitCode: 1, stdout: "" });
+    expect(r.stderr).toMatch(
+      new RegExp(`^berth: create ${id("create")}: linux\\.resources\\.memory\\.limit 65536: unable to start the container within this memory limit: berth-init was killed by the OOM killer before it was ready \\(current usage: \\d+, peak usage: \\d+\\)\\n$`),
+    );
+    expect(cli("berth")(["list", "-q"])).toEqual({ exitCode: 0, stdout: "", stderr: "" });
+    for (const h of hierarchies()) expect(existsSync(join(h, base, "mem-create"))).toBe(false);
+  });
+
+  (v1Host ? test : test.skip)("update --memory below the usage (v1): names the field, the limit and the usage; the old limit stays", () => {
+    b = makeBundle(["sleep", "300"], (c) => {
+      c.linux.resources = { ...c.linux.resources, memory: { limit: 64 << 20 } };
+    });
+    const c = started("berth", "mem", `${base}/mem-update`);
+    const r = c.update(["--memory", "4096"]);
+    expect({ exitCode: r.exitCode, stdout: r.stdout }).toEqual({ exitCode: 1, stdout: "" });
+    expect(r.stderr).toMatch(
+      /^berth: update t-upd-mem-berth-\d+: linux\.resources\.memory\.limit 4096: unable to set memory limit to 4096: it is below what the container uses \(current usage: \d+, peak usage: \d+\): write \S+memory\.limit_in_bytes: resource busy or locked\n$/,
+    );
+    expect(c.file("memory", "memory.limit_in_bytes")).toBe(String(64 << 20));
+  });
+});

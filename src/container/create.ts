@@ -7,7 +7,7 @@
  */
 import { closeSync, constants, existsSync, openSync, readFileSync, statfsSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { BerthError, errnoNumber, problemsError, toBerthError } from "../errors";
+import { BerthError, errnoNumber, problemsError, renderProblem, toBerthError } from "../errors";
 import { buildPlan, childFdLayout, encodePlan, hostOpenedBinds, hostProblems, idmappedMountRequests, NOTIFY_SOCKET_IN_CONTAINER, PlanError, PROC_MOUNT_ALLOWED, SYNC, type LaunchPlan } from "../plan";
 import { hookState, planHooks, runHooks } from "../hooks";
 import { cgroupOwner, cgroupPathFor, plannedCgroupDirs, cgroupRemoveFailureText, cgroupSetFor, CgroupWriteError, delegateCgroup, deviceFilterFor, frozenState, fsCgroupDriver, planWrites, ResourceError, type CgroupPlacement } from "../cgroups";
@@ -194,7 +194,23 @@ function initError(id: string, plan: LaunchPlan, msg: { opIndex: number; errno: 
     field: op?.origin,
     reason: msg.detail || (op ? op.op : "berth-init failed"),
     errno: msg.errno || undefined,
+    // checkExec's detail is runc's whole message ("executable file not found in $PATH").
+    errnoInReason: op?.op === "checkExec" && msg.detail !== "",
   });
+}
+
+/** Where each name libseccomp skipped is in the config: `linux.seccomp.syscalls[i].names[j]`, the first place it appears. */
+export function skippedSyscallFields(spec: Spec, skipped: readonly string[]): { field: string; value: string }[] {
+  const names = new Set(skipped);
+  const out: { field: string; value: string }[] = [];
+  (spec.linux?.seccomp?.syscalls ?? []).forEach((s, i) =>
+    (s.names ?? []).forEach((name, j) => {
+      if (names.delete(name)) out.push({ field: `linux.seccomp.syscalls[${i}].names[${j}]`, value: name });
+    }),
+  );
+  // A name the planner added itself (none today) still gets its line.
+  for (const name of names) out.push({ field: "linux.seccomp", value: name });
+  return out;
 }
 
 /** Run a cgroup step, turning what it throws into the user's error at the config field. */
@@ -313,6 +329,7 @@ export function withCleanupFailures(error: BerthError, failed: string[]): BerthE
     reason: `${error.reason} (${note})`,
     errno: error.errno,
     syscall: error.syscall,
+    errnoInReason: error.errnoInReason,
     // A many-problems error renders its problems, not its reason: the note rides along as one.
     problems: error.problems.length ? [...error.problems, { reason: note, severity: "error" }] : undefined,
     internal: error.internal,
@@ -400,7 +417,7 @@ async function createLocked(rt: Runtime, opts: CreateOptions, undo: Undo): Promi
       throw err;
     }
     const compiled = compileSeccomp(rt, id, spec, req);
-    for (const name of compiled.skipped) rt.warn(`create ${id}: linux.seccomp: unknown system call "${name}" skipped`);
+    for (const field of skippedSyscallFields(spec, compiled.skipped)) rt.warn(`create ${id}: ${renderProblem({ ...field, reason: "libseccomp does not know this system call on this architecture: skipped", severity: "warning" })}`);
     seccomp = { bpf: compiled.bpf, flags: req.flags, listener: req.needsListener };
     if (req.needsListener) {
       // The semantic checks require listenerPath with SCMP_ACT_NOTIFY; a caller that skipped them

@@ -181,13 +181,34 @@ describe("the command frame", () => {
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toBe("berth: kill c9: container does not exist\n");
     const lines = readFileSync(log, "utf8").trim().split("\n").map((l) => JSON.parse(l));
-    expect(lines[lines.length - 1]).toEqual({ level: "error", msg: "berth: kill c9: container does not exist", time: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) });
+    expect(lines[lines.length - 1]).toEqual({ level: "error", msg: "kill c9: container does not exist", time: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) });
+  });
+
+  test("--log-format json: a config with three problems writes one error line that carries all three (engines show the last line only); stderr has one line each", () => {
+    berth(["spec", "-b", dir]);
+    const c = config(dir);
+    c.process.cwd = "home";
+    c.linux.sysctl = { "vm.overcommit_memory": "1" };
+    c.linux.namespaces.push({ type: "uts" });
+    writeFileSync(join(dir, "config.json"), JSON.stringify(c));
+    const log = join(dir, "log.json");
+    const r = berth(["--root", join(dir, "root"), "--log", log, "--log-format", "json", "create", "-b", dir, "c3"]);
+    const problems = ['linux.sysctl["vm.overcommit_memory"] "1": is not namespaced: it would change the host, so berth refuses it', 'linux.namespaces[5].type "uts": is a duplicate of linux.namespaces[3]', 'process.cwd "home": must be an absolute path'];
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr.split("\n").filter(Boolean).sort()).toEqual(problems.map((p) => `berth: create c3: ${p}`).sort());
+    const lines = readFileSync(log, "utf8").trim().split("\n").map((l) => JSON.parse(l));
+    expect(lines.filter((l) => l.level === "error")).toHaveLength(1);
+    const last = lines[lines.length - 1];
+    expect(last.level).toBe("error");
+    expect(last.msg).toMatch(/^create c3: 3 problems: /);
+    for (const p of problems) expect(last.msg).toContain(p);
+    expect(last.msg).not.toContain("\n");
   });
 
   test("--log with text format writes logrus-style lines", () => {
     const log = join(dir, "log.txt");
     berth(["--log", log, "state", "c9"]);
-    expect(readFileSync(log, "utf8")).toMatch(/^time="[^"]+" level=error msg="berth: state c9: container does not exist"\n$/);
+    expect(readFileSync(log, "utf8")).toMatch(/^time="[^"]+" level=error msg="state c9: container does not exist"\n$/);
   });
 });
 

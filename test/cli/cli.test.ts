@@ -214,8 +214,8 @@ describe("the command frame", () => {
   test("every runc subcommand is registered and its --help lists every flag", () => {
     const names = commands.map((c) => c.name).sort();
     expect(names).toEqual(
-      // runc's, then berth's own (check; the layer model: image, bundle, diff, commit, export).
-      ["check", "checkpoint", "create", "delete", "events", "exec", "features", "kill", "list", "pause", "ps", "restore", "resume", "run", "spec", "start", "state", "update", "image", "bundle", "diff", "commit", "export"].sort(),
+      // runc's, then berth's own (check; the layer model: image, bundle, diff, commit, export; help, completion).
+      ["check", "checkpoint", "create", "delete", "events", "exec", "features", "kill", "list", "pause", "ps", "restore", "resume", "run", "spec", "start", "state", "update", "image", "bundle", "diff", "commit", "export", "help", "completion"].sort(),
     );
     for (const c of commands) {
       const r = berth([c.name, "--help"]);

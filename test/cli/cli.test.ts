@@ -3,11 +3,11 @@
  * on success. Covers the foundation verbs (spec, check, features, --version) and the frame
  * every other verb shares (flags, errors, --log).
  */
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, closeSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Ajv from "ajv";
-import { berth } from "../helpers/cli";
+import { berth, repoRoot, runCaptured } from "../helpers/cli";
 import { commands } from "../../src/cli/commands";
 import * as native from "../../src/native";
 
@@ -286,6 +286,21 @@ describe("the command frame", () => {
     berth(["--log", log, "state", "c9"]);
     expect(readFileSync(log, "utf8")).toMatch(/^time="[^"]+" level=error msg="state c9: container does not exist"\n$/);
   });
+});
+
+test("create without the native part: one line naming the missing file, and nothing left in the state root (not even the lock)", () => {
+  // The bundles alone, away from the checkout's build/Release: the addon cannot be found.
+  const bin = join(dir, "copy/bin");
+  mkdirSync(bin, { recursive: true });
+  for (const f of readdirSync(join(repoRoot, "bin"))) if (f === "berth" || /^berth-.*\.js$/.test(f)) copyFileSync(join(repoRoot, "bin", f), join(bin, f));
+  chmodSync(join(bin, "berth"), 0o755);
+  const root = join(dir, "root");
+  const env = { ...process.env };
+  delete env.BERTH_NATIVE_DIR;
+  const r = runCaptured(join(bin, "berth"), ["--root", root, "create", "-b", dir, "n1"], { env });
+  expect({ exitCode: r.exitCode, stdout: r.stdout }).toEqual({ exitCode: 1, stdout: "" });
+  expect(r.stderr).toMatch(/^berth: create n1: berth_native\.node not found in .*: reinstall berth[^\n]*\n$/);
+  expect(readdirSync(root)).toEqual([]);
 });
 
 describe("bad input is refused at once, naming what is wrong (issue 16)", () => {

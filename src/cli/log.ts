@@ -34,9 +34,10 @@ export class Logger {
     if (!this.file) {
       // Without --log, records go to stderr, as runc's do (logrus writes to stderr): a warning
       // as one plain line, `berth: create c1: linux.seccomp.syscalls[0].names[1] "x": ...: skipped`;
-      // debug lines (--debug) in the log's format. Errors are printed by the caller.
+      // debug and info lines only under --debug, in the log's format. Errors are printed by
+      // the caller.
       if (level === "warning") process.stderr.write(`berth: ${msg}\n`);
-      else if (level !== "error") process.stderr.write(this.line(level, msg));
+      else if (this.debugEnabled && level !== "error") process.stderr.write(this.line(level, msg));
       return;
     }
     try {

@@ -194,8 +194,8 @@ function initError(id: string, plan: LaunchPlan, msg: { opIndex: number; errno: 
     field: op?.origin,
     reason: msg.detail || (op ? op.op : "berth-init failed"),
     errno: msg.errno || undefined,
-    // checkExec's detail is runc's whole message ("executable file not found in $PATH").
-    errnoInReason: op?.op === "checkExec" && msg.detail !== "",
+    // checkExec's "executable file not found in $PATH" is runc's whole message (ENOENT).
+    errnoInReason: msg.detail.endsWith(": executable file not found in $PATH"),
   });
 }
 

@@ -1,6 +1,6 @@
 /** The container room: the lifecycle and bundle-level verbs. */
 export { loadBundle, bundleDir, readConfig, readBoundedFile, MAX_CONFIG_BYTES, type LoadedBundle } from "./bundle";
-export { checkBundle, type CheckReport } from "./check";
+export { checkBundle, explainBundle, type CheckReport } from "./check";
 export { featuresDocument, type FeaturesInfo } from "./features";
 export { writeDefaultSpec } from "./spec-file";
 export { gatherHostFacts } from "./host-facts";

@@ -145,7 +145,19 @@ test("a missing program fails create with runc's words and leaves nothing behind
   b = makeBundle(["no-such-program"]);
   const id = uniq("noexec");
   const r = run(["create", "-b", b.dir, id]);
-  expect(r).toEqual({ exitCode: 1, stdout: "", stderr: `berth: create ${id}: process.args[0]: exec: "no-such-program": executable file not found in $PATH: no such file or directory\n` });
+  expect(r).toEqual({ exitCode: 1, stdout: "", stderr: `berth: create ${id}: process.args[0]: exec: "no-such-program": executable file not found in $PATH\n` });
+  expect(leftBehind(id)).toEqual(nothing);
+});
+
+test("a missing program by path: the errno text is said once, and the --log json line has no second \"berth: \" for the engine to repeat", () => {
+  b = makeBundle(["/no/such/program"]);
+  const id = uniq("noexec-path");
+  const log = join(b.dir, "log.json");
+  const r = run(["--log", log, "--log-format", "json", "create", "-b", b.dir, id]);
+  const reason = `process.args[0]: exec: "/no/such/program": stat /no/such/program: no such file or directory`;
+  expect(r).toEqual({ exitCode: 1, stdout: "", stderr: `berth: create ${id}: ${reason}\n` });
+  const lines = readFileSync(log, "utf8").trim().split("\n").map((l) => JSON.parse(l));
+  expect(lines.map((l) => [l.level, l.msg])).toEqual([["error", `create ${id}: ${reason}`]]);
   expect(leftBehind(id)).toEqual(nothing);
 });
 

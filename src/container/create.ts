@@ -10,9 +10,8 @@ import { resolve } from "node:path";
 import { BerthError, errnoNumber, problemsError, toBerthError } from "../errors";
 import { buildPlan, childFdLayout, encodePlan, hostOpenedBinds, hostProblems, idmappedMountRequests, NOTIFY_SOCKET_IN_CONTAINER, PlanError, PROC_MOUNT_ALLOWED, SYNC, type LaunchPlan } from "../plan";
 import { hookState, planHooks, runHooks } from "../hooks";
-import { cgroupOwner, cgroupPathFor, plannedCgroupDirs, cgroupRemoveFailureText, cgroupSetFor, CgroupWriteError, delegateCgroup, deviceFilterFor, frozenState, fsCgroupDriver, planWrites, ResourceError, type CgroupPlacement } from "../cgroups";
-import { startUnit, stopUnit, systemdUnitOf, unitResourceProperties, type SystemdSession } from "../cgroups";
-import { dirsSystemdLeaves, openSystemd, systemdError } from "./systemd";
+import { cgroupOwner, plannedCgroupDirs, cgroupRemoveFailureText, cgroupSetFor, delegateCgroup, deviceFilterFor, frozenState, fsCgroupDriver, planWrites, type CgroupPlacement } from "../cgroups";
+import { cgroupDriver, cgroupErrors, cgroupErrorsAsync } from "./cgroup-driver";
 import { planSeccomp, type SeccompRequest } from "../plan";
 import type { ContainerRecord, ContainerSummary } from "../state";
 import { PID_FILE_WRITE, writeFileAtomic } from "../state";
@@ -171,20 +170,6 @@ function initError(id: string, plan: LaunchPlan, msg: { opIndex: number; errno: 
   });
 }
 
-/** Run a cgroup step, turning what it throws into the user's error at the config field. */
-export function resourceErrors<T>(id: string, fn: () => T, op = "create"): T {
-  try {
-    return fn();
-  } catch (err) {
-    if (err instanceof ResourceError) throw new BerthError({ op, id, field: err.field, value: err.value, reason: err.reason });
-    if (err instanceof CgroupWriteError) {
-      const isErrno = /^E[A-Z0-9]+$/.test(err.code);
-      throw new BerthError({ op, id, field: err.field, value: err.value, reason: `write ${err.file}${isErrno ? "" : `: ${err.code}`}`, errno: isErrno ? err.code : undefined });
-    }
-    throw err;
-  }
-}
-
 /** libseccomp's verdict on the planned filter; its refusals located at the config field. */
 export function compileSeccomp(rt: Runtime, id: string, spec: Spec, req: SeccompRequest, op = "create"): { bpf: Buffer; skipped: string[] } {
   try {
@@ -296,7 +281,8 @@ export function withCleanupFailures(error: BerthError, failed: string[]): BerthE
 
 async function createLocked(rt: Runtime, opts: CreateOptions, undo: Undo): Promise<Created> {
   const { id } = opts;
-  const { store, native, cgroups } = rt;
+  const { store, native } = rt;
+  const cgroups = cgroupDriver(rt, opts.systemdCgroup === true);
   const bundle = loadBundle(opts.bundle, "create", id);
   const spec: Spec = bundle.spec;
   reportWarnings(rt, "create", id, bundle.warnings);
@@ -401,8 +387,6 @@ async function createLocked(rt: Runtime, opts: CreateOptions, undo: Undo): Promi
     }
   };
 
-  // The systemd connection (--systemd-cgroup), closed when create returns or is undone.
-  let closeSystemd = (): void => undefined;
   try {
     faultPoint("create", id, "make the exec fifo");
     // berth-init's fd table (plan/fd-layout.ts): each slot is filled below as it is opened.
@@ -497,7 +481,7 @@ async function createLocked(rt: Runtime, opts: CreateOptions, undo: Undo): Promi
     }
 
     // The cgroupfs driver detects what gatherHostFacts read above (mountinfo, once per create).
-    const layout = cgroups === fsCgroupDriver ? facts.cgroupLayout : cgroups.detect();
+    const layout = rt.cgroups === fsCgroupDriver ? facts.cgroupLayout : cgroups.detect();
     let plan: LaunchPlan;
     let planFor: (intoUnified: boolean) => LaunchPlan;
     // Planned for clone3 placing the process in the cgroup2 directory, as it does into one that
@@ -505,7 +489,7 @@ async function createLocked(rt: Runtime, opts: CreateOptions, undo: Undo): Promi
     const plannedIntoUnified = layout.v2Mount !== undefined;
     let cgroupPath = "";
     try {
-      cgroupPath = cgroupPathFor(spec.linux?.cgroupsPath, id, opts.systemdCgroup === true);
+      cgroupPath = cgroups.pathFor(spec.linux?.cgroupsPath, id);
       planFor = (into: boolean) => buildPlan({
         spec,
         rootfs,
@@ -525,7 +509,7 @@ async function createLocked(rt: Runtime, opts: CreateOptions, undo: Undo): Promi
         intoUnified: into,
       },
         sessionKeyring: opts.noNewKeyring ? undefined : `_ses.${id}`,
-        systemdCgroup: opts.systemdCgroup === true,
+        systemdCgroup: cgroups.kind === "systemd",
         selinux: facts.selinux,
         capLastCap: facts.capLastCap,
         seccomp,
@@ -539,26 +523,14 @@ async function createLocked(rt: Runtime, opts: CreateOptions, undo: Undo): Promi
 
     // Cgroups before the process: it must never run user code outside them, nor before its
     // limits are in place. What this host cannot apply is refused before anything is made.
-    resourceErrors(id, () => planWrites(cgroupSetFor(layout, cgroupPath), spec.linux?.resources));
-    // --systemd-cgroup: systemd owns the limits it has properties for (cgroups/systemd-props.ts);
-    // the files get the rest. The bus is opened now, so that no systemd means no process.
-    let session: SystemdSession | undefined;
-    let fsResources = spec.linux?.resources;
-    const unit = opts.systemdCgroup ? systemdUnitOf(spec.linux?.cgroupsPath, id) : undefined;
-    if (unit) {
-      fsResources = resourceErrors(id, () => unitResourceProperties(spec.linux?.resources, layout.mode)).rest;
-      session = await openSystemd(rt, "create", id);
-      const s = session;
-      closeSystemd = () => {
-        closeSystemd = () => undefined;
-        s.bus.close();
-      };
-      undo.push("close the systemd connection", () => closeSystemd());
-      faultPoint("create", id, "connect to systemd");
-    }
+    cgroupErrors("create", id, () => planWrites(cgroupSetFor(layout, cgroupPath), spec.linux?.resources));
+    // The driver splits the limits (systemd owns those it has properties for, the files get the
+    // rest) and opens what it needs (--systemd-cgroup: the bus, now, so that no systemd means no
+    // process); closed when create returns or is undone.
+    const lease = await cgroupErrorsAsync("create", id, () => cgroups.prepare({ id, cgroupsPath: spec.linux?.cgroupsPath, resources: spec.linux?.resources, layout, undo }));
     // Recorded before they are made: a create killed while making them leaves a record that
     // names them (replaced by what was really made just below).
-    store.writeSummary(summaryOf({ ...creating, cgroupPath, cgroupDirs: plannedCgroupDirs(layout, cgroupPath), systemdUnit: unit?.unit }));
+    store.writeSummary(summaryOf({ ...creating, cgroupPath, cgroupDirs: plannedCgroupDirs(layout, cgroupPath), systemdUnit: lease.unit }));
     const placement: CgroupPlacement = cgroups.create(layout, cgroupPath);
     undo.push("remove cgroups", async () => {
       const failed = await cgroups.remove(placement.created);
@@ -568,7 +540,7 @@ async function createLocked(rt: Runtime, opts: CreateOptions, undo: Undo): Promi
     // A cgroupsPath shared with another container (runc allows it, with a warning): its
     // processes are not this container's, and the directories are removed by whichever of the
     // berth containers that use them is deleted last (record.cgroupShared).
-    const cgroupShared = unit ? [] : sharedCgroupDirs(rt, placement);
+    const cgroupShared = lease.mayShare ? sharedCgroupDirs(rt, placement) : [];
     const leafDir = placement.unified ?? placement.dirs[0];
     const already = leafDir && !placement.created.includes(leafDir) ? cgroups.pids(leafDir).length : 0;
     if (already > 0) (rt.notice ?? rt.warn)(`create ${id}: the container's cgroup ${leafDir} is not empty: ${already} process(es) of another container or program are in it`);
@@ -583,7 +555,7 @@ async function createLocked(rt: Runtime, opts: CreateOptions, undo: Undo): Promi
     // for that (cgroups/placement.ts, joinCgroups, says why).
     const intoUnified = placement.unified !== undefined && placement.created.includes(placement.unified);
     if (intoUnified !== plannedIntoUnified) plan = planFor(intoUnified);
-    resourceErrors(id, () => cgroups.apply(cgroupSetFor(layout, cgroupPath, placement.created), fsResources, (m) => rt.warn(`create ${id}: ${m}`)));
+    cgroupErrors("create", id, () => cgroups.apply(cgroupSetFor(layout, cgroupPath, placement.created), lease.fileResources, (m) => rt.warn(`create ${id}: ${m}`)));
     faultPoint("create", id, "apply cgroup limits");
     let cgroupFd: number | undefined;
     const owner = placement.unified ? cgroupOwner(spec, layout.mode) : undefined;
@@ -602,7 +574,7 @@ async function createLocked(rt: Runtime, opts: CreateOptions, undo: Undo): Promi
       parentFds.push(cgroupFd);
       // cgroup v2 device rules: an eBPF program on the cgroup, attached before the process is
       // cloned into it (CLONE_INTO_CGROUP), so nothing in the container ever runs unfiltered.
-      const filter = resourceErrors(id, () => deviceFilterFor(cgroupSetFor(layout, cgroupPath, placement.created), spec.linux?.resources));
+      const filter = cgroupErrors("create", id, () => deviceFilterFor(cgroupSetFor(layout, cgroupPath, placement.created), spec.linux?.resources));
       if (filter) {
         if (!native.deviceFilterAttach) throw new BerthError({ op: "create", id, field: "linux.resources.devices", reason: "the cgroup v2 device filter is not available in this build of berth" });
         try {
@@ -635,7 +607,7 @@ async function createLocked(rt: Runtime, opts: CreateOptions, undo: Undo): Promi
       cgroupShared: cgroupShared.length ? cgroupShared : undefined,
       cgroupPath,
       cgroupUnified: placement.unified,
-      systemdUnit: unit?.unit,
+      systemdUnit: lease.unit,
       hostMounts,
     });
     store.writeSummary(summaryOf(creating));
@@ -689,42 +661,18 @@ async function createLocked(rt: Runtime, opts: CreateOptions, undo: Undo): Promi
         cgroups.joinCgroups(placement, launched.pid, !intoUnified);
         faultPoint("create", id, "join cgroups");
       }
-      if (unit && session) {
-        // The init exists, in the scope's directory already: systemd adopts both (see
-        // cgroups/systemd.ts for the ordering). From here systemd owns those directories.
-        const s = session;
+      // The driver takes the init over (systemd: the unit adopts it and its directories).
+      const stopInit = async () => {
         try {
-          await startUnit(s, { ...unit, id, pid: launched.pid, mode: layout.mode, resources: spec.linux?.resources, warn: (m) => rt.warn(`create ${id}: ${m}`) });
+          native.pidfdSendSignal(launched.pidfd, 9);
         } catch (err) {
-          throw systemdError("create", id, err);
+          if ((err as NodeJS.ErrnoException).code !== "ESRCH") throw err;
         }
-        faultPoint("create", id, "start the systemd unit");
-        // Undone before the "kill berth-init" step (newest first), so this step kills the init
-        // itself, and waits for its death, before StopUnit: systemd stops a scope with SIGTERM,
-        // which the init of a pid namespace never receives from outside it (pid_namespaces(7)),
-        // so StopUnit would wait out the unit's stop timeout before its SIGKILL. Once the init
-        // is dead systemd stops the scope at once and removes its cgroup; the next step reaps
-        // the init, and "remove cgroups" finds systemd's directories gone (ENOENT is fine).
-        undo.push(`stop systemd unit ${unit.unit}`, async () => {
-          let killFailed: unknown;
-          try {
-            native.pidfdSendSignal(launched.pidfd, 9);
-          } catch (err) {
-            if ((err as NodeJS.ErrnoException).code !== "ESRCH") killFailed = err;
-          }
-          // Not killed: do not wait for it, but still have systemd stop (and remove) the unit.
-          if (killFailed === undefined) await native.pidfdPollExit(launched.pidfd);
-          await stopUnit(s, unit.unit);
-          if (killFailed !== undefined) throw killFailed;
-        });
-        cgroupDirs = dirsSystemdLeaves(layout, placement.created);
-        store.writeSummary(summaryOf({ ...creating, cgroupDirs }));
-        // systemd rewrote the v1 devices.* files when it realized the unit, from the unit's
-        // DevicePolicy=strict + DeviceAllow (systemd-props.ts): the same rules, except those it
-        // has no syntax for, which berth writes again here.
-        const set = cgroupSetFor(layout, cgroupPath, []);
-        if (set.v1.devices) resourceErrors(id, () => cgroups.apply({ mode: "legacy", v1: { devices: set.v1.devices! } }, { devices: spec.linux?.resources?.devices }, () => undefined));
-      }
+        await native.pidfdPollExit(launched.pidfd);
+      };
+      const recordDirs = (dirs: string[]) => store.writeSummary(summaryOf({ ...creating, cgroupDirs: dirs }));
+      const adopted = await cgroupErrorsAsync("create", id, () => lease.adopt({ pid: launched.pid, path: cgroupPath, placement, undo, stopInit, warn: (m) => rt.warn(`create ${id}: ${m}`), record: recordDirs }));
+      if (adopted) cgroupDirs = adopted;
       if (plan.userns) {
         writeIdMap(id, launched.pid, "uid", plan.userns.uidMappings);
         writeIdMap(id, launched.pid, "gid", plan.userns.gidMappings);
@@ -798,7 +746,7 @@ async function createLocked(rt: Runtime, opts: CreateOptions, undo: Undo): Promi
       });
       faultPoint("create", id, "write the pid file");
     }
-    closeSystemd();
+    lease.close();
     return { record, pidfd: launched.pidfd, terminal };
   } finally {
     closeParentFds();

@@ -72,7 +72,10 @@ export interface LifecycleNative {
 export interface Runtime {
   native: LifecycleNative;
   store: StateStore;
-  /** Making, joining and removing the container's cgroups (fsCgroupDriver on a real host). */
+  /**
+   * The cgroupfs driver (fsCgroupDriver on a real host). --systemd-cgroup's driver is built over
+   * it (container/cgroup-driver.ts chooses which a container has).
+   */
   cgroups: CgroupDriver;
   /** --systemd-cgroup: a connection to systemd's Manager (default: the system bus, else /run/systemd/private). */
   systemd?: () => Promise<SystemdSession>;

@@ -9,7 +9,7 @@
 import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { CgroupDriver, CgroupLayout, CgroupPlacement } from "../../src/cgroups";
+import { cgroupfsDriver, type CgroupLayout, type CgroupPlacement } from "../../src/cgroups";
 import type { LifecycleNative, Runtime } from "../../src/container";
 import { SYNC } from "../../src/plan";
 import { defaultSpec, type Spec } from "../../src/spec";
@@ -144,7 +144,9 @@ export function fixture(opts: { spec?: (s: Spec) => void; systemd?: boolean } = 
     berthInitPath: () => "/fake/berth-init",
   };
 
-  const cgroups: CgroupDriver = {
+  // The cgroupfs driver over recording fakes of its directory work (--systemd-cgroup builds the
+  // systemd driver over the same fakes).
+  const cgroups = cgroupfsDriver({
     detect: () => {
       rec.call("cgroups.detect");
       return layout;
@@ -164,7 +166,7 @@ export function fixture(opts: { spec?: (s: Spec) => void; systemd?: boolean } = 
       return [];
     },
     waitEmpty: async () => true,
-  };
+  });
 
   class FakeStore extends StateStore {
     override createDir(op: string, id: string): string {

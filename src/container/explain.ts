@@ -4,12 +4,14 @@
  * fd numbers are the ones create would use with no --preserve-fds; seccomp is shown as the
  * request libseccomp would compile.
  */
-import { statfsSync, statSync } from "node:fs";
 import { resolve } from "node:path";
 import { cgroupPathFor, detectCgroups } from "../cgroups";
 import { BerthError } from "../errors";
-import { buildPlan, childFdLayout, CLONE, hostOpenedBinds, idmappedMountRequests, PlanError, type LaunchPlan, type PlanOp } from "../plan";
+import { buildPlan, CLONE, PlanError, type LaunchPlan, type PlanOp } from "../plan";
 import type { Spec } from "../spec";
+import { fdLayoutFor } from "./inputs";
+import { cgroupPlanInput } from "./launch-plan";
+import { bindSources } from "./rootfs";
 
 export interface Explained {
   cloneFlags: string[];
@@ -36,41 +38,19 @@ export function explainSpec(spec: Spec, bundleDir: string): Explained {
   let plan: LaunchPlan;
   try {
     // create's fd table (plan/fd-layout.ts), with no --preserve-fds.
-    const slots = childFdLayout({
-      inherited: 0,
-      startResult: (spec.hooks?.startContainer?.length ?? 0) > 0,
-      joined: (spec.linux?.namespaces ?? []).filter((n) => n.path).map((n) => n.type),
-      idmapped: idmappedMountRequests(spec, bundleDir).map((r) => r.index),
-      bindTrees: hostOpenedBinds(spec, bundleDir).map((r) => r.index),
-    });
+    const { slots } = fdLayoutFor(spec, bundleDir, 0);
     const bindTrees = Object.fromEntries(Object.entries(slots.bindTrees).map(([i, fd]) => [i, { fd, flags: 0 }]));
+    // A source that cannot be looked at is shown as a directory (create would refuse it).
+    const binds = bindSources(spec, bundleDir, () => undefined);
     plan = buildPlan({
       spec,
       rootfs,
       bundle: bundleDir,
       fds: { fifo: slots.fifo, namespaces: slots.namespaces, idmapped: slots.idmapped, bindTrees, startResult: slots.startResult },
-      bindSourceIsFile: (i) => {
-        try {
-          return !statSync(resolve(bundleDir, spec.mounts?.[i]?.source ?? "")).isDirectory();
-        } catch {
-          return false;
-        }
-      },
-      bindSourceIsProcfs: (i) => {
-        try {
-          return statfsSync(resolve(bundleDir, spec.mounts?.[i]?.source ?? "")).type === 0x9fa0;
-        } catch {
-          return false;
-        }
-      },
-      cgroup: {
-        mode: layout.mode,
-        hierarchies: layout.v1Hierarchies.map((h) => ({ name: h.mountPoint.split("/").pop()!, mountPoint: h.mountPoint, data: h.data })),
-        v2Mount: layout.v2Mount,
-        path: cgroupPathFor(spec.linux?.cgroupsPath, "<id>"),
-        // As for the cgroup2 directory create makes (one that exists already is joined instead).
-        intoUnified: layout.v2Mount !== undefined,
-      },
+      bindSourceIsFile: binds.isFile,
+      bindSourceIsProcfs: binds.isProcfs,
+      // As for the cgroup2 directory create makes (one that exists already is joined instead).
+      cgroup: cgroupPlanInput(layout, cgroupPathFor(spec.linux?.cgroupsPath, "<id>"), layout.v2Mount !== undefined),
       capLastCap: 40,
       // What create does without --no-new-keyring (the id is not known here).
       sessionKeyring: "_ses.<container-id>",

@@ -6,7 +6,7 @@
 import { statfsSync, statSync } from "node:fs";
 import { resolve } from "node:path";
 import { BerthError } from "../errors";
-import type { Spec } from "../spec";
+import { mountKind, type Spec } from "../spec";
 import type { CreateContext } from "./create-context";
 import { mountImageRootfs } from "./image";
 import { faultPoint } from "../fault";
@@ -28,8 +28,7 @@ export function bindSources(spec: Spec, bundleDir: string, onError: (index: numb
   const isFile: boolean[] = [];
   const isProcfs: boolean[] = [];
   (spec.mounts ?? []).forEach((m, i) => {
-    const isBind = m.type === "bind" || (m.options ?? []).some((o) => o === "bind" || o === "rbind");
-    if (!isBind) return;
+    if (!mountKind(m).bind) return;
     const source = resolve(bundleDir, m.source ?? "");
     try {
       isFile[i] = !statSync(source).isDirectory();

@@ -17,14 +17,13 @@ import { constants as osConstants } from "node:os";
 import { join, resolve } from "node:path";
 import { cgroupPathFor, detectCgroups, parseSubCgroups, resolveSubCgroup, SubCgroupError, v1MountPoints, type SubCgroups } from "../cgroups";
 import { BerthError, problemsError, type Problem } from "../errors";
-import { buildExecPlan, capabilityHostProblems, encodePlan, execJoins, execNamespaceOrder, nsProcName, SYNC, type ExecPlan, type NamespaceFact } from "../plan";
+import { buildExecPlan, capabilityHostProblems, encodePlan, execJoins, execNamespaceOrder, nsProcName, SYNC, type HostFacts, type ExecPlan, type NamespaceFact } from "../plan";
 import { capabilityNumbers, parseJson, validateProcess, type NamespaceType, type Process, type Spec } from "../spec";
 import type { ContainerRecord } from "../state";
 import { PID_FILE_WRITE, writeFileAtomic } from "../state";
 import { capLastCap } from "./create";
 import { deliverSeccompListener, prepareSeccomp, type PreparedSeccomp } from "./seccomp";
 import { serveInit, takeOverUnannounced } from "./sync";
-import { gatherHostFacts } from "./host-facts";
 import { openInit } from "./kill";
 import { readBoundedFile } from "./bundle";
 import { isAlive, nsIdentity, pidOfPidfd } from "./proc";
@@ -300,11 +299,11 @@ async function launchExec(rt: Runtime, opts: ExecOptions, prepared: Prepared, pa
 }
 
 /** The terminal options and what this host cannot give the process, refused before the launch. */
-function checkExecHost(rt: Runtime, opts: ExecOptions, proc: Process): { consoleSocket?: string; facts: ReturnType<typeof gatherHostFacts> } {
+function checkExecHost(rt: Runtime, opts: ExecOptions, proc: Process): { consoleSocket?: string; facts: HostFacts } {
   const { id } = opts;
   const consoleSocket = checkTerminalOptions(OP, id, { terminal: proc.terminal === true, detach: opts.detach === true, consoleSocket: opts.consoleSocket });
   if (consoleSocket !== undefined && !rt.native.unixSendFd) throw new BerthError({ op: OP, id, field: "--console-socket", value: opts.consoleSocket, reason: "sending the terminal is not available in this build of berth" });
-  const facts = gatherHostFacts();
+  const facts = rt.hostFacts();
   if (proc.apparmorProfile && !facts.apparmor) throw new BerthError({ op: OP, id, field: "process.apparmorProfile", value: proc.apparmorProfile, reason: "AppArmor is not enabled on this host" });
   if (proc.apparmorProfile) throw new BerthError({ op: OP, id, field: "process.apparmorProfile", value: proc.apparmorProfile, reason: "AppArmor profiles are not supported by this build of berth" });
   if (proc.selinuxLabel && !facts.selinux) throw new BerthError({ op: OP, id, field: "process.selinuxLabel", value: proc.selinuxLabel, reason: "SELinux is not enabled on this host" });

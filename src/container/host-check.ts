@@ -7,7 +7,6 @@ import { hostProblems, type HostFacts } from "../plan";
 import type { CgroupLayout } from "../cgroups";
 import { checkTerminalOptions } from "./console";
 import type { CreateContext } from "./create-context";
-import { gatherHostFactsAndLayout } from "./host-facts";
 import { hasNetDevices, runtimeNetLinks } from "./net-devices";
 import { reportWarnings } from "./warnings";
 
@@ -19,7 +18,7 @@ export interface CheckedHost {
 
 export function checkHost(ctx: Pick<CreateContext, "rt" | "opts" | "id" | "spec">): CheckedHost {
   const { rt, opts, id, spec } = ctx;
-  const facts = gatherHostFactsAndLayout();
+  const facts = rt.hostFacts();
   // config-linux.md "Network Devices": the runtime MUST check that each move is possible; the
   // interfaces that are missing here are reported now, before anything is made.
   if (hasNetDevices(spec)) facts.netLinks = runtimeNetLinks(rt.native, "create", id);

@@ -10,6 +10,8 @@
 export interface TestIds {
   /** A new id, remembered for deleteAll. */
   uniq(name: string): string;
+  /** Remember ids the test made itself (fixed names a script uses), for deleteAll. */
+  push(...ids: string[]): void;
   /** The ids made since the last deleteAll. */
   readonly made: readonly string[];
   /** Pass each id made since the last call to `remove` (delete --force), and forget them; all get their turn. */
@@ -24,6 +26,9 @@ export function testIds(prefix?: string): TestIds {
       const id = `t-${prefix ? `${prefix}-` : ""}${name}-${process.pid}-${Math.floor(Math.random() * 1e6)}`;
       made.push(id);
       return id;
+    },
+    push(...ids) {
+      made.push(...ids);
     },
     made,
     deleteAll(remove) {

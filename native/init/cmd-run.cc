@@ -7,55 +7,59 @@
 //   n+1        our end of the sync socket          = syncFd
 //   n+2        the memfd we were executed from
 //
-// Sync protocol, one fixed-size abi::SyncRecord per message (SOCK_SEQPACKET):
+// The sync protocol, seen from here: every message both ways, in order, for create and exec.
+// One fixed-size abi::SyncRecord per message (SOCK_SEQPACKET); `+ fd` rides along with
+// SCM_RIGHTS; [..] happens only when the plan has that op. The parent's end, with the same
+// diagram from its side, is src/container/sync.ts (serveInit).
 //
-//     parent (berth, Node)                         berth-init (this program)
-//     --------------------                         -------------------------
-//     launch() ---------- clone3 ---------------->  (the launch's child, not us yet)
-//     joins cgroups, starts the systemd unit
-//     (when planned)
-//     with a new user namespace: writes the
-//     uid/gid maps, syncSend(kSyncAck) ---------->  the child's recv returns; execveat us
-//                                                   read plan, run ops in order
-//     syncSend(kSyncAck) ------------------------>  op waitParent (only if planned)
-//                                                   ... ops ...
-//     syncRecv() <------------------ kSyncReady --  op ready
-//     (state file, --pid-file; exits)               op waitStart: read the exec fifo
-//     `berth start` writes the fifo ------------->  op exec: the user's process
+// create
 //
-//   On the first failing op, instead:
-//     syncRecv() <---- kSyncError {opIndex, errno, detail} ---  exit 1
-//   EOF on the socket means we died without a word (killed, or a bug).
-//
-// The terminal and the seccomp listener are drawn in op-terminal.cc and
-// op-seccomp-listener.cc, exec's handover in op-fork.cc; all of it, in order, for create and
-// exec, in docs/architecture.md, "Sync protocol".
-//
-// Network devices (config-linux.md "Network Devices"; op-network.cc), after the setns ops:
-//
-//     syncRecv() <------------- kSyncNetDevices --  op netDevicesSync
-//     moves linux.netDevices into /proc/<pid>/ns/net,
-//     adds their addresses back, sets them up
-//     syncSend(kSyncAck) ------------------------>  continue
-//
-// Hooks (runtime.md "Lifecycle"; the ops are in op-hooks.cc):
-//
-//     syncRecv() <------------------ kSyncHooks --  op hooksSync (mounts done, before pivot)
-//     runs prestart, createRuntime on the host
-//     syncSend(kSyncAck, opIndex = host pid) ---->  continue
-//                                                   op runHook xN: createContainer hooks,
-//                                                   forked here (container namespaces,
-//                                                   host root: before pivot_root)
-//     ...                                           ... ops, ready, waitStart ...
+//     parent (berth create)                        launch's child, then berth-init (us)
+//     launch() ---------- clone3 ---------------->  [new user ns] wait for the maps
+//     [cgroupJoin "parent"] writes the pid into
+//     the cgroups; [--systemd-cgroup] the unit
+//     [new user ns] uid/gid maps, kSyncAck ------>  the child's recv returns; execveat us
+//                                                   decode the plan, run the ops in order
+//     [waitsForParent] kSyncAck ----------------->  [op waitParent]
+//     recv <-------------------- kSyncNetDevices --  [op netDevicesSync] (op-network.cc)
+//     moves the devices in, kSyncAck ------------>
+//     recv <------------------------- kSyncHooks --  [op hooksSync] (op-hooks.cc)
+//     prestart, createRuntime hooks;
+//     kSyncAck, opIndex = our host pid ---------->  [op runHook x N: createContainer]
+//     recv <---------- kSyncTerminal + pty master --  [op openPty] (op-terminal.cc)
+//     to --console-socket or kept, kSyncAck ----->  mountConsole, setCtty, ...
+//     recv <-------- kSyncSeccompListener + fd ---  [op seccompListener] (op-seccomp-listener.cc)
+//     to listenerPath, kSyncAck ----------------->
+//     recv <------------------------- kSyncReady --  op ready
+//     records "created"; exits                      [op startResult]; op waitStart: read the
+//                                                   exec fifo
 //   `berth start`:
-//     open start.fifo (O_RDONLY|O_NONBLOCK)         op startResult: remember the fifo fd
-//     write the exec fifo ----------------------->  op waitStart returns
-//                                                   op runHook xN: startContainer hooks
-//     read start.fifo: EOF  <------------------- op startResultDone: close it; then exec
-//     or kSyncError {opIndex, detail} <--------- a failing op: the record, then exit 1
+//     open start.fifo (O_RDONLY|O_NONBLOCK)
+//     a byte into the exec fifo ----------------->  op waitStart returns
+//                                                   [op runHook x N: startContainer]
+//     read start.fifo: EOF <--------------------  [op startResultDone]: close it; exec
+//       or kSyncError {opIndex, detail} <-------  a failing op: the record, then exit 1
 //
-// Once `ready` has been sent the parent may be gone, so a later failure (exec) also goes to
-// stderr, which is the container's.
+// exec
+//
+//     parent (berth exec)                          launch's child, then berth-init (us)
+//     launch({join, cgroupProcs}) -- clone3 ----->  join the cgroups, setns each namespace
+//                                                   (pid: for our children); execveat us
+//     [paused] writes the pid into the cgroups,
+//     kSyncAck ---------------------------------->  [op waitParent]
+//     recv <---------- kSyncTerminal + pty master --  [op openPty]
+//     kSyncAck ---------------------------------->  ... limits, credentials, seccompLoad
+//     recv <-------- kSyncSeccompListener + fd ---  [op seccompListener]
+//     kSyncAck ---------------------------------->
+//     recv <------------------- kSyncPidfd + fd ---  [op forkIntoPidns] (op-fork.cc): clone
+//     reaps us, follows the pidfd                   into the pid namespace, send, exit
+//     recv: EOF <--------------------------------  the child: [setCtty], execve
+//
+// Either way, on the first failing op, instead of the next message:
+//     recv <--- kSyncError {opIndex, errno, detail} --- exit 1
+// EOF on the socket, for create: we died without a word (killed, or a bug); for exec: the
+// execve (the socket is close-on-exec). Once `ready` has been sent the parent may be gone, so a
+// later failure also goes to stderr, which is the container's.
 #include <dirent.h>
 #include <fcntl.h>
 #include <stdlib.h>

@@ -8,10 +8,7 @@
 // capability drop, no_new_privs and the seccomp load: the child it makes inherits all of
 // them, and is born already filtered, where a tracer inside could not make it skip anything.
 //
-//     parent (berth, Node)                         berth-init (outside)     child (inside)
-//     syncRecv() <-- kSyncPidfd + pidfd (SCM_RIGHTS) -- clone3, send, exit    setCtty?, exec
-//     waitpid(berth-init); the pidfd is exec's process now
-//     syncRecv() <------------- EOF at the execve, or kSyncError from the child's ops ---
+// The messages (kSyncPidfd, then EOF at the execve) are drawn at the top of cmd-run.cc.
 //
 // CLONE_PARENT makes the child the parent's, as berth-init was, so the parent waits for its
 // status. The seccomp filter may refuse clone3 (profiles that answer ENOSYS so that libc

@@ -1,6 +1,6 @@
 // The hook ops (runtime-spec config.md "POSIX-platform Hooks", runtime.md "Lifecycle"):
 // hooksSync, runHook, startResult, startResultDone. The message diagram is at the top of
-// cmd-run.cc; the parent's side is src/container/create.ts (kSyncHooks) and start.ts (the
+// cmd-run.cc; the parent's side is src/container/create-init.ts (kSyncHooks) and start.ts (the
 // start-result fifo).
 //
 // Where each hook kind runs, and why here:

@@ -5,18 +5,9 @@
 // Why the parent sends it, not us: listenerPath is a host path, and by now we are inside the
 // container's root (and maybe its user namespace, which may not connect(2) to the agent's
 // socket); the message carries the container's state, which the parent knows; and a failed
-// delivery must fail `create` naming the field, which the parent does best. So:
-//
-//     parent (berth, Node)                            berth-init
-//     --------------------                            ----------
-//                                                     seccompLoad (NEW_LISTENER): fd
-//     syncRecv() <-- kSyncSeccompListener + fd ---    seccompListener: sendmsg SCM_RIGHTS,
-//                    (SCM_RIGHTS)                     close our copy, then block in read
-//     connect(listenerPath), sendmsg(state JSON
-//       + fd), close
-//     syncSend(kSyncAck) ------------------------->   continue with the next op
-//
-//   On a delivery failure the parent reports the error and kills us; we never continue.
+// delivery must fail `create` naming the field, which the parent does best. So we send the
+// fd (kSyncSeccompListener, drawn at the top of cmd-run.cc) and block until the parent acks;
+// on a delivery failure the parent reports the error and kills us: we never continue.
 //
 // We wait for the ack so that nothing after this op (the user's process above all) runs
 // before the agent holds the fd: a notifying system call would otherwise block on a listener

@@ -9,14 +9,7 @@
 // `exec --tty`); we never connect to the socket ourselves: its path is a host path, which we
 // may no longer reach, and a failed delivery must fail the command naming the flag.
 //
-//     parent (berth, Node)                            berth-init
-//     --------------------                            ----------
-//                                                     openPty: open /dev/ptmx, unlock, slave
-//     syncRecv() <-- kSyncTerminal + master fd ---    sendmsg SCM_RIGHTS, detail "/dev/pts/N";
-//                    (SCM_RIGHTS)                     close our master, block in read
-//     unixSendFd(--console-socket, name, master)
-//       or keep it for the relay
-//     syncSend(kSyncAck) ------------------------->   mountConsole (create only), setCtty, ...
+// The exchange (kSyncTerminal + master, then kSyncAck) is drawn at the top of cmd-run.cc.
 //
 // No copy of the master stays in the container: a process holding it could read and inject
 // the container's terminal I/O, and the terminal would never hang up.

@@ -10,13 +10,11 @@
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync, type Dirent } from "node:fs";
 import { join } from "node:path";
-import { detectCgroups, type CgroupLayout } from "./detect";
-import { applyResources, waitCgroupEmpty, type CgroupSet } from "./driver";
+import type { CgroupLayout } from "./detect";
 import { settleCgroupRemoval, type CgroupRemoveFailure } from "./remove";
-import type { Resources } from "../spec";
 
-export function cgroupPathFor(cgroupsPath: string | undefined, id: string, systemd = false): string {
-  if (systemd) return systemdCgroupPath(cgroupsPath, id);
+/** The cgroupfs driver's path (the systemd driver's is systemdCgroupPath). */
+export function cgroupPathFor(cgroupsPath: string | undefined, id: string): string {
   if (!cgroupsPath) return `/berth/${id}`;
   const clean = cgroupsPath.split("/").filter((c) => c && c !== "." && c !== "..").join("/");
   return cgroupsPath.startsWith("/") ? `/${clean}` : `/berth/${clean}`;
@@ -27,7 +25,7 @@ export function cgroupPathFor(cgroupsPath: string | undefined, id: string, syste
  * it), and the container's cgroup is where systemd puts a scope unit "prefix-name.scope" in that
  * slice: a slice "a-b.slice" nests as /a.slice/a-b.slice. An empty slice is system.slice; a name
  * that is itself a ".slice" is the unit. berth makes these directories before the init is
- * cloned into them; systemd then adopts them with the unit (cgroups/systemd.ts).
+ * cloned into them; systemd then adopts them with the unit (systemd-driver.ts, systemd.ts).
  */
 export function systemdCgroupPath(cgroupsPath: string | undefined, id: string): string {
   const parts = (cgroupsPath ?? "").split(":");
@@ -255,38 +253,3 @@ function removeChildCgroups(dir: string, rmdir: (dir: string) => void): void {
     rmdir(join(dir, e.name));
   }
 }
-
-/**
- * What the lifecycle does to cgroups, as one collaborator (docs/architecture.md, "Rooms":
- * container/ receives its cgroup driver in its Runtime), so rollback can be tested without root.
- * fsCgroupDriver below is the only implementation: --systemd-cgroup is not a driver of its own,
- * create, delete and update start, stop and update the systemd unit themselves (cgroups/systemd.ts)
- * around this one, which still makes, joins, writes and removes the directories.
- */
-export interface CgroupDriver {
-  detect(): CgroupLayout;
-  create(layout: CgroupLayout, path: string): CgroupPlacement;
-  joinCgroups(placement: CgroupPlacement, pid: number, unified: boolean): void;
-  pids(dir: string): number[];
-  /**
-   * rmdir, deepest first, retrying a directory the kernel still calls busy (EBUSY) once it has
-   * emptied, within a short deadline, unless `settle` is false (a directory another container
-   * may still use). Resolves to what failed, with the processes still in a busy one.
-   */
-  remove(dirs: readonly string[], opts?: { settle?: boolean }): Promise<CgroupRemoveFailure[]>;
-  /** Resolve true once no process is left in `dir` or below, false at the deadline. */
-  waitEmpty(dir: string, timeoutMs: number): Promise<boolean>;
-  /** Write linux.resources (and the device rules) into the container's directories. */
-  apply(set: CgroupSet, res: Resources | undefined, warn: (msg: string) => void): void;
-}
-
-/** The cgroupfs driver: plain directories and file writes under the host's mounts. */
-export const fsCgroupDriver: CgroupDriver = {
-  detect: () => detectCgroups(),
-  create: createCgroupDirs,
-  apply: applyResources,
-  joinCgroups,
-  pids: cgroupPids,
-  remove: (dirs, opts) => (opts?.settle === false ? Promise.resolve(removeCgroupDirs(dirs)) : removeCgroupDirsSettled(dirs)),
-  waitEmpty: waitCgroupEmpty,
-};

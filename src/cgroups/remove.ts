@@ -20,7 +20,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { errnoText } from "../errors";
-import { waitCgroupEmpty } from "./driver";
+import { waitCgroupEmpty } from "./files";
 
 /** A directory that could not be removed, and for a busy one the processes still in it. */
 export interface CgroupRemoveFailure {

@@ -14,7 +14,7 @@
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import type { CgroupSet } from "./driver";
+import type { CgroupSet } from "./files";
 
 type U64 = bigint;
 

@@ -1,9 +1,10 @@
 /**
- * The systemd cgroup driver (--systemd-cgroup): the container's cgroup is a transient scope
- * unit "<prefix>-<name>.scope" in the slice of cgroupsPath "slice:prefix:name", made by systemd
- * over D-Bus (org.freedesktop.systemd1.Manager.StartTransientUnit), as runc's systemd manager
- * does. systemd then owns the unit's cgroup: it removes it when the unit stops, and it owns the
- * files it has properties for (systemd-props.ts decides which); berth writes the rest.
+ * The systemd cgroup driver's D-Bus calls (the driver is systemd-driver.ts): the container's
+ * cgroup is a transient scope unit "<prefix>-<name>.scope" in the slice of cgroupsPath
+ * "slice:prefix:name", made by systemd over D-Bus
+ * (org.freedesktop.systemd1.Manager.StartTransientUnit), as runc's systemd manager does.
+ * systemd then owns the unit's cgroup: it removes it when the unit stops, and it owns the files
+ * it has properties for (systemd-props.ts decides which); berth writes the rest.
  *
  * Ordering (runc starts the unit with PIDs=[init] once the init process exists, and the init
  * waits until the unit is up): berth makes the scope's directories first and clones berth-init
@@ -59,6 +60,14 @@ export interface SystemdBus {
   call(member: string, signature: string, body: unknown[], iface?: string): Promise<unknown[]>;
   job(member: string, signature: string, body: unknown[], timeoutMs?: number): Promise<string>;
   close(): void;
+}
+
+/** No connection to systemd could be made: the user reads it at the flag that asked for one. */
+export class SystemdConnectError extends Error {
+  readonly field = "--systemd-cgroup";
+  constructor(readonly reason: string, readonly original: unknown) {
+    super(reason);
+  }
 }
 
 export const NOT_RUNNING = "systemd not running on this host, cannot use systemd cgroups manager";

@@ -13,10 +13,9 @@ import { explainSpec, type Explained, type ExplainSeccomp } from "./explain";
 import { filesystemProblems } from "./check-fs";
 import { gatherHostFacts } from "./host-facts";
 import { hasNetDevices, runtimeNetLinks } from "./net-devices";
-import type { LifecycleNative } from "./runtime";
 
 /** The interfaces of berth's network namespace, asked only for a config with linux.netDevices. */
-const runtimeLinks = (): NetLink[] => runtimeNetLinks(native.nativeSurface as unknown as LifecycleNative, "check");
+const runtimeLinks = (): NetLink[] => runtimeNetLinks(native.nativeSurface, "check");
 
 export interface CheckReport {
   bundle: string;

@@ -2,9 +2,10 @@
 import { fsCgroupDriver } from "../cgroups";
 import * as native from "../native";
 import { StateStore } from "../state";
+import { gatherHostFactsAndLayout } from "./host-facts";
 import type { LifecycleNative, Runtime } from "./runtime";
 
 export function defaultRuntime(root: string, warn: (msg: string) => void = () => undefined): Runtime {
-  const surface = native.nativeSurface as unknown as LifecycleNative;
-  return { native: surface, store: new StateStore(root, (fd, op, nb) => surface.flock(fd, op, nb)), cgroups: fsCgroupDriver, warn };
+  const surface: LifecycleNative = native.nativeSurface;
+  return { native: surface, store: new StateStore(root, (fd, op, nb) => surface.flock(fd, op, nb)), cgroups: fsCgroupDriver, hostFacts: gatherHostFactsAndLayout, warn };
 }

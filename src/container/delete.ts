@@ -8,7 +8,8 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { BerthError } from "../errors";
 import { UNREADABLE_STATE, type ContainerRecord } from "../state";
-import { cgroupRemoveFailureText, detectCgroups, frozenState, isFrozen, setFrozen, stopUnit } from "../cgroups";
+import { cgroupRemoveFailureText, detectCgroups, frozenState, isFrozen, setFrozen } from "../cgroups";
+import { cgroupDriverOf, cgroupErrorsAsync } from "./cgroup-driver";
 import { cgroupSetOf, leafCgroupDir } from "./cgroup-of";
 import { unmountContainerMounts } from "./host-mounts";
 import { unmountImageRootfs } from "./image";
@@ -16,7 +17,6 @@ import { openInit, signalCgroup, signalContainer } from "./kill";
 import { runPoststop } from "./hooks";
 import type { Runtime } from "./runtime";
 import { liveStatus } from "./status";
-import { openSystemd, systemdError } from "./systemd";
 import { faultPoint } from "../fault";
 
 const SIGKILL = 9;
@@ -117,6 +117,7 @@ function foreignFreezer(record: ContainerRecord): string | undefined {
 async function removeOwned(rt: Runtime, record: ContainerRecord): Promise<void> {
   // With the init dead, its pid namespace is gone and every process in it was killed; the
   // cgroup empties as they finish exiting. Wait for that (bounded), then rmdir.
+  const cgroups = cgroupDriverOf(rt, record);
   const leaf = leafCgroupDir(record);
   // A cgroupsPath shared with another berth container (runc allows it): with a pid namespace
   // of its own, this container's processes died with its init (the kernel empties the
@@ -124,30 +125,20 @@ async function removeOwned(rt: Runtime, record: ContainerRecord): Promise<void> 
   // which the last of them removes (runc leaves them running too).
   const ownPidns = (record.config.linux?.namespaces ?? []).some((n) => n.type === "pid" && !n.path);
   const shared = leaf !== undefined && ownPidns && rt.store.cgroupDirsInUse(record.id).has(leaf);
-  if (leaf && !shared && rt.cgroups.pids(leaf).length > 0) {
+  if (leaf && !shared && cgroups.pids(leaf).length > 0) {
     // Processes outlived the init (no pid namespace of its own, or the recorded pid was
     // recycled while the container's own processes live on): they are the container's, found
     // by its cgroup, so they go with it (runc's destroy does the same).
     await signalCgroup(rt, record, SIGKILL);
   }
-  if (leaf && !shared) await rt.cgroups.waitEmpty(leaf, CGROUP_EMPTY_TIMEOUT_MS);
+  if (leaf && !shared) await cgroups.waitEmpty(leaf, CGROUP_EMPTY_TIMEOUT_MS);
   faultPoint("delete", record.id, "wait for the cgroup to empty");
-  if (record.systemdUnit) {
-    // systemd made the unit's cgroup and removes it: stop the unit (and reset it, if it
-    // failed); berth removes only the directories systemd does not own (record.cgroupDirs).
-    const session = await openSystemd(rt, "delete", record.id);
-    try {
-      await stopUnit(session, record.systemdUnit);
-    } catch (err) {
-      throw systemdError("delete", record.id, err);
-    } finally {
-      session.bus.close();
-    }
-    faultPoint("delete", record.id, "stop the systemd unit");
-  }
+  // The driver's own part (systemd: stop the unit, which removes the directories systemd owns);
+  // berth removes the rest (record.cgroupDirs).
+  await cgroupErrorsAsync("delete", record.id, () => cgroups.release({ id: record.id, unit: record.systemdUnit }));
   // A shared directory still in use by the others stays, for the last of them to remove.
   // A busy directory is waited for (briefly) unless another container may still be using it.
-  const failed = await rt.cgroups.remove([...record.cgroupDirs, ...(record.cgroupShared ?? [])], { settle: !shared });
+  const failed = await cgroups.remove([...record.cgroupDirs, ...(record.cgroupShared ?? [])], { settle: !shared });
   if (failed.length && !shared) throw new BerthError({ op: "delete", id: record.id, reason: cgroupRemoveFailureText(failed[0]!) });
   faultPoint("delete", record.id, "remove cgroups");
   if (record.hostMounts && rt.native.umount) {

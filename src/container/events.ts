@@ -5,9 +5,10 @@
  * memory.events on v2, memory.oom_control on v1: an eventfd would need native help, and a
  * missed wake-up here only delays the event to the next tick).
  */
-import { oomKills, readStats, statsJson, type ContainerStats } from "../cgroups";
+import { oomKills, statsJson, type ContainerStats } from "../cgroups";
 import { BerthError } from "../errors";
 import type { ContainerSummary } from "../state";
+import { cgroupDriverOf } from "./cgroup-driver";
 import { cgroupSetOf } from "./cgroup-of";
 import { openInit } from "./kill";
 import type { Runtime } from "./runtime";
@@ -29,7 +30,7 @@ function running(rt: Runtime, id: string): ContainerSummary {
 
 export function stats(rt: Runtime, id: string): ContainerEvent {
   const record = running(rt, id);
-  return { type: "stats", id, data: readStats(cgroupSetOf(record)) };
+  return { type: "stats", id, data: cgroupDriverOf(rt, record).stats(cgroupSetOf(record)) };
 }
 
 /** Go's time.ParseDuration for the units a user gives: "5s", "100ms", "1m30s", "1.5s". */
@@ -61,6 +62,7 @@ export function parseInterval(id: string, text: string): number {
 export async function events(rt: Runtime, id: string, intervalMs: number, emit: (e: ContainerEvent) => void, signal?: AbortSignal): Promise<void> {
   const record = running(rt, id);
   const set = cgroupSetOf(record);
+  const cgroups = cgroupDriverOf(rt, record);
   const pidfd = openInit(rt, record);
   if (pidfd === undefined) throw new BerthError({ op: "events", id, code: "container-not-running", reason: `container with id ${id} is not running` });
   let exited = false;
@@ -83,7 +85,7 @@ export async function events(rt: Runtime, id: string, intervalMs: number, emit: 
   try {
     while (!exited && !signal?.aborted) {
       checkOom();
-      emit({ type: "stats", id, data: readStats(set) });
+      emit({ type: "stats", id, data: cgroups.stats(set) });
       let timer: NodeJS.Timeout | undefined;
       let onAbort: (() => void) | undefined;
       await Promise.race([

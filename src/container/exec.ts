@@ -17,15 +17,16 @@ import { constants as osConstants } from "node:os";
 import { join, resolve } from "node:path";
 import { cgroupPathFor, detectCgroups, parseSubCgroups, resolveSubCgroup, SubCgroupError, v1MountPoints, type SubCgroups } from "../cgroups";
 import { BerthError, problemsError, type Problem } from "../errors";
-import { buildExecPlan, capabilityHostProblems, encodePlan, execJoins, execNamespaceOrder, nsProcName, planSeccomp, SYNC, type ExecPlan, type NamespaceFact } from "../plan";
+import { buildExecPlan, capabilityHostProblems, encodePlan, execJoins, execNamespaceOrder, nsProcName, SYNC, type HostFacts, type ExecPlan, type NamespaceFact } from "../plan";
 import { capabilityNumbers, parseJson, validateProcess, type NamespaceType, type Process, type Spec } from "../spec";
 import type { ContainerRecord } from "../state";
 import { PID_FILE_WRITE, writeFileAtomic } from "../state";
-import { capLastCap, compileSeccomp, deliverSeccompListener } from "./create";
-import { gatherHostFacts } from "./host-facts";
+import { capLastCap } from "./create";
+import { deliverSeccompListener, prepareSeccomp, type PreparedSeccomp } from "./seccomp";
+import { serveInit, takeOverUnannounced } from "./sync";
 import { openInit } from "./kill";
 import { readBoundedFile } from "./bundle";
-import { exitWithin, isAlive, nsIdentity, pidOfPidfd } from "./proc";
+import { isAlive, nsIdentity, pidOfPidfd } from "./proc";
 import type { Runtime } from "./runtime";
 import { liveStatus } from "./status";
 import { reportWarnings } from "./warnings";
@@ -270,55 +271,6 @@ export async function exec(rt: Runtime, opts: ExecOptions): Promise<Execed> {
 }
 
 /**
- * An exec that fails while berth-init may still make the process in the pid namespace.
- * First let it say what it did: its ops ahead are short and wait for nothing of ours, so it
- * soon sends the pidfd (we then own that process: the caller kills and reaps it), an error,
- * or ends. Only when it waits for us (an ack it will not get) or is slow is the socket shut:
- * its send of the pidfd then fails and it kills that process itself (op-fork.cc), which, made
- * with CLONE_PARENT, is left for us to reap; a zombie in the container's pid namespace would
- * keep its init from ever finishing its exit. Returns the process to kill: the one it made,
- * or berth-init when it is still the one that would exec.
- */
-async function takeOverUnannounced(rt: Runtime, launched: { pid: number; pidfd: number; syncFd: number }, current: { pid: number; pidfd: number }, forks: boolean): Promise<{ pid: number; pidfd: number }> {
-  const { native } = rt;
-  if (!forks || current.pid !== launched.pid || !native.syncShutdown) return current;
-  const fd = launched.syncFd;
-  let shut = false;
-  const shutDown = () => {
-    native.syncShutdown!(fd);
-    shut = true;
-  };
-  try {
-    for (;;) {
-      if (!shut && !native.pidfdWait?.(fd, 2000)) shutDown();
-      // Once shut, what it sent before is read, then the end.
-      const msg = native.syncRecv(fd);
-      if (!msg) {
-        if (!shut) return current;
-        break;
-      }
-      if (msg.type === SYNC.pidfd && msg.fd !== undefined) {
-        native.waitpid(current.pid, false);
-        native.closeFd(current.pidfd);
-        return { pid: pidOfPidfd(msg.fd), pidfd: msg.fd };
-      }
-      if (msg.fd !== undefined) native.closeFd(msg.fd);
-      // An error: berth-init ends without making anything. Anything else waits for an ack.
-      if (!shut) {
-        if (msg.type === SYNC.error) return current;
-        shutDown();
-      }
-    }
-  } catch {
-    return current;
-  }
-  // Nothing sent: berth-init ends on its own now (its receive sees the end, or its send fails
-  // and it kills what it made); a bounded wait, and the caller's SIGKILL after that.
-  await exitWithin(native, current.pidfd, 2000);
-  return current;
-}
-
-/**
  * The container stopped after exec let go of its lock (a `kill` or `delete --force` at the same
  * time): what then failed -- the open of its removed cgroup, clone3 into it (ENOENT), a clone
  * into the dead init's pid namespace (ENOMEM) -- is only the consequence. Say what the lock
@@ -329,42 +281,49 @@ function orStopped(id: string, record: ContainerRecord, err: unknown): unknown {
   return new BerthError({ op: OP, id, reason: "cannot exec in a stopped container" });
 }
 
-async function launchExec(
-  rt: Runtime,
-  opts: ExecOptions,
-  prepared: { record: ContainerRecord; process: Process; joins: NamespaceType[]; nsFds: Partial<Record<NamespaceType, number>> },
-  parentFds: number[],
-  subCgroups: SubCgroups,
-): Promise<Execed> {
-  const { id } = opts;
+type Prepared = { record: ContainerRecord; process: Process; joins: NamespaceType[]; nsFds: Partial<Record<NamespaceType, number>> };
+type Current = { pid: number; pidfd: number };
+
+async function launchExec(rt: Runtime, opts: ExecOptions, prepared: Prepared, parentFds: number[], subCgroups: SubCgroups): Promise<Execed> {
   const { native } = rt;
-  const { record, process: proc, joins, nsFds } = prepared;
-  const spec = record.config;
+  const { consoleSocket, facts } = checkExecHost(rt, opts, prepared.process);
+  // The container's seccomp filter, compiled as create compiles it.
+  const seccomp = prepareSeccomp(rt, OP, opts.id, prepared.record.config, prepared.record.bundle, facts.seccomp.flags, false);
+  const planned = planExec(opts, prepared, subCgroups, seccomp, parentFds);
+  const { current, terminal } = await launchAndServe(rt, opts, prepared, planned, seccomp, consoleSocket);
+  if (opts.detach) {
+    native.closeFd(current.pidfd);
+    return { pid: current.pid };
+  }
+  return waitForeground(rt, current, terminal);
+}
+
+/** The terminal options and what this host cannot give the process, refused before the launch. */
+function checkExecHost(rt: Runtime, opts: ExecOptions, proc: Process): { consoleSocket?: string; facts: HostFacts } {
+  const { id } = opts;
   const consoleSocket = checkTerminalOptions(OP, id, { terminal: proc.terminal === true, detach: opts.detach === true, consoleSocket: opts.consoleSocket });
-  if (consoleSocket !== undefined && !native.unixSendFd) throw new BerthError({ op: OP, id, field: "--console-socket", value: opts.consoleSocket, reason: "sending the terminal is not available in this build of berth" });
-  const facts = gatherHostFacts();
+  if (consoleSocket !== undefined && !rt.native.unixSendFd) throw new BerthError({ op: OP, id, field: "--console-socket", value: opts.consoleSocket, reason: "sending the terminal is not available in this build of berth" });
+  const facts = rt.hostFacts();
   if (proc.apparmorProfile && !facts.apparmor) throw new BerthError({ op: OP, id, field: "process.apparmorProfile", value: proc.apparmorProfile, reason: "AppArmor is not enabled on this host" });
   if (proc.apparmorProfile) throw new BerthError({ op: OP, id, field: "process.apparmorProfile", value: proc.apparmorProfile, reason: "AppArmor profiles are not supported by this build of berth" });
   if (proc.selinuxLabel && !facts.selinux) throw new BerthError({ op: OP, id, field: "process.selinuxLabel", value: proc.selinuxLabel, reason: "SELinux is not enabled on this host" });
   if (proc.selinuxLabel) throw new BerthError({ op: OP, id, field: "process.selinuxLabel", value: proc.selinuxLabel, reason: "SELinux labels are not supported by this build of berth" });
+  return { consoleSocket, facts };
+}
 
-  // The container's seccomp filter, compiled as create compiles it.
-  let seccomp: { bpf: Uint8Array; flags: number; listener: boolean } | undefined;
-  let listener: { path: string; metadata?: string } | undefined;
-  if (spec.linux?.seccomp) {
-    if (!native.seccompCompile) throw new BerthError({ op: OP, id, field: "linux.seccomp", reason: "seccomp is not available in this build of berth" });
-    let req;
-    try {
-      req = planSeccomp(spec.linux.seccomp, native.seccompArchNative(), facts.seccomp.flags);
-    } catch (err) {
-      if (err instanceof BerthError) throw err.withContext(OP, id);
-      throw err;
-    }
-    const compiled = compileSeccomp(rt, id, spec, req, OP);
-    seccomp = { bpf: compiled.bpf, flags: req.flags, listener: req.needsListener };
-    if (req.needsListener && req.listenerPath !== undefined) listener = { path: resolve(record.bundle, req.listenerPath), metadata: req.listenerMetadata };
-  }
+interface PlannedExec {
+  plan: ExecPlan;
+  fds: number[];
+  /** The cgroup2 directory, open, when clone3 places the process in it. */
+  cgroupFd?: number;
+  /** Paused: the directories the parent moves berth-init into. */
+  parentJoin: string[];
+}
 
+function planExec(opts: ExecOptions, prepared: Prepared, subCgroups: SubCgroups, prepSeccomp: PreparedSeccomp, parentFds: number[]): PlannedExec {
+  const { id } = opts;
+  const { record, process: proc, joins } = prepared;
+  const { seccomp } = prepSeccomp;
   // berth-init's fd layout: 0-2 stdio, then --preserve-fds. The namespace fds go to the
   // launch's child only (launch's join), which enters them before berth-init starts.
   const fds: number[] = [...(opts.stdio ?? [0, 1, 2])];
@@ -390,17 +349,29 @@ async function launchExec(
     }
     parentFds.push(cgroupFd);
   }
+  // Paused: every directory (nothing was cloned into the frozen cgroup2 one).
+  return { plan, fds, cgroupFd, parentJoin: unifiedCgroup ? [...dirs.v1, unifiedCgroup] : dirs.v1 };
+}
 
+/**
+ * Launch berth-init and serve it (container/sync.ts) until the process exec's; then the pid
+ * file. On any failure the process (berth-init, or what it made) is killed and reaped.
+ */
+async function launchAndServe(rt: Runtime, opts: ExecOptions, prepared: Prepared, planned: PlannedExec, prepSeccomp: PreparedSeccomp, consoleSocket: string | undefined): Promise<{ current: Current; terminal?: ReceivedTerminal }> {
+  const { id } = opts;
+  const { native } = rt;
+  const { record, nsFds } = prepared;
+  const { plan } = planned;
   const join = plan.join.map((j) => ({ fd: nsFds[j.type]!, type: j.flag }));
   const faultOp = faultInitOps(plan.ops, () => OP);
   let launched: ReturnType<typeof native.launch>;
   try {
-    launched = native.launch({ initPath: native.berthInitPath(), plan: encodePlan(plan.ops), fds, cloneFlags: 0, cgroupFd, join, cgroupProcs: plan.cgroupProcs, faultOp });
+    launched = native.launch({ initPath: native.berthInitPath(), plan: encodePlan(plan.ops), fds: planned.fds, cloneFlags: 0, cgroupFd: planned.cgroupFd, join, cgroupProcs: plan.cgroupProcs, faultOp });
   } catch (err) {
     throw orStopped(id, record, err);
   }
   // berth-init, until forkIntoPidns hands over to the process it made in the pid namespace.
-  let current = { pid: launched.pid, pidfd: launched.pidfd };
+  let current: Current = { pid: launched.pid, pidfd: launched.pidfd };
   let ok = false;
   let terminal: ReceivedTerminal | undefined;
   try {
@@ -408,8 +379,7 @@ async function launchExec(
       faultPoint(OP, id, "launch berth-init");
       if (plan.waitsForParent) {
         try {
-          // Paused: every directory (nothing was cloned into the frozen cgroup2 one).
-          rt.cgroups.joinCgroups({ dirs: unifiedCgroup ? [...dirs.v1, unifiedCgroup] : dirs.v1, created: [] }, launched.pid, true);
+          rt.cgroups.joinCgroups({ dirs: planned.parentJoin, created: [] }, launched.pid, true);
         } catch (err) {
           const e = err as NodeJS.ErrnoException;
           throw new BerthError({ op: OP, id, field: e.path, reason: "write", errno: e.code ?? "EIO" });
@@ -417,35 +387,22 @@ async function launchExec(
         faultPoint(OP, id, "join cgroups");
         native.syncSend(launched.syncFd, SYNC.ack);
       }
-      let msg = native.syncRecv(launched.syncFd);
-      while (msg?.type === SYNC.seccompListener || msg?.type === SYNC.terminal || msg?.type === SYNC.pidfd) {
-        if (msg.type === SYNC.pidfd) {
+      const end = serveInit(rt, OP, id, plan.ops, launched.syncFd, {
+        seccompListener: (fd) => deliverSeccompListener(rt, id, record.config, record.bundle, launched.pid, prepSeccomp.listener, fd, OP),
+        terminal: (msg) => {
+          if (terminal) native.closeFd(terminal.fd);
+          terminal = takeTerminal(rt, OP, id, msg, { consoleSocket, keep: !opts.detach });
+        },
+        pidfd: (pidfd) => {
           // berth-init exits once it has sent this (no ack): reap it, follow its child.
-          const pidfd = msg.fd!;
           native.waitpid(current.pid, false);
           native.closeFd(current.pidfd);
           current = { pid: pidOfPidfd(pidfd), pidfd };
-          faultPoint(OP, id, "follow the process");
-        } else {
-          if (msg.type === SYNC.seccompListener) {
-            deliverSeccompListener(rt, id, spec, record.bundle, launched.pid, listener, msg.fd, OP);
-            faultPoint(OP, id, "send the seccomp listener");
-          } else {
-            if (terminal) native.closeFd(terminal.fd);
-            terminal = takeTerminal(rt, OP, id, msg, { consoleSocket, keep: !opts.detach });
-            faultPoint(OP, id, "take the terminal");
-          }
-          native.syncSend(launched.syncFd, SYNC.ack);
-        }
-        msg = native.syncRecv(launched.syncFd);
-      }
-      if (msg?.fd !== undefined) native.closeFd(msg.fd);
+        },
+        initFailed: (err) => orStopped(id, record, err),
+      });
       // The end of the socket without a word: the process exec'd (the socket is close-on-exec).
-      if (msg && msg.type === SYNC.error) {
-        const op = plan.ops[msg.opIndex];
-        throw orStopped(id, record, new BerthError({ op: OP, id, field: op?.origin, reason: msg.detail || (op ? op.op : "berth-init failed"), errno: msg.errno || undefined, errnoInReason: msg.detail.endsWith(": executable file not found in $PATH") }));
-      }
-      if (msg) throw new BerthError({ op: OP, id, reason: `unexpected message ${msg.type} from berth-init`, internal: true });
+      if (end === "ready") throw new BerthError({ op: OP, id, reason: `unexpected message ${SYNC.ready} from berth-init`, internal: true });
       faultPoint(OP, id, "exec the process");
     } catch (err) {
       // Giving up before berth-init said which process it made in the pid namespace: it may
@@ -480,10 +437,12 @@ async function launchExec(
     }
   }
 
-  if (opts.detach) {
-    native.closeFd(current.pidfd);
-    return { pid: current.pid };
-  }
+  return { current, terminal };
+}
+
+/** A foreground exec: relay signals (and the terminal) until the process exits; its status. */
+async function waitForeground(rt: Runtime, current: Current, terminal: ReceivedTerminal | undefined): Promise<Execed> {
+  const { native } = rt;
   // A terminal: relay it (console.ts); window size changes go to the pty, not as a signal.
   const relay: TerminalRelay | undefined = terminal ? relayTerminal(native, terminal) : undefined;
   const handlers = relayed

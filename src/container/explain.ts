@@ -8,12 +8,14 @@
  * for people: mount flags by name (`MS_BIND|MS_REC`), modes and the umask in octal (`0022`),
  * capability sets by name, rlimits by name, the seccomp program by its size and rules.
  */
-import { statfsSync, statSync } from "node:fs";
 import { resolve } from "node:path";
 import { cgroupPathFor, detectCgroups } from "../cgroups";
 import { BerthError } from "../errors";
-import { buildPlan, childFdLayout, CLONE, hostOpenedBinds, idmappedMountRequests, MOUNT_ATTR, MS, PlanError, SECCOMP_FILTER_FLAG, type LaunchPlan, type PlanOp } from "../plan";
+import { buildPlan, CLONE, MOUNT_ATTR, MS, PlanError, SECCOMP_FILTER_FLAG, type LaunchPlan, type PlanOp } from "../plan";
 import { capabilityNumbers, rlimitNumbers, type Spec } from "../spec";
+import { fdLayoutFor } from "./inputs";
+import { cgroupPlanInput } from "./launch-plan";
+import { bindSources } from "./rootfs";
 
 export interface Explained {
   cloneFlags: string[];
@@ -88,6 +90,7 @@ export function humanArgs(op: string, args: PlanOp["args"]): string[] {
       plain[1] = `${S_IF[mode & 0o170000] ?? `0${(mode & 0o170000).toString(8)}`}|${octal(mode)}`;
       // Linux's new_encode_dev: minor's low 8 bits, major, then minor's upper bits.
       plain[2] = `${(dev >>> 8) & 0xfff}:${(dev & 0xff) | ((dev >>> 12) & 0xfff00)}`;
+      plain[5] = n(5) ? "existing=keep" : "existing=must-match";
       break;
     }
     case "umask":
@@ -141,41 +144,19 @@ export function explainSpec(spec: Spec, bundleDir: string, compiledSeccomp?: Exp
   let plan: LaunchPlan;
   try {
     // create's fd table (plan/fd-layout.ts), with no --preserve-fds.
-    const slots = childFdLayout({
-      inherited: 0,
-      startResult: (spec.hooks?.startContainer?.length ?? 0) > 0,
-      joined: (spec.linux?.namespaces ?? []).filter((n) => n.path).map((n) => n.type),
-      idmapped: idmappedMountRequests(spec, bundleDir).map((r) => r.index),
-      bindTrees: hostOpenedBinds(spec, bundleDir).map((r) => r.index),
-    });
+    const { slots } = fdLayoutFor(spec, bundleDir, 0);
     const bindTrees = Object.fromEntries(Object.entries(slots.bindTrees).map(([i, fd]) => [i, { fd, flags: 0 }]));
+    // A source that cannot be looked at is shown as a directory (create would refuse it).
+    const binds = bindSources(spec, bundleDir, () => undefined);
     plan = buildPlan({
       spec,
       rootfs,
       bundle: bundleDir,
       fds: { fifo: slots.fifo, namespaces: slots.namespaces, idmapped: slots.idmapped, bindTrees, startResult: slots.startResult },
-      bindSourceIsFile: (i) => {
-        try {
-          return !statSync(resolve(bundleDir, spec.mounts?.[i]?.source ?? "")).isDirectory();
-        } catch {
-          return false;
-        }
-      },
-      bindSourceIsProcfs: (i) => {
-        try {
-          return statfsSync(resolve(bundleDir, spec.mounts?.[i]?.source ?? "")).type === 0x9fa0;
-        } catch {
-          return false;
-        }
-      },
-      cgroup: {
-        mode: layout.mode,
-        hierarchies: layout.v1Hierarchies.map((h) => ({ name: h.mountPoint.split("/").pop()!, mountPoint: h.mountPoint, data: h.data })),
-        v2Mount: layout.v2Mount,
-        path: cgroupPathFor(spec.linux?.cgroupsPath, "<id>"),
-        // As for the cgroup2 directory create makes (one that exists already is joined instead).
-        intoUnified: layout.v2Mount !== undefined,
-      },
+      bindSourceIsFile: binds.isFile,
+      bindSourceIsProcfs: binds.isProcfs,
+      // As for the cgroup2 directory create makes (one that exists already is joined instead).
+      cgroup: cgroupPlanInput(layout, cgroupPathFor(spec.linux?.cgroupsPath, "<id>"), layout.v2Mount !== undefined),
       capLastCap: 40,
       // What create does without --no-new-keyring (the id is not known here).
       sessionKeyring: "_ses.<container-id>",

@@ -10,6 +10,7 @@ import { cgroupSetOf, leafCgroupDir } from "./cgroup-of";
 import type { ContainerSummary } from "../state";
 import { isAlive, nsIdentity } from "./proc";
 import type { Runtime } from "./runtime";
+import { cgroupDriverOf } from "./cgroup-driver";
 import { liveStatus } from "./status";
 
 /** Open a pidfd for the recorded init, or undefined when it has exited. */
@@ -37,7 +38,7 @@ const pidnsOf = (pid: number) => nsIdentity(`/proc/${pid}/ns/pid`);
  */
 function containerPids(rt: Runtime, record: ContainerSummary, ns: string | undefined): { pids: number[]; others: boolean } {
   const dir = leafCgroupDir(record);
-  const all = (dir ? rt.cgroups.pids(dir) : []).filter((p) => p !== record.pid);
+  const all = (dir ? cgroupDriverOf(rt, record).pids(dir) : []).filter((p) => p !== record.pid);
   if (ns === undefined || ns === pidnsOf(process.pid)) return { pids: [record.pid, ...all], others: false };
   const ours = all.filter((p) => pidnsOf(p) === ns);
   return { pids: [record.pid, ...ours], others: ours.length < all.length };

@@ -7,25 +7,15 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { applyResources, CgroupWriteError, memoryPressure, memoryUsageText, planWrites, ResourceError, setUnitResources, v1DeviceWrites, type CgroupSet } from "../cgroups";
+import { CgroupWriteError, memoryPressure, memoryUsageText, planWrites, v1DeviceWrites, type CgroupSet } from "../cgroups";
 import { BerthError } from "../errors";
 import { pidfdWait } from "../native";
 import type { Resources } from "../spec";
 import { readFdToEnd } from "../state";
 import { cgroupSetOf } from "./cgroup-of";
-import { resourceErrors } from "./create";
+import { cgroupDriverOf, cgroupErrors, cgroupErrorsAsync } from "./cgroup-driver";
 import type { Runtime } from "./runtime";
 import { liveStatus } from "./status";
-import { openSystemd, systemdError } from "./systemd";
-
-async function resourceErrorsAsync<T>(id: string, fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (err) {
-    if (err instanceof ResourceError) throw new BerthError({ op: "update", id, field: err.field, value: err.value, reason: err.reason });
-    throw err;
-  }
-}
 
 type Plain = Record<string, unknown>;
 
@@ -107,29 +97,19 @@ export async function update(rt: Runtime, id: string, requested: Resources): Pro
     const record = rt.store.read("update", id);
     if (liveStatus(rt.store, record) === "stopped") throw new BerthError({ code: "container-not-running", op: "update", id, reason: "container not running" });
     const linux = record.config.linux ?? {};
-    const set = cgroupSetOf(record, rt.cgroups.detect());
-    const { patch, merged, writes, devicesIgnored } = resourceErrors(id, () => planUpdate(linux.resources, requested, swapAccounted(set)), "update");
-    resourceErrors(id, () => planWrites(set, writes), "update");
+    const cgroups = cgroupDriverOf(rt, record);
+    const set = cgroupSetOf(record, cgroups.detect());
+    const { patch, merged, writes, devicesIgnored } = cgroupErrors("update", id, () => planUpdate(linux.resources, requested, swapAccounted(set)));
+    cgroupErrors("update", id, () => planWrites(set, writes));
     if (merged.memory?.checkBeforeUpdate && patch.memory?.limit !== undefined && patch.memory.limit > 0) {
       const usage = memoryUsage(set);
       if (usage !== undefined && usage > patch.memory.limit) {
         throw new BerthError({ op: "update", id, field: "linux.resources.memory.limit", value: patch.memory.limit, reason: `is below the container's current memory usage (${usage} bytes), and memory.checkBeforeUpdate is set` });
       }
     }
-    let fileWrites: Resources | undefined = writes;
-    if (record.systemdUnit) {
-      // systemd owns the limits it has properties for: SetUnitProperties, then the files for the rest.
-      const session = await openSystemd(rt, "update", id);
-      try {
-        fileWrites = await resourceErrorsAsync(id, () => setUnitResources(session, record.systemdUnit!, writes, set.mode));
-      } catch (err) {
-        throw systemdError("update", id, err);
-      } finally {
-        session.bus.close();
-      }
-    }
     // Devices are not updated (see planUpdate): only the resources the patch names.
-    resourceErrors(id, () => memoryBusy(id, set, () => applyResources({ ...set, v1: Object.fromEntries(Object.entries(set.v1).filter(([c]) => c !== "devices")) }, fileWrites)), "update");
+    const withoutDevices = { ...set, v1: Object.fromEntries(Object.entries(set.v1).filter(([c]) => c !== "devices")) };
+    await cgroupErrorsAsync("update", id, () => memoryBusy(id, set, () => cgroups.update({ id, unit: record.systemdUnit, set: withoutDevices }, writes, () => undefined)));
     rt.store.write({ ...record, config: { ...record.config, linux: { ...linux, resources: merged } } });
     if (devicesIgnored) rt.warn(`update ${id}: linux.resources.devices: not changed: update leaves the device rules the container was created with (as runc does)`);
   });
@@ -141,9 +121,9 @@ export async function update(rt: Runtime, id: string, requested: Resources): Pro
  * usage is, as runc does ("unable to set memory limit to 65536 (current usage: ..., peak usage:
  * ...)"). cgroup v2 takes any limit (the kernel reclaims, then OOM-kills): memory.checkBeforeUpdate.
  */
-function memoryBusy<T>(id: string, set: CgroupSet, fn: () => T): T {
+async function memoryBusy<T>(id: string, set: CgroupSet, fn: () => T | Promise<T>): Promise<T> {
   try {
-    return fn();
+    return await fn();
   } catch (err) {
     if (!(err instanceof CgroupWriteError) || err.code !== "EBUSY" || !/(^|\/)memory\.(memsw\.)?limit_in_bytes$/.test(err.file)) throw err;
     const p = memoryPressure(set);

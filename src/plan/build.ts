@@ -25,7 +25,7 @@
  *      no_new_privs, loading one needs CAP_SYS_ADMIN, so then it goes before the caps drop);
  *   9. ready, wait for start, exec.
  */
-import type { IdMapping, Mount, NamespaceType, Process, Spec } from "../spec";
+import { mountKind, type IdMapping, type Mount, type NamespaceType, type Process, type Spec } from "../spec";
 import { capabilityNumbers, rlimitNumbers } from "../spec";
 import type { PlanOp } from "./encode";
 import { flagOptions, MOUNT_ATTR, MS, propagationOptions, recursiveOptions } from "./mount-options";
@@ -186,15 +186,14 @@ interface ParsedOptions {
 
 /** Mount options -> mount(2) flags, data, propagation and mount_setattr(2) attributes. */
 export function parseMountOptions(options: readonly string[] = [], type?: string): ParsedOptions {
-  const out: ParsedOptions = { flags: 0, data: [], propagation: [], recSet: 0, recClr: 0, bind: type === "bind", recursive: false };
+  const kind = mountKind({ type, options });
+  const out: ParsedOptions = { flags: 0, data: [], propagation: [], recSet: 0, recClr: 0, bind: kind.bind, recursive: kind.recursive, idmap: kind.idmapOption };
   for (const opt of options) {
     const flag = flagOptions[opt];
     if (flag) {
       const [clear, bit] = flag;
       if (clear) out.flags &= ~bit;
       else out.flags |= bit;
-      if (opt === "bind" || opt === "rbind") out.bind = true;
-      if (opt === "rbind") out.recursive = true;
       continue;
     }
     const prop = propagationOptions[opt];
@@ -222,10 +221,7 @@ export function parseMountOptions(options: readonly string[] = [], type?: string
       }
       continue;
     }
-    if (opt === "idmap" || opt === "ridmap") {
-      out.idmap = opt;
-      continue;
-    }
+    if (opt === "idmap" || opt === "ridmap") continue;
     if (opt === "tmpcopyup" || opt === "copy-symlink") continue;
     out.data.push(opt);
   }
@@ -607,8 +603,7 @@ export interface IdmappedMountRequest {
  */
 function idmapRequestFor(m: Mount, i: number, spec: Spec, bundle: string): IdmappedMountRequest | undefined {
   const opts = parseMountOptions(m.options, m.type);
-  const hasMaps = (m.uidMappings?.length ?? 0) > 0 || (m.gidMappings?.length ?? 0) > 0;
-  if (!opts.idmap && !hasMaps) return undefined;
+  if (!mountKind(m).idmapped) return undefined;
   const origin = `mounts[${i}]`;
   if (!opts.bind) throw new PlanError(`${origin}.options`, m.options, "an idmapped mount must be a bind mount (add \"bind\" or \"rbind\")");
   const linux = spec.linux ?? {};

@@ -4,7 +4,7 @@
  * facts later, but with these messages the user learns before anything is made.
  */
 import type { Problem } from "../errors";
-import { capabilityNumbers, capabilitySets, joinField, type NamespaceType, type Process, type Spec } from "../spec";
+import { capabilityNumbers, capabilitySets, joinField, mountKind, type NamespaceType, type Process, type Spec } from "../spec";
 import type { HostFacts } from "./host-facts";
 import { netDeviceHostProblems } from "./net-devices";
 
@@ -115,8 +115,7 @@ export function hostProblems(spec: Spec, host: HostFacts): Problem[] {
   });
 
   (spec.mounts ?? []).forEach((m, i) => {
-    const idmap = m.uidMappings !== undefined || (m.options ?? []).some((o) => o === "idmap" || o === "ridmap");
-    if (idmap && !host.idmappedMounts) error(`mounts[${i}]`, undefined, "an idmapped mount needs mount_setattr(2) (Linux 5.12+), which this kernel lacks");
+    if (mountKind(m).idmapped && !host.idmappedMounts) error(`mounts[${i}]`, undefined, "an idmapped mount needs mount_setattr(2) (Linux 5.12+), which this kernel lacks");
   });
 
   // config-linux.md "Network Devices": the runtime MUST check that the move is possible.

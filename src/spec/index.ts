@@ -1,6 +1,7 @@
 /** The spec room: parse, validate and describe OCI configs. Pure: no fs, no processes. */
 export type * from "./types";
 export { parseJson } from "./parse";
+export { mountKind, type MountKind, type MountLike } from "./mount-kind";
 export { validateConfig, validateProcess, validateState, validateFeatures, type Validated } from "./validate";
 export { semanticProblems } from "./semantic";
 export { defaultSpec, SPEC_VERSION, type DefaultSpecOptions } from "./default-spec";

@@ -8,6 +8,7 @@
 import type { Problem } from "../errors";
 import { allCapabilities, capabilitySets } from "./capabilities";
 import { joinField } from "./field-path";
+import { mountKind } from "./mount-kind";
 import { interfaceNameProblem, isNameTemplate, netDeviceField } from "./net-device-names";
 import { rlimitNumbers } from "./rlimits";
 
@@ -78,9 +79,7 @@ function checkMounts(spec: Obj, c: Collector): void {
         c.warn(`${base}.destination`, m.destination, `is relative: deprecated, taken as "/${m.destination}"`);
       }
     }
-    const options = arr(m.options).filter(isStr);
-    const isBind = m.type === "bind" || options.includes("bind") || options.includes("rbind");
-    if (isBind && (m.source === undefined || m.source === "")) {
+    if (mountKind(m).bind && (m.source === undefined || m.source === "")) {
       c.error(`${base}.source`, undefined, "is required for a bind mount");
     }
     const hasUid = m.uidMappings !== undefined;

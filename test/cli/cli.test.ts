@@ -135,7 +135,7 @@ test("check --explain prints values as people read them: mount flags by name, mo
   const line = (op: string, origin: string) => r.stdout.split("\n").find((l) => new RegExp(`^\\s*\\d+  ${op}\\s`).test(l) && l.trimEnd().endsWith(origin))?.replace(/\s+/g, " ").trim();
   expect(line("mount", "root.path")).toMatch(/ mount "\S+rootfs" "\/" "" MS_BIND\|MS_REC "" root\.path$/);
   expect(line("mkdirInRoot", "mounts[1]")).toMatch(/ mkdirInRoot "\/dev" 0755 0 mounts\[1\]$/);
-  expect(line("mknod", "(default devices)")).toMatch(/ mknod "\/dev\/null" S_IFCHR\|0666 1:3 0 0 \(default devices\)$/);
+  expect(line("mknod", "(default devices)")).toMatch(/ mknod "\/dev\/null" S_IFCHR\|0666 1:3 0 0 existing=keep \(default devices\)$/);
   expect(line("umask", "process.user.umask")).toMatch(/ umask 0022 process\.user\.umask$/);
   expect(line("capBounding", "process.capabilities.bounding")).toMatch(/ capBounding CAP_KILL\|CAP_NET_BIND_SERVICE\|CAP_AUDIT_WRITE process\.capabilities\.bounding$/);
   expect(line("capset", "process.capabilities")).toMatch(/ capset effective=CAP_KILL\|CAP_NET_BIND_SERVICE\|CAP_AUDIT_WRITE permitted=\S+ inheritable=\(none\) process\.capabilities$/);

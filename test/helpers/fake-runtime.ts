@@ -9,9 +9,9 @@
 import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { CgroupDriver, CgroupLayout, CgroupPlacement } from "../../src/cgroups";
+import { cgroupfsDriver, type CgroupLayout, type CgroupPlacement } from "../../src/cgroups";
 import type { LifecycleNative, Runtime } from "../../src/container";
-import { SYNC } from "../../src/plan";
+import { SYNC, type HostFacts } from "../../src/plan";
 import { defaultSpec, type Spec } from "../../src/spec";
 import { StateStore, type ContainerRecord } from "../../src/state";
 import { FakeSystemdBus } from "./fake-systemd";
@@ -64,6 +64,30 @@ export interface Fixture {
 
 // Like this host: v1 controllers (devices among them, so device rules are v1 writes) beside cgroup2.
 export const layout: CgroupLayout = { mode: "hybrid", v2Mount: "/fake/unified", v2Controllers: [], v1Mounts: { cpu: "/fake/cpu", devices: "/fake/devices" }, v1Hierarchies: [{ mountPoint: "/fake/cpu", data: "cpu" }, { mountPoint: "/fake/devices", data: "devices" }] };
+
+/**
+ * A host that can do what the fixtures ask (every namespace, seccomp, idmapped mounts), with no
+ * probe of the real kernel: the fakes run without the addon and without root.
+ */
+export const hostFacts: HostFacts = {
+  kernelRelease: "6.1.0-fake",
+  namespaces: { cgroup: true, ipc: true, mount: true, network: true, pid: true, time: true, user: true, uts: true },
+  userNamespacesAllowed: true,
+  cgroup: { mode: layout.mode, controllers: ["cpu", "devices"] },
+  seccomp: {
+    enabled: true,
+    actions: ["SCMP_ACT_KILL", "SCMP_ACT_KILL_PROCESS", "SCMP_ACT_KILL_THREAD", "SCMP_ACT_TRAP", "SCMP_ACT_ERRNO", "SCMP_ACT_TRACE", "SCMP_ACT_ALLOW", "SCMP_ACT_LOG", "SCMP_ACT_NOTIFY"],
+    flags: ["SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_SPEC_ALLOW"],
+    libseccompVersion: "2.5.4",
+    unknownSyscalls: () => [],
+  },
+  apparmor: false,
+  selinux: false,
+  idmappedMounts: true,
+  capLastCap: 40,
+  capSysResource: true,
+  rlimits: {},
+};
 
 export function fixture(opts: { spec?: (s: Spec) => void; systemd?: boolean } = {}): Fixture {
   const base = mkdtempSync(join(tmpdir(), "berth-rollback-unit-"));
@@ -123,7 +147,10 @@ export function fixture(opts: { spec?: (s: Spec) => void; systemd?: boolean } = 
       rec.call("native.waitExit");
       return { exitCode: 0, signal: null };
     },
-    waitpid: () => rec.call("native.waitpid"),
+    waitpid: (pid) => {
+      rec.call("native.waitpid");
+      return { pid, status: 0, exitCode: 0, signal: null };
+    },
     closeFd: (fd) => {
       // As close(2): the fd is released even when an error is reported.
       if (!openFds.delete(fd)) throw Object.assign(new Error(`closeFd(${fd}): not an fd the fake handed out`), { code: "EBADF" });
@@ -144,7 +171,9 @@ export function fixture(opts: { spec?: (s: Spec) => void; systemd?: boolean } = 
     berthInitPath: () => "/fake/berth-init",
   };
 
-  const cgroups: CgroupDriver = {
+  // The cgroupfs driver over recording fakes of its directory work (--systemd-cgroup builds the
+  // systemd driver over the same fakes).
+  const cgroups = cgroupfsDriver({
     detect: () => {
       rec.call("cgroups.detect");
       return layout;
@@ -164,7 +193,7 @@ export function fixture(opts: { spec?: (s: Spec) => void; systemd?: boolean } = 
       return [];
     },
     waitEmpty: async () => true,
-  };
+  });
 
   class FakeStore extends StateStore {
     override createDir(op: string, id: string): string {
@@ -189,6 +218,7 @@ export function fixture(opts: { spec?: (s: Spec) => void; systemd?: boolean } = 
   f.rt = {
     native,
     cgroups,
+    hostFacts: () => ({ ...hostFacts, cgroupLayout: layout }),
     store: new FakeStore(f.root, () => true),
     warn: (m) => f.warnings.push(m),
     ...(opts.systemd

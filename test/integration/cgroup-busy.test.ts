@@ -12,19 +12,16 @@ import { join } from "node:path";
 import { berth } from "../helpers/cli";
 import { cgroupDirsFor, makeBundle, type TestBundle } from "../helpers/bundle";
 import { until } from "../helpers/until";
+import { testIds } from "../helpers/ids";
 
 const pidsMount = "/sys/fs/cgroup/pids";
 const maybe = existsSync(join(pidsMount, "cgroup.procs")) ? test : test.skip;
 
 let b: TestBundle | undefined;
-let ids: string[] = [];
+const ids = testIds("busy");
 let ours: ChildProcess[] = [];
 
-const uniq = (name: string) => {
-  const id = `t-busy-${name}-${process.pid}-${Math.floor(Math.random() * 1e6)}`;
-  ids.push(id);
-  return id;
-};
+const uniq = ids.uniq;
 const cli = (args: string[]) => berth(["--root", b!.root, ...args]);
 const alive = (p: ChildProcess) => p.exitCode === null && p.signalCode === null;
 
@@ -43,8 +40,7 @@ afterEach(async () => {
     await until("the test's process to exit", () => !alive(p), 5_000, 5);
   }
   ours = [];
-  for (const id of ids) cli(["delete", "--force", id]);
-  ids = [];
+  ids.deleteAll((id) => cli(["delete", "--force", id]));
   b?.cleanup();
   b = undefined;
 });

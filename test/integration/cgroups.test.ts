@@ -11,25 +11,21 @@ import { berth, berthBin } from "../helpers/cli";
 import { until } from "../helpers/until";
 import { cgroupDirsFor, makeBundle, type TestBundle } from "../helpers/bundle";
 import { detectCgroups } from "../../src/cgroups";
+import { testIds } from "../helpers/ids";
 
 const layout = detectCgroups();
 const hybrid = layout.mode === "hybrid" || layout.mode === "legacy";
 const maybe = hybrid ? describe : describe.skip;
 
 let b: TestBundle;
-let ids: string[] = [];
-const uniq = (name: string) => {
-  const id = `t-cg-${name}-${process.pid}-${Math.floor(Math.random() * 1e6)}`;
-  ids.push(id);
-  return id;
-};
+const ids = testIds("cg");
+const uniq = ids.uniq;
 const run = (args: string[], input?: string) => berth(["--root", b.root, ...args], { input });
 afterEach(() => {
-  for (const id of ids) {
+  ids.deleteAll((id) => {
     run(["delete", "--force", id]);
     expect({ id, left: cgroupDirsFor(`/berth/${id}`) }).toEqual({ id, left: [] });
-  }
-  ids = [];
+  });
   b?.cleanup();
 });
 

@@ -9,18 +9,14 @@ import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { berth, berthBin } from "../helpers/cli";
 import { makeBundle, type TestBundle } from "../helpers/bundle";
+import { testIds } from "../helpers/ids";
 
 let b: TestBundle;
-let ids: string[] = [];
-const uniq = (name: string) => {
-  const id = `t-cli-${name}-${process.pid}-${Math.floor(Math.random() * 1e6)}`;
-  ids.push(id);
-  return id;
-};
+const ids = testIds("cli");
+const uniq = ids.uniq;
 const run = (args: string[], cwd?: string) => berth(["--root", b.root, ...args], { cwd });
 afterEach(() => {
-  for (const id of ids) run(["delete", "--force", id]);
-  ids = [];
+  ids.deleteAll((id) => run(["delete", "--force", id]));
   b?.cleanup();
 });
 

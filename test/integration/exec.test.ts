@@ -10,15 +10,12 @@ import { join } from "node:path";
 import { berth, berthBin } from "../helpers/cli";
 import { until } from "../helpers/until";
 import { cgroupDirsFor, makeBundle, processesMentioning, type TestBundle } from "../helpers/bundle";
+import { testIds } from "../helpers/ids";
 
 let b: TestBundle;
-let ids: string[] = [];
+const ids = testIds("exec");
 let scratch: string;
-const uniq = (name: string) => {
-  const id = `t-exec-${name}-${process.pid}-${Math.floor(Math.random() * 1e6)}`;
-  ids.push(id);
-  return id;
-};
+const uniq = ids.uniq;
 const run = (args: string[]) => berth(["--root", b.root, ...args]);
 const ok = { exitCode: 0, stderr: "" };
 
@@ -26,8 +23,7 @@ beforeEach(() => {
   scratch = mkdtempSync(join(tmpdir(), "berth-exec-"));
 });
 afterEach(() => {
-  for (const id of ids) run(["delete", "--force", id]);
-  ids = [];
+  ids.deleteAll((id) => run(["delete", "--force", id]));
   b?.cleanup();
   rmSync(scratch, { recursive: true, force: true });
 });

@@ -9,19 +9,16 @@ import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from "n
 import { join } from "node:path";
 import { berth } from "../helpers/cli";
 import { cgroupDirsFor, makeBundle, type TestBundle } from "../helpers/bundle";
+import { testIds } from "../helpers/ids";
 
 const unified = "/sys/fs/cgroup/unified";
 const freezer = "/sys/fs/cgroup/freezer";
 let b: TestBundle | undefined;
-let ids: string[] = [];
+const ids = testIds("frz");
 /** The test's own cgroup directories, deepest last: thawed and removed after each test. */
 let ours: string[] = [];
 
-const uniq = (name: string) => {
-  const id = `t-frz-${name}-${process.pid}-${Math.floor(Math.random() * 1e6)}`;
-  ids.push(id);
-  return id;
-};
+const uniq = ids.uniq;
 const cli = (args: string[]) => berth(["--root", b!.root, ...args]);
 
 function ourCgroup(dir: string): string {
@@ -35,8 +32,7 @@ afterEach(() => {
     if (existsSync(join(dir, "cgroup.freeze"))) writeFileSync(join(dir, "cgroup.freeze"), "0");
     if (existsSync(join(dir, "freezer.state"))) writeFileSync(join(dir, "freezer.state"), "THAWED");
   }
-  for (const id of ids) cli(["delete", "--force", id]);
-  ids = [];
+  ids.deleteAll((id) => cli(["delete", "--force", id]));
   for (const dir of ours.reverse()) if (existsSync(dir)) rmdirSync(dir);
   ours = [];
   b?.cleanup();

@@ -14,17 +14,14 @@ import { gunzipSync, gzipSync } from "node:zlib";
 import * as tar from "tar";
 import { berth, berthBin, repoRoot, runCaptured } from "../helpers/cli";
 import { busyboxRootfs } from "../helpers/bundle";
+import { testIds } from "../helpers/ids";
 
 const sha = (b: Buffer | string) => `sha256:${createHash("sha256").update(b).digest("hex")}`;
 let work: string;
 let imageRoot: string;
 let stateRoot: string;
-let ids: string[] = [];
-const uniq = (n: string) => {
-  const id = `t-img-${n}-${process.pid}-${Math.floor(Math.random() * 1e6)}`;
-  ids.push(id);
-  return id;
-};
+const ids = testIds("img");
+const uniq = ids.uniq;
 const cli = (args: string[]) => berth(["--root", stateRoot, "--image-root", imageRoot, ...args], { timeoutMs: 60_000 });
 const ok = (args: string[]) => {
   const r = cli(args);
@@ -39,8 +36,7 @@ beforeEach(() => {
   mkdirSync(stateRoot);
 });
 afterEach(() => {
-  for (const id of ids) cli(["delete", "--force", id]);
-  ids = [];
+  ids.deleteAll((id) => cli(["delete", "--force", id]));
   const mounted = readFileSync("/proc/self/mountinfo", "utf8").includes(work);
   rmSync(work, { recursive: true, force: true });
   expect(mounted).toBe(false);

@@ -6,19 +6,15 @@ import { cpSync, readFileSync, readlinkSync, existsSync, rmSync, writeFileSync }
 import { join } from "node:path";
 import { berth } from "../helpers/cli";
 import { cgroupDirsFor, makeBundle, processesMentioning, type TestBundle } from "../helpers/bundle";
+import { testIds } from "../helpers/ids";
 
 let b: TestBundle;
-let ids: string[] = [];
-const uniq = (name: string) => {
-  const id = `t-${name}-${process.pid}-${Math.floor(Math.random() * 1e6)}`;
-  ids.push(id);
-  return id;
-};
+const ids = testIds();
+const uniq = ids.uniq;
 const run = (args: string[]) => berth(["--root", b.root, ...args]);
 
 afterEach(() => {
-  for (const id of ids) run(["delete", "--force", id]);
-  ids = [];
+  ids.deleteAll((id) => run(["delete", "--force", id]));
   b?.cleanup();
 });
 

@@ -15,19 +15,16 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { berth } from "../helpers/cli";
 import { busyboxRootfs, cgroupDirsFor, makeBundle, type TestBundle } from "../helpers/bundle";
+import { testIds } from "../helpers/ids";
 
 let b: TestBundle | undefined;
-let ids: string[] = [];
+const ids = testIds("mnt");
 /** Mount points this test made on the host, unmounted (newest first) after it. */
 let ours: string[] = [];
 /** Directories outside the bundle to remove after the test. */
 let extraDirs: string[] = [];
 
-const uniq = (name: string) => {
-  const id = `t-mnt-${name}-${process.pid}-${Math.floor(Math.random() * 1e6)}`;
-  ids.push(id);
-  return id;
-};
+const uniq = ids.uniq;
 const cli = (args: string[]) => berth(["--root", b!.root, ...args]);
 
 function hostMount(args: string[], at: string): void {
@@ -36,8 +33,7 @@ function hostMount(args: string[], at: string): void {
 }
 
 afterEach(() => {
-  for (const id of ids) cli(["delete", "--force", id]);
-  ids = [];
+  ids.deleteAll((id) => cli(["delete", "--force", id]));
   for (const at of ours.reverse()) execFileSync("umount", [at]);
   ours = [];
   // Never rm -rf through a mount: that would delete what it shows.

@@ -13,23 +13,19 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { berth, berthBin } from "../helpers/cli";
 import { makeBundle, type TestBundle } from "../helpers/bundle";
+import { testIds } from "../helpers/ids";
 
 let b: TestBundle | undefined;
-let ids: string[] = [];
+const ids = testIds("notify");
 let probeDir: string;
-const uniq = (name: string) => {
-  const id = `t-notify-${name}-${process.pid}-${Math.floor(Math.random() * 1e6)}`;
-  ids.push(id);
-  return id;
-};
+const uniq = ids.uniq;
 beforeAll(() => {
   probeDir = mkdtempSync(join(tmpdir(), "berth-notify-probe-"));
   execFileSync("cc", ["-O2", "-Wall", "-static", "-o", join(probeDir, "notify-send"), join(__dirname, "fixtures", "notify-send.c")], { stdio: "pipe" });
 });
 afterAll(() => rmSync(probeDir, { recursive: true, force: true }));
 afterEach(() => {
-  for (const id of ids) berth(["--root", b!.root, "delete", "--force", id]);
-  ids = [];
+  ids.deleteAll((id) => berth(["--root", b!.root, "delete", "--force", id]));
   b?.cleanup();
   b = undefined;
 });

@@ -15,6 +15,7 @@ import { join } from "node:path";
 import * as native from "../../src/native";
 import { berth } from "../helpers/cli";
 import { cgroupDirsFor, makeBundle, processesMentioning, type TestBundle } from "../helpers/bundle";
+import { testIds } from "../helpers/ids";
 
 const E = constants.errno;
 const work = mkdtempSync(join(tmpdir(), "berth-process-"));
@@ -29,17 +30,12 @@ beforeAll(() => {
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 let b: TestBundle | undefined;
-let ids: string[] = [];
-const uniq = (name: string) => {
-  const id = `t-${name}-${process.pid}-${Math.floor(Math.random() * 1e6)}`;
-  ids.push(id);
-  return id;
-};
+const ids = testIds();
+const uniq = ids.uniq;
 const cli = (args: string[]) => berth(["--root", b!.root, ...args]);
 
 afterEach(() => {
-  for (const id of ids) cli(["delete", "--force", id]);
-  ids = [];
+  ids.deleteAll((id) => cli(["delete", "--force", id]));
   b?.cleanup();
   b = undefined;
 });

@@ -15,6 +15,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { berth, berthBin } from "../helpers/cli";
 import { makeBundle, processesMentioning, type TestBundle } from "../helpers/bundle";
+import { testIds } from "../helpers/ids";
 
 const work = mkdtempSync(join(tmpdir(), "berth-tty-"));
 const receiverBin = join(work, "console-receiver");
@@ -26,13 +27,9 @@ beforeAll(() => {
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 let b: TestBundle | undefined;
-let ids: string[] = [];
+const ids = testIds("tty");
 let receivers: number[] = [];
-const uniq = (name: string) => {
-  const id = `t-tty-${name}-${process.pid}-${Math.floor(Math.random() * 1e6)}`;
-  ids.push(id);
-  return id;
-};
+const uniq = ids.uniq;
 const cli = (args: string[]) => berth(["--root", b!.root, ...args]);
 const ok = { exitCode: 0, stdout: "", stderr: "" };
 
@@ -45,14 +42,15 @@ afterEach(() => {
     }
   }
   receivers = [];
-  if (b) {
-    for (const id of ids) cli(["delete", "--force", id]);
+  const made = [...ids.made];
+  const bundle = b;
+  ids.deleteAll((id) => bundle && cli(["delete", "--force", id]));
+  if (bundle) {
     // Nothing left: no container in the state root, no process of ours.
-    expect(readdirSync(b.root)).toEqual([]);
-    for (const id of ids) expect(processesMentioning(id)).toEqual([]);
-    b.cleanup();
+    expect(readdirSync(bundle.root)).toEqual([]);
+    for (const id of made) expect(processesMentioning(id)).toEqual([]);
+    bundle.cleanup();
   }
-  ids = [];
   b = undefined;
 });
 

@@ -10,21 +10,17 @@ import { closeSync, constants, existsSync, openSync, readFileSync, writeSync } f
 import { join } from "node:path";
 import { berth, berthBin } from "../helpers/cli";
 import { makeBundle, type TestBundle } from "../helpers/bundle";
+import { testIds } from "../helpers/ids";
 
 const pidsMount = "/sys/fs/cgroup/pids";
 let b: TestBundle | undefined;
-let ids: string[] = [];
+const ids = testIds("trans");
 
-const uniq = (name: string) => {
-  const id = `t-trans-${name}-${process.pid}-${Math.floor(Math.random() * 1e6)}`;
-  ids.push(id);
-  return id;
-};
+const uniq = ids.uniq;
 const cli = (args: string[]) => berth(["--root", b!.root, ...args]);
 
 afterEach(() => {
-  for (const id of ids) cli(["delete", "--force", id]);
-  ids = [];
+  ids.deleteAll((id) => cli(["delete", "--force", id]));
   b?.cleanup();
   b = undefined;
 });

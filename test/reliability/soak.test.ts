@@ -4,7 +4,7 @@
  * Three CLI loops -- `run` of /bin/true; create -> start -> kill -> delete; run -d -> exec ->
  * delete -f -- for 12 cycles each (1,000 with BERTH_RELIABILITY_LONG=1, or BERTH_SOAK_CYCLES),
  * and the library API (src/index.ts) in this process. Counted after a warm-up and again at the
- * end: this process's fds, fds on berth's memfds (held by our containers or by us), mounts,
+ * end: this process's fds, fds on berth's memfds (held by our containers or by us), mounts (under its own directories and the rootfs it uses),
  * cgroup directories under our parent, state entries, our containers' processes, and zombies
  * (ours, and berth-inits nobody reaps). Each must not grow. (A container's init that has exited
  * is a zombie of the host's pid 1 until it reaps it, which may take a while: not counted.) The CLI's peak RSS is taken per
@@ -111,13 +111,20 @@ interface Counts {
 }
 const RESOURCES: (keyof Counts)[] = ["ownFds", "memfds", "mounts", "cgroups", "state", "processes", "zombies"];
 
+function ourMountPoint(path: string): boolean {
+  return [work, busyboxRootfs()].some((dir) => path === dir || path.startsWith(`${dir}/`));
+}
+
 function count(root: string, rt: string): Counts {
   const cgParent = cgParentOf(rt);
   const s = hostSnapshot(root, cgParent);
   return {
     ownFds: s.ownFds.length,
     memfds: memfds(cgParent, rt === "runc" ? /^\/memfd:runc/ : /^\/memfd:berth-/),
-    mounts: s.mounts.length,
+    // Mounts are counted where this soak's containers could leave one: under its own directory
+    // (bundles, state roots) and the rootfs they share. The host's whole table also changes
+    // with whatever else runs on the machine.
+    mounts: s.mounts.filter((m) => ourMountPoint(m.split(" ")[0]!)).length,
     cgroups: s.cgroups.length,
     state: s.state.length,
     processes: s.processes.filter((p) => inParent(p.split(" ")[0]!, cgParent) && !isZombie(p.split(" ")[0]!)).length,

@@ -79,6 +79,11 @@ const imageApart = {
 for (const [name, src] of [["berth-fast.js", "src/cli/fast.ts"], ["berth-launch.js", "src/cli/fast-launch.ts"], ["berth-main.js", "src/cli/main.ts"], ["berth-image.js", "src/image/index.ts"]]) {
   await build({ ...common, entryPoints: [join(root, src)], outfile: join(root, "bin", name), minifySyntax: true, plugins: [validatorsApart, dbusApart, imageApart] });
 }
+// containerd-shim-berth-v1 (src/shim/main.ts): containerd's runtime v2 shim, one long-lived
+// process that calls the library in-process. It shares the bundles apart (validators, image,
+// dbus) with the CLI, so it is installed beside them.
+await build({ ...common, entryPoints: [join(root, "src/shim/main.ts")], outfile: join(root, "bin/containerd-shim-berth-v1"), banner: { js: "#!/usr/bin/env node" }, minifySyntax: true, plugins: [validatorsApart, dbusApart, imageApart] });
+chmodSync(join(root, "bin/containerd-shim-berth-v1"), 0o755);
 await build({ ...common, entryPoints: [join(root, "src/cgroups/dbus-next.ts")], outfile: join(root, "bin/berth-dbus.js"), minifySyntax: true, external: ["usocket", "x11"] });
 await build({ ...common, entryPoints: [join(root, "src/spec/generated/validators.js")], outfile: join(root, "bin/berth-validators.js"), minifySyntax: true });
 chmodSync(join(root, "bin/berth"), 0o755);
@@ -106,4 +111,4 @@ chmodSync(join(root, "bin/berth"), 0o755);
 }
 
 await build({ ...common, entryPoints: [join(root, "src/index.ts")], outfile: join(root, "dist/index.js"), external: ["dbus-next", "dbus-next/*"] });
-console.log("bundle: bin/berth, bin/berth-fast.js, bin/berth-launch.js, bin/berth-main.js, bin/berth-image.js, bin/berth-dbus.js, bin/berth-validators.js (+ code caches), dist/index.js");
+console.log("bundle: bin/berth, bin/containerd-shim-berth-v1, bin/berth-fast.js, bin/berth-launch.js, bin/berth-main.js, bin/berth-image.js, bin/berth-dbus.js, bin/berth-validators.js (+ code caches), dist/index.js");

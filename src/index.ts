@@ -14,12 +14,17 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import * as container from "./container";
 import { BerthError } from "./errors";
+import * as native from "./native";
 import type { Runtime, StateOutput } from "./container";
+import type { Resources as LinuxResources } from "./spec";
+import type { ContainerStats } from "./cgroups";
 
 
 export { BerthError, type BerthErrorCode, type Problem } from "./errors";
 export { validateConfig, validateProcess, defaultSpec, type Spec, type Process, type State } from "./spec";
 export { checkBundle, featuresDocument, loadBundle, type CheckReport, type StateOutput } from "./container";
+export type { Resources as LinuxResources } from "./spec";
+export type { ContainerStats } from "./cgroups";
 
 export interface Common {
   /** State directory (default /run/berth). */
@@ -179,4 +184,55 @@ export interface ExecOptions extends Common {
 /** Run one more process in a running container: `{pid, exitCode}` (exitCode 128+n for signal n; none with detach). */
 export async function exec(id: string, opts: ExecOptions): Promise<{ pid: number; exitCode?: number }> {
   return container.exec(runtime(opts), { id, process: opts.process, detach: opts.detach, pidFile: opts.pidFile, stdio: opts.stdio, cgroup: opts.cgroup, ignorePaused: opts.ignorePaused, consoleSocket: opts.consoleSocket });
+}
+
+/** Freeze the container's cgroup (runc's pause). */
+export async function pause(id: string, opts: Common = {}): Promise<void> {
+  await container.pause(runtime(opts), id);
+}
+
+/** Thaw the container's cgroup. */
+export async function resume(id: string, opts: Common = {}): Promise<void> {
+  await container.resume(runtime(opts), id);
+}
+
+/** The host pids of every process in the container's cgroup. */
+export async function pids(id: string, opts: Common = {}): Promise<number[]> {
+  return container.containerProcesses(runtime(opts), id);
+}
+
+/** Change the resources of a running container (runc's update --resources). */
+export async function update(id: string, resources: LinuxResources, opts: Common = {}): Promise<void> {
+  await container.update(runtime(opts), id, resources);
+}
+
+/** The container's resource usage, read from its cgroups (runc's events --stats). */
+export async function stats(id: string, opts: Common = {}): Promise<ContainerStats> {
+  const e = container.stats(runtime(opts), id);
+  if (!e.data) throw new BerthError({ code: "internal", op: "stats", id, reason: "no statistics", internal: true });
+  return e.data;
+}
+
+/**
+ * Wait for a child of this process that is not a container's init, e.g. the process of
+ * `exec({detach: true})` (berth-init forks it with CLONE_PARENT, so it is this process's child),
+ * and reap it.
+ */
+export async function waitProcess(pid: number): Promise<{ exitCode: number | null; signal: number | null }> {
+  const fd = native.pidfdOpen(pid);
+  try {
+    return await native.waitExit(fd);
+  } finally {
+    native.closeFd(fd);
+  }
+}
+
+/** mount -t overlay overlay -o DATA TARGET (a container's rootfs as an engine prepares it). */
+export function mountOverlay(target: string, data: string): void {
+  native.mountOverlay(target, data);
+}
+
+/** umount2(TARGET, MNT_DETACH when `detach`). */
+export function unmount(target: string, detach = false): void {
+  native.umount(target, detach);
 }

@@ -1,0 +1,478 @@
+/**
+ * containerd's Task service (runtime v2), served by one long-lived shim process that calls
+ * berth's library in-process: no berth CLI is started for any operation.
+ *
+ * The shim keeps each task's processes in memory: the init (exec id "") and the execs by id.
+ * Every process is this process's child (the library launches the init; an exec's process is
+ * forked by berth-init with CLONE_PARENT), so the shim collects each exit status itself, with
+ * the time it saw it, and reports it once: to every Wait, to State, and as one TaskExit event.
+ *
+ * stdio: containerd (ctr, the CRI) makes a fifo per stream and opens its own ends before it
+ * calls Create or Exec. The shim opens the other ends (in the thread pool: an open of a fifo
+ * blocks until both ends are there) and hands them to the container as its fds 0-2, then
+ * closes its copies, so the container's exit is EOF for containerd. CloseIO has nothing to
+ * close: the shim keeps no end of stdin.
+ */
+import { closeSync, constants, existsSync, open as openCb, promises as fsp } from "node:fs";
+import { promisify } from "node:util";
+import { join } from "node:path";
+import * as berth from "../index";
+import type { Publisher } from "./events";
+import { any, decode, encode, TaskStatus, timestamp } from "./proto";
+import { Code, TtrpcError, type Handler } from "./ttrpc";
+
+const SERVICE = "containerd.task.v2.Task";
+/** A raw fd (not a FileHandle, which would close it again when collected). */
+const openFd = promisify(openCb);
+
+interface Proc {
+  execId: string;
+  pid: number;
+  status: "created" | "running" | "stopped";
+  stdin: string;
+  stdout: string;
+  stderr: string;
+  terminal: boolean;
+  exitStatus: number;
+  exitedAt?: Date;
+  /** Resolves when the process has exited and its status is recorded. */
+  exited: Promise<void>;
+  markExited: () => void;
+  /** An exec's process.json (from ExecProcessRequest.spec). */
+  spec?: unknown;
+}
+
+interface Task {
+  id: string;
+  bundle: string;
+  init: Proc;
+  execs: Map<string, Proc>;
+  paused: boolean;
+  /** The rootfs this shim mounted at bundle/rootfs (unmounted by Delete). */
+  mountedRootfs?: string;
+}
+
+export interface ServiceOptions {
+  namespace: string;
+  /** berth's state root for this namespace's containers. */
+  root: string;
+  publisher: Publisher;
+  log: (message: string) => void;
+  /** Called after Shutdown has been answered, when the shim should exit. */
+  exit: () => void;
+}
+
+/** berth's state root for containerd's namespace `ns` (as the runc shim uses /run/containerd/runc/<ns>). */
+export function stateRoot(ns: string): string {
+  return join("/run/containerd/berth", ns);
+}
+
+function newProc(execId: string, io: { stdin: string; stdout: string; stderr: string; terminal: boolean }): Proc {
+  let markExited = () => undefined as void;
+  const exited = new Promise<void>((r) => (markExited = r));
+  return { execId, pid: 0, status: "created", ...io, exitStatus: 0, exited, markExited };
+}
+
+/** 128+n for a signal, as containerd and runc report it. */
+function statusOf(r: { exitCode: number | null; signal: number | null }): number {
+  return r.exitCode ?? 128 + (r.signal ?? 0);
+}
+
+/**
+ * Open the container's ends of containerd's fifos (raw fds, in the thread pool). A missing
+ * path is /dev/null. Every fd opened so far is closed again when one open fails.
+ */
+async function openStdio(p: { stdin: string; stdout: string; stderr: string }): Promise<[number, number, number]> {
+  const fds: number[] = [];
+  try {
+    const open = async (path: string, flags: number) => {
+      const fd = await openFd(path || "/dev/null", flags);
+      fds.push(fd);
+      return fd;
+    };
+    const stdin = await open(p.stdin, constants.O_RDONLY);
+    const stdout = await open(p.stdout, constants.O_WRONLY);
+    const stderr = p.stderr && p.stderr === p.stdout ? stdout : await open(p.stderr, constants.O_WRONLY);
+    return [stdin, stdout, stderr];
+  } catch (err) {
+    closeFds(fds);
+    throw err;
+  }
+}
+
+function closeFds(fds: readonly number[]): void {
+  for (const fd of new Set(fds)) {
+    try {
+      closeSync(fd);
+    } catch {
+      /* already closed */
+    }
+  }
+}
+
+/** A berth error as the status containerd turns back into its own error kinds. */
+function asStatus(err: unknown, prefix = ""): TtrpcError {
+  if (err instanceof TtrpcError) return err;
+  const message = prefix + (err instanceof Error ? err.message.replace(/^berth: /, "") : String(err));
+  const code = (err as { code?: string }).code;
+  switch (code) {
+    case "container-not-found":
+      return new TtrpcError(Code.notFound, message);
+    case "container-exists":
+      return new TtrpcError(Code.alreadyExists, message);
+    case "container-not-running":
+    case "container-paused":
+    case "container-state":
+      return new TtrpcError(Code.failedPrecondition, message);
+    case "invalid-config":
+    case "invalid-argument":
+      return new TtrpcError(Code.invalidArgument, message);
+    default:
+      return new TtrpcError(Code.unknown, message);
+  }
+}
+
+const notFound = (what: string) => new TtrpcError(Code.notFound, what);
+
+export class TaskService {
+  private readonly tasks = new Map<string, Task>();
+  private readonly lib: berth.Common;
+
+  constructor(private readonly opts: ServiceOptions) {
+    this.lib = { root: opts.root, onWarning: (m) => opts.log(`warning: ${m}`) };
+  }
+
+  /** The ttrpc handlers, by "service/method". */
+  handlers(): Map<string, Handler> {
+    const m = new Map<string, Handler>();
+    const add = <Req>(method: string, reqType: string, resType: string, fn: (req: Req) => Promise<Record<string, unknown>>) =>
+      m.set(`${SERVICE}/${method}`, async (payload) => encode(resType, await fn(decode<Req>(`containerd.task.v2.${reqType}`, payload))));
+    const empty = "google.protobuf.Empty";
+    add("Create", "CreateTaskRequest", "containerd.task.v2.CreateTaskResponse", (r: CreateReq) => this.create(r));
+    add("Start", "StartRequest", "containerd.task.v2.StartResponse", (r: IdReq) => this.start(r));
+    add("Delete", "DeleteRequest", "containerd.task.v2.DeleteResponse", (r: IdReq) => this.delete(r));
+    add("State", "StateRequest", "containerd.task.v2.StateResponse", (r: IdReq) => this.state(r));
+    add("Pids", "PidsRequest", "containerd.task.v2.PidsResponse", (r: IdReq) => this.pids(r));
+    add("Pause", "PauseRequest", empty, (r: IdReq) => this.pause(r, true));
+    add("Resume", "ResumeRequest", empty, (r: IdReq) => this.pause(r, false));
+    add("Checkpoint", "CheckpointTaskRequest", empty, async () => {
+      throw new TtrpcError(Code.unimplemented, "checkpoint is not implemented by containerd-shim-berth-v1");
+    });
+    add("Kill", "KillRequest", empty, (r: KillReq) => this.kill(r));
+    add("Exec", "ExecProcessRequest", empty, (r: ExecReq) => this.exec(r));
+    add("ResizePty", "ResizePtyRequest", empty, (r: IdReq) => this.resizePty(r));
+    add("CloseIO", "CloseIORequest", empty, async (r: IdReq) => {
+      this.proc(r);
+      return {};
+    });
+    add("Update", "UpdateTaskRequest", empty, (r: UpdateReq) => this.update(r));
+    add("Wait", "WaitRequest", "containerd.task.v2.WaitResponse", (r: IdReq) => this.wait(r));
+    add("Stats", "StatsRequest", "containerd.task.v2.StatsResponse", (r: IdReq) => this.stats(r));
+    add("Connect", "ConnectRequest", "containerd.task.v2.ConnectResponse", async (r: IdReq) => ({ shim_pid: process.pid, task_pid: this.tasks.get(r.id)?.init.pid ?? 0, version: "berth" }));
+    add("Shutdown", "ShutdownRequest", empty, (r: ShutdownReq) => this.shutdown(r));
+    return m;
+  }
+
+  private task(id: string): Task {
+    const t = this.tasks.get(id);
+    if (!t) throw notFound(`task ${id} not found`);
+    return t;
+  }
+
+  private proc(r: IdReq): Proc {
+    const t = this.task(r.id);
+    if (!r.exec_id) return t.init;
+    const p = t.execs.get(r.exec_id);
+    if (!p) throw notFound(`process ${r.exec_id} does not exist`);
+    return p;
+  }
+
+  /** Record an exit once, and tell containerd. */
+  private exited(t: Task, p: Proc, status: number): void {
+    if (p.status === "stopped") return;
+    p.status = "stopped";
+    p.exitStatus = status;
+    p.exitedAt = new Date();
+    p.markExited();
+    void this.opts.publisher.publish("TaskExit", { container_id: t.id, id: p.execId || t.id, pid: p.pid, exit_status: status, exited_at: timestamp(p.exitedAt) });
+  }
+
+  private async create(r: CreateReq): Promise<Record<string, unknown>> {
+    if (this.tasks.has(r.id)) throw new TtrpcError(Code.alreadyExists, `task ${r.id} already exists`);
+    if (r.terminal) throw new TtrpcError(Code.unimplemented, "terminals are not supported by containerd-shim-berth-v1 yet");
+    if (r.checkpoint) throw new TtrpcError(Code.unimplemented, "restoring a checkpoint is not implemented by containerd-shim-berth-v1");
+    const t: Task = { id: r.id, bundle: r.bundle, init: newProc("", r), execs: new Map(), paused: false };
+    const rootfs = join(r.bundle, "rootfs");
+    if (r.rootfs.length) {
+      if (r.rootfs.length > 1 || r.rootfs[0]!.type !== "overlay") {
+        throw new TtrpcError(Code.invalidArgument, `rootfs mounts ${r.rootfs.map((x) => x.type).join(", ")}: containerd-shim-berth-v1 mounts one overlay rootfs only`);
+      }
+      if (!existsSync(rootfs)) await fsp.mkdir(rootfs, { mode: 0o711 });
+      try {
+        berth.mountOverlay(rootfs, r.rootfs[0]!.options.join(","));
+      } catch (err) {
+        throw asStatus(err, "mount rootfs: ");
+      }
+      t.mountedRootfs = rootfs;
+    }
+    let fds: [number, number, number] | undefined;
+    try {
+      fds = await openStdio(r);
+      const st = await berth.create(r.id, { ...this.lib, bundle: r.bundle, stdio: fds });
+      t.init.pid = st.pid ?? 0;
+    } catch (err) {
+      if (t.mountedRootfs) this.unmountRootfs(t);
+      throw asStatus(err, "OCI runtime create failed: ");
+    } finally {
+      if (fds) closeFds(fds);
+    }
+    this.tasks.set(r.id, t);
+    // The init is this process's child from now on: collect its status whenever it ends.
+    berth.wait(r.id, this.lib).then(
+      (res) => this.exited(t, t.init, statusOf(res)),
+      (err) => {
+        this.opts.log(`wait ${r.id}: ${(err as Error).message}`);
+        this.exited(t, t.init, 255);
+      },
+    );
+    void this.opts.publisher.publish("TaskCreate", { container_id: r.id, bundle: r.bundle, rootfs: r.rootfs, io: { stdin: r.stdin, stdout: r.stdout, stderr: r.stderr, terminal: r.terminal }, pid: t.init.pid });
+    return { pid: t.init.pid };
+  }
+
+  private unmountRootfs(t: Task): void {
+    if (!t.mountedRootfs) return;
+    try {
+      berth.unmount(t.mountedRootfs, true);
+      t.mountedRootfs = undefined;
+    } catch (err) {
+      this.opts.log(`unmount ${t.mountedRootfs}: ${(err as Error).message}`);
+    }
+  }
+
+  private async start(r: IdReq): Promise<Record<string, unknown>> {
+    const t = this.task(r.id);
+    const p = this.proc(r);
+    if (p.status !== "created") throw new TtrpcError(Code.failedPrecondition, `process ${r.exec_id || r.id} is ${p.status}, not created`);
+    if (!r.exec_id) {
+      try {
+        await berth.start(r.id, this.lib);
+      } catch (err) {
+        throw asStatus(err, "OCI runtime start failed: ");
+      }
+      if (p.status === "created") p.status = "running";
+      void this.opts.publisher.publish("TaskStart", { container_id: r.id, pid: p.pid });
+      return { pid: p.pid };
+    }
+    let fds: [number, number, number] | undefined;
+    try {
+      fds = await openStdio(p);
+      const { pid } = await berth.exec(r.id, { ...this.lib, process: p.spec, detach: true, stdio: fds });
+      p.pid = pid;
+    } catch (err) {
+      throw asStatus(err, "OCI runtime exec failed: ");
+    } finally {
+      if (fds) closeFds(fds);
+    }
+    p.status = "running";
+    berth.waitProcess(p.pid).then(
+      (res) => this.exited(t, p, statusOf(res)),
+      (err) => {
+        this.opts.log(`wait exec ${r.exec_id}: ${(err as Error).message}`);
+        this.exited(t, p, 255);
+      },
+    );
+    void this.opts.publisher.publish("TaskExecStarted", { container_id: r.id, exec_id: r.exec_id, pid: p.pid });
+    return { pid: p.pid };
+  }
+
+  private async delete(r: IdReq): Promise<Record<string, unknown>> {
+    const t = this.task(r.id);
+    const p = this.proc(r);
+    if (r.exec_id) {
+      if (p.status === "running") throw new TtrpcError(Code.failedPrecondition, `cannot delete exec ${r.exec_id}: it is running`);
+      t.execs.delete(r.exec_id);
+    } else {
+      if (p.status === "running") throw new TtrpcError(Code.failedPrecondition, `cannot delete task ${r.id}: it is running`);
+      try {
+        // A created task's berth-init is killed by delete; its exit is collected by the wait.
+        await berth.delete(r.id, { ...this.lib, force: true });
+      } catch (err) {
+        if ((err as { code?: string }).code !== "container-not-found") throw asStatus(err);
+      }
+      await p.exited;
+      this.unmountRootfs(t);
+      this.tasks.delete(r.id);
+    }
+    const res = { pid: p.pid, exit_status: p.exitStatus, exited_at: timestamp(p.exitedAt) };
+    void this.opts.publisher.publish("TaskDelete", { container_id: r.id, id: r.exec_id || r.id, ...res });
+    return res;
+  }
+
+  private async state(r: IdReq): Promise<Record<string, unknown>> {
+    const t = this.task(r.id);
+    const p = this.proc(r);
+    let status: number = p.status === "created" ? TaskStatus.CREATED : p.status === "running" ? TaskStatus.RUNNING : TaskStatus.STOPPED;
+    if (!r.exec_id && p.status === "running" && t.paused) status = TaskStatus.PAUSED;
+    return {
+      id: p.execId || t.id,
+      bundle: t.bundle,
+      pid: p.pid,
+      status,
+      stdin: p.stdin,
+      stdout: p.stdout,
+      stderr: p.stderr,
+      terminal: p.terminal,
+      exit_status: p.exitStatus,
+      exited_at: timestamp(p.exitedAt),
+    };
+  }
+
+  private async pids(r: IdReq): Promise<Record<string, unknown>> {
+    this.task(r.id);
+    let pids: number[];
+    try {
+      pids = await berth.pids(r.id, this.lib);
+    } catch (err) {
+      throw asStatus(err);
+    }
+    return { processes: pids.map((pid) => ({ pid })) };
+  }
+
+  private async pause(r: IdReq, pause: boolean): Promise<Record<string, unknown>> {
+    const t = this.task(r.id);
+    try {
+      if (pause) await berth.pause(r.id, this.lib);
+      else await berth.resume(r.id, this.lib);
+    } catch (err) {
+      throw asStatus(err);
+    }
+    t.paused = pause;
+    void this.opts.publisher.publish(pause ? "TaskPaused" : "TaskResumed", { container_id: r.id });
+    return {};
+  }
+
+  private async kill(r: KillReq): Promise<Record<string, unknown>> {
+    const p = this.proc(r);
+    if (p.status === "stopped") throw notFound("process already finished");
+    if (p.pid === 0) throw new TtrpcError(Code.failedPrecondition, `process ${r.exec_id} has not been started`);
+    try {
+      if (r.exec_id) process.kill(p.pid, r.signal);
+      else await berth.kill(r.id, r.signal, { ...this.lib, all: r.all });
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      if (code === "ESRCH" || code === "container-not-running") throw notFound("process already finished");
+      throw asStatus(err);
+    }
+    return {};
+  }
+
+  private async exec(r: ExecReq): Promise<Record<string, unknown>> {
+    const t = this.task(r.id);
+    if (t.execs.has(r.exec_id)) throw new TtrpcError(Code.alreadyExists, `exec ${r.exec_id} already exists`);
+    if (t.init.status === "stopped") throw new TtrpcError(Code.failedPrecondition, `task ${r.id} has stopped`);
+    if (r.terminal) throw new TtrpcError(Code.unimplemented, "terminals are not supported by containerd-shim-berth-v1 yet");
+    let spec: unknown;
+    try {
+      spec = JSON.parse(Buffer.from(r.spec?.value ?? []).toString("utf8"));
+    } catch (err) {
+      throw new TtrpcError(Code.invalidArgument, `exec ${r.exec_id}: the process spec is not JSON: ${(err as Error).message}`);
+    }
+    const p = newProc(r.exec_id, r);
+    p.spec = spec;
+    t.execs.set(r.exec_id, p);
+    void this.opts.publisher.publish("TaskExecAdded", { container_id: r.id, exec_id: r.exec_id });
+    return {};
+  }
+
+  private async resizePty(r: IdReq): Promise<Record<string, unknown>> {
+    const p = this.proc(r);
+    if (p.terminal) throw new TtrpcError(Code.unimplemented, "terminals are not supported by containerd-shim-berth-v1 yet");
+    return {};
+  }
+
+  private async update(r: UpdateReq): Promise<Record<string, unknown>> {
+    this.task(r.id);
+    let resources: berth.LinuxResources;
+    try {
+      resources = JSON.parse(Buffer.from(r.resources?.value ?? []).toString("utf8")) as berth.LinuxResources;
+    } catch (err) {
+      throw new TtrpcError(Code.invalidArgument, `update ${r.id}: the resources are not JSON: ${(err as Error).message}`);
+    }
+    try {
+      await berth.update(r.id, resources, this.lib);
+    } catch (err) {
+      throw asStatus(err);
+    }
+    return {};
+  }
+
+  private async wait(r: IdReq): Promise<Record<string, unknown>> {
+    const p = this.proc(r);
+    await p.exited;
+    return { exit_status: p.exitStatus, exited_at: timestamp(p.exitedAt) };
+  }
+
+  private async stats(r: IdReq): Promise<Record<string, unknown>> {
+    this.task(r.id);
+    let s: berth.ContainerStats;
+    try {
+      s = await berth.stats(r.id, this.lib);
+    } catch (err) {
+      throw asStatus(err);
+    }
+    const n = (v: bigint | undefined) => (v === undefined ? 0 : v.toString());
+    const mem = (e: { limit: bigint; usage?: bigint; max?: bigint; failcnt?: bigint }) => ({ limit: n(e.limit), usage: n(e.usage), max: n(e.max), failcnt: n(e.failcnt) });
+    const metrics = {
+      pids: { current: n(s.pids.current), limit: n(s.pids.limit) },
+      cpu: {
+        usage: { total: n(s.cpu.usage.total), kernel: n(s.cpu.usage.kernel), user: n(s.cpu.usage.user), per_cpu: (s.cpu.usage.percpu ?? []).map(n) },
+        throttling: { periods: n(s.cpu.throttling.periods), throttled_periods: n(s.cpu.throttling.throttledPeriods), throttled_time: n(s.cpu.throttling.throttledTime) },
+      },
+      memory: { cache: n(s.memory.cache), rss: n(s.memory.raw?.rss), usage: mem(s.memory.usage), swap: mem(s.memory.swap), kernel: mem(s.memory.kernel), kernel_tcp: mem(s.memory.kernelTCP) },
+    };
+    return { stats: any("io.containerd.cgroups.v1.Metrics", metrics) };
+  }
+
+  private async shutdown(r: ShutdownReq): Promise<Record<string, unknown>> {
+    if (!r.now && this.tasks.size > 0) return {};
+    // Answer first, then leave: the events still queued are sent before the exit.
+    setImmediate(() => {
+      void this.opts.publisher.drain().then(() => this.opts.exit());
+    });
+    return {};
+  }
+}
+
+interface IdReq {
+  id: string;
+  exec_id: string;
+}
+interface CreateReq {
+  id: string;
+  bundle: string;
+  rootfs: { type: string; source: string; target: string; options: string[] }[];
+  terminal: boolean;
+  stdin: string;
+  stdout: string;
+  stderr: string;
+  checkpoint: string;
+}
+interface KillReq extends IdReq {
+  signal: number;
+  all: boolean;
+}
+interface ExecReq extends IdReq {
+  terminal: boolean;
+  stdin: string;
+  stdout: string;
+  stderr: string;
+  spec: { type_url: string; value: Buffer } | null;
+}
+interface UpdateReq {
+  id: string;
+  resources: { type_url: string; value: Buffer } | null;
+}
+interface ShutdownReq {
+  id: string;
+  now: boolean;
+}

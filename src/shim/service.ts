@@ -11,7 +11,7 @@
  * calls Create or Exec. The shim opens the other ends (in the thread pool: an open of a fifo
  * blocks until both ends are there) and hands them to the container as its fds 0-2, then
  * closes its copies, so the container's exit is EOF for containerd. CloseIO has nothing to
- * close: the shim keeps no end of stdin.
+ * close: the shim keeps no end of stdin (and the container sees no EOF on it: openStdio).
  */
 import { closeSync, constants, existsSync, open as openCb, promises as fsp } from "node:fs";
 import { promisify } from "node:util";
@@ -90,7 +90,10 @@ async function openStdio(p: { stdin: string; stdout: string; stderr: string }): 
       fds.push(fd);
       return fd;
     };
-    const stdin = await open(p.stdin, constants.O_RDONLY);
+    // stdin read-write: containerd may open its end late or never (ctr run without -i passes a
+    // stdin fifo it does not open), and a read-only open would wait for it. The cost: the
+    // container holds a writer itself, so it sees no EOF when containerd closes its end.
+    const stdin = await open(p.stdin, p.stdin ? constants.O_RDWR : constants.O_RDONLY);
     const stdout = await open(p.stdout, constants.O_WRONLY);
     const stderr = p.stderr && p.stderr === p.stdout ? stdout : await open(p.stderr, constants.O_WRONLY);
     return [stdin, stdout, stderr];

@@ -170,6 +170,7 @@ export class TtrpcServer {
       } catch (err) {
         throw new TtrpcError(Code.invalidArgument, `ttrpc: malformed request: ${(err as Error).message}`);
       }
+      this.log(`debug: ttrpc: stream ${frame.streamId}: ${req.service}/${req.method}`);
       const handler = this.handlers.get(`${req.service}/${req.method}`);
       if (!handler) throw new TtrpcError(Code.unimplemented, `ttrpc: no method ${req.method} in service ${req.service}`);
       reply = encodeResponse({ payload: await handler(req.payload) });

@@ -307,7 +307,8 @@ export class TaskService {
       this.tasks.delete(r.id);
     }
     const res = { pid: p.pid, exit_status: p.exitStatus, exited_at: timestamp(p.exitedAt) };
-    void this.opts.publisher.publish("TaskDelete", { container_id: r.id, id: r.exec_id || r.id, ...res });
+    // As the runc shim: TaskDelete is the task's, not an exec's.
+    if (!r.exec_id) void this.opts.publisher.publish("TaskDelete", { container_id: r.id, id: r.id, ...res });
     return res;
   }
 

@@ -88,8 +88,11 @@ export interface Engines {
   fifoDir: string;
 }
 
-/** Write the private podman config, import the image, start containerd and import the image there. */
-export async function setup(): Promise<Engines> {
+/**
+ * Write the private podman config, import the image, start containerd and import the image there.
+ * `pathFirst` goes first on containerd's PATH (where it looks for a runtime's shim binary).
+ */
+export async function setup(opts: { pathFirst?: string } = {}): Promise<Engines> {
   const scratch = mkdtempSync(join(tmpdir(), "berth-e2e-engines-"));
   const tag = `berth-e2e-${process.pid}`;
   const img = join(scratch, "img");
@@ -145,7 +148,8 @@ export async function setup(): Promise<Engines> {
       `[grpc]\n  address = "${ctrAddress}"\n[ttrpc]\n  address = "${ctrAddress}.ttrpc"\n[debug]\n  address = "${c}/debug.sock"\n  level = "info"\n[metrics]\n  address = ""\n`,
   );
   const log = openSync(join(c, "containerd.log"), "a");
-  const daemon = spawn("containerd", ["--config", join(c, "config.toml")], { cwd: c, stdio: ["ignore", log, log], detached: true });
+  const daemonEnv = opts.pathFirst ? { ...process.env, PATH: `${opts.pathFirst}:${process.env.PATH}` } : process.env;
+  const daemon = spawn("containerd", ["--config", join(c, "config.toml")], { cwd: c, env: daemonEnv, stdio: ["ignore", log, log], detached: true });
   closeSync(log);
   daemon.unref();
   const env: Engines = { scratch, tag, podmanEnv, ctrAddress, containerdPid: daemon.pid, fifoDir };

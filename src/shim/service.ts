@@ -62,11 +62,6 @@ export interface ServiceOptions {
   exit: () => void;
 }
 
-/** berth's state root for containerd's namespace `ns` (as the runc shim uses /run/containerd/runc/<ns>). */
-export function stateRoot(ns: string): string {
-  return join("/run/containerd/berth", ns);
-}
-
 function newProc(execId: string, io: { stdin: string; stdout: string; stderr: string; terminal: boolean }): Proc {
   let markExited = () => undefined as void;
   const exited = new Promise<void>((r) => (markExited = r));

@@ -120,7 +120,8 @@ export class TtrpcServer {
     private readonly log: (message: string) => void = () => undefined,
   ) {}
 
-  listen(path: string): Promise<void> {
+  /** Listen on a unix socket path, or on a listening socket this process was given ({fd}). */
+  listen(path: string | { fd: number }): Promise<void> {
     const server = createServer((socket) => this.serve(socket));
     this.server = server;
     return new Promise((resolve, reject) => {

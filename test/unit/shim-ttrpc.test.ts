@@ -9,7 +9,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { any, decode, encode, timestamp } from "../../src/shim/proto";
 import { Code, encodeFrame, encodeRequest, FrameDecoder, FrameType, HEADER_LENGTH, MAX_DATA_LENGTH, TtrpcError, TtrpcServer, ttrpcCall, type Handler } from "../../src/shim/ttrpc";
-import { parseFlags, socketPath } from "../../src/shim/main";
+import { parseFlags, socketPath } from "../../src/shim/flags";
+import { killedDeleteResponse } from "../../src/shim/entry";
 
 describe("ttrpc frames", () => {
   test("header: length and stream id big-endian, then type and flags", () => {
@@ -179,6 +180,12 @@ describe("shim command line", () => {
     expect(parseFlags(["-namespace", "ns", "-id", "x"]).action).toBe("");
     expect(() => parseFlags(["-nope"])).toThrow(/not defined/);
     expect(() => parseFlags(["-id"])).toThrow(/needs an argument/);
+  });
+
+  test("delete's DeleteResponse, encoded by hand in the entry, is what protobufjs makes", () => {
+    const now = new Date(1_765_000_000_987);
+    const byLibrary = encode("containerd.task.v2.DeleteResponse", { pid: 0, exit_status: 137, exited_at: timestamp(now) });
+    expect(killedDeleteResponse(now)).toEqual(byLibrary);
   });
 
   test("one socket per (containerd, namespace, group), short enough for sun_path", () => {

@@ -41,7 +41,7 @@ export async function serve(f: ShimFlags): Promise<void> {
   delete process.env.BERTH_SHIM_SOCKET;
   const log = logTo(2, f.debug);
   if (!path) throw new Error("no socket to listen on (started without `start`: give -socket)");
-  const publisher = new Publisher({ binary: f.publishBinary, address: f.address, namespace: f.namespace, log });
+  const publisher = new Publisher({ ttrpcAddress: process.env.TTRPC_ADDRESS ?? "", binary: f.publishBinary, address: f.address, namespace: f.namespace, log });
   const exit = () => {
     rmSync(path, { force: true });
     process.exit(0);

@@ -78,6 +78,11 @@ message TaskExecStarted { string container_id = 1; string exec_id = 2; uint32 pi
 message TaskPaused { string container_id = 1; }
 message TaskResumed { string container_id = 1; }`,
   `syntax = "proto3";
+package containerd.services.events.ttrpc.v1;
+// containerd's event service on its ttrpc socket (TTRPC_ADDRESS): what a shim forwards its events to.
+message Envelope { google.protobuf.Timestamp timestamp = 1; string namespace = 2; string topic = 3; google.protobuf.Any event = 4; }
+message ForwardRequest { Envelope envelope = 1; }`,
+  `syntax = "proto3";
 package io.containerd.cgroups.v1;
 message Metrics { PidsStat pids = 2; CPUStat cpu = 3; MemoryStat memory = 4; }
 message PidsStat { uint64 current = 1; uint64 limit = 2; }

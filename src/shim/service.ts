@@ -15,7 +15,8 @@
  */
 import { closeSync, constants, existsSync, open as openCb, promises as fsp } from "node:fs";
 import { promisify } from "node:util";
-import { join } from "node:path";
+import { spawn } from "node:child_process";
+import { dirname, join } from "node:path";
 import * as berth from "../index";
 import type { Publisher } from "./events";
 import { any, decode, encode, TaskStatus, timestamp } from "./proto";
@@ -76,12 +77,26 @@ function statusOf(r: { exitCode: number | null; signal: number | null }): number
 /**
  * Open the container's ends of containerd's fifos (raw fds, in the thread pool). A missing
  * path is /dev/null. Every fd opened so far is closed again when one open fails.
+ *
+ * stdout may also be a log URI (`ctr run --log-uri`, the CRI's logging binaries), and then
+ * stderr is the same URI:
+ *   file:///path        the file, appended to (its directory made)
+ *   binary:///path?k=v  that program, started with k v as arguments and CONTAINER_ID and
+ *                       CONTAINER_NAMESPACE in its environment; it reads stdout on its fd 3 and
+ *                       stderr on fd 4, and closes fd 5 when it is ready (awaited here).
  */
-async function openStdio(p: { stdin: string; stdout: string; stderr: string }): Promise<[number, number, number]> {
+interface Stdio {
+  fds: [number, number, number];
+  /** Close this process's copies (once the container has its own). */
+  close(): void;
+}
+
+async function openStdio(p: { stdin: string; stdout: string; stderr: string }, task: { id: string; namespace: string }): Promise<Stdio> {
   const fds: number[] = [];
+  const plain = (f: [number, number, number]): Stdio => ({ fds: f, close: () => closeFds(f) });
   try {
-    const open = async (path: string, flags: number) => {
-      const fd = await openFd(path || "/dev/null", flags);
+    const open = async (path: string, flags: number, mode?: number) => {
+      const fd = await openFd(path || "/dev/null", flags, mode);
       fds.push(fd);
       return fd;
     };
@@ -89,13 +104,70 @@ async function openStdio(p: { stdin: string; stdout: string; stderr: string }): 
     // stdin fifo it does not open), and a read-only open would wait for it. The cost: the
     // container holds a writer itself, so it sees no EOF when containerd closes its end.
     const stdin = await open(p.stdin, p.stdin ? constants.O_RDWR : constants.O_RDONLY);
+    const uri = /^[a-z]+:\/\//.test(p.stdout) ? new URL(p.stdout) : undefined;
+    if (uri?.protocol === "file:") {
+      await fsp.mkdir(dirname(uri.pathname), { recursive: true });
+      const out = await open(uri.pathname, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT, 0o640);
+      return plain([stdin, out, out]);
+    }
+    if (uri?.protocol === "binary:") {
+      const logger = await startLogger(uri, task);
+      return {
+        fds: [stdin, logger.fds[0], logger.fds[1]],
+        close: () => {
+          closeFds([stdin]);
+          logger.close();
+        },
+      };
+    }
+    if (uri) throw new TtrpcError(Code.invalidArgument, `log URI ${p.stdout}: only file:// and binary:// are supported`);
     const stdout = await open(p.stdout, constants.O_WRONLY);
     const stderr = p.stderr && p.stderr === p.stdout ? stdout : await open(p.stderr, constants.O_WRONLY);
-    return [stdin, stdout, stderr];
+    return plain([stdin, stdout, stderr]);
   } catch (err) {
     closeFds(fds);
     throw err;
   }
+}
+
+/**
+ * Start a logging binary (binary:// log URI) and return the write ends of its stdout and stderr
+ * streams, which become the container's fds 1 and 2. The streams are the socket pairs Node
+ * makes for a child's extra stdio: this process's ends stay owned by their sockets, and
+ * `close` destroys those (after the container has its copies), so the logger sees EOF when the
+ * container's copies close.
+ */
+async function startLogger(uri: URL, task: { id: string; namespace: string }): Promise<{ fds: [number, number]; close: () => void }> {
+  const args: string[] = [];
+  for (const [k, v] of uri.searchParams) args.push(...(v ? [k, v] : [k]));
+  const child = spawn(uri.pathname, args, {
+    stdio: ["ignore", "ignore", "ignore", "pipe", "pipe", "pipe"],
+    env: { ...process.env, CONTAINER_ID: task.id, CONTAINER_NAMESPACE: task.namespace },
+    detached: true,
+  });
+  child.unref();
+  const ready = (child.stdio as unknown[])[5] as NodeJS.ReadableStream;
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new TtrpcError(Code.unavailable, `log binary ${uri.pathname} was not ready in 10 s`)), 10_000);
+    const done = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    ready.on("data", () => undefined);
+    ready.once("end", done);
+    ready.once("close", done);
+    child.once("error", (e) => {
+      clearTimeout(timer);
+      reject(new TtrpcError(Code.unavailable, `log binary ${uri.pathname}: ${e.message}`));
+    });
+  });
+  const fdOf = (i: number) => ((child.stdio as unknown[])[i] as { _handle: { fd: number } })._handle.fd;
+  return {
+    fds: [fdOf(3), fdOf(4)],
+    close: () => {
+      for (const i of [3, 4, 5]) ((child.stdio as unknown[])[i] as { destroy(): void }).destroy();
+    },
+  };
 }
 
 function closeFds(fds: readonly number[]): void {
@@ -213,16 +285,19 @@ export class TaskService {
       }
       t.mountedRootfs = rootfs;
     }
-    let fds: [number, number, number] | undefined;
+    let stdio: Stdio | undefined;
     try {
-      fds = await openStdio(r);
-      const st = await berth.create(r.id, { ...this.lib, bundle: r.bundle, stdio: fds });
+      const t0 = performance.now();
+      stdio = await openStdio(r, { id: r.id, namespace: this.opts.namespace });
+      const t1 = performance.now();
+      const st = await berth.create(r.id, { ...this.lib, bundle: r.bundle, stdio: stdio.fds });
       t.init.pid = st.pid ?? 0;
+      this.opts.log(`debug: create ${r.id}: stdio ${(t1 - t0).toFixed(1)} ms, berth.create ${(performance.now() - t1).toFixed(1)} ms`);
     } catch (err) {
       if (t.mountedRootfs) this.unmountRootfs(t);
       throw asStatus(err, "OCI runtime create failed: ");
     } finally {
-      if (fds) closeFds(fds);
+      stdio?.close();
     }
     this.tasks.set(r.id, t);
     // The init is this process's child from now on: collect its status whenever it ends.
@@ -261,15 +336,15 @@ export class TaskService {
       void this.opts.publisher.publish("TaskStart", { container_id: r.id, pid: p.pid });
       return { pid: p.pid };
     }
-    let fds: [number, number, number] | undefined;
+    let stdio: Stdio | undefined;
     try {
-      fds = await openStdio(p);
-      const { pid } = await berth.exec(r.id, { ...this.lib, process: p.spec, detach: true, stdio: fds });
+      stdio = await openStdio(p, { id: r.id, namespace: this.opts.namespace });
+      const { pid } = await berth.exec(r.id, { ...this.lib, process: p.spec, detach: true, stdio: stdio.fds });
       p.pid = pid;
     } catch (err) {
       throw asStatus(err, "OCI runtime exec failed: ");
     } finally {
-      if (fds) closeFds(fds);
+      stdio?.close();
     }
     p.status = "running";
     berth.waitProcess(p.pid).then(

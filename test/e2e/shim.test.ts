@@ -11,7 +11,7 @@
  * (this run's namespace), removed here when empty.
  */
 import { spawn } from "node:child_process";
-import { closeSync, existsSync, openSync, readdirSync, readFileSync, rmdirSync, statSync } from "node:fs";
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, rmdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { image, missingTools, repoRoot, run, runcBin, setup, teardown, until, type Engines } from "./engines-env";
 
@@ -187,8 +187,48 @@ describe("ctr through io.containerd.berth.v1 and io.containerd.runc.v2", () => {
     }, { delete: 0, after: "gone", rm: 0 }));
 });
 
+describe("more of what the CRI uses, on both", () => {
+  test("--log-uri file:// and binary://: the output lands in the file, or goes through the log binary", () =>
+    both(async (rt) => {
+      const file = join(env.scratch, `${rt}-log.txt`);
+      const f = await ctrRun(rt, cid(rt, "logfile"), ["--rm", "--log-uri", `file://${file}`], ["sh", "-c", "echo out; echo err >&2"]);
+      // A log binary as the CRI's: stdout on fd 3, stderr on fd 4, ready when fd 5 is closed.
+      const logger = join(env.scratch, "logger.sh");
+      writeFileSync(logger, '#!/bin/sh\nexec 5>&-\ncat <&3 | sed "s/^/1 /" >> "$2" &\ncat <&4 | sed "s/^/2 /" >> "$2"\nwait\n', { mode: 0o755 });
+      const via = join(env.scratch, `${rt}-log-binary.txt`);
+      const b = await ctrRun(rt, cid(rt, "logbin"), ["--rm", "--log-uri", `binary://${logger}?path=${via}`], ["sh", "-c", "echo out; echo err >&2"]);
+      const lines = await until("the log binary's lines", async () => {
+        const text = existsSync(via) ? readFileSync(via, "utf8") : "";
+        return text.split("\n").filter(Boolean).length === 2 ? text.split("\n").filter(Boolean).sort() : undefined;
+      });
+      return { file: [f.code, f.stdout, readFileSync(file, "utf8").split("\n").sort()], binary: [b.code, lines] };
+    }, { file: [0, "", ["", "err", "out"]], binary: [0, ["1 out", "2 err"]] }));
+
+  test("--memory-limit: the limit in task metrics", () =>
+    both(async (rt) => {
+      const id = cid(rt, "memlimit");
+      const r = await ctrRun(rt, id, ["-d", "--memory-limit", String(64 * 1024 * 1024)], serve);
+      const m = await ctr(["task", "metrics", id]);
+      const limit = m.stdout.split("\n").map((l) => l.trim().split(/\s{2,}/)).find((f) => f[0] === "memory.limit_in_bytes")?.[1];
+      await ctr(["task", "delete", "-f", id]);
+      await ctr(["container", "rm", id]);
+      return { run: r.code, limit };
+    }, { run: 0, limit: String(64 * 1024 * 1024) }));
+
+  test("kill --all -s KILL: every process of the task, exit 137", () =>
+    both(async (rt) => {
+      const id = await detached(rt, "killall");
+      await until("sleep in the task", async () => ((await ctr(["task", "ps", id])).stdout.trim().split("\n").length === 3 ? true : undefined));
+      const k = await ctr(["task", "kill", "--all", "-s", "KILL", id]);
+      await stopped(id);
+      const d = await ctr(["task", "delete", id]);
+      await ctr(["container", "rm", id]);
+      return { kill: k.code, delete: [d.code, noTime(d.stderr).replace(id, "ID").trim()] };
+    }, { kill: 0, delete: [0, 'level=warning msg="task ID exit with non-zero exit code 137"'] }));
+});
+
 describe("berth's shim only", () => {
-  test("events reach containerd through the publish binary: create, start, exec added/started, paused, resumed, exit, delete", async () => {
+  test("events reach containerd (Events.Forward on its ttrpc socket): create, start, exec added/started, paused, resumed, exit, delete", async () => {
     const log = join(env.scratch, "events.out");
     const out = openSync(log, "w");
     const watcher = spawn("ctr", ["--address", env.ctrAddress, "-n", env.tag, "events"], { stdio: ["ignore", out, out] });
@@ -243,6 +283,28 @@ describe("berth's shim only", () => {
     const c = await ctr(["container", "rm", id]);
     expect(c.code).toBe(0);
     await until("berth's state of the task to go", async () => (readdirSync(join("/run/containerd/berth", env.tag)).includes(id) ? undefined : true));
+  });
+
+  test("20 containers of one pod (io.kubernetes.cri.sandbox-id) share one shim, which exits after the last", async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 20; i++) {
+      const id = cid("berth", `pod-${i}`);
+      const r = await ctrRun("berth", id, ["-d", "--annotation", "io.kubernetes.cri.sandbox-id=pod-a"], ["sleep", "1000"]);
+      expect(r.code).toBe(0);
+      ids.push(id);
+    }
+    const shims = berthShims();
+    expect(shims).toHaveLength(1);
+    const rssKiB = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${shims[0]}/status`, "utf8"))![1]);
+    console.log(`one berth shim for 20 running containers of a pod: RSS ${(rssKiB / 1024).toFixed(1)} MiB`);
+    expect(new Set(await Promise.all(ids.map((id) => taskStatus(id))))).toEqual(new Set(["RUNNING"]));
+    for (const id of ids) {
+      expect((await ctr(["task", "delete", "-f", id])).code).toBe(0);
+      expect((await ctr(["container", "rm", id])).code).toBe(0);
+      // The pod's shim serves the others until the last is deleted.
+      if (id !== ids[ids.length - 1]) expect(berthShims()).toEqual(shims);
+    }
+    await until("the pod's shim to exit", async () => (berthShims().length === 0 ? true : undefined));
   });
 
   test("nothing of berth's is left: no shim, no state, no cgroup, no mount", async () => {

@@ -13,7 +13,7 @@
 import { spawn } from "node:child_process";
 import { closeSync, existsSync, openSync, readdirSync, readFileSync, rmdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { image, missingTools, repoRoot, run, runcBin, setup, teardown, until, type Engines } from "./engines-env";
+import { image, missingTools, repoRoot, restartContainerd, run, runcBin, setup, teardown, until, type Engines } from "./engines-env";
 
 jest.setTimeout(90_000);
 
@@ -270,6 +270,25 @@ describe("berth's shim only", () => {
     expect(await taskStatus(id)).toBe("RUNNING");
     await ctr(["task", "delete", "-f", id]);
     await ctr(["container", "rm", id]);
+  });
+
+  test("containerd restarts: it reconnects to the running shim (the bundle's address file); exec, kill, wait and delete work", async () => {
+    const id = await detached("berth", "restart", ["sh", "-c", 'trap "exit 3" TERM; sleep 1000 & wait']);
+    const shims = berthShims();
+    await restartContainerd(env);
+    expect(berthShims()).toEqual(shims);
+    expect(await taskStatus(id)).toBe("RUNNING");
+    const e = await ctr(["task", "exec", "--exec-id", "x", "--fifo-dir", env.fifoDir, id, "echo", "after-restart"]);
+    const k = await ctr(["task", "kill", id]);
+    await stopped(id);
+    const d = await ctr(["task", "delete", id]);
+    const c = await ctr(["container", "rm", id]);
+    expect({ exec: [e.code, e.stdout], kill: k.code, delete: [d.code, noTime(d.stderr).replace(id, "ID").trim()], rm: c.code }).toEqual({
+      exec: [0, "after-restart\n"],
+      kill: 0,
+      delete: [0, 'level=warning msg="task ID exit with non-zero exit code 3"'],
+      rm: 0,
+    });
   });
 
   test("a killed shim: containerd cleans up through `delete`, and nothing is left", async () => {

@@ -213,6 +213,11 @@ export async function stats(id: string, opts: Common = {}): Promise<ContainerSta
   return e.data;
 }
 
+/** How many times the kernel's OOM killer has struck in the container's memory cgroup (0 without the counter). */
+export function oomKills(id: string, opts: Common = {}): number {
+  return Number(container.oomCount(runtime(opts), id));
+}
+
 /**
  * Wait for a child of this process that is not a container's init, e.g. the process of
  * `exec({detach: true})` (berth-init forks it with CLONE_PARENT, so it is this process's child),

@@ -19,5 +19,5 @@ export { pause, resume } from "./pause";
 export { update, mergeResources, planUpdate, readResourcesStdin } from "./update";
 export { exec, processFromArgs, type ExecOptions, type ExecArgs, type Execed } from "./exec";
 export { ps, containerProcesses, filterPsOutput } from "./ps";
-export { events, stats, parseInterval, statsJson, type ContainerEvent } from "./events";
+export { events, stats, oomCount, parseInterval, statsJson, type ContainerEvent } from "./events";
 export { imageLoad, imageSave, imageRemove, imageBundle, imageList, imageInspect, imageHistory, layerDiff, layerCommit, layerExport, type ImageSummary } from "./image";

@@ -51,7 +51,13 @@ interface Task {
   paused: boolean;
   /** The rootfs this shim mounted at bundle/rootfs (unmounted by Delete). */
   mountedRootfs?: string;
+  /** OOM kills seen so far in the task's memory cgroup, and the timer that looks (TaskOOM). */
+  ooms: number;
+  oomTimer?: NodeJS.Timeout;
 }
+
+/** How often a running task's memory cgroup is checked for OOM kills. */
+const OOM_POLL_MS = 1000;
 
 export interface ServiceOptions {
   namespace: string;
@@ -257,9 +263,30 @@ export class TaskService {
     return p;
   }
 
+  /**
+   * Publish TaskOOM when the OOM killer has struck in the task's memory cgroup since the last
+   * look. The kernel's counter is polled (memory.oom_control on v1, memory.events on v2): an
+   * eventfd would need native help, and a late look only delays the event, which is also
+   * checked for right before the task's exit is reported.
+   */
+  private checkOom(t: Task): void {
+    let n: number;
+    try {
+      n = berth.oomKills(t.id, this.lib);
+    } catch {
+      return; // deleted meanwhile
+    }
+    if (n > t.ooms) void this.opts.publisher.publish("TaskOOM", { container_id: t.id });
+    t.ooms = n;
+  }
+
   /** Record an exit once, and tell containerd. */
   private exited(t: Task, p: Proc, status: number): void {
     if (p.status === "stopped") return;
+    if (!p.execId) {
+      clearInterval(t.oomTimer);
+      this.checkOom(t);
+    }
     p.status = "stopped";
     p.exitStatus = status;
     p.exitedAt = new Date();
@@ -271,7 +298,7 @@ export class TaskService {
     if (this.tasks.has(r.id)) throw new TtrpcError(Code.alreadyExists, `task ${r.id} already exists`);
     if (r.terminal) throw new TtrpcError(Code.unimplemented, "terminals are not supported by containerd-shim-berth-v1 yet");
     if (r.checkpoint) throw new TtrpcError(Code.unimplemented, "restoring a checkpoint is not implemented by containerd-shim-berth-v1");
-    const t: Task = { id: r.id, bundle: r.bundle, init: newProc("", r), execs: new Map(), paused: false };
+    const t: Task = { id: r.id, bundle: r.bundle, init: newProc("", r), execs: new Map(), paused: false, ooms: 0 };
     const rootfs = join(r.bundle, "rootfs");
     if (r.rootfs.length) {
       if (r.rootfs.length > 1 || r.rootfs[0]!.type !== "overlay") {
@@ -332,7 +359,18 @@ export class TaskService {
       } catch (err) {
         throw asStatus(err, "OCI runtime start failed: ");
       }
-      if (p.status === "created") p.status = "running";
+      if (p.status === "created") {
+        p.status = "running";
+        t.ooms = (() => {
+          try {
+            return berth.oomKills(t.id, this.lib);
+          } catch {
+            return 0;
+          }
+        })();
+        t.oomTimer = setInterval(() => this.checkOom(t), OOM_POLL_MS);
+        t.oomTimer.unref();
+      }
       void this.opts.publisher.publish("TaskStart", { container_id: r.id, pid: p.pid });
       return { pid: p.pid };
     }

@@ -227,6 +227,32 @@ describe("more of what the CRI uses, on both", () => {
     }, { kill: 0, delete: [0, 'level=warning msg="task ID exit with non-zero exit code 137"'] }));
 });
 
+describe("OOM, on both", () => {
+  test("a task over its memory limit: killed (137), and containerd gets TaskOOM before TaskExit", async () => {
+    const log = join(env.scratch, "oom-events.out");
+    const out = openSync(log, "w");
+    const watcher = spawn("ctr", ["--address", env.ctrAddress, "-n", env.tag, "events"], { stdio: ["ignore", out, out] });
+    closeSync(out);
+    try {
+      await new Promise((r) => setTimeout(r, 300));
+      await both(async (rt) => {
+        const id = cid(rt, "oom");
+        const r = await ctrRun(rt, id, ["--rm", "--memory-limit", String(16 * 1024 * 1024)], ["sh", "-c", 'x=$(head -c 100000000 /dev/zero | tr "\\000" a); echo survived']);
+        const topics = await until("the task's delete event", async () => {
+          const seen = readFileSync(log, "utf8")
+            .split("\n")
+            .filter((l) => l.includes(`"container_id":"${id}"`))
+            .map((l) => /\/tasks\/[a-z-]+/.exec(l)?.[0]);
+          return seen.includes("/tasks/delete") ? seen : undefined;
+        });
+        return { code: r.code, stdout: r.stdout, oomBeforeExit: topics.indexOf("/tasks/oom") >= 0 && topics.indexOf("/tasks/oom") < topics.indexOf("/tasks/exit") };
+      }, { code: 137, stdout: "", oomBeforeExit: true });
+    } finally {
+      if (watcher.pid) process.kill(watcher.pid, "SIGTERM");
+    }
+  });
+});
+
 describe("berth's shim only", () => {
   test("events reach containerd (Events.Forward on its ttrpc socket): create, start, exec added/started, paused, resumed, exit, delete", async () => {
     const log = join(env.scratch, "events.out");

@@ -8,7 +8,7 @@
 // Node CLI; docs/architecture.md, "Start-up bundles").
 import { build } from "esbuild";
 import { execFileSync } from "node:child_process";
-import { chmodSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -79,12 +79,15 @@ const imageApart = {
 for (const [name, src] of [["berth-fast.js", "src/cli/fast.ts"], ["berth-launch.js", "src/cli/fast-launch.ts"], ["berth-main.js", "src/cli/main.ts"], ["berth-image.js", "src/image/index.ts"]]) {
   await build({ ...common, entryPoints: [join(root, src)], outfile: join(root, "bin", name), minifySyntax: true, plugins: [validatorsApart, dbusApart, imageApart] });
 }
-// containerd-shim-berth-v1: containerd's runtime v2 shim. The entry (src/shim/entry.ts) is small,
-// for the `start` and `delete` that containerd runs per task; the server (src/shim/main.ts, one
-// long-lived process calling the library in-process) is bin/berth-shim.js, with a code cache.
+// containerd-shim-berth-v1: containerd's runtime v2 shim. The Node entry (src/shim/entry.ts) is
+// small, for the `start` and `delete` that containerd runs per task; the server (src/shim/main.ts,
+// one long-lived process calling the library in-process) is bin/berth-shim.js, with a code cache.
 // Both share the bundles apart (validators, image, dbus) with the CLI, installed beside them.
-await build({ ...common, entryPoints: [join(root, "src/shim/entry.ts")], outfile: join(root, "bin/containerd-shim-berth-v1"), banner: { js: "#!/usr/bin/env node" }, minifySyntax: true });
+// The executable itself is sh (src/shim/containerd-shim-berth-v1.sh: start and delete without
+// Node when it can), and the Node entry is bin/berth-shim-entry.js.
+copyFileSync(join(root, "src/shim/containerd-shim-berth-v1.sh"), join(root, "bin/containerd-shim-berth-v1"));
 chmodSync(join(root, "bin/containerd-shim-berth-v1"), 0o755);
+await build({ ...common, entryPoints: [join(root, "src/shim/entry.ts")], outfile: join(root, "bin/berth-shim-entry.js"), minifySyntax: true });
 await build({ ...common, entryPoints: [join(root, "src/shim/main.ts")], outfile: join(root, "bin/berth-shim.js"), minifySyntax: true, plugins: [validatorsApart, dbusApart, imageApart] });
 await build({ ...common, entryPoints: [join(root, "src/cgroups/dbus-next.ts")], outfile: join(root, "bin/berth-dbus.js"), minifySyntax: true, external: ["usocket", "x11"] });
 await build({ ...common, entryPoints: [join(root, "src/spec/generated/validators.js")], outfile: join(root, "bin/berth-validators.js"), minifySyntax: true });
@@ -113,4 +116,4 @@ chmodSync(join(root, "bin/berth"), 0o755);
 }
 
 await build({ ...common, entryPoints: [join(root, "src/index.ts")], outfile: join(root, "dist/index.js"), external: ["dbus-next", "dbus-next/*"] });
-console.log("bundle: bin/berth, bin/containerd-shim-berth-v1 (+ bin/berth-shim.js), bin/berth-fast.js, bin/berth-launch.js, bin/berth-main.js, bin/berth-image.js, bin/berth-dbus.js, bin/berth-validators.js (+ code caches), dist/index.js");
+console.log("bundle: bin/berth, bin/containerd-shim-berth-v1 (+ bin/berth-shim-entry.js, bin/berth-shim.js), bin/berth-fast.js, bin/berth-launch.js, bin/berth-main.js, bin/berth-image.js, bin/berth-dbus.js, bin/berth-validators.js (+ code caches), dist/index.js");

@@ -6,7 +6,7 @@
 #   PREFIX/lib/berth/berth_native.node   the addon
 #   PREFIX/bin/berth -> ../lib/berth/berth
 #   PREFIX/lib/berth/containerd-shim-berth-v1  containerd's runtime v2 shim (io.containerd.berth.v1;
-#     its server is berth-shim.js)
+#     an sh program; its Node entry is berth-shim-entry.js, its server berth-shim.js)
 #   PREFIX/bin/containerd-shim-berth-v1 -> ../lib/berth/containerd-shim-berth-v1 (containerd
 #     finds a shim by that name on its PATH)
 # src/native looks for berth-init and the addon next to the bundle; Node resolves the symlink of
@@ -20,7 +20,7 @@ DEST=${DESTDIR:-}
 # bin/berth is a small entry that loads the bundles beside it (berth-fast.js for the hot
 # verbs, berth-main.js for the rest; berth-validators.js, berth-image.js and berth-dbus.js on
 # first use).
-bundles=(bin/berth-fast.js bin/berth-launch.js bin/berth-main.js bin/berth-validators.js bin/berth-image.js bin/berth-dbus.js bin/berth-shim.js)
+bundles=(bin/berth-fast.js bin/berth-launch.js bin/berth-main.js bin/berth-validators.js bin/berth-image.js bin/berth-dbus.js bin/berth-shim.js bin/berth-shim-entry.js)
 for f in bin/berth bin/containerd-shim-berth-v1 "${bundles[@]}" build/Release/berth-init build/Release/berth_native.node; do
   [ -f "$f" ] || { echo "install: $f is missing: run npm run build first" >&2; exit 1; }
 done

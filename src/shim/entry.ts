@@ -1,5 +1,8 @@
 /**
- * bin/containerd-shim-berth-v1: berth as a containerd runtime v2 shim (io.containerd.berth.v1).
+ * bin/berth-shim-entry.js: the Node entry of containerd-shim-berth-v1, berth as a containerd
+ * runtime v2 shim (io.containerd.berth.v1). bin/containerd-shim-berth-v1 itself is a small sh
+ * program (containerd-shim-berth-v1.sh) that answers the common `start` and `delete` without
+ * Node and runs this file for the rest.
  *
  * containerd runs this executable in three ways, with the bundle as the cwd and its own flags
  * first (Go's flag syntax: -namespace NS -address A -publish-binary B -id ID [-bundle B] [-debug]):
@@ -166,6 +169,12 @@ async function main(argv: readonly string[]): Promise<number> {
   if (!f.namespace || !f.id) {
     process.stderr.write("containerd-shim-berth-v1: -namespace and -id are required (containerd starts this program)\n");
     return 2;
+  }
+  // The sh entry starts the server with its own command line, action included.
+  if (process.env.BERTH_SHIM_SERVE === "1") {
+    delete process.env.BERTH_SHIM_SERVE;
+    await server().serve(f);
+    return 0;
   }
   switch (f.action) {
     case "start":

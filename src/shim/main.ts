@@ -9,7 +9,7 @@
  * collected by the container's pid namespace (its init); without a pid namespace of its own, it
  * is collected by the host's subreaper or init.
  */
-import { rmSync, writeSync } from "node:fs";
+import { renameSync, rmSync, writeSync } from "node:fs";
 import { join, resolve } from "node:path";
 import * as berth from "../index";
 import { Publisher } from "./events";
@@ -33,8 +33,9 @@ function logTo(fd: number | undefined, debug: boolean): (message: string) => voi
 }
 
 export async function serve(f: ShimFlags): Promise<void> {
-  // `start` made the listening socket and passed it as fd 3 (BERTH_SHIM_LISTEN_FD); -socket is
-  // for running a server by hand.
+  // The Node entry's `start` made the listening socket and passed it as fd 3
+  // (BERTH_SHIM_LISTEN_FD); the sh entry's only names it (BERTH_SHIM_SOCKET); -socket is for
+  // running a server by hand.
   const listenFd = process.env.BERTH_SHIM_LISTEN_FD ? Number(process.env.BERTH_SHIM_LISTEN_FD) : undefined;
   const path = process.env.BERTH_SHIM_SOCKET || f.socket.replace(/^unix:\/\//, "");
   delete process.env.BERTH_SHIM_LISTEN_FD;
@@ -48,7 +49,17 @@ export async function serve(f: ShimFlags): Promise<void> {
   };
   const service = new TaskService({ namespace: f.namespace, root: stateRoot(f.namespace), publisher, log, exit });
   const server = new TtrpcServer(service.handlers(), log);
-  await server.listen(listenFd !== undefined ? { fd: listenFd } : path);
+  if (listenFd !== undefined) {
+    await server.listen({ fd: listenFd });
+  } else {
+    // Started by the sh entry, which waits for the name to appear and then hands it to
+    // containerd. Listen under a temporary name and rename the socket into place, so that the
+    // name never exists before the socket accepts.
+    const tmp = `${path}.${process.pid}`;
+    rmSync(tmp, { force: true });
+    await server.listen(tmp);
+    renameSync(tmp, path);
+  }
   log(`debug: serving on ${path}`);
 }
 

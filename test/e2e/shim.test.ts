@@ -82,7 +82,8 @@ function berthShims(): number[] {
     if (!/^\d+$/.test(e)) continue;
     try {
       const cmd = readFileSync(`/proc/${e}/cmdline`, "utf8").split("\0");
-      if (cmd.some((a) => a.endsWith("containerd-shim-berth-v1")) && cmd.includes(env.ctrAddress)) pids.push(Number(e));
+      // The server is Node running bin/berth-shim-entry.js (bin/containerd-shim-berth-v1 is sh).
+      if (cmd.some((a) => a.endsWith("/berth-shim-entry.js")) && cmd.includes(env.ctrAddress)) pids.push(Number(e));
     } catch {
       /* gone */
     }

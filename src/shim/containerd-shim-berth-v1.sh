@@ -5,14 +5,16 @@
 # server, print its address) and `delete` (clean up after the server is gone). Both are on the
 # path of every `ctr run` and pod start, so their common cases are answered here, in sh, without
 # starting Node (about 80 ms on an idle host, several times that on a busy one):
-#   start   for a container of no pod: start the server in the background, wait for its socket
+#   start   start the server in the background, wait for its socket
 #           and print its address. The server listens under a temporary name and renames the
 #           socket into place once it accepts (main.ts), so the name appears ready to dial.
 #   delete  when berth has nothing of the task left (no state directory, no rootfs mount):
 #           print DeleteResponse{exit_status: 137, exited_at: now} (protobuf, encoded here).
+#           A container of a pod joins the pod's running server (its pid is written beside its
+#           socket), or starts it.
 # Everything else goes to the Node entry beside this file (berth-shim-entry.js, src/shim/entry.ts),
-# which implements the same subcommands in full: a container of a pod (a shim shared by sandbox
-# id), a delete with something to remove, the server itself, -v.
+# which implements the same subcommands in full: a delete with something to remove, the server
+# itself, -v, a command line this file does not parse.
 #
 # Built into bin/ by scripts/bundle.mjs; the socket name must stay the one src/shim/flags.ts makes.
 set -u
@@ -59,14 +61,26 @@ varint_len() {
   echo $len
 }
 
+# The containers of a pod (the CRI's sandbox id) share one server; any other has its own. Its
+# socket's name hashes containerd's address, the namespace and the pod's or container's id.
+sandbox=$(grep -o '"io.kubernetes.cri.sandbox-id": *"[^"\\]*"' "$bundle/config.json" 2>/dev/null | head -n 1 | sed 's/.*"\([^"]*\)"$/\1/')
+hash=$(printf '%s\0%s\0%s' "$address" "$ns" "${sandbox:-$id}" | sha256sum)
+sock=/run/containerd/s/${hash%% *}
+# The server is up when the pid it wrote beside its socket is a shim server.
+server_up() {
+  pid=$(cat "$sock.pid" 2>/dev/null)
+  [ -n "$pid" ] && grep -qa berth-shim-entry "/proc/$pid/cmdline" 2>/dev/null
+}
+
 case $action in
   start)
-    # A container of a pod shares the pod's server: the Node entry finds it.
-    grep -q '"io.kubernetes.cri.sandbox-id"' "$bundle/config.json" 2>/dev/null && node_entry "$@"
-    hash=$(printf '%s\0%s\0%s' "$address" "$ns" "$id" | sha256sum)
-    sock=/run/containerd/s/${hash%% *}
+    if [ -n "$sandbox" ] && [ -S "$sock" ] && server_up; then
+      printf '%s' "unix://$sock" >"$bundle/address"
+      printf '%s' "unix://$sock"
+      exit 0
+    fi
     mkdir -p -m 0711 /run/containerd/s || exit 1
-    rm -f "$sock"
+    rm -f "$sock" "$sock.pid"
     # The server's output goes to containerd's log fifo, opened read-write so the open never blocks.
     log=/dev/null
     [ -p "$bundle/log" ] && log=$bundle/log
@@ -90,6 +104,8 @@ case $action in
     printf '%s' "unix://$sock"
     ;;
   delete)
+    # A server that died (SIGKILL) left its socket and pid file behind.
+    if [ -e "$sock.pid" ] && ! server_up; then rm -f "$sock" "$sock.pid"; fi
     [ -d "/run/containerd/berth/$ns/$id" ] && node_entry "$@"
     grep -q " $bundle/rootfs " /proc/self/mountinfo && node_entry "$@"
     now=$(date +%s%N)

@@ -95,6 +95,7 @@ async function start(f: ShimFlags): Promise<number> {
   }
   mkdirSync("/run/containerd/s", { recursive: true, mode: 0o711 });
   rmSync(path, { force: true });
+  rmSync(`${path}.pid`, { force: true });
   const listener = createServer();
   await new Promise<void>((res, rej) => {
     listener.once("error", rej);

@@ -9,7 +9,7 @@
  * collected by the container's pid namespace (its init); without a pid namespace of its own, it
  * is collected by the host's subreaper or init.
  */
-import { renameSync, rmSync, writeSync } from "node:fs";
+import { renameSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import { join, resolve } from "node:path";
 import * as berth from "../index";
 import { Publisher } from "./events";
@@ -32,6 +32,9 @@ function logTo(fd: number | undefined, debug: boolean): (message: string) => voi
   };
 }
 
+/** How long a server waits for its first task before it gives up and exits. */
+const IDLE_EXIT_MS = 60_000;
+
 export async function serve(f: ShimFlags): Promise<void> {
   // The Node entry's `start` made the listening socket and passed it as fd 3
   // (BERTH_SHIM_LISTEN_FD); the sh entry's only names it (BERTH_SHIM_SOCKET); -socket is for
@@ -43,12 +46,30 @@ export async function serve(f: ShimFlags): Promise<void> {
   const log = logTo(2, f.debug);
   if (!path) throw new Error("no socket to listen on (started without `start`: give -socket)");
   const publisher = new Publisher({ ttrpcAddress: process.env.TTRPC_ADDRESS ?? "", binary: f.publishBinary, address: f.address, namespace: f.namespace, log });
+  const pidFile = `${path}.pid`;
   const exit = () => {
     rmSync(path, { force: true });
+    rmSync(pidFile, { force: true });
     process.exit(0);
   };
   const service = new TaskService({ namespace: f.namespace, root: stateRoot(f.namespace), publisher, log, exit });
   const server = new TtrpcServer(service.handlers(), log);
+  // SIGTERM: leave cleanly (socket and pid file removed); the containers stay, for containerd's
+  // cleanup. A server that never gets a task (containerd gave up on it after `start`) leaves
+  // after a while instead of waiting forever for a Shutdown that will not come.
+  process.on("SIGTERM", exit);
+  const idle = setTimeout(() => {
+    if (!service.hadTasks()) {
+      log("no task was created: exiting");
+      exit();
+    }
+  }, IDLE_EXIT_MS);
+  idle.unref();
+  // Beside the socket, this server's pid, written before the socket's name appears: the sh
+  // entry gives a pod's next container this server's address only while that pid is a shim
+  // server (a crashed one leaves its socket behind).
+  writeFileSync(`${pidFile}.tmp`, String(process.pid));
+  renameSync(`${pidFile}.tmp`, pidFile);
   if (listenFd !== undefined) {
     await server.listen({ fd: listenFd });
   } else {

@@ -213,9 +213,15 @@ const notFound = (what: string) => new TtrpcError(Code.notFound, what);
 export class TaskService {
   private readonly tasks = new Map<string, Task>();
   private readonly lib: berth.Common;
+  private created = 0;
 
   constructor(private readonly opts: ServiceOptions) {
     this.lib = { root: opts.root, onWarning: (m) => opts.log(`warning: ${m}`) };
+  }
+
+  /** Whether any task was ever created here. */
+  hadTasks(): boolean {
+    return this.created > 0;
   }
 
   /** The ttrpc handlers, by "service/method". */
@@ -327,6 +333,7 @@ export class TaskService {
       stdio?.close();
     }
     this.tasks.set(r.id, t);
+    this.created++;
     // The init is this process's child from now on: collect its status whenever it ends.
     berth.wait(r.id, this.lib).then(
       (res) => this.exited(t, t.init, statusOf(res)),

@@ -13,6 +13,7 @@
 import { spawn } from "node:child_process";
 import { closeSync, existsSync, openSync, readdirSync, readFileSync, rmdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { socketPath } from "../../src/shim/flags";
 import { image, missingTools, repoRoot, restartContainerd, run, runcBin, setup, teardown, until, type Engines } from "./engines-env";
 
 jest.setTimeout(90_000);
@@ -363,6 +364,9 @@ describe("berth's shim only", () => {
       if (existsSync(dir) && statSync(dir).isDirectory()) cgroups.push(...readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory() && e.name.startsWith("shim-berth-")).map((e) => `${h}/${e.name}`));
     }
     expect(cgroups).toEqual([]);
+    // No socket of a berth shim of this run (a SIGKILLed one's is removed by `delete`).
+    const sockets = ctrIds.filter((id) => id.startsWith("shim-berth-")).map((id) => socketPath(env.ctrAddress, env.tag, id));
+    expect(sockets.concat(socketPath(env.ctrAddress, env.tag, "pod-a")).filter((p) => existsSync(p) || existsSync(`${p}.pid`))).toEqual([]);
     const mounts = readFileSync("/proc/self/mountinfo", "utf8")
       .split("\n")
       .map((l) => l.split(" ")[4])

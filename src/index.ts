@@ -237,6 +237,11 @@ export function mountOverlay(target: string, data: string): void {
   native.mountOverlay(target, data);
 }
 
+/** mkfifo(3) (Node has none); the mode is subject to the umask. */
+export function mkfifo(path: string, mode = 0o600): void {
+  native.mkfifo(path, mode);
+}
+
 /** umount2(TARGET, MNT_DETACH when `detach`). */
 export function unmount(target: string, detach = false): void {
   native.umount(target, detach);

@@ -10,10 +10,10 @@
  * stdio: containerd (ctr, the CRI) makes a fifo per stream and opens its own ends before it
  * calls Create or Exec. The shim opens the other ends (in the thread pool: an open of a fifo
  * blocks until both ends are there) and hands them to the container as its fds 0-2, then
- * closes its copies, so the container's exit is EOF for containerd. CloseIO has nothing to
- * close: the shim keeps no end of stdin (and the container sees no EOF on it: openStdio).
+ * closes its copies, so the container's exit is EOF for containerd. stdin goes through a fifo of
+ * the shim's own (relayStdin), which CloseIO or containerd's EOF closes.
  */
-import { closeSync, constants, existsSync, open as openCb, promises as fsp } from "node:fs";
+import { closeSync, constants, createReadStream, createWriteStream, existsSync, open as openCb, openSync, promises as fsp, rmSync, type ReadStream } from "node:fs";
 import { promisify } from "node:util";
 import { spawn } from "node:child_process";
 import { dirname, join } from "node:path";
@@ -41,6 +41,8 @@ interface Proc {
   markExited: () => void;
   /** An exec's process.json (from ExecProcessRequest.spec). */
   spec?: unknown;
+  /** The copy of containerd's stdin (CloseIO and the exit end it). */
+  stdinRelay?: StdinRelay;
 }
 
 interface Task {
@@ -95,21 +97,111 @@ interface Stdio {
   fds: [number, number, number];
   /** Close this process's copies (once the container has its own). */
   close(): void;
+  /** The copy of containerd's stdin into the process's, when there is a stdin. */
+  relay?: StdinRelay;
 }
 
-async function openStdio(p: { stdin: string; stdout: string; stderr: string }, task: { id: string; namespace: string }): Promise<Stdio> {
+interface StdinRelay {
+  /** End the process's stdin (EOF), now or when containerd's end is never opened. */
+  closeInput(): void;
+}
+
+/**
+ * The process's stdin: a fifo of the shim's own (made beside the bundle's files and unlinked at
+ * once), read-only and blocking on the process's side; the shim copies containerd's stdin fifo
+ * into it. So the process sees EOF when containerd closes its end (or CloseIO), as with the runc
+ * shim's pipe, and the open of containerd's fifo, which waits until containerd opens its end
+ * (never, for `ctr run` without -i), runs in the background instead of holding up Create.
+ */
+function relayStdin(fifo: string, relayPath: string, log: (m: string) => void): { readFd: number; relay: StdinRelay } {
+  rmSync(relayPath, { force: true });
+  berth.mkfifo(relayPath, 0o600);
+  let rdwr: number | undefined;
+  let readFd: number | undefined;
+  let writeFd: number;
+  try {
+    // None of these opens waits: the read-write one is a reader and a writer, so the read-only
+    // open finds a writer and the write-only one a reader. Then only the two ends are left.
+    rdwr = openSync(relayPath, constants.O_RDWR);
+    readFd = openSync(relayPath, constants.O_RDONLY);
+    writeFd = openSync(relayPath, constants.O_WRONLY);
+  } catch (err) {
+    if (readFd !== undefined) closeSync(readFd);
+    throw err;
+  } finally {
+    if (rdwr !== undefined) closeSync(rdwr);
+    rmSync(relayPath, { force: true });
+  }
+  let state: "opening" | "copying" | "done" = "opening";
+  let src: ReadStream | undefined;
+  const dst = createWriteStream("", { fd: writeFd, autoClose: true });
+  dst.on("error", () => src?.destroy());
+  openFd(fifo, constants.O_RDONLY).then(
+    (fd) => {
+      if (state === "done") {
+        closeSync(fd);
+        return;
+      }
+      state = "copying";
+      src = createReadStream("", { fd, autoClose: true });
+      src.on("error", (e) => {
+        log(`stdin ${fifo}: ${e.message}`);
+        dst.end();
+      });
+      src.pipe(dst);
+    },
+    (err: Error) => {
+      log(`stdin ${fifo}: ${err.message}`);
+      state = "done";
+      dst.end();
+    },
+  );
+  return {
+    readFd,
+    relay: {
+      closeInput: () => {
+        if (state === "opening") {
+          state = "done";
+          // The open of containerd's fifo still waits for a writer: be one for a moment, so
+          // that it returns (and its thread-pool thread is free again).
+          try {
+            closeSync(openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK));
+          } catch {
+            /* no reader waiting: the open has just finished or failed */
+          }
+        } else if (state === "copying") {
+          state = "done";
+          src?.unpipe(dst);
+          src?.destroy();
+        }
+        dst.end();
+      },
+    },
+  };
+}
+
+async function openStdio(
+  p: { stdin: string; stdout: string; stderr: string },
+  task: { id: string; namespace: string; relayPath: string; log: (m: string) => void },
+): Promise<Stdio> {
   const fds: number[] = [];
-  const plain = (f: [number, number, number]): Stdio => ({ fds: f, close: () => closeFds(f) });
+  let relay: StdinRelay | undefined;
+  const plain = (f: [number, number, number]): Stdio => ({ fds: f, close: () => closeFds(f), relay });
   try {
     const open = async (path: string, flags: number, mode?: number) => {
       const fd = await openFd(path || "/dev/null", flags, mode);
       fds.push(fd);
       return fd;
     };
-    // stdin read-write: containerd may open its end late or never (ctr run without -i passes a
-    // stdin fifo it does not open), and a read-only open would wait for it. The cost: the
-    // container holds a writer itself, so it sees no EOF when containerd closes its end.
-    const stdin = await open(p.stdin, p.stdin ? constants.O_RDWR : constants.O_RDONLY);
+    let stdin: number;
+    if (p.stdin) {
+      const r = relayStdin(p.stdin, task.relayPath, task.log);
+      relay = r.relay;
+      stdin = r.readFd;
+      fds.push(stdin);
+    } else {
+      stdin = await open("", constants.O_RDONLY);
+    }
     const uri = /^[a-z]+:\/\//.test(p.stdout) ? new URL(p.stdout) : undefined;
     if (uri?.protocol === "file:") {
       await fsp.mkdir(dirname(uri.pathname), { recursive: true });
@@ -124,6 +216,7 @@ async function openStdio(p: { stdin: string; stdout: string; stderr: string }, t
           closeFds([stdin]);
           logger.close();
         },
+        relay,
       };
     }
     if (uri) throw new TtrpcError(Code.invalidArgument, `log URI ${p.stdout}: only file:// and binary:// are supported`);
@@ -132,6 +225,7 @@ async function openStdio(p: { stdin: string; stdout: string; stderr: string }, t
     return plain([stdin, stdout, stderr]);
   } catch (err) {
     closeFds(fds);
+    relay?.closeInput();
     throw err;
   }
 }
@@ -243,8 +337,9 @@ export class TaskService {
     add("Kill", "KillRequest", empty, (r: KillReq) => this.kill(r));
     add("Exec", "ExecProcessRequest", empty, (r: ExecReq) => this.exec(r));
     add("ResizePty", "ResizePtyRequest", empty, (r: IdReq) => this.resizePty(r));
-    add("CloseIO", "CloseIORequest", empty, async (r: IdReq) => {
-      this.proc(r);
+    add("CloseIO", "CloseIORequest", empty, async (r: IdReq & { stdin: boolean }) => {
+      const p = this.proc(r);
+      if (r.stdin) p.stdinRelay?.closeInput();
       return {};
     });
     add("Update", "UpdateTaskRequest", empty, (r: UpdateReq) => this.update(r));
@@ -289,6 +384,7 @@ export class TaskService {
   /** Record an exit once, and tell containerd. */
   private exited(t: Task, p: Proc, status: number): void {
     if (p.status === "stopped") return;
+    p.stdinRelay?.closeInput();
     if (!p.execId) {
       clearInterval(t.oomTimer);
       this.checkOom(t);
@@ -321,13 +417,15 @@ export class TaskService {
     let stdio: Stdio | undefined;
     try {
       const t0 = performance.now();
-      stdio = await openStdio(r, { id: r.id, namespace: this.opts.namespace });
+      stdio = await openStdio(r, { id: r.id, namespace: this.opts.namespace, relayPath: join(r.bundle, ".berth-stdin"), log: this.opts.log });
+      t.init.stdinRelay = stdio.relay;
       const t1 = performance.now();
       const st = await berth.create(r.id, { ...this.lib, bundle: r.bundle, stdio: stdio.fds });
       t.init.pid = st.pid ?? 0;
       this.opts.log(`debug: create ${r.id}: stdio ${(t1 - t0).toFixed(1)} ms, berth.create ${(performance.now() - t1).toFixed(1)} ms`);
     } catch (err) {
       if (t.mountedRootfs) this.unmountRootfs(t);
+      t.init.stdinRelay?.closeInput();
       throw asStatus(err, "OCI runtime create failed: ");
     } finally {
       stdio?.close();
@@ -383,10 +481,12 @@ export class TaskService {
     }
     let stdio: Stdio | undefined;
     try {
-      stdio = await openStdio(p, { id: r.id, namespace: this.opts.namespace });
+      stdio = await openStdio(p, { id: r.id, namespace: this.opts.namespace, relayPath: join(t.bundle, `.berth-stdin-${r.exec_id}`), log: this.opts.log });
+      p.stdinRelay = stdio.relay;
       const { pid } = await berth.exec(r.id, { ...this.lib, process: p.spec, detach: true, stdio: stdio.fds });
       p.pid = pid;
     } catch (err) {
+      p.stdinRelay?.closeInput();
       throw asStatus(err, "OCI runtime exec failed: ");
     } finally {
       stdio?.close();

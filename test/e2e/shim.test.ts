@@ -229,6 +229,24 @@ describe("more of what the CRI uses, on both", () => {
     }, { kill: 0, delete: [0, 'level=warning msg="task ID exit with non-zero exit code 137"'] }));
 });
 
+describe("stdin", () => {
+  test("task exec with stdin: the data, then EOF (on both)", () =>
+    both(async (rt) => {
+      const id = await detached(rt, "stdin-exec");
+      const e = await run("ctr", ["--address", env.ctrAddress, "-n", env.tag, "task", "exec", "--exec-id", "in", "--fifo-dir", env.fifoDir, id, "sh", "-c", "cat; echo exec-done"], { input: "to-exec\n", timeoutMs: 20_000 });
+      await ctr(["task", "delete", "-f", id]);
+      await ctr(["container", "rm", id]);
+      return [e.code, e.stdout];
+    }, [0, "to-exec\nexec-done\n"]));
+
+  // containerd 1.6's ctr run with runc.v2 leaves the task's stdin open after ctr's stdin ends (the
+  // same cat waits until killed), so this one is berth's alone.
+  test("ctr run with stdin: the data, then EOF", async () => {
+    const r = await run("ctr", ["--address", env.ctrAddress, "-n", env.tag, "run", ...runtimeFlags("berth"), "--fifo-dir", env.fifoDir, "--rm", image, cid("berth", "stdin-run"), "sh", "-c", "cat; echo done"], { input: "hello\nworld\n", timeoutMs: 20_000 });
+    expect([r.code, r.stdout]).toEqual([0, "hello\nworld\ndone\n"]);
+  });
+});
+
 describe("OOM, on both", () => {
   test("a task over its memory limit: killed (137), and containerd gets TaskOOM before TaskExit", async () => {
     const log = join(env.scratch, "oom-events.out");

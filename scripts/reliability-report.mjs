@@ -2,7 +2,8 @@
 // Renders docs/reliability.md from the figures the reliability tests recorded in
 // build/reliability/*.json (test/helpers/reliability.ts, recordNumbers). `npm run reliability`
 // runs the long variants and then this; the short variants that run in CI record the same
-// files, and `node scripts/reliability-report.mjs` renders whatever is there.
+// files, and `node scripts/reliability-report.mjs` renders whatever is there; a section with no
+// figures this time keeps the text the last report had for it.
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
@@ -24,6 +25,34 @@ const figures = Object.fromEntries(
 
 const lines = [];
 const p = (s = "") => lines.push(s);
+
+// A section whose tests did not run this time keeps what the last report said (with its own
+// "Measured ..." date and commit), so a long run of one test does not erase the others.
+const previous = new Map();
+if (existsSync(out)) {
+  let title = null;
+  for (const line of readFileSync(out, "utf8").split("\n")) {
+    if (line.startsWith("## ")) previous.set((title = line.slice(3)), []);
+    else if (title) previous.get(title).push(line);
+  }
+}
+const kept = [];
+/** Render `title` from figures `f`, or keep the previous report's section of that title. */
+function section(title, f, render) {
+  if (f) {
+    p();
+    p(`## ${title}`);
+    render(f);
+    return;
+  }
+  const old = previous.get(title);
+  if (!old) return;
+  kept.push(title);
+  while (old.length && old[old.length - 1] === "") old.pop();
+  p();
+  p(`## ${title}`);
+  for (const line of old) p(line);
+}
 const when = (f) => `${f.date.slice(0, 10)}, commit ${f.commit}, ${f.long ? "long run" : "short (CI) run"}`;
 const row = (...cells) => `| ${cells.join(" | ")} |`;
 const fmt = (o) => Object.entries(o ?? {}).map(([k, v]) => `${k} ${v}`).join(", ") || "-";
@@ -52,10 +81,7 @@ p("record; do not edit by hand. `npm run reliability` runs the long variants (BE
 p("and regenerates this file; CI runs the short variants of the same tests on every change. Each");
 p("section says when and at which commit it was measured.");
 
-const faults = figures.faults;
-if (faults) {
-  p();
-  p("## Fault injection at every step (test/reliability/faults.test.ts)");
+section("Fault injection at every step (test/reliability/faults.test.ts)", figures.faults, (faults) => {
   p();
   p(`Measured ${when(faults)}. BERTH_FAULT=<verb>:<step> (src/fault.ts) makes one step fail: a parent`);
   p("step (cgroup placement, state writes, hooks, sync messages) or one berth-init op (through");
@@ -72,12 +98,9 @@ if (faults) {
   p("runc has no switch to fail its own steps, so there is no side-by-side figure here. Ops that run");
   p("after berth-init's \"ready\" fail during `start` the way a failing exec does with runc: `start`");
   p("returns, the container stops, and berth-init's message goes to the container's stderr.");
-}
+});
 
-const crash = figures.crash;
-if (crash) {
-  p();
-  p("## SIGKILL of the CLI mid-command (test/reliability/crash.test.ts)");
+section("SIGKILL of the CLI mid-command (test/reliability/crash.test.ts)", figures.crash, (crash) => {
   p();
   p(`Measured ${when(crash)}. Each trial kills the command with SIGKILL at ${crash.killedAt}, then`);
   p("runs `list`, `state <id>` and `delete --force <id>`, and compares the host with the snapshot from");
@@ -93,55 +116,45 @@ if (crash) {
     p();
     for (const e of examples) p(e);
   }
-}
+});
 
-const atomic = figures["atomic-write"];
-if (atomic) {
-  p();
-  p("## The state store's atomic write, killed mid-way");
+section("The state store's atomic write, killed mid-way", figures["atomic-write"], (atomic) => {
   p();
   p(`Measured ${when(atomic)}. A process rewrites one state file in a loop (a 64 KiB record and a small`);
   p(`one, alternately) and is killed with SIGKILL ${atomic.kills} times: what the file held afterwards was`);
   p(`${fmt(atomic.outcomes)}; temp files left by killed writers: ${atomic.strayTempFiles} (never read as a record;`);
   p("delete removes the container's directory with them).");
-}
+});
 
-const conc = figures.concurrency;
-if (conc) {
-  p();
-  p("## Concurrency (test/reliability/concurrency.test.ts)");
+section("Concurrency (test/reliability/concurrency.test.ts)", figures.concurrency, (conc) => {
   p();
   p(`Measured ${when(conc)}. Ten parallel creates of one id (berth and runc), then a storm of`);
   p("create/start/kill/exec/pause/resume/delete/state from several workers on one id and on a pool.");
   p();
   kvTable(conc);
-}
+});
 
-const soak = figures.soak;
-if (soak) {
-  p();
-  p("## Leak soak (test/reliability/soak.test.ts)");
+section("Leak soak (test/reliability/soak.test.ts)", figures.soak, (soak) => {
   p();
   p(`Measured ${when(soak)}. Growth per resource between the start (after a warm-up) and the end`);
   p("of each loop must be zero; `bench/soak.sh` runs the same loops for berth and runc side by side.");
   p();
   kvTable(soak);
-}
+});
 
 for (const name of ["fuzz-config", "fuzz-cli"]) {
-  const f = figures[name];
-  if (!f) continue;
-  p();
-  p(`## Fuzzing: ${name === "fuzz-config" ? "config.json" : "CLI arguments"} (test/reliability/${name}.test.ts)`);
+  section(`Fuzzing: ${name === "fuzz-config" ? "config.json" : "CLI arguments"} (test/reliability/${name}.test.ts)`, figures[name], (f) => {
   p();
   p(`Measured ${when(f)}. Crashes, stack traces and errors without a field must be zero; runc's`);
   p("figures are for the same inputs.");
   p();
   kvTable(f);
+  });
 }
 
 const known = new Set(["faults", "crash", "atomic-write", "concurrency", "soak", "fuzz-config", "fuzz-cli"]);
-const missing = [...known].filter((n) => !figures[n]);
+const titles = { faults: "Fault injection", crash: "SIGKILL", "atomic-write": "The state store", concurrency: "Concurrency", soak: "Leak soak", "fuzz-config": "Fuzzing: config.json", "fuzz-cli": "Fuzzing: CLI arguments" };
+const missing = [...known].filter((n) => !figures[n] && !kept.some((t) => t.startsWith(titles[n])));
 if (missing.length) {
   p();
   p("## Not measured for this report");
@@ -160,4 +173,4 @@ for (const [name, f] of Object.entries(figures)) {
 }
 
 writeFileSync(out, lines.join("\n") + "\n");
-console.log(`reliability-report: wrote ${out} from ${Object.keys(figures).length} figure files`);
+console.log(`reliability-report: wrote ${out} from ${Object.keys(figures).length} figure files${kept.length ? `; kept from the last report: ${kept.join("; ")}` : ""}`);

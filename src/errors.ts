@@ -37,6 +37,8 @@ export interface Problem {
  *   container-paused       exec in a paused container
  *   container-state        the container is in the wrong state for the operation (start of a
  *                          started or stopped one, delete of a running one, resume of one not paused)
+ *   image-not-found        no image by this name or id in the image store
+ *   image-in-use           image rm of an image a container's writable layer sits on
  *   invalid-config         config.json / process.json is wrong, or asks what this host cannot do
  *                          (`problems` and `field` say where)
  *   invalid-argument       an argument is wrong: a container id, a signal name, an option
@@ -51,6 +53,8 @@ export type BerthErrorCode =
   | "container-not-running"
   | "container-paused"
   | "container-state"
+  | "image-not-found"
+  | "image-in-use"
   | "invalid-config"
   | "invalid-argument"
   | "native-missing"
@@ -70,6 +74,8 @@ export interface BerthErrorInit {
   errno?: string | number;
   /** Name of the failing system call, printed before the errno text ("mount: ..."). */
   syscall?: string;
+  /** The reason already says what the errno means (berth-init's `exec: "x": executable file not found in $PATH`): its text is not appended. */
+  errnoInReason?: boolean;
   /** Several problems found at once (config validation). `reason` then summarises them. */
   problems?: Problem[];
   /** Internal errors are bugs or host surprises: they show a stack under --debug. */
@@ -159,6 +165,7 @@ export class BerthError extends Error {
   readonly reason: string;
   readonly errno?: string | number;
   readonly syscall?: string;
+  readonly errnoInReason: boolean;
   readonly problems: Problem[];
   readonly internal: boolean;
   readonly exitCode: number;
@@ -174,6 +181,7 @@ export class BerthError extends Error {
     this.reason = init.reason;
     this.errno = init.errno;
     this.syscall = init.syscall;
+    this.errnoInReason = init.errnoInReason ?? false;
     this.problems = init.problems ?? [];
     this.internal = init.internal ?? false;
     this.exitCode = init.exitCode ?? 1;
@@ -190,7 +198,9 @@ export class BerthError extends Error {
   /** The main line, without the "berth: op id: " prefix. */
   get detail(): string {
     let text = renderProblem({ field: this.field, value: this.value, reason: this.reason, severity: "error" });
-    if (this.errno !== undefined) {
+    // A reason that already ends with the errno's text (berth-init's "stat /x: no such file or
+    // directory") does not get it twice.
+    if (this.errno !== undefined && !this.errnoInReason && !(this.syscall === undefined && this.reason.endsWith(errnoText(this.errno)))) {
       text += ": " + (this.syscall ? `${this.syscall}: ` : "") + errnoText(this.errno);
     }
     return text;
@@ -201,6 +211,19 @@ export class BerthError extends Error {
     const errors = this.problems.filter((p) => p.severity === "error");
     if (errors.length > 0) return errors.map((p) => `${this.prefix}: ${renderProblem(p)}`);
     return [`${this.prefix}: ${this.detail}`];
+  }
+
+  /**
+   * The whole error as one line without the "berth: " prefix, for the --log file: engines show
+   * their user only the last error line of it (conmon, containerd's shim), after a prefix of
+   * their own that names the runtime (podman: "Error: berth: ..."). Several problems are joined
+   * with "; " on that one line.
+   */
+  logLine(): string {
+    const where = [this.op, this.id].filter(Boolean).join(" ");
+    const errors = this.problems.filter((p) => p.severity === "error");
+    const body = errors.length > 1 ? `${errors.length} problems: ${errors.map(renderProblem).join("; ")}` : errors.length === 1 ? renderProblem(errors[0]!) : this.detail;
+    return where ? `${where}: ${body}` : body;
   }
 
   render(): string {
@@ -227,6 +250,7 @@ export class BerthError extends Error {
       reason: this.reason,
       errno: this.errno,
       syscall: this.syscall,
+      errnoInReason: this.errnoInReason,
       problems: this.problems,
       internal: this.internal,
       exitCode: this.exitCode,

@@ -1,7 +1,8 @@
 /**
- * berth as a library: the lifecycle as async functions for Node programs. The CLI is a thin
- * layer over the same functions. One process can create many containers without paying Node's
- * start-up per operation.
+ * berth as a library: every verb of the CLI as an async function for Node programs (the
+ * lifecycle, pause/resume, update, ps, stats, events as an async iterator, and the image store).
+ * The CLI is a thin layer over the same container/ functions. One process can create many
+ * containers without paying Node's start-up per operation.
  *
  *   import * as berth from "berth";
  *   await berth.create("c1", { bundle: "/path/to/bundle" });
@@ -9,21 +10,21 @@
  *   const { exitCode } = await berth.wait("c1");
  *   await berth.delete("c1");
  *
- * Every function takes `root` (the state directory, default /run/berth, as the CLI's --root).
+ * Every container function takes `root` (the state directory, default /run/berth, as the CLI's
+ * --root); the image functions take `imageRoot` (default /var/lib/berth, as --image-root).
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import * as container from "./container";
-import { BerthError } from "./errors";
+import { BerthError, toBerthError } from "./errors";
 import * as native from "./native";
-import type { Runtime, StateOutput } from "./container";
-import type { Resources as LinuxResources } from "./spec";
+import type { ContainerEvent, HistoryRow, ImageSummary, LoadProgress, Runtime, StateOutput } from "./container";
 import type { ContainerStats } from "./cgroups";
+import type { Resources } from "./spec";
 
 
 export { BerthError, type BerthErrorCode, type Problem } from "./errors";
-export { validateConfig, validateProcess, defaultSpec, type Spec, type Process, type State } from "./spec";
-export { checkBundle, featuresDocument, loadBundle, type CheckReport, type StateOutput } from "./container";
-export type { Resources as LinuxResources } from "./spec";
+export { validateConfig, validateProcess, defaultSpec, type Spec, type Process, type State, type Resources } from "./spec";
+export { checkBundle, featuresDocument, loadBundle, type CheckReport, type StateOutput, type ContainerEvent, type ImageSummary, type HistoryRow, type LoadProgress } from "./container";
 export type { ContainerStats } from "./cgroups";
 
 export interface Common {
@@ -186,32 +187,172 @@ export async function exec(id: string, opts: ExecOptions): Promise<{ pid: number
   return container.exec(runtime(opts), { id, process: opts.process, detach: opts.detach, pidFile: opts.pidFile, stdio: opts.stdio, cgroup: opts.cgroup, ignorePaused: opts.ignorePaused, consoleSocket: opts.consoleSocket });
 }
 
-/** Freeze the container's cgroup (runc's pause). */
+/**
+ * Run one verb so that whatever it throws reaches the caller as a BerthError naming the verb and
+ * the container or image (a Node system error becomes code "system" with its errno and path;
+ * anything else "internal"). An AbortError stays what it is.
+ */
+async function guarded<T>(op: string, id: string | undefined, fn: () => T | Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    // signal.reason is a DOMException, which is no `instanceof Error` in Node 20.
+    if ((err as { name?: unknown } | null)?.name === "AbortError") throw err;
+    throw toBerthError(err, op, id);
+  }
+}
+
+/** Freeze the container's cgroup (no signal is sent); `state` then says "paused". */
 export async function pause(id: string, opts: Common = {}): Promise<void> {
-  await container.pause(runtime(opts), id);
+  await guarded("pause", id, () => container.pause(runtime(opts), id));
 }
 
-/** Thaw the container's cgroup. */
+/** Thaw a paused container. */
 export async function resume(id: string, opts: Common = {}): Promise<void> {
-  await container.resume(runtime(opts), id);
+  await guarded("resume", id, () => container.resume(runtime(opts), id));
 }
 
-/** The host pids of every process in the container's cgroup. */
-export async function pids(id: string, opts: Common = {}): Promise<number[]> {
-  return container.containerProcesses(runtime(opts), id);
+/**
+ * Change a live container's resources (runc's `update`): `resources` is a LinuxResources object
+ * (config.json's `linux.resources`), merged into what the container has. It is checked against
+ * the schema first (problems name fields under `linux.resources`), and nothing is written when
+ * anything is wrong.
+ */
+export async function update(id: string, resources: Resources, opts: Common = {}): Promise<void> {
+  await guarded("update", id, () => container.update(runtime(opts), id, container.checkResourcesRequest(id, resources, "resources")));
 }
 
-/** Change the resources of a running container (runc's update --resources). */
-export async function update(id: string, resources: LinuxResources, opts: Common = {}): Promise<void> {
-  await container.update(runtime(opts), id, resources);
+/** The host pids of the container's processes (its cgroup and every cgroup below it), ascending. */
+export async function ps(id: string, opts: Common = {}): Promise<number[]> {
+  return guarded("ps", id, () => container.containerProcesses(runtime(opts), id));
 }
 
-/** The container's resource usage, read from its cgroups (runc's events --stats). */
+/** The container's resource usage now: the `data` of `berth events --stats` (64-bit counters are bigints). */
 export async function stats(id: string, opts: Common = {}): Promise<ContainerStats> {
-  const e = container.stats(runtime(opts), id);
-  if (!e.data) throw new BerthError({ code: "internal", op: "stats", id, reason: "no statistics", internal: true });
-  return e.data;
+  return guarded("events", id, () => container.stats(runtime(opts), id).data!);
 }
+
+export interface EventsOptions extends Common {
+  /** Milliseconds between two stats events (default 5000, as the CLI's --interval 5s). */
+  interval?: number;
+  /** Stops the stream: the iterator then rejects with an AbortError. */
+  signal?: AbortSignal;
+}
+
+/**
+ * The container's events, as `berth events` prints them: a stats event at once and then every
+ * `interval` ms, and an `oom` event when the OOM killer has struck in its cgroup. The iterator
+ * ends when the container's init exits; `break` (or `return`) in a `for await` stops it too.
+ *
+ *   for await (const e of berth.events("c1", { interval: 1000 })) console.log(e.data?.memory.usage);
+ */
+export async function* events(id: string, opts: EventsOptions = {}): AsyncGenerator<ContainerEvent, void, undefined> {
+  const rt = runtime(opts);
+  opts.signal?.throwIfAborted();
+  const interval = opts.interval ?? 5000;
+  if (!(interval > 0)) throw new BerthError({ code: "invalid-argument", op: "events", id, field: "interval", value: interval, reason: "must be a positive number of milliseconds" });
+  const stop = new AbortController();
+  const onAbort = () => stop.abort();
+  opts.signal?.addEventListener("abort", onAbort, { once: true });
+  const queue: ContainerEvent[] = [];
+  let wake: (() => void) | undefined;
+  let finished = false;
+  let failure: unknown;
+  const running = container
+    .events(rt, id, interval, (e) => {
+      queue.push(e);
+      wake?.();
+    }, stop.signal)
+    .catch((err: unknown) => {
+      failure = toBerthError(err, "events", id);
+    })
+    .finally(() => {
+      finished = true;
+      wake?.();
+    });
+  try {
+    for (;;) {
+      while (queue.length) yield queue.shift()!;
+      if (failure !== undefined) throw failure;
+      if (opts.signal?.aborted) opts.signal.throwIfAborted();
+      if (finished) return;
+      await new Promise<void>((resolve) => (wake = resolve));
+      wake = undefined;
+    }
+  } finally {
+    stop.abort();
+    opts.signal?.removeEventListener("abort", onAbort);
+    await running;
+  }
+}
+
+export interface ImageOptions {
+  /** The image store (default /var/lib/berth, as the CLI's --image-root). */
+  imageRoot?: string;
+}
+
+/**
+ * Load the images of a `docker save` archive or an OCI image layout (a directory or a tar) into
+ * the store; resolves with their names. `onProgress` is called as the archive is read and as
+ * each layer is checked and unpacked. `signal` stops the load: it rejects with an AbortError,
+ * and the store is left as it was.
+ */
+export async function loadImage(input: string, opts: ImageOptions & { onProgress?: (p: LoadProgress) => void; signal?: AbortSignal } = {}): Promise<string[]> {
+  return guarded("image load", input, () => container.imageLoad(opts.imageRoot, input, { onProgress: opts.onProgress, signal: opts.signal }));
+}
+
+/** The images in the store: name (or "<none>"), short id, `created` from the image config (RFC 3339, "" when none), size in bytes. */
+export async function listImages(opts: ImageOptions = {}): Promise<ImageSummary[]> {
+  return guarded("image ls", undefined, () => container.imageList(opts.imageRoot));
+}
+
+/** Remove a name (or, given an id, every name of that image) and what no image needs any more; resolves with the names removed. */
+export async function removeImage(ref: string, opts: ImageOptions = {}): Promise<string[]> {
+  return guarded("image rm", ref, () => container.imageRemove(opts.imageRoot, ref));
+}
+
+/** The image's config, layers and names, as `berth image inspect` prints them. */
+export async function inspectImage(ref: string, opts: ImageOptions = {}): Promise<Record<string, unknown>> {
+  return guarded("image inspect", ref, () => container.imageInspect(opts.imageRoot, ref));
+}
+
+/** One row per history entry of the image, the newest first. */
+export async function imageHistory(ref: string, opts: ImageOptions = {}): Promise<HistoryRow[]> {
+  return guarded("image history", ref, () => container.imageHistory(opts.imageRoot, ref));
+}
+
+/** Write the image as an OCI layout tar (with a docker manifest.json) to `output`. */
+export async function saveImage(ref: string, output: string, opts: ImageOptions = {}): Promise<void> {
+  await guarded("image save", ref, () => container.imageSave(opts.imageRoot, ref, output));
+}
+
+/**
+ * `berth bundle`: write `dir`/config.json made from the image's config and an empty rootfs/.
+ * `create` of that bundle mounts the image's layers and a writable layer there. Resolves with
+ * the config.json's path.
+ */
+export async function bundle(image: string, dir: string, opts: ImageOptions = {}): Promise<string> {
+  return guarded("bundle", image, () => container.imageBundle(opts.imageRoot, image, dir));
+}
+
+/** What the container changed in its image: A(dded), C(hanged), D(eleted) paths. */
+export async function diff(id: string, opts: ImageOptions = {}): Promise<{ kind: "A" | "C" | "D"; path: string }[]> {
+  return guarded("diff", id, () => container.layerDiff(opts.imageRoot, id));
+}
+
+/**
+ * `berth commit`: the container's writable layer as a new layer on top of its image, named
+ * `image` (":latest" when no tag). An unchanged container gets the empty layer, as with Docker.
+ */
+export async function commit(id: string, image: string, opts: ImageOptions & { message?: string } = {}): Promise<{ name: string; id: string; layer: string }> {
+  return guarded("commit", id, () => container.layerCommit(opts.imageRoot, id, image, opts.message));
+}
+
+/** `berth export`: the container's merged filesystem as one tar at `output`. */
+async function exportRootfs(id: string, output: string, opts: ImageOptions = {}): Promise<void> {
+  await guarded("export", id, () => container.layerExport(opts.imageRoot, id, output));
+}
+export { exportRootfs as export };
 
 /** How many times the kernel's OOM killer has struck in the container's memory cgroup (0 without the counter). */
 export function oomKills(id: string, opts: Common = {}): number {

@@ -22,7 +22,7 @@ namespace berth {
 namespace abi {
 
 constexpr uint32_t kPlanMagic = 0x48545242;  // "BRTH"
-constexpr uint16_t kPlanVersion = 1;
+constexpr uint16_t kPlanVersion = 2;
 
 enum ArgKind : uint8_t { kInt = 1, kStr = 2, kStrs = 3, kBytes = 4, kInts = 5 };
 
@@ -35,7 +35,7 @@ enum ArgKind : uint8_t { kInt = 1, kStr = 2, kStrs = 3, kBytes = 4, kInts = 5 };
   X(5, mount, "sssis")               \
   X(6, mountSetattr, "siii")         \
   X(7, mkdirInRoot, "sii")           \
-  X(8, mknod, "siiii")               \
+  X(8, mknod, "siiiii")              \
   X(9, symlink, "ss")                \
   X(10, pivotRoot, "s")              \
   X(11, chrootNoPivot, "s")          \

@@ -108,13 +108,15 @@ int op_mkdirInRoot(Run& run, const Op& op) {
 }
 
 // A device node (linux.devices, and the default /dev/null, /dev/zero, ...). `dev` is the
-// userspace dev_t encoding (glibc's makedev). An existing entry is left as it is.
+// userspace dev_t encoding (glibc's makedev). An existing entry is kept when it is the same
+// node, or whatever it is when `keepExisting` (the default devices, as runc keeps them).
 int op_mknod(Run& run, const Op& op) {
   const char* path = op.args[0].s;
   mode_t mode = static_cast<mode_t>(op.args[1].i);
   dev_t dev = static_cast<dev_t>(op.args[2].i);
   uid_t uid = static_cast<uid_t>(op.args[3].i);
   gid_t gid = static_cast<gid_t>(op.args[4].i);
+  bool keep_existing = op.args[5].i != 0;
   run.doing("mknod ", path);
   UniqueFd parent;
   Text<256> name;
@@ -123,11 +125,15 @@ int op_mknod(Run& run, const Op& op) {
     NoUmask no_umask;
     if (mknodat(parent.get(), name.c_str(), mode, dev) != 0) {
       if (errno != EEXIST) return run.fail(errno);
+      if (keep_existing) return 0;
       // config-linux.md "Devices": an existing file that is not the requested device is an
       // error; the same node (type and numbers) is fine and kept as it is.
       struct stat st;
       if (fstatat(parent.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return run.fail(errno);
-      if ((st.st_mode & S_IFMT) != (mode & S_IFMT) || st.st_rdev != dev) return run.fail(EEXIST);
+      if ((st.st_mode & S_IFMT) != (mode & S_IFMT) || st.st_rdev != dev) {
+        run.doing("mknod ", path, ": an entry that is not this device is already there");
+        return run.fail(EEXIST);
+      }
       return 0;
     }
   }

@@ -10,7 +10,7 @@ export { cgroupPathFor, systemdCgroupPath, createCgroupDirs, plannedCgroupDirs, 
 export { v1Writes, v2Writes, v1DeviceWrites, deviceFilterRules, defaultAllowedDevices, deviceRuleText, sharesToWeight, blkioWeightToIoWeight, swapToV2, ResourceError, type CgroupWrite, type DeviceFilterRule } from "./resources";
 export { applyResources, waitCgroupEmpty, orderMemoryWrites, cgroupSetFor, planWrites, deviceFilterFor, setFrozen, isFrozen, frozenState, CgroupWriteError, type CgroupSet } from "./driver";
 export { cgroupRemoveFailureText, REMOVE_BUSY_TIMEOUT_MS, type CgroupRemoveFailure } from "./remove";
-export { readStats, readStatsV1, readStatsV2, oomKills, statsJson, keyValues, type ContainerStats } from "./stats";
+export { readStats, readStatsV1, readStatsV2, oomKills, memoryPressure, memoryUsageText, statsJson, keyValues, type ContainerStats, type MemoryPressure } from "./stats";
 export { cgroupOwner, delegateCgroup, DELEGATE_FALLBACK } from "./delegate";
 export { parseSubCgroups, resolveSubCgroup, SubCgroupError, SUB_CGROUP_OUTSIDE, type SubCgroups } from "./sub-cgroup";
 export { systemdUnitOf, unitResourceProperties, unitDeviceProperties, emulateDeviceRules, deviceGroupOf, baseUnitProperties, rangeToBits, cpuQuotaProperties, INFINITY, type UnitProperty, type DeviceAllowEntry, type DeviceHost } from "./systemd-props";

@@ -232,6 +232,39 @@ export function oomKills(set: CgroupSet): bigint {
   return keyValues(read(set.v1.memory, "memory.oom_control")).oom_kill ?? 0n;
 }
 
+/**
+ * The memory controller's state, for the message of a limit set too low: usage now and at its
+ * peak, OOM kills, and how often the limit was hit (v1 memory.failcnt, v2 memory.events "max").
+ * A file this kernel lacks (v2 memory.peak before 5.19) leaves its field undefined.
+ */
+export interface MemoryPressure {
+  oomKills: U64;
+  limitHits: U64;
+  usage?: U64;
+  peak?: U64;
+}
+
+export function memoryPressure(set: CgroupSet): MemoryPressure | undefined {
+  if (set.mode === "unified") {
+    if (!set.unified) return undefined;
+    const events = keyValues(read(set.unified, "memory.events"));
+    return { oomKills: events.oom_kill ?? 0n, limitHits: events.max ?? 0n, usage: u64(read(set.unified, "memory.current")), peak: u64(read(set.unified, "memory.peak")) };
+  }
+  const dir = set.v1.memory;
+  if (!dir) return undefined;
+  return {
+    oomKills: keyValues(read(dir, "memory.oom_control")).oom_kill ?? 0n,
+    limitHits: u64(read(dir, "memory.failcnt")) ?? 0n,
+    usage: u64(read(dir, "memory.usage_in_bytes")),
+    peak: u64(read(dir, "memory.max_usage_in_bytes")),
+  };
+}
+
+/** "current usage: N, peak usage: M", as runc words it (a figure this kernel lacks is left out). */
+export function memoryUsageText(p: MemoryPressure): string {
+  return [p.usage !== undefined && `current usage: ${p.usage}`, p.peak !== undefined && `peak usage: ${p.peak}`].filter(Boolean).join(", ");
+}
+
 /** JSON with bigints as exact integers (JSON.stringify cannot print a bigint). */
 export function statsJson(value: unknown): string {
   const marks: string[] = [];

@@ -1,13 +1,12 @@
 /** berth check [--bundle DIR] [--format text|json] */
-import { checkBundle, explainSpec, loadBundle, renderExplained } from "../container";
+import { checkBundle, explainBundle, renderExplained } from "../container";
 import { renderProblem } from "../errors";
 import type { CliContext } from "./context";
 
 export default function check(ctx: CliContext): number {
   const report = checkBundle(ctx.argv.bundle as string | undefined);
   if (ctx.argv.explain && report.valid) {
-    const bundle = loadBundle(ctx.argv.bundle as string | undefined, "check");
-    const explained = explainSpec(bundle.spec, bundle.dir);
+    const explained = explainBundle(ctx.argv.bundle as string | undefined);
     if (ctx.argv.format === "json") ctx.stdout(JSON.stringify(explained, null, 2) + "\n");
     else ctx.stdout(renderExplained(explained));
     return 0;

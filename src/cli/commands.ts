@@ -197,13 +197,54 @@ export const commands: CommandDef[] = [
   // The layer model (berth's own, after Docker's verbs): docs/architecture.md, "Layer model".
   {
     name: "image",
-    usage: "image load FILE|DIR | save IMAGE -o FILE | ls | inspect IMAGE | history IMAGE | rm IMAGE",
+    usage: "image load FILE|DIR | save IMAGE -o FILE | ls [-q] | inspect IMAGE | history IMAGE | rm IMAGE",
     describe: "manage the local image store (--image-root): load and save OCI layouts and docker save archives",
     built: true,
-    options: { output: str("the archive to write (image save)", { alias: "o" }), format: str("ls, history: table or json", { alias: "f", default: "table", choices: ["table", "json"] }) },
+    options: { output: str("the archive to write (image save)", { alias: "o" }), format: str("ls, history: table or json", { alias: "f", default: "table", choices: ["table", "json"] }), quiet: bool("ls: print only the image ids", { alias: "q" }) },
   },
   { name: "bundle", usage: "bundle IMAGE DIR", describe: "write an OCI bundle (config.json, rootfs/) that runs IMAGE; create mounts its layers", built: true, options: {} },
   { name: "diff", usage: "diff <container-id>", describe: "list what the container changed in its image: A added, C changed, D deleted", built: true, options: {} },
   { name: "commit", usage: "commit [options] <container-id> IMAGE[:TAG]", describe: "make the container's writable layer a new image on top of its image", built: true, options: { message: str("a comment for the history entry", { alias: "m" }) } },
   { name: "export", usage: "export -o FILE <container-id>", describe: "write the container's merged filesystem as one flat tar", built: true, options: { output: str("the tar file to write", { alias: "o", demandOption: true }) } },
+  // The command line's own help (main.ts answers these before parsing; docs.ts writes the text).
+  { name: "help", usage: "help [COMMAND]", describe: "show the help of berth, or of one command", built: true, options: {} },
+  { name: "completion", usage: "completion [bash]", describe: "print a bash completion script for berth, made from its command table", built: true, options: {} },
 ];
+
+/** yargs command strings: the verb and its positionals. */
+export const positionals: Record<string, string> = {
+  checkpoint: "<container-id>",
+  create: "<container-id>",
+  delete: "<container-id>",
+  events: "<container-id>",
+  exec: "<container-id> [command..]",
+  kill: "<container-id> [signal]",
+  pause: "<container-id>",
+  ps: "<container-id> [ps-args..]",
+  restore: "<container-id>",
+  resume: "<container-id>",
+  run: "<container-id>",
+  start: "<container-id>",
+  state: "<container-id>",
+  update: "<container-id>",
+  image: "<action> [args..]",
+  bundle: "<image> <dir>",
+  diff: "<container-id>",
+  commit: "<container-id> <image>",
+  export: "<container-id>",
+  help: "[topic]",
+  completion: "[shell]",
+};
+
+export const globalOptions = {
+  debug: { type: "boolean", describe: "enable debug logging", default: false },
+  log: { type: "string", describe: "set the log file to write berth logs to (default is '/dev/stderr')", requiresArg: true },
+  "log-format": { type: "string", describe: "set the log format ('text' (default), or 'json')", default: "text", choices: ["text", "json"], requiresArg: true },
+  root: { type: "string", describe: "root directory for storage of container state (this should be located in tmpfs)", default: "/run/berth", requiresArg: true },
+  "image-root": { type: "string", describe: "root directory of the image store (images, layers, writable layers)", default: "/var/lib/berth", requiresArg: true },
+  criu: { type: "string", describe: "path to the criu binary used for checkpoint and restore", default: "criu", requiresArg: true },
+  "systemd-cgroup": { type: "boolean", describe: 'enable systemd cgroup support, expects cgroupsPath to be of form "slice:prefix:name" for e.g. "system.slice:runc:434234"', default: false },
+  // Not requiresArg: `spec --rootless` is a boolean of the spec verb (as in runc).
+  rootless: { type: "string", describe: "ignore cgroup permission errors ('true', 'false', or 'auto')", default: "auto" },
+  version: { type: "boolean", alias: "v", describe: "print the version" },
+} as const;

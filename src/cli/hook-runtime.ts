@@ -1,6 +1,6 @@
 /**
- * The runtime for verbs that run hooks or report warnings: warnings go to the log (--log), and
- * the ones the user must see also to stderr (rt.notice): failed poststart/poststop hooks, which
+ * The runtime for verbs that run hooks or report warnings: warnings go to the log (--log, else
+ * stderr), and the ones the user must see to stderr in any case (rt.notice): failed poststart/poststop hooks, which
  * the spec says MUST be logged, as `berth: start c1: hooks.poststart[0] "/bin/x": exit status
  * 3`, and skipped capabilities (container/warnings.ts).
  */
@@ -9,10 +9,7 @@ import type { CliContext } from "./context";
 
 export function hookRuntime(ctx: CliContext): Runtime {
   const rt = defaultRuntime(ctx.global.root, (m) => ctx.logger.warn(m));
-  rt.notice = (m) => {
-    process.stderr.write(`berth: ${m}\n`);
-    ctx.logger.warn(m);
-  };
+  rt.notice = (m) => ctx.logger.notice(m);
   return rt;
 }
 

@@ -1,11 +1,38 @@
-/** berth image load FILE|DIR | save IMAGE -o FILE | ls | inspect IMAGE | history IMAGE | rm IMAGE */
-import { imageHistory, imageInspect, imageList, imageLoad, imageRemove, imageSave } from "../container";
+/** berth image load FILE|DIR | save IMAGE -o FILE | ls [-q] | inspect IMAGE | history IMAGE | rm IMAGE */
+import { imageHistory, imageInspect, imageList, imageLoad, imageRemove, imageSave, type LoadProgress } from "../container";
 import { BerthError } from "../errors";
 import type { CliContext } from "./context";
+import { createdAgo, humanSize } from "./human";
 
 function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
-  return rows.map((r) => r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]! + 3))).join("")).join("\n") + "\n";
+  return rows.map((r) => r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]! + 3))).join("").trimEnd()).join("\n") + "\n";
+}
+
+/**
+ * `image load`'s progress on stderr, when stderr is a terminal: one line rewritten in place
+ * (at most ten times a second) while an archive is read or a layer unpacked, then one line per
+ * layer that stays. When stderr is not a terminal (an engine, a log, a pipe) nothing is
+ * printed: success prints nothing on stderr.
+ */
+export function progressPrinter(write: (s: string) => void, now: () => number = Date.now): (p: LoadProgress) => void {
+  let last = 0;
+  let live = false;
+  return (p) => {
+    const what = p.phase === "archive" ? "Reading archive" : `Layer ${p.index}/${p.count} ${p.layer!.slice(7, 19)}`;
+    if (p.done) {
+      const tail = p.phase === "archive" ? humanSize(p.total) : p.existing ? "already exists" : `${humanSize(p.total)} unpacked`;
+      write(`${live ? "\r\x1b[K" : ""}${what}: ${tail}\n`);
+      live = false;
+      return;
+    }
+    const t = now();
+    if (live && t - last < 100) return;
+    last = t;
+    const pct = p.total ? Math.floor((p.bytes / p.total) * 100) : 100;
+    write(`\r\x1b[K${what}: ${humanSize(p.bytes)} / ${humanSize(p.total)} (${pct}%)`);
+    live = true;
+  };
 }
 
 export default async function imageVerb(ctx: CliContext): Promise<number> {
@@ -18,9 +45,11 @@ export default async function imageVerb(ctx: CliContext): Promise<number> {
     return args[0];
   };
   switch (action) {
-    case "load":
-      for (const name of await imageLoad(root, need("FILE|DIR"))) ctx.stdout(`Loaded image: ${name}\n`);
+    case "load": {
+      const progress = process.stderr.isTTY ? progressPrinter((s) => process.stderr.write(s)) : undefined;
+      for (const name of await imageLoad(root, need("FILE|DIR"), { onProgress: progress })) ctx.stdout(`Loaded image: ${name}\n`);
       return 0;
+    }
     case "save": {
       const out = ctx.argv.output as string | undefined;
       if (!out) throw new BerthError({ op, id: args[0], reason: "--output FILE is required" });
@@ -30,8 +59,9 @@ export default async function imageVerb(ctx: CliContext): Promise<number> {
     case "ls":
     case "list": {
       const all = imageList(root);
-      if (ctx.argv.format === "json") ctx.stdout(JSON.stringify(all) + "\n");
-      else ctx.stdout(table([["IMAGE", "ID", "CREATED", "SIZE"], ...all.map((i) => [i.name, i.id, i.created, String(i.size)])]));
+      if (ctx.argv.quiet === true) ctx.stdout([...new Set(all.map((i) => i.id))].map((id) => `${id}\n`).join(""));
+      else if (ctx.argv.format === "json") ctx.stdout(JSON.stringify(all) + "\n");
+      else ctx.stdout(table([["IMAGE", "ID", "CREATED", "SIZE"], ...all.map((i) => [i.name, i.id, createdAgo(i.created), humanSize(i.size)])]));
       return 0;
     }
     case "inspect":
@@ -40,7 +70,7 @@ export default async function imageVerb(ctx: CliContext): Promise<number> {
     case "history": {
       const rows = imageHistory(root, need("IMAGE"));
       if (ctx.argv.format === "json") ctx.stdout(JSON.stringify(rows) + "\n");
-      else ctx.stdout(table([["CREATED BY", "SIZE"], ...rows.map((r) => [r.createdBy, String(r.size)])]));
+      else ctx.stdout(table([["CREATED", "CREATED BY", "SIZE", "COMMENT"], ...rows.map((r) => [createdAgo(r.created), r.createdBy, humanSize(r.size), r.comment ?? ""])]));
       return 0;
     }
     case "rm":

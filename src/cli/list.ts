@@ -8,9 +8,7 @@ export default function listVerb(ctx: CliContext): number {
   // JSON), as runc does, with the cure; and in the log, for an engine that reads only that.
   const all = list(defaultRuntime(ctx.global.root), (b) => {
     const cure = b.removable ? `: not listed; \`berth delete --force ${b.id}\` removes it` : ": not listed";
-    const line = new BerthError({ op: "list", id: b.id, field: b.dir, reason: b.reason + cure }).render();
-    process.stderr.write(line + "\n");
-    ctx.logger.warn(line);
+    ctx.logger.notice(new BerthError({ op: "list", id: b.id, field: b.dir, reason: b.reason + cure }).logLine());
   });
   if (ctx.argv.quiet) {
     ctx.stdout(all.map((s) => s.id + "\n").join(""));

@@ -7,7 +7,8 @@
  */
 import yargs from "yargs";
 import { BerthError } from "../errors";
-import { commands, type CommandDef } from "./commands";
+import { commands, globalOptions, positionals, type CommandDef } from "./commands";
+import { mainHelp, verbHelp } from "./docs";
 import type { CliContext, GlobalOptions, Verb } from "./context";
 import { Logger } from "./log";
 import { processIo, reportError, type MainIo } from "./report";
@@ -36,43 +37,8 @@ const verbs: Record<string, () => Promise<{ default: Verb }>> = {
   diff: () => import("./diff"),
   commit: () => import("./commit"),
   export: () => import("./export"),
+  completion: () => import("./completion"),
 };
-
-/** yargs command strings: the verb and its positionals. */
-const positionals: Record<string, string> = {
-  checkpoint: "<container-id>",
-  create: "<container-id>",
-  delete: "<container-id>",
-  events: "<container-id>",
-  exec: "<container-id> [command..]",
-  kill: "<container-id> [signal]",
-  pause: "<container-id>",
-  ps: "<container-id> [ps-args..]",
-  restore: "<container-id>",
-  resume: "<container-id>",
-  run: "<container-id>",
-  start: "<container-id>",
-  state: "<container-id>",
-  update: "<container-id>",
-  image: "<action> [args..]",
-  bundle: "<image> <dir>",
-  diff: "<container-id>",
-  commit: "<container-id> <image>",
-  export: "<container-id>",
-};
-
-const globalOptions = {
-  debug: { type: "boolean", describe: "enable debug logging", default: false },
-  log: { type: "string", describe: "set the log file to write berth logs to (default is '/dev/stderr')", requiresArg: true },
-  "log-format": { type: "string", describe: "set the log format ('text' (default), or 'json')", default: "text", choices: ["text", "json"], requiresArg: true },
-  root: { type: "string", describe: "root directory for storage of container state (this should be located in tmpfs)", default: "/run/berth", requiresArg: true },
-  "image-root": { type: "string", describe: "root directory of the image store (images, layers, writable layers)", default: "/var/lib/berth", requiresArg: true },
-  criu: { type: "string", describe: "path to the criu binary used for checkpoint and restore", default: "criu", requiresArg: true },
-  "systemd-cgroup": { type: "boolean", describe: 'enable systemd cgroup support, expects cgroupsPath to be of form "slice:prefix:name" for e.g. "system.slice:runc:434234"', default: false },
-  // Not requiresArg: `spec --rootless` is a boolean of the spec verb (as in runc).
-  rootless: { type: "string", describe: "ignore cgroup permission errors ('true', 'false', or 'auto')", default: "auto" },
-  version: { type: "boolean", alias: "v", describe: "print the version" },
-} as const;
 
 function versionText(libseccomp: string | undefined): string {
   return [
@@ -198,6 +164,28 @@ function checkFlagValues(def: CommandDef, argv: CliContext["argv"], rawArgs: str
 /** Linux's default fs.nr_open: no process has more fds to pass on. */
 const MAX_PRESERVE_FDS = 1 << 20;
 
+/** Help text width: the terminal's, at most 100; 80 when stdout is not a terminal. */
+const helpWidth = (): number => Math.min(100, process.stdout.columns || 80);
+
+/**
+ * `berth help [COMMAND]`, and `--help`/`-h` anywhere before a "--" (exec's command keeps its
+ * own -h: protectTrailing put a "--" before it): the text to print, or undefined.
+ */
+function helpAsked(rawArgs: string[], args: string[], verb: CommandDef | undefined, verbIndex: number): string | undefined {
+  if (verb?.name === "help") {
+    const topics = rawArgs.slice(verbIndex + 1).filter((a) => !a.startsWith("-"));
+    if (topics.length > 1) throw new BerthError({ op: "help", reason: `unexpected argument${topics.length > 2 ? "s" : ""} ${topics.slice(1).map((t) => JSON.stringify(t)).join(", ")}` });
+    if (topics.length === 0) return rawArgs.includes("--help") || rawArgs.includes("-h") ? verbHelp(verb, helpWidth()) : mainHelp(helpWidth());
+    const def = commands.find((c) => c.name === topics[0]);
+    if (!def) throw new BerthError({ op: "help", reason: `unknown command "${topics[0]}"` });
+    return verbHelp(def, helpWidth());
+  }
+  const end = args.indexOf("--");
+  const before = end < 0 ? args : args.slice(0, end);
+  if (!before.includes("--help") && !before.includes("-h")) return undefined;
+  return verb ? verbHelp(verb, helpWidth()) : mainHelp(helpWidth());
+}
+
 export type { MainIo } from "./report";
 
 export async function main(rawArgs: string[], io: MainIo = processIo): Promise<number> {
@@ -209,10 +197,14 @@ export async function main(rawArgs: string[], io: MainIo = processIo): Promise<n
   let logger = new Logger(undefined, "text", false);
   let debug = rawArgs.includes("--debug");
   let selected: { def: CommandDef; argv: CliContext["argv"] } | undefined;
-  let helpText = "";
 
   try {
     if (index >= 0 && !verb) throw new BerthError({ op, reason: `unknown command "${rawArgs[index]}"` });
+    const help = helpAsked(rawArgs, args, verb, index);
+    if (help !== undefined) {
+      io.stdout(help);
+      return 0;
+    }
     const unknown = unknownFlags(args, verb);
     if (unknown.length > 0) throw new BerthError({ op, reason: `unknown flag ${unknown.join(", ")}` });
     const parser = yargs(args)
@@ -222,9 +214,8 @@ export async function main(rawArgs: string[], io: MainIo = processIo): Promise<n
       .options(globalOptions)
       .parserConfiguration({ "strip-dashed": false, "boolean-negation": false })
       .strict()
-      .help("help")
-      .alias("help", "h")
-      .wrap(Math.min(110, process.stdout.columns || 100))
+      // Help is answered before yargs (helpAsked, docs.ts): its wrapper cut words in two.
+      .help(false)
       .exitProcess(false)
       .fail((msg, err) => {
         // yargs' own complaints (a YError: a flag without its value, ...) are the user's.
@@ -263,8 +254,7 @@ export async function main(rawArgs: string[], io: MainIo = processIo): Promise<n
         io.stdout(versionText(libseccomp) + "\n");
         return 0;
       }
-      helpText = await parser.getHelp();
-      io.stdout(helpText + "\n");
+      io.stdout(mainHelp(helpWidth()));
       return 0;
     }
 
@@ -280,6 +270,11 @@ export async function main(rawArgs: string[], io: MainIo = processIo): Promise<n
     };
     const { def } = selected;
     const id = selected.argv["container-id"] as string | undefined;
+    // Words after a "--" reach argv._; only exec and ps take them (their command and ps's args).
+    const extra = selected.argv._.slice(1).map(String);
+    if (extra.length > 0 && def.name !== "exec" && def.name !== "ps") {
+      throw new BerthError({ op: def.name, reason: `unexpected argument${extra.length > 1 ? "s" : ""} ${extra.map((a) => JSON.stringify(a)).join(", ")}` });
+    }
     checkFlagValues(def, selected.argv, rawArgs, id);
     logger.debug(`${def.name}${id ? ` ${id}` : ""}: ${JSON.stringify(rawArgs)}`);
     const load = verbs[def.name];

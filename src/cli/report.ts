@@ -12,13 +12,15 @@ export const processIo: MainIo = {
   stderr: (t) => process.stderr.write(t),
 };
 
-/** One line per problem on stderr and in the log; a stack only for internal errors under --debug. Returns the exit code (1, or the error's own). */
+/**
+ * One line per problem on stderr; one line in the log that carries them all (engines show the
+ * last error line of the log only: BerthError.logLine); a stack only for internal errors under
+ * --debug. Returns the exit code (1, or the error's own).
+ */
 export function reportError(err: unknown, op: string, logger: Logger, debug: boolean, io: MainIo): number {
   const e = toBerthError(err, op);
-  for (const line of e.lines()) {
-    io.stderr(line + "\n");
-    logger.error(line);
-  }
+  for (const line of e.lines()) io.stderr(line + "\n");
+  if (logger.toFile) logger.error(e.logLine());
   if (debug && e.internal) io.stderr(`${(e.cause as Error | undefined)?.stack ?? e.stack}\n`);
   return e.exitCode;
 }

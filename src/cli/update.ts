@@ -3,9 +3,9 @@
  * (podman sends one on stdin). Memory sizes take runc's units (1024-based k, m, g, t, p, with or
  * without a trailing b). Everything is parsed and checked before anything is written.
  */
-import { defaultRuntime, MAX_CONFIG_BYTES, readBoundedFile, readResourcesStdin, update } from "../container";
+import { checkResourcesRequest, defaultRuntime, MAX_CONFIG_BYTES, readBoundedFile, readResourcesStdin, update } from "../container";
 import { BerthError, problemsError } from "../errors";
-import { defaultSpec, parseJson, validateConfig, type Resources } from "../spec";
+import { parseJson, type Resources } from "../spec";
 import type { CliContext } from "./context";
 
 const units: Record<string, number> = { "": 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4, p: 1024 ** 5 };
@@ -72,13 +72,7 @@ export default async function updateVerb(ctx: CliContext): Promise<number> {
     // parseJson: located errors, and nesting bounded as config.json's is.
     const parsed = parseJson(readResources(id, file), "--resources");
     if (!parsed.ok) throw problemsError("update", id, [parsed.problem]);
-    patch = parsed.value as Resources;
-    if (!patch || typeof patch !== "object" || Array.isArray(patch)) throw new BerthError({ op: "update", id, field: "--resources", value: file, reason: "must be a LinuxResources object" });
-    // The same schema as config.json's linux.resources, so problems carry the same field paths.
-    const probe = defaultSpec();
-    probe.linux = { ...probe.linux, resources: patch };
-    const checked = validateConfig(probe);
-    if (!checked.value) throw problemsError("update", id, checked.problems.filter((p) => p.field?.startsWith("linux.resources")));
+    patch = checkResourcesRequest(id, parsed.value, "--resources", file);
   } else {
     patch = resourcesFromFlags(id, ctx.argv);
   }

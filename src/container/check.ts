@@ -1,12 +1,16 @@
 /**
- * `berth check`: validate a bundle's config.json (schema, then semantics) and check that this
- * host supports what it asks for. Reports every problem; never stops at the first.
+ * `berth check`: validate a bundle's config.json (schema, then semantics), check that this
+ * host supports what it asks for, and look at the filesystem as create would (check-fs.ts).
+ * Reports every problem in one run; never stops at the first, nor at the first stage that
+ * found one.
  */
 import type { Problem } from "../errors";
 import * as native from "../native";
-import { hostProblems, type HostFacts, type NetLink } from "../plan";
+import { hostProblems, planSeccomp, type HostFacts, type NetLink } from "../plan";
 import { validateConfig } from "../spec";
-import { bundleDir, readConfig } from "./bundle";
+import { bundleDir, loadBundle, readConfig } from "./bundle";
+import { explainSpec, type Explained, type ExplainSeccomp } from "./explain";
+import { filesystemProblems } from "./check-fs";
 import { gatherHostFacts } from "./host-facts";
 import { hasNetDevices, runtimeNetLinks } from "./net-devices";
 import type { LifecycleNative } from "./runtime";
@@ -18,7 +22,8 @@ export interface CheckReport {
   bundle: string;
   config: string;
   valid: boolean;
-  problems: (Problem & { source: "config" | "host" })[];
+  /** config: the config alone; host: what this host supports; filesystem: the rootfs, bind sources, the program (check-fs.ts). */
+  problems: (Problem & { source: "config" | "host" | "filesystem" })[];
   host?: Omit<HostFacts, "seccomp"> & { seccomp: Omit<HostFacts["seccomp"], "unknownSyscalls"> };
 }
 
@@ -31,17 +36,29 @@ export function checkBundle(bundle: string | undefined, facts: () => HostFacts =
   if (read.data !== undefined) {
     const result = validateConfig(read.data);
     problems.push(...result.problems.map((p) => ({ ...p, source: "config" as const })));
-    // Host checks read a typed spec, so they run only on a config that validated.
-    if (result.value) {
+    // Host and filesystem checks read a typed spec: they run on a config that passed the
+    // schema, also when a semantic check failed, so that one run reports every problem.
+    const spec = result.typed;
+    if (spec) {
       host = facts();
-      if (hasNetDevices(result.value)) {
+      if (hasNetDevices(spec)) {
         try {
           host.netLinks = netLinks();
         } catch (err) {
           problems.push({ field: "linux.netDevices", reason: `not checked: ${err instanceof Error ? err.message : String(err)}`, severity: "warning", source: "host" });
         }
       }
-      problems.push(...hostProblems(result.value, host).map((p) => ({ ...p, source: "host" as const })));
+      const seen = new Set(problems.map((p) => `${p.field}\u0000${p.reason}`));
+      const more = (list: Problem[], source: "host" | "filesystem") => {
+        for (const p of list) if (!seen.has(`${p.field}\u0000${p.reason}`)) problems.push({ ...p, source });
+      };
+      try {
+        more(hostProblems(spec, host), "host");
+      } catch (err) {
+        // Only a config the semantic checks refused can surprise the host checks: those errors are reported already.
+        if (result.value) throw err;
+      }
+      more(filesystemProblems(spec, dir), "filesystem");
     }
   }
   const valid = !problems.some((p) => p.severity === "error");
@@ -51,4 +68,19 @@ export function checkBundle(bundle: string | undefined, facts: () => HostFacts =
     hostSummary = { ...host, seccomp };
   }
   return { bundle: dir, config, valid, problems, host: hostSummary };
+}
+
+/**
+ * `check --explain`: the plan create would run for this bundle, with the seccomp program
+ * libseccomp compiles for it on this host (as create compiles it), so that its size is shown.
+ */
+export function explainBundle(bundle: string | undefined, facts: () => HostFacts = gatherHostFacts): Explained {
+  const b = loadBundle(bundle, "check");
+  let seccomp: ExplainSeccomp | undefined;
+  const config = b.spec.linux?.seccomp;
+  if (config) {
+    const req = planSeccomp(config, native.seccompArchNative(), facts().seccomp.flags);
+    seccomp = { bpf: native.seccompCompile(req).bpf, flags: req.flags };
+  }
+  return explainSpec(b.spec, b.dir, seccomp);
 }

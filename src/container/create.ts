@@ -7,10 +7,11 @@
  */
 import { closeSync, constants, existsSync, openSync, readFileSync, statfsSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { BerthError, errnoNumber, problemsError, toBerthError } from "../errors";
+import { BerthError, errnoNumber, problemsError, renderProblem, toBerthError } from "../errors";
 import { buildPlan, childFdLayout, encodePlan, hostOpenedBinds, hostProblems, idmappedMountRequests, NOTIFY_SOCKET_IN_CONTAINER, PlanError, PROC_MOUNT_ALLOWED, SYNC, type LaunchPlan } from "../plan";
 import { hookState, planHooks, runHooks } from "../hooks";
 import { cgroupOwner, cgroupPathFor, plannedCgroupDirs, cgroupRemoveFailureText, cgroupSetFor, CgroupWriteError, delegateCgroup, deviceFilterFor, frozenState, fsCgroupDriver, planWrites, ResourceError, type CgroupPlacement } from "../cgroups";
+import { memoryPressure, memoryUsageText, type CgroupSet, type MemoryPressure } from "../cgroups";
 import { startUnit, stopUnit, systemdUnitOf, unitResourceProperties, type SystemdSession } from "../cgroups";
 import { dirsSystemdLeaves, openSystemd, systemdError } from "./systemd";
 import { planSeccomp, type SeccompRequest } from "../plan";
@@ -147,6 +148,31 @@ async function notReady(native: Runtime["native"], launched: { pid: number; pidf
   return `berth-init exited before it was ready${how ? ` (${how})` : ""}`;
 }
 
+/**
+ * berth-init died before "ready". When a memory limit is set and the cgroup's OOM kills (or
+ * limit hits) grew since the launch, the limit is what killed it: say so at the field, with the
+ * usage, as runc does ("unable to set memory limit to 65536 (current usage: ..., peak usage:
+ * ...)"). Otherwise, how it ended.
+ */
+async function notReadyError(rt: Runtime, id: string, spec: Spec, launched: { pid: number; pidfd: number }, memory: { set: CgroupSet; before: MemoryPressure } | undefined): Promise<BerthError> {
+  const reason = await notReady(rt.native, launched);
+  const limit = spec.linux?.resources?.memory?.limit;
+  if (memory && limit !== undefined && limit > 0) {
+    const after = memoryPressure(memory.set);
+    if (after && (after.oomKills > memory.before.oomKills || after.limitHits > memory.before.limitHits)) {
+      const usage = memoryUsageText(after);
+      return new BerthError({
+        op: "create",
+        id,
+        field: "linux.resources.memory.limit",
+        value: limit,
+        reason: `unable to start the container within this memory limit: berth-init was killed by the OOM killer before it was ready${usage ? ` (${usage})` : ""}`,
+      });
+    }
+  }
+  return new BerthError({ op: "create", id, reason });
+}
+
 /** Turn berth-init's failure record into the user's message, located at the op's config field. */
 function initError(id: string, plan: LaunchPlan, msg: { opIndex: number; errno: number; detail: string }): BerthError {
   const op = plan.ops[msg.opIndex];
@@ -168,7 +194,23 @@ function initError(id: string, plan: LaunchPlan, msg: { opIndex: number; errno: 
     field: op?.origin,
     reason: msg.detail || (op ? op.op : "berth-init failed"),
     errno: msg.errno || undefined,
+    // checkExec's "executable file not found in $PATH" is runc's whole message (ENOENT).
+    errnoInReason: msg.detail.endsWith(": executable file not found in $PATH"),
   });
+}
+
+/** Where each name libseccomp skipped is in the config: `linux.seccomp.syscalls[i].names[j]`, the first place it appears. */
+export function skippedSyscallFields(spec: Spec, skipped: readonly string[]): { field: string; value: string }[] {
+  const names = new Set(skipped);
+  const out: { field: string; value: string }[] = [];
+  (spec.linux?.seccomp?.syscalls ?? []).forEach((s, i) =>
+    (s.names ?? []).forEach((name, j) => {
+      if (names.delete(name)) out.push({ field: `linux.seccomp.syscalls[${i}].names[${j}]`, value: name });
+    }),
+  );
+  // A name the planner added itself (none today) still gets its line.
+  for (const name of names) out.push({ field: "linux.seccomp", value: name });
+  return out;
 }
 
 /** Run a cgroup step, turning what it throws into the user's error at the config field. */
@@ -287,6 +329,7 @@ export function withCleanupFailures(error: BerthError, failed: string[]): BerthE
     reason: `${error.reason} (${note})`,
     errno: error.errno,
     syscall: error.syscall,
+    errnoInReason: error.errnoInReason,
     // A many-problems error renders its problems, not its reason: the note rides along as one.
     problems: error.problems.length ? [...error.problems, { reason: note, severity: "error" }] : undefined,
     internal: error.internal,
@@ -374,7 +417,7 @@ async function createLocked(rt: Runtime, opts: CreateOptions, undo: Undo): Promi
       throw err;
     }
     const compiled = compileSeccomp(rt, id, spec, req);
-    for (const name of compiled.skipped) rt.warn(`create ${id}: linux.seccomp: unknown system call "${name}" skipped`);
+    for (const field of skippedSyscallFields(spec, compiled.skipped)) rt.warn(`create ${id}: ${renderProblem({ ...field, reason: "libseccomp does not know this system call on this architecture: skipped", severity: "warning" })}`);
     seccomp = { bpf: compiled.bpf, flags: req.flags, listener: req.needsListener };
     if (req.needsListener) {
       // The semantic checks require listenerPath with SCMP_ACT_NOTIFY; a caller that skipped them
@@ -644,6 +687,10 @@ async function createLocked(rt: Runtime, opts: CreateOptions, undo: Undo): Promi
     // The ops after "ready" fail where only `start` can see it (for the fault steps).
     const ready = plan.ops.findIndex((o) => o.op === "ready");
     const faultOp = faultInitOps(plan.ops, (i) => (ready >= 0 && i > ready ? "start" : "create"));
+    // A memory limit too low for berth-init: its counters before the launch, to tell its OOM kill.
+    const memSet = spec.linux?.resources?.memory?.limit ? cgroupSetFor(layout, cgroupPath, placement.created) : undefined;
+    const memBefore = memSet ? memoryPressure(memSet) : undefined;
+    const memory = memSet && memBefore ? { set: memSet, before: memBefore } : undefined;
     const launched = native.launch({ initPath: native.berthInitPath(), plan: encodePlan(plan.ops), fds, cloneFlags: plan.cloneFlags, cgroupFd: intoUnified ? cgroupFd : undefined, pidnsFd, usernsFd: slots.userns, faultOp });
     undo.push(`kill berth-init (pid ${launched.pid})`, () => {
       try {
@@ -763,7 +810,7 @@ async function createLocked(rt: Runtime, opts: CreateOptions, undo: Undo): Promi
         msg = native.syncRecv(launched.syncFd);
       }
       if (msg?.fd !== undefined) native.closeFd(msg.fd);
-      if (!msg) throw new BerthError({ op: "create", id, reason: await notReady(native, launched) });
+      if (!msg) throw await notReadyError(rt, id, spec, launched, memory);
       if (msg.type === SYNC.error) throw initError(id, plan, msg);
       if (msg.type !== SYNC.ready) throw new BerthError({ op: "create", id, reason: `unexpected message ${msg.type} from berth-init`, internal: true });
       faultPoint("create", id, "berth-init ready");
@@ -772,7 +819,7 @@ async function createLocked(rt: Runtime, opts: CreateOptions, undo: Undo): Promi
     }
 
     const stat = procStat(launched.pid);
-    if (!stat) throw new BerthError({ op: "create", id, reason: await notReady(native, launched) });
+    if (!stat) throw await notReadyError(rt, id, spec, launched, memory);
     const record: ContainerRecord = {
       ...creating,
       status: "created",

@@ -57,6 +57,11 @@ export function parseInterval(id: string, text: string): number {
 /**
  * Emit stats every `intervalMs` (the first at once) and OOM events, until the container's
  * init exits (its pidfd says so, no polling of /proc) or `signal` aborts.
+ *
+ * Without `signal` (the CLI, which ends with the process) the exit is awaited on the pidfd,
+ * which holds a threadpool thread until then. With one (the library, in a process that lives
+ * on), an abort must not leave that thread behind, so the pidfd is polled without blocking,
+ * every 100 ms at most.
  */
 export async function events(rt: Runtime, id: string, intervalMs: number, emit: (e: ContainerEvent) => void, signal?: AbortSignal): Promise<void> {
   const record = running(rt, id);
@@ -64,9 +69,16 @@ export async function events(rt: Runtime, id: string, intervalMs: number, emit: 
   const pidfd = openInit(rt, record);
   if (pidfd === undefined) throw new BerthError({ op: "events", id, code: "container-not-running", reason: `container with id ${id} is not running` });
   let exited = false;
-  const exit = rt.native.pidfdPollExit(pidfd).then(() => {
-    exited = true;
-  });
+  const poll = signal ? rt.native.pidfdWait?.bind(rt.native) : undefined;
+  let stopped = false; // the loop below is over: the poller must not touch the pidfd again
+  const exit = poll
+    ? (async () => {
+        while (!stopped && !signal!.aborted && !poll(pidfd, 0)) await new Promise((r) => setTimeout(r, Math.min(100, intervalMs)));
+        if (!stopped && !signal!.aborted) exited = true;
+      })()
+    : rt.native.pidfdPollExit(pidfd).then(() => {
+        exited = true;
+      });
   let ooms = oomKills(set);
   const checkOom = () => {
     const now = oomKills(set);
@@ -93,6 +105,8 @@ export async function events(rt: Runtime, id: string, intervalMs: number, emit: 
     // An OOM kill of the init itself is what ended the loop: say so before ending.
     checkOom();
   } finally {
+    stopped = true;
+    if (poll) await exit;
     rt.native.closeFd(pidfd);
   }
 }

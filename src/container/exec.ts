@@ -443,7 +443,7 @@ async function launchExec(
       // The end of the socket without a word: the process exec'd (the socket is close-on-exec).
       if (msg && msg.type === SYNC.error) {
         const op = plan.ops[msg.opIndex];
-        throw orStopped(id, record, new BerthError({ op: OP, id, field: op?.origin, reason: msg.detail || (op ? op.op : "berth-init failed"), errno: msg.errno || undefined }));
+        throw orStopped(id, record, new BerthError({ op: OP, id, field: op?.origin, reason: msg.detail || (op ? op.op : "berth-init failed"), errno: msg.errno || undefined, errnoInReason: msg.detail.endsWith(": executable file not found in $PATH") }));
       }
       if (msg) throw new BerthError({ op: OP, id, reason: `unexpected message ${msg.type} from berth-init`, internal: true });
       faultPoint(OP, id, "exec the process");

@@ -54,7 +54,8 @@ export function unmountImageRootfs(n: LifecycleNative, id: string, spec: Spec | 
   }
 }
 
-export const imageLoad = (root: string | undefined, input: string): Promise<string[]> => room().loadImages(imageStore(root, "image load"), input);
+export type { LoadProgress } from "../image";
+export const imageLoad = (root: string | undefined, input: string, opts?: ImageRoom.LoadOptions): Promise<string[]> => room().loadImages(imageStore(root, "image load"), input, opts);
 export const imageSave = (root: string | undefined, ref: string, out: string): Promise<void> => room().saveImage(imageStore(root, "image save"), ref, out);
 export const imageRemove = (root: string | undefined, ref: string): string[] => imageStore(root, "image rm").remove(ref);
 export const imageBundle = (root: string | undefined, ref: string, dir: string): string => room().writeImageBundle(imageStore(root, "bundle"), ref, dir);
@@ -95,16 +96,28 @@ export function imageInspect(root: string | undefined, ref: string): Record<stri
   };
 }
 
-/** One line per history entry, top first: created-by and the size of its layer. */
-export function imageHistory(root: string | undefined, ref: string): { createdBy: string; size: number; created: string; layer?: string }[] {
+/** One line per history entry, top first: created-by and the size of its layer (uncompressed). */
+export interface HistoryRow {
+  createdBy: string;
+  /** The layer's size in bytes (0 for a history entry without a layer). */
+  size: number;
+  /** RFC 3339, or "" when the entry has none. */
+  created: string;
+  comment?: string;
+  /** The layer's digest. */
+  layer?: string;
+}
+
+export function imageHistory(root: string | undefined, ref: string): HistoryRow[] {
   const store = imageStore(root, "image history");
   const img = store.resolve("image history", ref);
   const layers = [...img.manifest.layers];
-  const history = img.config.history?.length ? img.config.history : layers.map(() => ({}) as { created_by?: string; empty_layer?: boolean; created?: string });
+  const history = img.config.history?.length ? img.config.history : layers.map(() => ({}) as { created_by?: string; empty_layer?: boolean; created?: string; comment?: string });
   let li = 0;
-  const rows = history.map((h) => {
-    const layer = h.empty_layer ? undefined : layers[li++];
-    return { createdBy: h.created_by ?? "", created: h.created ?? "", size: layer?.size ?? 0, layer: layer?.digest };
+  const rows = history.map((h): HistoryRow => {
+    const i = h.empty_layer ? -1 : li++;
+    const layer = layers[i];
+    return { createdBy: h.created_by ?? "", created: h.created ?? "", size: layer ? store.layerSize(img, i) : 0, ...(h.comment ? { comment: h.comment } : {}), layer: layer?.digest };
   });
   return rows.reverse();
 }

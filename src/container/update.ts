@@ -7,7 +7,7 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { applyResources, planWrites, ResourceError, setUnitResources, v1DeviceWrites } from "../cgroups";
+import { applyResources, CgroupWriteError, memoryPressure, memoryUsageText, planWrites, ResourceError, setUnitResources, v1DeviceWrites, type CgroupSet } from "../cgroups";
 import { BerthError } from "../errors";
 import { pidfdWait } from "../native";
 import type { Resources } from "../spec";
@@ -129,10 +129,28 @@ export async function update(rt: Runtime, id: string, requested: Resources): Pro
       }
     }
     // Devices are not updated (see planUpdate): only the resources the patch names.
-    resourceErrors(id, () => applyResources({ ...set, v1: Object.fromEntries(Object.entries(set.v1).filter(([c]) => c !== "devices")) }, fileWrites), "update");
+    resourceErrors(id, () => memoryBusy(id, set, () => applyResources({ ...set, v1: Object.fromEntries(Object.entries(set.v1).filter(([c]) => c !== "devices")) }, fileWrites)), "update");
     rt.store.write({ ...record, config: { ...record.config, linux: { ...linux, resources: merged } } });
     if (devicesIgnored) rt.warn(`update ${id}: linux.resources.devices: not changed: update leaves the device rules the container was created with (as runc does)`);
   });
+}
+
+/**
+ * cgroup v1 refuses a memory limit below the usage it cannot reclaim with EBUSY ("resource busy
+ * or locked", naming nothing): say that the limit is below the container's usage, and what the
+ * usage is, as runc does ("unable to set memory limit to 65536 (current usage: ..., peak usage:
+ * ...)"). cgroup v2 takes any limit (the kernel reclaims, then OOM-kills): memory.checkBeforeUpdate.
+ */
+function memoryBusy<T>(id: string, set: CgroupSet, fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (!(err instanceof CgroupWriteError) || err.code !== "EBUSY" || !/(^|\/)memory\.(memsw\.)?limit_in_bytes$/.test(err.file)) throw err;
+    const p = memoryPressure(set);
+    const usage = p ? memoryUsageText(p) : "";
+    const value = /^\d+$/.test(err.value) ? Number(err.value) : err.value;
+    throw new BerthError({ op: "update", id, field: err.field, value, reason: `unable to set memory limit to ${err.value}: it is below what the container uses${usage ? ` (${usage})` : ""}`, syscall: `write ${err.file}`, errno: "EBUSY", cause: err });
+  }
 }
 
 function swapAccounted(set: ReturnType<typeof cgroupSetOf>): boolean {

@@ -89,7 +89,7 @@ export async function commitContainer(store: ImageStore, id: string, name: strin
     const { digest, size } = await sha256File(tarFile);
     const layerDir = join(stage, "unpacked");
     execFileSync("mkdir", ["--", layerDir]);
-    const diffId = await unpackLayer(tarFile, layerDir, store.fs);
+    const { diffId, size: tarSize } = await unpackLayer(tarFile, layerDir, store.fs);
     if (diffId !== digest) throw new BerthError({ op: "commit", id, reason: `internal: layer ${digest} unpacked as ${diffId}`, internal: true });
 
     const now = new Date().toISOString();
@@ -106,7 +106,7 @@ export async function commitContainer(store: ImageStore, id: string, name: strin
     };
     // The layer first, the manifest naming it after, the name last.
     store.commitBlob(tarFile, digest);
-    store.commitLayer(layerDir, diffId);
+    store.commitLayer(layerDir, diffId, tarSize);
     const manifestBlob = store.putBytes(JSON.stringify(manifest));
     const full = normalizeName(name);
     store.addImage({ name: full, manifest: manifestBlob.digest, config: configBlob.digest, loaded: now });

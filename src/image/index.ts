@@ -1,7 +1,7 @@
 /** The image room: the layer store, overlay rootfs assembly, diff, commit, export, save/load. */
 export type { LayerFs } from "./layer-fs";
 export { ImageStore, DEFAULT_IMAGE_ROOT, normalizeName, type ResolvedImage } from "./store";
-export { loadImages } from "./load";
+export { loadImages, type LoadProgress, type LoadOptions } from "./load";
 export { saveImage } from "./save";
 export { writeImageBundle, imageSpec, resolveUser } from "./bundle-config";
 export { mountContainerLayer, removeContainerLayer, readContainerLayer, IMAGE_ANNOTATION, IMAGE_ROOT_ANNOTATION, IMAGE_NAME_ANNOTATION, type ContainerLayer } from "./container-layer";

@@ -11,7 +11,7 @@ import { BerthError } from "../errors";
 import { DIGEST_RE, hex, sha256, sha256File, shortId } from "./digest";
 import { fsyncFile, writeDurable, type ImageStore } from "./store";
 import { MEDIA, type Descriptor, type ImageConfig, type Manifest } from "./types";
-import { ArchiveError, badPath, unpackArchive, unpackLayer } from "./unpack";
+import { ArchiveError, badPath, compressionOf, unpackArchive, unpackLayer } from "./unpack";
 
 interface Candidate {
   names: string[];
@@ -23,7 +23,36 @@ interface Candidate {
 
 const ARCH: Record<string, string> = { x64: "amd64", arm64: "arm64", arm: "arm", ppc64: "ppc64le", s390x: "s390x", riscv64: "riscv64" };
 
-export async function loadImages(store: ImageStore, input: string): Promise<string[]> {
+/** How far `image load` is, for a progress display (each call replaces the previous state). */
+export interface LoadProgress {
+  /** "archive": reading the input archive (a tar); "layer": checking and unpacking one layer. */
+  phase: "archive" | "layer";
+  /** The image the layer belongs to (its first name, or its short id). */
+  image?: string;
+  /** The layer's digest. */
+  layer?: string;
+  /** The layer's place in its image, 1-based, of `count`. */
+  index?: number;
+  count?: number;
+  /** Bytes read of `total` (a layer's are its blob's: compressed, when it is). */
+  bytes: number;
+  total: number;
+  /** This archive or layer is finished. */
+  done: boolean;
+  /** The layer was in the store already: nothing to unpack. */
+  existing?: boolean;
+}
+
+export interface LoadOptions {
+  /** Called as the archive is read and as each layer is checked and unpacked. */
+  onProgress?: (p: LoadProgress) => void;
+  /** Stops the load (between two chunks read): it rejects with an AbortError and the store is left as it was. */
+  signal?: AbortSignal;
+}
+
+export async function loadImages(store: ImageStore, input: string, opts: LoadOptions = {}): Promise<string[]> {
+  const { onProgress, signal } = opts;
+  signal?.throwIfAborted();
   const fail = (reason: string): never => {
     throw new BerthError({ op: "image load", id: input, reason });
   };
@@ -39,8 +68,11 @@ export async function loadImages(store: ImageStore, input: string): Promise<stri
     if (!isDir) {
       dir = join(stage, "archive");
       mkdirSync(dir);
+      const total = statSync(input).size;
+      let bytes = 0;
       try {
-        await unpackArchive(input, dir);
+        await unpackArchive(input, dir, { signal, onRead: onProgress && ((n) => onProgress({ phase: "archive", bytes: (bytes += n), total, done: false })) });
+        onProgress?.({ phase: "archive", bytes: total, total, done: true });
       } catch (err) {
         if (err instanceof ArchiveError) fail(`archive: ${err.message}`);
         throw err;
@@ -50,7 +82,7 @@ export async function loadImages(store: ImageStore, input: string): Promise<stri
     if (candidates.length === 0) fail("the archive names no image");
 
     const staged = new Map<string, string>(); // digest -> staged file
-    const layers = new Map<string, string>(); // diff id -> staged dir
+    const layers = new Map<string, { dir: string; size: number }>(); // diff id -> staged dir, uncompressed size
     const loaded: string[] = [];
     for (const c of candidates) {
       const manifestDigest = sha256(c.manifest);
@@ -92,27 +124,37 @@ export async function loadImages(store: ImageStore, input: string): Promise<stri
       const diffIds = config.rootfs?.diff_ids ?? [];
       if (diffIds.length !== manifest.layers.length) imgFail(`config ${manifest.config.digest}: ${diffIds.length} diff_ids for ${manifest.layers.length} layers`);
       for (const [i, layer] of manifest.layers.entries()) {
+        signal?.throwIfAborted();
         const file = await stageBlob(layer.digest, "layer");
         const diffId = diffIds[i]!;
-        if (store.layerDirExists(diffId) || layers.has(diffId)) continue;
+        const total = statSync(file).size;
+        const at = { phase: "layer", image: label, layer: layer.digest, index: i + 1, count: manifest.layers.length, total } as const;
+        if (store.layerDirExists(diffId) || layers.has(diffId)) {
+          onProgress?.({ ...at, bytes: total, done: true, existing: true });
+          continue;
+        }
         const into = join(stage, `layer-${i}-${hex(layer.digest).slice(0, 12)}`);
         mkdirSync(into);
-        let got: string;
+        let got: { diffId: string; size: number };
+        let bytes = 0;
+        onProgress?.({ ...at, bytes, done: false });
         try {
-          got = await unpackLayer(file, into, store.fs);
+          got = await unpackLayer(file, into, store.fs, { signal, onRead: onProgress && ((n) => onProgress({ ...at, bytes: (bytes += n), done: false })) });
         } catch (err) {
           if (err instanceof ArchiveError) return imgFail(`layer ${layer.digest}: ${err.message}`);
           throw err;
         }
-        if (got !== diffId) imgFail(`layer ${layer.digest}: uncompressed content is ${got}, the config says ${diffId}`);
-        layers.set(diffId, into);
+        if (got.diffId !== diffId) imgFail(`layer ${layer.digest}: uncompressed content is ${got.diffId}, the config says ${diffId}`);
+        layers.set(diffId, { dir: into, size: got.size });
+        onProgress?.({ ...at, bytes: total, done: true });
       }
       loaded.push(...(c.names.length ? c.names : [shortId(manifest.config.digest)]));
     }
 
-    // Everything verified: into the store, the names last.
+    // Everything verified: into the store, the names last. An abort from here on is too late.
+    signal?.throwIfAborted();
     for (const [digest, file] of staged) store.commitBlob(file, digest);
-    for (const [diffId, d] of layers) store.commitLayer(d, diffId);
+    for (const [diffId, l] of layers) store.commitLayer(l.dir, diffId, l.size);
     for (const c of candidates) {
       const manifestDigest = sha256(c.manifest);
       const configDigest = (JSON.parse(c.manifest.toString("utf8")) as Manifest).config.digest;
@@ -162,9 +204,12 @@ function ociCandidates(dir: string, fail: (r: string) => never): Candidate[] {
       const names: string[] = [];
       const full = d.annotations?.["io.containerd.image.name"];
       const ref = d.annotations?.["org.opencontainers.image.ref.name"];
-      if (full) names.push(full);
+      // Docker >= 25 names the image twice: RepoTags in manifest.json ("busybox:latest", what
+      // `docker load` prints) and io.containerd.image.name (docker.io/library/busybox:latest).
+      // The familiar name is kept; a short name finds either (ImageStore.find).
+      if (doc.config && dockerTags.get(doc.config.digest)?.length) names.push(...dockerTags.get(doc.config.digest)!);
+      else if (full) names.push(full);
       else if (ref && /[:/]/.test(ref)) names.push(ref);
-      else if (doc.config && dockerTags.get(doc.config.digest)?.length) names.push(...dockerTags.get(doc.config.digest)!);
       for (const x of [doc.config, ...(doc.layers ?? [])]) if (x && DIGEST_RE.test(x.digest)) files.set(x.digest, blob(x.digest));
       const same = out.find((c) => sha256(c.manifest) === d.digest);
       if (same) same.names.push(...names.filter((n) => !same.names.includes(n)));
@@ -202,8 +247,8 @@ function dockerCandidates(dir: string, fail: (r: string) => never): Candidate[] 
       const data = readFileSync(f);
       const digest = sha256(data);
       files.set(digest, f);
-      const gz = data.length >= 2 && data[0] === 0x1f && data[1] === 0x8b;
-      layers.push({ mediaType: gz ? MEDIA.layerGzip : MEDIA.layer, digest, size: data.length });
+      const compression = compressionOf(data);
+      layers.push({ mediaType: compression === "gzip" ? MEDIA.layerGzip : compression === "zstd" ? MEDIA.layerZstd : MEDIA.layer, digest, size: data.length });
     }
     const manifest: Manifest = {
       schemaVersion: 2,

@@ -3,6 +3,9 @@
  *
  *   blobs/sha256/<hex>       content-addressed blobs: manifests, configs, layer tars as loaded
  *   layers/<diff-id hex>/    each layer extracted once, in overlayfs form (whiteouts, opaque)
+ *   layer-sizes/<hex>        the size of that layer's uncompressed tar, in decimal (what
+ *                            `image ls` adds up, as Docker does; layers loaded before it was
+ *                            recorded count their blob's size)
  *   images.json              the names: [{name, manifest, config, loaded}]
  *   containers/<id>/         a container's writable layer: upper/, work/, container.json
  *   tmp/                     staging; what is here is never listed, and is removed on failure
@@ -28,6 +31,19 @@ export function normalizeName(name: string): string {
   return name.slice(slash + 1).includes(":") ? name : `${name}:latest`;
 }
 
+/**
+ * The full names a short reference stands for (none when it names its registry: a first
+ * component with "." or ":", or "localhost"): "busybox" -> docker.io/library/busybox:latest,
+ * docker.io/busybox:latest, localhost/busybox:latest.
+ */
+export function shortNameCandidates(ref: string): string[] {
+  if (ref.includes("@")) return [];
+  const first = ref.split("/")[0]!;
+  if (ref.includes("/") && (first.includes(".") || first.includes(":") || first === "localhost")) return [];
+  const full = normalizeName(ref);
+  return [...(ref.includes("/") ? [] : [`docker.io/library/${full}`]), `docker.io/${full}`, `localhost/${full}`];
+}
+
 export interface ResolvedImage {
   record: ImageRecord;
   manifest: Manifest;
@@ -48,6 +64,9 @@ export class ImageStore {
   }
   layerDir(diffId: string): string {
     return join(this.root, "layers", hex(diffId));
+  }
+  layerSizeFile(diffId: string): string {
+    return join(this.root, "layer-sizes", hex(diffId));
   }
   containerDir(id: string): string {
     return join(this.root, "containers", id);
@@ -96,9 +115,16 @@ export class ImageStore {
     return existsSync(this.layerDir(diffId));
   }
 
-  /** Move an extracted layer directory into layers/ (a concurrent load may have won). */
-  commitLayer(dir: string, diffId: string): void {
+  /**
+   * Move an extracted layer directory into layers/ (a concurrent load may have won), its size
+   * (of the uncompressed tar) recorded first.
+   */
+  commitLayer(dir: string, diffId: string, size?: number): void {
     mkdirSync(join(this.root, "layers"), { recursive: true });
+    if (size !== undefined && !existsSync(this.layerSizeFile(diffId))) {
+      mkdirSync(join(this.root, "layer-sizes"), { recursive: true });
+      writeFileAtomic(this.layerSizeFile(diffId), `${size}\n`, 0o644);
+    }
     if (existsSync(this.layerDir(diffId))) {
       rmSync(dir, { recursive: true, force: true });
       return;
@@ -132,6 +158,12 @@ export class ImageStore {
     const images = this.images();
     const byName = images.find((i) => i.name === normalizeName(ref) || i.name === ref);
     if (byName) return byName;
+    // A short name, as Docker and podman take one: "busybox" finds what `docker save` (>= 25)
+    // records as docker.io/library/busybox:latest, or podman as localhost/busybox:latest. Only
+    // when exactly one image answers to it.
+    const short = shortNameCandidates(ref);
+    const named = new Set(images.filter((i) => i.name !== undefined && short.includes(i.name)).map((i) => i.name));
+    if (named.size === 1) return images.find((i) => i.name === [...named][0]);
     const h = ref.replace(/^sha256:/, "");
     if (/^[0-9a-f]{4,64}$/.test(h)) {
       const matches = images.filter((i) => hex(i.config).startsWith(h) || hex(i.manifest).startsWith(h));
@@ -142,7 +174,7 @@ export class ImageStore {
 
   resolve(op: string, ref: string): ResolvedImage {
     const record = this.find(ref);
-    if (!record) throw new BerthError({ op, id: ref, reason: `no such image in ${this.root}` });
+    if (!record) throw new BerthError({ code: "image-not-found", op, id: ref, reason: `no such image in ${this.root}` });
     return this.resolveRecord(record);
   }
 
@@ -176,13 +208,13 @@ export class ImageStore {
    */
   remove(ref: string): string[] {
     const rec = this.find(ref);
-    if (!rec) throw new BerthError({ op: "image rm", id: ref, reason: `no such image in ${this.root}` });
-    const byName = rec.name !== undefined && (rec.name === ref || rec.name === normalizeName(ref));
+    if (!rec) throw new BerthError({ code: "image-not-found", op: "image rm", id: ref, reason: `no such image in ${this.root}` });
+    const byName = rec.name !== undefined && (rec.name === ref || rec.name === normalizeName(ref) || shortNameCandidates(ref).includes(rec.name));
     const doomed = this.images().filter((i) => (byName ? i === rec || i.name === rec.name : i.manifest === rec.manifest));
     const rest = this.images().filter((i) => !doomed.some((d) => d.name === i.name && d.manifest === i.manifest));
     if (!rest.some((i) => i.manifest === rec.manifest)) {
       const users = this.containersUsing(rec.manifest);
-      if (users.length) throw new BerthError({ op: "image rm", id: ref, reason: `image is in use by container ${users.join(", ")}` });
+      if (users.length) throw new BerthError({ code: "image-in-use", op: "image rm", id: ref, reason: `image is in use by container ${users.join(", ")}` });
     }
     this.writeImages(rest);
     this.collectGarbage();
@@ -205,11 +237,27 @@ export class ImageStore {
     };
     sweep(join(this.root, "blobs/sha256"), blobs);
     sweep(join(this.root, "layers"), layers);
+    sweep(join(this.root, "layer-sizes"), layers);
   }
 
-  /** Sum of the layer blobs' sizes. */
+  /** The uncompressed size of layer `i` of the image (its blob's size when none was recorded). */
+  layerSize(img: ResolvedImage, i: number): number {
+    const diffId = img.config.rootfs.diff_ids[i];
+    if (diffId) {
+      try {
+        const n = Number(readFileSync(this.layerSizeFile(diffId), "utf8").trim());
+        if (Number.isSafeInteger(n) && n >= 0) return n;
+      } catch {
+        /* not recorded */
+      }
+    }
+    const l = img.manifest.layers[i];
+    return l ? (l.size ?? (this.hasBlob(l.digest) ? statSync(this.blobPath(l.digest)).size : 0)) : 0;
+  }
+
+  /** The image's size as Docker reports it: the sum of its layers' uncompressed sizes. */
   size(img: ResolvedImage): number {
-    return img.manifest.layers.reduce((n, l) => n + (l.size ?? (this.hasBlob(l.digest) ? statSync(this.blobPath(l.digest)).size : 0)), 0);
+    return img.manifest.layers.reduce((n, _, i) => n + this.layerSize(img, i), 0);
   }
 }
 

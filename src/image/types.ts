@@ -5,6 +5,7 @@ export const MEDIA = {
   config: "application/vnd.oci.image.config.v1+json",
   layer: "application/vnd.oci.image.layer.v1.tar",
   layerGzip: "application/vnd.oci.image.layer.v1.tar+gzip",
+  layerZstd: "application/vnd.oci.image.layer.v1.tar+zstd",
   dockerManifest: "application/vnd.docker.distribution.manifest.v2+json",
   dockerList: "application/vnd.docker.distribution.manifest.list.v2+json",
   dockerLayerGzip: "application/vnd.docker.image.rootfs.diff.tar.gzip",

@@ -9,6 +9,7 @@ import { createHash } from "node:crypto";
 import { createReadStream, lchownSync, mkdirSync, chmodSync } from "node:fs";
 import { posix } from "node:path";
 import { createGunzip } from "node:zlib";
+import { Decompress as ZstdDecompress } from "fzstd";
 import { Unpack, type ReadEntry } from "tar";
 import { OPAQUE_MARKER, OPAQUE_XATTR, S_IFBLK, S_IFCHR, S_IFIFO, WHITEOUT_PREFIX, type LayerFs } from "./layer-fs";
 
@@ -36,12 +37,39 @@ export function badPath(p: string): string | undefined {
   return undefined;
 }
 
-export async function isGzip(path: string): Promise<boolean> {
-  for await (const chunk of createReadStream(path, { start: 0, end: 1 })) {
-    const b = chunk as Buffer;
-    return b.length >= 2 && b[0] === 0x1f && b[1] === 0x8b;
+export type Compression = "gzip" | "zstd" | "none";
+
+/** A layer's compression, from its first bytes (gzip 1f 8b; zstd's frame magic 28 b5 2f fd). */
+export function compressionOf(head: Uint8Array): Compression {
+  if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) return "gzip";
+  if (head.length >= 4 && head[0] === 0x28 && head[1] === 0xb5 && head[2] === 0x2f && head[3] === 0xfd) return "zstd";
+  return "none";
+}
+
+export async function fileCompression(path: string): Promise<Compression> {
+  for await (const chunk of createReadStream(path, { start: 0, end: 3 })) return compressionOf(chunk as Buffer);
+  return "none";
+}
+
+/**
+ * zstd-compressed chunks in, uncompressed chunks out (fzstd: Node 20's zlib has no zstd). Its
+ * output may be a view of the decoder's window, which later input overwrites: each chunk is
+ * copied before it is handed on.
+ */
+async function* zstdDecode(input: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+  const out: Buffer[] = [];
+  let ended = false;
+  const decoder = new ZstdDecompress((data, final) => {
+    if (data.length) out.push(Buffer.from(data));
+    if (final) ended = true;
+  });
+  for await (const chunk of input) {
+    decoder.push(chunk);
+    while (out.length) yield out.shift()!;
   }
-  return false;
+  decoder.push(new Uint8Array(0), true);
+  while (out.length) yield out.shift()!;
+  if (!ended) throw new Error("unexpected end of the zstd stream");
 }
 
 interface Special {
@@ -55,35 +83,73 @@ interface Special {
 }
 
 /**
- * Feed a (possibly gzip-compressed) file through an Unpack, hashing the uncompressed bytes.
- * Resolves with the diff id once node-tar has written everything.
+ * Is this the empty tar archive, only zero blocks (at least the two that end an archive)? It is
+ * what Docker and podman write for a layer that changes nothing (1024 zero bytes, diff id
+ * sha256:5f70bf18...), and what `commit` writes for an unchanged container. node-tar calls it
+ * "Unrecognized archive format", as it saw no entry; it is a valid archive of no entries.
  */
-async function runUnpack(file: string, unpack: Unpack, firstError: () => ArchiveError | undefined): Promise<string> {
+function zeroBlocks(size: number, sawNonZero: boolean): boolean {
+  return !sawNonZero && size >= 1024 && size % 512 === 0;
+}
+
+/** What a caller watches an extraction with: the bytes read as they are, and an abort. */
+export interface ReadWatch {
+  onRead?: (bytes: number) => void;
+  /** Stops the extraction between two chunks: it rejects with the signal's reason (an AbortError). */
+  signal?: AbortSignal;
+}
+
+/** A layer as extracted: its diff id and size, both of the uncompressed tar. */
+export interface Unpacked {
+  diffId: string;
+  size: number;
+}
+
+/**
+ * Feed a file (plain, gzip or zstd) through an Unpack, hashing and counting the uncompressed
+ * bytes. Resolves with the diff id and size once node-tar has written everything.
+ */
+async function runUnpack(file: string, unpack: Unpack, firstError: () => ArchiveError | undefined, watch: ReadWatch = {}): Promise<Unpacked> {
+  const { onRead, signal } = watch;
+  signal?.throwIfAborted();
   const hash = createHash("sha256");
-  const gz = await isGzip(file);
+  let size = 0;
+  let sawNonZero = false;
+  const compression = await fileCompression(file);
   const done = new Promise<void>((resolveDone, reject) => {
     unpack.on("error", (e: Error) => reject(e));
     unpack.on("close", () => resolveDone());
   });
-  const source = gz ? createReadStream(file).pipe(createGunzip()) : createReadStream(file);
+  const raw = createReadStream(file);
+  // Progress counts the file's bytes (compressed, when it is), as they are read.
+  if (onRead) raw.on("data", (chunk) => onRead(chunk.length));
+  const source: AsyncIterable<Buffer> = compression === "gzip" ? raw.pipe(createGunzip()) : compression === "zstd" ? zstdDecode(raw) : raw;
   try {
     for await (const chunk of source) {
       hash.update(chunk as Buffer);
-      if (firstError()) break;
+      size += (chunk as Buffer).length;
+      if (!sawNonZero && (chunk as Buffer).some((b) => b !== 0)) sawNonZero = true;
+      // On a refusal or an abort, stop feeding node-tar, but let it finish what it is writing
+      // (below) before the caller removes the directory.
+      if (firstError() || signal?.aborted) break;
       if (!unpack.write(chunk as Buffer)) await new Promise((r) => unpack.once("drain", r));
     }
   } catch (err) {
-    throw new ArchiveError(`${gz ? "gzip" : "read"}: ${(err as Error).message} (truncated or corrupt archive)`);
+    throw new ArchiveError(`${compression === "none" ? "read" : compression}: ${(err as Error).message} (truncated or corrupt archive)`);
   }
   unpack.end();
   try {
     await done;
   } catch (err) {
-    throw firstError() ?? new ArchiveError(`tar: ${(err as Error).message}`);
+    if (signal?.aborted) throw signal.reason;
+    // node-tar reports an archive without entries as an unrecoverable TAR_BAD_ARCHIVE.
+    const empty = (err as { tarCode?: string }).tarCode === "TAR_BAD_ARCHIVE" && zeroBlocks(size, sawNonZero) && !firstError();
+    if (!empty) throw firstError() ?? new ArchiveError(`tar: ${(err as Error).message}`);
   }
+  if (signal?.aborted) throw signal.reason;
   const bad = firstError();
   if (bad) throw bad;
-  return `sha256:${hash.digest("hex")}`;
+  return { diffId: `sha256:${hash.digest("hex")}`, size };
 }
 
 /** Options shared by both kinds of extraction: strict, modes and owners as in the archive. */
@@ -112,9 +178,9 @@ function unpackOptions(cwd: string, filter: (path: string, entry: ReadEntry) => 
  * Extract a layer blob into `dir` (empty, made by the caller). Whiteouts become overlayfs
  * whiteouts (`.wh.NAME` -> a 0:0 character device NAME; `.wh..wh..opq` -> the
  * trusted.overlay.opaque="y" xattr on its directory). Returns the diff id (sha256 of the
- * uncompressed tar).
+ * uncompressed tar) and the uncompressed tar's size.
  */
-export async function unpackLayer(file: string, dir: string, fs: LayerFs): Promise<string> {
+export async function unpackLayer(file: string, dir: string, fs: LayerFs, watch?: ReadWatch): Promise<Unpacked> {
   let bad: ArchiveError | undefined;
   const specials: Special[] = [];
   const symlinks = new Set<string>();
@@ -167,7 +233,7 @@ export async function unpackLayer(file: string, dir: string, fs: LayerFs): Promi
     return true;
   };
   const unpack = new Unpack(unpackOptions(dir, filter, (e) => (bad ??= e)));
-  const diffId = await runUnpack(file, unpack, () => bad);
+  const unpacked = await runUnpack(file, unpack, () => bad, watch);
   for (const s of specials) {
     const at = s.path === "." || s.path === "" ? dir : `${dir}/${s.path}`;
     if (s.kind === "opaque") {
@@ -184,14 +250,14 @@ export async function unpackLayer(file: string, dir: string, fs: LayerFs): Promi
       chmodSync(at, s.mode! & 0o7777);
     }
   }
-  return diffId;
+  return unpacked;
 }
 
 /**
  * Extract an image archive (docker save, or an OCI layout as a tar) into `dir`: plain files and
  * directories only, no path leaves `dir`.
  */
-export async function unpackArchive(file: string, dir: string): Promise<void> {
+export async function unpackArchive(file: string, dir: string, watch?: ReadWatch): Promise<void> {
   let bad: ArchiveError | undefined;
   const filter = (raw: string, entry: ReadEntry): boolean => {
     if (bad) return false;
@@ -214,5 +280,5 @@ export async function unpackArchive(file: string, dir: string): Promise<void> {
   };
   // node-tar's own path protections stay on here: an image archive needs no absolute links.
   const unpack = new Unpack({ ...unpackOptions(dir, filter, (e) => (bad ??= e)), preserveOwner: false, preservePaths: false });
-  await runUnpack(file, unpack, () => bad);
+  await runUnpack(file, unpack, () => bad, watch);
 }

@@ -13,7 +13,7 @@
  */
 
 export const PLAN_MAGIC = 0x48545242; // "BRTH" read as a little-endian u32
-export const PLAN_VERSION = 1;
+export const PLAN_VERSION = 2;
 
 export const ArgKind = { i: 1, s: 2, S: 3, b: 4, I: 5 } as const;
 export type KindLetter = keyof typeof ArgKind;
@@ -29,7 +29,7 @@ export const opTable = {
   mount: [5, "sssis"], // source, target (in root), fstype, flags, data
   mountSetattr: [6, "siii"], // target (in root), attrSet, attrClr, recursive (0|1)
   mkdirInRoot: [7, "sii"], // path (in root), mode, asFile (0|1)
-  mknod: [8, "siiii"], // path (in root), mode (S_IF* | perm), dev, uid, gid
+  mknod: [8, "siiiii"], // path (in root), mode (S_IF* | perm), dev, uid, gid, keepExisting (0|1)
   symlink: [9, "ss"], // target, linkpath (in root)
   pivotRoot: [10, "s"], // rootfs (host path)
   chrootNoPivot: [11, "s"], // rootfs (host path): MS_MOVE onto / and chroot

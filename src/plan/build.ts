@@ -67,6 +67,7 @@ export const defaultDevices = [
 const S_IFCHR = 0o020000;
 const S_IFBLK = 0o060000;
 const S_IFIFO = 0o010000;
+const DEFAULT_DEVICES = "(default devices)";
 
 /** A v1 cgroup hierarchy as mounted on the host: its directory name and mount options. */
 export interface CgroupHierarchy {
@@ -422,7 +423,7 @@ export function buildPlan(input: PlanInput): LaunchPlan {
   const inUserns = (cloneFlags & CLONE.NEWUSER) !== 0 || joins.some((j) => j.type === "user");
   // Defaults first; an entry of linux.devices at the same path replaces the default.
   const devices = new Map<string, { path: string; type: string; major?: number; minor?: number; fileMode?: number; uid?: number; gid?: number; origin: string }>();
-  for (const d of defaultDevices) devices.set(d.path, { ...d, type: "c", fileMode: 0o666, uid: 0, gid: 0, origin: "(default devices)" });
+  for (const d of defaultDevices) devices.set(d.path, { ...d, type: "c", fileMode: 0o666, uid: 0, gid: 0, origin: DEFAULT_DEVICES });
   (linux.devices ?? []).forEach((d, i) => devices.set(containerPath(d.path), { ...d, path: containerPath(d.path), origin: `linux.devices[${i}]` }));
   for (const d of devices.values()) {
     const dir = d.path.slice(0, d.path.lastIndexOf("/")) || "/";
@@ -437,7 +438,10 @@ export function buildPlan(input: PlanInput): LaunchPlan {
       const minor = d.minor ?? 0;
       // The kernel's new_encode_dev(): 12 bits of major, 20 of minor, interleaved.
       const dev = (minor & 0xff) | ((major & 0xfff) << 8) | ((minor & ~0xff) << 12);
-      add("mknod", [d.path, typeBits | ((d.fileMode ?? 0o666) & 0o7777), dev, d.uid ?? 0, d.gid ?? 0], d.origin);
+      // A default device keeps whatever the rootfs already has at its path (runc does; it
+      // matters only without a tmpfs on /dev); one of linux.devices must match (config-linux.md).
+      const keepExisting = d.origin === DEFAULT_DEVICES ? 1 : 0;
+      add("mknod", [d.path, typeBits | ((d.fileMode ?? 0o666) & 0o7777), dev, d.uid ?? 0, d.gid ?? 0, keepExisting], d.origin);
     }
   }
   add("symlink", ["/proc/self/fd", "/dev/fd"], "(runtime: /dev symlinks)");

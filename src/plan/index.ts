@@ -6,7 +6,7 @@ export { buildPlan, idmappedMountRequests, hostOpenedBinds, parseMountOptions, P
 export { encodePlan, type PlanOp } from "./encode";
 export { childFdLayout, type ChildFdLayout, type ChildFdRequest } from "./fd-layout";
 export { opTable, SYNC, PLAN_VERSION, type OpName } from "./abi";
-export { planSeccomp, type SeccompRequest } from "./seccomp";
+export { planSeccomp, SECCOMP_FILTER_FLAG, type SeccompRequest } from "./seccomp";
 export { buildExecPlan, execJoins, execNamespaceOrder, nsProcName, type ExecPlan, type ExecPlanInput, type NamespaceFact } from "./exec";
 export {
   addressesToCarry,

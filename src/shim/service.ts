@@ -550,7 +550,7 @@ export class TaskService {
     this.task(r.id);
     let pids: number[];
     try {
-      pids = await berth.pids(r.id, this.lib);
+      pids = await berth.ps(r.id, this.lib);
     } catch (err) {
       throw asStatus(err);
     }
@@ -611,9 +611,9 @@ export class TaskService {
 
   private async update(r: UpdateReq): Promise<Record<string, unknown>> {
     this.task(r.id);
-    let resources: berth.LinuxResources;
+    let resources: berth.Resources;
     try {
-      resources = JSON.parse(Buffer.from(r.resources?.value ?? []).toString("utf8")) as berth.LinuxResources;
+      resources = JSON.parse(Buffer.from(r.resources?.value ?? []).toString("utf8")) as berth.Resources;
     } catch (err) {
       throw new TtrpcError(Code.invalidArgument, `update ${r.id}: the resources are not JSON: ${(err as Error).message}`);
     }

@@ -11,6 +11,9 @@ import { joinField } from "./field-path";
 import { interfaceNameProblem, isNameTemplate, netDeviceField } from "./net-device-names";
 import { rlimitNumbers } from "./rlimits";
 
+/** The longest hostname or domainname the kernel takes (__NEW_UTS_LEN). */
+const UTS_NAME_MAX = 64;
+
 type Obj = Record<string, unknown>;
 
 const isObj = (v: unknown): v is Obj => v !== null && typeof v === "object" && !Array.isArray(v);
@@ -218,6 +221,9 @@ function checkLinux(spec: Obj, c: Collector): void {
     if (namespacesKnown && isStr(spec[key]) && spec[key] !== "" && !namespaces.has("uts")) {
       c.error(key, spec[key], "needs a UTS namespace, and linux.namespaces has none");
     }
+    // sethostname(2)/setdomainname(2) refuse more than __NEW_UTS_LEN (64) bytes with EINVAL.
+    const bytes = isStr(spec[key]) ? Buffer.byteLength(spec[key] as string) : 0;
+    if (bytes > UTS_NAME_MAX) c.error(key, spec[key], `is ${bytes} bytes: the kernel takes at most ${UTS_NAME_MAX}`);
   }
 
   // sysctls: only those the kernel namespaces, and only for namespaces the container owns.

@@ -12,6 +12,12 @@ import type { Process, Spec } from "./types";
 export interface Validated<T> {
   /** Present when there are no errors (warnings allowed). */
   value?: T;
+  /**
+   * Present when the schema found no error, even if a semantic check did: every field has its
+   * type, so the checks that read a typed config (check's host and filesystem checks) can
+   * still run and report their problems in the same run.
+   */
+  typed?: T;
   problems: Problem[];
 }
 
@@ -59,7 +65,8 @@ export function validateConfig(data: unknown): Validated<Spec> {
   const kept = schema.filter((p) => !(generic(p) && semanticErrors.has(p.field)));
   const keptFields = new Set(kept.map((p) => p.field));
   const problems = merge(kept, semantic.filter((p) => !keptFields.has(p.field) || p.severity === "warning"));
-  return hasErrors(problems) ? { problems } : { value: data as Spec, problems };
+  const typed = hasErrors(schema) ? undefined : (data as Spec);
+  return hasErrors(problems) ? { typed, problems } : { value: data as Spec, typed, problems };
 }
 
 /** A process.json (`exec --process`): located under "process" as in config.json. */

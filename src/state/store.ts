@@ -5,7 +5,7 @@
  * one container are serialised with flock(2) on the lock file; the flock primitive comes from
  * the native surface and is passed in, so this room does no syscalls Node cannot.
  */
-import { closeSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, unlinkSync, constants } from "node:fs";
+import { closeSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync, unlinkSync, constants } from "node:fs";
 import { join } from "node:path";
 import { BerthError, errnoText } from "../errors";
 import type { IdMapping, Spec, State, Status } from "../spec";
@@ -145,11 +145,21 @@ export class StateStore {
     // at once, and create's lock() takes this fd over (see lock): until create has written the
     // state file, a `delete --force` that finds the directory waits, instead of removing it as
     // a crashed create's and letting the next create of the id share the lock with this one.
-    const fd = openSync(this.lockPath(id), constants.O_RDWR | constants.O_CREAT | constants.O_EXCL, 0o600);
+    let fd: number | undefined;
     try {
+      fd = openSync(this.lockPath(id), constants.O_RDWR | constants.O_CREAT | constants.O_EXCL, 0o600);
       this.flock(fd, "ex");
     } catch (err) {
-      closeSync(fd);
+      // Nothing can be locked (the native part is missing, say): take back the lock file and
+      // the directory made just above, so that the failed create leaves nothing behind. Both
+      // are this call's (mkdir and O_EXCL succeeded), and no other verb can have locked them.
+      if (fd !== undefined) closeSync(fd);
+      rmSync(this.lockPath(id), { force: true });
+      try {
+        rmdirSync(dir);
+      } catch {
+        // Not empty or gone: not ours to remove further.
+      }
       throw err;
     }
     this.made.set(id, fd);

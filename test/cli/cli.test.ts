@@ -3,11 +3,11 @@
  * on success. Covers the foundation verbs (spec, check, features, --version) and the frame
  * every other verb shares (flags, errors, --log).
  */
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, closeSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Ajv from "ajv";
-import { berth } from "../helpers/cli";
+import { berth, repoRoot, runCaptured } from "../helpers/cli";
 import { commands } from "../../src/cli/commands";
 import * as native from "../../src/native";
 
@@ -26,8 +26,15 @@ test("--version names berth, the spec and libseccomp", () => {
   expect(berth(["-v"]).stdout).toBe(r.stdout);
 });
 
+/** A rootfs with an executable /bin/sh, enough for check's look at the filesystem. */
+function plantRootfs(d: string, name = "rootfs"): void {
+  mkdirSync(join(d, name, "bin"), { recursive: true });
+  writeFileSync(join(d, name, "bin/sh"), "#!/bin/true\n", { mode: 0o755 });
+}
+
 test("spec writes runc's default config, and check finds it clean", () => {
   expect(berth(["spec"], { cwd: dir })).toEqual({ exitCode: 0, stdout: "", stderr: "" });
+  plantRootfs(dir);
   const c = config(dir);
   expect(c.process.args).toEqual(["sh"]);
   expect(c.root).toEqual({ path: "rootfs", readonly: true });
@@ -41,6 +48,7 @@ test("spec --rootless maps the caller and has no network namespace; check is cle
   expect(c.linux.uidMappings).toEqual([{ containerID: 0, hostID: process.getuid!(), size: 1 }]);
   expect(c.linux.namespaces.map((n: { type: string }) => n.type)).toContain("user");
   expect(c.linux.namespaces.map((n: { type: string }) => n.type)).not.toContain("network");
+  plantRootfs(dir);
   expect(berth(["check", `--bundle=${dir}`]).exitCode).toBe(0);
 });
 
@@ -71,6 +79,74 @@ test("check prints all five planted mistakes with their field paths (an unknown 
     `${join(dir, "config.json")}: 4 errors, 1 warning`,
     "",
   ]);
+});
+
+test("check looks at the filesystem as create does, and reports everything in one run: a missing rootfs, bind source and program, a memory limit below 1 MiB, a hostname over 64 bytes, beside a config error", () => {
+  berth(["spec", "-b", dir]);
+  const c = config(dir);
+  c.hostname = "h".repeat(70);
+  c.linux.resources = { memory: { limit: 65536 } };
+  c.mounts.push({ destination: "/data", type: "bind", source: join(dir, "no-such-source"), options: ["rbind"] });
+  c.linux.sysctl = { "vm.overcommit_memory": "1" };
+  writeFileSync(join(dir, "config.json"), JSON.stringify(c));
+  const limit = 'error   linux.resources.memory.limit 65536: is below 1048576 bytes (1 MiB), too little to start a container: berth-init alone needs about 192 KiB, and runc\'s init over 2 MiB';
+  const common = (middle: string) => [
+    `error   hostname "${"h".repeat(70)}": is 70 bytes: the kernel takes at most 64`,
+    'error   linux.sysctl["vm.overcommit_memory"] "1": is not namespaced: it would change the host, so berth refuses it',
+    middle,
+    `error   mounts[7].source "${join(dir, "no-such-source")}": ${join(dir, "no-such-source")}: no such file or directory`,
+    limit,
+    `${join(dir, "config.json")}: 5 errors`,
+    "",
+  ];
+  // No rootfs at all.
+  expect(berth(["check", "-b", dir])).toEqual({ exitCode: 1, stderr: "", stdout: common(`error   root.path "rootfs": ${join(dir, "rootfs")}: no such file or directory`).join("\n") });
+  // A rootfs without the program: a symlink that points out of it is followed inside it.
+  mkdirSync(join(dir, "rootfs/bin"), { recursive: true });
+  symlinkSync("/../../../../../bin/sh", join(dir, "rootfs/bin/sh"));
+  const notFound = 'error   process.args[0] "sh": exec: "sh": executable file not found in $PATH (/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin) in the rootfs';
+  expect(berth(["check", "-b", dir])).toEqual({ exitCode: 1, stderr: "", stdout: common(notFound).join("\n") });
+  // Found through process.env's PATH, by a symlink that stays in the rootfs.
+  mkdirSync(join(dir, "rootfs/opt/tools"), { recursive: true });
+  writeFileSync(join(dir, "rootfs/opt/tools/busy"), "", { mode: 0o755 });
+  symlinkSync("../opt/tools/busy", join(dir, "rootfs/bin/shell"));
+  c.process.args = ["shell"];
+  c.process.env = ["PATH=/bin"];
+  writeFileSync(join(dir, "config.json"), JSON.stringify(c));
+  expect(berth(["check", "-b", dir]).stdout).not.toContain("process.args[0]");
+  // A path that is not executable.
+  c.process.args = ["/opt/tools"];
+  writeFileSync(join(dir, "config.json"), JSON.stringify(c));
+  expect(berth(["check", "-b", dir]).stdout).toContain('error   process.args[0] "/opt/tools": exec: "/opt/tools": /opt/tools in the rootfs: is a directory\n');
+  // create refuses each of them too (the hostname before anything is made).
+  const r = berth(["--root", join(dir, "root"), "create", "-b", dir, "c5"]);
+  expect(r.exitCode).toBe(1);
+  expect(r.stderr).toContain(`berth: create c5: hostname "${"h".repeat(70)}": is 70 bytes: the kernel takes at most 64\n`);
+});
+
+test("check --explain prints values as people read them: mount flags by name, modes and the umask in octal, capabilities by name, rlimits by name, the seccomp program's size", () => {
+  berth(["spec", "-b", dir]);
+  plantRootfs(dir);
+  const c = config(dir);
+  c.linux.seccomp = { defaultAction: "SCMP_ACT_ERRNO", syscalls: [{ names: ["read", "write", "exit_group"], action: "SCMP_ACT_ALLOW" }] };
+  writeFileSync(join(dir, "config.json"), JSON.stringify(c));
+  const r = berth(["check", "--explain", "-b", dir]);
+  expect({ exitCode: r.exitCode, stderr: r.stderr }).toEqual({ exitCode: 0, stderr: "" });
+  const line = (op: string, origin: string) => r.stdout.split("\n").find((l) => new RegExp(`^\\s*\\d+  ${op}\\s`).test(l) && l.trimEnd().endsWith(origin))?.replace(/\s+/g, " ").trim();
+  expect(line("mount", "root.path")).toMatch(/ mount "\S+rootfs" "\/" "" MS_BIND\|MS_REC "" root\.path$/);
+  expect(line("mkdirInRoot", "mounts[1]")).toMatch(/ mkdirInRoot "\/dev" 0755 0 mounts\[1\]$/);
+  expect(line("mknod", "(default devices)")).toMatch(/ mknod "\/dev\/null" S_IFCHR\|0666 1:3 0 0 \(default devices\)$/);
+  expect(line("umask", "process.user.umask")).toMatch(/ umask 0022 process\.user\.umask$/);
+  expect(line("capBounding", "process.capabilities.bounding")).toMatch(/ capBounding CAP_KILL\|CAP_NET_BIND_SERVICE\|CAP_AUDIT_WRITE process\.capabilities\.bounding$/);
+  expect(line("capset", "process.capabilities")).toMatch(/ capset effective=CAP_KILL\|CAP_NET_BIND_SERVICE\|CAP_AUDIT_WRITE permitted=\S+ inheritable=\(none\) process\.capabilities$/);
+  expect(line("setrlimit", "process.rlimits[0]")).toMatch(/ setrlimit RLIMIT_NOFILE soft=1024 hard=1024 process\.rlimits\[0\]$/);
+  expect(line("remountRoot", "root.readonly")).toMatch(/ remountRoot MS_RDONLY root\.readonly$/);
+  expect(line("seccompLoad", "linux.seccomp")).toMatch(/ seccompLoad [1-9]\d* BPF instructions SECCOMP_FILTER_FLAG_SPEC_ALLOW \(1 rule, default SCMP_ACT_ERRNO\) linux\.seccomp$/);
+  expect(r.stdout).not.toMatch(/0x[0-9a-f]+/);
+  // --format json keeps the plan's values beside the shown ones.
+  const json = JSON.parse(berth(["check", "--explain", "-f", "json", "-b", dir]).stdout);
+  const umask = json.ops.find((o: { op: string }) => o.op === "umask");
+  expect(umask).toMatchObject({ args: [0o22], shown: ["0022"], origin: "process.user.umask" });
 });
 
 test("check --format json reports problems with severity, field, value and source", () => {
@@ -138,8 +214,8 @@ describe("the command frame", () => {
   test("every runc subcommand is registered and its --help lists every flag", () => {
     const names = commands.map((c) => c.name).sort();
     expect(names).toEqual(
-      // runc's, then berth's own (check; the layer model: image, bundle, diff, commit, export).
-      ["check", "checkpoint", "create", "delete", "events", "exec", "features", "kill", "list", "pause", "ps", "restore", "resume", "run", "spec", "start", "state", "update", "image", "bundle", "diff", "commit", "export"].sort(),
+      // runc's, then berth's own (check; the layer model: image, bundle, diff, commit, export; help, completion).
+      ["check", "checkpoint", "create", "delete", "events", "exec", "features", "kill", "list", "pause", "ps", "restore", "resume", "run", "spec", "start", "state", "update", "image", "bundle", "diff", "commit", "export", "help", "completion"].sort(),
     );
     for (const c of commands) {
       const r = berth([c.name, "--help"]);
@@ -181,14 +257,50 @@ describe("the command frame", () => {
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toBe("berth: kill c9: container does not exist\n");
     const lines = readFileSync(log, "utf8").trim().split("\n").map((l) => JSON.parse(l));
-    expect(lines[lines.length - 1]).toEqual({ level: "error", msg: "berth: kill c9: container does not exist", time: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) });
+    expect(lines[lines.length - 1]).toEqual({ level: "error", msg: "kill c9: container does not exist", time: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) });
+  });
+
+  test("--log-format json: a config with three problems writes one error line that carries all three (engines show the last line only); stderr has one line each", () => {
+    berth(["spec", "-b", dir]);
+    const c = config(dir);
+    c.process.cwd = "home";
+    c.linux.sysctl = { "vm.overcommit_memory": "1" };
+    c.linux.namespaces.push({ type: "uts" });
+    writeFileSync(join(dir, "config.json"), JSON.stringify(c));
+    const log = join(dir, "log.json");
+    const r = berth(["--root", join(dir, "root"), "--log", log, "--log-format", "json", "create", "-b", dir, "c3"]);
+    const problems = ['linux.sysctl["vm.overcommit_memory"] "1": is not namespaced: it would change the host, so berth refuses it', 'linux.namespaces[5].type "uts": is a duplicate of linux.namespaces[3]', 'process.cwd "home": must be an absolute path'];
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr.split("\n").filter(Boolean).sort()).toEqual(problems.map((p) => `berth: create c3: ${p}`).sort());
+    const lines = readFileSync(log, "utf8").trim().split("\n").map((l) => JSON.parse(l));
+    expect(lines.filter((l) => l.level === "error")).toHaveLength(1);
+    const last = lines[lines.length - 1];
+    expect(last.level).toBe("error");
+    expect(last.msg).toMatch(/^create c3: 3 problems: /);
+    for (const p of problems) expect(last.msg).toContain(p);
+    expect(last.msg).not.toContain("\n");
   });
 
   test("--log with text format writes logrus-style lines", () => {
     const log = join(dir, "log.txt");
     berth(["--log", log, "state", "c9"]);
-    expect(readFileSync(log, "utf8")).toMatch(/^time="[^"]+" level=error msg="berth: state c9: container does not exist"\n$/);
+    expect(readFileSync(log, "utf8")).toMatch(/^time="[^"]+" level=error msg="state c9: container does not exist"\n$/);
   });
+});
+
+test("create without the native part: one line naming the missing file, and nothing left in the state root (not even the lock)", () => {
+  // The bundles alone, away from the checkout's build/Release: the addon cannot be found.
+  const bin = join(dir, "copy/bin");
+  mkdirSync(bin, { recursive: true });
+  for (const f of readdirSync(join(repoRoot, "bin"))) if (f === "berth" || /^berth-.*\.js$/.test(f)) copyFileSync(join(repoRoot, "bin", f), join(bin, f));
+  chmodSync(join(bin, "berth"), 0o755);
+  const root = join(dir, "root");
+  const env = { ...process.env };
+  delete env.BERTH_NATIVE_DIR;
+  const r = runCaptured(join(bin, "berth"), ["--root", root, "create", "-b", dir, "n1"], { env });
+  expect({ exitCode: r.exitCode, stdout: r.stdout }).toEqual({ exitCode: 1, stdout: "" });
+  expect(r.stderr).toMatch(/^berth: create n1: berth_native\.node not found in .*: reinstall berth[^\n]*\n$/);
+  expect(readdirSync(root)).toEqual([]);
 });
 
 describe("bad input is refused at once, naming what is wrong (issue 16)", () => {

@@ -10,7 +10,7 @@
  * reachable in CI).
  */
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { repoRoot } from "../helpers/cli";
@@ -52,6 +52,9 @@ maybe("the packed and installed package", () => {
     }
     expect(files.filter((f) => /^(src|test|bench|native|scripts|spec-schemas|docs|\.ci)\//.test(f) || f.endsWith(".ts") && !f.endsWith(".d.ts"))).toEqual([]);
     expect(files.length).toBeLessThan(150);
+    // The man pages (npm links them into PREFIX/share/man on a global install: "directories.man").
+    expect(files.filter((f) => f.startsWith("man/")).sort()).toEqual(readdirSync(join(repoRoot, "man")).filter((f) => f.endsWith(".8")).map((f) => `man/${f}`).sort());
+    expect(files).toContain("man/berth-run.8");
   });
 
   test("the installed berth prints its versions", () => {

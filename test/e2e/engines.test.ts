@@ -93,11 +93,18 @@ describe("podman", () => {
   test("a container that exits non-zero: its code reaches podman", () =>
     both(async (rt) => (await prun(rt, ["--rm", image, "sh", "-c", "exit 7"])).code, 7));
 
-  test("a command that does not exist in the image: 127 and podman's not-found text (from berth's --log json error)", () =>
+  test("a command that does not exist in the image: 127 and podman's not-found text (from berth's --log json error), neither the runtime's name nor the reason said twice", () =>
     both(async (rt) => {
       const r = await prun(rt, ["--rm", image, "/no/such/cmd"]);
-      return { code: r.code, stdout: r.stdout, notFound: /OCI runtime attempted to invoke a command that was not found/.test(r.stderr), exitCode127: /no such file or directory|executable file not found/.test(r.stderr) };
-    }, { code: 127, stdout: "", notFound: true, exitCode127: true }));
+      return {
+        code: r.code,
+        stdout: r.stdout,
+        notFound: /OCI runtime attempted to invoke a command that was not found/.test(r.stderr),
+        exitCode127: /no such file or directory|executable file not found/.test(r.stderr),
+        // "Error: berth: berth: create ...: no such file or directory: no such file or directory" before issue 18.
+        repeated: /\b(\w+): \1:|(no such file or directory): \2/.test(r.stderr),
+      };
+    }, { code: 127, stdout: "", notFound: true, exitCode127: true, repeated: false }));
 
   test("a command not in $PATH: 127, and nothing else printed (no delete --force complaint)", () =>
     both(async (rt) => {

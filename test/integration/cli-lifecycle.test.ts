@@ -151,3 +151,17 @@ test("start, kill and delete of a container that does not exist say so in runc's
     expect(run([verb, "nope"])).toEqual({ exitCode: 1, stdout: "", stderr: `berth: ${verb} nope: container does not exist\n` });
   }
 });
+
+test("warnings reach stderr without --log or --debug (one line naming the field), and only the log with --log", () => {
+  b = makeBundle(["true"], (c) => {
+    c.linux.seccomp = { defaultAction: "SCMP_ACT_ALLOW", syscalls: [{ names: ["getcwd", "no_such_syscall_berth"], action: "SCMP_ACT_ERRNO" }] };
+  });
+  const warning = `linux.seccomp.syscalls[0].names[1] "no_such_syscall_berth": libseccomp does not know this system call on this architecture: skipped`;
+  const id = uniq("warn");
+  expect(run(["run", "-b", b.dir, id])).toEqual({ exitCode: 0, stdout: "", stderr: `berth: create ${id}: ${warning}\n` });
+  const log = join(b.dir, "log.json");
+  const id2 = uniq("warn-log");
+  expect(run(["--log", log, "--log-format", "json", "run", "-b", b.dir, id2])).toEqual({ exitCode: 0, stdout: "", stderr: "" });
+  const lines = readFileSync(log, "utf8").trim().split("\n").map((l) => JSON.parse(l));
+  expect(lines.map((l) => [l.level, l.msg])).toEqual([["warning", `create ${id2}: ${warning}`]]);
+});

@@ -2,7 +2,7 @@
  * Real containers on a busybox bundle, as root: what the process inside observes, what
  * `state` prints, and what the host is left with. Every test uses its own --root.
  */
-import { readFileSync, readlinkSync, existsSync, writeFileSync } from "node:fs";
+import { cpSync, readFileSync, readlinkSync, existsSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { berth } from "../helpers/cli";
 import { cgroupDirsFor, makeBundle, processesMentioning, type TestBundle } from "../helpers/bundle";
@@ -145,7 +145,19 @@ test("a missing program fails create with runc's words and leaves nothing behind
   b = makeBundle(["no-such-program"]);
   const id = uniq("noexec");
   const r = run(["create", "-b", b.dir, id]);
-  expect(r).toEqual({ exitCode: 1, stdout: "", stderr: `berth: create ${id}: process.args[0]: exec: "no-such-program": executable file not found in $PATH: no such file or directory\n` });
+  expect(r).toEqual({ exitCode: 1, stdout: "", stderr: `berth: create ${id}: process.args[0]: exec: "no-such-program": executable file not found in $PATH\n` });
+  expect(leftBehind(id)).toEqual(nothing);
+});
+
+test("a missing program by path: the errno text is said once, and the --log json line has no second \"berth: \" for the engine to repeat", () => {
+  b = makeBundle(["/no/such/program"]);
+  const id = uniq("noexec-path");
+  const log = join(b.dir, "log.json");
+  const r = run(["--log", log, "--log-format", "json", "create", "-b", b.dir, id]);
+  const reason = `process.args[0]: exec: "/no/such/program": stat /no/such/program: no such file or directory`;
+  expect(r).toEqual({ exitCode: 1, stdout: "", stderr: `berth: create ${id}: ${reason}\n` });
+  const lines = readFileSync(log, "utf8").trim().split("\n").map((l) => JSON.parse(l));
+  expect(lines.map((l) => [l.level, l.msg])).toEqual([["error", `create ${id}: ${reason}`]]);
   expect(leftBehind(id)).toEqual(nothing);
 });
 
@@ -191,6 +203,35 @@ describe("what the process inside observes", () => {
   test("devices: the default ones exist as character devices; /dev/fd links to /proc/self/fd", () => {
     const r = inside("for d in null zero full random urandom tty; do [ -c /dev/$d ] && echo $d; done; readlink /dev/fd; echo x > /dev/null && echo ok");
     expect(r).toEqual({ exitCode: 0, stderr: "", stdout: "null\nzero\nfull\nrandom\nurandom\ntty\n/proc/self/fd\nok\n" });
+  });
+
+  test("without a tmpfs on /dev, a default device keeps what the rootfs has there (as runc), a fake /dev/null never serves as a mask, and a linux.devices entry that does not match is an error naming it", () => {
+    const noDevTmpfs = (c: TestBundle["config"]) => (c.mounts = c.mounts.filter((m: { destination: string }) => m.destination !== "/dev" && !m.destination.startsWith("/dev/")));
+    b = makeBundle(["sh", "-c", "[ -f /dev/full ] && cat /dev/full; [ -c /dev/zero ] && echo zero"], noDevTmpfs);
+    // A rootfs of its own: the nodes are made in it.
+    cpSync(b.config.root.path, join(b.dir, "rootfs"), { recursive: true, verbatimSymlinks: true });
+    b.config.root.path = join(b.dir, "rootfs");
+    b.write();
+    writeFileSync(join(b.dir, "rootfs/dev/full"), "a file of the image\n");
+    // Twice: the second run finds the nodes the first one made in the rootfs, and keeps them.
+    for (const name of ["keep1", "keep2"]) expect(run(["run", "-b", b.dir, uniq(name)])).toEqual({ exitCode: 0, stderr: "", stdout: "a file of the image\nzero\n" });
+
+    // Masked paths are masked with /dev/null: a regular file there is refused, not bound.
+    rmSync(join(b.dir, "rootfs/dev/null"));
+    writeFileSync(join(b.dir, "rootfs/dev/null"), "");
+    const fake = uniq("fake-null");
+    const masked = run(["run", "-b", b.dir, fake]);
+    expect(masked.exitCode).toBe(1);
+    expect(masked.stderr).toMatch(new RegExp(`^berth: create ${fake}: linux.maskedPaths\\[\\d+\\]: mask /proc/\\S+: open /dev/null: not the null device \\(char 1:3\\): invalid argument\n$`));
+    expect(leftBehind(fake)).toEqual(nothing);
+
+    b.config.linux.devices = [{ path: "/dev/null", type: "c", major: 1, minor: 3 }];
+    b.write();
+    const id = uniq("mismatch");
+    const r = run(["run", "-b", b.dir, id]);
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toMatch(new RegExp(`^berth: create ${id}: linux.devices\\[0\\]: mknod /dev/null: an entry that is not this device is already there: file already exists\n$`));
+    expect(leftBehind(id)).toEqual(nothing);
   });
 
   test("no host fd leaks into the container: only stdio", () => {

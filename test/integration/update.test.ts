@@ -134,13 +134,23 @@ maybe("update --resources: device rules with runc's access strings", () => {
       // request that would open another device (c 10:229, fuse).
       const same = c.update(["--resources", "-"], JSON.stringify({ ...b!.config.linux.resources, pids: { limit: 42 } }));
       const other = c.update(["--resources", "-"], JSON.stringify({ devices: [rule("c", 10, 229, "wr"), rule("c", 1, 11, "mr")], pids: { limit: 43 } }));
-      return { atCreate, same: outcome(same), other: outcome(other), afterUpdates: devicesList(path), pids: c.file("pids", "pids.max") };
+      // runc drops the rules it does not apply silently; berth says so on stderr (issue 18:
+      // warnings reach stderr without --log), in one line naming the field.
+      const otherSaid = other.stderr;
+      return { atCreate, same: outcome(same), other: rt === "berth" ? { ...outcome(other), stderr: "" } : outcome(other), afterUpdates: devicesList(path), pids: c.file("pids", "pids.max"), otherSaid: rt === "berth" ? otherSaid : "" };
     };
     const seen = Object.fromEntries(runtimes.map((rt) => [rt, story(rt)]));
-    if (seen.runc) expect(seen.berth).toEqual(seen.runc);
+    if (seen.runc) expect({ ...seen.berth, otherSaid: "" }).toEqual(seen.runc);
     const defaults = ["b *:* m", "c *:* m", "c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm", "c 1:8 rwm", "c 1:9 rwm", "c 10:200 rwm", "c 136:* rwm", "c 5:0 rwm", "c 5:2 rwm"];
     const listed = [...defaults, "c 1:11 rwm", "c 1:12 rm", "c 1:4 rw", "b 7:0 rwm"].sort();
-    expect(seen.berth).toEqual({ atCreate: listed, same: { exitCode: 0, stdout: "", stderr: "" }, other: { exitCode: 0, stdout: "", stderr: "" }, afterUpdates: listed, pids: "43" });
+    expect(seen.berth).toEqual({
+      atCreate: listed,
+      same: { exitCode: 0, stdout: "", stderr: "" },
+      other: { exitCode: 0, stdout: "", stderr: "" },
+      afterUpdates: listed,
+      pids: "43",
+      otherSaid: `berth: update t-upd-dev-berth-${process.pid}: linux.resources.devices: not changed: update leaves the device rules the container was created with (as runc does)\n`,
+    });
   });
 
   test("an empty access is refused by both at create; berth names the field", () => {
@@ -220,5 +230,43 @@ maybe("a cgroupsPath under a pod cgroup whose cpuset is empty (v1)", () => {
     expect(cli("berth")(["delete", "--force", id])).toEqual({ exitCode: 0, stdout: "", stderr: "" });
     expect(existsSync(join(cpuset!, `${base}-pod2-berth`, "c1"))).toBe(false);
     expect(existsSync(join(cpuset!, `${base}-pod2-berth`))).toBe(true);
+  });
+});
+
+/**
+ * A memory limit below what the container uses (issue 18): at create, the limit kills
+ * berth-init (it is set before the launch); at update, the v1 kernel refuses it with EBUSY.
+ * Either way the message names the field, the limit and the cgroup's usage, as runc's does
+ * ("unable to set memory limit to 65536 (current usage: ..., peak usage: ...)").
+ */
+describe("a memory limit below the container's usage", () => {
+  const id = (what: string) => `t-upd-mem-${what}-${process.pid}`;
+
+  test("create: names linux.resources.memory.limit, the limit and the usage; nothing is left behind", () => {
+    b = makeBundle(["true"], (c) => {
+      c.linux.resources = { ...c.linux.resources, memory: { limit: 65536 } };
+      c.linux.cgroupsPath = `${base}/mem-create`;
+    });
+    paths.push(...ancestors(`${base}/mem-create`));
+    const r = cli("berth")(["create", "--bundle", b.dir, id("create")]);
+    expect({ exitCode: r.exitCode, stdout: r.stdout }).toEqual({ exitCode: 1, stdout: "" });
+    expect(r.stderr).toMatch(
+      new RegExp(`^berth: create ${id("create")}: linux\\.resources\\.memory\\.limit 65536: unable to start the container within this memory limit: berth-init was killed by the OOM killer before it was ready \\(current usage: \\d+, peak usage: \\d+\\)\\n$`),
+    );
+    expect(cli("berth")(["list", "-q"])).toEqual({ exitCode: 0, stdout: "", stderr: "" });
+    for (const h of hierarchies()) expect(existsSync(join(h, base, "mem-create"))).toBe(false);
+  });
+
+  (v1Host ? test : test.skip)("update --memory below the usage (v1): names the field, the limit and the usage; the old limit stays", () => {
+    b = makeBundle(["sleep", "300"], (c) => {
+      c.linux.resources = { ...c.linux.resources, memory: { limit: 64 << 20 } };
+    });
+    const c = started("berth", "mem", `${base}/mem-update`);
+    const r = c.update(["--memory", "4096"]);
+    expect({ exitCode: r.exitCode, stdout: r.stdout }).toEqual({ exitCode: 1, stdout: "" });
+    expect(r.stderr).toMatch(
+      /^berth: update t-upd-mem-berth-\d+: linux\.resources\.memory\.limit 4096: unable to set memory limit to 4096: it is below what the container uses \(current usage: \d+, peak usage: \d+\): write \S+memory\.limit_in_bytes: resource busy or locked\n$/,
+    );
+    expect(c.file("memory", "memory.limit_in_bytes")).toBe(String(64 << 20));
   });
 });

@@ -57,7 +57,7 @@ const everyOp: PlanOp[] = [
   op("mountSetattr", "/sys", 0x1, 0x100000, 1),
   op("mountNoFollow", "sysfs", "/sys", "sysfs", 15, ""),
   op("mkdirInRoot", "/dev/pts", 0o755, 0),
-  op("mknod", "/dev/null", 0o20666, 259, 0, 0),
+  op("mknod", "/dev/null", 0o20666, 259, 0, 0, 1),
   op("symlink", "/proc/self/fd", "/dev/fd"),
   op("pivotRoot", "/var/lib/berth/c1/rootfs"),
   op("hideHostProcfs", "/run/ramfs/root"),
@@ -128,7 +128,7 @@ describe("berth-init --decode", () => {
   });
 
   test("an empty plan is valid", () => {
-    expect(decode(encodePlan([]))).toEqual({ status: 0, stdout: { version: 1, ops: [] }, stderr: "" });
+    expect(decode(encodePlan([]))).toEqual({ status: 0, stdout: { version: PLAN_VERSION, ops: [] }, stderr: "" });
   });
 
   test("strings: empty, quotes, backslashes, control characters, non-ASCII", () => {

@@ -492,7 +492,7 @@ function rootfsSetup(rootfs: string): PlanOp[] {
     op("mount", "proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, ""),
     op("mkdirInRoot", "/dev", 0o755, 0),
     op("mount", "tmpfs", "/dev", "tmpfs", MS_NOSUID, "mode=755,size=1m"),
-    op("mknod", "/dev/null", S_IFCHR | 0o666, (1 << 8) | 3, 0, 0),
+    op("mknod", "/dev/null", S_IFCHR | 0o666, (1 << 8) | 3, 0, 0, 0),
     op("symlink", "/proc/self/fd", "/dev/fd"),
     op("mkdirInRoot", "/tmp", 0o1777, 0),
     op("mount", "tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "size=1m"),

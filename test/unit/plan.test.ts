@@ -166,7 +166,9 @@ test("devices: defaults by mknod, linux.devices override, binds in a user namesp
     ["/dev/tty", "(default devices)"],
     ["/dev/loop9", "linux.devices[1]"],
   ]);
-  expect(mknods[0]!.args).toEqual(["/dev/null", 0o020000 | 0o600, (1 << 8) | 3, 0, 0]);
+  // The last argument: a default device keeps what the rootfs has there; linux.devices must match.
+  expect(mknods[0]!.args).toEqual(["/dev/null", 0o020000 | 0o600, (1 << 8) | 3, 0, 0, 0]);
+  expect(mknods[1]!.args).toEqual(["/dev/zero", 0o020000 | 0o666, (1 << 8) | 5, 0, 0, 1]);
   expect(mknods[6]!.args[1]).toBe(0o060000 | 0o666);
 
   const userns = buildPlan(input((s) => {
@@ -333,7 +335,7 @@ test("plans encode: header, op count, and a NUL in a string is refused", () => {
   const plan = buildPlan(input());
   const buf = encodePlan(plan.ops);
   expect(buf.readUInt32LE(0)).toBe(0x48545242);
-  expect(buf.readUInt16LE(4)).toBe(1);
+  expect(buf.readUInt16LE(4)).toBe(2);
   expect(buf.readUInt32LE(8)).toBe(plan.ops.length);
   expect(buf.readUInt32LE(12)).toBe(buf.length);
   expect(() => encodePlan([{ op: "sethostname", args: ["a\u0000b"], origin: "hostname" }])).toThrow(/NUL/);

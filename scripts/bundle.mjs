@@ -8,7 +8,7 @@
 // Node CLI; docs/architecture.md, "Start-up bundles").
 import { build } from "esbuild";
 import { execFileSync } from "node:child_process";
-import { chmodSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -79,6 +79,16 @@ const imageApart = {
 for (const [name, src] of [["berth-fast.js", "src/cli/fast.ts"], ["berth-launch.js", "src/cli/fast-launch.ts"], ["berth-main.js", "src/cli/main.ts"], ["berth-image.js", "src/image/index.ts"]]) {
   await build({ ...common, entryPoints: [join(root, src)], outfile: join(root, "bin", name), minifySyntax: true, plugins: [validatorsApart, dbusApart, imageApart] });
 }
+// containerd-shim-berth-v1: containerd's runtime v2 shim. The Node entry (src/shim/entry.ts) is
+// small, for the `start` and `delete` that containerd runs per task; the server (src/shim/main.ts,
+// one long-lived process calling the library in-process) is bin/berth-shim.js, with a code cache.
+// Both share the bundles apart (validators, image, dbus) with the CLI, installed beside them.
+// The executable itself is sh (src/shim/containerd-shim-berth-v1.sh: start and delete without
+// Node when it can), and the Node entry is bin/berth-shim-entry.js.
+copyFileSync(join(root, "src/shim/containerd-shim-berth-v1.sh"), join(root, "bin/containerd-shim-berth-v1"));
+chmodSync(join(root, "bin/containerd-shim-berth-v1"), 0o755);
+await build({ ...common, entryPoints: [join(root, "src/shim/entry.ts")], outfile: join(root, "bin/berth-shim-entry.js"), minifySyntax: true });
+await build({ ...common, entryPoints: [join(root, "src/shim/main.ts")], outfile: join(root, "bin/berth-shim.js"), minifySyntax: true, plugins: [validatorsApart, dbusApart, imageApart] });
 await build({ ...common, entryPoints: [join(root, "src/cgroups/dbus-next.ts")], outfile: join(root, "bin/berth-dbus.js"), minifySyntax: true, external: ["usocket", "x11"] });
 await build({ ...common, entryPoints: [join(root, "src/spec/generated/validators.js")], outfile: join(root, "bin/berth-validators.js"), minifySyntax: true });
 chmodSync(join(root, "bin/berth"), 0o755);
@@ -92,7 +102,7 @@ chmodSync(join(root, "bin/berth"), 0o755);
   const v8 = await import("node:v8");
   const { Script } = await import("node:vm");
   const { wrap } = (await import("node:module")).default;
-  for (const name of ["berth-fast.js", "berth-launch.js", "berth-main.js", "berth-image.js", "berth-validators.js"]) {
+  for (const name of ["berth-fast.js", "berth-launch.js", "berth-main.js", "berth-image.js", "berth-validators.js", "berth-shim.js"]) {
     const file = join(root, "bin", name);
     v8.setFlagsFromString("--no-lazy");
     const script = new Script(wrap(readFileSync(file, "utf8")), { filename: file });
@@ -106,4 +116,4 @@ chmodSync(join(root, "bin/berth"), 0o755);
 }
 
 await build({ ...common, entryPoints: [join(root, "src/index.ts")], outfile: join(root, "dist/index.js"), external: ["dbus-next", "dbus-next/*"] });
-console.log("bundle: bin/berth, bin/berth-fast.js, bin/berth-launch.js, bin/berth-main.js, bin/berth-image.js, bin/berth-dbus.js, bin/berth-validators.js (+ code caches), dist/index.js");
+console.log("bundle: bin/berth, bin/containerd-shim-berth-v1 (+ bin/berth-shim-entry.js, bin/berth-shim.js), bin/berth-fast.js, bin/berth-launch.js, bin/berth-main.js, bin/berth-image.js, bin/berth-dbus.js, bin/berth-validators.js (+ code caches), dist/index.js");

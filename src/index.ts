@@ -16,6 +16,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import * as container from "./container";
 import { BerthError, toBerthError } from "./errors";
+import * as native from "./native";
 import type { ContainerEvent, HistoryRow, ImageSummary, LoadProgress, Runtime, StateOutput } from "./container";
 import type { ContainerStats } from "./cgroups";
 import type { Resources } from "./spec";
@@ -352,3 +353,37 @@ async function exportRootfs(id: string, output: string, opts: ImageOptions = {})
   await guarded("export", id, () => container.layerExport(opts.imageRoot, id, output));
 }
 export { exportRootfs as export };
+
+/** How many times the kernel's OOM killer has struck in the container's memory cgroup (0 without the counter). */
+export function oomKills(id: string, opts: Common = {}): number {
+  return Number(container.oomCount(runtime(opts), id));
+}
+
+/**
+ * Wait for a child of this process that is not a container's init, e.g. the process of
+ * `exec({detach: true})` (berth-init forks it with CLONE_PARENT, so it is this process's child),
+ * and reap it.
+ */
+export async function waitProcess(pid: number): Promise<{ exitCode: number | null; signal: number | null }> {
+  const fd = native.pidfdOpen(pid);
+  try {
+    return await native.waitExit(fd);
+  } finally {
+    native.closeFd(fd);
+  }
+}
+
+/** mount -t overlay overlay -o DATA TARGET (a container's rootfs as an engine prepares it). */
+export function mountOverlay(target: string, data: string): void {
+  native.mountOverlay(target, data);
+}
+
+/** mkfifo(3) (Node has none); the mode is subject to the umask. */
+export function mkfifo(path: string, mode = 0o600): void {
+  native.mkfifo(path, mode);
+}
+
+/** umount2(TARGET, MNT_DETACH when `detach`). */
+export function unmount(target: string, detach = false): void {
+  native.umount(target, detach);
+}

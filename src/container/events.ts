@@ -33,6 +33,11 @@ export function stats(rt: Runtime, id: string): ContainerEvent {
   return { type: "stats", id, data: cgroupDriverOf(rt, record).stats(cgroupSetOf(record)) };
 }
 
+/** How many times the kernel's OOM killer has struck in the container's memory cgroup. */
+export function oomCount(rt: Runtime, id: string): bigint {
+  return oomKills(cgroupSetOf(rt.store.readSummary("events", id)));
+}
+
 /** Go's time.ParseDuration for the units a user gives: "5s", "100ms", "1m30s", "1.5s". */
 export function parseInterval(id: string, text: string): number {
   const units: Record<string, number> = { ns: 1e-6, us: 1e-3, "µs": 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };

@@ -20,5 +20,5 @@ export { update, mergeResources, planUpdate, readResourcesStdin } from "./update
 export { checkResourcesRequest } from "./resources-request";
 export { exec, processFromArgs, type ExecOptions, type ExecArgs, type Execed } from "./exec";
 export { ps, containerProcesses, filterPsOutput } from "./ps";
-export { events, stats, parseInterval, statsJson, type ContainerEvent } from "./events";
+export { events, stats, oomCount, parseInterval, statsJson, type ContainerEvent } from "./events";
 export { imageLoad, imageSave, imageRemove, imageBundle, imageList, imageInspect, imageHistory, layerDiff, layerCommit, layerExport, type ImageSummary, type HistoryRow, type LoadProgress } from "./image";

@@ -47,7 +47,7 @@ afterAll(() => {
 
 maybe("the packed and installed package", () => {
   test("holds what runs and nothing of the sources, tests or bench", () => {
-    for (const f of ["package.json", "bin/berth", "bin/berth-fast.js", "bin/berth-launch.js", "bin/berth-main.js", "bin/berth-image.js", "bin/berth-validators.js", "bin/berth-dbus.js", "dist/index.js", "dist/index.d.ts", "dist/errors.d.ts", "build/Release/berth_native.node", "build/Release/berth-init"]) {
+    for (const f of ["package.json", "bin/berth", "bin/berth-fast.js", "bin/berth-launch.js", "bin/berth-main.js", "bin/berth-image.js", "bin/berth-validators.js", "bin/berth-dbus.js", "bin/containerd-shim-berth-v1", "bin/berth-shim-entry.js", "bin/berth-shim.js", "dist/index.js", "dist/index.d.ts", "dist/errors.d.ts", "build/Release/berth_native.node", "build/Release/berth-init"]) {
       expect(files).toContain(f);
     }
     expect(files.filter((f) => /^(src|test|bench|native|scripts|spec-schemas|docs|\.ci)\//.test(f) || f.endsWith(".ts") && !f.endsWith(".d.ts"))).toEqual([]);
@@ -63,6 +63,15 @@ maybe("the packed and installed package", () => {
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(new RegExp(`^berth version ${pkg.version.replace(/\./g, "\\.")}\n`));
     expect(r.stdout).toMatch(/\nlibseccomp: \d+\.\d+\.\d+/); // the shipped addon loaded
+  });
+
+  test("the installed containerd shim (sh, through npm's bin link) reaches its Node entry and answers delete without it", () => {
+    const shim = join(prefix, "node_modules/.bin/containerd-shim-berth-v1");
+    const v = spawnSync(shim, ["-v"], { encoding: "utf8" });
+    expect({ status: v.status, stdout: v.stdout, stderr: v.stderr }).toEqual({ status: 0, stdout: `containerd-shim-berth-v1:\n  Version: ${pkg.version}\n`, stderr: "" });
+    const d = spawnSync(shim, ["-namespace", "pkgtest", "-id", `none-${process.pid}`, "-bundle", join(work, "no-bundle"), "delete"]);
+    expect(d.status).toBe(0);
+    expect(d.stdout.subarray(0, 3)).toEqual(Buffer.from([0x10, 0x89, 0x01])); // exit_status 137, then exited_at
   });
 
   (isRoot ? test : test.skip)("the installed CLI runs a container", () => {

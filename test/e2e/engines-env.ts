@@ -86,10 +86,38 @@ export interface Engines {
   ctrAddress: string;
   containerdPid?: number;
   fifoDir: string;
+  pathFirst?: string;
 }
 
-/** Write the private podman config, import the image, start containerd and import the image there. */
-export async function setup(): Promise<Engines> {
+/** Start this run's containerd (its config under env.scratch) and wait until it answers. */
+async function startContainerd(env: Engines): Promise<void> {
+  const c = join(env.scratch, "containerd");
+  const log = openSync(join(c, "containerd.log"), "a");
+  const daemonEnv = env.pathFirst ? { ...process.env, PATH: `${env.pathFirst}:${process.env.PATH}` } : process.env;
+  const daemon = spawn("containerd", ["--config", join(c, "config.toml")], { cwd: c, env: daemonEnv, stdio: ["ignore", log, log], detached: true });
+  closeSync(log);
+  daemon.unref();
+  env.containerdPid = daemon.pid;
+  await until("containerd to answer", async () => ((await run("ctr", ["--address", env.ctrAddress, "version"])).code === 0 ? true : undefined), 20_000);
+}
+
+const processAlive = (pid: number) => existsSync(`/proc/${pid}`) && readFileSync(`/proc/${pid}/stat`, "utf8").split(" ")[2] !== "Z";
+
+/** Stop this run's containerd (SIGTERM, by its pid) and start it again; shims and containers stay. */
+export async function restartContainerd(env: Engines): Promise<void> {
+  const pid = env.containerdPid;
+  if (pid && processAlive(pid)) {
+    process.kill(pid, "SIGTERM");
+    await until("containerd to exit", async () => (processAlive(pid) ? undefined : true), 10_000);
+  }
+  await startContainerd(env);
+}
+
+/**
+ * Write the private podman config, import the image, start containerd and import the image there.
+ * `pathFirst` goes first on containerd's PATH (where it looks for a runtime's shim binary).
+ */
+export async function setup(opts: { pathFirst?: string } = {}): Promise<Engines> {
   const scratch = mkdtempSync(join(tmpdir(), "berth-e2e-engines-"));
   const tag = `berth-e2e-${process.pid}`;
   const img = join(scratch, "img");
@@ -144,12 +172,8 @@ export async function setup(): Promise<Engines> {
     `version = 2\nroot = "${c}/root"\nstate = "${c}/state"\ndisabled_plugins = ["io.containerd.grpc.v1.cri"]\n` +
       `[grpc]\n  address = "${ctrAddress}"\n[ttrpc]\n  address = "${ctrAddress}.ttrpc"\n[debug]\n  address = "${c}/debug.sock"\n  level = "info"\n[metrics]\n  address = ""\n`,
   );
-  const log = openSync(join(c, "containerd.log"), "a");
-  const daemon = spawn("containerd", ["--config", join(c, "config.toml")], { cwd: c, stdio: ["ignore", log, log], detached: true });
-  closeSync(log);
-  daemon.unref();
-  const env: Engines = { scratch, tag, podmanEnv, ctrAddress, containerdPid: daemon.pid, fifoDir };
-  await until("containerd to answer", async () => ((await run("ctr", ["--address", ctrAddress, "version"])).code === 0 ? true : undefined), 20_000);
+  const env: Engines = { scratch, tag, podmanEnv, ctrAddress, fifoDir, pathFirst: opts.pathFirst };
+  await startContainerd(env);
   const ci = await run("ctr", ["--address", ctrAddress, "-n", tag, "images", "import", join(img, "busybox-oci.tar")]);
   if (ci.code !== 0) throw new Error(`ctr images import: ${ci.stderr}`);
   return env;

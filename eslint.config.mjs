@@ -20,13 +20,26 @@ const allowed = {
   native: ["errors"],
   shim: ["errors"],
 };
-const impure = ["fs", "node:fs", "fs/promises", "node:fs/promises", "child_process", "node:child_process", "net", "node:net", "os", "node:os"];
+const impure = [
+  "fs",
+  "node:fs",
+  "fs/promises",
+  "node:fs/promises",
+  "child_process",
+  "node:child_process",
+  "net",
+  "node:net",
+  "os",
+  "node:os",
+];
 
 function roomRules(room) {
   const forbiddenRooms = rooms.filter((r) => r !== room && !allowed[room].includes(r));
   const patterns = [
     { regex: "^\\.\\./[a-z-]+/", message: "Import another room through its index.ts (no deep imports)." },
-    ...(forbiddenRooms.length ? [{ group: forbiddenRooms.map((r) => `../${r}`), message: `The ${room} room may import only: ${allowed[room].join(", ")}.` }] : []),
+    ...(forbiddenRooms.length
+      ? [{ group: forbiddenRooms.map((r) => `../${r}`), message: `The ${room} room may import only: ${allowed[room].join(", ")}.` }]
+      : []),
   ];
   const paths = room === "cli" ? [] : [{ name: "yargs", message: "Only src/cli imports yargs." }];
   if (room === "spec" || room === "plan") {
@@ -49,8 +62,23 @@ export default tseslint.config(
   {
     files: ["src/index.ts", "src/errors.ts"],
     rules: {
-      "no-restricted-imports": ["error", { paths: [{ name: "yargs", message: "Only src/cli imports yargs." }], patterns: [{ regex: "^\\./[a-z-]+/", message: "Import a room through its index.ts." }, { group: ["./cli"], message: "Nothing imports cli." }] }],
+      "no-restricted-imports": [
+        "error",
+        {
+          paths: [{ name: "yargs", message: "Only src/cli imports yargs." }],
+          patterns: [
+            { regex: "^\\./[a-z-]+/", message: "Import a room through its index.ts." },
+            { group: ["./cli"], message: "Nothing imports cli." },
+          ],
+        },
+      ],
     },
   },
-  { files: ["scripts/**/*.mjs", "bench/**/*.mjs", "bench/**/*.js", "*.mjs", "*.js", "test/**/*.js"], languageOptions: { globals: { process: "readonly", console: "readonly", require: "readonly", module: "writable", __dirname: "readonly" } }, rules: { "@typescript-eslint/no-require-imports": "off" } },
+  {
+    files: ["scripts/**/*.mjs", "bench/**/*.mjs", "bench/**/*.js", "*.mjs", "*.js", "test/**/*.js"],
+    languageOptions: {
+      globals: { process: "readonly", console: "readonly", require: "readonly", module: "writable", __dirname: "readonly" },
+    },
+    rules: { "@typescript-eslint/no-require-imports": "off" },
+  },
 );

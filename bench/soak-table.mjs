@@ -16,7 +16,10 @@ const what = {
   zombies: "zombies",
 };
 const out = [];
-out.push(`Soak: ${s.cycles} cycles per loop after ${s.warmup} warm-up, ${s.date} (commit ${s.commit}). Counts: after warm-up → after the cycles (growth; must be 0).`, "");
+out.push(
+  `Soak: ${s.cycles} cycles per loop after ${s.warmup} warm-up, ${s.date} (commit ${s.commit}). Counts: after warm-up → after the cycles (growth; must be 0).`,
+  "",
+);
 const rts = ["berth", "runc"].filter((rt) => s[rt]);
 out.push(`| loop | resource | ${rts.join(" | ")} |`, `|---|---|${rts.map(() => "---:|").join("")}`);
 const loops = Object.keys(s.berth ?? {});
@@ -34,7 +37,10 @@ for (const loop of loops) {
   out.push(`| ${loop} | commands failed; median cycle | ${rts.map(fail).join(" | ")} |`);
 }
 out.push("", `CLI peak RSS per command (GNU time %M, KiB): median, max, and the trend (mean of the last 10 against the first 10):`, "");
-out.push(`| loop | command | ${rts.map((rt) => `${rt} median / max / trend`).join(" | ")} |`, `|---|---|${rts.map(() => "---:|").join("")}`);
+out.push(
+  `| loop | command | ${rts.map((rt) => `${rt} median / max / trend`).join(" | ")} |`,
+  `|---|---|${rts.map(() => "---:|").join("")}`,
+);
 for (const loop of loops) {
   const steps = Object.keys(s.berth[loop].peakRssKb ?? {});
   const runcSteps = Object.keys(s.runc?.[loop]?.peakRssKb ?? {});
@@ -48,11 +54,17 @@ for (const loop of loops) {
 }
 if (s.library) {
   const l = s.library;
-  out.push("", `Library API (one Node process, ${l.cycles} cycles of create/start/wait/delete + create/start/exec/delete --force, ${l.msPerCycle} ms each):`, "");
+  out.push(
+    "",
+    `Library API (one Node process, ${l.cycles} cycles of create/start/wait/delete + create/start/exec/delete --force, ${l.msPerCycle} ms each):`,
+    "",
+  );
   out.push("| resource | after warm-up → after (growth) |", "|---|---:|");
   for (const k of resources) out.push(`| ${what[k]} | ${l.before[k]} → ${l.after[k]} (${l.growth[k]}) |`);
   const h = l.heapUsedBytes;
-  out.push(`| V8 heap used after a full GC | ${(h.before / 1048576).toFixed(1)} → ${(h.after / 1048576).toFixed(1)} MiB (${h.perCycle} B/cycle overall; the floor of the last quarter against the second: ${h.secondHalfPerCycle} B/cycle) |`);
+  out.push(
+    `| V8 heap used after a full GC | ${(h.before / 1048576).toFixed(1)} → ${(h.after / 1048576).toFixed(1)} MiB (${h.perCycle} B/cycle overall; the floor of the last quarter against the second: ${h.secondHalfPerCycle} B/cycle) |`,
+  );
   out.push(`| RSS of the process | ${(l.rssBytes.before / 1048576).toFixed(1)} → ${(l.rssBytes.after / 1048576).toFixed(1)} MiB |`);
 }
 console.log(out.join("\n"));

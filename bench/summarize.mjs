@@ -10,7 +10,8 @@ const head = lines.shift().split("\t");
 const rows = lines.map((l) => Object.fromEntries(l.split("\t").map((v, i) => [head[i], isNaN(+v) ? v : +v])));
 const median = (a) => {
   if (!a.length) return NaN;
-  const s = [...a].sort((x, y) => x - y), m = s.length >> 1;
+  const s = [...a].sort((x, y) => x - y),
+    m = s.length >> 1;
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 };
 const RT = ["berth", "runc", "crun", "node -e 0"];
@@ -19,7 +20,8 @@ const ops = [...new Map(rows.map((r) => [`${r.section}\0${r.op}`, [r.section, r.
 const ratio = {}; // op -> rt -> median paired ratio berth/rt
 const med = {}; // op -> rt -> median wall us
 const out = [];
-const time = [], rss = [];
+const time = [],
+  rss = [];
 for (const [section, op] of ops) {
   const sel = rows.filter((r) => r.section === section && r.op === op);
   const by = Object.fromEntries(RT.map((rt) => [rt, sel.filter((r) => r.runtime === rt)]));
@@ -30,7 +32,8 @@ for (const [section, op] of ops) {
   med[op] = {};
   ratio[op] = {};
   const cells = RT.map((rt) => {
-    const ok = by[rt].filter((r) => r.rc === 0), fails = by[rt].length - ok.length;
+    const ok = by[rt].filter((r) => r.rc === 0),
+      fails = by[rt].length - ok.length;
     if (!by[rt].length) return "-";
     if (!ok.length) return `fail (${fails})`;
     const w = median(ok.map((r) => r.wall_us));
@@ -51,7 +54,12 @@ for (const [section, op] of ops) {
   time.push(`| ${section} | ${op} | ${cells.join(" | ")} | ${[ratios[2], ratios[0], ratios[1]].join(" | ")} |`);
 }
 out.push("Wall ms, medians over rounds; ratios = median of per-round berth/X (paired, same round; < 1 = berth faster).", "");
-out.push("| § | operation | berth | runc | crun | node -e 0 | berth/node | berth/runc | berth/crun |", "|---|---|---:|---:|---:|---:|---:|---:|---:|", ...time, "");
+out.push(
+  "| § | operation | berth | runc | crun | node -e 0 | berth/node | berth/runc | berth/crun |",
+  "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+  ...time,
+  "",
+);
 const mem = read("mem.tsv").map((l) => l.split("\t"));
 const perCtr = {};
 if (mem.length) {
@@ -68,25 +76,55 @@ if (mem.length) {
   }
   out.push("");
 }
-if (rss.length) out.push("Peak RSS of the CLI process itself (VmHWM, polled), MiB, median:", "", `| operation | ${RT.join(" | ")} |`, `|---|${RT.map(() => "---:").join("|")}|`, ...rss, "");
+if (rss.length)
+  out.push(
+    "Peak RSS of the CLI process itself (VmHWM, polled), MiB, median:",
+    "",
+    `| operation | ${RT.join(" | ")} |`,
+    `|---|${RT.map(() => "---:").join("|")}|`,
+    ...rss,
+    "",
+  );
 const lib = read("lib.tsv").map((l) => l.split("\t").map(Number));
-let libCps = NaN, libMs = NaN;
+let libCps = NaN,
+  libMs = NaN;
 const crunRun = med["crun run /bin/true (same rounds)"]?.crun;
 if (lib.length) {
   libCps = median(lib.map((l) => l[2]));
   libMs = median(lib.map((l) => l[3]));
-  out.push(`Library API (dist/index.js), one Node process, create → start → wait → delete of /bin/true: **${libCps.toFixed(1)} containers/s**, ${libMs.toFixed(1)} ms each (median of ${lib.length} rounds; each round's cps: ${lib.map((l) => l[2]).join(", ")}); \`crun run\` in the same rounds: ${ms(crunRun)} ms.`, "");
+  out.push(
+    `Library API (dist/index.js), one Node process, create → start → wait → delete of /bin/true: **${libCps.toFixed(1)} containers/s**, ${libMs.toFixed(1)} ms each (median of ${lib.length} rounds; each round's cps: ${lib.map((l) => l[2]).join(", ")}); \`crun run\` in the same rounds: ${ms(crunRun)} ms.`,
+    "",
+  );
 }
 const R = (op, rt) => ratio[op]?.[rt];
 // A section this run skipped leaves its value undefined or NaN: shown as "-", "not measured".
 const unmeasured = (v) => v === undefined || Number.isNaN(v);
 const times = (v) => (unmeasured(v) ? "-" : `${v.toFixed(2)}×`);
 const targets = [];
-const t = (name, value, ok, shown) => targets.push(`| ${name} | ${unmeasured(value) ? "-" : shown} | ${unmeasured(value) ? "not measured" : ok ? "met" : "**missed**"} |`);
-for (const op of ["state (running)", "kill KILL until init exited", "start (/bin/true)", "delete (stopped)"]) t(`\`${op.split(" (")[0].split(" KILL")[0]}\` ≤ 1.15× node -e 0`, R(op, "node -e 0"), R(op, "node -e 0") <= 1.15, times(R(op, "node -e 0")));
-for (const op of ["run /bin/true", "create"]) t(`\`${op.split(" ")[0]}\` ≤ 1.4× node -e 0`, R(op, "node -e 0"), R(op, "node -e 0") <= 1.4, times(R(op, "node -e 0")));
-t("`delete -f` running: faster than runc", R("delete -f (running), until init exited", "runc"), R("delete -f (running), until init exited", "runc") < 1, times(R("delete -f (running), until init exited", "runc")));
-t("`list` of 500: faster than runc", R("list, 500 created", "runc"), R("list, 500 created", "runc") < 1, times(R("list, 500 created", "runc")));
+const t = (name, value, ok, shown) =>
+  targets.push(`| ${name} | ${unmeasured(value) ? "-" : shown} | ${unmeasured(value) ? "not measured" : ok ? "met" : "**missed**"} |`);
+for (const op of ["state (running)", "kill KILL until init exited", "start (/bin/true)", "delete (stopped)"])
+  t(
+    `\`${op.split(" (")[0].split(" KILL")[0]}\` ≤ 1.15× node -e 0`,
+    R(op, "node -e 0"),
+    R(op, "node -e 0") <= 1.15,
+    times(R(op, "node -e 0")),
+  );
+for (const op of ["run /bin/true", "create"])
+  t(`\`${op.split(" ")[0]}\` ≤ 1.4× node -e 0`, R(op, "node -e 0"), R(op, "node -e 0") <= 1.4, times(R(op, "node -e 0")));
+t(
+  "`delete -f` running: faster than runc",
+  R("delete -f (running), until init exited", "runc"),
+  R("delete -f (running), until init exited", "runc") < 1,
+  times(R("delete -f (running), until init exited", "runc")),
+);
+t(
+  "`list` of 500: faster than runc",
+  R("list, 500 created", "runc"),
+  R("list, 500 created", "runc") < 1,
+  times(R("list, 500 created", "runc")),
+);
 // No `d` section in this run: nothing measured (Math.max of nothing is -Infinity).
 const worst = Object.keys(perCtr).length ? Math.max(...Object.values(perCtr)) : NaN;
 t("RSS per created container ≤ 1 MiB", worst, worst <= 1024, `${worst.toFixed(0)} KiB`);

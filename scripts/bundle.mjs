@@ -16,7 +16,9 @@ const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
 let commit = "unknown";
 try {
-  commit = execFileSync("git", ["rev-parse", "HEAD"], { cwd: root, stdio: ["ignore", "pipe", "ignore"] }).toString().trim();
+  commit = execFileSync("git", ["rev-parse", "HEAD"], { cwd: root, stdio: ["ignore", "pipe", "ignore"] })
+    .toString()
+    .trim();
 } catch {
   // not a git checkout (a tarball): the version alone identifies the build
 }
@@ -73,11 +75,24 @@ const dbusApart = {
 const imageApart = {
   name: "image-apart",
   setup(b) {
-    b.onResolve({ filter: /^\.\.\/image$/ }, (args) => (args.importer.endsWith(join("src", "container", "image.ts")) ? { path: "./berth-image.js", external: true } : undefined));
+    b.onResolve({ filter: /^\.\.\/image$/ }, (args) =>
+      args.importer.endsWith(join("src", "container", "image.ts")) ? { path: "./berth-image.js", external: true } : undefined,
+    );
   },
 };
-for (const [name, src] of [["berth-fast.js", "src/cli/fast.ts"], ["berth-launch.js", "src/cli/fast-launch.ts"], ["berth-main.js", "src/cli/main.ts"], ["berth-image.js", "src/image/index.ts"]]) {
-  await build({ ...common, entryPoints: [join(root, src)], outfile: join(root, "bin", name), minifySyntax: true, plugins: [validatorsApart, dbusApart, imageApart] });
+for (const [name, src] of [
+  ["berth-fast.js", "src/cli/fast.ts"],
+  ["berth-launch.js", "src/cli/fast-launch.ts"],
+  ["berth-main.js", "src/cli/main.ts"],
+  ["berth-image.js", "src/image/index.ts"],
+]) {
+  await build({
+    ...common,
+    entryPoints: [join(root, src)],
+    outfile: join(root, "bin", name),
+    minifySyntax: true,
+    plugins: [validatorsApart, dbusApart, imageApart],
+  });
 }
 // containerd-shim-berth-v1: containerd's runtime v2 shim. The Node entry (src/shim/entry.ts) is
 // small, for the `start` and `delete` that containerd runs per task; the server (src/shim/main.ts,
@@ -87,10 +102,32 @@ for (const [name, src] of [["berth-fast.js", "src/cli/fast.ts"], ["berth-launch.
 // Node when it can), and the Node entry is bin/berth-shim-entry.js.
 copyFileSync(join(root, "src/shim/containerd-shim-berth-v1.sh"), join(root, "bin/containerd-shim-berth-v1"));
 chmodSync(join(root, "bin/containerd-shim-berth-v1"), 0o755);
-await build({ ...common, entryPoints: [join(root, "src/shim/entry.ts")], outfile: join(root, "bin/berth-shim-entry.js"), minifySyntax: true });
-await build({ ...common, entryPoints: [join(root, "src/shim/main.ts")], outfile: join(root, "bin/berth-shim.js"), minifySyntax: true, plugins: [validatorsApart, dbusApart, imageApart] });
-await build({ ...common, entryPoints: [join(root, "src/cgroups/dbus-next.ts")], outfile: join(root, "bin/berth-dbus.js"), minifySyntax: true, external: ["usocket", "x11"] });
-await build({ ...common, entryPoints: [join(root, "src/spec/generated/validators.js")], outfile: join(root, "bin/berth-validators.js"), minifySyntax: true });
+await build({
+  ...common,
+  entryPoints: [join(root, "src/shim/entry.ts")],
+  outfile: join(root, "bin/berth-shim-entry.js"),
+  minifySyntax: true,
+});
+await build({
+  ...common,
+  entryPoints: [join(root, "src/shim/main.ts")],
+  outfile: join(root, "bin/berth-shim.js"),
+  minifySyntax: true,
+  plugins: [validatorsApart, dbusApart, imageApart],
+});
+await build({
+  ...common,
+  entryPoints: [join(root, "src/cgroups/dbus-next.ts")],
+  outfile: join(root, "bin/berth-dbus.js"),
+  minifySyntax: true,
+  external: ["usocket", "x11"],
+});
+await build({
+  ...common,
+  entryPoints: [join(root, "src/spec/generated/validators.js")],
+  outfile: join(root, "bin/berth-validators.js"),
+  minifySyntax: true,
+});
 chmodSync(join(root, "bin/berth"), 0o755);
 
 // V8 code caches for the bundles bin/berth loads (src/cli/entry.ts reads NAME.cache): every
@@ -115,5 +152,12 @@ chmodSync(join(root, "bin/berth"), 0o755);
   }
 }
 
-await build({ ...common, entryPoints: [join(root, "src/index.ts")], outfile: join(root, "dist/index.js"), external: ["dbus-next", "dbus-next/*"] });
-console.log("bundle: bin/berth, bin/containerd-shim-berth-v1 (+ bin/berth-shim-entry.js, bin/berth-shim.js), bin/berth-fast.js, bin/berth-launch.js, bin/berth-main.js, bin/berth-image.js, bin/berth-dbus.js, bin/berth-validators.js (+ code caches), dist/index.js");
+await build({
+  ...common,
+  entryPoints: [join(root, "src/index.ts")],
+  outfile: join(root, "dist/index.js"),
+  external: ["dbus-next", "dbus-next/*"],
+});
+console.log(
+  "bundle: bin/berth, bin/containerd-shim-berth-v1 (+ bin/berth-shim-entry.js, bin/berth-shim.js), bin/berth-fast.js, bin/berth-launch.js, bin/berth-main.js, bin/berth-image.js, bin/berth-dbus.js, bin/berth-validators.js (+ code caches), dist/index.js",
+);

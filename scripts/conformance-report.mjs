@@ -41,7 +41,13 @@ const hostSkipped = (t) => (t.status === "pending" || t.status === "skipped") &&
 const needsOf = (ts) => [...new Set(ts.filter(hostSkipped).map((t) => / \(needs ([^)]*)\)$/.exec(t.title)[1]))].join("; ");
 
 const rows = [];
-let pass = 0, fail = 0, deviation = 0, na = 0, untested = 0, unexpected = 0, hostLimited = 0;
+let pass = 0,
+  fail = 0,
+  deviation = 0,
+  na = 0,
+  untested = 0,
+  unexpected = 0,
+  hostLimited = 0;
 for (const c of clauses) {
   const ts = perClause.get(c.id) ?? [];
   let verdict;

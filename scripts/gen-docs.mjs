@@ -11,7 +11,14 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
-const out = await build({ entryPoints: [join(root, "src/cli/docs.ts")], bundle: true, write: false, platform: "node", format: "cjs", logLevel: "warning" });
+const out = await build({
+  entryPoints: [join(root, "src/cli/docs.ts")],
+  bundle: true,
+  write: false,
+  platform: "node",
+  format: "cjs",
+  logLevel: "warning",
+});
 const mod = { exports: {} };
 new Function("module", "exports", "require", out.outputFiles[0].text)(mod, mod.exports, createRequire(import.meta.url));
 const pages = mod.exports.manPages();

@@ -55,7 +55,10 @@ function section(title, f, render) {
 }
 const when = (f) => `${f.date.slice(0, 10)}, commit ${f.commit}, ${f.long ? "long run" : "short (CI) run"}`;
 const row = (...cells) => `| ${cells.join(" | ")} |`;
-const fmt = (o) => Object.entries(o ?? {}).map(([k, v]) => `${k} ${v}`).join(", ") || "-";
+const fmt = (o) =>
+  Object.entries(o ?? {})
+    .map(([k, v]) => `${k} ${v}`)
+    .join(", ") || "-";
 const meta = new Set(["name", "date", "commit", "long"]);
 /** A figure file as a two-column table: nested objects flattened to dotted names, lists joined. */
 function kvTable(f) {
@@ -65,7 +68,15 @@ function kvTable(f) {
       if (!prefix && meta.has(k)) continue;
       const name = prefix ? `${prefix}.${k}` : k;
       if (v && typeof v === "object" && !Array.isArray(v)) walk(v, name);
-      else rows.push([name, Array.isArray(v) ? (v.length ? v.map((x) => (typeof x === "object" ? JSON.stringify(x) : String(x))).join("; ") : "none") : String(v)]);
+      else
+        rows.push([
+          name,
+          Array.isArray(v)
+            ? v.length
+              ? v.map((x) => (typeof x === "object" ? JSON.stringify(x) : String(x))).join("; ")
+              : "none"
+            : String(v),
+        ]);
     }
   };
   walk(f, "");
@@ -88,7 +99,7 @@ section("Fault injection at every step (test/reliability/faults.test.ts)", figur
   p("BERTH_FAULT_OP). The steps come from a traced run of two bundles (the default one; one with hooks");
   p("at every stage, a seccomp filter, limits and a pid file); every run, short (CI) or long, fails");
   p("every parent step and every op of the plan, and the library's create and exec are failed at");
-  p("each parent step in-process as well (fds of the calling process compared). \"Left nothing\"");
+  p('each parent step in-process as well (fds of the calling process compared). "Left nothing"');
   p("compares the state root, cgroups, mounts, processes and berth memfds with a snapshot taken before.");
   p();
   p(row("verb", "steps failed", "failed with the step named", "left nothing"));
@@ -96,7 +107,7 @@ section("Fault injection at every step (test/reliability/faults.test.ts)", figur
   for (const [verb, f] of Object.entries(faults.verbs)) p(row(verb, f.steps, f.failedAsInjected, f.leftNothing));
   p();
   p("runc has no switch to fail its own steps, so there is no side-by-side figure here. Ops that run");
-  p("after berth-init's \"ready\" fail during `start` the way a failing exec does with runc: `start`");
+  p('after berth-init\'s "ready" fail during `start` the way a failing exec does with runc: `start`');
   p("returns, the container stops, and berth-init's message goes to the container's stderr.");
 });
 
@@ -108,7 +119,8 @@ section("SIGKILL of the CLI mid-command (test/reliability/crash.test.ts)", figur
   p();
   p(row("runtime and verb", "trials", "state after the kill", "list failed", "delete --force failed", "left something"));
   p(row("---", "---", "---", "---", "---", "---"));
-  for (const [name, t] of Object.entries(crash.runtimes)) p(row(name, t.trials, fmt(t.stateAfterKill), t.listFailed, t.deleteFailed, t.leftBehind));
+  for (const [name, t] of Object.entries(crash.runtimes))
+    p(row(name, t.trials, fmt(t.stateAfterKill), t.listFailed, t.deleteFailed, t.leftBehind));
   const examples = Object.entries(crash.runtimes).flatMap(([name, t]) => t.examples.slice(0, 3).map((e) => `- ${name}: ${e}`));
   if (examples.length) {
     p();
@@ -144,16 +156,24 @@ section("Leak soak (test/reliability/soak.test.ts)", figures.soak, (soak) => {
 
 for (const name of ["fuzz-config", "fuzz-cli"]) {
   section(`Fuzzing: ${name === "fuzz-config" ? "config.json" : "CLI arguments"} (test/reliability/${name}.test.ts)`, figures[name], (f) => {
-  p();
-  p(`Measured ${when(f)}. Crashes, stack traces and errors without a field must be zero; runc's`);
-  p("figures are for the same inputs.");
-  p();
-  kvTable(f);
+    p();
+    p(`Measured ${when(f)}. Crashes, stack traces and errors without a field must be zero; runc's`);
+    p("figures are for the same inputs.");
+    p();
+    kvTable(f);
   });
 }
 
 const known = new Set(["faults", "crash", "atomic-write", "concurrency", "soak", "fuzz-config", "fuzz-cli"]);
-const titles = { faults: "Fault injection", crash: "SIGKILL", "atomic-write": "The state store", concurrency: "Concurrency", soak: "Leak soak", "fuzz-config": "Fuzzing: config.json", "fuzz-cli": "Fuzzing: CLI arguments" };
+const titles = {
+  faults: "Fault injection",
+  crash: "SIGKILL",
+  "atomic-write": "The state store",
+  concurrency: "Concurrency",
+  soak: "Leak soak",
+  "fuzz-config": "Fuzzing: config.json",
+  "fuzz-cli": "Fuzzing: CLI arguments",
+};
 const missing = [...known].filter((n) => !figures[n] && !kept.some((t) => t.startsWith(titles[n])));
 if (missing.length) {
   p();
@@ -173,4 +193,6 @@ for (const [name, f] of Object.entries(figures)) {
 }
 
 writeFileSync(out, lines.join("\n") + "\n");
-console.log(`reliability-report: wrote ${out} from ${Object.keys(figures).length} figure files${kept.length ? `; kept from the last report: ${kept.join("; ")}` : ""}`);
+console.log(
+  `reliability-report: wrote ${out} from ${Object.keys(figures).length} figure files${kept.length ? `; kept from the last report: ${kept.join("; ")}` : ""}`,
+);

@@ -185,7 +185,15 @@ export class BerthError extends Error {
     this.problems = init.problems ?? [];
     this.internal = init.internal ?? false;
     this.exitCode = init.exitCode ?? 1;
-    this.code = init.code ?? (this.internal ? "internal" : this.problems.some((p) => p.severity === "error") ? "invalid-config" : this.errno !== undefined ? "system" : "other");
+    this.code =
+      init.code ??
+      (this.internal
+        ? "internal"
+        : this.problems.some((p) => p.severity === "error")
+          ? "invalid-config"
+          : this.errno !== undefined
+            ? "system"
+            : "other");
     this.message = this.render();
   }
 
@@ -222,7 +230,12 @@ export class BerthError extends Error {
   logLine(): string {
     const where = [this.op, this.id].filter(Boolean).join(" ");
     const errors = this.problems.filter((p) => p.severity === "error");
-    const body = errors.length > 1 ? `${errors.length} problems: ${errors.map(renderProblem).join("; ")}` : errors.length === 1 ? renderProblem(errors[0]!) : this.detail;
+    const body =
+      errors.length > 1
+        ? `${errors.length} problems: ${errors.map(renderProblem).join("; ")}`
+        : errors.length === 1
+          ? renderProblem(errors[0]!)
+          : this.detail;
     return where ? `${where}: ${body}` : body;
   }
 
@@ -290,7 +303,9 @@ export function toBerthError(err: unknown, op: string, id?: string): BerthError 
       op,
       id,
       field: e.path,
-      reason: limit ? `${e.syscall}: the process limit is reached (RLIMIT_NPROC, pids.max of the cgroup, or the host's threads-max)` : (e.syscall ?? "system call failed"),
+      reason: limit
+        ? `${e.syscall}: the process limit is reached (RLIMIT_NPROC, pids.max of the cgroup, or the host's threads-max)`
+        : (e.syscall ?? "system call failed"),
       errno: e.code,
       cause: err,
     });

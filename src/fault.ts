@@ -38,7 +38,8 @@ export function faultPoint(verb: string, id: string, step: string): void {
   if (!faultsActive()) return;
   trace(verb, step);
   const f = parsed();
-  if (f && f.verb === verb && f.step === step) throw new BerthError({ op: verb, id, reason: `fault injected at step "${step}" (BERTH_FAULT)` });
+  if (f && f.verb === verb && f.step === step)
+    throw new BerthError({ op: verb, id, reason: `fault injected at step "${step}" (BERTH_FAULT)` });
 }
 
 /** The step name of berth-init's op `index` ("berth-init op 7 mount"). */

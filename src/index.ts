@@ -21,10 +21,19 @@ import type { ContainerEvent, HistoryRow, ImageSummary, LoadProgress, Runtime, S
 import type { ContainerStats } from "./cgroups";
 import type { Resources } from "./spec";
 
-
 export { BerthError, type BerthErrorCode, type Problem } from "./errors";
 export { validateConfig, validateProcess, defaultSpec, type Spec, type Process, type State, type Resources } from "./spec";
-export { checkBundle, featuresDocument, loadBundle, type CheckReport, type StateOutput, type ContainerEvent, type ImageSummary, type HistoryRow, type LoadProgress } from "./container";
+export {
+  checkBundle,
+  featuresDocument,
+  loadBundle,
+  type CheckReport,
+  type StateOutput,
+  type ContainerEvent,
+  type ImageSummary,
+  type HistoryRow,
+  type LoadProgress,
+} from "./container";
 export type { ContainerStats } from "./cgroups";
 
 export interface Common {
@@ -64,7 +73,15 @@ const key = (root: string | undefined, id: string) => `${root ?? "/run/berth"}\u
 
 export async function create(id: string, opts: CreateOptions = {}): Promise<StateOutput> {
   const rt = runtime(opts);
-  const { pidfd } = await container.create(rt, { id, bundle: opts.bundle, pidFile: opts.pidFile, noPivot: opts.noPivot, noNewKeyring: opts.noNewKeyring, stdio: opts.stdio, consoleSocket: opts.consoleSocket });
+  const { pidfd } = await container.create(rt, {
+    id,
+    bundle: opts.bundle,
+    pidFile: opts.pidFile,
+    noPivot: opts.noPivot,
+    noNewKeyring: opts.noNewKeyring,
+    stdio: opts.stdio,
+    consoleSocket: opts.consoleSocket,
+  });
   children.set(key(opts.root, id), pidfd);
   return container.state(rt, id);
 }
@@ -93,7 +110,10 @@ export async function kill(id: string, signal: string | number = "SIGTERM", opts
  * With `signal`, an abort rejects the promise with an AbortError at once and stops waiting
  * (the container keeps running; a later `wait` works as before).
  */
-export async function wait(id: string, opts: Common & { signal?: AbortSignal } = {}): Promise<{ exitCode: number | null; signal: number | null }> {
+export async function wait(
+  id: string,
+  opts: Common & { signal?: AbortSignal } = {},
+): Promise<{ exitCode: number | null; signal: number | null }> {
   const rt = runtime(opts);
   const abort = opts.signal;
   abort?.throwIfAborted();
@@ -162,10 +182,17 @@ export { remove as delete };
 
 /** create + start + wait + delete; resolves with the exit status (128+n for signal n). */
 export async function run(id: string, opts: CreateOptions & { keep?: boolean } = {}): Promise<number> {
-  return container.run(runtime(opts), { id, bundle: opts.bundle, pidFile: opts.pidFile, noPivot: opts.noPivot, noNewKeyring: opts.noNewKeyring, stdio: opts.stdio, keep: opts.keep, consoleSocket: opts.consoleSocket });
+  return container.run(runtime(opts), {
+    id,
+    bundle: opts.bundle,
+    pidFile: opts.pidFile,
+    noPivot: opts.noPivot,
+    noNewKeyring: opts.noNewKeyring,
+    stdio: opts.stdio,
+    keep: opts.keep,
+    consoleSocket: opts.consoleSocket,
+  });
 }
-
-
 
 export interface ExecOptions extends Common {
   /** The process, as a process.json object (validated; field paths under "process"). */
@@ -184,7 +211,16 @@ export interface ExecOptions extends Common {
 
 /** Run one more process in a running container: `{pid, exitCode}` (exitCode 128+n for signal n; none with detach). */
 export async function exec(id: string, opts: ExecOptions): Promise<{ pid: number; exitCode?: number }> {
-  return container.exec(runtime(opts), { id, process: opts.process, detach: opts.detach, pidFile: opts.pidFile, stdio: opts.stdio, cgroup: opts.cgroup, ignorePaused: opts.ignorePaused, consoleSocket: opts.consoleSocket });
+  return container.exec(runtime(opts), {
+    id,
+    process: opts.process,
+    detach: opts.detach,
+    pidFile: opts.pidFile,
+    stdio: opts.stdio,
+    cgroup: opts.cgroup,
+    ignorePaused: opts.ignorePaused,
+    consoleSocket: opts.consoleSocket,
+  });
 }
 
 /**
@@ -250,7 +286,15 @@ export async function* events(id: string, opts: EventsOptions = {}): AsyncGenera
   const rt = runtime(opts);
   opts.signal?.throwIfAborted();
   const interval = opts.interval ?? 5000;
-  if (!(interval > 0)) throw new BerthError({ code: "invalid-argument", op: "events", id, field: "interval", value: interval, reason: "must be a positive number of milliseconds" });
+  if (!(interval > 0))
+    throw new BerthError({
+      code: "invalid-argument",
+      op: "events",
+      id,
+      field: "interval",
+      value: interval,
+      reason: "must be a positive number of milliseconds",
+    });
   const stop = new AbortController();
   const onAbort = () => stop.abort();
   opts.signal?.addEventListener("abort", onAbort, { once: true });
@@ -259,10 +303,16 @@ export async function* events(id: string, opts: EventsOptions = {}): AsyncGenera
   let finished = false;
   let failure: unknown;
   const running = container
-    .events(rt, id, interval, (e) => {
-      queue.push(e);
-      wake?.();
-    }, stop.signal)
+    .events(
+      rt,
+      id,
+      interval,
+      (e) => {
+        queue.push(e);
+        wake?.();
+      },
+      stop.signal,
+    )
     .catch((err: unknown) => {
       failure = toBerthError(err, "events", id);
     })
@@ -297,8 +347,13 @@ export interface ImageOptions {
  * each layer is checked and unpacked. `signal` stops the load: it rejects with an AbortError,
  * and the store is left as it was.
  */
-export async function loadImage(input: string, opts: ImageOptions & { onProgress?: (p: LoadProgress) => void; signal?: AbortSignal } = {}): Promise<string[]> {
-  return guarded("image load", input, () => container.imageLoad(opts.imageRoot, input, { onProgress: opts.onProgress, signal: opts.signal }));
+export async function loadImage(
+  input: string,
+  opts: ImageOptions & { onProgress?: (p: LoadProgress) => void; signal?: AbortSignal } = {},
+): Promise<string[]> {
+  return guarded("image load", input, () =>
+    container.imageLoad(opts.imageRoot, input, { onProgress: opts.onProgress, signal: opts.signal }),
+  );
 }
 
 /** The images in the store: name (or "<none>"), short id, `created` from the image config (RFC 3339, "" when none), size in bytes. */
@@ -344,7 +399,11 @@ export async function diff(id: string, opts: ImageOptions = {}): Promise<{ kind:
  * `berth commit`: the container's writable layer as a new layer on top of its image, named
  * `image` (":latest" when no tag). An unchanged container gets the empty layer, as with Docker.
  */
-export async function commit(id: string, image: string, opts: ImageOptions & { message?: string } = {}): Promise<{ name: string; id: string; layer: string }> {
+export async function commit(
+  id: string,
+  image: string,
+  opts: ImageOptions & { message?: string } = {},
+): Promise<{ name: string; id: string; layer: string }> {
   return guarded("commit", id, () => container.layerCommit(opts.imageRoot, id, image, opts.message));
 }
 

@@ -47,7 +47,10 @@ export function cgroupOwner(spec: Spec, mode: CgroupMode): number | undefined {
 export function delegateCgroup(dir: string, uid: number, delegateFile = "/sys/kernel/cgroup/delegate"): string[] {
   let names: string[];
   try {
-    names = readFileSync(delegateFile, "utf8").split("\n").map((l) => l.trim()).filter(Boolean);
+    names = readFileSync(delegateFile, "utf8")
+      .split("\n")
+      .map((l) => l.trim())
+      .filter(Boolean);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
     names = DELEGATE_FALLBACK;

@@ -52,7 +52,8 @@ export function layoutFromMountinfo(mountinfo: string, readControllers: (dir: st
       const entry = { mountPoint, data: (data.every((o) => o.startsWith("name=") || o === "xattr") ? ["none", ...data] : data).join(",") };
       if (!v1Hierarchies.some((h) => h.mountPoint === mountPoint || h.data === entry.data)) v1Hierarchies.push(entry);
       for (const opt of opts) {
-        if (opt === "rw" || opt === "ro" || opt.includes("=") || opt === "clone_children" || opt === "noprefix" || opt === "xattr") continue;
+        if (opt === "rw" || opt === "ro" || opt.includes("=") || opt === "clone_children" || opt === "noprefix" || opt === "xattr")
+          continue;
         v1Mounts[opt] ??= mountPoint;
       }
     }

@@ -14,7 +14,15 @@
  */
 import { detectCgroups, type CgroupLayout } from "./detect";
 import { applyResources, waitCgroupEmpty, type CgroupSet } from "./files";
-import { cgroupPathFor, cgroupPids, createCgroupDirs, joinCgroups, removeCgroupDirs, removeCgroupDirsSettled, type CgroupPlacement } from "./placement";
+import {
+  cgroupPathFor,
+  cgroupPids,
+  createCgroupDirs,
+  joinCgroups,
+  removeCgroupDirs,
+  removeCgroupDirsSettled,
+  type CgroupPlacement,
+} from "./placement";
 import type { CgroupRemoveFailure } from "./remove";
 import { readStats, type ContainerStats } from "./stats";
 import type { Resources } from "../spec";
@@ -69,7 +77,15 @@ export interface CgroupLease {
    * and waits for its death. When the directories berth owns change, `record` hears of them at
    * once (for a create killed from there on) and they are the result; else undefined.
    */
-  adopt(req: { pid: number; path: string; placement: CgroupPlacement; undo: UndoSteps; stopInit: () => Promise<void>; warn: (msg: string) => void; record: (dirs: string[]) => void }): Promise<string[] | undefined>;
+  adopt(req: {
+    pid: number;
+    path: string;
+    placement: CgroupPlacement;
+    undo: UndoSteps;
+    stopInit: () => Promise<void>;
+    warn: (msg: string) => void;
+    record: (dirs: string[]) => void;
+  }): Promise<string[] | undefined>;
   /** create is done: close what `prepare` opened. */
   close(): void;
 }

@@ -13,7 +13,16 @@ import { existsSync, readFileSync, watch, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Resources } from "../spec";
 import type { CgroupLayout } from "./detect";
-import { controllersOf, deviceFilterRules, ResourceError, v1DeviceWrites, v1Writes, v2Writes, type CgroupWrite, type DeviceFilterRule } from "./resources";
+import {
+  controllersOf,
+  deviceFilterRules,
+  ResourceError,
+  v1DeviceWrites,
+  v1Writes,
+  v2Writes,
+  type CgroupWrite,
+  type DeviceFilterRule,
+} from "./resources";
 
 /** A container's cgroup directories: one per v1 controller, and the cgroup2 one. */
 export interface CgroupSet {
@@ -69,7 +78,11 @@ export function planWrites(set: CgroupSet, res: Resources | undefined): { path: 
     for (const w of writes) {
       const controller = controllersOf([w])[0]!;
       if (!set.unified || !have.includes(controller)) {
-        throw new ResourceError(w.field, w.value, `invalid configuration for this host: the ${controller} controller is not enabled in this host's cgroup2 hierarchy (its limits are set through cgroup v1 here)`);
+        throw new ResourceError(
+          w.field,
+          w.value,
+          `invalid configuration for this host: the ${controller} controller is not enabled in this host's cgroup2 hierarchy (its limits are set through cgroup v1 here)`,
+        );
       }
       out.push({ path: join(set.unified, w.file), write: w });
     }
@@ -111,7 +124,12 @@ function enableV2Controllers(set: CgroupSet, writes: readonly CgroupWrite[]): vo
   for (const c of needed) {
     if (!enabledAtTop.includes(c)) {
       const w = writes.find((x) => controllersOf([x])[0] === c)!;
-      throw new CgroupWriteError(w.field, w.value, join(top, "cgroup.subtree_control"), `the ${c} controller is not enabled there, and berth does not change cgroups it did not create`);
+      throw new CgroupWriteError(
+        w.field,
+        w.value,
+        join(top, "cgroup.subtree_control"),
+        `the ${c} controller is not enabled there, and berth does not change cgroups it did not create`,
+      );
     }
   }
   for (const dir of parents) {
@@ -133,8 +151,13 @@ function enableV2Controllers(set: CgroupSet, writes: readonly CgroupWrite[]): vo
  */
 export function applyResources(set: CgroupSet, res: Resources | undefined, warn: (msg: string) => void = () => undefined): void {
   const writes = planWrites(set, res);
-  if (!set.v1.devices && !set.unified && res?.devices?.length) warn("linux.resources.devices: not enforced: this host has neither the v1 devices controller nor cgroup2");
-  if (set.mode === "unified") enableV2Controllers(set, writes.map((x) => x.write));
+  if (!set.v1.devices && !set.unified && res?.devices?.length)
+    warn("linux.resources.devices: not enforced: this host has neither the v1 devices controller nor cgroup2");
+  if (set.mode === "unified")
+    enableV2Controllers(
+      set,
+      writes.map((x) => x.write),
+    );
   const memsw = writes.find((x) => x.write.file === "memory.memsw.limit_in_bytes");
   const current = memsw ? Number(readFileSync(memsw.path, "utf8").trim()) : 0;
   for (const { path, write } of orderMemoryWrites(writes, current)) writeOne(path, write);
@@ -197,7 +220,8 @@ export function frozenState(dir: string): string | undefined {
     }
   };
   const events = read("cgroup.events");
-  if (events !== undefined) return /^frozen 1$/m.test(events) || read("cgroup.freeze")?.trim() === "1" ? `${join(dir, "cgroup.events")} says frozen 1` : undefined;
+  if (events !== undefined)
+    return /^frozen 1$/m.test(events) || read("cgroup.freeze")?.trim() === "1" ? `${join(dir, "cgroup.events")} says frozen 1` : undefined;
   const state = read("freezer.state")?.trim();
   return state !== undefined && state !== "THAWED" ? `${join(dir, "freezer.state")} says ${state}` : undefined;
 }

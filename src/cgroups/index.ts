@@ -7,14 +7,100 @@
  * properties and D-Bus calls (systemd-props.ts, systemd.ts).
  */
 export { detectCgroups, layoutFromMountinfo, availableControllers, type CgroupLayout, type CgroupMode } from "./detect";
-export { cgroupPathFor, systemdCgroupPath, createCgroupDirs, plannedCgroupDirs, joinCgroups, removeCgroupDirs, removeCgroupDirsSettled, cgroupPids, cgroupPidsRecursive, v1MountPoints, type CgroupPlacement } from "./placement";
-export { cgroupfsDriver, fsCgroupDriver, type CgroupDriver, type CgroupDirs, type CgroupLease, type PrepareRequest, type UndoSteps } from "./driver";
+export {
+  cgroupPathFor,
+  systemdCgroupPath,
+  createCgroupDirs,
+  plannedCgroupDirs,
+  joinCgroups,
+  removeCgroupDirs,
+  removeCgroupDirsSettled,
+  cgroupPids,
+  cgroupPidsRecursive,
+  v1MountPoints,
+  type CgroupPlacement,
+} from "./placement";
+export {
+  cgroupfsDriver,
+  fsCgroupDriver,
+  type CgroupDriver,
+  type CgroupDirs,
+  type CgroupLease,
+  type PrepareRequest,
+  type UndoSteps,
+} from "./driver";
 export { systemdCgroupDriver, dirsSystemdLeaves } from "./systemd-driver";
-export { v1Writes, v2Writes, v1DeviceWrites, deviceFilterRules, defaultAllowedDevices, deviceRuleText, sharesToWeight, blkioWeightToIoWeight, swapToV2, ResourceError, type CgroupWrite, type DeviceFilterRule } from "./resources";
-export { applyResources, waitCgroupEmpty, orderMemoryWrites, cgroupSetFor, planWrites, deviceFilterFor, setFrozen, isFrozen, frozenState, CgroupWriteError, type CgroupSet } from "./files";
+export {
+  v1Writes,
+  v2Writes,
+  v1DeviceWrites,
+  deviceFilterRules,
+  defaultAllowedDevices,
+  deviceRuleText,
+  sharesToWeight,
+  blkioWeightToIoWeight,
+  swapToV2,
+  ResourceError,
+  type CgroupWrite,
+  type DeviceFilterRule,
+} from "./resources";
+export {
+  applyResources,
+  waitCgroupEmpty,
+  orderMemoryWrites,
+  cgroupSetFor,
+  planWrites,
+  deviceFilterFor,
+  setFrozen,
+  isFrozen,
+  frozenState,
+  CgroupWriteError,
+  type CgroupSet,
+} from "./files";
 export { cgroupRemoveFailureText, REMOVE_BUSY_TIMEOUT_MS, type CgroupRemoveFailure } from "./remove";
-export { readStats, readStatsV1, readStatsV2, oomKills, memoryPressure, memoryUsageText, statsJson, keyValues, type ContainerStats, type MemoryPressure } from "./stats";
+export {
+  readStats,
+  readStatsV1,
+  readStatsV2,
+  oomKills,
+  memoryPressure,
+  memoryUsageText,
+  statsJson,
+  keyValues,
+  type ContainerStats,
+  type MemoryPressure,
+} from "./stats";
 export { cgroupOwner, delegateCgroup, DELEGATE_FALLBACK } from "./delegate";
 export { parseSubCgroups, resolveSubCgroup, SubCgroupError, SUB_CGROUP_OUTSIDE, type SubCgroups } from "./sub-cgroup";
-export { systemdUnitOf, unitResourceProperties, unitDeviceProperties, emulateDeviceRules, deviceGroupOf, baseUnitProperties, rangeToBits, cpuQuotaProperties, INFINITY, type UnitProperty, type DeviceAllowEntry, type DeviceHost } from "./systemd-props";
-export { connectSystemd, openSystemdSession, startUnit, stopUnit, setUnitResources, systemdVersion, parseSystemdVersion, systemdBooted, systemdOwnsHierarchy, SystemdError, SystemdConnectError, NOT_RUNNING, type SystemdBus, type SystemdSession, type StartUnitRequest, type ConnectOptions } from "./systemd";
+export {
+  systemdUnitOf,
+  unitResourceProperties,
+  unitDeviceProperties,
+  emulateDeviceRules,
+  deviceGroupOf,
+  baseUnitProperties,
+  rangeToBits,
+  cpuQuotaProperties,
+  INFINITY,
+  type UnitProperty,
+  type DeviceAllowEntry,
+  type DeviceHost,
+} from "./systemd-props";
+export {
+  connectSystemd,
+  openSystemdSession,
+  startUnit,
+  stopUnit,
+  setUnitResources,
+  systemdVersion,
+  parseSystemdVersion,
+  systemdBooted,
+  systemdOwnsHierarchy,
+  SystemdError,
+  SystemdConnectError,
+  NOT_RUNNING,
+  type SystemdBus,
+  type SystemdSession,
+  type StartUnitRequest,
+  type ConnectOptions,
+} from "./systemd";

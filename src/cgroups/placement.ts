@@ -16,7 +16,10 @@ import { settleCgroupRemoval, type CgroupRemoveFailure } from "./remove";
 /** The cgroupfs driver's path (the systemd driver's is systemdCgroupPath). */
 export function cgroupPathFor(cgroupsPath: string | undefined, id: string): string {
   if (!cgroupsPath) return `/berth/${id}`;
-  const clean = cgroupsPath.split("/").filter((c) => c && c !== "." && c !== "..").join("/");
+  const clean = cgroupsPath
+    .split("/")
+    .filter((c) => c && c !== "." && c !== "..")
+    .join("/");
   return cgroupsPath.startsWith("/") ? `/${clean}` : `/berth/${clean}`;
 }
 
@@ -29,7 +32,8 @@ export function cgroupPathFor(cgroupsPath: string | undefined, id: string): stri
  */
 export function systemdCgroupPath(cgroupsPath: string | undefined, id: string): string {
   const parts = (cgroupsPath ?? "").split(":");
-  if (cgroupsPath && parts.length !== 3) throw new Error(`linux.cgroupsPath "${cgroupsPath}": with --systemd-cgroup it must be slice:prefix:name`);
+  if (cgroupsPath && parts.length !== 3)
+    throw new Error(`linux.cgroupsPath "${cgroupsPath}": with --systemd-cgroup it must be slice:prefix:name`);
   const [slice = "", prefix = "berth", name = id] = cgroupsPath ? parts : [];
   const expand = (s: string): string[] => {
     if (s === "" || s === "-.slice") return [];
@@ -205,7 +209,10 @@ export function cgroupPids(dir: string): number[] {
  * child cgroups its processes made (a delegated cgroup, a nested runtime): those are the
  * container's, and go first, deepest first. Returns the ones that failed.
  */
-export function removeCgroupDirs(dirs: readonly string[], rmdir: (dir: string) => void = rmdirSync): { dir: string; error: NodeJS.ErrnoException }[] {
+export function removeCgroupDirs(
+  dirs: readonly string[],
+  rmdir: (dir: string) => void = rmdirSync,
+): { dir: string; error: NodeJS.ErrnoException }[] {
   const failed: { dir: string; error: NodeJS.ErrnoException }[] = [];
   const isParent = (dir: string) => dirs.some((d) => d.startsWith(`${dir}/`));
   for (const dir of dirs) {
@@ -235,8 +242,15 @@ export function removeCgroupDirs(dirs: readonly string[], rmdir: (dir: string) =
  * not finished exiting), wait until it is empty and try again, for up to `timeoutMs` in all
  * (remove.ts). No wait when the first rmdir pass succeeds. `rmdir` is for tests.
  */
-export function removeCgroupDirsSettled(dirs: readonly string[], opts: { timeoutMs?: number; rmdir?: (dir: string) => void; sleep?: (ms: number) => Promise<void> } = {}): Promise<CgroupRemoveFailure[]> {
-  return settleCgroupRemoval(() => removeCgroupDirs(dirs, opts.rmdir), { timeoutMs: opts.timeoutMs, sleep: opts.sleep, pidsIn: cgroupPidsRecursive });
+export function removeCgroupDirsSettled(
+  dirs: readonly string[],
+  opts: { timeoutMs?: number; rmdir?: (dir: string) => void; sleep?: (ms: number) => Promise<void> } = {},
+): Promise<CgroupRemoveFailure[]> {
+  return settleCgroupRemoval(() => removeCgroupDirs(dirs, opts.rmdir), {
+    timeoutMs: opts.timeoutMs,
+    sleep: opts.sleep,
+    pidsIn: cgroupPidsRecursive,
+  });
 }
 
 /** Every cgroup below `dir`, deepest first (a cgroup directory's only subdirectories are cgroups). */

@@ -62,7 +62,12 @@ export async function settleCgroupRemoval(pass: () => CgroupRemoveFailure[], opt
 }
 
 /** Until `dir` and everything below it has no process, or the deadline. */
-async function waitEmpty(dir: string, deadline: number, pidsIn: (dir: string) => number[], sleep: (ms: number) => Promise<void>): Promise<void> {
+async function waitEmpty(
+  dir: string,
+  deadline: number,
+  pidsIn: (dir: string) => number[],
+  sleep: (ms: number) => Promise<void>,
+): Promise<void> {
   if (existsSync(join(dir, "cgroup.events"))) {
     await waitCgroupEmpty(dir, Math.max(0, deadline - Date.now()));
     return;

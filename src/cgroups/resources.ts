@@ -52,7 +52,8 @@ export function blkioWeightToIoWeight(weight: number): number {
 /** memory.swap in the spec is memory + swap; v2's memory.swap.max is swap alone. */
 export function swapToV2(swap: number, limit: number | undefined, field: string): string {
   if (swap === -1) return "max";
-  if (limit === undefined || limit === 0) throw new ResourceError(field, swap, "cannot be set without memory.limit on cgroup v2 (swap is given as memory + swap)");
+  if (limit === undefined || limit === 0)
+    throw new ResourceError(field, swap, "cannot be set without memory.limit on cgroup v2 (swap is given as memory + swap)");
   if (limit === -1) throw new ResourceError(field, swap, "cannot be set when memory.limit is -1 (unlimited) on cgroup v2");
   if (swap < limit) throw new ResourceError(field, swap, `must be at least memory.limit (${limit}): it is memory + swap`);
   return String(swap - limit);
@@ -94,7 +95,8 @@ const throttles = [
 export function v1Writes(res: Resources | undefined): CgroupWrite[] {
   const out: CgroupWrite[] = [];
   if (!res) return out;
-  const w = (controller: string, file: string, value: string | number, field: string) => out.push({ controller, file, value: String(value), field: `${F}.${field}` });
+  const w = (controller: string, file: string, value: string | number, field: string) =>
+    out.push({ controller, file, value: String(value), field: `${F}.${field}` });
 
   const m = res.memory;
   if (m) {
@@ -105,7 +107,8 @@ export function v1Writes(res: Resources | undefined): CgroupWrite[] {
     if (m.kernel !== undefined) w("memory", "memory.kmem.limit_in_bytes", m.kernel, "memory.kernel");
     if (m.kernelTCP !== undefined) w("memory", "memory.kmem.tcp.limit_in_bytes", m.kernelTCP, "memory.kernelTCP");
     if (m.swappiness !== undefined) {
-      if (m.swappiness < 0 || m.swappiness > 100) throw new ResourceError(`${F}.memory.swappiness`, m.swappiness, "must be between 0 and 100");
+      if (m.swappiness < 0 || m.swappiness > 100)
+        throw new ResourceError(`${F}.memory.swappiness`, m.swappiness, "must be between 0 and 100");
       w("memory", "memory.swappiness", m.swappiness, "memory.swappiness");
     }
     if (m.disableOOMKiller) w("memory", "memory.oom_control", 1, "memory.disableOOMKiller");
@@ -143,7 +146,9 @@ export function v1Writes(res: Resources | undefined): CgroupWrite[] {
 
   if (res.network) {
     if (res.network.classID !== undefined) w("net_cls", "net_cls.classid", res.network.classID, "network.classID");
-    (res.network.priorities ?? []).forEach((p, i) => w("net_prio", "net_prio.ifpriomap", `${p.name} ${p.priority}`, `network.priorities[${i}]`));
+    (res.network.priorities ?? []).forEach((p, i) =>
+      w("net_prio", "net_prio.ifpriomap", `${p.name} ${p.priority}`, `network.priorities[${i}]`),
+    );
   }
 
   for (const [device, limit] of Object.entries(res.rdma ?? {})) out.push(...rdma(device, limit));
@@ -151,13 +156,22 @@ export function v1Writes(res: Resources | undefined): CgroupWrite[] {
   const unified = Object.keys(res.unified ?? {});
   if (unified.length) {
     const key = unified[0]!;
-    throw new ResourceError(`${F}.unified[${JSON.stringify(key)}]`, res.unified![key], "invalid configuration for this host: a cgroup v2 file, and this host's cgroup limits are v1");
+    throw new ResourceError(
+      `${F}.unified[${JSON.stringify(key)}]`,
+      res.unified![key],
+      "invalid configuration for this host: a cgroup v2 file, and this host's cgroup limits are v1",
+    );
   }
   return out;
 
   function rdma(device: string, limit: { hcaHandles?: number; hcaObjects?: number }): CgroupWrite[] {
-    const parts = [limit.hcaHandles !== undefined ? `hca_handle=${limit.hcaHandles}` : "", limit.hcaObjects !== undefined ? `hca_object=${limit.hcaObjects}` : ""].filter(Boolean);
-    return parts.length ? [{ controller: "rdma", file: "rdma.max", value: `${device} ${parts.join(" ")}`, field: `${F}.rdma[${JSON.stringify(device)}]` }] : [];
+    const parts = [
+      limit.hcaHandles !== undefined ? `hca_handle=${limit.hcaHandles}` : "",
+      limit.hcaObjects !== undefined ? `hca_object=${limit.hcaObjects}` : "",
+    ].filter(Boolean);
+    return parts.length
+      ? [{ controller: "rdma", file: "rdma.max", value: `${device} ${parts.join(" ")}`, field: `${F}.rdma[${JSON.stringify(device)}]` }]
+      : [];
   }
 }
 
@@ -165,7 +179,8 @@ export function v1Writes(res: Resources | undefined): CgroupWrite[] {
 export function v2Writes(res: Resources | undefined): CgroupWrite[] {
   const out: CgroupWrite[] = [];
   if (!res) return out;
-  const w = (file: string, value: string | number, field: string) => out.push({ controller: "", file, value: String(value), field: field.startsWith(F) ? field : `${F}.${field}` });
+  const w = (file: string, value: string | number, field: string) =>
+    out.push({ controller: "", file, value: String(value), field: field.startsWith(F) ? field : `${F}.${field}` });
   const refuse = (field: string, value: unknown, why: string) => {
     throw new ResourceError(`${F}.${field}`, value, why);
   };
@@ -175,8 +190,10 @@ export function v2Writes(res: Resources | undefined): CgroupWrite[] {
     if (m.limit !== undefined) w("memory.max", m.limit === 0 ? "max" : v2Max(m.limit), "memory.limit");
     if (m.swap !== undefined) w("memory.swap.max", swapToV2(m.swap, m.limit, `${F}.memory.swap`), "memory.swap");
     if (m.reservation !== undefined) w("memory.low", m.reservation === 0 ? 0 : v2Max(m.reservation), "memory.reservation");
-    if (m.kernel !== undefined && m.kernel !== 0) refuse("memory.kernel", m.kernel, "has no cgroup v2 equivalent (kernel memory is part of memory.max)");
-    if (m.kernelTCP !== undefined && m.kernelTCP !== 0) refuse("memory.kernelTCP", m.kernelTCP, "has no cgroup v2 equivalent (kernel memory is part of memory.max)");
+    if (m.kernel !== undefined && m.kernel !== 0)
+      refuse("memory.kernel", m.kernel, "has no cgroup v2 equivalent (kernel memory is part of memory.max)");
+    if (m.kernelTCP !== undefined && m.kernelTCP !== 0)
+      refuse("memory.kernelTCP", m.kernelTCP, "has no cgroup v2 equivalent (kernel memory is part of memory.max)");
     if (m.swappiness !== undefined) refuse("memory.swappiness", m.swappiness, "has no cgroup v2 equivalent");
     if (m.disableOOMKiller) refuse("memory.disableOOMKiller", true, "has no cgroup v2 equivalent");
   }
@@ -192,7 +209,12 @@ export function v2Writes(res: Resources | undefined): CgroupWrite[] {
       w("cpu.max", c.period ? `${quota} ${c.period}` : quota, c.quota !== undefined ? "cpu.quota" : "cpu.period");
     }
     if (c.burst !== undefined) w("cpu.max.burst", c.burst, "cpu.burst");
-    if (c.realtimeRuntime || c.realtimePeriod) refuse(c.realtimeRuntime ? "cpu.realtimeRuntime" : "cpu.realtimePeriod", c.realtimeRuntime ?? c.realtimePeriod, "realtime scheduling limits exist on cgroup v1 only");
+    if (c.realtimeRuntime || c.realtimePeriod)
+      refuse(
+        c.realtimeRuntime ? "cpu.realtimeRuntime" : "cpu.realtimePeriod",
+        c.realtimeRuntime ?? c.realtimePeriod,
+        "realtime scheduling limits exist on cgroup v1 only",
+      );
     if (c.idle !== undefined) w("cpu.idle", c.idle, "cpu.idle");
     if (c.cpus) w("cpuset.cpus", c.cpus, "cpu.cpus");
     if (c.mems) w("cpuset.mems", c.mems, "cpu.mems");
@@ -207,7 +229,8 @@ export function v2Writes(res: Resources | undefined): CgroupWrite[] {
     (b.weightDevice ?? []).forEach((d, i) => {
       if (d.weight !== undefined) w("io.weight", `${dev(d)} ${blkioWeightToIoWeight(d.weight)}`, `blockIO.weightDevice[${i}]`);
     });
-    for (const [key, , v2key] of throttles) (b[key] ?? []).forEach((d, i) => w("io.max", `${dev(d)} ${v2key}=${d.rate === 0 ? "max" : d.rate}`, `blockIO.${key}[${i}]`));
+    for (const [key, , v2key] of throttles)
+      (b[key] ?? []).forEach((d, i) => w("io.max", `${dev(d)} ${v2key}=${d.rate === 0 ? "max" : d.rate}`, `blockIO.${key}[${i}]`));
   }
 
   (res.hugepageLimits ?? []).forEach((h, i) => w(`hugetlb.${h.pageSize}.max`, v2Max(h.limit), `hugepageLimits[${i}]`));
@@ -217,14 +240,18 @@ export function v2Writes(res: Resources | undefined): CgroupWrite[] {
   }
 
   for (const [device, limit] of Object.entries(res.rdma ?? {})) {
-    const parts = [limit.hcaHandles !== undefined ? `hca_handle=${limit.hcaHandles}` : "", limit.hcaObjects !== undefined ? `hca_object=${limit.hcaObjects}` : ""].filter(Boolean);
+    const parts = [
+      limit.hcaHandles !== undefined ? `hca_handle=${limit.hcaHandles}` : "",
+      limit.hcaObjects !== undefined ? `hca_object=${limit.hcaObjects}` : "",
+    ].filter(Boolean);
     if (parts.length) w("rdma.max", `${device} ${parts.join(" ")}`, `rdma[${JSON.stringify(device)}]`);
   }
 
   // unified: written as given, after the converted values, so it has the last word (as runc).
   for (const [key, value] of Object.entries(res.unified ?? {})) {
     const field = `${F}.unified[${JSON.stringify(key)}]`;
-    if (!/^[a-z_]+\.[a-zA-Z0-9_.]+$/.test(key) || key.includes("..")) throw new ResourceError(field, key, "must name a cgroup interface file, such as memory.high");
+    if (!/^[a-z_]+\.[a-zA-Z0-9_.]+$/.test(key) || key.includes(".."))
+      throw new ResourceError(field, key, "must name a cgroup interface file, such as memory.high");
     if (key.startsWith("cgroup.")) throw new ResourceError(field, key, "cgroup.* files are the runtime's, not the config's");
     w(key, value, field);
   }
@@ -320,7 +347,8 @@ export function deviceFilterRules(rules: readonly DeviceRule[] | undefined): Dev
 export function v1DeviceWrites(rules: readonly DeviceRule[] | undefined): CgroupWrite[] {
   const out: CgroupWrite[] = [];
   const add = (r: DeviceRule, field: string) => {
-    if (r.type !== undefined && !["a", "b", "c"].includes(r.type)) throw new ResourceError(`${field}.type`, r.type, 'must be "a", "b" or "c"');
+    if (r.type !== undefined && !["a", "b", "c"].includes(r.type))
+      throw new ResourceError(`${field}.type`, r.type, 'must be "a", "b" or "c"');
     const access = r.access === undefined ? undefined : deviceAccess(r.access, `${field}.access`);
     out.push({ controller: "devices", file: r.allow ? "devices.allow" : "devices.deny", value: deviceRuleText({ ...r, access }), field });
   };

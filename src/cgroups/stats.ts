@@ -149,7 +149,11 @@ export function readStatsV1(v1: Record<string, string>): ContainerStats {
         kernel: (stat.system ?? 0n) * NS_PER_TICK,
         user: (stat.user ?? 0n) * NS_PER_TICK,
       },
-      throttling: { periods: nz(cpuStat.nr_periods), throttledPeriods: nz(cpuStat.nr_throttled), throttledTime: nz(cpuStat.throttled_time) },
+      throttling: {
+        periods: nz(cpuStat.nr_periods),
+        throttledPeriods: nz(cpuStat.nr_throttled),
+        throttledTime: nz(cpuStat.throttled_time),
+      },
     },
     memory: {
       cache: nz(raw.cache),
@@ -183,8 +187,14 @@ export function readStatsV2(dir: string): ContainerStats {
     const [dev, ...kvs] = line.trim().split(/\s+/);
     if (!dev || !dev.includes(":")) continue;
     const [maj, min] = dev.split(":").map((n) => BigInt(n));
-    const kv = Object.fromEntries(kvs.map((p) => p.split("=")).filter((p) => p.length === 2 && /^\d+$/.test(p[1]!)).map(([k, v]) => [k, BigInt(v!)]));
-    const add = (to: BlkioEntry[], op: string, v: U64 | undefined) => v !== undefined && to.push({ major: nz(maj), minor: nz(min), op, value: nz(v) });
+    const kv = Object.fromEntries(
+      kvs
+        .map((p) => p.split("="))
+        .filter((p) => p.length === 2 && /^\d+$/.test(p[1]!))
+        .map(([k, v]) => [k, BigInt(v!)]),
+    );
+    const add = (to: BlkioEntry[], op: string, v: U64 | undefined) =>
+      v !== undefined && to.push({ major: nz(maj), minor: nz(min), op, value: nz(v) });
     add(bytes, "Read", kv.rbytes);
     add(bytes, "Write", kv.wbytes);
     add(ios, "Read", kv.rios);
@@ -194,13 +204,20 @@ export function readStatsV2(dir: string): ContainerStats {
   if (ios.length) blkio.ioServicedRecursive = ios;
   const hugetlb: ContainerStats["hugetlb"] = {};
   for (const size of hugepageSizes(dir, "current")) {
-    hugetlb[size] = { usage: nz(u64(read(dir, `hugetlb.${size}.current`))), failcnt: keyValues(read(dir, `hugetlb.${size}.events`)).max ?? 0n };
+    hugetlb[size] = {
+      usage: nz(u64(read(dir, `hugetlb.${size}.current`))),
+      failcnt: keyValues(read(dir, `hugetlb.${size}.events`)).max ?? 0n,
+    };
   }
   const pidsMax = read(dir, "pids.max")?.trim();
   return {
     cpu: {
       usage: { total: nz(us(cpuStat.usage_usec)), kernel: us(cpuStat.system_usec) ?? 0n, user: us(cpuStat.user_usec) ?? 0n },
-      throttling: { periods: nz(cpuStat.nr_periods), throttledPeriods: nz(cpuStat.nr_throttled), throttledTime: nz(us(cpuStat.throttled_usec)) },
+      throttling: {
+        periods: nz(cpuStat.nr_periods),
+        throttledPeriods: nz(cpuStat.nr_throttled),
+        throttledTime: nz(us(cpuStat.throttled_usec)),
+      },
     },
     memory: {
       cache: nz(raw.file),
@@ -248,7 +265,12 @@ export function memoryPressure(set: CgroupSet): MemoryPressure | undefined {
   if (set.mode === "unified") {
     if (!set.unified) return undefined;
     const events = keyValues(read(set.unified, "memory.events"));
-    return { oomKills: events.oom_kill ?? 0n, limitHits: events.max ?? 0n, usage: u64(read(set.unified, "memory.current")), peak: u64(read(set.unified, "memory.peak")) };
+    return {
+      oomKills: events.oom_kill ?? 0n,
+      limitHits: events.max ?? 0n,
+      usage: u64(read(set.unified, "memory.current")),
+      peak: u64(read(set.unified, "memory.peak")),
+    };
   }
   const dir = set.v1.memory;
   if (!dir) return undefined;

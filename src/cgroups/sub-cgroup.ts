@@ -68,6 +68,7 @@ export function resolveSubCgroup(base: string, sub: { arg: string; path: string 
   if (!existsSync(join(full, "cgroup.procs"))) throw new SubCgroupError(sub.arg, `${full} is not an existing cgroup of the container`);
   const realBase = realpathSync(base);
   const real = realpathSync(full);
-  if (real !== realBase && !real.startsWith(realBase + sep)) throw new SubCgroupError(sub.arg, `${SUB_CGROUP_OUTSIDE}: ${full} resolves to ${real}`);
+  if (real !== realBase && !real.startsWith(realBase + sep))
+    throw new SubCgroupError(sub.arg, `${SUB_CGROUP_OUTSIDE}: ${full} resolves to ${real}`);
   return full;
 }

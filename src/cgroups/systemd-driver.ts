@@ -74,7 +74,8 @@ export function systemdCgroupDriver(dirs: CgroupDirs, connect: () => Promise<Sys
           // DevicePolicy=strict + DeviceAllow (systemd-props.ts): the same rules, except those
           // it has no syntax for, which berth writes again here.
           const set = cgroupSetFor(layout, path, []);
-          if (set.v1.devices) dirs.apply({ mode: "legacy", v1: { devices: set.v1.devices } }, { devices: req.resources?.devices }, () => undefined);
+          if (set.v1.devices)
+            dirs.apply({ mode: "legacy", v1: { devices: set.v1.devices } }, { devices: req.resources?.devices }, () => undefined);
           return left;
         },
       };

@@ -43,7 +43,8 @@ const DEFAULT_PERIOD_US = 100_000;
  */
 export function systemdUnitOf(cgroupsPath: string | undefined, id: string): { slice: string; unit: string } {
   const parts = (cgroupsPath ?? "").split(":");
-  if (cgroupsPath && parts.length !== 3) throw new Error(`linux.cgroupsPath "${cgroupsPath}": with --systemd-cgroup it must be slice:prefix:name`);
+  if (cgroupsPath && parts.length !== 3)
+    throw new Error(`linux.cgroupsPath "${cgroupsPath}": with --systemd-cgroup it must be slice:prefix:name`);
   const [slice = "", prefix = "berth", name = id] = cgroupsPath ? parts : [];
   const unit = name.endsWith(".slice") ? name : `${prefix ? `${prefix}-` : ""}${name}.scope`;
   return { slice: slice || "system.slice", unit };
@@ -78,7 +79,8 @@ export function rangeToBits(list: string, field: string): Uint8Array {
  */
 export function cpuQuotaProperties(quota: number | undefined, period: number | undefined): UnitProperty[] {
   const out: UnitProperty[] = [];
-  if (period !== undefined && period !== 0) out.push({ name: "CPUQuotaPeriodUSec", signature: "t", value: BigInt(period), field: `${F}.cpu.period` });
+  if (period !== undefined && period !== 0)
+    out.push({ name: "CPUQuotaPeriodUSec", signature: "t", value: BigInt(period), field: `${F}.cpu.period` });
   if ((quota !== undefined && quota !== 0) || (period !== undefined && period !== 0)) {
     let perSec = INFINITY;
     if (quota !== undefined && quota > 0) {
@@ -110,15 +112,20 @@ const UNIFIED_PROPS: Record<string, string> = {
  * The unit properties for linux.resources on this host, and what is left for the fs driver.
  * Throws ResourceError for a value neither can take.
  */
-export function unitResourceProperties(res: Resources | undefined, mode: CgroupLayout["mode"]): { props: UnitProperty[]; rest: Resources | undefined } {
+export function unitResourceProperties(
+  res: Resources | undefined,
+  mode: CgroupLayout["mode"],
+): { props: UnitProperty[]; rest: Resources | undefined } {
   if (!res) return { props: [], rest: undefined };
   const props: UnitProperty[] = [];
   const rest: Resources = structuredClone(res);
   const v2 = mode === "unified";
   const mem = res.memory;
   if (mem) {
-    if (mem.limit !== undefined && mem.limit !== 0) props.push({ name: v2 ? "MemoryMax" : "MemoryLimit", signature: "t", value: limit(mem.limit), field: `${F}.memory.limit` });
-    if (v2 && mem.reservation !== undefined && mem.reservation !== 0) props.push({ name: "MemoryLow", signature: "t", value: limit(mem.reservation), field: `${F}.memory.reservation` });
+    if (mem.limit !== undefined && mem.limit !== 0)
+      props.push({ name: v2 ? "MemoryMax" : "MemoryLimit", signature: "t", value: limit(mem.limit), field: `${F}.memory.limit` });
+    if (v2 && mem.reservation !== undefined && mem.reservation !== 0)
+      props.push({ name: "MemoryLow", signature: "t", value: limit(mem.reservation), field: `${F}.memory.reservation` });
     if (v2 && mem.swap !== undefined && mem.swap !== 0) {
       const swap = swapToV2(mem.swap, mem.limit, `${F}.memory.swap`);
       props.push({ name: "MemorySwapMax", signature: "t", value: swap === "max" ? INFINITY : BigInt(swap), field: `${F}.memory.swap` });
@@ -132,7 +139,11 @@ export function unitResourceProperties(res: Resources | undefined, mode: CgroupL
   const cpu = res.cpu;
   if (cpu) {
     if (cpu.shares !== undefined && cpu.shares !== 0) {
-      props.push(v2 ? { name: "CPUWeight", signature: "t", value: BigInt(sharesToWeight(cpu.shares)), field: `${F}.cpu.shares` } : { name: "CPUShares", signature: "t", value: BigInt(cpu.shares), field: `${F}.cpu.shares` });
+      props.push(
+        v2
+          ? { name: "CPUWeight", signature: "t", value: BigInt(sharesToWeight(cpu.shares)), field: `${F}.cpu.shares` }
+          : { name: "CPUShares", signature: "t", value: BigInt(cpu.shares), field: `${F}.cpu.shares` },
+      );
     }
     props.push(...cpuQuotaProperties(cpu.quota, cpu.period));
     delete rest.cpu!.shares;
@@ -140,8 +151,10 @@ export function unitResourceProperties(res: Resources | undefined, mode: CgroupL
     delete rest.cpu!.period;
     // systemd manages cpusets only on cgroup v2; on v1 the files are ours.
     if (v2) {
-      if (cpu.cpus) props.push({ name: "AllowedCPUs", signature: "ay", value: rangeToBits(cpu.cpus, `${F}.cpu.cpus`), field: `${F}.cpu.cpus` });
-      if (cpu.mems) props.push({ name: "AllowedMemoryNodes", signature: "ay", value: rangeToBits(cpu.mems, `${F}.cpu.mems`), field: `${F}.cpu.mems` });
+      if (cpu.cpus)
+        props.push({ name: "AllowedCPUs", signature: "ay", value: rangeToBits(cpu.cpus, `${F}.cpu.cpus`), field: `${F}.cpu.cpus` });
+      if (cpu.mems)
+        props.push({ name: "AllowedMemoryNodes", signature: "ay", value: rangeToBits(cpu.mems, `${F}.cpu.mems`), field: `${F}.cpu.mems` });
       delete rest.cpu!.cpus;
       delete rest.cpu!.mems;
     }
@@ -154,7 +167,11 @@ export function unitResourceProperties(res: Resources | undefined, mode: CgroupL
   }
   const weight = res.blockIO?.weight as number | undefined;
   if (weight !== undefined && weight !== 0) {
-    props.push(v2 ? { name: "IOWeight", signature: "t", value: BigInt(blkioWeightToIoWeight(weight)), field: `${F}.blockIO.weight` } : { name: "BlockIOWeight", signature: "t", value: BigInt(weight), field: `${F}.blockIO.weight` });
+    props.push(
+      v2
+        ? { name: "IOWeight", signature: "t", value: BigInt(blkioWeightToIoWeight(weight)), field: `${F}.blockIO.weight` }
+        : { name: "BlockIOWeight", signature: "t", value: BigInt(weight), field: `${F}.blockIO.weight` },
+    );
     delete rest.blockIO!.weight;
   }
   if (v2 && res.unified) {
@@ -188,7 +205,13 @@ function prune(res: Resources): Resources | undefined {
 }
 
 /** The properties every unit berth starts has, before the resource ones (runc's set). */
-export function baseUnitProperties(opts: { unit: string; slice: string; id: string; pid: number; mode: CgroupLayout["mode"] }): UnitProperty[] {
+export function baseUnitProperties(opts: {
+  unit: string;
+  slice: string;
+  id: string;
+  pid: number;
+  mode: CgroupLayout["mode"];
+}): UnitProperty[] {
   const isSlice = opts.unit.endsWith(".slice");
   const v2 = opts.mode === "unified";
   return [
@@ -310,7 +333,12 @@ export function unitDeviceProperties(
   const warnings: string[] = [];
   const { defaultAllow, exceptions } = emulateDeviceRules(v1DeviceWrites(rules));
   const policy = (p: string): UnitProperty => ({ name: "DevicePolicy", signature: "s", value: p, field: `${F}.devices` });
-  const allow = (entries: DeviceAllowEntry[]): UnitProperty => ({ name: "DeviceAllow", signature: "a(ss)", value: entries, field: `${F}.devices` });
+  const allow = (entries: DeviceAllowEntry[]): UnitProperty => ({
+    name: "DeviceAllow",
+    signature: "a(ss)",
+    value: entries,
+    field: `${F}.devices`,
+  });
   if (defaultAllow) {
     if (exceptions.length === 0 || mode === "unified") return { props: [allow([]), policy("auto")], warnings };
     warnings.push(
@@ -325,7 +353,9 @@ export function unitDeviceProperties(
     const cls = r.type === "c" ? "char" : "block";
     const text = `${r.type} ${r.major < 0 ? "*" : r.major}:${r.minor < 0 ? "*" : r.minor} ${access}`;
     if (r.major < 0 && r.minor >= 0) {
-      warnings.push(`${r.field}: systemd cannot express the rule "${text}" (any major, one minor): berth writes it, systemd leaves it out${mode === "unified" ? " (so its own filter denies those devices)" : " and drops it when it re-applies the unit's device policy"}`);
+      warnings.push(
+        `${r.field}: systemd cannot express the rule "${text}" (any major, one minor): berth writes it, systemd leaves it out${mode === "unified" ? " (so its own filter denies those devices)" : " and drops it when it re-applies the unit's device policy"}`,
+      );
       continue;
     }
     let path: string;
@@ -335,7 +365,9 @@ export function unitDeviceProperties(
       else {
         const group = deviceGroupOf(host.procDevices(), r.type, r.major);
         if (!group) {
-          warnings.push(`${r.field}: systemd ${host.systemdVersion} names "${text}" by its driver, and /proc/devices has none for ${r.type} ${r.major}: berth writes the rule, systemd leaves it out`);
+          warnings.push(
+            `${r.field}: systemd ${host.systemdVersion} names "${text}" by its driver, and /proc/devices has none for ${r.type} ${r.major}: berth writes the rule, systemd leaves it out`,
+          );
           continue;
         }
         path = `${cls}-${group}`;

@@ -65,7 +65,10 @@ export interface SystemdBus {
 /** No connection to systemd could be made: the user reads it at the flag that asked for one. */
 export class SystemdConnectError extends Error {
   readonly field = "--systemd-cgroup";
-  constructor(readonly reason: string, readonly original: unknown) {
+  constructor(
+    readonly reason: string,
+    readonly original: unknown,
+  ) {
     super(reason);
   }
 }
@@ -158,7 +161,9 @@ function peerBus(lib: DbusNext, address: string): DbusBus {
     if (!helloDone && msg.member === "Hello" && msg.destination === "org.freedesktop.DBus") {
       helloDone = true;
       const serial = msg.serial;
-      conn.once("connect", () => conn.emit("message", new lib.Message({ type: METHOD_RETURN, replySerial: serial, signature: "s", body: [":systemd-private"] })));
+      conn.once("connect", () =>
+        conn.emit("message", new lib.Message({ type: METHOD_RETURN, replySerial: serial, signature: "s", body: [":systemd-private"] })),
+      );
       return;
     }
     send(msg);
@@ -248,7 +253,14 @@ async function wrapBus(lib: DbusNext, bus: DbusBus, via: string, isBus: boolean)
     if (w) w(result);
     else finished.set(job, result);
   });
-  const raw = async (dest: string | undefined, path: string, iface: string, member: string, signature: string, body: unknown[]): Promise<unknown[]> => {
+  const raw = async (
+    dest: string | undefined,
+    path: string,
+    iface: string,
+    member: string,
+    signature: string,
+    body: unknown[],
+  ): Promise<unknown[]> => {
     const msg = new lib.Message({ destination: dest, path, interface: iface, member, signature: signature || undefined, body });
     // dbus-next waits for a reply for ever; a systemd that never answers must not hang berth.
     let timer: NodeJS.Timeout | undefined;
@@ -262,10 +274,14 @@ async function wrapBus(lib: DbusNext, bus: DbusBus, via: string, isBus: boolean)
       clearTimeout(timer);
     }
   };
-  if (isBus) await raw("org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus", "AddMatch", "s", [`type='signal',sender='${DEST}',interface='${MANAGER}',member='JobRemoved'`]);
+  if (isBus)
+    await raw("org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus", "AddMatch", "s", [
+      `type='signal',sender='${DEST}',interface='${MANAGER}',member='JobRemoved'`,
+    ]);
   // Subscribe: systemd sends job signals only to subscribed clients.
   await raw(DEST, PATH, MANAGER, "Subscribe", "", []);
-  const call = (member: string, signature: string, body: unknown[], iface = MANAGER) => raw(isBus ? DEST : undefined, PATH, iface, member, signature, body);
+  const call = (member: string, signature: string, body: unknown[], iface = MANAGER) =>
+    raw(isBus ? DEST : undefined, PATH, iface, member, signature, body);
   return {
     via,
     call,
@@ -304,7 +320,12 @@ function asSystemdError(method: string, unit: string, err: unknown, props: reado
 
 /** [name, variant] pairs, a(sv). */
 function encodeProps(lib: Pick<DbusNext, "Variant"> | undefined, props: readonly UnitProperty[]): unknown[] {
-  return props.map((p) => [p.name, lib ? new lib.Variant(p.signature, p.signature === "ay" ? Buffer.from(p.value as Uint8Array) : p.value) : { signature: p.signature, value: p.value }]);
+  return props.map((p) => [
+    p.name,
+    lib
+      ? new lib.Variant(p.signature, p.signature === "ay" ? Buffer.from(p.value as Uint8Array) : p.value)
+      : { signature: p.signature, value: p.value },
+  ]);
 }
 
 /** What the driver needs of dbus-next to build variants; a fake bus passes none. */
@@ -369,7 +390,10 @@ const hostDevices: Omit<DeviceHost, "systemdVersion"> = {
  */
 export async function startUnit(s: SystemdSession, req: StartUnitRequest): Promise<Resources | undefined> {
   const { props: resProps, rest } = unitResourceProperties(req.resources, req.mode);
-  const devices = unitDeviceProperties(req.resources?.devices, req.mode, { ...(req.deviceHost ?? hostDevices), systemdVersion: await systemdVersion(s) });
+  const devices = unitDeviceProperties(req.resources?.devices, req.mode, {
+    ...(req.deviceHost ?? hostDevices),
+    systemdVersion: await systemdVersion(s),
+  });
   for (const w of devices.warnings) req.warn?.(w);
   const props = [...baseUnitProperties(req), ...resProps, ...devices.props];
   const body = () => [req.unit, "replace", encodeProps(s.variant, props), []];
@@ -394,7 +418,12 @@ export async function startUnit(s: SystemdSession, req: StartUnitRequest): Promi
 }
 
 /** SetUnitProperties(name, runtime=true, properties) for update; returns what is left for files. */
-export async function setUnitResources(s: SystemdSession, unit: string, res: Resources, mode: CgroupLayout["mode"]): Promise<Resources | undefined> {
+export async function setUnitResources(
+  s: SystemdSession,
+  unit: string,
+  res: Resources,
+  mode: CgroupLayout["mode"],
+): Promise<Resources | undefined> {
   const { props, rest } = unitResourceProperties(res, mode);
   if (props.length) {
     try {

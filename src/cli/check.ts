@@ -20,7 +20,9 @@ export default function check(ctx: CliContext): number {
   for (const p of report.problems) {
     ctx.stdout(`${p.severity === "error" ? "error  " : "warning"} ${renderProblem(p)}\n`);
   }
-  const counts = [errors && `${errors} error${errors > 1 ? "s" : ""}`, warnings && `${warnings} warning${warnings > 1 ? "s" : ""}`].filter(Boolean);
+  const counts = [errors && `${errors} error${errors > 1 ? "s" : ""}`, warnings && `${warnings} warning${warnings > 1 ? "s" : ""}`].filter(
+    Boolean,
+  );
   ctx.stdout(`${report.config}: ${counts.length ? counts.join(", ") : "ok"}\n`);
   return report.valid ? 0 : 1;
 }

@@ -21,7 +21,9 @@ const bool = (describe: string, extra: Options = {}): Options => ({ type: "boole
 const num = (describe: string, extra: Options = {}): Options => ({ type: "number", describe, requiresArg: true, ...extra });
 
 const bundle = str("path to the root of the bundle directory, defaults to the current directory", { alias: "b" });
-const consoleSocket = str("path to an AF_UNIX socket which will receive a file descriptor referencing the master end of the console's pseudoterminal");
+const consoleSocket = str(
+  "path to an AF_UNIX socket which will receive a file descriptor referencing the master end of the console's pseudoterminal",
+);
 const pidfdSocket = str("path to an AF_UNIX socket which will receive a pidfd of the container's init process");
 const pidFile = str("specify the file to write the process id to");
 const noPivot = bool("do not use pivot root to jail process inside rootfs (for rootfs on ramfs/initramfs)");
@@ -69,13 +71,22 @@ export const commands: CommandDef[] = [
       "preserve-fds": preserveFds,
     },
   },
-  { name: "delete", usage: "delete [options] <container-id>", describe: "delete any resources held by the container", built: true, options: { force: bool("forcibly delete the container if it is still running (uses SIGKILL)", { alias: "f" }) } },
+  {
+    name: "delete",
+    usage: "delete [options] <container-id>",
+    describe: "delete any resources held by the container",
+    built: true,
+    options: { force: bool("forcibly delete the container if it is still running (uses SIGKILL)", { alias: "f" }) },
+  },
   {
     name: "events",
     usage: "events [options] <container-id>",
     describe: "display container events such as OOM notifications, cpu, memory, and IO usage statistics",
     built: true,
-    options: { interval: str("set the stats collection interval", { default: "5s" }), stats: bool("display the container's stats then exit") },
+    options: {
+      interval: str("set the stats collection interval", { default: "5s" }),
+      stats: bool("display the container's stats then exit"),
+    },
   },
   {
     name: "exec",
@@ -103,10 +114,28 @@ export const commands: CommandDef[] = [
     },
   },
   { name: "features", usage: "features", describe: "show the enabled features", built: true, options: {} },
-  { name: "kill", usage: "kill [options] <container-id> [signal]", describe: "kill sends the specified signal (default: SIGTERM) to the container's init process", built: true, options: { all: bool("send the specified signal to all processes inside the container", { alias: "a" }) } },
-  { name: "list", usage: "list [options]", describe: "lists containers started by berth with the given root", built: true, options: { format, quiet: bool("display only container IDs", { alias: "q" }) } },
+  {
+    name: "kill",
+    usage: "kill [options] <container-id> [signal]",
+    describe: "kill sends the specified signal (default: SIGTERM) to the container's init process",
+    built: true,
+    options: { all: bool("send the specified signal to all processes inside the container", { alias: "a" }) },
+  },
+  {
+    name: "list",
+    usage: "list [options]",
+    describe: "lists containers started by berth with the given root",
+    built: true,
+    options: { format, quiet: bool("display only container IDs", { alias: "q" }) },
+  },
   { name: "pause", usage: "pause <container-id>", describe: "pause suspends all processes inside the container", built: true, options: {} },
-  { name: "ps", usage: "ps [options] <container-id> [ps options]", describe: "ps displays the processes running inside a container", built: true, options: { format } },
+  {
+    name: "ps",
+    usage: "ps [options] <container-id> [ps options]",
+    describe: "ps displays the processes running inside a container",
+    built: true,
+    options: { format },
+  },
   {
     name: "restore",
     usage: "restore [options] <container-id>",
@@ -133,7 +162,13 @@ export const commands: CommandDef[] = [
       "lsm-mount-context": str("Specify an LSM mount context to be used during restore"),
     },
   },
-  { name: "resume", usage: "resume <container-id>", describe: "resumes all processes that have been previously paused", built: true, options: {} },
+  {
+    name: "resume",
+    usage: "resume <container-id>",
+    describe: "resumes all processes that have been previously paused",
+    built: true,
+    options: {},
+  },
   {
     name: "run",
     usage: "run [options] <container-id>",
@@ -152,8 +187,20 @@ export const commands: CommandDef[] = [
       "preserve-fds": preserveFds,
     },
   },
-  { name: "spec", usage: "spec [options]", describe: "create a new specification file", built: true, options: { bundle, rootless: bool("generate a configuration for a rootless container") } },
-  { name: "start", usage: "start <container-id>", describe: "executes the user defined process in a created container", built: true, options: {} },
+  {
+    name: "spec",
+    usage: "spec [options]",
+    describe: "create a new specification file",
+    built: true,
+    options: { bundle, rootless: bool("generate a configuration for a rootless container") },
+  },
+  {
+    name: "start",
+    usage: "start <container-id>",
+    describe: "executes the user defined process in a created container",
+    built: true,
+    options: {},
+  },
   { name: "state", usage: "state <container-id>", describe: "output the state of a container", built: true, options: {} },
   {
     name: "update",
@@ -200,15 +247,49 @@ export const commands: CommandDef[] = [
     usage: "image load FILE|DIR | save IMAGE -o FILE | ls [-q] | inspect IMAGE | history IMAGE | rm IMAGE",
     describe: "manage the local image store (--image-root): load and save OCI layouts and docker save archives",
     built: true,
-    options: { output: str("the archive to write (image save)", { alias: "o" }), format: str("ls, history: table or json", { alias: "f", default: "table", choices: ["table", "json"] }), quiet: bool("ls: print only the image ids", { alias: "q" }) },
+    options: {
+      output: str("the archive to write (image save)", { alias: "o" }),
+      format: str("ls, history: table or json", { alias: "f", default: "table", choices: ["table", "json"] }),
+      quiet: bool("ls: print only the image ids", { alias: "q" }),
+    },
   },
-  { name: "bundle", usage: "bundle IMAGE DIR", describe: "write an OCI bundle (config.json, rootfs/) that runs IMAGE; create mounts its layers", built: true, options: {} },
-  { name: "diff", usage: "diff <container-id>", describe: "list what the container changed in its image: A added, C changed, D deleted", built: true, options: {} },
-  { name: "commit", usage: "commit [options] <container-id> IMAGE[:TAG]", describe: "make the container's writable layer a new image on top of its image", built: true, options: { message: str("a comment for the history entry", { alias: "m" }) } },
-  { name: "export", usage: "export -o FILE <container-id>", describe: "write the container's merged filesystem as one flat tar", built: true, options: { output: str("the tar file to write", { alias: "o", demandOption: true }) } },
+  {
+    name: "bundle",
+    usage: "bundle IMAGE DIR",
+    describe: "write an OCI bundle (config.json, rootfs/) that runs IMAGE; create mounts its layers",
+    built: true,
+    options: {},
+  },
+  {
+    name: "diff",
+    usage: "diff <container-id>",
+    describe: "list what the container changed in its image: A added, C changed, D deleted",
+    built: true,
+    options: {},
+  },
+  {
+    name: "commit",
+    usage: "commit [options] <container-id> IMAGE[:TAG]",
+    describe: "make the container's writable layer a new image on top of its image",
+    built: true,
+    options: { message: str("a comment for the history entry", { alias: "m" }) },
+  },
+  {
+    name: "export",
+    usage: "export -o FILE <container-id>",
+    describe: "write the container's merged filesystem as one flat tar",
+    built: true,
+    options: { output: str("the tar file to write", { alias: "o", demandOption: true }) },
+  },
   // The command line's own help (main.ts answers these before parsing; docs.ts writes the text).
   { name: "help", usage: "help [COMMAND]", describe: "show the help of berth, or of one command", built: true, options: {} },
-  { name: "completion", usage: "completion [bash]", describe: "print a bash completion script for berth, made from its command table", built: true, options: {} },
+  {
+    name: "completion",
+    usage: "completion [bash]",
+    describe: "print a bash completion script for berth, made from its command table",
+    built: true,
+    options: {},
+  },
 ];
 
 /** yargs command strings: the verb and its positionals. */
@@ -239,11 +320,31 @@ export const positionals: Record<string, string> = {
 export const globalOptions = {
   debug: { type: "boolean", describe: "enable debug logging", default: false },
   log: { type: "string", describe: "set the log file to write berth logs to (default is '/dev/stderr')", requiresArg: true },
-  "log-format": { type: "string", describe: "set the log format ('text' (default), or 'json')", default: "text", choices: ["text", "json"], requiresArg: true },
-  root: { type: "string", describe: "root directory for storage of container state (this should be located in tmpfs)", default: "/run/berth", requiresArg: true },
-  "image-root": { type: "string", describe: "root directory of the image store (images, layers, writable layers)", default: "/var/lib/berth", requiresArg: true },
+  "log-format": {
+    type: "string",
+    describe: "set the log format ('text' (default), or 'json')",
+    default: "text",
+    choices: ["text", "json"],
+    requiresArg: true,
+  },
+  root: {
+    type: "string",
+    describe: "root directory for storage of container state (this should be located in tmpfs)",
+    default: "/run/berth",
+    requiresArg: true,
+  },
+  "image-root": {
+    type: "string",
+    describe: "root directory of the image store (images, layers, writable layers)",
+    default: "/var/lib/berth",
+    requiresArg: true,
+  },
   criu: { type: "string", describe: "path to the criu binary used for checkpoint and restore", default: "criu", requiresArg: true },
-  "systemd-cgroup": { type: "boolean", describe: 'enable systemd cgroup support, expects cgroupsPath to be of form "slice:prefix:name" for e.g. "system.slice:runc:434234"', default: false },
+  "systemd-cgroup": {
+    type: "boolean",
+    describe: 'enable systemd cgroup support, expects cgroupsPath to be of form "slice:prefix:name" for e.g. "system.slice:runc:434234"',
+    default: false,
+  },
   // Not requiresArg: `spec --rootless` is a boolean of the spec verb (as in runc).
   rootless: { type: "string", describe: "ignore cgroup permission errors ('true', 'false', or 'auto')", default: "auto" },
   version: { type: "boolean", alias: "v", describe: "print the version" },

@@ -3,6 +3,10 @@ import { layerDiff } from "../container";
 import type { CliContext } from "./context";
 
 export default function diffVerb(ctx: CliContext): number {
-  ctx.stdout(layerDiff(ctx.global.imageRoot, ctx.argv["container-id"] as string).map((c) => `${c.kind} ${c.path}\n`).join(""));
+  ctx.stdout(
+    layerDiff(ctx.global.imageRoot, ctx.argv["container-id"] as string)
+      .map((c) => `${c.kind} ${c.path}\n`)
+      .join(""),
+  );
   return 0;
 }

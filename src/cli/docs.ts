@@ -77,14 +77,33 @@ export function mainHelp(width = 80): string {
     const text = wrapWords(c.describe + (c.built ? "" : " (not built yet)"), Math.max(20, width - col - 2));
     lines.push(`  ${c.name.padEnd(col)}${text[0]}`, ...text.slice(1).map((l) => " ".repeat(col + 2) + l));
   }
-  lines.push("", "Global options:", ...optionList({ ...globals, ...helpFlag }, width), "", ...wrapWords("Run `berth help COMMAND` or `berth COMMAND --help` for a command's own options, and `man berth-COMMAND` for its manual page.", width));
+  lines.push(
+    "",
+    "Global options:",
+    ...optionList({ ...globals, ...helpFlag }, width),
+    "",
+    ...wrapWords(
+      "Run `berth help COMMAND` or `berth COMMAND --help` for a command's own options, and `man berth-COMMAND` for its manual page.",
+      width,
+    ),
+  );
   return lines.join("\n") + "\n";
 }
 
 /** `berth VERB --help`, `berth help VERB`: the verb's own flags first, then the global ones. */
 export function verbHelp(def: CommandDef, width = 80): string {
   const usage = wrapWords(`Usage: berth [global options] ${def.usage}`, width).map((l, i) => (i === 0 ? l : `       ${l}`));
-  const lines = [...usage, "", ...wrapWords(def.describe + (def.built ? "" : " (not built in this version of berth yet)"), width), "", "Options:", ...optionList(def.options, width), "", "Global options:", ...optionList({ ...globals, ...helpFlag }, width)];
+  const lines = [
+    ...usage,
+    "",
+    ...wrapWords(def.describe + (def.built ? "" : " (not built in this version of berth yet)"), width),
+    "",
+    "Options:",
+    ...optionList(def.options, width),
+    "",
+    "Global options:",
+    ...optionList({ ...globals, ...helpFlag }, width),
+  ];
   return lines.join("\n") + "\n";
 }
 
@@ -107,7 +126,14 @@ function manOptions(opts: Opts): string[] {
 }
 
 function manHeader(title: string, name: string, summary: string): string[] {
-  return [`.\\" Generated from berth's command table (src/cli/commands.ts) by src/cli/docs.ts: do not edit.`, `.TH ${title} 8 "" "berth" "System Manager's Manual"`, ".nh", ".ad l", ".SH NAME", `${roff(name)} \\- ${roff(summary)}`];
+  return [
+    `.\\" Generated from berth's command table (src/cli/commands.ts) by src/cli/docs.ts: do not edit.`,
+    `.TH ${title} 8 "" "berth" "System Manager's Manual"`,
+    ".nh",
+    ".ad l",
+    ".SH NAME",
+    `${roff(name)} \\- ${roff(summary)}`,
+  ];
 }
 
 /** berth.8 and berth-VERB.8, by file name. */
@@ -121,8 +147,20 @@ export function manPages(): Record<string, string> {
     roff(INTRO),
     ".SH COMMANDS",
   ];
-  for (const c of commands) main.push(".TP", `\\fB${roff(c.name)}\\fR`, roff(c.describe + (c.built ? "" : " (not built yet)") + ". See ") + `\\fBberth\\-${roff(c.name)}\\fR(8).`);
-  main.push(".SH GLOBAL OPTIONS", ...manOptions(globals), ".SH EXIT STATUS", "0 on success, 1 on any error; \\fBexec\\fR ends with 255 when it fails, as runc's does; a foreground \\fBrun\\fR or \\fBexec\\fR exits with the process's status.", ".SH SEE ALSO", commands.map((c) => `\\fBberth\\-${roff(c.name)}\\fR(8)`).join(", ") + ", \\fBrunc\\fR(8)");
+  for (const c of commands)
+    main.push(
+      ".TP",
+      `\\fB${roff(c.name)}\\fR`,
+      roff(c.describe + (c.built ? "" : " (not built yet)") + ". See ") + `\\fBberth\\-${roff(c.name)}\\fR(8).`,
+    );
+  main.push(
+    ".SH GLOBAL OPTIONS",
+    ...manOptions(globals),
+    ".SH EXIT STATUS",
+    "0 on success, 1 on any error; \\fBexec\\fR ends with 255 when it fails, as runc's does; a foreground \\fBrun\\fR or \\fBexec\\fR exits with the process's status.",
+    ".SH SEE ALSO",
+    commands.map((c) => `\\fBberth\\-${roff(c.name)}\\fR(8)`).join(", ") + ", \\fBrunc\\fR(8)",
+  );
   pages["berth.8"] = main.join("\n") + "\n";
   for (const c of commands) {
     const page = [
@@ -145,15 +183,29 @@ export function manPages(): Record<string, string> {
 
 // ---- completion ----
 
-const flagWords = (opts: Opts): string[] => Object.entries(opts).flatMap(([name, o]) => [`--${name}`, ...aliases(o).map((a) => (a.length === 1 ? `-${a}` : `--${a}`))]);
+const flagWords = (opts: Opts): string[] =>
+  Object.entries(opts).flatMap(([name, o]) => [`--${name}`, ...aliases(o).map((a) => (a.length === 1 ? `-${a}` : `--${a}`))]);
 
 /** Flags that take a value, so that the word after them is not completed as a verb or flag. */
-const valueFlags = (opts: Opts): string[] => Object.entries(opts).filter(([, o]) => o.type !== "boolean").flatMap(([name, o]) => [`--${name}`, ...aliases(o).filter((a) => a.length === 1).map((a) => `-${a}`)]);
+const valueFlags = (opts: Opts): string[] =>
+  Object.entries(opts)
+    .filter(([, o]) => o.type !== "boolean")
+    .flatMap(([name, o]) => [
+      `--${name}`,
+      ...aliases(o)
+        .filter((a) => a.length === 1)
+        .map((a) => `-${a}`),
+    ]);
 
 /** A bash completion script: verbs, each verb's flags and the global ones, container ids from `berth list -q`. */
 export function bashCompletion(): string {
   const verbs = commands.map((c) => c.name);
-  const cases = commands.filter((c) => c.name !== "help" && c.name !== "completion").map((c) => `    ${c.name}) flags="${flagWords(c.options).join(" ")}"; ids=${positionals[c.name]?.startsWith("<container-id>") ? 1 : 0} ;;`);
+  const cases = commands
+    .filter((c) => c.name !== "help" && c.name !== "completion")
+    .map(
+      (c) =>
+        `    ${c.name}) flags="${flagWords(c.options).join(" ")}"; ids=${positionals[c.name]?.startsWith("<container-id>") ? 1 : 0} ;;`,
+    );
   const globalValue = valueFlags(globals).join("|");
   const verbValue = [...new Set(commands.flatMap((c) => valueFlags(c.options)))].join("|");
   return `# bash completion for berth, generated from its command table (berth completion bash).

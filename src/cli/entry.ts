@@ -32,12 +32,15 @@ function stamp(file: string): Buffer {
 
 /** The bundles' `require`: the entry's own (same directory); the validators and the image room, which have code caches, through load(). */
 const cached = new Map<string, unknown>();
-const bundleRequire = Object.assign((id: string) => (id === "./berth-validators.js" || id === "./berth-image.js" ? loadOnce(id.slice(2)) : require(id)), {
-  resolve: require.resolve,
-  cache: require.cache,
-  main: require.main,
-  extensions: require.extensions,
-}) as NodeJS.Require;
+const bundleRequire = Object.assign(
+  (id: string) => (id === "./berth-validators.js" || id === "./berth-image.js" ? loadOnce(id.slice(2)) : require(id)),
+  {
+    resolve: require.resolve,
+    cache: require.cache,
+    main: require.main,
+    extensions: require.extensions,
+  },
+) as NodeJS.Require;
 
 function loadOnce(name: string): unknown {
   if (!cached.has(name)) cached.set(name, load(name));
@@ -88,7 +91,10 @@ if (nodeTooOld()) {
 } else {
   const call = parseFast(args);
   done = call
-    ? (loadBundle(call.verb === "create" || call.verb === "run" ? "berth-launch.js" : "berth-fast.js") as typeof import("./fast")).runFast(call, args)
+    ? (loadBundle(call.verb === "create" || call.verb === "run" ? "berth-launch.js" : "berth-fast.js") as typeof import("./fast")).runFast(
+        call,
+        args,
+      )
     : (loadBundle("berth-main.js") as typeof import("./main")).main(args);
 }
 done.then(

@@ -30,7 +30,8 @@ export default async function execVerb(ctx: CliContext): Promise<number> {
 
 async function execOnce(ctx: CliContext, id: string): Promise<number> {
   const a = ctx.argv;
-  if (a["pidfd-socket"]) throw new BerthError({ op: "exec", id, field: "--pidfd-socket", reason: "is not supported by this build of berth yet" });
+  if (a["pidfd-socket"])
+    throw new BerthError({ op: "exec", id, field: "--pidfd-socket", reason: "is not supported by this build of berth yet" });
   // After the id, main.ts puts a "--": the command then arrives in argv._ after the verb.
   const command = [...(list(a.command) ?? []), ...a._.slice(1).map(String)];
   const processFile = a.process as string | undefined;
@@ -49,7 +50,9 @@ async function execOnce(ctx: CliContext, id: string): Promise<number> {
           user: a.user as string | undefined,
           additionalGids: list(a["additional-gids"]),
           caps: list(a.cap),
-          noNewPrivs: ctx.verbArgs.some((x) => x === "--no-new-privs" || x.startsWith("--no-new-privs=")) ? a["no-new-privs"] === true : undefined,
+          noNewPrivs: ctx.verbArgs.some((x) => x === "--no-new-privs" || x.startsWith("--no-new-privs="))
+            ? a["no-new-privs"] === true
+            : undefined,
           apparmor: a.apparmor as string | undefined,
           processLabel: a["process-label"] as string | undefined,
           tty: a.tty === true,

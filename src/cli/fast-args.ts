@@ -56,7 +56,13 @@ function plain(x: string | undefined): x is string {
 const valueFlags = new Set(["root", "log", "log-format", "rootless", "criu"]);
 const verbs = new Set<string>(["state", "start", "delete", "kill", "list", "create", "run"]);
 /** create's and run's flags that take a value (all strings for yargs, but --preserve-fds). */
-const launchValues: Record<string, string> = { bundle: "bundle", b: "bundle", "pid-file": "pid-file", "console-socket": "console-socket", "preserve-fds": "preserve-fds" };
+const launchValues: Record<string, string> = {
+  bundle: "bundle",
+  b: "bundle",
+  "pid-file": "pid-file",
+  "console-socket": "console-socket",
+  "preserve-fds": "preserve-fds",
+};
 const launchBools = new Set(["no-pivot", "no-new-keyring"]);
 
 /** A value yargs would take as given: not empty, not a flag, not a number. */
@@ -145,8 +151,7 @@ export function parseFast(args: string[]): FastCall | undefined {
       else if ((a === "-f" || a === "--format") && format === undefined) {
         format = args[++i];
         if (format === undefined) return undefined; // no value: the full CLI says so
-      }
-      else if (a.startsWith("--format=") && format === undefined) format = a.slice(9);
+      } else if (a.startsWith("--format=") && format === undefined) format = a.slice(9);
       else return undefined;
       if (format !== undefined && format !== "table" && format !== "json") return undefined;
       continue;

@@ -29,7 +29,12 @@ function verbArgv(call: FastCall): CliContext["argv"] {
   return argv;
 }
 
-export async function runFastWith(verbs: Partial<Record<FastCall["verb"], Verb>>, call: FastCall, rawArgs: string[], io: MainIo = processIo): Promise<number> {
+export async function runFastWith(
+  verbs: Partial<Record<FastCall["verb"], Verb>>,
+  call: FastCall,
+  rawArgs: string[],
+  io: MainIo = processIo,
+): Promise<number> {
   const logger = new Logger(call.log, call.logFormat, call.debug);
   try {
     const global: GlobalOptions = {

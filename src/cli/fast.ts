@@ -14,7 +14,13 @@ import { runFastWith } from "./fast-run";
 import startVerb from "./start";
 import stateVerb from "./state";
 
-const verbs: Partial<Record<FastCall["verb"], Verb>> = { state: stateVerb, start: startVerb, delete: deleteVerb, kill: killVerb, list: listVerb };
+const verbs: Partial<Record<FastCall["verb"], Verb>> = {
+  state: stateVerb,
+  start: startVerb,
+  delete: deleteVerb,
+  kill: killVerb,
+  list: listVerb,
+};
 
 export function runFast(call: FastCall, rawArgs: string[], io: MainIo = processIo): Promise<number> {
   return runFastWith(verbs, call, rawArgs, io);

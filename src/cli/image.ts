@@ -6,7 +6,16 @@ import { createdAgo, humanSize } from "./human";
 
 function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
-  return rows.map((r) => r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]! + 3))).join("").trimEnd()).join("\n") + "\n";
+  return (
+    rows
+      .map((r) =>
+        r
+          .map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]! + 3)))
+          .join("")
+          .trimEnd(),
+      )
+      .join("\n") + "\n"
+  );
 }
 
 /**
@@ -61,7 +70,10 @@ export default async function imageVerb(ctx: CliContext): Promise<number> {
       const all = imageList(root);
       if (ctx.argv.quiet === true) ctx.stdout([...new Set(all.map((i) => i.id))].map((id) => `${id}\n`).join(""));
       else if (ctx.argv.format === "json") ctx.stdout(JSON.stringify(all) + "\n");
-      else ctx.stdout(table([["IMAGE", "ID", "CREATED", "SIZE"], ...all.map((i) => [i.name, i.id, createdAgo(i.created), humanSize(i.size)])]));
+      else
+        ctx.stdout(
+          table([["IMAGE", "ID", "CREATED", "SIZE"], ...all.map((i) => [i.name, i.id, createdAgo(i.created), humanSize(i.size)])]),
+        );
       return 0;
     }
     case "inspect":
@@ -70,7 +82,13 @@ export default async function imageVerb(ctx: CliContext): Promise<number> {
     case "history": {
       const rows = imageHistory(root, need("IMAGE"));
       if (ctx.argv.format === "json") ctx.stdout(JSON.stringify(rows) + "\n");
-      else ctx.stdout(table([["CREATED", "CREATED BY", "SIZE", "COMMENT"], ...rows.map((r) => [createdAgo(r.created), r.createdBy, humanSize(r.size), r.comment ?? ""])]));
+      else
+        ctx.stdout(
+          table([
+            ["CREATED", "CREATED BY", "SIZE", "COMMENT"],
+            ...rows.map((r) => [createdAgo(r.created), r.createdBy, humanSize(r.size), r.comment ?? ""]),
+          ]),
+        );
       return 0;
     }
     case "rm":

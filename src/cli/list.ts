@@ -17,7 +17,10 @@ export default function listVerb(ctx: CliContext): number {
   } else {
     // runc's table (tabwriter, 3 spaces of padding), in one pass for the widths and one for
     // the text: with 500 containers the spread-and-map version was a visible part of `list`.
-    const rows = [["ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"], ...all.map((s) => [s.id, String(s.pid ?? 0), s.status, s.bundle, s.created, s.owner])];
+    const rows = [
+      ["ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"],
+      ...all.map((s) => [s.id, String(s.pid ?? 0), s.status, s.bundle, s.created, s.owner]),
+    ];
     const widths = [0, 0, 0, 0, 0];
     for (const r of rows) for (let c = 0; c < 5; c++) if (r[c]!.length > widths[c]!) widths[c] = r[c]!.length;
     let text = "";

@@ -122,12 +122,14 @@ function friendly(msg: string, rawArgs?: string[]): string {
     // Unknown flags were caught before yargs (unknownFlags): what yargs finds unknown here are
     // positionals the verb does not take (`start c1 c2`), not flags.
     const names = m[1]!.split(", ");
-    if (rawArgs && names.every((n) => rawArgs.includes(n))) return `unexpected argument${names.length > 1 ? "s" : ""} ${names.map((n) => JSON.stringify(n)).join(", ")}`;
+    if (rawArgs && names.every((n) => rawArgs.includes(n)))
+      return `unexpected argument${names.length > 1 ? "s" : ""} ${names.map((n) => JSON.stringify(n)).join(", ")}`;
     return `unknown flag ${names.map((n) => (n.length === 1 ? `-${n}` : `--${n}`)).join(", ")}`;
   }
   if ((m = /^Not enough non-option arguments: got (\d+), need at least (\d+)$/.exec(msg))) return "missing the <container-id> argument";
   if ((m = /^Unknown command: (.*)$/.exec(msg))) return `unknown command "${m[1]}"`;
-  if ((m = /^Invalid values:\s*Argument: (\S+), Given: (.*), Choices: (.*)$/s.exec(msg))) return `--${m[1]} ${m[2]!.trim().replace(/"/g, "")}: must be one of ${m[3]!.trim().replace(/"/g, "")}`;
+  if ((m = /^Invalid values:\s*Argument: (\S+), Given: (.*), Choices: (.*)$/s.exec(msg)))
+    return `--${m[1]} ${m[2]!.trim().replace(/"/g, "")}: must be one of ${m[3]!.trim().replace(/"/g, "")}`;
   if ((m = /^Not enough arguments following: (.*)$/.exec(msg))) return `--${m[1]} needs a value`;
   return msg.charAt(0).toLowerCase() + msg.slice(1);
 }
@@ -153,11 +155,18 @@ function givenValue(rawArgs: string[], name: string): string | undefined {
  */
 function checkFlagValues(def: CommandDef, argv: CliContext["argv"], rawArgs: string[], id: string | undefined): void {
   for (const name of [...Object.keys(globalOptions), ...Object.keys(def.options)]) {
-    if (Array.isArray(argv[name]) && !repeatable.has(name)) throw new BerthError({ op: def.name, id, field: `--${name}`, reason: "given more than once" });
+    if (Array.isArray(argv[name]) && !repeatable.has(name))
+      throw new BerthError({ op: def.name, id, field: `--${name}`, reason: "given more than once" });
   }
   const fds = argv["preserve-fds"];
   if (fds !== undefined && !(typeof fds === "number" && Number.isInteger(fds) && fds >= 0 && fds <= MAX_PRESERVE_FDS)) {
-    throw new BerthError({ op: def.name, id, field: "--preserve-fds", value: givenValue(rawArgs, "preserve-fds") ?? String(fds), reason: `must be a whole number from 0 to ${MAX_PRESERVE_FDS}` });
+    throw new BerthError({
+      op: def.name,
+      id,
+      field: "--preserve-fds",
+      value: givenValue(rawArgs, "preserve-fds") ?? String(fds),
+      reason: `must be a whole number from 0 to ${MAX_PRESERVE_FDS}`,
+    });
   }
 }
 
@@ -174,8 +183,16 @@ const helpWidth = (): number => Math.min(100, process.stdout.columns || 80);
 function helpAsked(rawArgs: string[], args: string[], verb: CommandDef | undefined, verbIndex: number): string | undefined {
   if (verb?.name === "help") {
     const topics = rawArgs.slice(verbIndex + 1).filter((a) => !a.startsWith("-"));
-    if (topics.length > 1) throw new BerthError({ op: "help", reason: `unexpected argument${topics.length > 2 ? "s" : ""} ${topics.slice(1).map((t) => JSON.stringify(t)).join(", ")}` });
-    if (topics.length === 0) return rawArgs.includes("--help") || rawArgs.includes("-h") ? verbHelp(verb, helpWidth()) : mainHelp(helpWidth());
+    if (topics.length > 1)
+      throw new BerthError({
+        op: "help",
+        reason: `unexpected argument${topics.length > 2 ? "s" : ""} ${topics
+          .slice(1)
+          .map((t) => JSON.stringify(t))
+          .join(", ")}`,
+      });
+    if (topics.length === 0)
+      return rawArgs.includes("--help") || rawArgs.includes("-h") ? verbHelp(verb, helpWidth()) : mainHelp(helpWidth());
     const def = commands.find((c) => c.name === topics[0]);
     if (!def) throw new BerthError({ op: "help", reason: `unknown command "${topics[0]}"` });
     return verbHelp(def, helpWidth());
@@ -226,9 +243,14 @@ export async function main(rawArgs: string[], io: MainIo = processIo): Promise<n
       });
     for (const def of commands) {
       const cmd = positionals[def.name] ? `${def.name} ${positionals[def.name]}` : def.name;
-      parser.command(cmd, def.describe, (y) => y.usage(`berth ${def.usage}\n\n${def.describe}`).options(def.options), (argv) => {
-        selected = { def, argv: argv as CliContext["argv"] };
-      });
+      parser.command(
+        cmd,
+        def.describe,
+        (y) => y.usage(`berth ${def.usage}\n\n${def.describe}`).options(def.options),
+        (argv) => {
+          selected = { def, argv: argv as CliContext["argv"] };
+        },
+      );
     }
     const argv = (await parser.parseAsync()) as Record<string, unknown>;
     for (const o of selected ? [argv, selected.argv as Record<string, unknown>] : [argv]) {
@@ -273,7 +295,10 @@ export async function main(rawArgs: string[], io: MainIo = processIo): Promise<n
     // Words after a "--" reach argv._; only exec and ps take them (their command and ps's args).
     const extra = selected.argv._.slice(1).map(String);
     if (extra.length > 0 && def.name !== "exec" && def.name !== "ps") {
-      throw new BerthError({ op: def.name, reason: `unexpected argument${extra.length > 1 ? "s" : ""} ${extra.map((a) => JSON.stringify(a)).join(", ")}` });
+      throw new BerthError({
+        op: def.name,
+        reason: `unexpected argument${extra.length > 1 ? "s" : ""} ${extra.map((a) => JSON.stringify(a)).join(", ")}`,
+      });
     }
     checkFlagValues(def, selected.argv, rawArgs, id);
     logger.debug(`${def.name}${id ? ` ${id}` : ""}: ${JSON.stringify(rawArgs)}`);

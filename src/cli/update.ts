@@ -13,13 +13,21 @@ const units: Record<string, number> = { "": 1, k: 1024, m: 1024 ** 2, g: 1024 **
 /** "512m" -> 536870912, as docker's units.RAMInBytes; "-1" stays -1. */
 export function parseBytes(id: string, flag: string, text: string): number {
   const m = /^(-?\d+(?:\.\d+)?)\s*([kmgtp]?)(?:i?b)?$/i.exec(text.trim());
-  if (!m) throw new BerthError({ op: "update", id, field: `--${flag}`, value: text, reason: "must be a size such as 512m or 1g (or -1 for no limit)" });
+  if (!m)
+    throw new BerthError({
+      op: "update",
+      id,
+      field: `--${flag}`,
+      value: text,
+      reason: "must be a size such as 512m or 1g (or -1 for no limit)",
+    });
   const n = Math.floor(Number(m[1]) * units[m[2]!.toLowerCase()]!);
   return n;
 }
 
 function parseInt10(id: string, flag: string, text: string): number {
-  if (!/^-?\d+$/.test(text.trim())) throw new BerthError({ op: "update", id, field: `--${flag}`, value: text, reason: "must be an integer" });
+  if (!/^-?\d+$/.test(text.trim()))
+    throw new BerthError({ op: "update", id, field: `--${flag}`, value: text, reason: "must be an integer" });
   return Number(text);
 }
 
@@ -27,13 +35,27 @@ export function resourcesFromFlags(id: string, argv: Record<string, unknown>): R
   const res: Resources = {};
   const str = (k: string) => (argv[k] === undefined ? undefined : String(argv[k]));
   const memory: NonNullable<Resources["memory"]> = {};
-  for (const [flag, key] of [["memory", "limit"], ["memory-reservation", "reservation"], ["memory-swap", "swap"], ["kernel-memory", "kernel"], ["kernel-memory-tcp", "kernelTCP"]] as const) {
+  for (const [flag, key] of [
+    ["memory", "limit"],
+    ["memory-reservation", "reservation"],
+    ["memory-swap", "swap"],
+    ["kernel-memory", "kernel"],
+    ["kernel-memory-tcp", "kernelTCP"],
+  ] as const) {
     const v = str(flag);
     if (v !== undefined) memory[key] = parseBytes(id, flag, v);
   }
   if (Object.keys(memory).length) res.memory = memory;
   const cpu: NonNullable<Resources["cpu"]> = {};
-  for (const [flag, key] of [["cpu-share", "shares"], ["cpu-quota", "quota"], ["cpu-period", "period"], ["cpu-burst", "burst"], ["cpu-rt-period", "realtimePeriod"], ["cpu-rt-runtime", "realtimeRuntime"], ["cpu-idle", "idle"]] as const) {
+  for (const [flag, key] of [
+    ["cpu-share", "shares"],
+    ["cpu-quota", "quota"],
+    ["cpu-period", "period"],
+    ["cpu-burst", "burst"],
+    ["cpu-rt-period", "realtimePeriod"],
+    ["cpu-rt-runtime", "realtimeRuntime"],
+    ["cpu-idle", "idle"],
+  ] as const) {
     const v = str(flag);
     if (v !== undefined) cpu[key] = parseInt10(id, flag, v);
   }
@@ -43,7 +65,8 @@ export function resourcesFromFlags(id: string, argv: Record<string, unknown>): R
   if (argv["pids-limit"] !== undefined) res.pids = { limit: parseInt10(id, "pids-limit", String(argv["pids-limit"])) };
   if (argv["blkio-weight"] !== undefined) res.blockIO = { weight: parseInt10(id, "blkio-weight", String(argv["blkio-weight"])) };
   for (const flag of ["l3-cache-schema", "mem-bw-schema"]) {
-    if (argv[flag] !== undefined) throw new BerthError({ op: "update", id, field: `--${flag}`, reason: "Intel RDT is not supported by this build of berth" });
+    if (argv[flag] !== undefined)
+      throw new BerthError({ op: "update", id, field: `--${flag}`, reason: "Intel RDT is not supported by this build of berth" });
   }
   return res;
 }
@@ -76,6 +99,10 @@ export default async function updateVerb(ctx: CliContext): Promise<number> {
   } else {
     patch = resourcesFromFlags(id, ctx.argv);
   }
-  await update(defaultRuntime(ctx.global.root, (m) => ctx.logger.warn(m)), id, patch);
+  await update(
+    defaultRuntime(ctx.global.root, (m) => ctx.logger.warn(m)),
+    id,
+    patch,
+  );
   return 0;
 }

@@ -4,7 +4,15 @@
  * driver, whatever flags the later call has, as runc reads its manager from its state). And the
  * cgroups room's errors as the user reads them, located at the config field or flag.
  */
-import { CgroupWriteError, openSystemdSession, ResourceError, SystemdConnectError, systemdCgroupDriver, SystemdError, type CgroupDriver } from "../cgroups";
+import {
+  CgroupWriteError,
+  openSystemdSession,
+  ResourceError,
+  SystemdConnectError,
+  systemdCgroupDriver,
+  SystemdError,
+  type CgroupDriver,
+} from "../cgroups";
 import { BerthError } from "../errors";
 import type { ContainerSummary } from "../state";
 import type { Runtime } from "./runtime";
@@ -29,9 +37,17 @@ export function cgroupError(op: string, id: string, err: unknown): unknown {
   if (err instanceof ResourceError) return new BerthError({ op, id, field: err.field, value: err.value, reason: err.reason });
   if (err instanceof CgroupWriteError) {
     const isErrno = /^E[A-Z0-9]+$/.test(err.code);
-    return new BerthError({ op, id, field: err.field, value: err.value, reason: `write ${err.file}${isErrno ? "" : `: ${err.code}`}`, errno: isErrno ? err.code : undefined });
+    return new BerthError({
+      op,
+      id,
+      field: err.field,
+      value: err.value,
+      reason: `write ${err.file}${isErrno ? "" : `: ${err.code}`}`,
+      errno: isErrno ? err.code : undefined,
+    });
   }
-  if (err instanceof SystemdError) return new BerthError({ op, id, field: err.field ?? "linux.cgroupsPath", reason: err.message, cause: err });
+  if (err instanceof SystemdError)
+    return new BerthError({ op, id, field: err.field ?? "linux.cgroupsPath", reason: err.message, cause: err });
   if (err instanceof SystemdConnectError) return new BerthError({ op, id, field: err.field, reason: err.reason, cause: err.original });
   return err;
 }

@@ -128,7 +128,12 @@ export function filesystemProblems(spec: Spec, bundleDir: string): Problem[] {
       if (statSync(rootfs).isDirectory()) rootfsOk = true;
       else out.push({ field: "root.path", value: rootPath, reason: `${rootfs}: is not a directory`, severity: "error" });
     } catch (err) {
-      out.push({ field: "root.path", value: rootPath, reason: `${rootfs}: ${words((err as NodeJS.ErrnoException).code ?? "EIO")}`, severity: "error" });
+      out.push({
+        field: "root.path",
+        value: rootPath,
+        reason: `${rootfs}: ${words((err as NodeJS.ErrnoException).code ?? "EIO")}`,
+        severity: "error",
+      });
     }
     // An image bundle's rootfs is empty until create mounts the image's layers there.
     if (rootfsOk && !image) {
@@ -144,7 +149,12 @@ export function filesystemProblems(spec: Spec, bundleDir: string): Problem[] {
       statfsSync(source);
       statSync(source);
     } catch (err) {
-      out.push({ field: `mounts[${i}].source`, value: m.source, reason: `${source}: ${words((err as NodeJS.ErrnoException).code ?? "EIO")}`, severity: "error" });
+      out.push({
+        field: `mounts[${i}].source`,
+        value: m.source,
+        reason: `${source}: ${words((err as NodeJS.ErrnoException).code ?? "EIO")}`,
+        severity: "error",
+      });
     }
   });
   const limit = spec.linux?.resources?.memory?.limit;

@@ -26,7 +26,11 @@ export interface CheckReport {
   host?: Omit<HostFacts, "seccomp"> & { seccomp: Omit<HostFacts["seccomp"], "unknownSyscalls"> };
 }
 
-export function checkBundle(bundle: string | undefined, facts: () => HostFacts = gatherHostFacts, netLinks: () => NetLink[] = runtimeLinks): CheckReport {
+export function checkBundle(
+  bundle: string | undefined,
+  facts: () => HostFacts = gatherHostFacts,
+  netLinks: () => NetLink[] = runtimeLinks,
+): CheckReport {
   const dir = bundleDir(bundle);
   const config = `${dir}/config.json`;
   const read = readConfig(dir, "check");
@@ -44,7 +48,12 @@ export function checkBundle(bundle: string | undefined, facts: () => HostFacts =
         try {
           host.netLinks = netLinks();
         } catch (err) {
-          problems.push({ field: "linux.netDevices", reason: `not checked: ${err instanceof Error ? err.message : String(err)}`, severity: "warning", source: "host" });
+          problems.push({
+            field: "linux.netDevices",
+            reason: `not checked: ${err instanceof Error ? err.message : String(err)}`,
+            severity: "warning",
+            source: "host",
+          });
         }
       }
       const seen = new Set(problems.map((p) => `${p.field}\u0000${p.reason}`));

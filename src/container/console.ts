@@ -27,13 +27,29 @@ export interface ReceivedTerminal {
  * send the master, and a console socket is only for a detached process with a terminal.
  * Returns the console socket's absolute path (relative to the cwd, as runc resolves it).
  */
-export function checkTerminalOptions(op: string, id: string, o: { terminal: boolean; detach: boolean; consoleSocket?: string }): string | undefined {
+export function checkTerminalOptions(
+  op: string,
+  id: string,
+  o: { terminal: boolean; detach: boolean; consoleSocket?: string },
+): string | undefined {
   const socket = o.consoleSocket === "" ? undefined : o.consoleSocket;
   if (o.terminal && o.detach && socket === undefined) {
-    throw new BerthError({ op, id, field: "process.terminal", value: true, reason: "cannot allocate a terminal if berth will detach without a console socket (--console-socket)" });
+    throw new BerthError({
+      op,
+      id,
+      field: "process.terminal",
+      value: true,
+      reason: "cannot allocate a terminal if berth will detach without a console socket (--console-socket)",
+    });
   }
   if (socket !== undefined && (!o.detach || !o.terminal)) {
-    throw new BerthError({ op, id, field: "--console-socket", value: socket, reason: "cannot use a console socket if berth will not detach or allocate a terminal (process.terminal)" });
+    throw new BerthError({
+      op,
+      id,
+      field: "--console-socket",
+      value: socket,
+      reason: "cannot use a console socket if berth will not detach or allocate a terminal (process.terminal)",
+    });
   }
   return socket === undefined ? undefined : resolve(socket);
 }
@@ -43,9 +59,16 @@ export function checkTerminalOptions(op: string, id: string, o: { terminal: bool
  * return it for the relay. Throws a BerthError at --console-socket when the socket cannot
  * take it; the caller then kills the process.
  */
-export function takeTerminal(rt: Runtime, op: string, id: string, msg: { fd?: number; detail: string }, dest: { consoleSocket?: string; keep: boolean }): ReceivedTerminal | undefined {
+export function takeTerminal(
+  rt: Runtime,
+  op: string,
+  id: string,
+  msg: { fd?: number; detail: string },
+  dest: { consoleSocket?: string; keep: boolean },
+): ReceivedTerminal | undefined {
   const { native } = rt;
-  if (msg.fd === undefined) throw new BerthError({ op, id, field: "process.terminal", reason: "berth-init sent no pty master", internal: true });
+  if (msg.fd === undefined)
+    throw new BerthError({ op, id, field: "process.terminal", reason: "berth-init sent no pty master", internal: true });
   if (dest.keep) return { fd: msg.fd, name: msg.detail };
   try {
     if (dest.consoleSocket === undefined || !native.unixSendFd) {
@@ -55,7 +78,15 @@ export function takeTerminal(rt: Runtime, op: string, id: string, msg: { fd?: nu
       native.unixSendFd(dest.consoleSocket, Buffer.from(msg.detail || "/dev/ptmx"), msg.fd);
     } catch (err) {
       const e = err as NodeJS.ErrnoException;
-      throw new BerthError({ op, id, field: "--console-socket", value: dest.consoleSocket, reason: "cannot send the terminal to the console socket", syscall: e.syscall, errno: e.code ?? "EIO" });
+      throw new BerthError({
+        op,
+        id,
+        field: "--console-socket",
+        value: dest.consoleSocket,
+        reason: "cannot send the terminal to the console socket",
+        syscall: e.syscall,
+        errno: e.code ?? "EIO",
+      });
     }
     return undefined;
   } finally {
@@ -81,9 +112,14 @@ interface RelayIo {
  * signals: ^C is a byte for its pty, which sends SIGINT to its foreground group). The
  * caller's size is copied to the master now and on every SIGWINCH.
  */
-export function relayTerminal(native: LifecycleNative, master: ReceivedTerminal, io: RelayIo = { stdin: process.stdin, stdout: process.stdout }): TerminalRelay {
+export function relayTerminal(
+  native: LifecycleNative,
+  master: ReceivedTerminal,
+  io: RelayIo = { stdin: process.stdin, stdout: process.stdout },
+): TerminalRelay {
   const { stdin, stdout } = io;
-  const sized = [stdout, stdin].find((s) => (s as tty.WriteStream).isTTY && typeof (s as tty.WriteStream).getWindowSize === "function") as tty.WriteStream | undefined;
+  const sized = [stdout, stdin].find((s) => (s as tty.WriteStream).isTTY && typeof (s as tty.WriteStream).getWindowSize === "function") as
+    tty.WriteStream | undefined;
   const resize = () => {
     if (!sized || !native.ttySetSize) return;
     try {

@@ -58,7 +58,16 @@ export function launchInit(ctx: CreateContext, plan: LaunchPlan, inputs: ChildIn
   const cgroupFd = placed.intoUnified ? placed.cgroupFd : undefined;
   const before = placed.memorySet ? memoryPressure(placed.memorySet) : undefined;
   const memory = placed.memorySet && before ? { set: placed.memorySet, before } : undefined;
-  const launched = native.launch({ initPath: native.berthInitPath(), plan: encodePlan(plan.ops), fds: inputs.fds, cloneFlags: plan.cloneFlags, cgroupFd, pidnsFd: inputs.pidnsFd, usernsFd: inputs.slots.userns, faultOp });
+  const launched = native.launch({
+    initPath: native.berthInitPath(),
+    plan: encodePlan(plan.ops),
+    fds: inputs.fds,
+    cloneFlags: plan.cloneFlags,
+    cgroupFd,
+    pidnsFd: inputs.pidnsFd,
+    usernsFd: inputs.slots.userns,
+    faultOp,
+  });
   undo.push(`kill berth-init (pid ${launched.pid})`, () => {
     try {
       try {
@@ -88,7 +97,8 @@ export function launchInit(ctx: CreateContext, plan: LaunchPlan, inputs: ChildIn
   faultPoint("create", id, "launch berth-init");
   // runtime.md "Lifecycle": a failure from here on destroys the container, and then the
   // poststop hooks run (warnings only).
-  if ((spec.hooks?.poststop?.length ?? 0) > 0) undo.after.push(() => runPoststop(rt, "create", { spec, id, bundle: bundle.dir, pid: launched.pid }));
+  if ((spec.hooks?.poststop?.length ?? 0) > 0)
+    undo.after.push(() => runPoststop(rt, "create", { spec, id, bundle: bundle.dir, pid: launched.pid }));
   return { ...launched, closeSync, memory };
 }
 
@@ -135,7 +145,14 @@ function writeIdMap(id: string, pid: number, kind: "uid" | "gid", maps: { contai
   try {
     writeFileSync(`/proc/${pid}/${kind}_map`, mapText(maps));
   } catch (err) {
-    throw new BerthError({ op: "create", id, field: `linux.${kind}Mappings`, reason: `write /proc/${pid}/${kind}_map`, errno: (err as NodeJS.ErrnoException).code ?? "EIO", cause: err });
+    throw new BerthError({
+      op: "create",
+      id,
+      field: `linux.${kind}Mappings`,
+      reason: `write /proc/${pid}/${kind}_map`,
+      errno: (err as NodeJS.ErrnoException).code ?? "EIO",
+      cause: err,
+    });
   }
 }
 
@@ -146,7 +163,14 @@ export interface ServedInit {
 }
 
 /** What the parent must do before berth-init's ops run: place it, hand it to the driver, map its ids. */
-async function releaseInit(ctx: CreateContext, cgroups: CgroupDriver, plan: LaunchPlan, placed: PlacedCgroups, cgroupPath: string, launched: LaunchedInit): Promise<string[]> {
+async function releaseInit(
+  ctx: CreateContext,
+  cgroups: CgroupDriver,
+  plan: LaunchPlan,
+  placed: PlacedCgroups,
+  cgroupPath: string,
+  launched: LaunchedInit,
+): Promise<string[]> {
   const { rt, id, undo, creating } = ctx;
   const { native, store } = rt;
   let cgroupDirs = placed.placement.created;
@@ -166,7 +190,9 @@ async function releaseInit(ctx: CreateContext, cgroups: CgroupDriver, plan: Laun
   };
   const record = (dirs: string[]) => store.writeSummary(summaryOf({ ...creating, cgroupDirs: dirs }));
   const warn = (m: string) => rt.warn(`create ${id}: ${m}`);
-  const adopted = await cgroupErrorsAsync("create", id, () => placed.lease.adopt({ pid: launched.pid, path: cgroupPath, placement: placed.placement, undo, stopInit, warn, record }));
+  const adopted = await cgroupErrorsAsync("create", id, () =>
+    placed.lease.adopt({ pid: launched.pid, path: cgroupPath, placement: placed.placement, undo, stopInit, warn, record }),
+  );
   if (adopted) cgroupDirs = adopted;
   if (plan.userns) {
     writeIdMap(id, launched.pid, "uid", plan.userns.uidMappings);
@@ -179,7 +205,16 @@ async function releaseInit(ctx: CreateContext, cgroups: CgroupDriver, plan: Laun
   return cgroupDirs;
 }
 
-export async function serveCreate(ctx: CreateContext, cgroups: CgroupDriver, plan: LaunchPlan, placed: PlacedCgroups, cgroupPath: string, launched: LaunchedInit, consoleSocket: string | undefined, seccomp: PreparedSeccomp): Promise<ServedInit> {
+export async function serveCreate(
+  ctx: CreateContext,
+  cgroups: CgroupDriver,
+  plan: LaunchPlan,
+  placed: PlacedCgroups,
+  cgroupPath: string,
+  launched: LaunchedInit,
+  consoleSocket: string | undefined,
+  seccomp: PreparedSeccomp,
+): Promise<ServedInit> {
   const { rt, opts, id, spec, bundle, undo } = ctx;
   const { native } = rt;
   let terminal: ReceivedTerminal | undefined;

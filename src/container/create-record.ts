@@ -11,7 +11,13 @@ import { notReadyError, type LaunchedInit } from "./create-init";
 import { procStat } from "./proc";
 import { faultPoint } from "../fault";
 
-export async function writeCreatedRecord(ctx: CreateContext, launched: LaunchedInit, plan: LaunchPlan, hasStartResult: boolean, cgroupDirs: string[]): Promise<ContainerRecord> {
+export async function writeCreatedRecord(
+  ctx: CreateContext,
+  launched: LaunchedInit,
+  plan: LaunchPlan,
+  hasStartResult: boolean,
+  cgroupDirs: string[],
+): Promise<ContainerRecord> {
   const { rt, opts, id, undo, creating } = ctx;
   const stat = procStat(launched.pid);
   if (!stat) throw await notReadyError(ctx, launched);
@@ -20,7 +26,9 @@ export async function writeCreatedRecord(ctx: CreateContext, launched: LaunchedI
     status: "created",
     pidStartTime: stat.startTime,
     cgroupDirs,
-    startHookOps: hasStartResult ? plan.ops.flatMap((o, i) => (o.op === "runHook" && o.origin.startsWith("hooks.startContainer") ? [i] : [])) : undefined,
+    startHookOps: hasStartResult
+      ? plan.ops.flatMap((o, i) => (o.op === "runHook" && o.origin.startsWith("hooks.startContainer") ? [i] : []))
+      : undefined,
     userns: plan.userns,
   };
   rt.store.write(record);
@@ -33,7 +41,15 @@ export async function writeCreatedRecord(ctx: CreateContext, launched: LaunchedI
       // so durability buys nothing here (atomic.ts).
       writeFileAtomic(pidFile, String(launched.pid), 0o644, PID_FILE_WRITE);
     } catch (err) {
-      throw new BerthError({ op: "create", id, field: "--pid-file", value: opts.pidFile, reason: "write", errno: (err as NodeJS.ErrnoException).code ?? "EIO", cause: err });
+      throw new BerthError({
+        op: "create",
+        id,
+        field: "--pid-file",
+        value: opts.pidFile,
+        reason: "write",
+        errno: (err as NodeJS.ErrnoException).code ?? "EIO",
+        cause: err,
+      });
     }
     undo.push(`remove ${pidFile}`, () => {
       if (existsSync(pidFile)) unlinkSync(pidFile);

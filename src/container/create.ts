@@ -119,7 +119,17 @@ async function createLocked(rt: Runtime, opts: CreateOptions, undo: Undo): Promi
   // 2. Check the host: what it cannot do is refused now, at the field that asks for it.
   const host = checkHost({ rt, opts, id, spec });
   const rootfs = resolve(bundle.dir, spec.root!.path);
-  const ctx: CreateContext = { rt, opts, id, bundle, spec, rootfs, undo, creating: creatingRecord(id, bundle.dir, spec, rootfs), parentFds: new ParentFds() };
+  const ctx: CreateContext = {
+    rt,
+    opts,
+    id,
+    bundle,
+    spec,
+    rootfs,
+    undo,
+    creating: creatingRecord(id, bundle.dir, spec, rootfs),
+    parentFds: new ParentFds(),
+  };
   // A "creating" record, before anything is made on the host, and kept up to date until
   // "created": if create is killed, `delete --force` finds from it what to remove.
   rt.store.write(ctx.creating, false);
@@ -138,7 +148,14 @@ async function createLocked(rt: Runtime, opts: CreateOptions, undo: Undo): Promi
     const placed = await placeCgroups(ctx, cgroups, layout, planned);
     const hostMounts = recordHostMounts(ctx);
     // What delete must find if create is killed from here on: the cgroups and host mounts.
-    Object.assign(ctx.creating, { cgroupDirs: placed.placement.created, cgroupShared: placed.cgroupShared.length ? placed.cgroupShared : undefined, cgroupPath: planned.cgroupPath, cgroupUnified: placed.placement.unified, systemdUnit: placed.lease.unit, hostMounts });
+    Object.assign(ctx.creating, {
+      cgroupDirs: placed.placement.created,
+      cgroupShared: placed.cgroupShared.length ? placed.cgroupShared : undefined,
+      cgroupPath: planned.cgroupPath,
+      cgroupUnified: placed.placement.unified,
+      systemdUnit: placed.lease.unit,
+      hostMounts,
+    });
     rt.store.writeSummary(summaryOf(ctx.creating));
     faultPoint("create", id, "record cgroups and mounts");
     // 8. Launch berth-init.

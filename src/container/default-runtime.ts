@@ -7,5 +7,11 @@ import type { LifecycleNative, Runtime } from "./runtime";
 
 export function defaultRuntime(root: string, warn: (msg: string) => void = () => undefined): Runtime {
   const surface: LifecycleNative = native.nativeSurface;
-  return { native: surface, store: new StateStore(root, (fd, op, nb) => surface.flock(fd, op, nb)), cgroups: fsCgroupDriver, hostFacts: gatherHostFactsAndLayout, warn };
+  return {
+    native: surface,
+    store: new StateStore(root, (fd, op, nb) => surface.flock(fd, op, nb)),
+    cgroups: fsCgroupDriver,
+    hostFacts: gatherHostFactsAndLayout,
+    warn,
+  };
 }

@@ -64,7 +64,13 @@ async function destroyLocked(rt: Runtime, id: string, force: boolean): Promise<v
       // task that way (no --force), and nothing of the user's program has run yet. A
       // deliberate deviation, recorded in docs/conformance-suite.md.
       // A "creating" record whose create was killed is the same: nothing of the user's has run.
-      if (!force && status !== "created" && status !== "creating") throw new BerthError({ code: "container-state", op: "delete", id, reason: `cannot delete container ${id} that is not stopped: ${status}` });
+      if (!force && status !== "created" && status !== "creating")
+        throw new BerthError({
+          code: "container-state",
+          op: "delete",
+          id,
+          reason: `cannot delete container ${id} that is not stopped: ${status}`,
+        });
       await killAndWait(rt, record);
       faultPoint("delete", id, "kill the container");
     }
@@ -90,7 +96,12 @@ export async function killAndWait(rt: Runtime, record: ContainerRecord): Promise
     // Frozen in a v1 freezer cgroup berth did not make (moved there by someone else), the
     // process cannot die until its owner thaws it: say so now rather than wait for ever.
     const stuck = foreignFreezer(record);
-    if (stuck) throw new BerthError({ op: "delete", id: record.id, reason: `its process ${record.pid} is in a frozen cgroup berth did not create (${stuck}): SIGKILL takes effect once that is thawed` });
+    if (stuck)
+      throw new BerthError({
+        op: "delete",
+        id: record.id,
+        reason: `its process ${record.pid} is in a frozen cgroup berth did not create (${stuck}): SIGKILL takes effect once that is thawed`,
+      });
     await rt.native.pidfdPollExit(pidfd);
   } finally {
     rt.native.closeFd(pidfd);
@@ -143,7 +154,14 @@ async function removeOwned(rt: Runtime, record: ContainerRecord): Promise<void> 
   faultPoint("delete", record.id, "remove cgroups");
   if (record.hostMounts && rt.native.umount) {
     const failed = unmountContainerMounts(rt.native.umount, record.hostMounts.root, record.hostMounts.before);
-    if (failed.length) throw new BerthError({ op: "delete", id: record.id, field: failed[0]!.mountPoint, reason: "unmount the container's mount in the host's mount namespace", errno: failed[0]!.code });
+    if (failed.length)
+      throw new BerthError({
+        op: "delete",
+        id: record.id,
+        field: failed[0]!.mountPoint,
+        reason: "unmount the container's mount in the host's mount namespace",
+        errno: failed[0]!.code,
+      });
   }
   faultPoint("delete", record.id, "unmount");
   unmountImageRootfs(rt.native, record.id, record.config);

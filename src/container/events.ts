@@ -24,7 +24,8 @@ export interface ContainerEvent {
 
 function running(rt: Runtime, id: string): ContainerSummary {
   const record = rt.store.readSummary("events", id);
-  if (liveStatus(rt.store, record) === "stopped") throw new BerthError({ op: "events", id, code: "container-not-running", reason: `container with id ${id} is not running` });
+  if (liveStatus(rt.store, record) === "stopped")
+    throw new BerthError({ op: "events", id, code: "container-not-running", reason: `container with id ${id} is not running` });
   return record;
 }
 
@@ -40,7 +41,7 @@ export function oomCount(rt: Runtime, id: string): bigint {
 
 /** Go's time.ParseDuration for the units a user gives: "5s", "100ms", "1m30s", "1.5s". */
 export function parseInterval(id: string, text: string): number {
-  const units: Record<string, number> = { ns: 1e-6, us: 1e-3, "µs": 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+  const units: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
   const re = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/y;
   let ms = 0;
   let pos = 0;
@@ -51,7 +52,8 @@ export function parseInterval(id: string, text: string): number {
     ms += Number(m[1]) * units[m[2]!]!;
     pos = re.lastIndex;
   }
-  if (text === "" || pos !== text.length || ms <= 0) throw new BerthError({ op: "events", id, field: "--interval", value: text, reason: "must be a positive duration such as 5s or 500ms" });
+  if (text === "" || pos !== text.length || ms <= 0)
+    throw new BerthError({ op: "events", id, field: "--interval", value: text, reason: "must be a positive duration such as 5s or 500ms" });
   return ms;
 }
 
@@ -64,12 +66,19 @@ export function parseInterval(id: string, text: string): number {
  * on), an abort must not leave that thread behind, so the pidfd is polled without blocking,
  * every 100 ms at most.
  */
-export async function events(rt: Runtime, id: string, intervalMs: number, emit: (e: ContainerEvent) => void, signal?: AbortSignal): Promise<void> {
+export async function events(
+  rt: Runtime,
+  id: string,
+  intervalMs: number,
+  emit: (e: ContainerEvent) => void,
+  signal?: AbortSignal,
+): Promise<void> {
   const record = running(rt, id);
   const set = cgroupSetOf(record);
   const cgroups = cgroupDriverOf(rt, record);
   const pidfd = openInit(rt, record);
-  if (pidfd === undefined) throw new BerthError({ op: "events", id, code: "container-not-running", reason: `container with id ${id} is not running` });
+  if (pidfd === undefined)
+    throw new BerthError({ op: "events", id, code: "container-not-running", reason: `container with id ${id} is not running` });
   let exited = false;
   const poll = signal ? rt.native.pidfdWait?.bind(rt.native) : undefined;
   let stopped = false; // the loop below is over: the poller must not touch the pidfd again

@@ -15,9 +15,28 @@
 import { closeSync, constants as fsConstants, openSync } from "node:fs";
 import { constants as osConstants } from "node:os";
 import { join, resolve } from "node:path";
-import { cgroupPathFor, detectCgroups, parseSubCgroups, resolveSubCgroup, SubCgroupError, v1MountPoints, type SubCgroups } from "../cgroups";
+import {
+  cgroupPathFor,
+  detectCgroups,
+  parseSubCgroups,
+  resolveSubCgroup,
+  SubCgroupError,
+  v1MountPoints,
+  type SubCgroups,
+} from "../cgroups";
 import { BerthError, problemsError, type Problem } from "../errors";
-import { buildExecPlan, capabilityHostProblems, encodePlan, execJoins, execNamespaceOrder, nsProcName, SYNC, type HostFacts, type ExecPlan, type NamespaceFact } from "../plan";
+import {
+  buildExecPlan,
+  capabilityHostProblems,
+  encodePlan,
+  execJoins,
+  execNamespaceOrder,
+  nsProcName,
+  SYNC,
+  type HostFacts,
+  type ExecPlan,
+  type NamespaceFact,
+} from "../plan";
 import { capabilityNumbers, parseJson, validateProcess, type NamespaceType, type Process, type Spec } from "../spec";
 import type { ContainerRecord } from "../state";
 import { PID_FILE_WRITE, writeFileAtomic } from "../state";
@@ -81,7 +100,8 @@ const OP = "exec";
 const relayed = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGWINCH", "SIGCONT"] as const;
 
 function parseId(id: string, text: string, field: string): number {
-  if (!/^\d+$/.test(text) || Number(text) > 0xffffffff) throw new BerthError({ op: OP, id, field, value: text, reason: "must be a numeric id" });
+  if (!/^\d+$/.test(text) || Number(text) > 0xffffffff)
+    throw new BerthError({ op: OP, id, field, value: text, reason: "must be a numeric id" });
   return Number(text);
 }
 
@@ -117,7 +137,8 @@ export function processFromArgs(id: string, config: Spec, a: ExecArgs, warnings:
   const user = { ...p.user };
   if (a.user) {
     const [u, g, ...rest] = a.user.split(":");
-    if (rest.length || u === undefined || u === "") throw new BerthError({ op: OP, id, field: "--user", value: a.user, reason: "must be <uid>[:<gid>]" });
+    if (rest.length || u === undefined || u === "")
+      throw new BerthError({ op: OP, id, field: "--user", value: a.user, reason: "must be <uid>[:<gid>]" });
     user.uid = parseId(id, u, "--user");
     if (g !== undefined) user.gid = parseId(id, g, "--user");
   }
@@ -180,7 +201,6 @@ function loadProcess(rt: Runtime, opts: ExecOptions, record: ContainerRecord): P
   return proc;
 }
 
-
 /** `fn`, with a SubCgroupError (a --cgroup path that is absolute, has "..", or leaves the container's cgroup) as the flag's error. */
 function asCgroupFlag<T>(id: string, fn: () => T): T {
   try {
@@ -192,7 +212,11 @@ function asCgroupFlag<T>(id: string, fn: () => T): T {
 }
 
 /** One cgroup directory per hierarchy, for the process: the container's, or --cgroup's (inside it). */
-export function execCgroupDirs(id: string, record: ContainerRecord, subs: SubCgroups = { byController: new Map() }): { v1: string[]; unified?: string } {
+export function execCgroupDirs(
+  id: string,
+  record: ContainerRecord,
+  subs: SubCgroups = { byController: new Map() },
+): { v1: string[]; unified?: string } {
   const layout = detectCgroups();
   const path = record.cgroupPath ?? cgroupPathFor(record.config.linux?.cgroupsPath, id);
   // --cgroup: a bare path is for every hierarchy; "cpu,memory:sub" for the named controllers.
@@ -201,13 +225,16 @@ export function execCgroupDirs(id: string, record: ContainerRecord, subs: SubCgr
     for (const c of controllers) if (byController.has(c)) return byController.get(c);
     return all;
   };
-  const checked = (dir: string, s: { arg: string; path: string } | undefined): string => (s === undefined ? dir : asCgroupFlag(id, () => resolveSubCgroup(dir, s)));
+  const checked = (dir: string, s: { arg: string; path: string } | undefined): string =>
+    s === undefined ? dir : asCgroupFlag(id, () => resolveSubCgroup(dir, s));
   const v1 = v1MountPoints(layout).map((mp) => {
     const h = layout.v1Hierarchies.find((x) => x.mountPoint === mp);
     const controllers = (h?.data ?? "").split(",").map((o) => o.replace(/^name=/, ""));
     return checked(join(mp, path), sub(controllers));
   });
-  const unified = layout.v2Mount ? checked(join(layout.v2Mount, path), byController.size && layout.mode === "unified" ? sub([...byController.keys()]) : all) : undefined;
+  const unified = layout.v2Mount
+    ? checked(join(layout.v2Mount, path), byController.size && layout.mode === "unified" ? sub([...byController.keys()]) : all)
+    : undefined;
   return { v1, unified };
 }
 
@@ -233,12 +260,21 @@ export async function exec(rt: Runtime, opts: ExecOptions): Promise<Execed> {
     const prepared = rt.store.withLock(OP, id, () => {
       const record = rt.store.read(OP, id);
       const status = liveStatus(rt.store, record);
-      if (status === "stopped") throw new BerthError({ code: "container-not-running", op: OP, id, reason: "cannot exec in a stopped container" });
-      if (status === "creating") throw new BerthError({ code: "container-state", op: OP, id, reason: "cannot exec in a container whose create has not finished" });
-      if (status === "paused" && !opts.ignorePaused) throw new BerthError({ code: "container-paused", op: OP, id, reason: "cannot exec in a paused container (use --ignore-paused to override)" });
+      if (status === "stopped")
+        throw new BerthError({ code: "container-not-running", op: OP, id, reason: "cannot exec in a stopped container" });
+      if (status === "creating")
+        throw new BerthError({ code: "container-state", op: OP, id, reason: "cannot exec in a container whose create has not finished" });
+      if (status === "paused" && !opts.ignorePaused)
+        throw new BerthError({
+          code: "container-paused",
+          op: OP,
+          id,
+          reason: "cannot exec in a paused container (use --ignore-paused to override)",
+        });
       const proc = loadProcess(rt, opts, record);
       const initFd = openInit(rt, record);
-      if (initFd === undefined) throw new BerthError({ code: "container-not-running", op: OP, id, reason: "cannot exec in a stopped container" });
+      if (initFd === undefined)
+        throw new BerthError({ code: "container-not-running", op: OP, id, reason: "cannot exec in a stopped container" });
       try {
         const facts: NamespaceFact[] = execNamespaceOrder.map((type) => ({
           type,
@@ -257,7 +293,8 @@ export async function exec(rt: Runtime, opts: ExecOptions): Promise<Execed> {
           parentFds.push(nsFds[type]!);
         }
         // The fds were opened by pid: make sure that pid was still the init afterwards.
-        if (!isAlive(record.pid, record.pidStartTime)) throw new BerthError({ code: "container-not-running", op: OP, id, reason: "cannot exec in a stopped container" });
+        if (!isAlive(record.pid, record.pidStartTime))
+          throw new BerthError({ code: "container-not-running", op: OP, id, reason: "cannot exec in a stopped container" });
         return { record, process: proc, joins, nsFds };
       } finally {
         native.closeFd(initFd);
@@ -284,7 +321,13 @@ function orStopped(id: string, record: ContainerRecord, err: unknown): unknown {
 type Prepared = { record: ContainerRecord; process: Process; joins: NamespaceType[]; nsFds: Partial<Record<NamespaceType, number>> };
 type Current = { pid: number; pidfd: number };
 
-async function launchExec(rt: Runtime, opts: ExecOptions, prepared: Prepared, parentFds: number[], subCgroups: SubCgroups): Promise<Execed> {
+async function launchExec(
+  rt: Runtime,
+  opts: ExecOptions,
+  prepared: Prepared,
+  parentFds: number[],
+  subCgroups: SubCgroups,
+): Promise<Execed> {
   const { native } = rt;
   const { consoleSocket, facts } = checkExecHost(rt, opts, prepared.process);
   // The container's seccomp filter, compiled as create compiles it.
@@ -301,13 +344,52 @@ async function launchExec(rt: Runtime, opts: ExecOptions, prepared: Prepared, pa
 /** The terminal options and what this host cannot give the process, refused before the launch. */
 function checkExecHost(rt: Runtime, opts: ExecOptions, proc: Process): { consoleSocket?: string; facts: HostFacts } {
   const { id } = opts;
-  const consoleSocket = checkTerminalOptions(OP, id, { terminal: proc.terminal === true, detach: opts.detach === true, consoleSocket: opts.consoleSocket });
-  if (consoleSocket !== undefined && !rt.native.unixSendFd) throw new BerthError({ op: OP, id, field: "--console-socket", value: opts.consoleSocket, reason: "sending the terminal is not available in this build of berth" });
+  const consoleSocket = checkTerminalOptions(OP, id, {
+    terminal: proc.terminal === true,
+    detach: opts.detach === true,
+    consoleSocket: opts.consoleSocket,
+  });
+  if (consoleSocket !== undefined && !rt.native.unixSendFd)
+    throw new BerthError({
+      op: OP,
+      id,
+      field: "--console-socket",
+      value: opts.consoleSocket,
+      reason: "sending the terminal is not available in this build of berth",
+    });
   const facts = rt.hostFacts();
-  if (proc.apparmorProfile && !facts.apparmor) throw new BerthError({ op: OP, id, field: "process.apparmorProfile", value: proc.apparmorProfile, reason: "AppArmor is not enabled on this host" });
-  if (proc.apparmorProfile) throw new BerthError({ op: OP, id, field: "process.apparmorProfile", value: proc.apparmorProfile, reason: "AppArmor profiles are not supported by this build of berth" });
-  if (proc.selinuxLabel && !facts.selinux) throw new BerthError({ op: OP, id, field: "process.selinuxLabel", value: proc.selinuxLabel, reason: "SELinux is not enabled on this host" });
-  if (proc.selinuxLabel) throw new BerthError({ op: OP, id, field: "process.selinuxLabel", value: proc.selinuxLabel, reason: "SELinux labels are not supported by this build of berth" });
+  if (proc.apparmorProfile && !facts.apparmor)
+    throw new BerthError({
+      op: OP,
+      id,
+      field: "process.apparmorProfile",
+      value: proc.apparmorProfile,
+      reason: "AppArmor is not enabled on this host",
+    });
+  if (proc.apparmorProfile)
+    throw new BerthError({
+      op: OP,
+      id,
+      field: "process.apparmorProfile",
+      value: proc.apparmorProfile,
+      reason: "AppArmor profiles are not supported by this build of berth",
+    });
+  if (proc.selinuxLabel && !facts.selinux)
+    throw new BerthError({
+      op: OP,
+      id,
+      field: "process.selinuxLabel",
+      value: proc.selinuxLabel,
+      reason: "SELinux is not enabled on this host",
+    });
+  if (proc.selinuxLabel)
+    throw new BerthError({
+      op: OP,
+      id,
+      field: "process.selinuxLabel",
+      value: proc.selinuxLabel,
+      reason: "SELinux labels are not supported by this build of berth",
+    });
   return { consoleSocket, facts };
 }
 
@@ -320,7 +402,13 @@ interface PlannedExec {
   parentJoin: string[];
 }
 
-function planExec(opts: ExecOptions, prepared: Prepared, subCgroups: SubCgroups, prepSeccomp: PreparedSeccomp, parentFds: number[]): PlannedExec {
+function planExec(
+  opts: ExecOptions,
+  prepared: Prepared,
+  subCgroups: SubCgroups,
+  prepSeccomp: PreparedSeccomp,
+  parentFds: number[],
+): PlannedExec {
   const { id } = opts;
   const { record, process: proc, joins } = prepared;
   const { seccomp } = prepSeccomp;
@@ -338,14 +426,27 @@ function planExec(opts: ExecOptions, prepared: Prepared, subCgroups: SubCgroups,
   // Paused, nothing is cloned into the frozen cgroup: the parent moves berth-init in.
   const intoUnified = !paused && dirs.unified !== undefined && record.cgroupDirs.includes(dirs.unified);
   const unifiedCgroup = dirs.unified !== undefined && !intoUnified ? dirs.unified : undefined;
-  const plan: ExecPlan = buildExecPlan({ process: proc, joins, seccomp, capLastCap: capLastCap(), root, v1Cgroups: dirs.v1, unifiedCgroup, parentJoins: paused });
+  const plan: ExecPlan = buildExecPlan({
+    process: proc,
+    joins,
+    seccomp,
+    capLastCap: capLastCap(),
+    root,
+    v1Cgroups: dirs.v1,
+    unifiedCgroup,
+    parentJoins: paused,
+  });
 
   let cgroupFd: number | undefined;
   if (dirs.unified && intoUnified) {
     try {
       cgroupFd = openSync(dirs.unified, fsConstants.O_RDONLY | fsConstants.O_DIRECTORY);
     } catch (err) {
-      throw orStopped(id, record, new BerthError({ op: OP, id, field: dirs.unified, reason: "open", errno: (err as NodeJS.ErrnoException).code ?? "EIO" }));
+      throw orStopped(
+        id,
+        record,
+        new BerthError({ op: OP, id, field: dirs.unified, reason: "open", errno: (err as NodeJS.ErrnoException).code ?? "EIO" }),
+      );
     }
     parentFds.push(cgroupFd);
   }
@@ -357,7 +458,14 @@ function planExec(opts: ExecOptions, prepared: Prepared, subCgroups: SubCgroups,
  * Launch berth-init and serve it (container/sync.ts) until the process exec's; then the pid
  * file. On any failure the process (berth-init, or what it made) is killed and reaped.
  */
-async function launchAndServe(rt: Runtime, opts: ExecOptions, prepared: Prepared, planned: PlannedExec, prepSeccomp: PreparedSeccomp, consoleSocket: string | undefined): Promise<{ current: Current; terminal?: ReceivedTerminal }> {
+async function launchAndServe(
+  rt: Runtime,
+  opts: ExecOptions,
+  prepared: Prepared,
+  planned: PlannedExec,
+  prepSeccomp: PreparedSeccomp,
+  consoleSocket: string | undefined,
+): Promise<{ current: Current; terminal?: ReceivedTerminal }> {
   const { id } = opts;
   const { native } = rt;
   const { record, nsFds } = prepared;
@@ -366,7 +474,16 @@ async function launchAndServe(rt: Runtime, opts: ExecOptions, prepared: Prepared
   const faultOp = faultInitOps(plan.ops, () => OP);
   let launched: ReturnType<typeof native.launch>;
   try {
-    launched = native.launch({ initPath: native.berthInitPath(), plan: encodePlan(plan.ops), fds: planned.fds, cloneFlags: 0, cgroupFd: planned.cgroupFd, join, cgroupProcs: plan.cgroupProcs, faultOp });
+    launched = native.launch({
+      initPath: native.berthInitPath(),
+      plan: encodePlan(plan.ops),
+      fds: planned.fds,
+      cloneFlags: 0,
+      cgroupFd: planned.cgroupFd,
+      join,
+      cgroupProcs: plan.cgroupProcs,
+      faultOp,
+    });
   } catch (err) {
     throw orStopped(id, record, err);
   }
@@ -408,7 +525,12 @@ async function launchAndServe(rt: Runtime, opts: ExecOptions, prepared: Prepared
       // Giving up before berth-init said which process it made in the pid namespace: it may
       // have made it already. Find out before anything is killed (killing berth-init between
       // its clone and its message would leave that process running, unseen).
-      current = await takeOverUnannounced(rt, launched, current, plan.ops.some((o) => o.op === "forkIntoPidns"));
+      current = await takeOverUnannounced(
+        rt,
+        launched,
+        current,
+        plan.ops.some((o) => o.op === "forkIntoPidns"),
+      );
       throw err;
     } finally {
       native.closeFd(launched.syncFd);
@@ -419,7 +541,15 @@ async function launchAndServe(rt: Runtime, opts: ExecOptions, prepared: Prepared
       try {
         writeFileAtomic(resolve(opts.pidFile), String(current.pid), 0o644, PID_FILE_WRITE);
       } catch (err) {
-        throw new BerthError({ op: OP, id, field: "--pid-file", value: opts.pidFile, reason: "write", errno: (err as NodeJS.ErrnoException).code ?? "EIO", cause: err });
+        throw new BerthError({
+          op: OP,
+          id,
+          field: "--pid-file",
+          value: opts.pidFile,
+          reason: "write",
+          errno: (err as NodeJS.ErrnoException).code ?? "EIO",
+          cause: err,
+        });
       }
       faultPoint(OP, id, "write the pid file");
     }
@@ -471,4 +601,3 @@ async function waitForeground(rt: Runtime, current: Current, terminal: ReceivedT
     native.closeFd(current.pidfd);
   }
 }
-

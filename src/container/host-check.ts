@@ -27,9 +27,25 @@ export function checkHost(ctx: Pick<CreateContext, "rt" | "opts" | "id" | "spec"
   if (errors.length) throw problemsError("create", id, errors);
   // Only the capabilities this kernel lacks: the other host warnings are check's (seccomp
   // names libseccomp skips are reported as compiled; a mount label is not applied).
-  reportWarnings(rt, "create", id, found.filter((p) => p.field?.startsWith("process.capabilities.")));
+  reportWarnings(
+    rt,
+    "create",
+    id,
+    found.filter((p) => p.field?.startsWith("process.capabilities.")),
+  );
 
-  const consoleSocket = checkTerminalOptions("create", id, { terminal: spec.process?.terminal === true, detach: !opts.foreground, consoleSocket: opts.consoleSocket });
-  if (consoleSocket !== undefined && !rt.native.unixSendFd) throw new BerthError({ op: "create", id, field: "--console-socket", value: opts.consoleSocket, reason: "sending the terminal is not available in this build of berth" });
+  const consoleSocket = checkTerminalOptions("create", id, {
+    terminal: spec.process?.terminal === true,
+    detach: !opts.foreground,
+    consoleSocket: opts.consoleSocket,
+  });
+  if (consoleSocket !== undefined && !rt.native.unixSendFd)
+    throw new BerthError({
+      op: "create",
+      id,
+      field: "--console-socket",
+      value: opts.consoleSocket,
+      reason: "sending the terminal is not available in this build of berth",
+    });
   return { facts, consoleSocket };
 }

@@ -47,7 +47,11 @@ export function readMountinfo(): string {
  * in `before`, the latest first, so that a mount stacked on another goes before it. Returns
  * what could not be unmounted, with the errno code.
  */
-export function unmountContainerMounts(umount: (target: string, detach?: boolean) => void, root: string, before: readonly number[]): { mountPoint: string; code: string }[] {
+export function unmountContainerMounts(
+  umount: (target: string, detach?: boolean) => void,
+  root: string,
+  before: readonly number[],
+): { mountPoint: string; code: string }[] {
   const keep = new Set(before);
   const failed: { mountPoint: string; code: string }[] = [];
   const ours = mountsUnder(root, readMountinfo()).filter((m) => !keep.has(m.id));

@@ -21,7 +21,8 @@ export const IMAGE_ANNOTATION = "org.berth.image";
 
 function layerFsOf(n: Partial<LayerFs>, op: string, id?: string): LayerFs {
   const { mountOverlay, umount, mknod, lsetxattr, lgetxattr } = n;
-  if (!mountOverlay || !umount || !mknod || !lsetxattr || !lgetxattr) throw new BerthError({ op, id, reason: "image layers are not available in this build of berth" });
+  if (!mountOverlay || !umount || !mknod || !lsetxattr || !lgetxattr)
+    throw new BerthError({ op, id, reason: "image layers are not available in this build of berth" });
   return { mountOverlay, umount, mknod, lsetxattr, lgetxattr };
 }
 
@@ -37,7 +38,10 @@ export function imageStore(root: string | undefined, op = "image"): ImageRoom.Im
 export function mountImageRootfs(n: LifecycleNative, id: string, spec: Spec, rootfs: string): (() => void) | undefined {
   const manifest = spec.annotations?.[IMAGE_ANNOTATION];
   if (!manifest) return undefined;
-  const store = new (room().ImageStore)(spec.annotations?.[room().IMAGE_ROOT_ANNOTATION] ?? room().DEFAULT_IMAGE_ROOT, layerFsOf(n as Partial<LayerFs>, "create", id));
+  const store = new (room().ImageStore)(
+    spec.annotations?.[room().IMAGE_ROOT_ANNOTATION] ?? room().DEFAULT_IMAGE_ROOT,
+    layerFsOf(n as Partial<LayerFs>, "create", id),
+  );
   room().mountContainerLayer(store, id, manifest, rootfs, spec.annotations?.[room().IMAGE_NAME_ANNOTATION]);
   return () => room().removeContainerLayer(store, id);
 }
@@ -45,23 +49,38 @@ export function mountImageRootfs(n: LifecycleNative, id: string, spec: Spec, roo
 /** delete: unmount the image rootfs and remove the writable layer (if the container has one). */
 export function unmountImageRootfs(n: LifecycleNative, id: string, spec: Spec | undefined): void {
   if (!spec?.annotations?.[IMAGE_ANNOTATION]) return;
-  const store = new (room().ImageStore)(spec.annotations[room().IMAGE_ROOT_ANNOTATION] ?? room().DEFAULT_IMAGE_ROOT, layerFsOf(n as Partial<LayerFs>, "delete", id));
+  const store = new (room().ImageStore)(
+    spec.annotations[room().IMAGE_ROOT_ANNOTATION] ?? room().DEFAULT_IMAGE_ROOT,
+    layerFsOf(n as Partial<LayerFs>, "delete", id),
+  );
   try {
     room().removeContainerLayer(store, id);
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
-    throw new BerthError({ op: "delete", id, field: "root.path", reason: "unmount the image's overlay rootfs", errno: e.code ?? "EIO", cause: err });
+    throw new BerthError({
+      op: "delete",
+      id,
+      field: "root.path",
+      reason: "unmount the image's overlay rootfs",
+      errno: e.code ?? "EIO",
+      cause: err,
+    });
   }
 }
 
 export type { LoadProgress } from "../image";
-export const imageLoad = (root: string | undefined, input: string, opts?: ImageRoom.LoadOptions): Promise<string[]> => room().loadImages(imageStore(root, "image load"), input, opts);
-export const imageSave = (root: string | undefined, ref: string, out: string): Promise<void> => room().saveImage(imageStore(root, "image save"), ref, out);
+export const imageLoad = (root: string | undefined, input: string, opts?: ImageRoom.LoadOptions): Promise<string[]> =>
+  room().loadImages(imageStore(root, "image load"), input, opts);
+export const imageSave = (root: string | undefined, ref: string, out: string): Promise<void> =>
+  room().saveImage(imageStore(root, "image save"), ref, out);
 export const imageRemove = (root: string | undefined, ref: string): string[] => imageStore(root, "image rm").remove(ref);
-export const imageBundle = (root: string | undefined, ref: string, dir: string): string => room().writeImageBundle(imageStore(root, "bundle"), ref, dir);
+export const imageBundle = (root: string | undefined, ref: string, dir: string): string =>
+  room().writeImageBundle(imageStore(root, "bundle"), ref, dir);
 export const layerDiff = (root: string | undefined, id: string): Change[] => room().containerDiff(imageStore(root, "diff"), id);
-export const layerCommit = (root: string | undefined, id: string, name: string, message?: string) => room().commitContainer(imageStore(root, "commit"), id, name, { message });
-export const layerExport = (root: string | undefined, id: string, out: string): Promise<void> => room().exportContainer(imageStore(root, "export"), id, out);
+export const layerCommit = (root: string | undefined, id: string, name: string, message?: string) =>
+  room().commitContainer(imageStore(root, "commit"), id, name, { message });
+export const layerExport = (root: string | undefined, id: string, out: string): Promise<void> =>
+  room().exportContainer(imageStore(root, "export"), id, out);
 
 export interface ImageSummary {
   name: string;
@@ -83,7 +102,10 @@ export function imageInspect(root: string | undefined, ref: string): Record<stri
   const img = store.resolve("image inspect", ref);
   return {
     Id: img.record.config,
-    RepoTags: store.images().filter((i) => i.manifest === img.record.manifest && i.name).map((i) => i.name),
+    RepoTags: store
+      .images()
+      .filter((i) => i.manifest === img.record.manifest && i.name)
+      .map((i) => i.name),
     Digest: img.record.manifest,
     Created: img.config.created,
     Architecture: img.config.architecture,
@@ -112,12 +134,20 @@ export function imageHistory(root: string | undefined, ref: string): HistoryRow[
   const store = imageStore(root, "image history");
   const img = store.resolve("image history", ref);
   const layers = [...img.manifest.layers];
-  const history = img.config.history?.length ? img.config.history : layers.map(() => ({}) as { created_by?: string; empty_layer?: boolean; created?: string; comment?: string });
+  const history = img.config.history?.length
+    ? img.config.history
+    : layers.map(() => ({}) as { created_by?: string; empty_layer?: boolean; created?: string; comment?: string });
   let li = 0;
   const rows = history.map((h): HistoryRow => {
     const i = h.empty_layer ? -1 : li++;
     const layer = layers[i];
-    return { createdBy: h.created_by ?? "", created: h.created ?? "", size: layer ? store.layerSize(img, i) : 0, ...(h.comment ? { comment: h.comment } : {}), layer: layer?.digest };
+    return {
+      createdBy: h.created_by ?? "",
+      created: h.created ?? "",
+      size: layer ? store.layerSize(img, i) : 0,
+      ...(h.comment ? { comment: h.comment } : {}),
+      layer: layer?.digest,
+    };
   });
   return rows.reverse();
 }

@@ -21,4 +21,18 @@ export { checkResourcesRequest } from "./resources-request";
 export { exec, processFromArgs, type ExecOptions, type ExecArgs, type Execed } from "./exec";
 export { ps, containerProcesses, filterPsOutput } from "./ps";
 export { events, stats, oomCount, parseInterval, statsJson, type ContainerEvent } from "./events";
-export { imageLoad, imageSave, imageRemove, imageBundle, imageList, imageInspect, imageHistory, layerDiff, layerCommit, layerExport, type ImageSummary, type HistoryRow, type LoadProgress } from "./image";
+export {
+  imageLoad,
+  imageSave,
+  imageRemove,
+  imageBundle,
+  imageList,
+  imageInspect,
+  imageHistory,
+  layerDiff,
+  layerCommit,
+  layerExport,
+  type ImageSummary,
+  type HistoryRow,
+  type LoadProgress,
+} from "./image";

@@ -17,7 +17,11 @@ type IdmapRequest = ReturnType<typeof idmappedMountRequests>[number];
 type HostBind = ReturnType<typeof hostOpenedBinds>[number];
 
 /** berth-init's fd table for this config, and the trees the parent opens for it. */
-export function fdLayoutFor(spec: Spec, bundleDir: string, inherited: number): { slots: ChildFdLayout; idmaps: IdmapRequest[]; hostBinds: HostBind[] } {
+export function fdLayoutFor(
+  spec: Spec,
+  bundleDir: string,
+  inherited: number,
+): { slots: ChildFdLayout; idmaps: IdmapRequest[]; hostBinds: HostBind[] } {
   const idmaps = idmappedMountRequests(spec, bundleDir);
   const hostBinds = hostOpenedBinds(spec, bundleDir);
   const slots = childFdLayout({
@@ -80,7 +84,8 @@ export function openInputs(ctx: CreateContext): ChildInputs {
   }
   let notifySocket: string | undefined;
   if (opts.notifySocket) {
-    if (opts.notifySocket.startsWith("@")) rt.warn(`create ${id}: NOTIFY_SOCKET "${opts.notifySocket}": an abstract socket cannot be passed into the container; ignored`);
+    if (opts.notifySocket.startsWith("@"))
+      rt.warn(`create ${id}: NOTIFY_SOCKET "${opts.notifySocket}": an abstract socket cannot be passed into the container; ignored`);
     else notifySocket = resolve(opts.notifySocket);
   }
   const extraEnv: string[] = [];
@@ -102,7 +107,14 @@ function openJoinedNamespaces(ctx: CreateContext, slots: ChildFdLayout, fds: num
     try {
       fd = parentFds.add(openSync(ns.path, constants.O_RDONLY));
     } catch (err) {
-      throw new BerthError({ op: "create", id, field: `linux.namespaces[${i}].path`, value: ns.path, reason: "open", errno: (err as NodeJS.ErrnoException).code ?? "EIO" });
+      throw new BerthError({
+        op: "create",
+        id,
+        field: `linux.namespaces[${i}].path`,
+        value: ns.path,
+        reason: "open",
+        errno: (err as NodeJS.ErrnoException).code ?? "EIO",
+      });
     }
     if (ns.type === "pid") pidnsFd = fd;
     else if (ns.type === "user") fds[slots.userns!] = fd;
@@ -119,12 +131,19 @@ function openIdmappedTrees(ctx: CreateContext, requests: readonly IdmapRequest[]
   const { rt, id, parentFds } = ctx;
   const { native } = rt;
   for (const r of requests) {
-    if (!native.usernsFd || !native.openTreeIdmapped) throw new BerthError({ op: "create", id, field: r.origin, reason: "idmapped mounts are not available in this build of berth" });
+    if (!native.usernsFd || !native.openTreeIdmapped)
+      throw new BerthError({ op: "create", id, field: r.origin, reason: "idmapped mounts are not available in this build of berth" });
     let userns: number;
     try {
       userns = native.usernsFd(mapText(r.uidMappings), mapText(r.gidMappings));
     } catch (err) {
-      throw new BerthError({ op: "create", id, field: r.origin, reason: `user namespace for the idmap of ${r.destination}`, errno: (err as NodeJS.ErrnoException).code ?? "EIO" });
+      throw new BerthError({
+        op: "create",
+        id,
+        field: r.origin,
+        reason: `user namespace for the idmap of ${r.destination}`,
+        errno: (err as NodeJS.ErrnoException).code ?? "EIO",
+      });
     }
     try {
       fds[slots.idmapped[r.index]!] = parentFds.add(native.openTreeIdmapped(r.source, userns, r.recursiveTree, r.recursiveIdmap));
@@ -139,18 +158,35 @@ function openIdmappedTrees(ctx: CreateContext, requests: readonly IdmapRequest[]
 }
 
 /** In a user namespace, bind sources are opened here, as the host's root (hostOpenedBinds). */
-function openBindTrees(ctx: CreateContext, requests: readonly HostBind[], slots: ChildFdLayout, fds: number[]): Record<number, { fd: number; flags: number }> {
+function openBindTrees(
+  ctx: CreateContext,
+  requests: readonly HostBind[],
+  slots: ChildFdLayout,
+  fds: number[],
+): Record<number, { fd: number; flags: number }> {
   const { rt, id, parentFds } = ctx;
   const { native } = rt;
   const bindTrees: Record<number, { fd: number; flags: number }> = {};
   for (const r of requests) {
-    if (!native.openTreeClone) throw new BerthError({ op: "create", id, field: r.origin, reason: "bind mounts in a user namespace need open_tree, not available in this build of berth" });
+    if (!native.openTreeClone)
+      throw new BerthError({
+        op: "create",
+        id,
+        field: r.origin,
+        reason: "bind mounts in a user namespace need open_tree, not available in this build of berth",
+      });
     try {
       const tree = native.openTreeClone(r.source, r.recursive);
       fds[slots.bindTrees[r.index]!] = parentFds.add(tree.fd);
       bindTrees[r.index] = { fd: slots.bindTrees[r.index]!, flags: tree.flags };
     } catch (err) {
-      throw new BerthError({ op: "create", id, field: r.origin, reason: `open_tree ${r.source}`, errno: (err as NodeJS.ErrnoException).code ?? "EIO" });
+      throw new BerthError({
+        op: "create",
+        id,
+        field: r.origin,
+        reason: `open_tree ${r.source}`,
+        errno: (err as NodeJS.ErrnoException).code ?? "EIO",
+      });
     }
   }
   return bindTrees;

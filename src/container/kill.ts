@@ -47,14 +47,16 @@ function containerPids(rt: Runtime, record: ContainerSummary, ns: string | undef
 export async function kill(rt: Runtime, id: string, signal: number, all = false): Promise<void> {
   await rt.store.withLockAsync("kill", id, async () => {
     const record = rt.store.readSummary("kill", id);
-    if (liveStatus(rt.store, record) === "stopped") throw new BerthError({ op: "kill", id, code: "container-not-running", reason: "container not running" });
+    if (liveStatus(rt.store, record) === "stopped")
+      throw new BerthError({ op: "kill", id, code: "container-not-running", reason: "container not running" });
     await signalContainer(rt, record, signal, all);
   });
 }
 
 export async function signalContainer(rt: Runtime, record: ContainerSummary, signal: number, all: boolean): Promise<void> {
   const pidfd = openInit(rt, record);
-  if (pidfd === undefined) throw new BerthError({ op: "kill", id: record.id, code: "container-not-running", reason: "container not running" });
+  if (pidfd === undefined)
+    throw new BerthError({ op: "kill", id: record.id, code: "container-not-running", reason: "container not running" });
   // Read while the init lives: once it is dead its namespace can no longer be looked up.
   const ns = all ? pidnsOf(record.pid) : undefined;
   try {

@@ -31,7 +31,15 @@ export interface PlannedLaunch {
   cgroupPath: string;
 }
 
-export function planLaunch(ctx: CreateContext, cgroups: CgroupDriver, layout: CgroupLayout, host: CheckedHost, binds: BindSources, seccomp: PreparedSeccomp, inputs: ChildInputs): PlannedLaunch {
+export function planLaunch(
+  ctx: CreateContext,
+  cgroups: CgroupDriver,
+  layout: CgroupLayout,
+  host: CheckedHost,
+  binds: BindSources,
+  seccomp: PreparedSeccomp,
+  inputs: ChildInputs,
+): PlannedLaunch {
   const { opts, id, spec, bundle, rootfs } = ctx;
   const { slots } = inputs;
   let cgroupPath = "";
@@ -43,7 +51,13 @@ export function planLaunch(ctx: CreateContext, cgroups: CgroupDriver, layout: Cg
         rootfs,
         bundle: bundle.dir,
         noPivot: opts.noPivot,
-        fds: { fifo: slots.fifo, namespaces: slots.namespaces, idmapped: slots.idmapped, bindTrees: inputs.bindTrees, startResult: slots.startResult },
+        fds: {
+          fifo: slots.fifo,
+          namespaces: slots.namespaces,
+          idmapped: slots.idmapped,
+          bindTrees: inputs.bindTrees,
+          startResult: slots.startResult,
+        },
         id,
         notifySocket: inputs.notifySocket,
         extraEnv: inputs.extraEnv,
@@ -61,7 +75,14 @@ export function planLaunch(ctx: CreateContext, cgroups: CgroupDriver, layout: Cg
     const intoUnified = layout.v2Mount !== undefined;
     return { plan: planFor(intoUnified), planFor, intoUnified, cgroupPath };
   } catch (err) {
-    if (cgroupPath === "") throw new BerthError({ op: "create", id, field: "linux.cgroupsPath", value: spec.linux?.cgroupsPath, reason: (err as Error).message.replace(/^linux\.cgroupsPath "[^"]*": /, "") });
+    if (cgroupPath === "")
+      throw new BerthError({
+        op: "create",
+        id,
+        field: "linux.cgroupsPath",
+        value: spec.linux?.cgroupsPath,
+        reason: (err as Error).message.replace(/^linux\.cgroupsPath "[^"]*": /, ""),
+      });
     if (err instanceof PlanError) throw new BerthError({ op: "create", id, field: err.field, value: err.value, reason: err.reason });
     throw err;
   }

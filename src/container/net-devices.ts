@@ -30,11 +30,23 @@
  */
 import { closeSync, openSync } from "node:fs";
 import { BerthError, problemsError } from "../errors";
-import { addressesToCarry, addressForName, addressText, findMovedLink, netDeviceClashes, planNetDevices, type NetAddress, type NetDeviceMove, type NetLink } from "../plan";
+import {
+  addressesToCarry,
+  addressForName,
+  addressText,
+  findMovedLink,
+  netDeviceClashes,
+  planNetDevices,
+  type NetAddress,
+  type NetDeviceMove,
+  type NetLink,
+} from "../plan";
 import type { Spec } from "../spec";
 import type { LifecycleNative } from "./runtime";
 
-type Netlink = Required<Pick<LifecycleNative, "netlinkOpen" | "netLinks" | "netAddresses" | "netLinkMove" | "netAddressAdd" | "netLinkUp">> &
+type Netlink = Required<
+  Pick<LifecycleNative, "netlinkOpen" | "netLinks" | "netAddresses" | "netLinkMove" | "netAddressAdd" | "netLinkUp">
+> &
   Pick<LifecycleNative, "closeFd">;
 
 /** How create registers what to undo (newest first) and what to release at the end either way. */
@@ -115,7 +127,14 @@ function openSession(nl: Netlink, id: string, pid: number, undo: UndoLog): Sessi
       fsFds.push(fd);
       return fd;
     } catch (err) {
-      throw new BerthError({ op: "create", id, field: "linux.netDevices", reason: `open ${path}`, errno: (err as NodeJS.ErrnoException).code ?? "EIO", cause: err });
+      throw new BerthError({
+        op: "create",
+        id,
+        field: "linux.netDevices",
+        reason: `open ${path}`,
+        errno: (err as NodeJS.ErrnoException).code ?? "EIO",
+        cause: err,
+      });
     }
   };
   const containerNs = open(`/proc/${pid}/ns/net`);
@@ -165,7 +184,9 @@ export function moveNetDevices(native: LifecycleNative, id: string, spec: Spec, 
     // Registered before the move: a move that fails may still have moved it (see moveBack).
     const beforeMove = before;
     const found: { link?: NetLink } = {};
-    undo.push(`move network interface "${m.hostName}" back to the runtime's network namespace`, () => moveBack(s, m, carried, beforeMove, found.link));
+    undo.push(`move network interface "${m.hostName}" back to the runtime's network namespace`, () =>
+      moveBack(s, m, carried, beforeMove, found.link),
+    );
     try {
       nl.netLinkMove(s.host, m.index, s.containerNs, m.name);
     } catch (err) {
@@ -173,7 +194,14 @@ export function moveNetDevices(native: LifecycleNative, id: string, spec: Spec, 
     }
     const after = list(s.container, "the container's network namespace");
     const moved = (found.link = findMovedLink(m, before, after));
-    if (!moved) throw new BerthError({ op: "create", id, field: m.origin, reason: "moved, but not found among the container's network interfaces", internal: true });
+    if (!moved)
+      throw new BerthError({
+        op: "create",
+        id,
+        field: m.origin,
+        reason: "moved, but not found among the container's network interfaces",
+        internal: true,
+      });
     for (const a of carried) {
       const addr = addressForName(a, m.hostName, moved.name);
       try {
@@ -196,7 +224,13 @@ export function moveNetDevices(native: LifecycleNative, id: string, spec: Spec, 
  * move reported a failure: the kernel renames after moving), move it back under its host
  * name, add back what it carried, restore up/down. A device that never left is left alone.
  */
-function moveBack(s: Session, m: NetDeviceMove, carried: readonly NetAddress[], before: readonly NetLink[], moved: NetLink | undefined): void {
+function moveBack(
+  s: Session,
+  m: NetDeviceMove,
+  carried: readonly NetAddress[],
+  before: readonly NetLink[],
+  moved: NetLink | undefined,
+): void {
   const { nl } = s;
   let there = moved;
   if (!there) {

@@ -13,7 +13,8 @@ export async function pause(rt: Runtime, id: string): Promise<void> {
   await rt.store.withLockAsync("pause", id, async () => {
     const record = rt.store.readSummary("pause", id);
     const status = liveStatus(rt.store, record);
-    if (status !== "running" && status !== "created") throw new BerthError({ code: "container-not-running", op: "pause", id, reason: "container not running" });
+    if (status !== "running" && status !== "created")
+      throw new BerthError({ code: "container-not-running", op: "pause", id, reason: "container not running" });
     await freeze("pause", id, () => setFrozen(cgroupSetOf(record), true));
     rt.store.writeStatus(record, "paused");
   });
@@ -22,7 +23,8 @@ export async function pause(rt: Runtime, id: string): Promise<void> {
 export async function resume(rt: Runtime, id: string): Promise<void> {
   await rt.store.withLockAsync("resume", id, async () => {
     const record = rt.store.readSummary("resume", id);
-    if (liveStatus(rt.store, record) !== "paused") throw new BerthError({ code: "container-state", op: "resume", id, reason: "container not paused" });
+    if (liveStatus(rt.store, record) !== "paused")
+      throw new BerthError({ code: "container-state", op: "resume", id, reason: "container not paused" });
     await freeze("resume", id, () => setFrozen(cgroupSetOf(record), false));
     rt.store.writeStatus(record, "running");
   });

@@ -6,7 +6,21 @@
  * given to the container's root where that applies, and the v2 device filter attached.
  */
 import { constants, openSync } from "node:fs";
-import { cgroupOwner, cgroupRemoveFailureText, cgroupSetFor, delegateCgroup, deviceFilterFor, frozenState, planWrites, plannedCgroupDirs, type CgroupDriver, type CgroupLayout, type CgroupLease, type CgroupPlacement, type CgroupSet } from "../cgroups";
+import {
+  cgroupOwner,
+  cgroupRemoveFailureText,
+  cgroupSetFor,
+  delegateCgroup,
+  deviceFilterFor,
+  frozenState,
+  planWrites,
+  plannedCgroupDirs,
+  type CgroupDriver,
+  type CgroupLayout,
+  type CgroupLease,
+  type CgroupPlacement,
+  type CgroupSet,
+} from "../cgroups";
 import { BerthError } from "../errors";
 import type { LaunchPlan } from "../plan";
 import { cgroupErrors, cgroupErrorsAsync } from "./cgroup-driver";
@@ -29,14 +43,21 @@ export interface PlacedCgroups {
   memorySet?: CgroupSet;
 }
 
-export async function placeCgroups(ctx: CreateContext, cgroups: CgroupDriver, layout: CgroupLayout, planned: PlannedLaunch): Promise<PlacedCgroups> {
+export async function placeCgroups(
+  ctx: CreateContext,
+  cgroups: CgroupDriver,
+  layout: CgroupLayout,
+  planned: PlannedLaunch,
+): Promise<PlacedCgroups> {
   const { rt, id, spec, undo, creating } = ctx;
   const { cgroupPath } = planned;
   cgroupErrors("create", id, () => planWrites(cgroupSetFor(layout, cgroupPath), spec.linux?.resources));
   // The driver splits the limits (systemd owns those it has properties for, the files get the
   // rest) and opens what it needs (--systemd-cgroup: the bus, now, so that no systemd means no
   // process); closed when create returns or is undone.
-  const lease = await cgroupErrorsAsync("create", id, () => cgroups.prepare({ id, cgroupsPath: spec.linux?.cgroupsPath, resources: spec.linux?.resources, layout, undo }));
+  const lease = await cgroupErrorsAsync("create", id, () =>
+    cgroups.prepare({ id, cgroupsPath: spec.linux?.cgroupsPath, resources: spec.linux?.resources, layout, undo }),
+  );
   // Recorded before they are made: a create killed while making them leaves a record that
   // names them (replaced by what was really made just below).
   rt.store.writeSummary(summaryOf({ ...creating, cgroupPath, cgroupDirs: plannedCgroupDirs(layout, cgroupPath), systemdUnit: lease.unit }));
@@ -52,12 +73,22 @@ export async function placeCgroups(ctx: CreateContext, cgroups: CgroupDriver, la
   const cgroupShared = lease.mayShare ? sharedCgroupDirs(rt, placement) : [];
   const leafDir = placement.unified ?? placement.dirs[0];
   const already = leafDir && !placement.created.includes(leafDir) ? cgroups.pids(leafDir).length : 0;
-  if (already > 0) (rt.notice ?? rt.warn)(`create ${id}: the container's cgroup ${leafDir} is not empty: ${already} process(es) of another container or program are in it`);
+  if (already > 0)
+    (rt.notice ?? rt.warn)(
+      `create ${id}: the container's cgroup ${leafDir} is not empty: ${already} process(es) of another container or program are in it`,
+    );
   // A frozen cgroup (one that was there, or one below a frozen parent) would stop berth-init
   // at its first instruction, and create would wait for ever: refuse it now. Not ours to thaw.
   for (const dir of placement.dirs) {
     const frozen = frozenState(dir);
-    if (frozen) throw new BerthError({ op: "create", id, field: "linux.cgroupsPath", value: spec.linux?.cgroupsPath ?? cgroupPath, reason: `the cgroup is frozen (${frozen}): thaw it first` });
+    if (frozen)
+      throw new BerthError({
+        op: "create",
+        id,
+        field: "linux.cgroupsPath",
+        value: spec.linux?.cgroupsPath ?? cgroupPath,
+        reason: `the cgroup is frozen (${frozen}): thaw it first`,
+      });
   }
   // clone3 places the process in the cgroup2 directory only if create made it; into one that
   // was there already (a cgroupsPath shared with another container) it is moved, with a plan
@@ -73,7 +104,12 @@ export async function placeCgroups(ctx: CreateContext, cgroups: CgroupDriver, la
 }
 
 /** Give the cgroup2 directory to the container's root, open it, and attach the device filter. */
-function openUnified(ctx: CreateContext, layout: CgroupLayout, cgroupPath: string, placement: CgroupPlacement & { unified?: string }): number {
+function openUnified(
+  ctx: CreateContext,
+  layout: CgroupLayout,
+  cgroupPath: string,
+  placement: CgroupPlacement & { unified?: string },
+): number {
   const { rt, id, spec, parentFds } = ctx;
   const unified = placement.unified!;
   const owner = cgroupOwner(spec, layout.mode);
@@ -83,21 +119,43 @@ function openUnified(ctx: CreateContext, layout: CgroupLayout, cgroupPath: strin
       delegateCgroup(unified, owner);
     } catch (err) {
       const e = err as NodeJS.ErrnoException;
-      throw new BerthError({ op: "create", id, field: "linux.cgroupsPath", value: spec.linux?.cgroupsPath ?? cgroupPath, reason: `give the cgroup to host uid ${owner} (cgroup ownership): chown ${e.path ?? unified}`, errno: e.code ?? "EIO", cause: err });
+      throw new BerthError({
+        op: "create",
+        id,
+        field: "linux.cgroupsPath",
+        value: spec.linux?.cgroupsPath ?? cgroupPath,
+        reason: `give the cgroup to host uid ${owner} (cgroup ownership): chown ${e.path ?? unified}`,
+        errno: e.code ?? "EIO",
+        cause: err,
+      });
     }
     faultPoint("create", id, "delegate the cgroup");
   }
   const cgroupFd = parentFds.add(openSync(unified, constants.O_RDONLY | constants.O_DIRECTORY));
   // cgroup v2 device rules: an eBPF program on the cgroup, attached before the process is
   // cloned into it (CLONE_INTO_CGROUP), so nothing in the container ever runs unfiltered.
-  const filter = cgroupErrors("create", id, () => deviceFilterFor(cgroupSetFor(layout, cgroupPath, placement.created), spec.linux?.resources));
+  const filter = cgroupErrors("create", id, () =>
+    deviceFilterFor(cgroupSetFor(layout, cgroupPath, placement.created), spec.linux?.resources),
+  );
   if (filter) {
-    if (!rt.native.deviceFilterAttach) throw new BerthError({ op: "create", id, field: "linux.resources.devices", reason: "the cgroup v2 device filter is not available in this build of berth" });
+    if (!rt.native.deviceFilterAttach)
+      throw new BerthError({
+        op: "create",
+        id,
+        field: "linux.resources.devices",
+        reason: "the cgroup v2 device filter is not available in this build of berth",
+      });
     try {
       rt.native.deviceFilterAttach(cgroupFd, filter);
     } catch (err) {
       const e = err as NodeJS.ErrnoException;
-      throw new BerthError({ op: "create", id, field: "linux.resources.devices", reason: `cannot attach the cgroup v2 device filter: ${e.syscall ?? e.message}`, errno: e.code });
+      throw new BerthError({
+        op: "create",
+        id,
+        field: "linux.resources.devices",
+        reason: `cannot attach the cgroup v2 device filter: ${e.syscall ?? e.message}`,
+        errno: e.code,
+      });
     }
     faultPoint("create", id, "attach the device filter");
   }

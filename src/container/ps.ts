@@ -41,8 +41,13 @@ export function ps(rt: Runtime, id: string, psArgs: readonly string[]): string {
     output = execFileSync("ps", psArgs.length ? [...psArgs] : ["-ef"], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
   } catch (err) {
     const e = err as NodeJS.ErrnoException & { stderr?: string; status?: number };
-    if (e.code === "ENOENT") throw new BerthError({ op: "ps", id, field: "ps", reason: "the host has no ps command (install procps)", errno: "ENOENT" });
-    throw new BerthError({ op: "ps", id, reason: `ps ${psArgs.join(" ")}: exit status ${e.status ?? "?"}${e.stderr ? `: ${e.stderr.trim()}` : ""}` });
+    if (e.code === "ENOENT")
+      throw new BerthError({ op: "ps", id, field: "ps", reason: "the host has no ps command (install procps)", errno: "ENOENT" });
+    throw new BerthError({
+      op: "ps",
+      id,
+      reason: `ps ${psArgs.join(" ")}: exit status ${e.status ?? "?"}${e.stderr ? `: ${e.stderr.trim()}` : ""}`,
+    });
   }
   return filterPsOutput(id, output, pids);
 }

@@ -47,12 +47,27 @@ export function prepareRootfs(ctx: CreateContext): BindSources {
   if (unmountImage) undo.push(`remove the image rootfs at ${rootfs}`, unmountImage);
   if (unmountImage) faultPoint("create", id, "mount the image rootfs");
   try {
-    if (!statSync(rootfs).isDirectory()) throw new BerthError({ op: "create", id, field: "root.path", value: spec.root!.path, reason: "is not a directory" });
+    if (!statSync(rootfs).isDirectory())
+      throw new BerthError({ op: "create", id, field: "root.path", value: spec.root!.path, reason: "is not a directory" });
   } catch (err) {
     if (err instanceof BerthError) throw err;
-    throw new BerthError({ op: "create", id, field: "root.path", value: spec.root!.path, reason: "stat", errno: (err as NodeJS.ErrnoException).code ?? "EIO" });
+    throw new BerthError({
+      op: "create",
+      id,
+      field: "root.path",
+      value: spec.root!.path,
+      reason: "stat",
+      errno: (err as NodeJS.ErrnoException).code ?? "EIO",
+    });
   }
   return bindSources(spec, bundle.dir, (i, err) => {
-    throw new BerthError({ op: "create", id, field: `mounts[${i}].source`, value: spec.mounts![i]!.source, reason: "stat", errno: err.code ?? "EIO" });
+    throw new BerthError({
+      op: "create",
+      id,
+      field: `mounts[${i}].source`,
+      value: spec.mounts![i]!.source,
+      reason: "stat",
+      errno: err.code ?? "EIO",
+    });
   });
 }

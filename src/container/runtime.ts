@@ -11,13 +11,47 @@ import type { StateStore } from "../state";
 export type { SyncMessage, Launched as LaunchResult } from "../native";
 
 /** What every lifecycle needs of the native surface (src/native is its one declaration). */
-type AlwaysNeeded = "launch" | "syncRecv" | "syncSend" | "pidfdOpen" | "pidfdSendSignal" | "pidfdPollExit" | "waitExit" | "waitpid" | "closeFd" | "mkfifo" | "openFifoRdwr" | "flock" | "seccompArchNative" | "berthInitPath";
+type AlwaysNeeded =
+  | "launch"
+  | "syncRecv"
+  | "syncSend"
+  | "pidfdOpen"
+  | "pidfdSendSignal"
+  | "pidfdPollExit"
+  | "waitExit"
+  | "waitpid"
+  | "closeFd"
+  | "mkfifo"
+  | "openFifoRdwr"
+  | "flock"
+  | "seccompArchNative"
+  | "berthInitPath";
 /**
  * What only some configs need (seccomp, terminals, idmapped mounts, the device filter, image
  * rootfs, network devices): a fake may leave these out, and the lifecycle says which build of
  * berth lacks what.
  */
-type SometimesNeeded = "syncShutdown" | "pidfdWait" | "unixSendFd" | "ttySetSize" | "seccompCompile" | "usernsFd" | "openTreeIdmapped" | "openTreeClone" | "deviceFilterAttach" | "mountOverlay" | "umount" | "mknod" | "lsetxattr" | "lgetxattr" | "netlinkOpen" | "netLinks" | "netAddresses" | "netLinkMove" | "netAddressAdd" | "netLinkUp";
+type SometimesNeeded =
+  | "syncShutdown"
+  | "pidfdWait"
+  | "unixSendFd"
+  | "ttySetSize"
+  | "seccompCompile"
+  | "usernsFd"
+  | "openTreeIdmapped"
+  | "openTreeClone"
+  | "deviceFilterAttach"
+  | "mountOverlay"
+  | "umount"
+  | "mknod"
+  | "lsetxattr"
+  | "lgetxattr"
+  | "netlinkOpen"
+  | "netLinks"
+  | "netAddresses"
+  | "netLinkMove"
+  | "netAddressAdd"
+  | "netLinkUp";
 
 /** The native calls the lifecycle makes: a view of src/native's surface, not a second declaration. */
 export type LifecycleNative = Pick<NativeSurface, AlwaysNeeded> & Partial<Pick<NativeSurface, SometimesNeeded>>;

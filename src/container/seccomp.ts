@@ -19,10 +19,19 @@ export interface PreparedSeccomp {
  * Plan and compile linux.seccomp (`flags`: the seccomp(2) flags this kernel has). The system
  * calls libseccomp does not know are skipped, each with a warning when `warnSkipped`.
  */
-export function prepareSeccomp(rt: Runtime, op: string, id: string, spec: Spec, bundleDir: string, flags: readonly string[], warnSkipped: boolean): PreparedSeccomp {
+export function prepareSeccomp(
+  rt: Runtime,
+  op: string,
+  id: string,
+  spec: Spec,
+  bundleDir: string,
+  flags: readonly string[],
+  warnSkipped: boolean,
+): PreparedSeccomp {
   if (!spec.linux?.seccomp) return {};
   const { native } = rt;
-  if (!native.seccompCompile) throw new BerthError({ op, id, field: "linux.seccomp", reason: "seccomp is not available in this build of berth" });
+  if (!native.seccompCompile)
+    throw new BerthError({ op, id, field: "linux.seccomp", reason: "seccomp is not available in this build of berth" });
   let req: SeccompRequest;
   try {
     req = planSeccomp(spec.linux.seccomp, native.seccompArchNative(), flags);
@@ -34,15 +43,25 @@ export function prepareSeccomp(rt: Runtime, op: string, id: string, spec: Spec, 
   const compiled = compileSeccomp(rt, id, spec, req, op);
   if (warnSkipped) {
     for (const field of skippedSyscallFields(spec, compiled.skipped)) {
-      rt.warn(`${op} ${id}: ${renderProblem({ ...field, reason: "libseccomp does not know this system call on this architecture: skipped", severity: "warning" })}`);
+      rt.warn(
+        `${op} ${id}: ${renderProblem({ ...field, reason: "libseccomp does not know this system call on this architecture: skipped", severity: "warning" })}`,
+      );
     }
   }
   const out: PreparedSeccomp = { seccomp: { bpf: compiled.bpf, flags: req.flags, listener: req.needsListener } };
   if (req.needsListener) {
     // The semantic checks require listenerPath with SCMP_ACT_NOTIFY; a caller that skipped them
     // gets the same message here.
-    if (req.listenerPath === undefined) throw new BerthError({ op, id, field: "linux.seccomp.listenerPath", reason: "is required when an action is SCMP_ACT_NOTIFY" });
-    if (!native.unixSendFd) throw new BerthError({ op, id, field: "linux.seccomp.listenerPath", value: req.listenerPath, reason: "sending the seccomp listener is not available in this build of berth" });
+    if (req.listenerPath === undefined)
+      throw new BerthError({ op, id, field: "linux.seccomp.listenerPath", reason: "is required when an action is SCMP_ACT_NOTIFY" });
+    if (!native.unixSendFd)
+      throw new BerthError({
+        op,
+        id,
+        field: "linux.seccomp.listenerPath",
+        value: req.listenerPath,
+        reason: "sending the seccomp listener is not available in this build of berth",
+      });
     out.listener = { path: resolve(bundleDir, req.listenerPath), metadata: req.listenerMetadata };
   }
   return out;
@@ -63,17 +82,38 @@ export function skippedSyscallFields(spec: Spec, skipped: readonly string[]): { 
 }
 
 /** libseccomp's verdict on the planned filter; its refusals located at the config field. */
-export function compileSeccomp(rt: Runtime, id: string, spec: Spec, req: SeccompRequest, op = "create"): { bpf: Buffer; skipped: string[] } {
+export function compileSeccomp(
+  rt: Runtime,
+  id: string,
+  spec: Spec,
+  req: SeccompRequest,
+  op = "create",
+): { bpf: Buffer; skipped: string[] } {
   try {
     return rt.native.seccompCompile!(req);
   } catch (err) {
     const e = err as Error & { origin?: string; syscallName?: string; code?: string; syscall?: string };
     if (e.origin) {
-      throw new BerthError({ op, id, field: e.origin, value: e.syscallName, reason: "libseccomp refused the rule", syscall: e.syscall, errno: e.code ?? "EINVAL" });
+      throw new BerthError({
+        op,
+        id,
+        field: e.origin,
+        value: e.syscallName,
+        reason: "libseccomp refused the rule",
+        syscall: e.syscall,
+        errno: e.code ?? "EINVAL",
+      });
     }
     const arch = /unknown seccomp architecture "([^"]*)"/.exec(e.message)?.[1];
     const index = arch === undefined ? -1 : (spec.linux?.seccomp?.architectures ?? []).indexOf(arch);
-    if (index >= 0) throw new BerthError({ op, id, field: `linux.seccomp.architectures[${index}]`, value: arch, reason: "this libseccomp does not know that architecture" });
+    if (index >= 0)
+      throw new BerthError({
+        op,
+        id,
+        field: `linux.seccomp.architectures[${index}]`,
+        value: arch,
+        reason: "this libseccomp does not know that architecture",
+      });
     throw err;
   }
 }
@@ -98,8 +138,15 @@ export function deliverSeccompListener(
   const field = "linux.seccomp.listenerPath";
   try {
     if (fd === undefined) throw new BerthError({ op, id, field, reason: "berth-init sent no seccomp listener fd", internal: true });
-    if (!listener || !rt.native.unixSendFd) throw new BerthError({ op, id, field, reason: "berth-init sent a seccomp listener the plan did not ask for", internal: true });
-    const state: Record<string, unknown> = { ociVersion: spec.ociVersion, id, status: op === "create" ? "creating" : "running", pid, bundle: bundleDir };
+    if (!listener || !rt.native.unixSendFd)
+      throw new BerthError({ op, id, field, reason: "berth-init sent a seccomp listener the plan did not ask for", internal: true });
+    const state: Record<string, unknown> = {
+      ociVersion: spec.ociVersion,
+      id,
+      status: op === "create" ? "creating" : "running",
+      pid,
+      bundle: bundleDir,
+    };
     if (spec.annotations && Object.keys(spec.annotations).length) state.annotations = spec.annotations;
     const message: Record<string, unknown> = { ociVersion: spec.ociVersion, fds: ["seccompFd"], pid };
     if (listener.metadata !== undefined) message.metadata = listener.metadata;
@@ -108,7 +155,15 @@ export function deliverSeccompListener(
       rt.native.unixSendFd(listener.path, Buffer.from(JSON.stringify(message)), fd);
     } catch (err) {
       const e = err as NodeJS.ErrnoException;
-      throw new BerthError({ op, id, field, value: spec.linux?.seccomp?.listenerPath, reason: "cannot send the seccomp listener to the agent", syscall: e.syscall, errno: e.code ?? "EIO" });
+      throw new BerthError({
+        op,
+        id,
+        field,
+        value: spec.linux?.seccomp?.listenerPath,
+        reason: "cannot send the seccomp listener to the agent",
+        syscall: e.syscall,
+        errno: e.code ?? "EIO",
+      });
     }
   } finally {
     if (fd !== undefined) rt.native.closeFd(fd);

@@ -29,9 +29,17 @@ export async function start(rt: Runtime, id: string): Promise<void> {
     const summary = rt.store.readSummary("start", id);
     const record = rt.store.withConfig("start", summary);
     const status = liveStatus(rt.store, record);
-    if (status === "stopped") throw new BerthError({ code: "container-state", op: "start", id, reason: "cannot start a container that has stopped" });
-    if (status === "creating") throw new BerthError({ code: "container-state", op: "start", id, reason: `cannot start a container whose create has not finished (if that create was killed, \`berth delete --force ${id}\` removes what it made)` });
-    if (status !== "created") throw new BerthError({ code: "container-state", op: "start", id, reason: `cannot start an already ${status} container` });
+    if (status === "stopped")
+      throw new BerthError({ code: "container-state", op: "start", id, reason: "cannot start a container that has stopped" });
+    if (status === "creating")
+      throw new BerthError({
+        code: "container-state",
+        op: "start",
+        id,
+        reason: `cannot start a container whose create has not finished (if that create was killed, \`berth delete --force ${id}\` removes what it made)`,
+      });
+    if (status !== "created")
+      throw new BerthError({ code: "container-state", op: "start", id, reason: `cannot start an already ${status} container` });
     faultPoint("start", id, "read state");
     const resultPath = startResultPath(rt.store.dir(id));
     // Opened before the exec fifo is written, so the verdict cannot be missed. O_NONBLOCK
@@ -45,7 +53,13 @@ export async function start(rt: Runtime, id: string): Promise<void> {
         fd = openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK);
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code ?? "EIO";
-        if (code === "ENXIO") throw new BerthError({ code: "container-not-running", op: "start", id, reason: "container not running: its init process is gone" });
+        if (code === "ENXIO")
+          throw new BerthError({
+            code: "container-not-running",
+            op: "start",
+            id,
+            reason: "container not running: its init process is gone",
+          });
         throw new BerthError({ op: "start", id, field: fifo, reason: "open", errno: code });
       }
       try {
@@ -124,7 +138,10 @@ function readVerdict(fd: number): Promise<Verdict | undefined> {
     sock.on("end", () => {
       sock.destroy();
       const all = Buffer.concat(chunks);
-      if (all.length < SYNC.size) return resolve(all.length === 0 ? undefined : { type: SYNC.error, opIndex: -1, errno: 0, detail: "berth-init sent a short record" });
+      if (all.length < SYNC.size)
+        return resolve(
+          all.length === 0 ? undefined : { type: SYNC.error, opIndex: -1, errno: 0, detail: "berth-init sent a short record" },
+        );
       const end = all.indexOf(0, 12);
       resolve({
         type: all.readUInt32LE(0),

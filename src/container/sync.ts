@@ -94,7 +94,14 @@ export interface InitRequests {
  * Serve berth-init until it is done: "ready" (create's end) or "eof" (the socket's end). An
  * error record becomes initError's BerthError; any other message is an internal error.
  */
-export function serveInit(rt: Runtime, op: string, id: string, ops: readonly PlanOp[], syncFd: number, requests: InitRequests): "ready" | "eof" {
+export function serveInit(
+  rt: Runtime,
+  op: string,
+  id: string,
+  ops: readonly PlanOp[],
+  syncFd: number,
+  requests: InitRequests,
+): "ready" | "eof" {
   const { native } = rt;
   for (;;) {
     const msg = native.syncRecv(syncFd);
@@ -141,19 +148,38 @@ function serveOne(rt: Runtime, op: string, id: string, syncFd: number, msg: Sync
 }
 
 /** berth-init's failure record as the user's message, located at the op's config field. */
-export function initError(op: string, id: string, ops: readonly PlanOp[], msg: { opIndex: number; errno: number; detail: string }): BerthError {
+export function initError(
+  op: string,
+  id: string,
+  ops: readonly PlanOp[],
+  msg: { opIndex: number; errno: number; detail: string },
+): BerthError {
   const planned = ops[msg.opIndex];
   // A hook's detail is the whole reason ("exit status 1"): no errno text after it.
   if (planned?.op === "runHook") return new BerthError({ op, id, field: planned.origin, value: planned.args[0], reason: msg.detail });
   // mountNoFollow's own refusal: the detail names the symlink or non-directory it met, and an
   // errno text ("too many levels of symbolic links") would only mislead.
   if (planned?.op === "mountNoFollow" && (msg.errno === errnoNumber("ELOOP") || msg.errno === errnoNumber("ENOTDIR"))) {
-    return new BerthError({ op, id, field: planned.origin, reason: `${msg.detail} in the rootfs: procfs and sysfs are mounted only on a real directory, never through a symlink` });
+    return new BerthError({
+      op,
+      id,
+      field: planned.origin,
+      reason: `${msg.detail} in the rootfs: procfs and sysfs are mounted only on a real directory, never through a symlink`,
+    });
   }
   // A config mount whose target resolved into the container's /proc (guardProcTarget, just
   // before it): the detail says where to.
-  if (ops[msg.opIndex - 1]?.op === "guardProcTarget" && msg.errno === errnoNumber("EPERM") && msg.detail.includes(": the target resolves to ")) {
-    return new BerthError({ op, id, field: planned?.origin, reason: `${msg.detail} in the rootfs: only a procfs may be mounted on /proc, and below it only ${PROC_MOUNT_ALLOWED.join(", ")}` });
+  if (
+    ops[msg.opIndex - 1]?.op === "guardProcTarget" &&
+    msg.errno === errnoNumber("EPERM") &&
+    msg.detail.includes(": the target resolves to ")
+  ) {
+    return new BerthError({
+      op,
+      id,
+      field: planned?.origin,
+      reason: `${msg.detail} in the rootfs: only a procfs may be mounted on /proc, and below it only ${PROC_MOUNT_ALLOWED.join(", ")}`,
+    });
   }
   return new BerthError({
     op,
@@ -176,7 +202,12 @@ export function initError(op: string, id: string, ops: readonly PlanOp[], msg: {
  * keep its init from ever finishing its exit. Returns the process to kill: the one it made,
  * or berth-init when it is still the one that would exec.
  */
-export async function takeOverUnannounced(rt: Runtime, launched: { pid: number; pidfd: number; syncFd: number }, current: { pid: number; pidfd: number }, forks: boolean): Promise<{ pid: number; pidfd: number }> {
+export async function takeOverUnannounced(
+  rt: Runtime,
+  launched: { pid: number; pidfd: number; syncFd: number },
+  current: { pid: number; pidfd: number },
+  forks: boolean,
+): Promise<{ pid: number; pidfd: number }> {
   const { native } = rt;
   if (!forks || current.pid !== launched.pid || !native.syncShutdown) return current;
   const fd = launched.syncFd;

@@ -36,11 +36,17 @@ export function mergeResources(base: Resources | undefined, patch: Resources): R
 /** Only the parts `patch` touches, with what they need from the merged whole to be written. */
 function toWrite(merged: Resources, patch: Resources): Resources {
   const out: Resources = {};
-  if (patch.memory) out.memory = { ...patch.memory, limit: merged.memory?.limit, ...(patch.memory.swap !== undefined || patch.memory.limit !== undefined ? { swap: merged.memory?.swap } : {}) };
+  if (patch.memory)
+    out.memory = {
+      ...patch.memory,
+      limit: merged.memory?.limit,
+      ...(patch.memory.swap !== undefined || patch.memory.limit !== undefined ? { swap: merged.memory?.swap } : {}),
+    };
   if (patch.cpu) {
     out.cpu = { ...patch.cpu };
     // cgroup v2 writes quota and period together (cpu.max).
-    if (patch.cpu.quota !== undefined || patch.cpu.period !== undefined) Object.assign(out.cpu, { quota: merged.cpu?.quota, period: merged.cpu?.period });
+    if (patch.cpu.quota !== undefined || patch.cpu.period !== undefined)
+      Object.assign(out.cpu, { quota: merged.cpu?.quota, period: merged.cpu?.period });
   }
   for (const key of ["pids", "blockIO", "hugepageLimits", "network", "rdma", "unified"] as const) {
     if (patch[key] !== undefined) (out as Plain)[key] = merged[key];
@@ -95,23 +101,37 @@ export function planUpdate(
 export async function update(rt: Runtime, id: string, requested: Resources): Promise<void> {
   await rt.store.withLockAsync("update", id, async () => {
     const record = rt.store.read("update", id);
-    if (liveStatus(rt.store, record) === "stopped") throw new BerthError({ code: "container-not-running", op: "update", id, reason: "container not running" });
+    if (liveStatus(rt.store, record) === "stopped")
+      throw new BerthError({ code: "container-not-running", op: "update", id, reason: "container not running" });
     const linux = record.config.linux ?? {};
     const cgroups = cgroupDriverOf(rt, record);
     const set = cgroupSetOf(record, cgroups.detect());
-    const { patch, merged, writes, devicesIgnored } = cgroupErrors("update", id, () => planUpdate(linux.resources, requested, swapAccounted(set)));
+    const { patch, merged, writes, devicesIgnored } = cgroupErrors("update", id, () =>
+      planUpdate(linux.resources, requested, swapAccounted(set)),
+    );
     cgroupErrors("update", id, () => planWrites(set, writes));
     if (merged.memory?.checkBeforeUpdate && patch.memory?.limit !== undefined && patch.memory.limit > 0) {
       const usage = memoryUsage(set);
       if (usage !== undefined && usage > patch.memory.limit) {
-        throw new BerthError({ op: "update", id, field: "linux.resources.memory.limit", value: patch.memory.limit, reason: `is below the container's current memory usage (${usage} bytes), and memory.checkBeforeUpdate is set` });
+        throw new BerthError({
+          op: "update",
+          id,
+          field: "linux.resources.memory.limit",
+          value: patch.memory.limit,
+          reason: `is below the container's current memory usage (${usage} bytes), and memory.checkBeforeUpdate is set`,
+        });
       }
     }
     // Devices are not updated (see planUpdate): only the resources the patch names.
     const withoutDevices = { ...set, v1: Object.fromEntries(Object.entries(set.v1).filter(([c]) => c !== "devices")) };
-    await cgroupErrorsAsync("update", id, () => memoryBusy(id, set, () => cgroups.update({ id, unit: record.systemdUnit, set: withoutDevices }, writes, () => undefined)));
+    await cgroupErrorsAsync("update", id, () =>
+      memoryBusy(id, set, () => cgroups.update({ id, unit: record.systemdUnit, set: withoutDevices }, writes, () => undefined)),
+    );
     rt.store.write({ ...record, config: { ...record.config, linux: { ...linux, resources: merged } } });
-    if (devicesIgnored) rt.warn(`update ${id}: linux.resources.devices: not changed: update leaves the device rules the container was created with (as runc does)`);
+    if (devicesIgnored)
+      rt.warn(
+        `update ${id}: linux.resources.devices: not changed: update leaves the device rules the container was created with (as runc does)`,
+      );
   });
 }
 
@@ -129,7 +149,16 @@ async function memoryBusy<T>(id: string, set: CgroupSet, fn: () => T | Promise<T
     const p = memoryPressure(set);
     const usage = p ? memoryUsageText(p) : "";
     const value = /^\d+$/.test(err.value) ? Number(err.value) : err.value;
-    throw new BerthError({ op: "update", id, field: err.field, value, reason: `unable to set memory limit to ${err.value}: it is below what the container uses${usage ? ` (${usage})` : ""}`, syscall: `write ${err.file}`, errno: "EBUSY", cause: err });
+    throw new BerthError({
+      op: "update",
+      id,
+      field: err.field,
+      value,
+      reason: `unable to set memory limit to ${err.value}: it is below what the container uses${usage ? ` (${usage})` : ""}`,
+      syscall: `write ${err.file}`,
+      errno: "EBUSY",
+      cause: err,
+    });
   }
 }
 
@@ -139,7 +168,12 @@ function swapAccounted(set: ReturnType<typeof cgroupSetOf>): boolean {
 }
 
 function memoryUsage(set: ReturnType<typeof cgroupSetOf>): number | undefined {
-  const files = set.mode === "unified" && set.unified ? [join(set.unified, "memory.current")] : set.v1.memory ? [join(set.v1.memory, "memory.usage_in_bytes")] : [];
+  const files =
+    set.mode === "unified" && set.unified
+      ? [join(set.unified, "memory.current")]
+      : set.v1.memory
+        ? [join(set.v1.memory, "memory.usage_in_bytes")]
+        : [];
   for (const f of files) {
     try {
       return Number(readFileSync(f, "utf8").trim());

@@ -149,7 +149,11 @@ export function runHook(call: HookCall): HookFailure | undefined {
  * createRuntime); "warn": every hook runs, each failure goes to `warn` (poststart, poststop:
  * runtime.md says the lifecycle continues as if it had succeeded).
  */
-export function runHooks(calls: HookCall[], mode: "stop" | "warn", warn: (f: HookFailure) => void = () => undefined): HookFailure | undefined {
+export function runHooks(
+  calls: HookCall[],
+  mode: "stop" | "warn",
+  warn: (f: HookFailure) => void = () => undefined,
+): HookFailure | undefined {
   for (const call of calls) {
     const failure = runHook(call);
     if (!failure) continue;

@@ -31,11 +31,18 @@ export function resolveUser(store: ImageStore, img: ResolvedImage, user: string,
   let gid: number | undefined;
   if (/^\d+$/.test(u)) {
     uid = Number(u);
-    const entry = (imageFile(store, img, "etc/passwd") ?? "").split("\n").map((l) => l.split(":")).find((f) => f[2] === u);
+    const entry = (imageFile(store, img, "etc/passwd") ?? "")
+      .split("\n")
+      .map((l) => l.split(":"))
+      .find((f) => f[2] === u);
     if (entry) gid = Number(entry[3]);
   } else {
     const passwd = imageFile(store, img, "etc/passwd") ?? fail("the image has no /etc/passwd to resolve the user name");
-    const entry = passwd.split("\n").map((l) => l.split(":")).find((f) => f[0] === u) ?? fail(`no such user in the image's /etc/passwd`);
+    const entry =
+      passwd
+        .split("\n")
+        .map((l) => l.split(":"))
+        .find((f) => f[0] === u) ?? fail(`no such user in the image's /etc/passwd`);
     uid = Number(entry[2]);
     gid = Number(entry[3]);
   }
@@ -43,7 +50,11 @@ export function resolveUser(store: ImageStore, img: ResolvedImage, user: string,
     if (/^\d+$/.test(g)) gid = Number(g);
     else {
       const group = imageFile(store, img, "etc/group") ?? fail("the image has no /etc/group to resolve the group name");
-      const entry = group.split("\n").map((l) => l.split(":")).find((f) => f[0] === g) ?? fail(`no such group in the image's /etc/group`);
+      const entry =
+        group
+          .split("\n")
+          .map((l) => l.split(":"))
+          .find((f) => f[0] === g) ?? fail(`no such group in the image's /etc/group`);
       gid = Number(entry[2]);
     }
   }
@@ -55,7 +66,8 @@ export function imageSpec(store: ImageStore, img: ResolvedImage): Spec {
   const spec = defaultSpec();
   const args = [...(c.Entrypoint ?? []), ...(c.Cmd ?? [])];
   const label = img.record.name ?? img.record.config;
-  if (args.length === 0) throw new BerthError({ op: "bundle", id: label, reason: "the image has neither Entrypoint nor Cmd: nothing to run" });
+  if (args.length === 0)
+    throw new BerthError({ op: "bundle", id: label, reason: "the image has neither Entrypoint nor Cmd: nothing to run" });
   spec.root = { path: "rootfs", readonly: false };
   const proc = spec.process!;
   proc.terminal = false;
@@ -70,7 +82,8 @@ export function imageSpec(store: ImageStore, img: ResolvedImage): Spec {
   annotations[IMAGE_ANNOTATION] = img.record.manifest;
   annotations[IMAGE_ROOT_ANNOTATION] = resolve(store.root);
   if (img.record.name) annotations[IMAGE_NAME_ANNOTATION] = img.record.name;
-  if (c.ExposedPorts && Object.keys(c.ExposedPorts).length) annotations["org.opencontainers.image.exposedPorts"] = Object.keys(c.ExposedPorts).join(",");
+  if (c.ExposedPorts && Object.keys(c.ExposedPorts).length)
+    annotations["org.opencontainers.image.exposedPorts"] = Object.keys(c.ExposedPorts).join(",");
   if (c.StopSignal) annotations["org.opencontainers.image.stopSignal"] = c.StopSignal;
   if (img.config.os) annotations["org.opencontainers.image.os"] = img.config.os;
   if (img.config.architecture) annotations["org.opencontainers.image.architecture"] = img.config.architecture;
@@ -83,7 +96,8 @@ export function writeImageBundle(store: ImageStore, ref: string, dir: string): s
   const spec = imageSpec(store, img);
   const bundle = resolve(dir);
   const configPath = join(bundle, "config.json");
-  if (existsSync(configPath)) throw new BerthError({ op: "bundle", id: ref, field: "DIR", value: dir, reason: "config.json exists already: remove it first" });
+  if (existsSync(configPath))
+    throw new BerthError({ op: "bundle", id: ref, field: "DIR", value: dir, reason: "config.json exists already: remove it first" });
   mkdirSync(join(bundle, "rootfs"), { recursive: true, mode: 0o755 });
   writeFileAtomic(configPath, JSON.stringify(spec, null, 2) + "\n", 0o644);
   return configPath;

@@ -58,10 +58,18 @@ async function tarDir(cwd: string, file: string): Promise<void> {
     writeFileSync(file, Buffer.alloc(1024));
     return;
   }
-  await tarCreate({ file, cwd, portable: false, noMtime: false, onwarn: () => undefined } as Parameters<typeof tarCreate>[0] & { file: string }, entries);
+  await tarCreate(
+    { file, cwd, portable: false, noMtime: false, onwarn: () => undefined } as Parameters<typeof tarCreate>[0] & { file: string },
+    entries,
+  );
 }
 
-export async function commitContainer(store: ImageStore, id: string, name: string, opts: { message?: string; author?: string } = {}): Promise<{ name: string; id: string; layer: string }> {
+export async function commitContainer(
+  store: ImageStore,
+  id: string,
+  name: string,
+  opts: { message?: string; author?: string } = {},
+): Promise<{ name: string; id: string; layer: string }> {
   const layer = readContainerLayer(store, "commit", id);
   const img = imageByManifest(store, "commit", id, layer.image);
   const stage = store.tempDir("commit");
@@ -90,13 +98,17 @@ export async function commitContainer(store: ImageStore, id: string, name: strin
     const layerDir = join(stage, "unpacked");
     execFileSync("mkdir", ["--", layerDir]);
     const { diffId, size: tarSize } = await unpackLayer(tarFile, layerDir, store.fs);
-    if (diffId !== digest) throw new BerthError({ op: "commit", id, reason: `internal: layer ${digest} unpacked as ${diffId}`, internal: true });
+    if (diffId !== digest)
+      throw new BerthError({ op: "commit", id, reason: `internal: layer ${digest} unpacked as ${diffId}`, internal: true });
 
     const now = new Date().toISOString();
     const config: ImageConfig = JSON.parse(JSON.stringify(img.config)) as ImageConfig;
     config.created = now;
     config.rootfs = { type: "layers", diff_ids: [...img.config.rootfs.diff_ids, diffId] };
-    config.history = [...(img.config.history ?? []), { created: now, created_by: `berth commit ${id}`, ...(opts.message ? { comment: opts.message } : {}) }];
+    config.history = [
+      ...(img.config.history ?? []),
+      { created: now, created_by: `berth commit ${id}`, ...(opts.message ? { comment: opts.message } : {}) },
+    ];
     const configBlob = store.putBytes(JSON.stringify(config));
     const manifest: Manifest = {
       schemaVersion: 2,

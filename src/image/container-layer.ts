@@ -40,10 +40,26 @@ export function imageByManifest(store: ImageStore, op: string, id: string, diges
 export function mountContainerLayer(store: ImageStore, id: string, manifest: string, rootfs: string, imageName?: string): ContainerLayer {
   const img = imageByManifest(store, "create", id, manifest);
   const lowers = store.layerDirs(img).reverse(); // overlayfs: the top layer first
-  for (const l of lowers) if (!existsSync(l)) throw new BerthError({ op: "create", id, field: `annotations["${IMAGE_ANNOTATION}"]`, value: manifest, reason: `layer ${l} is missing from the store` });
+  for (const l of lowers)
+    if (!existsSync(l))
+      throw new BerthError({
+        op: "create",
+        id,
+        field: `annotations["${IMAGE_ANNOTATION}"]`,
+        value: manifest,
+        reason: `layer ${l} is missing from the store`,
+      });
   const dir = store.containerDir(id);
   if (existsSync(dir)) throw new BerthError({ op: "create", id, reason: `a writable layer for this container already exists: ${dir}` });
-  const layer: ContainerLayer = { id, image: manifest, imageName, rootfs, upper: join(dir, "upper"), work: join(dir, "work"), created: new Date().toISOString() };
+  const layer: ContainerLayer = {
+    id,
+    image: manifest,
+    imageName,
+    rootfs,
+    upper: join(dir, "upper"),
+    work: join(dir, "work"),
+    created: new Date().toISOString(),
+  };
   mkdirSync(layer.upper, { recursive: true, mode: 0o755 });
   mkdirSync(layer.work, { recursive: true, mode: 0o700 });
   try {
@@ -53,7 +69,15 @@ export function mountContainerLayer(store: ImageStore, id: string, manifest: str
   } catch (err) {
     rmSync(dir, { recursive: true, force: true });
     const e = err as NodeJS.ErrnoException;
-    throw new BerthError({ op: "create", id, field: "root.path", value: rootfs, reason: `mount the image's overlay rootfs`, errno: e.code ?? "EIO", cause: err });
+    throw new BerthError({
+      op: "create",
+      id,
+      field: "root.path",
+      value: rootfs,
+      reason: `mount the image's overlay rootfs`,
+      errno: e.code ?? "EIO",
+      cause: err,
+    });
   }
   return layer;
 }
@@ -74,7 +98,8 @@ function ourMount(layer: ContainerLayer): boolean {
     if (sep < 0) continue;
     const mountPoint = unescape(line.split(" ")[4] ?? "");
     const [fstype, , superOpts] = line.slice(sep + 3).split(" ");
-    if (mountPoint === layer.rootfs && fstype === "overlay" && (superOpts ?? "").split(",").includes(`upperdir=${layer.upper}`)) return true;
+    if (mountPoint === layer.rootfs && fstype === "overlay" && (superOpts ?? "").split(",").includes(`upperdir=${layer.upper}`))
+      return true;
   }
   return false;
 }

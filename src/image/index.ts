@@ -4,7 +4,15 @@ export { ImageStore, DEFAULT_IMAGE_ROOT, normalizeName, type ResolvedImage } fro
 export { loadImages, type LoadProgress, type LoadOptions } from "./load";
 export { saveImage } from "./save";
 export { writeImageBundle, imageSpec, resolveUser } from "./bundle-config";
-export { mountContainerLayer, removeContainerLayer, readContainerLayer, IMAGE_ANNOTATION, IMAGE_ROOT_ANNOTATION, IMAGE_NAME_ANNOTATION, type ContainerLayer } from "./container-layer";
+export {
+  mountContainerLayer,
+  removeContainerLayer,
+  readContainerLayer,
+  IMAGE_ANNOTATION,
+  IMAGE_ROOT_ANNOTATION,
+  IMAGE_NAME_ANNOTATION,
+  type ContainerLayer,
+} from "./container-layer";
 export { containerDiff, commitContainer, exportContainer, type Change } from "./changes";
 export { shortId } from "./digest";
 export type { ImageConfig, Manifest, ImageRecord } from "./types";

@@ -71,14 +71,22 @@ export async function loadImages(store: ImageStore, input: string, opts: LoadOpt
       const total = statSync(input).size;
       let bytes = 0;
       try {
-        await unpackArchive(input, dir, { signal, onRead: onProgress && ((n) => onProgress({ phase: "archive", bytes: (bytes += n), total, done: false })) });
+        await unpackArchive(input, dir, {
+          signal,
+          onRead: onProgress && ((n) => onProgress({ phase: "archive", bytes: (bytes += n), total, done: false })),
+        });
         onProgress?.({ phase: "archive", bytes: total, total, done: true });
       } catch (err) {
         if (err instanceof ArchiveError) fail(`archive: ${err.message}`);
         throw err;
       }
     }
-    const candidates = existsSync(join(dir, "oci-layout")) && existsSync(join(dir, "index.json")) ? ociCandidates(dir, fail) : existsSync(join(dir, "manifest.json")) ? dockerCandidates(dir, fail) : fail("neither an OCI image layout (oci-layout, index.json) nor a docker save archive (manifest.json)");
+    const candidates =
+      existsSync(join(dir, "oci-layout")) && existsSync(join(dir, "index.json"))
+        ? ociCandidates(dir, fail)
+        : existsSync(join(dir, "manifest.json"))
+          ? dockerCandidates(dir, fail)
+          : fail("neither an OCI image layout (oci-layout, index.json) nor a docker save archive (manifest.json)");
     if (candidates.length === 0) fail("the archive names no image");
 
     const staged = new Map<string, string>(); // digest -> staged file
@@ -104,7 +112,10 @@ export async function loadImages(store: ImageStore, input: string, opts: LoadOpt
         const to = join(stage, `blob-${hex(digest)}`);
         copyFileSync(from!, to);
         const got = await sha256File(to);
-        if (got.digest !== digest) imgFail(`${what} ${digest}: ${posix.relative(dir, from!) || from}: wrong digest (content is ${got.digest}); the archive is truncated or corrupt`);
+        if (got.digest !== digest)
+          imgFail(
+            `${what} ${digest}: ${posix.relative(dir, from!) || from}: wrong digest (content is ${got.digest}); the archive is truncated or corrupt`,
+          );
         fsyncFile(to);
         staged.set(digest, to);
         return to;
@@ -122,7 +133,8 @@ export async function loadImages(store: ImageStore, input: string, opts: LoadOpt
         return imgFail(`config ${manifest.config.digest}: not JSON`);
       }
       const diffIds = config.rootfs?.diff_ids ?? [];
-      if (diffIds.length !== manifest.layers.length) imgFail(`config ${manifest.config.digest}: ${diffIds.length} diff_ids for ${manifest.layers.length} layers`);
+      if (diffIds.length !== manifest.layers.length)
+        imgFail(`config ${manifest.config.digest}: ${diffIds.length} diff_ids for ${manifest.layers.length} layers`);
       for (const [i, layer] of manifest.layers.entries()) {
         signal?.throwIfAborted();
         const file = await stageBlob(layer.digest, "layer");
@@ -139,7 +151,10 @@ export async function loadImages(store: ImageStore, input: string, opts: LoadOpt
         let bytes = 0;
         onProgress?.({ ...at, bytes, done: false });
         try {
-          got = await unpackLayer(file, into, store.fs, { signal, onRead: onProgress && ((n) => onProgress({ ...at, bytes: (bytes += n), done: false })) });
+          got = await unpackLayer(file, into, store.fs, {
+            signal,
+            onRead: onProgress && ((n) => onProgress({ ...at, bytes: (bytes += n), done: false })),
+          });
         } catch (err) {
           if (err instanceof ArchiveError) return imgFail(`layer ${layer.digest}: ${err.message}`);
           throw err;
@@ -190,13 +205,21 @@ function ociCandidates(dir: string, fail: (r: string) => never): Candidate[] {
   }
   const visit = (descs: Descriptor[], depth: number) => {
     if (depth > 4) fail("index.json: indexes nested too deeply");
-    const linux = descs.filter((d) => !d.platform || (d.platform.os === "linux" && d.platform.architecture === (ARCH[process.arch] ?? process.arch)));
+    const linux = descs.filter(
+      (d) => !d.platform || (d.platform.os === "linux" && d.platform.architecture === (ARCH[process.arch] ?? process.arch)),
+    );
     for (const d of linux) {
       if (!DIGEST_RE.test(d.digest ?? "")) fail(`index.json: bad digest "${d.digest}"`);
       if (!existsSync(blob(d.digest))) fail(`index.json: ${d.digest}: missing from the archive`);
       const bytes = readFileSync(blob(d.digest));
-      if (sha256(bytes) !== d.digest) fail(`${d.mediaType ?? "manifest"} ${d.digest}: wrong digest (content is ${sha256(bytes)}); the archive is truncated or corrupt`);
-      const doc = JSON.parse(bytes.toString("utf8")) as { mediaType?: string; manifests?: Descriptor[]; config?: Descriptor; layers?: Descriptor[] };
+      if (sha256(bytes) !== d.digest)
+        fail(`${d.mediaType ?? "manifest"} ${d.digest}: wrong digest (content is ${sha256(bytes)}); the archive is truncated or corrupt`);
+      const doc = JSON.parse(bytes.toString("utf8")) as {
+        mediaType?: string;
+        manifests?: Descriptor[];
+        config?: Descriptor;
+        layers?: Descriptor[];
+      };
       if (d.mediaType === MEDIA.index || d.mediaType === MEDIA.dockerList || doc.manifests) {
         visit(doc.manifests ?? [], depth + 1);
         continue;
@@ -237,7 +260,8 @@ function dockerCandidates(dir: string, fail: (r: string) => never): Candidate[] 
     const configDigest = sha256(configBytes);
     // The config's file name is its digest: a mismatch is a corrupt archive.
     const named = /([0-9a-f]{64})(\.json)?$/.exec(e.Config);
-    if (named && `sha256:${named[1]}` !== configDigest) fail(`image ${e.RepoTags?.[0] ?? e.Config}: config ${e.Config}: wrong digest (content is ${configDigest})`);
+    if (named && `sha256:${named[1]}` !== configDigest)
+      fail(`image ${e.RepoTags?.[0] ?? e.Config}: config ${e.Config}: wrong digest (content is ${configDigest})`);
     const files = new Map<string, string>([[configDigest, configFile]]);
     const layers: Descriptor[] = [];
     for (const l of e.Layers ?? []) {
@@ -248,7 +272,11 @@ function dockerCandidates(dir: string, fail: (r: string) => never): Candidate[] 
       const digest = sha256(data);
       files.set(digest, f);
       const compression = compressionOf(data);
-      layers.push({ mediaType: compression === "gzip" ? MEDIA.layerGzip : compression === "zstd" ? MEDIA.layerZstd : MEDIA.layer, digest, size: data.length });
+      layers.push({
+        mediaType: compression === "gzip" ? MEDIA.layerGzip : compression === "zstd" ? MEDIA.layerZstd : MEDIA.layer,
+        digest,
+        size: data.length,
+      });
     }
     const manifest: Manifest = {
       schemaVersion: 2,
@@ -259,4 +287,3 @@ function dockerCandidates(dir: string, fail: (r: string) => never): Candidate[] 
     return { names: (e.RepoTags ?? []).filter((t) => t && t !== "<none>:<none>"), manifest: Buffer.from(JSON.stringify(manifest)), files };
   });
 }
-

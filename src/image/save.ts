@@ -36,11 +36,19 @@ export async function saveImage(store: ImageStore, ref: string, out: string): Pr
     const index = {
       schemaVersion: 2,
       mediaType: MEDIA.index,
-      manifests: [{ mediaType: MEDIA.manifest, digest: sha256(manifestBytes), size: manifestBytes.length, ...(name ? { annotations } : {}) }],
+      manifests: [
+        { mediaType: MEDIA.manifest, digest: sha256(manifestBytes), size: manifestBytes.length, ...(name ? { annotations } : {}) },
+      ],
     };
     writeFileSync(join(stage, "oci-layout"), JSON.stringify({ imageLayoutVersion: "1.0.0" }));
     writeFileSync(join(stage, "index.json"), JSON.stringify(index));
-    const docker = [{ Config: `blobs/sha256/${hex(img.manifest.config.digest)}`, RepoTags: name ? [name] : [], Layers: img.manifest.layers.map((l) => `blobs/sha256/${hex(l.digest)}`) }];
+    const docker = [
+      {
+        Config: `blobs/sha256/${hex(img.manifest.config.digest)}`,
+        RepoTags: name ? [name] : [],
+        Layers: img.manifest.layers.map((l) => `blobs/sha256/${hex(l.digest)}`),
+      },
+    ];
     writeFileSync(join(stage, "manifest.json"), JSON.stringify(docker));
     const tmp = `${out}.berth-tmp-${process.pid}`;
     try {

@@ -14,7 +14,20 @@
  * extracted into tmp/ and its directory renamed into layers/ when complete; images.json is
  * replaced atomically last, so an image is listed only once everything it names is in place.
  */
-import { closeSync, existsSync, fsyncSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeSync,
+} from "node:fs";
 import { join } from "node:path";
 import { BerthError } from "../errors";
 import { writeFileAtomic } from "../state";
@@ -56,7 +69,13 @@ export class ImageStore {
     readonly fs: LayerFs,
   ) {
     // Layer paths go into overlay's option string, where "," and ":" are separators.
-    if (/[,:]/.test(root)) throw new BerthError({ op: "image", field: "--image-root", value: root, reason: "must not contain \",\" or \":\" (overlayfs option separators)" });
+    if (/[,:]/.test(root))
+      throw new BerthError({
+        op: "image",
+        field: "--image-root",
+        value: root,
+        reason: 'must not contain "," or ":" (overlayfs option separators)',
+      });
   }
 
   blobPath(digest: string): string {
@@ -209,12 +228,14 @@ export class ImageStore {
   remove(ref: string): string[] {
     const rec = this.find(ref);
     if (!rec) throw new BerthError({ code: "image-not-found", op: "image rm", id: ref, reason: `no such image in ${this.root}` });
-    const byName = rec.name !== undefined && (rec.name === ref || rec.name === normalizeName(ref) || shortNameCandidates(ref).includes(rec.name));
+    const byName =
+      rec.name !== undefined && (rec.name === ref || rec.name === normalizeName(ref) || shortNameCandidates(ref).includes(rec.name));
     const doomed = this.images().filter((i) => (byName ? i === rec || i.name === rec.name : i.manifest === rec.manifest));
     const rest = this.images().filter((i) => !doomed.some((d) => d.name === i.name && d.manifest === i.manifest));
     if (!rest.some((i) => i.manifest === rec.manifest)) {
       const users = this.containersUsing(rec.manifest);
-      if (users.length) throw new BerthError({ code: "image-in-use", op: "image rm", id: ref, reason: `image is in use by container ${users.join(", ")}` });
+      if (users.length)
+        throw new BerthError({ code: "image-in-use", op: "image rm", id: ref, reason: `image is in use by container ${users.join(", ")}` });
     }
     this.writeImages(rest);
     this.collectGarbage();

@@ -33,7 +33,7 @@ export function normalizeEntryPath(p: string): string {
 /** Why an entry's path is refused (absolute, or climbing out with ".."), or undefined. */
 export function badPath(p: string): string | undefined {
   if (p.startsWith("/")) return "absolute path in archive";
-  if (p.split("/").includes("..")) return "path traversal (\"..\") in archive";
+  if (p.split("/").includes("..")) return 'path traversal ("..") in archive';
   return undefined;
 }
 
@@ -109,7 +109,12 @@ export interface Unpacked {
  * Feed a file (plain, gzip or zstd) through an Unpack, hashing and counting the uncompressed
  * bytes. Resolves with the diff id and size once node-tar has written everything.
  */
-async function runUnpack(file: string, unpack: Unpack, firstError: () => ArchiveError | undefined, watch: ReadWatch = {}): Promise<Unpacked> {
+async function runUnpack(
+  file: string,
+  unpack: Unpack,
+  firstError: () => ArchiveError | undefined,
+  watch: ReadWatch = {},
+): Promise<Unpacked> {
   const { onRead, signal } = watch;
   signal?.throwIfAborted();
   const hash = createHash("sha256");
@@ -226,7 +231,15 @@ export async function unpackLayer(file: string, dir: string, fs: LayerFs, watch?
     if (entry.type === "CharacterDevice" || entry.type === "BlockDevice" || entry.type === "FIFO") {
       const typeBits = entry.type === "CharacterDevice" ? S_IFCHR : entry.type === "BlockDevice" ? S_IFBLK : S_IFIFO;
       const h = entry.header as unknown as { devmaj?: number; devmin?: number };
-      specials.push({ path: p, kind: "device", mode: typeBits | ((entry.mode ?? 0o600) & 0o7777), major: h.devmaj ?? 0, minor: h.devmin ?? 0, uid: entry.uid, gid: entry.gid });
+      specials.push({
+        path: p,
+        kind: "device",
+        mode: typeBits | ((entry.mode ?? 0o600) & 0o7777),
+        major: h.devmaj ?? 0,
+        minor: h.devmin ?? 0,
+        uid: entry.uid,
+        gid: entry.gid,
+      });
       return false;
     }
     if (!["File", "OldFile", "ContiguousFile", "Directory", "SymbolicLink", "Link"].includes(entry.type)) return false;

@@ -111,7 +111,13 @@ export interface PlanInput {
    * cgroup2 directory (CLONE_INTO_CGROUP; not into one that existed before create, see
    * cgroups/placement.ts), so only the v1 hierarchies are left to join.
    */
-  cgroup: { mode: "unified" | "hybrid" | "legacy" | "none"; hierarchies: CgroupHierarchy[]; v2Mount?: string; path: string; intoUnified?: boolean };
+  cgroup: {
+    mode: "unified" | "hybrid" | "legacy" | "none";
+    hierarchies: CgroupHierarchy[];
+    v2Mount?: string;
+    path: string;
+    intoUnified?: boolean;
+  };
   /**
    * --systemd-cgroup: the first op waits for the parent, which acks once systemd has started the
    * container's scope unit. Starting it makes systemd write the unit's settings into the
@@ -187,7 +193,16 @@ interface ParsedOptions {
 /** Mount options -> mount(2) flags, data, propagation and mount_setattr(2) attributes. */
 export function parseMountOptions(options: readonly string[] = [], type?: string): ParsedOptions {
   const kind = mountKind({ type, options });
-  const out: ParsedOptions = { flags: 0, data: [], propagation: [], recSet: 0, recClr: 0, bind: kind.bind, recursive: kind.recursive, idmap: kind.idmapOption };
+  const out: ParsedOptions = {
+    flags: 0,
+    data: [],
+    propagation: [],
+    recSet: 0,
+    recClr: 0,
+    bind: kind.bind,
+    recursive: kind.recursive,
+    idmap: kind.idmapOption,
+  };
   for (const opt of options) {
     const flag = flagOptions[opt];
     if (flag) {
@@ -272,7 +287,11 @@ export function planCredentials(add: Add, proc: Process, lastCap: number): void 
   add("setgroups", [proc.user.additionalGids ?? []], "process.user.additionalGids");
   add("setresgid", [proc.user.gid], "process.user.gid");
   add("setresuid", [proc.user.uid], "process.user.uid");
-  add("capset", [capMask(caps.effective, lastCap), capMask(caps.permitted, lastCap), capMask(caps.inheritable, lastCap)], "process.capabilities");
+  add(
+    "capset",
+    [capMask(caps.effective, lastCap), capMask(caps.permitted, lastCap), capMask(caps.inheritable, lastCap)],
+    "process.capabilities",
+  );
   // The kernel raises an ambient capability only if it is permitted and inheritable
   // (prctl(2) PR_CAP_AMBIENT_RAISE: EPERM otherwise). runc skips the others silently, and its
   // default spec depends on that (ambient without inheritable); berth does the same, and
@@ -312,10 +331,12 @@ export function buildPlan(input: PlanInput): LaunchPlan {
       throw new PlanError(field, value, `needs a mount namespace (add {"type": "mount"} to linux.namespaces): ${what}`);
     };
     if (linux.maskedPaths?.length) needsMountNs("linux.maskedPaths", undefined, "a path masked in the host's mounts would protect nothing");
-    if (linux.readonlyPaths?.length) needsMountNs("linux.readonlyPaths", undefined, "a path made read-only in the host's mounts would protect nothing");
+    if (linux.readonlyPaths?.length)
+      needsMountNs("linux.readonlyPaths", undefined, "a path made read-only in the host's mounts would protect nothing");
     if (spec.root?.readonly) needsMountNs("root.readonly", true, "the rootfs would be remounted read-only for the host too");
-    if (linux.rootfsPropagation) needsMountNs("linux.rootfsPropagation", linux.rootfsPropagation, "it would change the propagation of the host's own mounts");
-    if (input.noPivot) needsMountNs("--no-pivot", undefined, "it moves the rootfs over the host's \"/\"");
+    if (linux.rootfsPropagation)
+      needsMountNs("linux.rootfsPropagation", linux.rootfsPropagation, "it would change the propagation of the host's own mounts");
+    if (input.noPivot) needsMountNs("--no-pivot", undefined, 'it moves the rootfs over the host\'s "/"');
   }
 
   let userns: LaunchPlan["userns"];
@@ -326,7 +347,10 @@ export function buildPlan(input: PlanInput): LaunchPlan {
   }
   // --- cgroups: before anything else the process does (see native/init/op-cgroups.cc).
   const { cgroup } = input;
-  const v1Dirs = cgroup.path && (cgroup.mode === "legacy" || cgroup.mode === "hybrid") ? cgroup.hierarchies.map((h) => `${h.mountPoint}${cgroup.path}`) : [];
+  const v1Dirs =
+    cgroup.path && (cgroup.mode === "legacy" || cgroup.mode === "hybrid")
+      ? cgroup.hierarchies.map((h) => `${h.mountPoint}${cgroup.path}`)
+      : [];
   const unifiedDir = cgroup.path && cgroup.v2Mount && !cgroup.intoUnified ? `${cgroup.v2Mount}${cgroup.path}` : undefined;
   // Only a process of the host's user namespace may write the host's cgroup files; with
   // --systemd-cgroup the parent joins it before it hands the process to systemd.
@@ -392,7 +416,11 @@ export function buildPlan(input: PlanInput): LaunchPlan {
   for (const { m, i } of atRoot) {
     const opts = parseMountOptions(m.options, m.type);
     if (opts.bind || opts.idmap || m.uidMappings || m.gidMappings) {
-      throw new PlanError(`mounts[${i}].destination`, "/", "a bind mount cannot replace the root filesystem: set root.path to the directory instead");
+      throw new PlanError(
+        `mounts[${i}].destination`,
+        "/",
+        "a bind mount cannot replace the root filesystem: set root.path to the directory instead",
+      );
     }
     planMount(add, m, i, input);
   }
@@ -418,9 +446,14 @@ export function buildPlan(input: PlanInput): LaunchPlan {
   // --- devices
   const inUserns = (cloneFlags & CLONE.NEWUSER) !== 0 || joins.some((j) => j.type === "user");
   // Defaults first; an entry of linux.devices at the same path replaces the default.
-  const devices = new Map<string, { path: string; type: string; major?: number; minor?: number; fileMode?: number; uid?: number; gid?: number; origin: string }>();
+  const devices = new Map<
+    string,
+    { path: string; type: string; major?: number; minor?: number; fileMode?: number; uid?: number; gid?: number; origin: string }
+  >();
   for (const d of defaultDevices) devices.set(d.path, { ...d, type: "c", fileMode: 0o666, uid: 0, gid: 0, origin: DEFAULT_DEVICES });
-  (linux.devices ?? []).forEach((d, i) => devices.set(containerPath(d.path), { ...d, path: containerPath(d.path), origin: `linux.devices[${i}]` }));
+  (linux.devices ?? []).forEach((d, i) =>
+    devices.set(containerPath(d.path), { ...d, path: containerPath(d.path), origin: `linux.devices[${i}]` }),
+  );
   for (const d of devices.values()) {
     const dir = d.path.slice(0, d.path.lastIndexOf("/")) || "/";
     add("mkdirInRoot", [dir, 0o755, 0], d.origin);
@@ -444,7 +477,8 @@ export function buildPlan(input: PlanInput): LaunchPlan {
   add("symlink", ["/proc/self/fd/0", "/dev/stdin"], "(runtime: /dev symlinks)");
   add("symlink", ["/proc/self/fd/1", "/dev/stdout"], "(runtime: /dev symlinks)");
   add("symlink", ["/proc/self/fd/2", "/dev/stderr"], "(runtime: /dev symlinks)");
-  if (mounts.some((m) => containerPath(m.destination) === "/dev/pts")) add("symlink", ["pts/ptmx", "/dev/ptmx"], "(runtime: /dev symlinks)");
+  if (mounts.some((m) => containerPath(m.destination) === "/dev/pts"))
+    add("symlink", ["pts/ptmx", "/dev/ptmx"], "(runtime: /dev symlinks)");
   // process.cwd is created when missing, as runc does (mkdir -p, 0755, as root, after the
   // mounts so that a cwd on a mounted filesystem is made there, before a read-only root).
   if (containerPath(proc.cwd) !== "/") add("mkdirInRoot", [containerPath(proc.cwd), 0o755, 0], "process.cwd");
@@ -476,7 +510,11 @@ export function buildPlan(input: PlanInput): LaunchPlan {
     (hooks[kind] ?? []).forEach((h, i) => {
       const argv = h.args && h.args.length > 0 ? h.args : [h.path];
       const home = h.env === undefined && kind === "startContainer" ? 1 : 0;
-      add("runHook", [h.path, argv, h.env ?? execEnv, h.timeout !== undefined && h.timeout > 0 ? h.timeout : 0, rest, dir, home], `hooks.${kind}[${i}]`);
+      add(
+        "runHook",
+        [h.path, argv, h.env ?? execEnv, h.timeout !== undefined && h.timeout > 0 ? h.timeout : 0, rest, dir, home],
+        `hooks.${kind}[${i}]`,
+      );
     });
   };
   const some = (list?: unknown[]) => (list?.length ?? 0) > 0;
@@ -505,7 +543,8 @@ export function buildPlan(input: PlanInput): LaunchPlan {
   }
   if (spec.hostname) add("sethostname", [spec.hostname], "hostname");
   if (spec.domainname) add("setdomainname", [spec.domainname], "domainname");
-  for (const [key, value] of Object.entries(linux.sysctl ?? {})) add("sysctl", [key.replace(/\//g, "."), value], `linux.sysctl[${JSON.stringify(key)}]`);
+  for (const [key, value] of Object.entries(linux.sysctl ?? {}))
+    add("sysctl", [key.replace(/\//g, "."), value], `linux.sysctl[${JSON.stringify(key)}]`);
   // Read-only paths, then masked ones, in runc's order (a container's mountinfo reads the same).
   (linux.readonlyPaths ?? []).forEach((p, i) => add("readonlyPath", [p], `linux.readonlyPaths[${i}]`));
   (linux.maskedPaths ?? []).forEach((p, i) => add("maskPath", [p], `linux.maskedPaths[${i}]`));
@@ -515,8 +554,11 @@ export function buildPlan(input: PlanInput): LaunchPlan {
   // The requested propagation last among the mount ops: an unbindable mount cannot be the
   // source of a bind, and maskedPaths/readonlyPaths bind (/dev/null, the path onto itself).
   if (rootProp) {
-    const flag = ({ shared: MS.SHARED, slave: MS.SLAVE, private: MS.PRIVATE, unbindable: MS.UNBINDABLE } as Record<string, number>)[rootProp.replace(/^r/, "")];
-    if (flag === undefined) throw new PlanError("linux.rootfsPropagation", rootProp, "must be one of shared, slave, private, unbindable (or their r forms)");
+    const flag = ({ shared: MS.SHARED, slave: MS.SLAVE, private: MS.PRIVATE, unbindable: MS.UNBINDABLE } as Record<string, number>)[
+      rootProp.replace(/^r/, "")
+    ];
+    if (flag === undefined)
+      throw new PlanError("linux.rootfsPropagation", rootProp, "must be one of shared, slave, private, unbindable (or their r forms)");
     add("mountPropagation", ["/", flag | (rootProp.startsWith("r") ? MS.REC : 0)], "linux.rootfsPropagation");
   }
 
@@ -605,13 +647,17 @@ function idmapRequestFor(m: Mount, i: number, spec: Spec, bundle: string): Idmap
   const opts = parseMountOptions(m.options, m.type);
   if (!mountKind(m).idmapped) return undefined;
   const origin = `mounts[${i}]`;
-  if (!opts.bind) throw new PlanError(`${origin}.options`, m.options, "an idmapped mount must be a bind mount (add \"bind\" or \"rbind\")");
+  if (!opts.bind) throw new PlanError(`${origin}.options`, m.options, 'an idmapped mount must be a bind mount (add "bind" or "rbind")');
   const linux = spec.linux ?? {};
   const ownUserns = (linux.namespaces ?? []).some((n) => n.type === "user" && !n.path);
   const pick = (own: IdMapping[] | undefined, container: IdMapping[] | undefined, field: string): IdMapping[] => {
     if (own && own.length > 0) return own;
     if (ownUserns && container && container.length > 0) return container;
-    throw new PlanError(`${origin}.${field}`, undefined, "is required for an idmapped mount in a container without a user namespace of its own");
+    throw new PlanError(
+      `${origin}.${field}`,
+      undefined,
+      "is required for an idmapped mount in a container without a user namespace of its own",
+    );
   };
   return {
     index: i,
@@ -694,7 +740,11 @@ function checkProcDestination(m: Mount, i: number, dest: string, bind: boolean, 
     throw new PlanError(`mounts[${i}].destination`, m.destination, "only a procfs may be mounted on /proc (this source is not one)");
   }
   if (dest.startsWith("/proc/")) {
-    throw new PlanError(`mounts[${i}].destination`, m.destination, `is inside /proc: a mount may cover only ${PROC_MOUNT_ALLOWED.join(", ")} there`);
+    throw new PlanError(
+      `mounts[${i}].destination`,
+      m.destination,
+      `is inside /proc: a mount may cover only ${PROC_MOUNT_ALLOWED.join(", ")} there`,
+    );
   }
   return true;
 }
@@ -752,8 +802,15 @@ function planMount(add: Add, m: Mount, i: number, input: PlanInput): void {
     }
     // linux.mountLabel: the SELinux context of the filesystems berth makes for the container
     // (proc, sysfs and cgroup take none).
-    const label = input.selinux && input.spec.linux?.mountLabel && ["tmpfs", "mqueue", "devpts"].includes(m.type ?? "") ? [`context="${input.spec.linux.mountLabel}"`] : [];
-    add(kernelFs ? "mountNoFollow" : "mount", [m.source ?? m.type ?? "none", dest, m.type ?? "", opts.flags, [...opts.data, ...label].join(",")], origin);
+    const label =
+      input.selinux && input.spec.linux?.mountLabel && ["tmpfs", "mqueue", "devpts"].includes(m.type ?? "")
+        ? [`context="${input.spec.linux.mountLabel}"`]
+        : [];
+    add(
+      kernelFs ? "mountNoFollow" : "mount",
+      [m.source ?? m.type ?? "none", dest, m.type ?? "", opts.flags, [...opts.data, ...label].join(",")],
+      origin,
+    );
   }
   for (const p of opts.propagation) add("mount", ["", dest, "", p, ""], origin);
   if (opts.recSet || opts.recClr) add("mountSetattr", [dest, opts.recSet, opts.recClr, 1], origin);

@@ -29,7 +29,12 @@ export function capabilityHostProblems(proc: Pick<Process, "capabilities">, capL
     proc.capabilities?.[set]?.forEach((name, i) => {
       const num = capabilityNumbers[name];
       if (num !== undefined && num > capLastCap) {
-        out.push({ field: `${base}.capabilities.${set}[${i}]`, value: name, reason: `this kernel knows capabilities up to ${capLastCap}, and this is ${num}: skipped`, severity: "warning" });
+        out.push({
+          field: `${base}.capabilities.${set}[${i}]`,
+          value: name,
+          reason: `this kernel knows capabilities up to ${capLastCap}, and this is ${num}: skipped`,
+          severity: "warning",
+        });
       }
     });
   }
@@ -57,7 +62,8 @@ export function hostProblems(spec: Spec, host: HostFacts): Problem[] {
     if ((resources as Record<string, unknown>)[key] === undefined) continue;
     if (host.cgroup.mode === "unified") {
       if (!ctl.v2) error(`linux.resources.${key}`, undefined, "has no cgroup v2 equivalent, and this host is cgroup v2 only");
-      else if (!controllers.has(ctl.v2)) error(`linux.resources.${key}`, undefined, `needs the ${ctl.v2} controller, which this host's cgroup v2 root does not enable`);
+      else if (!controllers.has(ctl.v2))
+        error(`linux.resources.${key}`, undefined, `needs the ${ctl.v2} controller, which this host's cgroup v2 root does not enable`);
     } else if (!ctl.v1.some((c) => controllers.has(c))) {
       error(`linux.resources.${key}`, undefined, `needs the ${ctl.v1.join(" or ")} cgroup controller, which is not mounted on this host`);
     }
@@ -70,7 +76,11 @@ export function hostProblems(spec: Spec, host: HostFacts): Problem[] {
   // cgroup v1"); berth says which key.
   if (resources.unified && host.cgroup.mode !== "unified") {
     for (const [key, value] of Object.entries(resources.unified)) {
-      error(joinField("linux.resources.unified", key), value, `invalid configuration for this host: a cgroup v2 file, and this host's cgroup limits are v1 (it is ${host.cgroup.mode})`);
+      error(
+        joinField("linux.resources.unified", key),
+        value,
+        `invalid configuration for this host: a cgroup v2 file, and this host's cgroup limits are v1 (it is ${host.cgroup.mode})`,
+      );
     }
   }
 
@@ -87,7 +97,12 @@ export function hostProblems(spec: Spec, host: HostFacts): Problem[] {
       const unknown = new Set(host.seccomp.unknownSyscalls(s.names ?? []));
       s.names?.forEach((name, j) => {
         // runc and crun skip names libseccomp does not know (older or newer kernels' calls).
-        if (unknown.has(name)) warn(`linux.seccomp.syscalls[${i}].names[${j}]`, name, "libseccomp does not know this system call on this architecture; it will be skipped");
+        if (unknown.has(name))
+          warn(
+            `linux.seccomp.syscalls[${i}].names[${j}]`,
+            name,
+            "libseccomp does not know this system call on this architecture; it will be skipped",
+          );
       });
     });
     const flags = new Set(host.seccomp.flags);
@@ -97,11 +112,13 @@ export function hostProblems(spec: Spec, host: HostFacts): Problem[] {
   }
 
   const proc = spec.process;
-  if (proc?.apparmorProfile && !host.apparmor) error("process.apparmorProfile", proc.apparmorProfile, "AppArmor is not enabled on this host");
+  if (proc?.apparmorProfile && !host.apparmor)
+    error("process.apparmorProfile", proc.apparmorProfile, "AppArmor is not enabled on this host");
   if (proc?.selinuxLabel && !host.selinux) error("process.selinuxLabel", proc.selinuxLabel, "SELinux is not enabled on this host");
   // A mount label only labels files for SELinux; without it there is nothing to label, and the
   // container is the same either way (crun's behaviour; runc refuses): say so, go on.
-  if (linux.mountLabel && !host.selinux) warn("linux.mountLabel", linux.mountLabel, "SELinux is not enabled on this host: the mounts are not labelled");
+  if (linux.mountLabel && !host.selinux)
+    warn("linux.mountLabel", linux.mountLabel, "SELinux is not enabled on this host: the mounts are not labelled");
 
   if (proc) out.push(...capabilityHostProblems(proc, host.capLastCap));
 
@@ -110,12 +127,17 @@ export function hostProblems(spec: Spec, host: HostFacts): Problem[] {
     if (!mine || host.capSysResource) return;
     // Raising a hard limit above one's own needs CAP_SYS_RESOURCE (setrlimit(2): EPERM).
     if (r.hard > mine.hard) {
-      error(`process.rlimits[${i}].hard`, r.hard, `is above berth's own hard ${r.type} (${mine.hard}), and berth lacks CAP_SYS_RESOURCE to raise it`);
+      error(
+        `process.rlimits[${i}].hard`,
+        r.hard,
+        `is above berth's own hard ${r.type} (${mine.hard}), and berth lacks CAP_SYS_RESOURCE to raise it`,
+      );
     }
   });
 
   (spec.mounts ?? []).forEach((m, i) => {
-    if (mountKind(m).idmapped && !host.idmappedMounts) error(`mounts[${i}]`, undefined, "an idmapped mount needs mount_setattr(2) (Linux 5.12+), which this kernel lacks");
+    if (mountKind(m).idmapped && !host.idmappedMounts)
+      error(`mounts[${i}]`, undefined, "an idmapped mount needs mount_setattr(2) (Linux 5.12+), which this kernel lacks");
   });
 
   // config-linux.md "Network Devices": the runtime MUST check that the move is possible.

@@ -2,7 +2,20 @@
 export type { HostFacts, Limit } from "./host-facts";
 export { capabilityHostProblems, hostProblems } from "./host-check";
 export { knownMountOptions, flagOptions, propagationOptions, recursiveOptions, MS, MOUNT_ATTR } from "./mount-options";
-export { buildPlan, idmappedMountRequests, hostOpenedBinds, parseMountOptions, PlanError, PROC_MOUNT_ALLOWED, CLONE, DEFAULT_PATH, NOTIFY_SOCKET_IN_CONTAINER, type IdmappedMountRequest, type LaunchPlan, type PlanInput } from "./build";
+export {
+  buildPlan,
+  idmappedMountRequests,
+  hostOpenedBinds,
+  parseMountOptions,
+  PlanError,
+  PROC_MOUNT_ALLOWED,
+  CLONE,
+  DEFAULT_PATH,
+  NOTIFY_SOCKET_IN_CONTAINER,
+  type IdmappedMountRequest,
+  type LaunchPlan,
+  type PlanInput,
+} from "./build";
 export { encodePlan, type PlanOp } from "./encode";
 export { childFdLayout, type ChildFdLayout, type ChildFdRequest } from "./fd-layout";
 export { opTable, SYNC, PLAN_VERSION, type OpName } from "./abi";

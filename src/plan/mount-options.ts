@@ -121,10 +121,5 @@ export const extensionOptions = ["idmap", "ridmap", "tmpcopyup", "copy-symlink"]
 
 /** Every option name berth understands, sorted (for `berth features`). */
 export function knownMountOptions(): string[] {
-  return [
-    ...Object.keys(flagOptions),
-    ...Object.keys(propagationOptions),
-    ...Object.keys(recursiveOptions),
-    ...extensionOptions,
-  ].sort();
+  return [...Object.keys(flagOptions), ...Object.keys(propagationOptions), ...Object.keys(recursiveOptions), ...extensionOptions].sort();
 }

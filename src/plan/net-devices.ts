@@ -198,7 +198,12 @@ export function addressText(a: NetAddress): string {
  * that could be another device, and the rollback would move it out. Undefined when nothing
  * decides.
  */
-export function findMovedLink(move: NetDeviceMove, before: readonly NetLink[], after: readonly NetLink[], failed = false): NetLink | undefined {
+export function findMovedLink(
+  move: NetDeviceMove,
+  before: readonly NetLink[],
+  after: readonly NetLink[],
+  failed = false,
+): NetLink | undefined {
   const old = new Set(before.map((l) => l.index));
   const fresh = after.filter((l) => !old.has(l.index));
   if (!old.has(move.index)) {

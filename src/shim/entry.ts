@@ -55,7 +55,12 @@ function load(name: string): unknown {
   }
   const script = new Script(wrap(source), { filename: file, cachedData });
   const mod = { exports: {} as unknown };
-  const req = Object.assign((id: string) => (id === "./berth-validators.js" ? load("berth-validators.js") : require(id)), { resolve: require.resolve, cache: require.cache, main: require.main, extensions: require.extensions });
+  const req = Object.assign((id: string) => (id === "./berth-validators.js" ? load("berth-validators.js") : require(id)), {
+    resolve: require.resolve,
+    cache: require.cache,
+    main: require.main,
+    extensions: require.extensions,
+  });
   (script.runInThisContext() as (...a: unknown[]) => void).call(mod.exports, mod.exports, req, mod, file, __dirname);
   return mod.exports;
 }
@@ -111,14 +116,23 @@ async function start(f: ShimFlags): Promise<number> {
   } catch {
     log = openSync("/dev/null", "w");
   }
-  const child = spawn(process.execPath, [__filename, ...process.argv.slice(2).filter((a, i, all) => !(a === "start" && i === all.length - 1))], {
-    cwd: bundle,
-    detached: true,
-    stdio: ["ignore", log, log, fd],
-    // Each running process holds a thread-pool thread while its exit is awaited (a pidfd
-    // wait), and fifo opens take one each: the default four would soon be taken.
-    env: { ...process.env, BERTH_SHIM_LISTEN_FD: "3", BERTH_SHIM_SOCKET: path, UV_THREADPOOL_SIZE: process.env.UV_THREADPOOL_SIZE ?? "128" },
-  });
+  const child = spawn(
+    process.execPath,
+    [__filename, ...process.argv.slice(2).filter((a, i, all) => !(a === "start" && i === all.length - 1))],
+    {
+      cwd: bundle,
+      detached: true,
+      stdio: ["ignore", log, log, fd],
+      // Each running process holds a thread-pool thread while its exit is awaited (a pidfd
+      // wait), and fifo opens take one each: the default four would soon be taken.
+      env: {
+        ...process.env,
+        BERTH_SHIM_LISTEN_FD: "3",
+        BERTH_SHIM_SOCKET: path,
+        UV_THREADPOOL_SIZE: process.env.UV_THREADPOOL_SIZE ?? "128",
+      },
+    },
+  );
   child.unref();
   closeSync(log);
   writeFileSync(join(bundle, "address"), address);

@@ -47,7 +47,9 @@ export class Publisher {
   publish(name: EventName, event: Record<string, unknown>): Promise<void> {
     const wrapped = any(`containerd.events.${name}`, event);
     const at = new Date();
-    const next = this.queue.then(() => this.forward(topics[name], wrapped, at)).then((sent) => (sent ? undefined : this.send(topics[name], encode("google.protobuf.Any", wrapped))));
+    const next = this.queue
+      .then(() => this.forward(topics[name], wrapped, at))
+      .then((sent) => (sent ? undefined : this.send(topics[name], encode("google.protobuf.Any", wrapped))));
     this.queue = next;
     return next;
   }
@@ -61,7 +63,9 @@ export class Publisher {
   private async forward(topic: string, event: { type_url: string; value: Buffer }, at: Date): Promise<boolean> {
     const { ttrpcAddress, namespace, log } = this.opts;
     if (!ttrpcAddress) return false;
-    const req = encode("containerd.services.events.ttrpc.v1.ForwardRequest", { envelope: { timestamp: timestamp(at), namespace, topic, event } });
+    const req = encode("containerd.services.events.ttrpc.v1.ForwardRequest", {
+      envelope: { timestamp: timestamp(at), namespace, topic, event },
+    });
     try {
       await ttrpcCall(ttrpcAddress.replace(/^unix:\/\//, ""), "containerd.services.events.ttrpc.v1.Events", "Forward", req, 5000);
       return true;
@@ -75,7 +79,9 @@ export class Publisher {
     const { binary, address, namespace, log } = this.opts;
     if (!binary) return Promise.resolve();
     return new Promise((resolve) => {
-      const child = spawn(binary, ["--address", address, "publish", "--topic", topic, "--namespace", namespace], { stdio: ["pipe", "ignore", "pipe"] });
+      const child = spawn(binary, ["--address", address, "publish", "--topic", topic, "--namespace", namespace], {
+        stdio: ["pipe", "ignore", "pipe"],
+      });
       let err = "";
       child.stderr!.on("data", (d: Buffer) => (err += d.toString()));
       child.on("error", (e) => {

@@ -17,12 +17,29 @@ export interface ShimFlags {
   action: string;
 }
 
-const valueFlags: Record<string, keyof ShimFlags> = { namespace: "namespace", address: "address", "publish-binary": "publishBinary", id: "id", bundle: "bundle", socket: "socket" };
+const valueFlags: Record<string, keyof ShimFlags> = {
+  namespace: "namespace",
+  address: "address",
+  "publish-binary": "publishBinary",
+  id: "id",
+  bundle: "bundle",
+  socket: "socket",
+};
 const boolFlags: Record<string, keyof ShimFlags> = { debug: "debug", v: "version", version: "version" };
 
 /** Go flag package parsing: flags until the first argument that is not one, then the action. */
 export function parseFlags(argv: readonly string[]): ShimFlags {
-  const f: ShimFlags = { namespace: "", address: "", publishBinary: "", id: "", bundle: "", socket: "", debug: false, version: false, action: "" };
+  const f: ShimFlags = {
+    namespace: "",
+    address: "",
+    publishBinary: "",
+    id: "",
+    bundle: "",
+    socket: "",
+    debug: false,
+    version: false,
+    action: "",
+  };
   let i = 0;
   for (; i < argv.length; i++) {
     const a = argv[i]!;

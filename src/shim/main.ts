@@ -45,7 +45,13 @@ export async function serve(f: ShimFlags): Promise<void> {
   delete process.env.BERTH_SHIM_SOCKET;
   const log = logTo(2, f.debug);
   if (!path) throw new Error("no socket to listen on (started without `start`: give -socket)");
-  const publisher = new Publisher({ ttrpcAddress: process.env.TTRPC_ADDRESS ?? "", binary: f.publishBinary, address: f.address, namespace: f.namespace, log });
+  const publisher = new Publisher({
+    ttrpcAddress: process.env.TTRPC_ADDRESS ?? "",
+    binary: f.publishBinary,
+    address: f.address,
+    namespace: f.namespace,
+    log,
+  });
   const pidFile = `${path}.pid`;
   const exit = () => {
     rmSync(path, { force: true });
@@ -89,7 +95,8 @@ export async function remove(f: ShimFlags): Promise<number> {
   try {
     await berth.delete(f.id, { root: stateRoot(f.namespace), force: true });
   } catch (err) {
-    if ((err as { code?: string }).code !== "container-not-found") process.stderr.write(`containerd-shim-berth-v1: delete ${f.id}: ${(err as Error).message}\n`);
+    if ((err as { code?: string }).code !== "container-not-found")
+      process.stderr.write(`containerd-shim-berth-v1: delete ${f.id}: ${(err as Error).message}\n`);
   }
   const rootfs = join(bundle, "rootfs");
   try {
@@ -101,4 +108,3 @@ export async function remove(f: ShimFlags): Promise<number> {
   process.stdout.write(encode("containerd.task.v2.DeleteResponse", { pid: 0, exit_status: 128 + 9, exited_at: timestamp(new Date()) }));
   return 0;
 }
-

@@ -13,7 +13,18 @@
  * closes its copies, so the container's exit is EOF for containerd. stdin goes through a fifo of
  * the shim's own (relayStdin), which CloseIO or containerd's EOF closes.
  */
-import { closeSync, constants, createReadStream, createWriteStream, existsSync, open as openCb, openSync, promises as fsp, rmSync, type ReadStream } from "node:fs";
+import {
+  closeSync,
+  constants,
+  createReadStream,
+  createWriteStream,
+  existsSync,
+  open as openCb,
+  openSync,
+  promises as fsp,
+  rmSync,
+  type ReadStream,
+} from "node:fs";
 import { promisify } from "node:util";
 import { spawn } from "node:child_process";
 import { dirname, join } from "node:path";
@@ -345,7 +356,11 @@ export class TaskService {
     add("Update", "UpdateTaskRequest", empty, (r: UpdateReq) => this.update(r));
     add("Wait", "WaitRequest", "containerd.task.v2.WaitResponse", (r: IdReq) => this.wait(r));
     add("Stats", "StatsRequest", "containerd.task.v2.StatsResponse", (r: IdReq) => this.stats(r));
-    add("Connect", "ConnectRequest", "containerd.task.v2.ConnectResponse", async (r: IdReq) => ({ shim_pid: process.pid, task_pid: this.tasks.get(r.id)?.init.pid ?? 0, version: "berth" }));
+    add("Connect", "ConnectRequest", "containerd.task.v2.ConnectResponse", async (r: IdReq) => ({
+      shim_pid: process.pid,
+      task_pid: this.tasks.get(r.id)?.init.pid ?? 0,
+      version: "berth",
+    }));
     add("Shutdown", "ShutdownRequest", empty, (r: ShutdownReq) => this.shutdown(r));
     return m;
   }
@@ -393,7 +408,13 @@ export class TaskService {
     p.exitStatus = status;
     p.exitedAt = new Date();
     p.markExited();
-    void this.opts.publisher.publish("TaskExit", { container_id: t.id, id: p.execId || t.id, pid: p.pid, exit_status: status, exited_at: timestamp(p.exitedAt) });
+    void this.opts.publisher.publish("TaskExit", {
+      container_id: t.id,
+      id: p.execId || t.id,
+      pid: p.pid,
+      exit_status: status,
+      exited_at: timestamp(p.exitedAt),
+    });
   }
 
   private async create(r: CreateReq): Promise<Record<string, unknown>> {
@@ -404,7 +425,10 @@ export class TaskService {
     const rootfs = join(r.bundle, "rootfs");
     if (r.rootfs.length) {
       if (r.rootfs.length > 1 || r.rootfs[0]!.type !== "overlay") {
-        throw new TtrpcError(Code.invalidArgument, `rootfs mounts ${r.rootfs.map((x) => x.type).join(", ")}: containerd-shim-berth-v1 mounts one overlay rootfs only`);
+        throw new TtrpcError(
+          Code.invalidArgument,
+          `rootfs mounts ${r.rootfs.map((x) => x.type).join(", ")}: containerd-shim-berth-v1 mounts one overlay rootfs only`,
+        );
       }
       if (!existsSync(rootfs)) await fsp.mkdir(rootfs, { mode: 0o711 });
       try {
@@ -417,7 +441,12 @@ export class TaskService {
     let stdio: Stdio | undefined;
     try {
       const t0 = performance.now();
-      stdio = await openStdio(r, { id: r.id, namespace: this.opts.namespace, relayPath: join(r.bundle, ".berth-stdin"), log: this.opts.log });
+      stdio = await openStdio(r, {
+        id: r.id,
+        namespace: this.opts.namespace,
+        relayPath: join(r.bundle, ".berth-stdin"),
+        log: this.opts.log,
+      });
       t.init.stdinRelay = stdio.relay;
       const t1 = performance.now();
       const st = await berth.create(r.id, { ...this.lib, bundle: r.bundle, stdio: stdio.fds });
@@ -440,7 +469,13 @@ export class TaskService {
         this.exited(t, t.init, 255);
       },
     );
-    void this.opts.publisher.publish("TaskCreate", { container_id: r.id, bundle: r.bundle, rootfs: r.rootfs, io: { stdin: r.stdin, stdout: r.stdout, stderr: r.stderr, terminal: r.terminal }, pid: t.init.pid });
+    void this.opts.publisher.publish("TaskCreate", {
+      container_id: r.id,
+      bundle: r.bundle,
+      rootfs: r.rootfs,
+      io: { stdin: r.stdin, stdout: r.stdout, stderr: r.stderr, terminal: r.terminal },
+      pid: t.init.pid,
+    });
     return { pid: t.init.pid };
   }
 
@@ -481,7 +516,12 @@ export class TaskService {
     }
     let stdio: Stdio | undefined;
     try {
-      stdio = await openStdio(p, { id: r.id, namespace: this.opts.namespace, relayPath: join(t.bundle, `.berth-stdin-${r.exec_id}`), log: this.opts.log });
+      stdio = await openStdio(p, {
+        id: r.id,
+        namespace: this.opts.namespace,
+        relayPath: join(t.bundle, `.berth-stdin-${r.exec_id}`),
+        log: this.opts.log,
+      });
       p.stdinRelay = stdio.relay;
       const { pid } = await berth.exec(r.id, { ...this.lib, process: p.spec, detach: true, stdio: stdio.fds });
       p.pid = pid;
@@ -640,14 +680,35 @@ export class TaskService {
       throw asStatus(err);
     }
     const n = (v: bigint | undefined) => (v === undefined ? 0 : v.toString());
-    const mem = (e: { limit: bigint; usage?: bigint; max?: bigint; failcnt?: bigint }) => ({ limit: n(e.limit), usage: n(e.usage), max: n(e.max), failcnt: n(e.failcnt) });
+    const mem = (e: { limit: bigint; usage?: bigint; max?: bigint; failcnt?: bigint }) => ({
+      limit: n(e.limit),
+      usage: n(e.usage),
+      max: n(e.max),
+      failcnt: n(e.failcnt),
+    });
     const metrics = {
       pids: { current: n(s.pids.current), limit: n(s.pids.limit) },
       cpu: {
-        usage: { total: n(s.cpu.usage.total), kernel: n(s.cpu.usage.kernel), user: n(s.cpu.usage.user), per_cpu: (s.cpu.usage.percpu ?? []).map(n) },
-        throttling: { periods: n(s.cpu.throttling.periods), throttled_periods: n(s.cpu.throttling.throttledPeriods), throttled_time: n(s.cpu.throttling.throttledTime) },
+        usage: {
+          total: n(s.cpu.usage.total),
+          kernel: n(s.cpu.usage.kernel),
+          user: n(s.cpu.usage.user),
+          per_cpu: (s.cpu.usage.percpu ?? []).map(n),
+        },
+        throttling: {
+          periods: n(s.cpu.throttling.periods),
+          throttled_periods: n(s.cpu.throttling.throttledPeriods),
+          throttled_time: n(s.cpu.throttling.throttledTime),
+        },
       },
-      memory: { cache: n(s.memory.cache), rss: n(s.memory.raw?.rss), usage: mem(s.memory.usage), swap: mem(s.memory.swap), kernel: mem(s.memory.kernel), kernel_tcp: mem(s.memory.kernelTCP) },
+      memory: {
+        cache: n(s.memory.cache),
+        rss: n(s.memory.raw?.rss),
+        usage: mem(s.memory.usage),
+        swap: mem(s.memory.swap),
+        kernel: mem(s.memory.kernel),
+        kernel_tcp: mem(s.memory.kernelTCP),
+      },
     };
     return { stats: any("io.containerd.cgroups.v1.Metrics", metrics) };
   }

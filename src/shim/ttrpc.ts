@@ -23,7 +23,17 @@ export const MAX_DATA_LENGTH = 4 << 20;
 export const FrameType = { request: 1, response: 2, data: 3 } as const;
 
 /** gRPC status codes the shim answers with. */
-export const Code = { ok: 0, unknown: 2, invalidArgument: 3, notFound: 5, alreadyExists: 6, failedPrecondition: 9, unimplemented: 12, internal: 13, unavailable: 14 } as const;
+export const Code = {
+  ok: 0,
+  unknown: 2,
+  invalidArgument: 3,
+  notFound: 5,
+  alreadyExists: 6,
+  failedPrecondition: 9,
+  unimplemented: 12,
+  internal: 13,
+  unavailable: 14,
+} as const;
 
 export interface Frame {
   streamId: number;
@@ -34,7 +44,8 @@ export interface Frame {
 
 /** One frame's bytes. */
 export function encodeFrame(streamId: number, type: number, flags: number, data: Uint8Array): Buffer {
-  if (data.length > MAX_DATA_LENGTH) throw new TtrpcError(Code.invalidArgument, `ttrpc: message of ${data.length} bytes exceeds the ${MAX_DATA_LENGTH}-byte limit`);
+  if (data.length > MAX_DATA_LENGTH)
+    throw new TtrpcError(Code.invalidArgument, `ttrpc: message of ${data.length} bytes exceeds the ${MAX_DATA_LENGTH}-byte limit`);
   const out = Buffer.allocUnsafe(HEADER_LENGTH + data.length);
   out.writeUInt32BE(data.length, 0);
   out.writeUInt32BE(streamId >>> 0, 4);
@@ -61,9 +72,15 @@ export class FrameDecoder {
       const buf = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending, this.size);
       this.pending = [buf];
       const length = buf.readUInt32BE(0);
-      if (length > MAX_DATA_LENGTH) throw new TtrpcError(Code.invalidArgument, `ttrpc: frame of ${length} bytes exceeds the ${MAX_DATA_LENGTH}-byte limit`);
+      if (length > MAX_DATA_LENGTH)
+        throw new TtrpcError(Code.invalidArgument, `ttrpc: frame of ${length} bytes exceeds the ${MAX_DATA_LENGTH}-byte limit`);
       if (buf.length < HEADER_LENGTH + length) break;
-      frames.push({ streamId: buf.readUInt32BE(4), type: buf.readUInt8(8), flags: buf.readUInt8(9), data: Buffer.from(buf.subarray(HEADER_LENGTH, HEADER_LENGTH + length)) });
+      frames.push({
+        streamId: buf.readUInt32BE(4),
+        type: buf.readUInt8(8),
+        flags: buf.readUInt8(9),
+        data: Buffer.from(buf.subarray(HEADER_LENGTH, HEADER_LENGTH + length)),
+      });
       const rest = buf.subarray(HEADER_LENGTH + length);
       this.pending = rest.length ? [rest] : [];
       this.size = rest.length;

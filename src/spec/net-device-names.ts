@@ -37,16 +37,17 @@ const spaceBytes = new Set([0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x20, 0xa0]);
 export function interfaceNameProblem(name: string, template: boolean): string | undefined {
   if (name === "") return "an interface name must not be empty";
   const bytes = new TextEncoder().encode(name);
-  if (bytes.length >= IFNAMSIZ) return `is ${bytes.length} bytes long: an interface name has at most ${IFNAMSIZ - 1} (IFNAMSIZ is ${IFNAMSIZ}, with the NUL)`;
-  if (name === "." || name === "..") return "is not a valid interface name (the kernel refuses \".\" and \"..\")";
+  if (bytes.length >= IFNAMSIZ)
+    return `is ${bytes.length} bytes long: an interface name has at most ${IFNAMSIZ - 1} (IFNAMSIZ is ${IFNAMSIZ}, with the NUL)`;
+  if (name === "." || name === "..") return 'is not a valid interface name (the kernel refuses "." and "..")';
   if (name.includes("\0")) return "an interface name must not contain a NUL character";
-  if (name.includes("/")) return "an interface name must not contain \"/\"";
-  if (name.includes(":")) return "an interface name must not contain \":\"";
+  if (name.includes("/")) return 'an interface name must not contain "/"';
+  if (name.includes(":")) return 'an interface name must not contain ":"';
   if (bytes.some((b) => spaceBytes.has(b))) return "an interface name must not contain white space";
   if (name.includes("%")) {
     if (!template) return "names an existing interface, so it cannot be a %d template";
     const at = name.indexOf("%");
-    if (name[at + 1] !== "d" || name.indexOf("%", at + 1) >= 0) return "a name template must hold exactly one \"%\", as \"%d\" (e.g. \"eth%d\")";
+    if (name[at + 1] !== "d" || name.indexOf("%", at + 1) >= 0) return 'a name template must hold exactly one "%", as "%d" (e.g. "eth%d")';
   }
   return undefined;
 }

@@ -67,13 +67,17 @@ export function parseJson(text: string, file = "config.json"): ParseResult {
     const value = JSON.parse(text) as unknown;
     const deep = tooDeepField(value);
     // (A document that is an array has no fields: it is located at the file.)
-    if (deep !== undefined) return { ok: false, problem: { field: deep && !Array.isArray(value) ? deep : file, reason: tooDeepReason, severity: "error" } };
+    if (deep !== undefined)
+      return { ok: false, problem: { field: deep && !Array.isArray(value) ? deep : file, reason: tooDeepReason, severity: "error" } };
     return { ok: true, value };
   } catch (err) {
     const deepAt = tooDeepAt(text);
     if (deepAt >= 0) {
       const { line, column } = lineColumn(text, deepAt);
-      return { ok: false, problem: { field: file, reason: `invalid JSON at line ${line} column ${column}: ${tooDeepReason}`, severity: "error" } };
+      return {
+        ok: false,
+        problem: { field: file, reason: `invalid JSON at line ${line} column ${column}: ${tooDeepReason}`, severity: "error" },
+      };
     }
     const errors: ParseError[] = [];
     scan(text, errors, { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false });

@@ -86,7 +86,11 @@ function checkMounts(spec: Obj, c: Collector): void {
     const hasGid = m.gidMappings !== undefined;
     if (hasUid !== hasGid) {
       // An idmapped mount maps both ids; the kernel takes one user namespace for both.
-      c.error(`${base}.${hasUid ? "gidMappings" : "uidMappings"}`, undefined, `is required with ${hasUid ? "uidMappings" : "gidMappings"} (an idmapped mount maps both)`);
+      c.error(
+        `${base}.${hasUid ? "gidMappings" : "uidMappings"}`,
+        undefined,
+        `is required with ${hasUid ? "uidMappings" : "gidMappings"} (an idmapped mount maps both)`,
+      );
     }
   });
 }
@@ -273,7 +277,11 @@ function checkLinux(spec: Obj, c: Collector): void {
   const seccomp = isObj(linux?.seccomp) ? linux.seccomp : undefined;
   if (seccomp) {
     if (seccomp.defaultAction === "SCMP_ACT_NOTIFY") {
-      c.error("linux.seccomp.defaultAction", "SCMP_ACT_NOTIFY", "cannot be the default action (the supervisor would have to answer every system call)");
+      c.error(
+        "linux.seccomp.defaultAction",
+        "SCMP_ACT_NOTIFY",
+        "cannot be the default action (the supervisor would have to answer every system call)",
+      );
     }
     const notifies = arr(seccomp.syscalls).some((s) => isObj(s) && s.action === "SCMP_ACT_NOTIFY");
     if (notifies && !isStr(seccomp.listenerPath)) {
@@ -286,7 +294,8 @@ function checkLinux(spec: Obj, c: Collector): void {
       if (!isObj(s) || s.action !== "SCMP_ACT_NOTIFY") return;
       arr(s.names).forEach((name, k) => {
         const why = isStr(name) ? notifyForbidden[name] : undefined;
-        if (why) c.error(`linux.seccomp.syscalls[${i}].action`, "SCMP_ACT_NOTIFY", `cannot be used for the ${name} syscall (names[${k}]): ${why}`);
+        if (why)
+          c.error(`linux.seccomp.syscalls[${i}].action`, "SCMP_ACT_NOTIFY", `cannot be used for the ${name} syscall (names[${k}]): ${why}`);
       });
     });
   }
@@ -299,8 +308,10 @@ function checkLinux(spec: Obj, c: Collector): void {
  * host). berth-init hands the listener over with sendmsg, which would hang the same way.
  */
 const notifyForbidden: Record<string, string> = {
-  write: "runc refuses it, as its init reports the listener with write after loading the filter, which could then never reach the agent; berth keeps profiles portable between the two",
-  sendmsg: "berth-init hands the listener to berth with sendmsg after the filter is loaded, and would wait forever for an agent that has not received the listener yet",
+  write:
+    "runc refuses it, as its init reports the listener with write after loading the filter, which could then never reach the agent; berth keeps profiles portable between the two",
+  sendmsg:
+    "berth-init hands the listener to berth with sendmsg after the filter is loaded, and would wait forever for an agent that has not received the listener yet",
 };
 
 /**
@@ -336,7 +347,11 @@ function checkNetDevices(linux: Obj | undefined, c: Collector, noNetworkNamespac
     if (isNameTemplate(final)) continue;
     const other = inside.get(final);
     if (other !== undefined) {
-      c.error(name !== undefined ? `${field}.name` : field, name, `would be the container's interface "${final}", as ${netDeviceField(other)} already is`);
+      c.error(
+        name !== undefined ? `${field}.name` : field,
+        name,
+        `would be the container's interface "${final}", as ${netDeviceField(other)} already is`,
+      );
     } else {
       inside.set(final, key);
     }

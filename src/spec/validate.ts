@@ -64,7 +64,10 @@ export function validateConfig(data: unknown): Validated<Spec> {
   const generic = (p: Problem) => /^(is required|must not be empty|is required with )/.test(p.reason);
   const kept = schema.filter((p) => !(generic(p) && semanticErrors.has(p.field)));
   const keptFields = new Set(kept.map((p) => p.field));
-  const problems = merge(kept, semantic.filter((p) => !keptFields.has(p.field) || p.severity === "warning"));
+  const problems = merge(
+    kept,
+    semantic.filter((p) => !keptFields.has(p.field) || p.severity === "warning"),
+  );
   const typed = hasErrors(schema) ? undefined : (data as Spec);
   return hasErrors(problems) ? { typed, problems } : { value: data as Spec, typed, problems };
 }

@@ -5,7 +5,19 @@
  * one container are serialised with flock(2) on the lock file; the flock primitive comes from
  * the native surface and is passed in, so this room does no syscalls Node cannot.
  */
-import { closeSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync, unlinkSync, constants } from "node:fs";
+import {
+  closeSync,
+  fstatSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmdirSync,
+  rmSync,
+  statSync,
+  unlinkSync,
+  constants,
+} from "node:fs";
 import { join } from "node:path";
 import { BerthError, errnoText } from "../errors";
 import type { IdMapping, Spec, State, Status } from "../spec";
@@ -99,7 +111,12 @@ export function checkId(op: string, id: string): void {
     throw new BerthError({ code: "invalid-argument", op, id: shown, reason: "invalid container id: use letters, digits and _ + - . only" });
   }
   if (id.length > MAX_ID_LENGTH) {
-    throw new BerthError({ code: "invalid-argument", op, id: `${id.slice(0, 32)}...`, reason: `invalid container id: ${id.length} characters, at most ${MAX_ID_LENGTH}` });
+    throw new BerthError({
+      code: "invalid-argument",
+      op,
+      id: `${id.slice(0, 32)}...`,
+      reason: `invalid container id: ${id.length} characters, at most ${MAX_ID_LENGTH}`,
+    });
   }
 }
 
@@ -137,7 +154,8 @@ export class StateStore {
     try {
       mkdirSync(dir, { mode: 0o711 });
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === "EEXIST") throw new BerthError({ code: "container-exists", op, id, reason: `container with id exists: ${id}` });
+      if ((err as NodeJS.ErrnoException).code === "EEXIST")
+        throw new BerthError({ code: "container-exists", op, id, reason: `container with id exists: ${id}` });
       throw new BerthError({ op, id, field: dir, reason: "mkdir", errno: (err as NodeJS.ErrnoException).code ?? "EIO", cause: err });
     }
     // The lock file is made with the directory, and only here: the other verbs open it
@@ -208,7 +226,8 @@ export class StateStore {
       try {
         fd = mine ?? openSync(path, constants.O_RDWR);
       } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === "ENOENT") throw new BerthError({ code: "container-not-found", op, id, reason: "container does not exist" });
+        if ((err as NodeJS.ErrnoException).code === "ENOENT")
+          throw new BerthError({ code: "container-not-found", op, id, reason: "container does not exist" });
         throw err;
       }
       let current = false;
@@ -279,13 +298,20 @@ export class StateStore {
     try {
       text = readSmallFile(this.statePath(id));
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === "ENOENT") throw new BerthError({ code: "container-not-found", op, id, reason: "container does not exist" });
+      if ((err as NodeJS.ErrnoException).code === "ENOENT")
+        throw new BerthError({ code: "container-not-found", op, id, reason: "container does not exist" });
       throw err;
     }
     try {
       return parseSummary(text);
     } catch (err) {
-      throw new BerthError({ op, id, field: this.statePath(id), reason: `${UNREADABLE_STATE} (${(err as Error).message.replace(/\s+/g, " ")}): \`berth delete --force ${id}\` removes it`, cause: err });
+      throw new BerthError({
+        op,
+        id,
+        field: this.statePath(id),
+        reason: `${UNREADABLE_STATE} (${(err as Error).message.replace(/\s+/g, " ")}): \`berth delete --force ${id}\` removes it`,
+        cause: err,
+      });
     }
   }
 
@@ -344,7 +370,8 @@ export class StateStore {
         const code = (err as NodeJS.ErrnoException).code;
         if (code === "ENOTDIR") continue; // a file beside the containers: not one
         if (code === "ENOENT") {
-          if (!this.busy(id) && statSync(dir, { throwIfNoEntry: false })?.isDirectory()) broken.push({ id, dir, reason: "has no state.json", removable: true });
+          if (!this.busy(id) && statSync(dir, { throwIfNoEntry: false })?.isDirectory())
+            broken.push({ id, dir, reason: "has no state.json", removable: true });
           continue;
         }
         broken.push({ id, dir: path, reason: `read: ${errnoText(code ?? "EIO")}`, removable: false });

@@ -3,7 +3,20 @@
  * on success. Covers the foundation verbs (spec, check, features, --version) and the frame
  * every other verb shares (flags, errors, --log).
  */
-import { chmodSync, closeSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  closeSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Ajv from "ajv";
@@ -54,7 +67,11 @@ test("spec --rootless maps the caller and has no network namespace; check is cle
 
 test("spec refuses to overwrite a config.json", () => {
   writeFileSync(join(dir, "config.json"), "{}");
-  expect(berth(["spec", "-b", dir])).toEqual({ exitCode: 1, stdout: "", stderr: `berth: spec: ${join(dir, "config.json")}: already exists; remove it first\n` });
+  expect(berth(["spec", "-b", dir])).toEqual({
+    exitCode: 1,
+    stdout: "",
+    stderr: `berth: spec: ${join(dir, "config.json")}: already exists; remove it first\n`,
+  });
   expect(readFileSync(join(dir, "config.json"), "utf8")).toBe("{}");
 });
 
@@ -89,7 +106,8 @@ test("check looks at the filesystem as create does, and reports everything in on
   c.mounts.push({ destination: "/data", type: "bind", source: join(dir, "no-such-source"), options: ["rbind"] });
   c.linux.sysctl = { "vm.overcommit_memory": "1" };
   writeFileSync(join(dir, "config.json"), JSON.stringify(c));
-  const limit = 'error   linux.resources.memory.limit 65536: is below 1048576 bytes (1 MiB), too little to start a container: berth-init alone needs about 192 KiB, and runc\'s init over 2 MiB';
+  const limit =
+    "error   linux.resources.memory.limit 65536: is below 1048576 bytes (1 MiB), too little to start a container: berth-init alone needs about 192 KiB, and runc's init over 2 MiB";
   const common = (middle: string) => [
     `error   hostname "${"h".repeat(70)}": is 70 bytes: the kernel takes at most 64`,
     'error   linux.sysctl["vm.overcommit_memory"] "1": is not namespaced: it would change the host, so berth refuses it',
@@ -100,11 +118,16 @@ test("check looks at the filesystem as create does, and reports everything in on
     "",
   ];
   // No rootfs at all.
-  expect(berth(["check", "-b", dir])).toEqual({ exitCode: 1, stderr: "", stdout: common(`error   root.path "rootfs": ${join(dir, "rootfs")}: no such file or directory`).join("\n") });
+  expect(berth(["check", "-b", dir])).toEqual({
+    exitCode: 1,
+    stderr: "",
+    stdout: common(`error   root.path "rootfs": ${join(dir, "rootfs")}: no such file or directory`).join("\n"),
+  });
   // A rootfs without the program: a symlink that points out of it is followed inside it.
   mkdirSync(join(dir, "rootfs/bin"), { recursive: true });
   symlinkSync("/../../../../../bin/sh", join(dir, "rootfs/bin/sh"));
-  const notFound = 'error   process.args[0] "sh": exec: "sh": executable file not found in $PATH (/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin) in the rootfs';
+  const notFound =
+    'error   process.args[0] "sh": exec: "sh": executable file not found in $PATH (/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin) in the rootfs';
   expect(berth(["check", "-b", dir])).toEqual({ exitCode: 1, stderr: "", stdout: common(notFound).join("\n") });
   // Found through process.env's PATH, by a symlink that stays in the rootfs.
   mkdirSync(join(dir, "rootfs/opt/tools"), { recursive: true });
@@ -117,7 +140,9 @@ test("check looks at the filesystem as create does, and reports everything in on
   // A path that is not executable.
   c.process.args = ["/opt/tools"];
   writeFileSync(join(dir, "config.json"), JSON.stringify(c));
-  expect(berth(["check", "-b", dir]).stdout).toContain('error   process.args[0] "/opt/tools": exec: "/opt/tools": /opt/tools in the rootfs: is a directory\n');
+  expect(berth(["check", "-b", dir]).stdout).toContain(
+    'error   process.args[0] "/opt/tools": exec: "/opt/tools": /opt/tools in the rootfs: is a directory\n',
+  );
   // create refuses each of them too (the hostname before anything is made).
   const r = berth(["--root", join(dir, "root"), "create", "-b", dir, "c5"]);
   expect(r.exitCode).toBe(1);
@@ -132,16 +157,27 @@ test("check --explain prints values as people read them: mount flags by name, mo
   writeFileSync(join(dir, "config.json"), JSON.stringify(c));
   const r = berth(["check", "--explain", "-b", dir]);
   expect({ exitCode: r.exitCode, stderr: r.stderr }).toEqual({ exitCode: 0, stderr: "" });
-  const line = (op: string, origin: string) => r.stdout.split("\n").find((l) => new RegExp(`^\\s*\\d+  ${op}\\s`).test(l) && l.trimEnd().endsWith(origin))?.replace(/\s+/g, " ").trim();
+  const line = (op: string, origin: string) =>
+    r.stdout
+      .split("\n")
+      .find((l) => new RegExp(`^\\s*\\d+  ${op}\\s`).test(l) && l.trimEnd().endsWith(origin))
+      ?.replace(/\s+/g, " ")
+      .trim();
   expect(line("mount", "root.path")).toMatch(/ mount "\S+rootfs" "\/" "" MS_BIND\|MS_REC "" root\.path$/);
   expect(line("mkdirInRoot", "mounts[1]")).toMatch(/ mkdirInRoot "\/dev" 0755 0 mounts\[1\]$/);
   expect(line("mknod", "(default devices)")).toMatch(/ mknod "\/dev\/null" S_IFCHR\|0666 1:3 0 0 existing=keep \(default devices\)$/);
   expect(line("umask", "process.user.umask")).toMatch(/ umask 0022 process\.user\.umask$/);
-  expect(line("capBounding", "process.capabilities.bounding")).toMatch(/ capBounding CAP_KILL\|CAP_NET_BIND_SERVICE\|CAP_AUDIT_WRITE process\.capabilities\.bounding$/);
-  expect(line("capset", "process.capabilities")).toMatch(/ capset effective=CAP_KILL\|CAP_NET_BIND_SERVICE\|CAP_AUDIT_WRITE permitted=\S+ inheritable=\(none\) process\.capabilities$/);
+  expect(line("capBounding", "process.capabilities.bounding")).toMatch(
+    / capBounding CAP_KILL\|CAP_NET_BIND_SERVICE\|CAP_AUDIT_WRITE process\.capabilities\.bounding$/,
+  );
+  expect(line("capset", "process.capabilities")).toMatch(
+    / capset effective=CAP_KILL\|CAP_NET_BIND_SERVICE\|CAP_AUDIT_WRITE permitted=\S+ inheritable=\(none\) process\.capabilities$/,
+  );
   expect(line("setrlimit", "process.rlimits[0]")).toMatch(/ setrlimit RLIMIT_NOFILE soft=1024 hard=1024 process\.rlimits\[0\]$/);
   expect(line("remountRoot", "root.readonly")).toMatch(/ remountRoot MS_RDONLY root\.readonly$/);
-  expect(line("seccompLoad", "linux.seccomp")).toMatch(/ seccompLoad [1-9]\d* BPF instructions SECCOMP_FILTER_FLAG_SPEC_ALLOW \(1 rule, default SCMP_ACT_ERRNO\) linux\.seccomp$/);
+  expect(line("seccompLoad", "linux.seccomp")).toMatch(
+    / seccompLoad [1-9]\d* BPF instructions SECCOMP_FILTER_FLAG_SPEC_ALLOW \(1 rule, default SCMP_ACT_ERRNO\) linux\.seccomp$/,
+  );
   expect(r.stdout).not.toMatch(/0x[0-9a-f]+/);
   // --format json keeps the plan's values beside the shown ones.
   const json = JSON.parse(berth(["check", "--explain", "-f", "json", "-b", dir]).stdout);
@@ -162,7 +198,13 @@ test("check --format json reports problems with severity, field, value and sourc
   expect(report.valid).toBe(false);
   expect(report.problems).toEqual([
     { field: "process.user.uid", value: -3, reason: "must be >= 0", severity: "error", source: "config" },
-    { field: "mounts[1].destination", value: "dev", reason: 'is relative: deprecated, taken as "/dev"', severity: "warning", source: "config" },
+    {
+      field: "mounts[1].destination",
+      value: "dev",
+      reason: 'is relative: deprecated, taken as "/dev"',
+      severity: "warning",
+      source: "config",
+    },
   ]);
 });
 
@@ -204,9 +246,12 @@ test("features prints a features document that validates and tells the truth abo
   expect(doc.ociVersionMax).toBe("1.3.0");
   expect(doc.linux.namespaces).toEqual(expect.arrayContaining(["pid", "mount", "network"]));
   expect(doc.linux.seccomp.enabled).toBe(/^Seccomp:\s+\d/m.test(readFileSync("/proc/self/status", "utf8")));
-  expect(doc.linux.apparmor.enabled).toBe(existsSync("/sys/module/apparmor/parameters/enabled") && readFileSync("/sys/module/apparmor/parameters/enabled", "utf8").trim() === "Y");
+  expect(doc.linux.apparmor.enabled).toBe(
+    existsSync("/sys/module/apparmor/parameters/enabled") && readFileSync("/sys/module/apparmor/parameters/enabled", "utf8").trim() === "Y",
+  );
   const ajv = new Ajv({ strict: false, allErrors: true });
-  for (const f of ["defs", "features"]) ajv.addSchema(JSON.parse(readFileSync(join(__dirname, `../../spec-schemas/${f}.schema.json`), "utf8")));
+  for (const f of ["defs", "features"])
+    ajv.addSchema(JSON.parse(readFileSync(join(__dirname, `../../spec-schemas/${f}.schema.json`), "utf8")));
   expect(ajv.validate("https://berth.dev/schemas/features.json", doc)).toBe(true);
 });
 
@@ -215,7 +260,33 @@ describe("the command frame", () => {
     const names = commands.map((c) => c.name).sort();
     expect(names).toEqual(
       // runc's, then berth's own (check; the layer model: image, bundle, diff, commit, export; help, completion).
-      ["check", "checkpoint", "create", "delete", "events", "exec", "features", "kill", "list", "pause", "ps", "restore", "resume", "run", "spec", "start", "state", "update", "image", "bundle", "diff", "commit", "export", "help", "completion"].sort(),
+      [
+        "check",
+        "checkpoint",
+        "create",
+        "delete",
+        "events",
+        "exec",
+        "features",
+        "kill",
+        "list",
+        "pause",
+        "ps",
+        "restore",
+        "resume",
+        "run",
+        "spec",
+        "start",
+        "state",
+        "update",
+        "image",
+        "bundle",
+        "diff",
+        "commit",
+        "export",
+        "help",
+        "completion",
+      ].sort(),
     );
     for (const c of commands) {
       const r = berth([c.name, "--help"]);
@@ -226,17 +297,33 @@ describe("the command frame", () => {
   });
 
   test("global flags in any order, both --flag v and --flag=v, reach the verb", () => {
-    expect(berth(["--root", dir, "create", "--bundle", dir, "--pid-file=/tmp/x.pid", "c1"])).toEqual({ exitCode: 1, stdout: "", stderr: `berth: create c1: ${dir}/config.json: open: no such file or directory\n` });
-    expect(berth(["--systemd-cgroup", "--log-format=json", `--root=${dir}`, "delete", "c1"]).stderr).toBe("berth: delete c1: container does not exist\n");
+    expect(berth(["--root", dir, "create", "--bundle", dir, "--pid-file=/tmp/x.pid", "c1"])).toEqual({
+      exitCode: 1,
+      stdout: "",
+      stderr: `berth: create c1: ${dir}/config.json: open: no such file or directory\n`,
+    });
+    expect(berth(["--systemd-cgroup", "--log-format=json", `--root=${dir}`, "delete", "c1"]).stderr).toBe(
+      "berth: delete c1: container does not exist\n",
+    );
     // delete -f of a container that does not exist succeeds silently, as runc's (podman calls it
     // after every failed create).
-    expect(berth(["--systemd-cgroup", "--log-format=json", `--root=${dir}`, "delete", "-f", "c1"])).toEqual({ exitCode: 0, stdout: "", stderr: "" });
+    expect(berth(["--systemd-cgroup", "--log-format=json", `--root=${dir}`, "delete", "-f", "c1"])).toEqual({
+      exitCode: 0,
+      stdout: "",
+      stderr: "",
+    });
     expect(berth(["delete", `--root=${dir}`, "c1"]).stderr).toBe("berth: delete c1: container does not exist\n");
   });
 
   test("a verb not built yet says so, with runc's flags still accepted in any order", () => {
-    expect(berth(["--root", dir, "checkpoint", "c1"])).toEqual({ exitCode: 1, stdout: "", stderr: "berth: checkpoint c1: not implemented in this build of berth yet\n" });
-    expect(berth(["--systemd-cgroup", "--log-format=json", `--root=${dir}`, "restore", "--bundle", dir, "c1"]).stderr).toBe("berth: restore c1: not implemented in this build of berth yet\n");
+    expect(berth(["--root", dir, "checkpoint", "c1"])).toEqual({
+      exitCode: 1,
+      stdout: "",
+      stderr: "berth: checkpoint c1: not implemented in this build of berth yet\n",
+    });
+    expect(berth(["--systemd-cgroup", "--log-format=json", `--root=${dir}`, "restore", "--bundle", dir, "c1"]).stderr).toBe(
+      "berth: restore c1: not implemented in this build of berth yet\n",
+    );
   });
 
   test("exec's trailing command keeps its own flags", () => {
@@ -256,8 +343,15 @@ describe("the command frame", () => {
     const r = berth(["--log", log, "--log-format", "json", "kill", "c9", "KILL"]);
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toBe("berth: kill c9: container does not exist\n");
-    const lines = readFileSync(log, "utf8").trim().split("\n").map((l) => JSON.parse(l));
-    expect(lines[lines.length - 1]).toEqual({ level: "error", msg: "kill c9: container does not exist", time: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) });
+    const lines = readFileSync(log, "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    expect(lines[lines.length - 1]).toEqual({
+      level: "error",
+      msg: "kill c9: container does not exist",
+      time: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+    });
   });
 
   test("--log-format json: a config with three problems writes one error line that carries all three (engines show the last line only); stderr has one line each", () => {
@@ -269,10 +363,17 @@ describe("the command frame", () => {
     writeFileSync(join(dir, "config.json"), JSON.stringify(c));
     const log = join(dir, "log.json");
     const r = berth(["--root", join(dir, "root"), "--log", log, "--log-format", "json", "create", "-b", dir, "c3"]);
-    const problems = ['linux.sysctl["vm.overcommit_memory"] "1": is not namespaced: it would change the host, so berth refuses it', 'linux.namespaces[5].type "uts": is a duplicate of linux.namespaces[3]', 'process.cwd "home": must be an absolute path'];
+    const problems = [
+      'linux.sysctl["vm.overcommit_memory"] "1": is not namespaced: it would change the host, so berth refuses it',
+      'linux.namespaces[5].type "uts": is a duplicate of linux.namespaces[3]',
+      'process.cwd "home": must be an absolute path',
+    ];
     expect(r.exitCode).toBe(1);
     expect(r.stderr.split("\n").filter(Boolean).sort()).toEqual(problems.map((p) => `berth: create c3: ${p}`).sort());
-    const lines = readFileSync(log, "utf8").trim().split("\n").map((l) => JSON.parse(l));
+    const lines = readFileSync(log, "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
     expect(lines.filter((l) => l.level === "error")).toHaveLength(1);
     const last = lines[lines.length - 1];
     expect(last.level).toBe("error");
@@ -292,7 +393,8 @@ test("create without the native part: one line naming the missing file, and noth
   // The bundles alone, away from the checkout's build/Release: the addon cannot be found.
   const bin = join(dir, "copy/bin");
   mkdirSync(bin, { recursive: true });
-  for (const f of readdirSync(join(repoRoot, "bin"))) if (f === "berth" || /^berth-.*\.js$/.test(f)) copyFileSync(join(repoRoot, "bin", f), join(bin, f));
+  for (const f of readdirSync(join(repoRoot, "bin")))
+    if (f === "berth" || /^berth-.*\.js$/.test(f)) copyFileSync(join(repoRoot, "bin", f), join(bin, f));
   chmodSync(join(bin, "berth"), 0o755);
   const root = join(dir, "root");
   const env = { ...process.env };
@@ -307,19 +409,43 @@ describe("bad input is refused at once, naming what is wrong (issue 16)", () => 
   test("a config.json that is no regular file (a link to /dev/zero), or larger than berth reads: refused at once, nothing made", () => {
     const root = join(dir, "root");
     symlinkSync("/dev/zero", join(dir, "config.json"));
-    expect(berth(["--root", root, "create", "--bundle", dir, "z1"])).toEqual({ exitCode: 1, stdout: "", stderr: `berth: create z1: ${join(dir, "config.json")}: must be a regular file\n` });
-    expect(berth(["check", "--bundle", dir])).toEqual({ exitCode: 1, stdout: "", stderr: `berth: check: ${join(dir, "config.json")}: must be a regular file\n` });
+    expect(berth(["--root", root, "create", "--bundle", dir, "z1"])).toEqual({
+      exitCode: 1,
+      stdout: "",
+      stderr: `berth: create z1: ${join(dir, "config.json")}: must be a regular file\n`,
+    });
+    expect(berth(["check", "--bundle", dir])).toEqual({
+      exitCode: 1,
+      stdout: "",
+      stderr: `berth: check: ${join(dir, "config.json")}: must be a regular file\n`,
+    });
     rmSync(join(dir, "config.json"));
     writeFileSync(join(dir, "config.json"), Buffer.alloc((16 << 20) + 1, " "));
-    expect(berth(["--root", root, "create", "--bundle", dir, "z1"])).toEqual({ exitCode: 1, stdout: "", stderr: `berth: create z1: ${join(dir, "config.json")}: is ${(16 << 20) + 1} bytes: more than berth reads (${16 << 20})\n` });
+    expect(berth(["--root", root, "create", "--bundle", dir, "z1"])).toEqual({
+      exitCode: 1,
+      stdout: "",
+      stderr: `berth: create z1: ${join(dir, "config.json")}: is ${(16 << 20) + 1} bytes: more than berth reads (${16 << 20})\n`,
+    });
     expect(existsSync(join(root, "z1"))).toBe(false);
   });
 
-  test("ids: one longer than 255 characters gets the id check's error; \"-\" is an id; a flag without its value says which", () => {
+  test('ids: one longer than 255 characters gets the id check\'s error; "-" is an id; a flag without its value says which', () => {
     const long = "a".repeat(300);
-    expect(berth(["--root", dir, "state", long])).toEqual({ exitCode: 1, stdout: "", stderr: `berth: state ${"a".repeat(32)}...: invalid container id: 300 characters, at most 255\n` });
-    expect(berth(["--root", dir, "delete", "-"])).toEqual({ exitCode: 1, stdout: "", stderr: "berth: delete -: container does not exist\n" });
-    expect(berth(["--root", dir, "kill", "-", "9"])).toEqual({ exitCode: 1, stdout: "", stderr: "berth: kill -: container does not exist\n" });
+    expect(berth(["--root", dir, "state", long])).toEqual({
+      exitCode: 1,
+      stdout: "",
+      stderr: `berth: state ${"a".repeat(32)}...: invalid container id: 300 characters, at most 255\n`,
+    });
+    expect(berth(["--root", dir, "delete", "-"])).toEqual({
+      exitCode: 1,
+      stdout: "",
+      stderr: "berth: delete -: container does not exist\n",
+    });
+    expect(berth(["--root", dir, "kill", "-", "9"])).toEqual({
+      exitCode: 1,
+      stdout: "",
+      stderr: "berth: kill -: container does not exist\n",
+    });
     expect(berth(["list", "--root"])).toEqual({ exitCode: 1, stdout: "", stderr: "berth: list: --root: needs a value\n" });
     expect(berth(["--root"])).toEqual({ exitCode: 1, stdout: "", stderr: "berth: --root: needs a value\n" });
   });
@@ -329,7 +455,20 @@ describe("bad input is refused at once, naming what is wrong (issue 16)", () => 
     const bundle = join(dir, "bundle");
     mkdirSync(join(root, "ok1"), { recursive: true });
     // A stopped container's record (pid 0 is never alive).
-    writeFileSync(join(root, "ok1/state.json"), JSON.stringify({ ociVersion: "1.3.0", id: "ok1", status: "stopped", pid: 0, bundle, rootfs: join(bundle, "rootfs"), created: "2024-01-01T00:00:00.000Z", owner: "", cgroupDirs: [] }));
+    writeFileSync(
+      join(root, "ok1/state.json"),
+      JSON.stringify({
+        ociVersion: "1.3.0",
+        id: "ok1",
+        status: "stopped",
+        pid: 0,
+        bundle,
+        rootfs: join(bundle, "rootfs"),
+        created: "2024-01-01T00:00:00.000Z",
+        owner: "",
+        cgroupDirs: [],
+      }),
+    );
     writeFileSync(join(root, "ok1/lock"), "");
     mkdirSync(join(root, "bad1"));
     writeFileSync(join(root, "bad1/state.json"), "garbage\n");
@@ -343,14 +482,26 @@ describe("bad input is refused at once, naming what is wrong (issue 16)", () => 
     const held = openSync(join(root, "busy4/lock"), "r+");
     try {
       expect(native.flock(held, "ex")).toBe(true);
-      const stderr = [
-        `berth: list bad1: ${join(root, "bad1/state.json")}: is not a valid state file (Unexpected token 'g', "garbage " is not valid JSON): not listed; \`berth delete --force bad1\` removes it`,
-        `berth: list bad2: ${join(root, "bad2/state.json")}: is not a valid state file (not a JSON object: null): not listed; \`berth delete --force bad2\` removes it`,
-        `berth: list bad3: ${join(root, "bad3")}: has no state.json: not listed; \`berth delete --force bad3\` removes it`,
-      ].join("\n") + "\n";
+      const stderr =
+        [
+          `berth: list bad1: ${join(root, "bad1/state.json")}: is not a valid state file (Unexpected token 'g', "garbage " is not valid JSON): not listed; \`berth delete --force bad1\` removes it`,
+          `berth: list bad2: ${join(root, "bad2/state.json")}: is not a valid state file (not a JSON object: null): not listed; \`berth delete --force bad2\` removes it`,
+          `berth: list bad3: ${join(root, "bad3")}: has no state.json: not listed; \`berth delete --force bad3\` removes it`,
+        ].join("\n") + "\n";
       const json = berth(["--root", root, "list", "--format", "json"]);
       expect({ ...json, stdout: "" }).toEqual({ exitCode: 0, stdout: "", stderr });
-      expect(JSON.parse(json.stdout)).toEqual([{ ociVersion: "1.3.0", id: "ok1", pid: 0, status: "stopped", bundle, rootfs: join(bundle, "rootfs"), created: "2024-01-01T00:00:00.000Z", owner: "" }]);
+      expect(JSON.parse(json.stdout)).toEqual([
+        {
+          ociVersion: "1.3.0",
+          id: "ok1",
+          pid: 0,
+          status: "stopped",
+          bundle,
+          rootfs: join(bundle, "rootfs"),
+          created: "2024-01-01T00:00:00.000Z",
+          owner: "",
+        },
+      ]);
       expect(berth(["--root", root, "list", "-q"])).toEqual({ exitCode: 0, stdout: "ok1\n", stderr });
       const table = berth(["--root", root, "list"]);
       expect(table.stderr).toBe(stderr);
@@ -359,7 +510,8 @@ describe("bad input is refused at once, naming what is wrong (issue 16)", () => 
       closeSync(held);
     }
     // The cure works, and then list is quiet.
-    for (const id of ["bad1", "bad2", "bad3"]) expect(berth(["--root", root, "delete", "--force", id])).toEqual({ exitCode: 0, stdout: "", stderr: "" });
+    for (const id of ["bad1", "bad2", "bad3"])
+      expect(berth(["--root", root, "delete", "--force", id])).toEqual({ exitCode: 0, stdout: "", stderr: "" });
     rmSync(join(root, "busy4"), { recursive: true });
     expect(berth(["--root", root, "list", "-q"])).toEqual({ exitCode: 0, stdout: "ok1\n", stderr: "" });
   });
@@ -373,9 +525,14 @@ describe("bad input is refused at once, naming what is wrong (issue 16)", () => 
     writeFileSync(join(root, "bad2/state.json"), '{"id":');
     mkdirSync(join(root, "bad3"));
     const path = join(root, "bad1/state.json");
-    expect(berth(["--root", root, "state", "bad1"])).toEqual({ exitCode: 1, stdout: "", stderr: `berth: state bad1: ${path}: is not a valid state file (Unexpected token 'g', "garbage " is not valid JSON): \`berth delete --force bad1\` removes it\n` });
+    expect(berth(["--root", root, "state", "bad1"])).toEqual({
+      exitCode: 1,
+      stdout: "",
+      stderr: `berth: state bad1: ${path}: is not a valid state file (Unexpected token 'g', "garbage " is not valid JSON): \`berth delete --force bad1\` removes it\n`,
+    });
     expect(berth(["--root", root, "delete", "bad1"]).exitCode).toBe(1);
-    for (const id of ["bad1", "bad2", "bad3"]) expect(berth(["--root", root, "delete", "--force", id])).toEqual({ exitCode: 0, stdout: "", stderr: "" });
+    for (const id of ["bad1", "bad2", "bad3"])
+      expect(berth(["--root", root, "delete", "--force", id])).toEqual({ exitCode: 0, stdout: "", stderr: "" });
     expect(readdirSync(root)).toEqual([]);
   });
 });
@@ -384,8 +541,16 @@ describe("bad input is refused at once, naming what is wrong (issue 16)", () => 
 // without a bound, until berth died of std::bad_alloc (exit 134).
 test("update --resources is read bounded, as config.json is: not a regular file, or too big on stdin, is refused", () => {
   const root = join(dir, "state");
-  expect(berth(["--root", root, "update", "--resources", "/dev/zero", "c1"])).toEqual({ exitCode: 1, stdout: "", stderr: 'berth: update c1: --resources "/dev/zero": must be a regular file\n' });
-  expect(berth(["--root", root, "update", "-r", "-", "c1"], { input: " ".repeat((16 << 20) + 1) })).toEqual({ exitCode: 1, stdout: "", stderr: 'berth: update c1: --resources "-": is more than berth reads (16777216 bytes)\n' });
+  expect(berth(["--root", root, "update", "--resources", "/dev/zero", "c1"])).toEqual({
+    exitCode: 1,
+    stdout: "",
+    stderr: 'berth: update c1: --resources "/dev/zero": must be a regular file\n',
+  });
+  expect(berth(["--root", root, "update", "-r", "-", "c1"], { input: " ".repeat((16 << 20) + 1) })).toEqual({
+    exitCode: 1,
+    stdout: "",
+    stderr: 'berth: update c1: --resources "-": is more than berth reads (16777216 bytes)\n',
+  });
   expect(berth(["--root", root, "update", "-r", "-", "c1"], { input: "[".repeat(100_000) })).toEqual({
     exitCode: 1,
     stdout: "",
@@ -421,5 +586,9 @@ test.each([
   ["\u001b[31m", '"\\u001b[31m"'],
   ["a/b", "a/b"],
 ])("an invalid id %j is shown in one word: %s", (id, shown) => {
-  expect(berth(["--root", join(dir, "state"), "state", id])).toEqual({ exitCode: 1, stdout: "", stderr: `berth: state ${shown}: invalid container id: use letters, digits and _ + - . only\n` });
+  expect(berth(["--root", join(dir, "state"), "state", id])).toEqual({
+    exitCode: 1,
+    stdout: "",
+    stderr: `berth: state ${shown}: invalid container id: use letters, digits and _ + - . only\n`,
+  });
 });

@@ -52,7 +52,9 @@ describe("help", () => {
   test("an extra argument is named as one, also after --; exec and ps keep theirs", () => {
     expect(berth(["state", "a", "xyz"])).toEqual({ exitCode: 1, stdout: "", stderr: 'berth: state: unexpected argument "xyz"\n' });
     expect(berth(["state", "a", "--", "xyz"])).toEqual({ exitCode: 1, stdout: "", stderr: 'berth: state: unexpected argument "xyz"\n' });
-    expect(berth(["--root", "/nonexistent-berth-root", "exec", "a", "--", "ls", "-h"]).stderr).toBe("berth: exec a: container does not exist\n");
+    expect(berth(["--root", "/nonexistent-berth-root", "exec", "a", "--", "ls", "-h"]).stderr).toBe(
+      "berth: exec a: container does not exist\n",
+    );
   });
 });
 
@@ -62,7 +64,11 @@ describe("man pages", () => {
   test("berth.8 and one page per verb are in man/, exactly as the command table renders them now", () => {
     const pages = manPages();
     expect(Object.keys(pages).sort()).toEqual(["berth.8", ...commands.map((c) => `berth-${c.name}.8`)].sort());
-    expect(readdirSync(dir).filter((f) => f.endsWith(".8")).sort()).toEqual(Object.keys(pages).sort());
+    expect(
+      readdirSync(dir)
+        .filter((f) => f.endsWith(".8"))
+        .sort(),
+    ).toEqual(Object.keys(pages).sort());
     for (const [name, text] of Object.entries(pages)) expect({ name, text: readFileSync(join(dir, name), "utf8") }).toEqual({ name, text });
   });
 
@@ -79,7 +85,10 @@ describe("man pages", () => {
   });
 
   (existsSync("/usr/bin/man") ? test : test.skip)("man renders berth-run.8 without errors", () => {
-    const r = spawnSync("man", ["-l", "--warnings", join(dir, "berth-run.8")], { encoding: "utf8", env: { ...process.env, MANWIDTH: "80", MAN_KEEP_FORMATTING: "" } });
+    const r = spawnSync("man", ["-l", "--warnings", join(dir, "berth-run.8")], {
+      encoding: "utf8",
+      env: { ...process.env, MANWIDTH: "80", MAN_KEEP_FORMATTING: "" },
+    });
     expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 0, stderr: "" });
     expect(r.stdout).toContain("--preserve-fds");
   });
@@ -94,7 +103,10 @@ describe("bash completion", () => {
     const bash = `${script.stdout}
 COMP_WORDS=(${line.map((w) => `'${w}'`).join(" ")}); COMP_CWORD=${line.length - 1}
 _berth; printf '%s\\n' "\${COMPREPLY[@]}"`;
-    const r = spawnSync("bash", ["-c", bash], { encoding: "utf8", env: { ...process.env, PATH: `${join(repoRoot, "bin")}:${process.env.PATH}` } });
+    const r = spawnSync("bash", ["-c", bash], {
+      encoding: "utf8",
+      env: { ...process.env, PATH: `${join(repoRoot, "bin")}:${process.env.PATH}` },
+    });
     expect(r.stderr).toBe("");
     return r.stdout.split("\n").filter(Boolean).sort();
   }
@@ -103,12 +115,18 @@ _berth; printf '%s\\n' "\${COMPREPLY[@]}"`;
     expect(complete([""])).toEqual(commands.map((c) => c.name).sort());
     expect(complete(["--root", "/x", "st"])).toEqual(["start", "state"]);
     const run = commands.find((c) => c.name === "run")!;
-    expect(complete(["run", "--"])).toEqual(expect.arrayContaining([...Object.keys(run.options).map((f) => `--${f}`), "--root", "--log-format"]));
+    expect(complete(["run", "--"])).toEqual(
+      expect.arrayContaining([...Object.keys(run.options).map((f) => `--${f}`), "--root", "--log-format"]),
+    );
     expect(complete(["help", "ch"])).toEqual(["check", "checkpoint"]);
   });
 
   test("another shell is refused, naming it", () => {
-    expect(berth(["completion", "zsh"])).toEqual({ exitCode: 1, stdout: "", stderr: 'berth: completion: shell "zsh": only bash is supported\n' });
+    expect(berth(["completion", "zsh"])).toEqual({
+      exitCode: 1,
+      stdout: "",
+      stderr: 'berth: completion: shell "zsh": only bash is supported\n',
+    });
   });
 });
 

@@ -19,7 +19,14 @@ import { makeBundle } from "../helpers/bundle";
 jest.setTimeout(120_000);
 
 const isRoot = process.getuid?.() === 0;
-const built = ["bin/berth", "bin/berth-main.js", "dist/index.js", "dist/index.d.ts", "build/Release/berth_native.node", "build/Release/berth-init"].every((f) => existsSync(join(repoRoot, f)));
+const built = [
+  "bin/berth",
+  "bin/berth-main.js",
+  "dist/index.js",
+  "dist/index.d.ts",
+  "build/Release/berth_native.node",
+  "build/Release/berth-init",
+].every((f) => existsSync(join(repoRoot, f)));
 const maybe = built ? describe : describe.skip;
 
 let work: string;
@@ -31,11 +38,16 @@ beforeAll(() => {
   if (!built) return;
   work = mkdtempSync(join(tmpdir(), "berth-pkg-"));
   prefix = join(work, "prefix");
-  const out = execFileSync("npm", ["pack", "--ignore-scripts", "--json", "--pack-destination", work], { cwd: repoRoot, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+  const out = execFileSync("npm", ["pack", "--ignore-scripts", "--json", "--pack-destination", work], {
+    cwd: repoRoot,
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   const packed = JSON.parse(out) as { filename: string; files: { path: string }[] }[];
   files = packed[0]!.files.map((f) => f.path);
   const tgz = join(work, packed[0]!.filename);
-  const install = (mode: string) => spawnSync("npm", ["install", "--prefix", prefix, tgz, "--no-audit", "--no-fund", mode], { encoding: "utf8" });
+  const install = (mode: string) =>
+    spawnSync("npm", ["install", "--prefix", prefix, tgz, "--no-audit", "--no-fund", mode], { encoding: "utf8" });
   let r = install("--offline");
   if (r.status !== 0) r = install("--prefer-offline");
   if (r.status !== 0) throw new Error(`npm install of ${tgz} failed: ${r.stderr}`);
@@ -47,13 +59,39 @@ afterAll(() => {
 
 maybe("the packed and installed package", () => {
   test("holds what runs and nothing of the sources, tests or bench", () => {
-    for (const f of ["package.json", "bin/berth", "bin/berth-fast.js", "bin/berth-launch.js", "bin/berth-main.js", "bin/berth-image.js", "bin/berth-validators.js", "bin/berth-dbus.js", "bin/containerd-shim-berth-v1", "bin/berth-shim-entry.js", "bin/berth-shim.js", "dist/index.js", "dist/index.d.ts", "dist/errors.d.ts", "build/Release/berth_native.node", "build/Release/berth-init"]) {
+    for (const f of [
+      "package.json",
+      "bin/berth",
+      "bin/berth-fast.js",
+      "bin/berth-launch.js",
+      "bin/berth-main.js",
+      "bin/berth-image.js",
+      "bin/berth-validators.js",
+      "bin/berth-dbus.js",
+      "bin/containerd-shim-berth-v1",
+      "bin/berth-shim-entry.js",
+      "bin/berth-shim.js",
+      "dist/index.js",
+      "dist/index.d.ts",
+      "dist/errors.d.ts",
+      "build/Release/berth_native.node",
+      "build/Release/berth-init",
+    ]) {
       expect(files).toContain(f);
     }
-    expect(files.filter((f) => /^(src|test|bench|native|scripts|spec-schemas|docs|\.ci)\//.test(f) || f.endsWith(".ts") && !f.endsWith(".d.ts"))).toEqual([]);
+    expect(
+      files.filter(
+        (f) => /^(src|test|bench|native|scripts|spec-schemas|docs|\.ci)\//.test(f) || (f.endsWith(".ts") && !f.endsWith(".d.ts")),
+      ),
+    ).toEqual([]);
     expect(files.length).toBeLessThan(150);
     // The man pages (npm links them into PREFIX/share/man on a global install: "directories.man").
-    expect(files.filter((f) => f.startsWith("man/")).sort()).toEqual(readdirSync(join(repoRoot, "man")).filter((f) => f.endsWith(".8")).map((f) => `man/${f}`).sort());
+    expect(files.filter((f) => f.startsWith("man/")).sort()).toEqual(
+      readdirSync(join(repoRoot, "man"))
+        .filter((f) => f.endsWith(".8"))
+        .map((f) => `man/${f}`)
+        .sort(),
+    );
     expect(files).toContain("man/berth-run.8");
   });
 
@@ -68,7 +106,11 @@ maybe("the packed and installed package", () => {
   test("the installed containerd shim (sh, through npm's bin link) reaches its Node entry and answers delete without it", () => {
     const shim = join(prefix, "node_modules/.bin/containerd-shim-berth-v1");
     const v = spawnSync(shim, ["-v"], { encoding: "utf8" });
-    expect({ status: v.status, stdout: v.stdout, stderr: v.stderr }).toEqual({ status: 0, stdout: `containerd-shim-berth-v1:\n  Version: ${pkg.version}\n`, stderr: "" });
+    expect({ status: v.status, stdout: v.stdout, stderr: v.stderr }).toEqual({
+      status: 0,
+      stdout: `containerd-shim-berth-v1:\n  Version: ${pkg.version}\n`,
+      stderr: "",
+    });
     const d = spawnSync(shim, ["-namespace", "pkgtest", "-id", `none-${process.pid}`, "-bundle", join(work, "no-bundle"), "delete"]);
     expect(d.status).toBe(0);
     expect(d.stdout.subarray(0, 3)).toEqual(Buffer.from([0x10, 0x89, 0x01])); // exit_status 137, then exited_at
@@ -77,7 +119,10 @@ maybe("the packed and installed package", () => {
   (isRoot ? test : test.skip)("the installed CLI runs a container", () => {
     const b = makeBundle(["echo", "hello from the installed berth"]);
     try {
-      const r = spawnSync(join(prefix, "node_modules/.bin/berth"), ["--root", b.root, "run", "-b", b.dir, `pkg-cli-${process.pid}`], { encoding: "utf8", env: { PATH: process.env.PATH } });
+      const r = spawnSync(join(prefix, "node_modules/.bin/berth"), ["--root", b.root, "run", "-b", b.dir, `pkg-cli-${process.pid}`], {
+        encoding: "utf8",
+        env: { PATH: process.env.PATH },
+      });
       expect(r.stderr).toBe("");
       expect(r.stdout).toBe("hello from the installed berth\n");
       expect(r.status).toBe(0);
@@ -133,7 +178,16 @@ export async function main(signal: AbortSignal): Promise<BerthErrorCode | number
     writeFileSync(
       join(dir, "tsconfig.json"),
       JSON.stringify({
-        compilerOptions: { strict: true, noEmit: true, module: "node16", moduleResolution: "node16", target: "ES2022", types: ["node"], typeRoots: [join(repoRoot, "node_modules/@types")], skipLibCheck: false },
+        compilerOptions: {
+          strict: true,
+          noEmit: true,
+          module: "node16",
+          moduleResolution: "node16",
+          target: "ES2022",
+          types: ["node"],
+          typeRoots: [join(repoRoot, "node_modules/@types")],
+          skipLibCheck: false,
+        },
         files: ["consumer.ts"],
       }),
     );

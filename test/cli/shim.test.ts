@@ -33,7 +33,10 @@ maybe("bin/containerd-shim-berth-v1", () => {
     const before = Date.now();
     const r = spawnSync(shim, ["-namespace", "none", "-address", "/none.sock", "-id", "x", "-bundle", join(dir, "nobundle"), "delete"]);
     expect(r.status).toBe(0);
-    const res = decode<{ pid: number; exit_status: number; exited_at: { seconds: string; nanos: number } }>("containerd.task.v2.DeleteResponse", r.stdout);
+    const res = decode<{ pid: number; exit_status: number; exited_at: { seconds: string; nanos: number } }>(
+      "containerd.task.v2.DeleteResponse",
+      r.stdout,
+    );
     expect(res.exit_status).toBe(137);
     const at = Number(res.exited_at.seconds) * 1000 + res.exited_at.nanos / 1e6;
     expect(at).toBeGreaterThanOrEqual(before - 1000);
@@ -43,10 +46,16 @@ maybe("bin/containerd-shim-berth-v1", () => {
   (isRoot ? test : test.skip)("delete removes the socket and pid file of a dead server, named as flags.ts names them", () => {
     const ns = `berth-cli-${process.pid}`;
     const address = join(dir, "containerd.sock");
-    for (const [id, annotation] of [["solo", undefined], ["member", "pod-1"]] as const) {
+    for (const [id, annotation] of [
+      ["solo", undefined],
+      ["member", "pod-1"],
+    ] as const) {
       const bundle = join(dir, id);
       mkdirSync(bundle, { recursive: true });
-      writeFileSync(join(bundle, "config.json"), JSON.stringify({ ociVersion: "1.0.2", annotations: annotation ? { "io.kubernetes.cri.sandbox-id": annotation } : {} }));
+      writeFileSync(
+        join(bundle, "config.json"),
+        JSON.stringify({ ociVersion: "1.0.2", annotations: annotation ? { "io.kubernetes.cri.sandbox-id": annotation } : {} }),
+      );
       const sock = socketPath(address, ns, annotation ?? id);
       mkdirSync("/run/containerd/s", { recursive: true });
       writeFileSync(sock, "");

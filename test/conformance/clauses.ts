@@ -33,7 +33,11 @@ const t = (id: string, level: Level, summary: string): Clause => {
 };
 /** A clause that can be held only on a pure cgroup v2 host (Clause.needs). */
 const tv2 = (id: string, level: Level, summary: string): Clause => ({ ...t(id, level, summary), needs: "cgroup-v2" });
-const na = (id: string, level: Level, summary: string, why: string): Clause => ({ ...t(id, level, summary), status: "not-applicable", why });
+const na = (id: string, level: Level, summary: string, why: string): Clause => ({
+  ...t(id, level, summary),
+  status: "not-applicable",
+  why,
+});
 
 export const clauses: Clause[] = [
   // runtime.md
@@ -45,7 +49,11 @@ export const clauses: Clause[] = [
   t("runtime.md#lifecycle/create-env-error", "MUST", "an environment that cannot be built is an error"),
   t("runtime.md#lifecycle/create-no-program", "MUST NOT", "the user program does not run during create"),
   t("runtime.md#lifecycle/config-frozen", "MUST NOT", "edits to config.json after create have no effect"),
-  t("runtime.md#lifecycle/hook-failure", "MUST", "a failing prestart, createRuntime, createContainer or startContainer hook is an error; the container is stopped and destroyed"),
+  t(
+    "runtime.md#lifecycle/hook-failure",
+    "MUST",
+    "a failing prestart, createRuntime, createContainer or startContainer hook is an error; the container is stopped and destroyed",
+  ),
   t("runtime.md#lifecycle/poststart-failure", "MUST", "a failing poststart hook is an error; the container is stopped and destroyed"),
   t("runtime.md#lifecycle/run-program", "MUST", "start runs the user program"),
   t("runtime.md#lifecycle/destroy", "MUST", "destroying undoes what create did"),
@@ -105,7 +113,11 @@ export const clauses: Clause[] = [
   t("config.md#hooks/timeout-positive", "MUST", "a hook timeout is greater than zero (zero is an error)"),
   t("config.md#hooks/prestart-ns", "MUST", "prestart hooks resolve and run in the runtime namespace"),
   t("config.md#hooks/create-runtime-ns", "MUST", "createRuntime hooks resolve and run in the runtime namespace"),
-  t("config.md#hooks/create-container-ns", "MUST", "createContainer hooks resolve in the runtime namespace and run in the container namespace"),
+  t(
+    "config.md#hooks/create-container-ns",
+    "MUST",
+    "createContainer hooks resolve in the runtime namespace and run in the container namespace",
+  ),
   t("config.md#hooks/start-container-ns", "MUST", "startContainer hooks resolve and run in the container namespace"),
   t("config.md#hooks/poststart-ns", "MUST", "poststart hooks resolve and run in the runtime namespace"),
   t("config.md#hooks/poststop-ns", "MUST", "poststop hooks resolve and run in the runtime namespace"),
@@ -131,25 +143,69 @@ export const clauses: Clause[] = [
   t("config-linux.md#devices/available", "MUST", "listed devices are available in the container"),
   t("config-linux.md#devices/mismatch", "MUST", "an existing file at a device path that does not match is an error"),
   t("config-linux.md#default-devices/supply", "MUST", "null, zero, full, random, urandom, tty and ptmx are supplied"),
-  na("config-linux.md#default-devices/console", "MUST", "/dev/console is the bound pty when terminal is true", "needs a console socket peer; test/integration/terminal.test.ts holds it"),
-  t("config-linux.md#network-devices/move", "MUST", "each netDevices entry is made available in the container: moved into its network namespace, under name (or the host name)"),
-  t("config-linux.md#network-devices/check", "MUST", "a move that is not possible (no such interface in the runtime namespace) is an error"),
-  t("config-linux.md#network-devices/name-exists", "MUST", "a name that already exists in the container's namespace is an error, unless it is a %d template, which the kernel fills in"),
-  t("config-linux.md#network-devices/addresses", "MUST", "the permanent (IFA_F_PERMANENT) global (RT_SCOPE_UNIVERSE) addresses of every family are preserved"),
+  na(
+    "config-linux.md#default-devices/console",
+    "MUST",
+    "/dev/console is the bound pty when terminal is true",
+    "needs a console socket peer; test/integration/terminal.test.ts holds it",
+  ),
+  t(
+    "config-linux.md#network-devices/move",
+    "MUST",
+    "each netDevices entry is made available in the container: moved into its network namespace, under name (or the host name)",
+  ),
+  t(
+    "config-linux.md#network-devices/check",
+    "MUST",
+    "a move that is not possible (no such interface in the runtime namespace) is an error",
+  ),
+  t(
+    "config-linux.md#network-devices/name-exists",
+    "MUST",
+    "a name that already exists in the container's namespace is an error, unless it is a %d template, which the kernel fills in",
+  ),
+  t(
+    "config-linux.md#network-devices/addresses",
+    "MUST",
+    "the permanent (IFA_F_PERMANENT) global (RT_SCOPE_UNIVERSE) addresses of every family are preserved",
+  ),
   t("config-linux.md#network-devices/up", "MUST", "the device is set up in the container's namespace"),
   t("config-linux.md#network-devices/no-move-back", "MUST NOT", "the device is not moved out of the namespace before deletion"),
-  na("config-linux.md#control-groups/fit-check", "MUST", "a fitness check of the cgroup that fails is an error", "the check itself is optional (MAY) and berth makes none"),
+  na(
+    "config-linux.md#control-groups/fit-check",
+    "MUST",
+    "a fitness check of the cgroup that fails is an error",
+    "the check itself is optional (MAY) and berth makes none",
+  ),
   t("config-linux.md#cgroups-path/absolute", "MUST", "an absolute cgroupsPath is taken under the cgroup mount point"),
   t("config-linux.md#cgroups-path/consistent", "MUST", "the same cgroupsPath attaches to the same place"),
-  na("config-linux.md#cgroups-path/invalid", "MUST", "a cgroupsPath the runtime deems invalid is an error", "berth deems no well-formed path invalid"),
-  tv2("config-linux.md#cgroup-ownership/no-fail", "MUST", "delegating the cgroup to the container's user does not fail on a listed file the cgroup lacks; fallback file list"),
+  na(
+    "config-linux.md#cgroups-path/invalid",
+    "MUST",
+    "a cgroupsPath the runtime deems invalid is an error",
+    "berth deems no well-formed path invalid",
+  ),
+  tv2(
+    "config-linux.md#cgroup-ownership/no-fail",
+    "MUST",
+    "delegating the cgroup to the container's user does not fail on a listed file the cgroup lacks; fallback file list",
+  ),
   t("config-linux.md#allowed-device-list/order", "MUST", "device cgroup rules are applied in the listed order"),
   t("config-linux.md#memory/check-before-update", "MUST", "with checkBeforeUpdate a new memory limit below the usage is rejected"),
   tv2("config-linux.md#unified/controllers", "MUST", "unified keys are written, controllers enabled, missing controllers are errors"),
-  na("config-linux.md#intel-rdt/resctrl", "MUST", "intelRdt writes the pid and schemata under resctrl", "no resctrl filesystem on this host"),
+  na(
+    "config-linux.md#intel-rdt/resctrl",
+    "MUST",
+    "intelRdt writes the pid and schemata under resctrl",
+    "no resctrl filesystem on this host",
+  ),
   na("config-linux.md#intel-rdt/untouched", "MUST NOT", "without intelRdt resctrl is not touched", "no resctrl filesystem on this host"),
   t("config-linux.md#seccomp/errno-unsupported", "MUST", "errnoRet with an action that takes no errno is an error"),
-  t("config-linux.md#seccomp/listener", "MUST", "one process state per connection over AF_UNIX SOCK_STREAM to listenerPath, fds by SCM_RIGHTS"),
+  t(
+    "config-linux.md#seccomp/listener",
+    "MUST",
+    "one process state per connection over AF_UNIX SOCK_STREAM to listenerPath, fds by SCM_RIGHTS",
+  ),
 ];
 
 export const byId = new Map(clauses.map((c) => [c.id, c]));

@@ -96,8 +96,12 @@ clause("config.md#hooks/state-stdin", "every hook reads the state of its contain
 
 clause("config.md#hooks/prestart-ns", undefined, () => expect(where("prestart")).toEqual(["runtime", "runtime"]));
 clause("config.md#hooks/create-runtime-ns", undefined, () => expect(where("createRuntime")).toEqual(["runtime", "runtime"]));
-clause("config.md#hooks/create-container-ns", "path is a host path the container lacks", () => expect(where("createContainer")).toEqual(["container", "container"]));
-clause("config.md#hooks/start-container-ns", "path /hooks/log.sh exists only inside", () => expect(where("startContainer")).toEqual(["container", "container"]));
+clause("config.md#hooks/create-container-ns", "path is a host path the container lacks", () =>
+  expect(where("createContainer")).toEqual(["container", "container"]),
+);
+clause("config.md#hooks/start-container-ns", "path /hooks/log.sh exists only inside", () =>
+  expect(where("startContainer")).toEqual(["container", "container"]),
+);
 clause("config.md#hooks/poststart-ns", undefined, () => expect(where("poststart")).toEqual(["runtime", "runtime"]));
 clause("config.md#hooks/poststop-ns", undefined, () => expect(where("poststop")).toEqual(["runtime", "runtime"]));
 
@@ -147,30 +151,46 @@ clause("runtime.md#lifecycle/hook-failure", "failing startContainer: start error
   expect(JSON.parse(run(b, ["state", cid]).stdout).status).toBe("stopped");
 });
 
-clause("runtime.md#lifecycle/poststart-failure", "failing poststart: start errors naming the hook, the later poststart hooks do not run, the container is stopped", () => {
-  const { b, dir } = withHooks(["sleep", "300"]);
-  b.config.hooks.poststart.unshift({ path: "/bin/false" });
-  b.write();
-  const cid = uniq(b, "pf");
-  expect(run(b, ["create", "-b", b.dir, cid]).exitCode).toBe(0);
-  const r = run(b, ["start", cid]);
-  expect(r).toMatchObject({ exitCode: 1, stderr: `berth: start ${cid}: hooks.poststart[0] "/bin/false": exit status 1\n` });
-  expect(read(dir).map((l) => l.tag).filter((t) => t.startsWith("poststart"))).toEqual([]);
-  expect(JSON.parse(run(b, ["state", cid]).stdout).status).toBe("stopped");
-});
+clause(
+  "runtime.md#lifecycle/poststart-failure",
+  "failing poststart: start errors naming the hook, the later poststart hooks do not run, the container is stopped",
+  () => {
+    const { b, dir } = withHooks(["sleep", "300"]);
+    b.config.hooks.poststart.unshift({ path: "/bin/false" });
+    b.write();
+    const cid = uniq(b, "pf");
+    expect(run(b, ["create", "-b", b.dir, cid]).exitCode).toBe(0);
+    const r = run(b, ["start", cid]);
+    expect(r).toMatchObject({ exitCode: 1, stderr: `berth: start ${cid}: hooks.poststart[0] "/bin/false": exit status 1\n` });
+    expect(
+      read(dir)
+        .map((l) => l.tag)
+        .filter((t) => t.startsWith("poststart")),
+    ).toEqual([]);
+    expect(JSON.parse(run(b, ["state", cid]).stdout).status).toBe("stopped");
+  },
+);
 
-clause("runtime.md#lifecycle/poststart-failure", "a config written for 1.2 or earlier gets that version's rule: a warning, and the lifecycle goes on", () => {
-  const { b, dir } = withHooks(["sleep", "300"]);
-  b.config.ociVersion = "1.1.0";
-  b.config.hooks.poststart.unshift({ path: "/bin/false" });
-  b.write();
-  const cid = uniq(b, "pf11");
-  expect(run(b, ["create", "-b", b.dir, cid]).exitCode).toBe(0);
-  const r = run(b, ["start", cid]);
-  expect(r).toMatchObject({ exitCode: 0, stderr: `berth: start ${cid}: hooks.poststart[0] "/bin/false": exit status 1\n` });
-  expect(read(dir).map((l) => l.tag).filter((t) => t.startsWith("poststart"))).toEqual(["poststart1", "poststart2"]);
-  expect(JSON.parse(run(b, ["state", cid]).stdout).status).toBe("running");
-});
+clause(
+  "runtime.md#lifecycle/poststart-failure",
+  "a config written for 1.2 or earlier gets that version's rule: a warning, and the lifecycle goes on",
+  () => {
+    const { b, dir } = withHooks(["sleep", "300"]);
+    b.config.ociVersion = "1.1.0";
+    b.config.hooks.poststart.unshift({ path: "/bin/false" });
+    b.write();
+    const cid = uniq(b, "pf11");
+    expect(run(b, ["create", "-b", b.dir, cid]).exitCode).toBe(0);
+    const r = run(b, ["start", cid]);
+    expect(r).toMatchObject({ exitCode: 0, stderr: `berth: start ${cid}: hooks.poststart[0] "/bin/false": exit status 1\n` });
+    expect(
+      read(dir)
+        .map((l) => l.tag)
+        .filter((t) => t.startsWith("poststart")),
+    ).toEqual(["poststart1", "poststart2"]);
+    expect(JSON.parse(run(b, ["state", cid]).stdout).status).toBe("running");
+  },
+);
 
 clause("runtime.md#lifecycle/poststop-failure", "delete succeeds with a warning", () => {
   const { b } = withHooks(["sleep", "300"]);
@@ -191,7 +211,11 @@ clause("runtime.md#warnings/continue", "the poststop hooks after a failing one s
   const cid = uniq(b, "wc");
   run(b, ["create", "-b", b.dir, cid]);
   run(b, ["delete", "--force", cid]);
-  expect(read(dir).map((l) => l.tag).filter((t) => t.startsWith("poststop"))).toEqual(["poststop1", "poststop2"]);
+  expect(
+    read(dir)
+      .map((l) => l.tag)
+      .filter((t) => t.startsWith("poststop")),
+  ).toEqual(["poststop1", "poststop2"]);
 });
 
 clause("config.md#hooks/path-absolute", "a relative hook path is refused", () => {

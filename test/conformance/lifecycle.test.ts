@@ -64,7 +64,8 @@ clause("runtime.md#state/schema", "validated by spec-schemas/state.schema.json i
 clause("runtime.md#lifecycle/create-env", "namespaces and cgroup exist once create returns", () => {
   const { b, id } = created();
   const pid = state(b, id).pid;
-  for (const ns of ["pid", "net", "ipc", "uts", "mnt"]) expect(readlinkSync(`/proc/${pid}/ns/${ns}`)).not.toBe(readlinkSync(`/proc/self/ns/${ns}`));
+  for (const ns of ["pid", "net", "ipc", "uts", "mnt"])
+    expect(readlinkSync(`/proc/${pid}/ns/${ns}`)).not.toBe(readlinkSync(`/proc/self/ns/${ns}`));
   expect(readFileSync(`/proc/${pid}/cgroup`, "utf8")).toContain(id);
 });
 
@@ -217,7 +218,11 @@ clause("runtime.md#kill/not-running", "kill of a stopped container", () => {
 });
 
 clause("runtime.md#kill/sends-signal", "a trapped SIGUSR1 reaches the process", () => {
-  const { b, id } = created(["sh", "-c", "trap 'echo got > /dev/shm/sig; sleep 300' USR1; touch /dev/shm/ready; while :; do sleep 0.05; done"]);
+  const { b, id } = created([
+    "sh",
+    "-c",
+    "trap 'echo got > /dev/shm/sig; sleep 300' USR1; touch /dev/shm/ready; while :; do sleep 0.05; done",
+  ]);
   run(b, ["start", id]);
   // The container's /dev/shm, seen from the host through its root.
   const shm = `/proc/${state(b, id).pid}/root/dev/shm`;

@@ -8,14 +8,24 @@ import { join } from "node:path";
 import { cgroupDirsFor } from "../helpers/bundle";
 import { bundle, clause, mounts, privateRootfs, probe, run, tryRun, uniq } from "./harness";
 
-const procName = { pid: "pid", network: "net", mount: "mnt", ipc: "ipc", uts: "uts", user: "user", cgroup: "cgroup", time: "time" } as const;
+const procName = {
+  pid: "pid",
+  network: "net",
+  mount: "mnt",
+  ipc: "ipc",
+  uts: "uts",
+  user: "user",
+  cgroup: "cgroup",
+  time: "time",
+} as const;
 type NsType = keyof typeof procName;
 const EROFS = 30;
 const EACCES = 13;
 const EPERM = 1;
 const ENOENT = 2;
 
-const userMaps = (c: Record<string, any>) => { // eslint-disable-line @typescript-eslint/no-explicit-any
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+const userMaps = (c: Record<string, any>) => {
   c.linux.uidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
   c.linux.gidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
   c.mounts = c.mounts.filter((m: { type: string }) => m.type !== "cgroup");
@@ -50,10 +60,15 @@ clause("config-linux.md#namespaces/inherit", "no namespace listed at all, mount 
     delete c.linux.readonlyPaths;
     c.root.readonly = false;
   });
-  for (const t of ["mnt", "pid", "net", "ipc", "uts", "user", "cgroup"]) expect([t, p.ns[t]]).toEqual([t, readlinkSync(`/proc/self/ns/${t}`)]);
+  for (const t of ["mnt", "pid", "net", "ipc", "uts", "user", "cgroup"])
+    expect([t, p.ns[t]]).toEqual([t, readlinkSync(`/proc/self/ns/${t}`)]);
   // Its mounts were made in the host's table, under the rootfs; delete (after the probe) took them away.
   const root = privateRootfs();
-  expect(readFileSync("/proc/self/mountinfo", "utf8").split("\n").filter((l) => l.split(" ")[4]?.startsWith(`${root}/`))).toEqual([]);
+  expect(
+    readFileSync("/proc/self/mountinfo", "utf8")
+      .split("\n")
+      .filter((l) => l.split(" ")[4]?.startsWith(`${root}/`)),
+  ).toEqual([]);
 });
 
 clause("config-linux.md#namespaces/path-join", "network and ipc of a running container", () => {
@@ -63,7 +78,11 @@ clause("config-linux.md#namespaces/path-join", "network and ipc of a running con
   const pid = JSON.parse(run(other, ["state", oid]).stdout).pid;
   const p = probe((c) => {
     c.linux.namespaces = c.linux.namespaces.map((n: { type: string }) =>
-      n.type === "network" ? { type: "network", path: `/proc/${pid}/ns/net` } : n.type === "ipc" ? { type: "ipc", path: `/proc/${pid}/ns/ipc` } : n,
+      n.type === "network"
+        ? { type: "network", path: `/proc/${pid}/ns/net` }
+        : n.type === "ipc"
+          ? { type: "ipc", path: `/proc/${pid}/ns/ipc` }
+          : n,
     );
   });
   expect([p.ns.net, p.ns.ipc]).toEqual([readlinkSync(`/proc/${pid}/ns/net`), readlinkSync(`/proc/${pid}/ns/ipc`)]);
@@ -71,7 +90,9 @@ clause("config-linux.md#namespaces/path-join", "network and ipc of a running con
 
 clause("config-linux.md#namespaces/path-wrong-type", "a uts namespace path given as network", () => {
   const r = tryRun((c) => {
-    c.linux.namespaces = c.linux.namespaces.map((n: { type: string }) => (n.type === "network" ? { type: "network", path: "/proc/self/ns/uts" } : n));
+    c.linux.namespaces = c.linux.namespaces.map((n: { type: string }) =>
+      n.type === "network" ? { type: "network", path: "/proc/self/ns/uts" } : n,
+    );
   });
   expect(r.r.exitCode).not.toBe(0);
   expect(r.r.stderr).toMatch(/namespaces\[\d+\]/);
@@ -85,8 +106,16 @@ clause("config-linux.md#namespaces/duplicate", "pid twice", () => {
 
 clause("config-linux.md#default-devices/supply", "character devices with the kernel's numbers", () => {
   const d = probe().devices;
-  const want: Record<string, [number, number]> = { "/dev/null": [1, 3], "/dev/zero": [1, 5], "/dev/full": [1, 7], "/dev/random": [1, 8], "/dev/urandom": [1, 9], "/dev/tty": [5, 0] };
-  for (const [path, [maj, min]] of Object.entries(want)) expect([path, d[path].type, d[path].major, d[path].minor]).toEqual([path, "c", maj, min]);
+  const want: Record<string, [number, number]> = {
+    "/dev/null": [1, 3],
+    "/dev/zero": [1, 5],
+    "/dev/full": [1, 7],
+    "/dev/random": [1, 8],
+    "/dev/urandom": [1, 9],
+    "/dev/tty": [5, 0],
+  };
+  for (const [path, [maj, min]] of Object.entries(want))
+    expect([path, d[path].type, d[path].major, d[path].minor]).toEqual([path, "c", maj, min]);
   const ptmx = d["/dev/ptmx"];
   expect(ptmx.type === "l" ? ptmx.target.replace(/^\/dev\//, "") : `${ptmx.type}${ptmx.major}`).toMatch(/^pts\/ptmx$|^c5$/);
 });
@@ -102,7 +131,8 @@ clause("runtime-linux.md#dev-symbolic-links/create", undefined, () => {
 });
 
 clause("config-linux.md#devices/available", "a char device at /dev/conf-dev with its mode and owner", () => {
-  const d = probe((c) => (c.linux.devices = [{ path: "/dev/conf-dev", type: "c", major: 1, minor: 3, fileMode: 0o640, uid: 12, gid: 34 }])).devices["/dev/conf-dev"];
+  const d = probe((c) => (c.linux.devices = [{ path: "/dev/conf-dev", type: "c", major: 1, minor: 3, fileMode: 0o640, uid: 12, gid: 34 }]))
+    .devices["/dev/conf-dev"];
   expect(d).toEqual({ type: "c", major: 1, minor: 3, mode: 0o640, uid: 12, gid: 34 });
 });
 
@@ -151,7 +181,10 @@ clause("runtime.md#create/apply-properties", "readonlyPaths: writes fail, reads 
 });
 
 clause("runtime.md#create/apply-properties", "sysctl in the container's ipc and network namespaces", () => {
-  const p = probe((c) => (c.linux.sysctl = { "kernel.shmmni": "1234", "net.ipv4.ip_forward": "1" }), ["r:/proc/sys/kernel/shmmni", "r:/proc/sys/net/ipv4/ip_forward"]);
+  const p = probe(
+    (c) => (c.linux.sysctl = { "kernel.shmmni": "1234", "net.ipv4.ip_forward": "1" }),
+    ["r:/proc/sys/kernel/shmmni", "r:/proc/sys/net/ipv4/ip_forward"],
+  );
   expect([p.files["r:/proc/sys/kernel/shmmni"].content, p.files["r:/proc/sys/net/ipv4/ip_forward"].content]).toEqual(["1234\n", "1\n"]);
 });
 
@@ -184,7 +217,12 @@ clause("config.md#linux-mount-options/must", "ro, nosuid, nodev, noexec, noatime
   const p = probe((c) => {
     c.mounts.push({ destination: "/mnt", type: "tmpfs", source: "opt", options: ["ro", "nosuid", "nodev", "noexec", "noatime"] });
     c.mounts.push({ destination: "/tmp", type: "bind", source: "/etc", options: ["rbind", "rprivate", "ro", "nosuid"] });
-    c.mounts.push({ destination: "/root", type: "tmpfs", source: "opt2", options: ["rw", "strictatime", "dev", "exec", "suid", "sync", "dirsync"] });
+    c.mounts.push({
+      destination: "/root",
+      type: "tmpfs",
+      source: "opt2",
+      options: ["rw", "strictatime", "dev", "exec", "suid", "sync", "dirsync"],
+    });
   });
   const m = mounts(p.mountinfo);
   const get = (pt: string) => m.filter((x) => x.point === pt).at(-1)!;
@@ -205,7 +243,8 @@ clause("config-linux.md#cgroups-path/absolute", "an absolute path lands under ea
   const dirs = cgroupDirsFor(path);
   expect(dirs.length).toBeGreaterThan(0);
   const pid = JSON.parse(run(b, ["state", id]).stdout).pid;
-  for (const d of dirs) expect([d, readFileSync(join(d, "cgroup.procs"), "utf8").split("\n")]).toEqual([d, expect.arrayContaining([String(pid)])]);
+  for (const d of dirs)
+    expect([d, readFileSync(join(d, "cgroup.procs"), "utf8").split("\n")]).toEqual([d, expect.arrayContaining([String(pid)])]);
   run(b, ["delete", "--force", id]);
   expect(cgroupDirsFor(path)).toEqual([]);
   // The parent berth made for this path is the test's to remove, if berth left it.
@@ -243,18 +282,33 @@ clause("config-linux.md#cgroups-path/consistent", "the same cgroupsPath twice is
 clause("config-linux.md#allowed-device-list/order", "allow then deny /dev/kmsg's numbers refuses it; deny then allow admits it", () => {
   const kmsg = { type: "c", major: 1, minor: 11 };
   const open = (rules: object[]) =>
-    probe((c) => {
-      // Bound from the host (a node listed in linux.devices would do as well: it adds no rule).
-      c.mounts.push({ destination: "/dev/conf-dev", type: "bind", source: "/dev/kmsg", options: ["bind"] });
-      c.linux.resources = { devices: [{ allow: false, access: "rwm" }, ...rules] };
-    }, ["w:/dev/conf-dev"]).files["w:/dev/conf-dev"].errno;
-  expect(open([{ allow: true, ...kmsg, access: "rwm" }, { allow: false, ...kmsg, access: "rwm" }])).toBe(EPERM);
-  expect(open([{ allow: false, ...kmsg, access: "rwm" }, { allow: true, ...kmsg, access: "rwm" }])).toBe(0);
+    probe(
+      (c) => {
+        // Bound from the host (a node listed in linux.devices would do as well: it adds no rule).
+        c.mounts.push({ destination: "/dev/conf-dev", type: "bind", source: "/dev/kmsg", options: ["bind"] });
+        c.linux.resources = { devices: [{ allow: false, access: "rwm" }, ...rules] };
+      },
+      ["w:/dev/conf-dev"],
+    ).files["w:/dev/conf-dev"].errno;
+  expect(
+    open([
+      { allow: true, ...kmsg, access: "rwm" },
+      { allow: false, ...kmsg, access: "rwm" },
+    ]),
+  ).toBe(EPERM);
+  expect(
+    open([
+      { allow: false, ...kmsg, access: "rwm" },
+      { allow: true, ...kmsg, access: "rwm" },
+    ]),
+  ).toBe(0);
 });
 
 clause("config-linux.md#namespaces/path-absolute", "a relative network namespace path", () => {
   const r = tryRun((c) => {
-    c.linux.namespaces = c.linux.namespaces.map((n: { type: string }) => (n.type === "network" ? { type: "network", path: "proc/1/ns/net" } : n));
+    c.linux.namespaces = c.linux.namespaces.map((n: { type: string }) =>
+      n.type === "network" ? { type: "network", path: "proc/1/ns/net" } : n,
+    );
   });
   expect(r.r.exitCode).not.toBe(0);
   expect(r.r.stderr).toMatch(/namespaces\[\d+\]\.path/);
@@ -262,7 +316,13 @@ clause("config-linux.md#namespaces/path-absolute", "a relative network namespace
 
 clause("config.md#posix-mounts/mappings-pair", "uidMappings without gidMappings on a bind mount", () => {
   const r = tryRun((c) => {
-    c.mounts.push({ destination: "/mnt", type: "bind", source: "/etc", options: ["bind", "idmap"], uidMappings: [{ containerID: 0, hostID: 1000, size: 1 }] });
+    c.mounts.push({
+      destination: "/mnt",
+      type: "bind",
+      source: "/etc",
+      options: ["bind", "idmap"],
+      uidMappings: [{ containerID: 0, hostID: 1000, size: 1 }],
+    });
   });
   expect(r.r.exitCode).not.toBe(0);
   expect(r.r.stderr).toMatch(/mounts\[\d+\]/);
@@ -295,7 +355,11 @@ function veth(): { a: string; b: string; v4: string; v6: string } {
  * The interfaces in the container's network namespace, without the fallback tunnels a kernel
  * with sit/ipip/gre built in puts in every new namespace (sit0 in the UML guest).
  */
-const interfaces = (ls: string) => ls.split(/\s+/).filter((n) => n && !/^(sit|tunl|ip6tnl|gre|gretap|erspan|ip6gre|ip_vti|ip6_vti)\d+$/.test(n)).sort();
+const interfaces = (ls: string) =>
+  ls
+    .split(/\s+/)
+    .filter((n) => n && !/^(sit|tunl|ip6tnl|gre|gretap|erspan|ip6gre|ip_vti|ip6_vti)\d+$/.test(n))
+    .sort();
 /** A running container with these netDevices; `sh -c script` run inside it by exec. */
 function withDevices(netDevices: Record<string, { name?: string }>) {
   const b = bundle(["sleep", "300"], (c) => (c.linux.netDevices = netDevices));
@@ -322,14 +386,18 @@ clause("config-linux.md#network-devices/check", "an interface the runtime namesp
   const missing = `cf${process.pid}zz`;
   const r = tryRun((c) => (c.linux.netDevices = { [missing]: {} }));
   expect(r.r.exitCode).toBe(1);
-  expect(r.r.stderr).toBe(`berth: create ${r.id}: linux.netDevices["${missing}"]: no such network interface in the runtime's network namespace\n`);
+  expect(r.r.stderr).toBe(
+    `berth: create ${r.id}: linux.netDevices["${missing}"]: no such network interface in the runtime's network namespace\n`,
+  );
 });
 
 clause("config-linux.md#network-devices/name-exists", "renamed to lo: an error, the device stays on the host", () => {
   const v = veth();
   const r = tryRun((c) => (c.linux.netDevices = { [v.a]: { name: "lo" } }));
   expect(r.r.exitCode).toBe(1);
-  expect(r.r.stderr).toMatch(/linux\.netDevices\["[^"]+"\]\.name "lo": the container's network namespace already has an interface named "lo"/);
+  expect(r.r.stderr).toMatch(
+    /linux\.netDevices\["[^"]+"\]\.name "lo": the container's network namespace already has an interface named "lo"/,
+  );
   expect(hasLink(v.a)).toBe(true);
 });
 
@@ -354,11 +422,15 @@ clause("config-linux.md#network-devices/up", "IFF_UP in its flags inside", () =>
   expect(Number(sh("cat /sys/class/net/conf0/flags").trim()) & 0x1).toBe(0x1);
 });
 
-clause("config-linux.md#network-devices/no-move-back", "after delete the veth is gone with the namespace, its end never back on the host", () => {
-  const v = veth();
-  const { b, id } = withDevices({ [v.a]: { name: "conf0" } });
-  expect(run(b, ["delete", "--force", id])).toEqual({ exitCode: 0, stdout: "", stderr: "" });
-  // The kernel frees a network namespace asynchronously: the peer goes a moment later.
-  for (let i = 0; i < 100 && hasLink(v.b); i++) execFileSync("sleep", ["0.05"]);
-  expect([hasLink(v.a), hasLink(v.b), hasLink("conf0")]).toEqual([false, false, false]);
-});
+clause(
+  "config-linux.md#network-devices/no-move-back",
+  "after delete the veth is gone with the namespace, its end never back on the host",
+  () => {
+    const v = veth();
+    const { b, id } = withDevices({ [v.a]: { name: "conf0" } });
+    expect(run(b, ["delete", "--force", id])).toEqual({ exitCode: 0, stdout: "", stderr: "" });
+    // The kernel frees a network namespace asynchronously: the peer goes a moment later.
+    for (let i = 0; i < 100 && hasLink(v.b); i++) execFileSync("sleep", ["0.05"]);
+    expect([hasLink(v.a), hasLink(v.b), hasLink("conf0")]).toEqual([false, false, false]);
+  },
+);

@@ -60,7 +60,13 @@ clause("runtime.md#create/apply-properties", "capabilities for a non-root user (
   const p = probe((c) => {
     c.process.user = { uid: 1000, gid: 1000 };
     // A non-root user keeps capabilities across execve only through the ambient set.
-    c.process.capabilities = { bounding: ["CAP_CHOWN"], permitted: ["CAP_CHOWN"], effective: ["CAP_CHOWN"], inheritable: ["CAP_CHOWN"], ambient: ["CAP_CHOWN"] };
+    c.process.capabilities = {
+      bounding: ["CAP_CHOWN"],
+      permitted: ["CAP_CHOWN"],
+      effective: ["CAP_CHOWN"],
+      inheritable: ["CAP_CHOWN"],
+      ambient: ["CAP_CHOWN"],
+    };
   });
   expect(capsOf(p.status.CapEff)).toEqual(["CAP_CHOWN"]);
   expect(capsOf(p.status.CapBnd)).toEqual(["CAP_CHOWN"]);
@@ -171,39 +177,58 @@ clause("config.md#process/cwd-absolute", "a relative cwd is refused", () => {
   expect(r.r.stderr).toMatch(/process\.cwd/);
 });
 
-clause("config-linux.md#seccomp/listener", "the agent gets one state on one SOCK_STREAM connection and the listener fd by SCM_RIGHTS", async () => {
-  // The smallest agent (test/integration/fixtures/seccomp-agent.c): it accepts one connection,
-  // reads the runtime's message to EOF with the fds that came with it, and answers each
-  // notification with errno EXDEV (18).
-  const dir = mkdtempSync(join(dirname(privateRootfs()), "agent-"));
-  const agentBin = join(dir, "seccomp-agent");
-  execFileSync("cc", ["-O2", "-o", agentBin, join(__dirname, "../integration/fixtures/seccomp-agent.c")], { stdio: "pipe" });
-  const socket = join(dir, "agent.sock");
-  const agent = spawn(agentBin, [socket, "errno", "18"], { stdio: ["ignore", "pipe", "pipe"] });
-  let out = "";
-  let err = "";
-  agent.stderr!.on("data", (d) => (err += d));
-  const exited = new Promise<number | null>((resolve) => agent.on("close", resolve));
-  await new Promise<void>((resolve, reject) => {
-    agent.stdout!.on("data", (d) => {
-      out += d;
-      if (out.startsWith("listening\n")) resolve();
+clause(
+  "config-linux.md#seccomp/listener",
+  "the agent gets one state on one SOCK_STREAM connection and the listener fd by SCM_RIGHTS",
+  async () => {
+    // The smallest agent (test/integration/fixtures/seccomp-agent.c): it accepts one connection,
+    // reads the runtime's message to EOF with the fds that came with it, and answers each
+    // notification with errno EXDEV (18).
+    const dir = mkdtempSync(join(dirname(privateRootfs()), "agent-"));
+    const agentBin = join(dir, "seccomp-agent");
+    execFileSync("cc", ["-O2", "-o", agentBin, join(__dirname, "../integration/fixtures/seccomp-agent.c")], { stdio: "pipe" });
+    const socket = join(dir, "agent.sock");
+    const agent = spawn(agentBin, [socket, "errno", "18"], { stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    let err = "";
+    agent.stderr!.on("data", (d) => (err += d));
+    const exited = new Promise<number | null>((resolve) => agent.on("close", resolve));
+    await new Promise<void>((resolve, reject) => {
+      agent.stdout!.on("data", (d) => {
+        out += d;
+        if (out.startsWith("listening\n")) resolve();
+      });
+      agent.on("exit", () => reject(new Error(`agent exited: ${err}`)));
     });
-    agent.on("exit", () => reject(new Error(`agent exited: ${err}`)));
-  });
-  const r = tryRun(
-    (c) => {
-      c.linux.seccomp = { defaultAction: "SCMP_ACT_ALLOW", listenerPath: socket, listenerMetadata: "conformance", syscalls: [{ names: ["mkdir", "mkdirat"], action: "SCMP_ACT_NOTIFY" }] };
-    },
-    ["sh", "-c", "mkdir /tmp/d 2>/dev/null; echo mkdir=$?"],
-  );
-  const code = await exited;
-  expect({ exit: r.r.exitCode, stdout: r.r.stdout, agent: code, agentErr: err }).toEqual({ exit: 0, stdout: "mkdir=1\n", agent: 0, agentErr: "" });
-  const [, message, ...rest] = out.split("\n");
-  // One state (a second one on the same connection would not parse as one JSON document).
-  const state = JSON.parse(message!);
-  expect(state).toMatchObject({ ociVersion: "1.3.0", fds: ["seccompFd"], metadata: "conformance", state: { id: r.id, status: "creating", bundle: r.b.dir } });
-  expect(rest[0]).toBe("fds 1");
-  expect(rest.filter((l) => l.startsWith("notify ")).length).toBeGreaterThan(0);
-  expect(rest.at(-2)).toBe("done");
-});
+    const r = tryRun(
+      (c) => {
+        c.linux.seccomp = {
+          defaultAction: "SCMP_ACT_ALLOW",
+          listenerPath: socket,
+          listenerMetadata: "conformance",
+          syscalls: [{ names: ["mkdir", "mkdirat"], action: "SCMP_ACT_NOTIFY" }],
+        };
+      },
+      ["sh", "-c", "mkdir /tmp/d 2>/dev/null; echo mkdir=$?"],
+    );
+    const code = await exited;
+    expect({ exit: r.r.exitCode, stdout: r.r.stdout, agent: code, agentErr: err }).toEqual({
+      exit: 0,
+      stdout: "mkdir=1\n",
+      agent: 0,
+      agentErr: "",
+    });
+    const [, message, ...rest] = out.split("\n");
+    // One state (a second one on the same connection would not parse as one JSON document).
+    const state = JSON.parse(message!);
+    expect(state).toMatchObject({
+      ociVersion: "1.3.0",
+      fds: ["seccompFd"],
+      metadata: "conformance",
+      state: { id: r.id, status: "creating", bundle: r.b.dir },
+    });
+    expect(rest[0]).toBe("fds 1");
+    expect(rest.filter((l) => l.startsWith("notify ")).length).toBeGreaterThan(0);
+    expect(rest.at(-2)).toBe("done");
+  },
+);

@@ -17,7 +17,19 @@
  * with their containers, which are removed by name.
  */
 import { spawn, spawnSync } from "node:child_process";
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -37,12 +49,20 @@ export interface Result {
  * (a shim, conmon) may inherit them and keep them open, and waiting for a pipe's end would then
  * wait for the container. A command that outlives `timeoutMs` is killed by its pid (ours).
  */
-export function run(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; input?: string; timeoutMs?: number; cwd?: string } = {}): Promise<Result> {
+export function run(
+  cmd: string,
+  args: string[],
+  opts: { env?: NodeJS.ProcessEnv; input?: string; timeoutMs?: number; cwd?: string } = {},
+): Promise<Result> {
   const dir = mkdtempSync(join(tmpdir(), "berth-e2e-run-"));
   const out = openSync(join(dir, "out"), "w+");
   const err = openSync(join(dir, "err"), "w+");
   return new Promise<Result>((resolve, reject) => {
-    const child = spawn(cmd, args, { env: opts.env ?? process.env, cwd: opts.cwd, stdio: [opts.input === undefined ? "ignore" : "pipe", out, err] });
+    const child = spawn(cmd, args, {
+      env: opts.env ?? process.env,
+      cwd: opts.cwd,
+      stdio: [opts.input === undefined ? "ignore" : "pipe", out, err],
+    });
     if (opts.input !== undefined) child.stdin!.end(opts.input);
     const timer = setTimeout(() => child.pid && process.kill(child.pid, "SIGKILL"), opts.timeoutMs ?? 40_000);
     const finish = (code: number | null, error?: Error) => {
@@ -94,11 +114,20 @@ async function startContainerd(env: Engines): Promise<void> {
   const c = join(env.scratch, "containerd");
   const log = openSync(join(c, "containerd.log"), "a");
   const daemonEnv = env.pathFirst ? { ...process.env, PATH: `${env.pathFirst}:${process.env.PATH}` } : process.env;
-  const daemon = spawn("containerd", ["--config", join(c, "config.toml")], { cwd: c, env: daemonEnv, stdio: ["ignore", log, log], detached: true });
+  const daemon = spawn("containerd", ["--config", join(c, "config.toml")], {
+    cwd: c,
+    env: daemonEnv,
+    stdio: ["ignore", log, log],
+    detached: true,
+  });
   closeSync(log);
   daemon.unref();
   env.containerdPid = daemon.pid;
-  await until("containerd to answer", async () => ((await run("ctr", ["--address", env.ctrAddress, "version"])).code === 0 ? true : undefined), 20_000);
+  await until(
+    "containerd to answer",
+    async () => ((await run("ctr", ["--address", env.ctrAddress, "version"])).code === 0 ? true : undefined),
+    20_000,
+  );
 }
 
 const processAlive = (pid: number) => existsSync(`/proc/${pid}`) && readFileSync(`/proc/${pid}/stat`, "utf8").split(" ")[2] !== "Z";
@@ -157,7 +186,11 @@ export async function setup(opts: { pathFirst?: string } = {}): Promise<Engines>
     ].join("\n"),
   );
   const podmanEnv = { ...process.env, CONTAINERS_CONF: join(p, "containers.conf"), CONTAINERS_STORAGE_CONF: join(p, "storage.conf") };
-  const imp = await run("podman", ["import", "--change", 'CMD ["/bin/sh"]', "--change", "ENV PATH=/usr/sbin:/usr/bin:/sbin:/bin", join(img, "busybox-rootfs.tar"), image], { env: podmanEnv });
+  const imp = await run(
+    "podman",
+    ["import", "--change", 'CMD ["/bin/sh"]', "--change", "ENV PATH=/usr/sbin:/usr/bin:/sbin:/bin", join(img, "busybox-rootfs.tar"), image],
+    { env: podmanEnv },
+  );
   if (imp.code !== 0) throw new Error(`podman import: ${imp.stderr}`);
 
   // --- containerd: root, state and every socket in the scratch dir; no CRI plugin.

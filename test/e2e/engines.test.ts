@@ -31,7 +31,11 @@ const ctrIds: string[] = [];
 const terminalsUnsupported = (() => {
   const root = mkdtempSync(join(tmpdir(), "berth-e2e-probe-"));
   try {
-    const r = spawnSync(berthBin, ["--root", root, "create", "--console-socket", join(root, "none.sock"), "--bundle", join(root, "none"), "probe"], { encoding: "utf8" });
+    const r = spawnSync(
+      berthBin,
+      ["--root", root, "create", "--console-socket", join(root, "none.sock"), "--bundle", join(root, "none"), "probe"],
+      { encoding: "utf8" },
+    );
     return /terminals are not supported/.test(r.stderr ?? "");
   } finally {
     rmSync(root, { recursive: true, force: true });
@@ -85,134 +89,191 @@ const detached = async (rt: Runtime, what: string, cmd = serve) => {
 
 describe("podman", () => {
   test("run in the foreground: output and exit code 0", () =>
-    both(async (rt) => {
-      const r = await prun(rt, ["--rm", image, "sh", "-c", "echo hello; echo to-stderr >&2"]);
-      return { code: r.code, stdout: r.stdout, stderr: noTime(r.stderr) };
-    }, { code: 0, stdout: "hello\n", stderr: "to-stderr\n" }));
+    both(
+      async (rt) => {
+        const r = await prun(rt, ["--rm", image, "sh", "-c", "echo hello; echo to-stderr >&2"]);
+        return { code: r.code, stdout: r.stdout, stderr: noTime(r.stderr) };
+      },
+      { code: 0, stdout: "hello\n", stderr: "to-stderr\n" },
+    ));
 
   test("a container that exits non-zero: its code reaches podman", () =>
     both(async (rt) => (await prun(rt, ["--rm", image, "sh", "-c", "exit 7"])).code, 7));
 
   test("a command that does not exist in the image: 127 and podman's not-found text (from berth's --log json error), neither the runtime's name nor the reason said twice", () =>
-    both(async (rt) => {
-      const r = await prun(rt, ["--rm", image, "/no/such/cmd"]);
-      return {
-        code: r.code,
-        stdout: r.stdout,
-        notFound: /OCI runtime attempted to invoke a command that was not found/.test(r.stderr),
-        exitCode127: /no such file or directory|executable file not found/.test(r.stderr),
-        // "Error: berth: berth: create ...: no such file or directory: no such file or directory" before issue 18.
-        repeated: /\b(\w+): \1:|(no such file or directory): \2/.test(r.stderr),
-      };
-    }, { code: 127, stdout: "", notFound: true, exitCode127: true, repeated: false }));
+    both(
+      async (rt) => {
+        const r = await prun(rt, ["--rm", image, "/no/such/cmd"]);
+        return {
+          code: r.code,
+          stdout: r.stdout,
+          notFound: /OCI runtime attempted to invoke a command that was not found/.test(r.stderr),
+          exitCode127: /no such file or directory|executable file not found/.test(r.stderr),
+          // "Error: berth: berth: create ...: no such file or directory: no such file or directory" before issue 18.
+          repeated: /\b(\w+): \1:|(no such file or directory): \2/.test(r.stderr),
+        };
+      },
+      { code: 127, stdout: "", notFound: true, exitCode127: true, repeated: false },
+    ));
 
   test("a command not in $PATH: 127, and nothing else printed (no delete --force complaint)", () =>
-    both(async (rt) => {
-      const r = await prun(rt, ["--rm", image, "nosuchcmd"]);
-      const lines = noTime(r.stderr).trim().split("\n");
-      return { code: r.code, lines: lines.length, text: /executable file not found in \$PATH/.test(r.stderr) };
-    }, { code: 127, lines: 1, text: true }));
+    both(
+      async (rt) => {
+        const r = await prun(rt, ["--rm", image, "nosuchcmd"]);
+        const lines = noTime(r.stderr).trim().split("\n");
+        return { code: r.code, lines: lines.length, text: /executable file not found in \$PATH/.test(r.stderr) };
+      },
+      { code: 127, lines: 1, text: true },
+    ));
 
   test("run -d, then logs (stdout and stderr)", () =>
-    both(async (rt) => {
-      const n = await detached(rt, "logs");
-      const logs = await until("both log lines", async () => {
-        const r = await podman(["logs", n]);
-        return r.stdout.includes("out") && r.stderr.includes("err") ? r : undefined;
-      });
-      return { stdout: logs.stdout, stderr: logs.stderr, status: await status(n) };
-    }, { stdout: "out\n", stderr: "err\n", status: "running 0" }));
+    both(
+      async (rt) => {
+        const n = await detached(rt, "logs");
+        const logs = await until("both log lines", async () => {
+          const r = await podman(["logs", n]);
+          return r.stdout.includes("out") && r.stderr.includes("err") ? r : undefined;
+        });
+        return { stdout: logs.stdout, stderr: logs.stderr, status: await status(n) };
+      },
+      { stdout: "out\n", stderr: "err\n", status: "running 0" },
+    ));
 
   test("exec: output, exit code, and a missing command (127)", () =>
-    both(async (rt) => {
-      const n = await detached(rt, "exec");
-      const hi = await podman(["exec", n, "sh", "-c", "echo in-exec; echo $container"]);
-      const four = await podman(["exec", n, "sh", "-c", "exit 4"]);
-      const missing = await podman(["exec", n, "nosuch"]);
-      return { hi: [hi.code, hi.stdout], four: four.code, missing: missing.code };
-    }, { hi: [0, "in-exec\npodman\n"], four: 4, missing: 127 }));
+    both(
+      async (rt) => {
+        const n = await detached(rt, "exec");
+        const hi = await podman(["exec", n, "sh", "-c", "echo in-exec; echo $container"]);
+        const four = await podman(["exec", n, "sh", "-c", "exit 4"]);
+        const missing = await podman(["exec", n, "nosuch"]);
+        return { hi: [hi.code, hi.stdout], four: four.code, missing: missing.code };
+      },
+      { hi: [0, "in-exec\npodman\n"], four: 4, missing: 127 },
+    ));
 
   test("ps and top", () =>
-    both(async (rt) => {
-      const n = await detached(rt, "top");
-      const ps = await podman(["ps", "--filter", `name=^${n}$`, "--format", "{{.Names}} {{.Status}}"]);
-      // Wait for the shell's child: the container has just been started.
-      const top = await until("sleep in top", async () => {
-        const r = await podman(["top", n, "pid", "args"]);
-        return r.stdout.includes("sleep 1000") ? r : undefined;
-      });
-      const rows = top.stdout.trim().split("\n").slice(1).map((l) => l.trim().split(/\s+/));
-      return { ps: ps.stdout.trim().replace(n, "NAME").replace(/^(NAME Up) .*/, "$1"), top: top.code, pid1: rows.find((r) => r[0] === "1")?.slice(1).join(" "), commands: rows.map((r) => r[1]).sort() };
-    }, { ps: "NAME Up", top: 0, pid1: 'sh -c echo out; echo err >&2; trap "exit 0" TERM; sleep 1000 & wait', commands: ["sh", "sleep"] }));
+    both(
+      async (rt) => {
+        const n = await detached(rt, "top");
+        const ps = await podman(["ps", "--filter", `name=^${n}$`, "--format", "{{.Names}} {{.Status}}"]);
+        // Wait for the shell's child: the container has just been started.
+        const top = await until("sleep in top", async () => {
+          const r = await podman(["top", n, "pid", "args"]);
+          return r.stdout.includes("sleep 1000") ? r : undefined;
+        });
+        const rows = top.stdout
+          .trim()
+          .split("\n")
+          .slice(1)
+          .map((l) => l.trim().split(/\s+/));
+        return {
+          ps: ps.stdout
+            .trim()
+            .replace(n, "NAME")
+            .replace(/^(NAME Up) .*/, "$1"),
+          top: top.code,
+          pid1: rows
+            .find((r) => r[0] === "1")
+            ?.slice(1)
+            .join(" "),
+          commands: rows.map((r) => r[1]).sort(),
+        };
+      },
+      { ps: "NAME Up", top: 0, pid1: 'sh -c echo out; echo err >&2; trap "exit 0" TERM; sleep 1000 & wait', commands: ["sh", "sleep"] },
+    ));
 
   test("pause and unpause", () =>
-    both(async (rt) => {
-      const n = await detached(rt, "pause");
-      const p = await podman(["pause", n]);
-      const paused = await status(n);
-      const u = await podman(["unpause", n]);
-      const after = await podman(["exec", n, "echo", "thawed"]);
-      return { pause: p.code, paused, unpause: u.code, running: await status(n), exec: after.stdout };
-    }, { pause: 0, paused: "paused 0", unpause: 0, running: "running 0", exec: "thawed\n" }));
+    both(
+      async (rt) => {
+        const n = await detached(rt, "pause");
+        const p = await podman(["pause", n]);
+        const paused = await status(n);
+        const u = await podman(["unpause", n]);
+        const after = await podman(["exec", n, "echo", "thawed"]);
+        return { pause: p.code, paused, unpause: u.code, running: await status(n), exec: after.stdout };
+      },
+      { pause: 0, paused: "paused 0", unpause: 0, running: "running 0", exec: "thawed\n" },
+    ));
 
   test("update --memory: the limit the container sees", () =>
-    both(async (rt) => {
-      const n = await detached(rt, "update");
-      const u = await podman(["update", "--memory", "64m", n]);
-      if (u.code !== 0 && /unknown command|unrecognized command/.test(u.stderr)) return "podman has no update";
-      const seen = await podman(["exec", n, "cat", "/sys/fs/cgroup/memory/memory.limit_in_bytes"]);
-      return { update: u.code, limit: seen.stdout.trim() };
-    }, { update: 0, limit: String(64 * 1024 * 1024) }));
+    both(
+      async (rt) => {
+        const n = await detached(rt, "update");
+        const u = await podman(["update", "--memory", "64m", n]);
+        if (u.code !== 0 && /unknown command|unrecognized command/.test(u.stderr)) return "podman has no update";
+        const seen = await podman(["exec", n, "cat", "/sys/fs/cgroup/memory/memory.limit_in_bytes"]);
+        return { update: u.code, limit: seen.stdout.trim() };
+      },
+      { update: 0, limit: String(64 * 1024 * 1024) },
+    ));
 
   test("stop: SIGTERM first (the container's trap exits 0), and SIGKILL after the timeout (137)", () =>
-    both(async (rt) => {
-      const trapping = await detached(rt, "stop-term");
-      const t = await podman(["stop", "-t", "10", trapping]);
-      const deaf = await detached(rt, "stop-kill", ["sleep", "1000"]); // pid 1 without a handler: TERM is ignored
-      const started = Date.now();
-      const k = await podman(["stop", "-t", "1", deaf]);
-      return { term: [t.code, await status(trapping)], kill: [k.code, await status(deaf), /resorting to SIGKILL/.test(k.stderr), Date.now() - started >= 1000] };
-    }, { term: [0, "exited 0"], kill: [0, "exited 137", true, true] }));
+    both(
+      async (rt) => {
+        const trapping = await detached(rt, "stop-term");
+        const t = await podman(["stop", "-t", "10", trapping]);
+        const deaf = await detached(rt, "stop-kill", ["sleep", "1000"]); // pid 1 without a handler: TERM is ignored
+        const started = Date.now();
+        const k = await podman(["stop", "-t", "1", deaf]);
+        return {
+          term: [t.code, await status(trapping)],
+          kill: [k.code, await status(deaf), /resorting to SIGKILL/.test(k.stderr), Date.now() - started >= 1000],
+        };
+      },
+      { term: [0, "exited 0"], kill: [0, "exited 137", true, true] },
+    ));
 
   test("kill (SIGKILL by default) and kill -s HUP", () =>
-    both(async (rt) => {
-      const n = await detached(rt, "kill", ["sh", "-c", 'trap "exit 9" HUP; sleep 1000 & wait']);
-      const hup = await podman(["kill", "-s", "HUP", n]);
-      const w = await podman(["wait", n]);
-      const m = await detached(rt, "kill9", ["sleep", "1000"]);
-      const k = await podman(["kill", m]);
-      const w9 = await podman(["wait", m]);
-      return { hup: [hup.code, w.stdout.trim()], kill: [k.code, w9.stdout.trim(), await status(m)] };
-    }, { hup: [0, "9"], kill: [0, "137", "exited 137"] }));
+    both(
+      async (rt) => {
+        const n = await detached(rt, "kill", ["sh", "-c", 'trap "exit 9" HUP; sleep 1000 & wait']);
+        const hup = await podman(["kill", "-s", "HUP", n]);
+        const w = await podman(["wait", n]);
+        const m = await detached(rt, "kill9", ["sleep", "1000"]);
+        const k = await podman(["kill", m]);
+        const w9 = await podman(["wait", m]);
+        return { hup: [hup.code, w.stdout.trim()], kill: [k.code, w9.stdout.trim(), await status(m)] };
+      },
+      { hup: [0, "9"], kill: [0, "137", "exited 137"] },
+    ));
 
   test("restart: stop, a fresh create and start; the container runs again", () =>
-    both(async (rt) => {
-      const n = await detached(rt, "restart");
-      const r = await podman(["restart", "-t", "5", n]);
-      const logs = await until("the second start's output", async () => {
-        const l = await podman(["logs", n]);
-        return l.stdout === "out\nout\n" ? l.stdout : undefined;
-      });
-      const e = await podman(["exec", n, "echo", "again"]);
-      return { restart: r.code, status: await status(n), logs, exec: e.stdout };
-    }, { restart: 0, status: "running 0", logs: "out\nout\n", exec: "again\n" }));
+    both(
+      async (rt) => {
+        const n = await detached(rt, "restart");
+        const r = await podman(["restart", "-t", "5", n]);
+        const logs = await until("the second start's output", async () => {
+          const l = await podman(["logs", n]);
+          return l.stdout === "out\nout\n" ? l.stdout : undefined;
+        });
+        const e = await podman(["exec", n, "echo", "again"]);
+        return { restart: r.code, status: await status(n), logs, exec: e.stdout };
+      },
+      { restart: 0, status: "running 0", logs: "out\nout\n", exec: "again\n" },
+    ));
 
   test("rm of a running container is refused (2); rm -f removes it", () =>
-    both(async (rt) => {
-      const n = await detached(rt, "rm");
-      const rm = await podman(["rm", n]);
-      const rmf = await podman(["rm", "-f", "-t", "5", n]);
-      const exists = await podman(["container", "exists", n]);
-      return { rm: [rm.code, /cannot remove container .* as it is running/.test(rm.stderr)], rmf: rmf.code, exists: exists.code };
-    }, { rm: [2, true], rmf: 0, exists: 1 }));
+    both(
+      async (rt) => {
+        const n = await detached(rt, "rm");
+        const rm = await podman(["rm", n]);
+        const rmf = await podman(["rm", "-f", "-t", "5", n]);
+        const exists = await podman(["container", "exists", n]);
+        return { rm: [rm.code, /cannot remove container .* as it is running/.test(rm.stderr)], rmf: rmf.code, exists: exists.code };
+      },
+      { rm: [2, true], rmf: 0, exists: 1 },
+    ));
 
   test("run --rm: the container is gone afterwards", () =>
-    both(async (rt) => {
-      const n = name(rt, "rmflag");
-      const r = await prun(rt, ["--rm", "--name", n, image, "echo", "bye"]);
-      const exists = await podman(["container", "exists", n]);
-      return { code: r.code, stdout: r.stdout, exists: exists.code };
-    }, { code: 0, stdout: "bye\n", exists: 1 }));
+    both(
+      async (rt) => {
+        const n = name(rt, "rmflag");
+        const r = await prun(rt, ["--rm", "--name", n, image, "echo", "bye"]);
+        const exists = await podman(["container", "exists", n]);
+        return { code: r.code, stdout: r.stdout, exists: exists.code };
+      },
+      { code: 0, stdout: "bye\n", exists: 1 },
+    ));
 
   /** Run a podman command under a pseudo-terminal (script(1)): -t needs one on the user's side. */
   const underTty = (args: string[]) =>
@@ -224,19 +285,27 @@ describe("podman", () => {
   // echo is not what the test relies on. `-i` without `-t` is the control: no terminal, status 3.
   const ttyProbe = ["sh", "-c", "test -t 0 && test -t 1 && exit 0; exit 3"];
   ttyTest(`run -it: a terminal inside; run -i: none${ttySkipReason}`, () =>
-    both(async (rt) => {
-      const it = await underTty(["run", "--runtime", rt, "--cgroup-parent", `/${env.tag}`, "-it", "--rm", image, ...ttyProbe]);
-      const i = await underTty(["run", "--runtime", rt, "--cgroup-parent", `/${env.tag}`, "-i", "--rm", image, ...ttyProbe]);
-      return { it: it.code, i: i.code };
-    }, { it: 0, i: 3 }));
+    both(
+      async (rt) => {
+        const it = await underTty(["run", "--runtime", rt, "--cgroup-parent", `/${env.tag}`, "-it", "--rm", image, ...ttyProbe]);
+        const i = await underTty(["run", "--runtime", rt, "--cgroup-parent", `/${env.tag}`, "-i", "--rm", image, ...ttyProbe]);
+        return { it: it.code, i: i.code };
+      },
+      { it: 0, i: 3 },
+    ),
+  );
 
   ttyTest(`exec -it: a terminal inside; exec -i: none${ttySkipReason}`, () =>
-    both(async (rt) => {
-      const n = await detached(rt, "exec-it");
-      const it = await underTty(["exec", "-it", n, ...ttyProbe]);
-      const i = await underTty(["exec", "-i", n, ...ttyProbe]);
-      return { it: it.code, i: i.code };
-    }, { it: 0, i: 3 }));
+    both(
+      async (rt) => {
+        const n = await detached(rt, "exec-it");
+        const it = await underTty(["exec", "-it", n, ...ttyProbe]);
+        const i = await underTty(["exec", "-i", n, ...ttyProbe]);
+        return { it: it.code, i: i.code };
+      },
+      { it: 0, i: 3 },
+    ),
+  );
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -249,11 +318,15 @@ const cid = (rt: Runtime, what: string) => {
   ctrIds.push(id);
   return id;
 };
-const ctrRun = (rt: Runtime, id: string, flags: string[], cmd: string[], bin = binary[rt]) => ctr(["run", "--runc-binary", bin, "--fifo-dir", env.fifoDir, ...flags, image, id, ...cmd]);
+const ctrRun = (rt: Runtime, id: string, flags: string[], cmd: string[], bin = binary[rt]) =>
+  ctr(["run", "--runc-binary", bin, "--fifo-dir", env.fifoDir, ...flags, image, id, ...cmd]);
 /** The status `ctr task ls` shows for a task (RUNNING, PAUSED, STOPPED). */
 const taskStatus = async (id: string) => {
   const r = await ctr(["task", "ls"]);
-  return r.stdout.split("\n").map((l) => l.trim().split(/\s+/)).find((f) => f[0] === id)?.[2];
+  return r.stdout
+    .split("\n")
+    .map((l) => l.trim().split(/\s+/))
+    .find((f) => f[0] === id)?.[2];
 };
 const ctrDetached = async (rt: Runtime, what: string, cmd = ["sh", "-c", 'trap "exit 0" TERM; sleep 1000 & wait']) => {
   const id = cid(rt, what);
@@ -269,119 +342,170 @@ const removeTask = async (id: string) => {
 
 describe("containerd", () => {
   test("run in the foreground: output, exit codes", () =>
-    both(async (rt) => {
-      const ok = await ctrRun(rt, cid(rt, "fg"), ["--rm"], ["sh", "-c", "echo hello; echo to-stderr >&2"]);
-      const seven = await ctrRun(rt, cid(rt, "fg7"), ["--rm"], ["sh", "-c", "exit 7"]);
-      return { ok: [ok.code, ok.stdout.replace(/\r/g, ""), ok.stderr], seven: seven.code };
-    }, { ok: [0, "hello\n", "to-stderr\n"], seven: 7 }));
+    both(
+      async (rt) => {
+        const ok = await ctrRun(rt, cid(rt, "fg"), ["--rm"], ["sh", "-c", "echo hello; echo to-stderr >&2"]);
+        const seven = await ctrRun(rt, cid(rt, "fg7"), ["--rm"], ["sh", "-c", "exit 7"]);
+        return { ok: [ok.code, ok.stdout.replace(/\r/g, ""), ok.stderr], seven: seven.code };
+      },
+      { ok: [0, "hello\n", "to-stderr\n"], seven: 7 },
+    ));
 
   test("a command that does not exist: create fails with the runtime's message (from --log json)", () =>
-    both(async (rt) => {
-      const id = cid(rt, "nocmd");
-      const r = await ctrRun(rt, id, ["--rm"], ["nosuchcmd"]);
-      await ctr(["container", "rm", id]);
-      return { code: r.code, text: /OCI runtime create failed: .*executable file not found in \$PATH.*: unknown/.test(r.stderr) };
-    }, { code: 1, text: true }));
+    both(
+      async (rt) => {
+        const id = cid(rt, "nocmd");
+        const r = await ctrRun(rt, id, ["--rm"], ["nosuchcmd"]);
+        await ctr(["container", "rm", id]);
+        return { code: r.code, text: /OCI runtime create failed: .*executable file not found in \$PATH.*: unknown/.test(r.stderr) };
+      },
+      { code: 1, text: true },
+    ));
 
   test("run -d, task exec (no tty), task ps, kill, delete", () =>
-    both(async (rt) => {
-      const id = await ctrDetached(rt, "detached");
-      const running = await taskStatus(id);
-      const e = await ctr(["task", "exec", "--exec-id", "e1", "--fifo-dir", env.fifoDir, id, "sh", "-c", "echo in-exec; exit 6"]);
-      const missing = await ctr(["task", "exec", "--exec-id", "e2", "--fifo-dir", env.fifoDir, id, "nosuch"]);
-      const ps = await until("two processes in task ps", async () => {
-        const r = await ctr(["task", "ps", id]);
-        return r.stdout.trim().split("\n").length === 3 ? r : undefined;
-      });
-      const pids = ps.stdout.trim().split("\n").slice(1).map((l) => Number(l.trim().split(/\s+/)[0]));
-      const init = Number((await ctr(["task", "ls"])).stdout.split("\n").find((l) => l.startsWith(id + " "))?.trim().split(/\s+/)[1]);
-      const k = await ctr(["task", "kill", id]); // SIGTERM: the trap exits 0
-      await stopped(id);
-      const again = await ctr(["task", "kill", id]);
-      const d = await ctr(["task", "delete", id]);
-      const c = await ctr(["container", "rm", id]);
-      return {
-        running,
-        exec: [e.code, e.stdout],
-        missing: [missing.code, /exec failed: .*executable file not found in \$PATH/.test(missing.stderr)],
-        ps: [ps.code, pids.length, pids.includes(init)],
-        kill: k.code,
-        killStopped: [again.code, again.stderr.trim()],
-        delete: [d.code, noTime(d.stderr)],
-        rm: c.code,
-      };
-    }, {
-      running: "RUNNING",
-      exec: [6, "in-exec\n"],
-      missing: [1, true],
-      ps: [0, 2, true],
-      kill: 0,
-      killStopped: [1, "ctr: process already finished: not found"],
-      delete: [0, ""],
-      rm: 0,
-    }));
+    both(
+      async (rt) => {
+        const id = await ctrDetached(rt, "detached");
+        const running = await taskStatus(id);
+        const e = await ctr(["task", "exec", "--exec-id", "e1", "--fifo-dir", env.fifoDir, id, "sh", "-c", "echo in-exec; exit 6"]);
+        const missing = await ctr(["task", "exec", "--exec-id", "e2", "--fifo-dir", env.fifoDir, id, "nosuch"]);
+        const ps = await until("two processes in task ps", async () => {
+          const r = await ctr(["task", "ps", id]);
+          return r.stdout.trim().split("\n").length === 3 ? r : undefined;
+        });
+        const pids = ps.stdout
+          .trim()
+          .split("\n")
+          .slice(1)
+          .map((l) => Number(l.trim().split(/\s+/)[0]));
+        const init = Number(
+          (await ctr(["task", "ls"])).stdout
+            .split("\n")
+            .find((l) => l.startsWith(id + " "))
+            ?.trim()
+            .split(/\s+/)[1],
+        );
+        const k = await ctr(["task", "kill", id]); // SIGTERM: the trap exits 0
+        await stopped(id);
+        const again = await ctr(["task", "kill", id]);
+        const d = await ctr(["task", "delete", id]);
+        const c = await ctr(["container", "rm", id]);
+        return {
+          running,
+          exec: [e.code, e.stdout],
+          missing: [missing.code, /exec failed: .*executable file not found in \$PATH/.test(missing.stderr)],
+          ps: [ps.code, pids.length, pids.includes(init)],
+          kill: k.code,
+          killStopped: [again.code, again.stderr.trim()],
+          delete: [d.code, noTime(d.stderr)],
+          rm: c.code,
+        };
+      },
+      {
+        running: "RUNNING",
+        exec: [6, "in-exec\n"],
+        missing: [1, true],
+        ps: [0, 2, true],
+        kill: 0,
+        killStopped: [1, "ctr: process already finished: not found"],
+        delete: [0, ""],
+        rm: 0,
+      },
+    ));
 
   test("kill -s KILL: exit 137 shown at delete", () =>
-    both(async (rt) => {
-      const id = await ctrDetached(rt, "kill9", ["sleep", "1000"]);
-      const k = await ctr(["task", "kill", "-s", "KILL", id]);
-      await stopped(id);
-      const d = await ctr(["task", "delete", id]);
-      await ctr(["container", "rm", id]);
-      return { kill: k.code, delete: [d.code, noTime(d.stderr).replace(id, "ID").trim()] };
-    }, { kill: 0, delete: [0, 'level=warning msg="task ID exit with non-zero exit code 137"'] }));
+    both(
+      async (rt) => {
+        const id = await ctrDetached(rt, "kill9", ["sleep", "1000"]);
+        const k = await ctr(["task", "kill", "-s", "KILL", id]);
+        await stopped(id);
+        const d = await ctr(["task", "delete", id]);
+        await ctr(["container", "rm", id]);
+        return { kill: k.code, delete: [d.code, noTime(d.stderr).replace(id, "ID").trim()] };
+      },
+      { kill: 0, delete: [0, 'level=warning msg="task ID exit with non-zero exit code 137"'] },
+    ));
 
   test("pause and resume", () =>
-    both(async (rt) => {
-      const id = await ctrDetached(rt, "pause");
-      const p = await ctr(["task", "pause", id]);
-      const paused = await taskStatus(id);
-      const r = await ctr(["task", "resume", id]);
-      const resumed = await taskStatus(id);
-      const e = await ctr(["task", "exec", "--exec-id", "e1", "--fifo-dir", env.fifoDir, id, "echo", "thawed"]);
-      await removeTask(id);
-      return { pause: p.code, paused, resume: r.code, resumed, exec: e.stdout };
-    }, { pause: 0, paused: "PAUSED", resume: 0, resumed: "RUNNING", exec: "thawed\n" }));
+    both(
+      async (rt) => {
+        const id = await ctrDetached(rt, "pause");
+        const p = await ctr(["task", "pause", id]);
+        const paused = await taskStatus(id);
+        const r = await ctr(["task", "resume", id]);
+        const resumed = await taskStatus(id);
+        const e = await ctr(["task", "exec", "--exec-id", "e1", "--fifo-dir", env.fifoDir, id, "echo", "thawed"]);
+        await removeTask(id);
+        return { pause: p.code, paused, resume: r.code, resumed, exec: e.stdout };
+      },
+      { pause: 0, paused: "PAUSED", resume: 0, resumed: "RUNNING", exec: "thawed\n" },
+    ));
 
   test("task metrics (the shim reads the runtime's cgroup), and update --resources - as the shim calls it", () =>
-    both(async (rt) => {
-      const id = await ctrDetached(rt, "metrics");
-      await until("sleep in the task", async () => ((await ctr(["task", "ps", id])).stdout.trim().split("\n").length === 3 ? true : undefined));
-      const metrics = async () => {
-        const m = await ctr(["task", "metrics", id]);
-        const rows = new Map(m.stdout.split("\n").map((l) => l.trim().split(/\s{2,}/)).filter((f) => f.length === 2).map((f) => [f[0]!, f[1]!]));
-        return { code: m.code, rows };
-      };
-      const before = await metrics();
-      // ctr 1.6 has no update command; this is the CRI's UpdateContainerResources call, argv as
-      // the shim (go-runc) writes it: global flags first, LinuxResources JSON on stdin.
-      const log = join(env.scratch, `${id}-update.json`);
-      const u = await run(binary[rt], ["--root", `/run/containerd/runc/${env.tag}`, "--log", log, "--log-format", "json", "update", "--resources", "-", id], { input: JSON.stringify({ memory: { limit: 64 * 1024 * 1024 } }) });
-      const after = await metrics();
-      await removeTask(id);
-      return {
-        code: before.code,
-        names: [...before.rows.keys()].filter((k) => /^[a-z]+\.[a-z_.]+$/.test(k)).sort(),
-        pids: before.rows.get("pids.current"),
-        update: [u.code, u.stdout, u.stderr],
-        limit: after.rows.get("memory.limit_in_bytes"),
-      };
-    }, {
-      code: 0,
-      names: ["cpuacct.usage", "cpuacct.usage_percpu", "memory.limit_in_bytes", "memory.stat.cache", "memory.usage_in_bytes", "pids.current", "pids.limit"],
-      pids: "2",
-      update: [0, "", ""],
-      limit: String(64 * 1024 * 1024),
-    }));
+    both(
+      async (rt) => {
+        const id = await ctrDetached(rt, "metrics");
+        await until("sleep in the task", async () =>
+          (await ctr(["task", "ps", id])).stdout.trim().split("\n").length === 3 ? true : undefined,
+        );
+        const metrics = async () => {
+          const m = await ctr(["task", "metrics", id]);
+          const rows = new Map(
+            m.stdout
+              .split("\n")
+              .map((l) => l.trim().split(/\s{2,}/))
+              .filter((f) => f.length === 2)
+              .map((f) => [f[0]!, f[1]!]),
+          );
+          return { code: m.code, rows };
+        };
+        const before = await metrics();
+        // ctr 1.6 has no update command; this is the CRI's UpdateContainerResources call, argv as
+        // the shim (go-runc) writes it: global flags first, LinuxResources JSON on stdin.
+        const log = join(env.scratch, `${id}-update.json`);
+        const u = await run(
+          binary[rt],
+          ["--root", `/run/containerd/runc/${env.tag}`, "--log", log, "--log-format", "json", "update", "--resources", "-", id],
+          { input: JSON.stringify({ memory: { limit: 64 * 1024 * 1024 } }) },
+        );
+        const after = await metrics();
+        await removeTask(id);
+        return {
+          code: before.code,
+          names: [...before.rows.keys()].filter((k) => /^[a-z]+\.[a-z_.]+$/.test(k)).sort(),
+          pids: before.rows.get("pids.current"),
+          update: [u.code, u.stdout, u.stderr],
+          limit: after.rows.get("memory.limit_in_bytes"),
+        };
+      },
+      {
+        code: 0,
+        names: [
+          "cpuacct.usage",
+          "cpuacct.usage_percpu",
+          "memory.limit_in_bytes",
+          "memory.stat.cache",
+          "memory.usage_in_bytes",
+          "pids.current",
+          "pids.limit",
+        ],
+        pids: "2",
+        update: [0, "", ""],
+        limit: String(64 * 1024 * 1024),
+      },
+    ));
 
   test("task delete -f of a running task", () =>
-    both(async (rt) => {
-      const id = await ctrDetached(rt, "delf", ["sleep", "1000"]);
-      const d = await ctr(["task", "delete", "-f", id]);
-      const ls = await taskStatus(id);
-      const c = await ctr(["container", "rm", id]);
-      return { delete: d.code, after: ls ?? "gone", rm: c.code };
-    }, { delete: 0, after: "gone", rm: 0 }));
+    both(
+      async (rt) => {
+        const id = await ctrDetached(rt, "delf", ["sleep", "1000"]);
+        const d = await ctr(["task", "delete", "-f", id]);
+        const ls = await taskStatus(id);
+        const c = await ctr(["container", "rm", id]);
+        return { delete: d.code, after: ls ?? "gone", rm: c.code };
+      },
+      { delete: 0, after: "gone", rm: 0 },
+    ));
 });
 
 // ---------------------------------------------------------------------------------------------

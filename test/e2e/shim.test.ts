@@ -51,15 +51,21 @@ afterAll(async () => {
 }, 180_000);
 
 const ctr = (args: string[]) => run("ctr", ["--address", env.ctrAddress, "-n", env.tag, ...args]);
-const runtimeFlags = (rt: Runtime) => (rt === "berth" ? ["--runtime", "io.containerd.berth.v1"] : ["--runtime", "io.containerd.runc.v2", "--runc-binary", runcBin]);
+const runtimeFlags = (rt: Runtime) =>
+  rt === "berth" ? ["--runtime", "io.containerd.berth.v1"] : ["--runtime", "io.containerd.runc.v2", "--runc-binary", runcBin];
 const cid = (rt: Runtime, what: string) => {
   const id = `shim-${rt}-${what}`;
   ctrIds.push(id);
   return id;
 };
-const ctrRun = (rt: Runtime, id: string, flags: string[], cmd: string[]) => ctr(["run", ...runtimeFlags(rt), "--fifo-dir", env.fifoDir, ...flags, image, id, ...cmd]);
+const ctrRun = (rt: Runtime, id: string, flags: string[], cmd: string[]) =>
+  ctr(["run", ...runtimeFlags(rt), "--fifo-dir", env.fifoDir, ...flags, image, id, ...cmd]);
 const noTime = (s: string) => s.replace(/time="[^"]*" /g, "");
-const taskStatus = async (id: string) => (await ctr(["task", "ls"])).stdout.split("\n").map((l) => l.trim().split(/\s+/)).find((f) => f[0] === id)?.[2];
+const taskStatus = async (id: string) =>
+  (await ctr(["task", "ls"])).stdout
+    .split("\n")
+    .map((l) => l.trim().split(/\s+/))
+    .find((f) => f[0] === id)?.[2];
 const serve = ["sh", "-c", 'trap "exit 0" TERM; sleep 1000 & wait'];
 const detached = async (rt: Runtime, what: string, cmd = serve) => {
   const id = cid(rt, what);
@@ -94,155 +100,258 @@ function berthShims(): number[] {
 
 describe("ctr through io.containerd.berth.v1 and io.containerd.runc.v2", () => {
   test("run --rm in the foreground: output and exit codes", () =>
-    both(async (rt) => {
-      const hi = await ctrRun(rt, cid(rt, "hi"), ["--rm"], ["echo", "hi"]);
-      const ok = await ctrRun(rt, cid(rt, "fg"), ["--rm"], ["sh", "-c", "echo hello; echo to-stderr >&2"]);
-      const seven = await ctrRun(rt, cid(rt, "fg7"), ["--rm"], ["sh", "-c", "exit 7"]);
-      return { hi: [hi.code, hi.stdout], ok: [ok.code, ok.stdout, ok.stderr], seven: seven.code };
-    }, { hi: [0, "hi\n"], ok: [0, "hello\n", "to-stderr\n"], seven: 7 }));
+    both(
+      async (rt) => {
+        const hi = await ctrRun(rt, cid(rt, "hi"), ["--rm"], ["echo", "hi"]);
+        const ok = await ctrRun(rt, cid(rt, "fg"), ["--rm"], ["sh", "-c", "echo hello; echo to-stderr >&2"]);
+        const seven = await ctrRun(rt, cid(rt, "fg7"), ["--rm"], ["sh", "-c", "exit 7"]);
+        return { hi: [hi.code, hi.stdout], ok: [ok.code, ok.stdout, ok.stderr], seven: seven.code };
+      },
+      { hi: [0, "hi\n"], ok: [0, "hello\n", "to-stderr\n"], seven: 7 },
+    ));
 
   test("a command that does not exist: create fails with the runtime's reason", () =>
-    both(async (rt) => {
-      const id = cid(rt, "nocmd");
-      const r = await ctrRun(rt, id, ["--rm"], ["nosuchcmd"]);
-      await ctr(["container", "rm", id]);
-      return { code: r.code, text: /OCI runtime create failed: .*executable file not found in \$PATH.*: unknown/.test(r.stderr) };
-    }, { code: 1, text: true }));
+    both(
+      async (rt) => {
+        const id = cid(rt, "nocmd");
+        const r = await ctrRun(rt, id, ["--rm"], ["nosuchcmd"]);
+        await ctr(["container", "rm", id]);
+        return { code: r.code, text: /OCI runtime create failed: .*executable file not found in \$PATH.*: unknown/.test(r.stderr) };
+      },
+      { code: 1, text: true },
+    ));
 
   test("run -d, task exec, task ps, kill (the trap exits 0), kill again, delete", () =>
-    both(async (rt) => {
-      const id = await detached(rt, "detached");
-      const running = await taskStatus(id);
-      const e = await ctr(["task", "exec", "--exec-id", "e1", "--fifo-dir", env.fifoDir, id, "sh", "-c", "echo in-exec; exit 6"]);
-      const missing = await ctr(["task", "exec", "--exec-id", "e2", "--fifo-dir", env.fifoDir, id, "nosuch"]);
-      const ps = await until("two processes in task ps", async () => {
-        const r = await ctr(["task", "ps", id]);
-        return r.stdout.trim().split("\n").length === 3 ? r : undefined;
-      });
-      const k = await ctr(["task", "kill", id]);
-      await stopped(id);
-      const again = await ctr(["task", "kill", id]);
-      const d = await ctr(["task", "delete", id]);
-      const c = await ctr(["container", "rm", id]);
-      return {
-        running,
-        exec: [e.code, e.stdout],
-        missing: [missing.code, /exec failed: .*executable file not found in \$PATH/.test(missing.stderr)],
-        ps: [ps.code, ps.stdout.trim().split("\n").length - 1],
-        kill: k.code,
-        killStopped: [again.code, again.stderr.trim()],
-        delete: [d.code, noTime(d.stderr)],
-        rm: c.code,
-      };
-    }, {
-      running: "RUNNING",
-      exec: [6, "in-exec\n"],
-      missing: [1, true],
-      ps: [0, 2],
-      kill: 0,
-      killStopped: [1, "ctr: process already finished: not found"],
-      delete: [0, ""],
-      rm: 0,
-    }));
+    both(
+      async (rt) => {
+        const id = await detached(rt, "detached");
+        const running = await taskStatus(id);
+        const e = await ctr(["task", "exec", "--exec-id", "e1", "--fifo-dir", env.fifoDir, id, "sh", "-c", "echo in-exec; exit 6"]);
+        const missing = await ctr(["task", "exec", "--exec-id", "e2", "--fifo-dir", env.fifoDir, id, "nosuch"]);
+        const ps = await until("two processes in task ps", async () => {
+          const r = await ctr(["task", "ps", id]);
+          return r.stdout.trim().split("\n").length === 3 ? r : undefined;
+        });
+        const k = await ctr(["task", "kill", id]);
+        await stopped(id);
+        const again = await ctr(["task", "kill", id]);
+        const d = await ctr(["task", "delete", id]);
+        const c = await ctr(["container", "rm", id]);
+        return {
+          running,
+          exec: [e.code, e.stdout],
+          missing: [missing.code, /exec failed: .*executable file not found in \$PATH/.test(missing.stderr)],
+          ps: [ps.code, ps.stdout.trim().split("\n").length - 1],
+          kill: k.code,
+          killStopped: [again.code, again.stderr.trim()],
+          delete: [d.code, noTime(d.stderr)],
+          rm: c.code,
+        };
+      },
+      {
+        running: "RUNNING",
+        exec: [6, "in-exec\n"],
+        missing: [1, true],
+        ps: [0, 2],
+        kill: 0,
+        killStopped: [1, "ctr: process already finished: not found"],
+        delete: [0, ""],
+        rm: 0,
+      },
+    ));
 
   test("kill -s KILL: exit 137 shown at delete", () =>
-    both(async (rt) => {
-      const id = await detached(rt, "kill9", ["sleep", "1000"]);
-      const k = await ctr(["task", "kill", "-s", "KILL", id]);
-      await stopped(id);
-      const d = await ctr(["task", "delete", id]);
-      await ctr(["container", "rm", id]);
-      return { kill: k.code, delete: [d.code, noTime(d.stderr).replace(id, "ID").trim()] };
-    }, { kill: 0, delete: [0, 'level=warning msg="task ID exit with non-zero exit code 137"'] }));
+    both(
+      async (rt) => {
+        const id = await detached(rt, "kill9", ["sleep", "1000"]);
+        const k = await ctr(["task", "kill", "-s", "KILL", id]);
+        await stopped(id);
+        const d = await ctr(["task", "delete", id]);
+        await ctr(["container", "rm", id]);
+        return { kill: k.code, delete: [d.code, noTime(d.stderr).replace(id, "ID").trim()] };
+      },
+      { kill: 0, delete: [0, 'level=warning msg="task ID exit with non-zero exit code 137"'] },
+    ));
 
   test("pause and resume: the status ctr shows, and an exec after the thaw", () =>
-    both(async (rt) => {
-      const id = await detached(rt, "pause");
-      const p = await ctr(["task", "pause", id]);
-      const paused = await taskStatus(id);
-      const r = await ctr(["task", "resume", id]);
-      const resumed = await taskStatus(id);
-      const e = await ctr(["task", "exec", "--exec-id", "e1", "--fifo-dir", env.fifoDir, id, "echo", "thawed"]);
-      await ctr(["task", "delete", "-f", id]);
-      await ctr(["container", "rm", id]);
-      return { pause: p.code, paused, resume: r.code, resumed, exec: e.stdout };
-    }, { pause: 0, paused: "PAUSED", resume: 0, resumed: "RUNNING", exec: "thawed\n" }));
+    both(
+      async (rt) => {
+        const id = await detached(rt, "pause");
+        const p = await ctr(["task", "pause", id]);
+        const paused = await taskStatus(id);
+        const r = await ctr(["task", "resume", id]);
+        const resumed = await taskStatus(id);
+        const e = await ctr(["task", "exec", "--exec-id", "e1", "--fifo-dir", env.fifoDir, id, "echo", "thawed"]);
+        await ctr(["task", "delete", "-f", id]);
+        await ctr(["container", "rm", id]);
+        return { pause: p.code, paused, resume: r.code, resumed, exec: e.stdout };
+      },
+      { pause: 0, paused: "PAUSED", resume: 0, resumed: "RUNNING", exec: "thawed\n" },
+    ));
 
   test("task metrics: cgroup v1 metrics in containerd's type", () =>
-    both(async (rt) => {
-      const id = await detached(rt, "metrics");
-      await until("sleep in the task", async () => ((await ctr(["task", "ps", id])).stdout.trim().split("\n").length === 3 ? true : undefined));
-      const m = await ctr(["task", "metrics", id]);
-      const rows = new Map(m.stdout.split("\n").map((l) => l.trim().split(/\s{2,}/)).filter((f) => f.length === 2).map((f) => [f[0]!, f[1]!]));
-      await ctr(["task", "delete", "-f", id]);
-      await ctr(["container", "rm", id]);
-      return { code: m.code, names: [...rows.keys()].filter((k) => /^[a-z]+\.[a-z_.]+$/.test(k)).sort(), pids: rows.get("pids.current") };
-    }, { code: 0, names: ["cpuacct.usage", "cpuacct.usage_percpu", "memory.limit_in_bytes", "memory.stat.cache", "memory.usage_in_bytes", "pids.current", "pids.limit"], pids: "2" }));
+    both(
+      async (rt) => {
+        const id = await detached(rt, "metrics");
+        await until("sleep in the task", async () =>
+          (await ctr(["task", "ps", id])).stdout.trim().split("\n").length === 3 ? true : undefined,
+        );
+        const m = await ctr(["task", "metrics", id]);
+        const rows = new Map(
+          m.stdout
+            .split("\n")
+            .map((l) => l.trim().split(/\s{2,}/))
+            .filter((f) => f.length === 2)
+            .map((f) => [f[0]!, f[1]!]),
+        );
+        await ctr(["task", "delete", "-f", id]);
+        await ctr(["container", "rm", id]);
+        return { code: m.code, names: [...rows.keys()].filter((k) => /^[a-z]+\.[a-z_.]+$/.test(k)).sort(), pids: rows.get("pids.current") };
+      },
+      {
+        code: 0,
+        names: [
+          "cpuacct.usage",
+          "cpuacct.usage_percpu",
+          "memory.limit_in_bytes",
+          "memory.stat.cache",
+          "memory.usage_in_bytes",
+          "pids.current",
+          "pids.limit",
+        ],
+        pids: "2",
+      },
+    ));
 
   test("task delete -f of a running task", () =>
-    both(async (rt) => {
-      const id = await detached(rt, "delf", ["sleep", "1000"]);
-      const d = await ctr(["task", "delete", "-f", id]);
-      const after = await taskStatus(id);
-      const c = await ctr(["container", "rm", id]);
-      return { delete: d.code, after: after ?? "gone", rm: c.code };
-    }, { delete: 0, after: "gone", rm: 0 }));
+    both(
+      async (rt) => {
+        const id = await detached(rt, "delf", ["sleep", "1000"]);
+        const d = await ctr(["task", "delete", "-f", id]);
+        const after = await taskStatus(id);
+        const c = await ctr(["container", "rm", id]);
+        return { delete: d.code, after: after ?? "gone", rm: c.code };
+      },
+      { delete: 0, after: "gone", rm: 0 },
+    ));
 });
 
 describe("more of what the CRI uses, on both", () => {
   test("--log-uri file:// and binary://: the output lands in the file, or goes through the log binary", () =>
-    both(async (rt) => {
-      const file = join(env.scratch, `${rt}-log.txt`);
-      const f = await ctrRun(rt, cid(rt, "logfile"), ["--rm", "--log-uri", `file://${file}`], ["sh", "-c", "echo out; echo err >&2"]);
-      // A log binary as the CRI's: stdout on fd 3, stderr on fd 4, ready when fd 5 is closed.
-      const logger = join(env.scratch, "logger.sh");
-      writeFileSync(logger, '#!/bin/sh\nexec 5>&-\ncat <&3 | sed "s/^/1 /" >> "$2" &\ncat <&4 | sed "s/^/2 /" >> "$2"\nwait\n', { mode: 0o755 });
-      const via = join(env.scratch, `${rt}-log-binary.txt`);
-      const b = await ctrRun(rt, cid(rt, "logbin"), ["--rm", "--log-uri", `binary://${logger}?path=${via}`], ["sh", "-c", "echo out; echo err >&2"]);
-      const lines = await until("the log binary's lines", async () => {
-        const text = existsSync(via) ? readFileSync(via, "utf8") : "";
-        return text.split("\n").filter(Boolean).length === 2 ? text.split("\n").filter(Boolean).sort() : undefined;
-      });
-      return { file: [f.code, f.stdout, readFileSync(file, "utf8").split("\n").sort()], binary: [b.code, lines] };
-    }, { file: [0, "", ["", "err", "out"]], binary: [0, ["1 out", "2 err"]] }));
+    both(
+      async (rt) => {
+        const file = join(env.scratch, `${rt}-log.txt`);
+        const f = await ctrRun(rt, cid(rt, "logfile"), ["--rm", "--log-uri", `file://${file}`], ["sh", "-c", "echo out; echo err >&2"]);
+        // A log binary as the CRI's: stdout on fd 3, stderr on fd 4, ready when fd 5 is closed.
+        const logger = join(env.scratch, "logger.sh");
+        writeFileSync(logger, '#!/bin/sh\nexec 5>&-\ncat <&3 | sed "s/^/1 /" >> "$2" &\ncat <&4 | sed "s/^/2 /" >> "$2"\nwait\n', {
+          mode: 0o755,
+        });
+        const via = join(env.scratch, `${rt}-log-binary.txt`);
+        const b = await ctrRun(
+          rt,
+          cid(rt, "logbin"),
+          ["--rm", "--log-uri", `binary://${logger}?path=${via}`],
+          ["sh", "-c", "echo out; echo err >&2"],
+        );
+        const lines = await until("the log binary's lines", async () => {
+          const text = existsSync(via) ? readFileSync(via, "utf8") : "";
+          return text.split("\n").filter(Boolean).length === 2 ? text.split("\n").filter(Boolean).sort() : undefined;
+        });
+        return { file: [f.code, f.stdout, readFileSync(file, "utf8").split("\n").sort()], binary: [b.code, lines] };
+      },
+      { file: [0, "", ["", "err", "out"]], binary: [0, ["1 out", "2 err"]] },
+    ));
 
   test("--memory-limit: the limit in task metrics", () =>
-    both(async (rt) => {
-      const id = cid(rt, "memlimit");
-      const r = await ctrRun(rt, id, ["-d", "--memory-limit", String(64 * 1024 * 1024)], serve);
-      const m = await ctr(["task", "metrics", id]);
-      const limit = m.stdout.split("\n").map((l) => l.trim().split(/\s{2,}/)).find((f) => f[0] === "memory.limit_in_bytes")?.[1];
-      await ctr(["task", "delete", "-f", id]);
-      await ctr(["container", "rm", id]);
-      return { run: r.code, limit };
-    }, { run: 0, limit: String(64 * 1024 * 1024) }));
+    both(
+      async (rt) => {
+        const id = cid(rt, "memlimit");
+        const r = await ctrRun(rt, id, ["-d", "--memory-limit", String(64 * 1024 * 1024)], serve);
+        const m = await ctr(["task", "metrics", id]);
+        const limit = m.stdout
+          .split("\n")
+          .map((l) => l.trim().split(/\s{2,}/))
+          .find((f) => f[0] === "memory.limit_in_bytes")?.[1];
+        await ctr(["task", "delete", "-f", id]);
+        await ctr(["container", "rm", id]);
+        return { run: r.code, limit };
+      },
+      { run: 0, limit: String(64 * 1024 * 1024) },
+    ));
 
   test("kill --all -s KILL: every process of the task, exit 137", () =>
-    both(async (rt) => {
-      const id = await detached(rt, "killall");
-      await until("sleep in the task", async () => ((await ctr(["task", "ps", id])).stdout.trim().split("\n").length === 3 ? true : undefined));
-      const k = await ctr(["task", "kill", "--all", "-s", "KILL", id]);
-      await stopped(id);
-      const d = await ctr(["task", "delete", id]);
-      await ctr(["container", "rm", id]);
-      return { kill: k.code, delete: [d.code, noTime(d.stderr).replace(id, "ID").trim()] };
-    }, { kill: 0, delete: [0, 'level=warning msg="task ID exit with non-zero exit code 137"'] }));
+    both(
+      async (rt) => {
+        const id = await detached(rt, "killall");
+        await until("sleep in the task", async () =>
+          (await ctr(["task", "ps", id])).stdout.trim().split("\n").length === 3 ? true : undefined,
+        );
+        const k = await ctr(["task", "kill", "--all", "-s", "KILL", id]);
+        await stopped(id);
+        const d = await ctr(["task", "delete", id]);
+        await ctr(["container", "rm", id]);
+        return { kill: k.code, delete: [d.code, noTime(d.stderr).replace(id, "ID").trim()] };
+      },
+      { kill: 0, delete: [0, 'level=warning msg="task ID exit with non-zero exit code 137"'] },
+    ));
 });
 
 describe("stdin", () => {
   test("task exec with stdin: the data, then EOF (on both)", () =>
-    both(async (rt) => {
-      const id = await detached(rt, "stdin-exec");
-      const e = await run("ctr", ["--address", env.ctrAddress, "-n", env.tag, "task", "exec", "--exec-id", "in", "--fifo-dir", env.fifoDir, id, "sh", "-c", "cat; echo exec-done"], { input: "to-exec\n", timeoutMs: 20_000 });
-      await ctr(["task", "delete", "-f", id]);
-      await ctr(["container", "rm", id]);
-      return [e.code, e.stdout];
-    }, [0, "to-exec\nexec-done\n"]));
+    both(
+      async (rt) => {
+        const id = await detached(rt, "stdin-exec");
+        const e = await run(
+          "ctr",
+          [
+            "--address",
+            env.ctrAddress,
+            "-n",
+            env.tag,
+            "task",
+            "exec",
+            "--exec-id",
+            "in",
+            "--fifo-dir",
+            env.fifoDir,
+            id,
+            "sh",
+            "-c",
+            "cat; echo exec-done",
+          ],
+          { input: "to-exec\n", timeoutMs: 20_000 },
+        );
+        await ctr(["task", "delete", "-f", id]);
+        await ctr(["container", "rm", id]);
+        return [e.code, e.stdout];
+      },
+      [0, "to-exec\nexec-done\n"],
+    ));
 
   // containerd 1.6's ctr run with runc.v2 leaves the task's stdin open after ctr's stdin ends (the
   // same cat waits until killed), so this one is berth's alone.
   test("ctr run with stdin: the data, then EOF", async () => {
-    const r = await run("ctr", ["--address", env.ctrAddress, "-n", env.tag, "run", ...runtimeFlags("berth"), "--fifo-dir", env.fifoDir, "--rm", image, cid("berth", "stdin-run"), "sh", "-c", "cat; echo done"], { input: "hello\nworld\n", timeoutMs: 20_000 });
+    const r = await run(
+      "ctr",
+      [
+        "--address",
+        env.ctrAddress,
+        "-n",
+        env.tag,
+        "run",
+        ...runtimeFlags("berth"),
+        "--fifo-dir",
+        env.fifoDir,
+        "--rm",
+        image,
+        cid("berth", "stdin-run"),
+        "sh",
+        "-c",
+        "cat; echo done",
+      ],
+      { input: "hello\nworld\n", timeoutMs: 20_000 },
+    );
     expect([r.code, r.stdout]).toEqual([0, "hello\nworld\ndone\n"]);
   });
 });
@@ -255,18 +364,30 @@ describe("OOM, on both", () => {
     closeSync(out);
     try {
       await new Promise((r) => setTimeout(r, 300));
-      await both(async (rt) => {
-        const id = cid(rt, "oom");
-        const r = await ctrRun(rt, id, ["--rm", "--memory-limit", String(16 * 1024 * 1024)], ["sh", "-c", 'x=$(head -c 100000000 /dev/zero | tr "\\000" a); echo survived']);
-        const topics = await until("the task's delete event", async () => {
-          const seen = readFileSync(log, "utf8")
-            .split("\n")
-            .filter((l) => l.includes(`"container_id":"${id}"`))
-            .map((l) => /\/tasks\/[a-z-]+/.exec(l)?.[0]);
-          return seen.includes("/tasks/delete") ? seen : undefined;
-        });
-        return { code: r.code, stdout: r.stdout, oomBeforeExit: topics.indexOf("/tasks/oom") >= 0 && topics.indexOf("/tasks/oom") < topics.indexOf("/tasks/exit") };
-      }, { code: 137, stdout: "", oomBeforeExit: true });
+      await both(
+        async (rt) => {
+          const id = cid(rt, "oom");
+          const r = await ctrRun(
+            rt,
+            id,
+            ["--rm", "--memory-limit", String(16 * 1024 * 1024)],
+            ["sh", "-c", 'x=$(head -c 100000000 /dev/zero | tr "\\000" a); echo survived'],
+          );
+          const topics = await until("the task's delete event", async () => {
+            const seen = readFileSync(log, "utf8")
+              .split("\n")
+              .filter((l) => l.includes(`"container_id":"${id}"`))
+              .map((l) => /\/tasks\/[a-z-]+/.exec(l)?.[0]);
+            return seen.includes("/tasks/delete") ? seen : undefined;
+          });
+          return {
+            code: r.code,
+            stdout: r.stdout,
+            oomBeforeExit: topics.indexOf("/tasks/oom") >= 0 && topics.indexOf("/tasks/oom") < topics.indexOf("/tasks/exit"),
+          };
+        },
+        { code: 137, stdout: "", oomBeforeExit: true },
+      );
     } finally {
       if (watcher.pid) process.kill(watcher.pid, "SIGTERM");
     }
@@ -289,7 +410,16 @@ describe("berth's shim only", () => {
       await stopped(id);
       await ctr(["task", "delete", id]);
       await ctr(["container", "rm", id]);
-      const want = ["/tasks/create", "/tasks/start", "/tasks/exec-added", "/tasks/exec-started", "/tasks/paused", "/tasks/resumed", "/tasks/exit", "/tasks/delete"];
+      const want = [
+        "/tasks/create",
+        "/tasks/start",
+        "/tasks/exec-added",
+        "/tasks/exec-started",
+        "/tasks/paused",
+        "/tasks/resumed",
+        "/tasks/exit",
+        "/tasks/delete",
+      ];
       const topics = await until("the events", async () => {
         const seen = readFileSync(log, "utf8")
           .split("\n")
@@ -312,7 +442,9 @@ describe("berth's shim only", () => {
     const bundle = join(env.scratch, "containerd/state/io.containerd.runtime.v2.task", env.tag, id);
     const socket = readFileSync(join(bundle, "address"), "utf8").replace(/^unix:\/\//, "");
     await expect(ttrpcCall(socket, "containerd.task.v2.Task", "NoSuchMethod", Buffer.alloc(0))).rejects.toMatchObject({ code: 12 });
-    await expect(ttrpcCall(socket, "containerd.task.v2.Task", "Checkpoint", encode("containerd.task.v2.CheckpointTaskRequest", { id }))).rejects.toMatchObject({ code: 12, message: expect.stringMatching(/not implemented/) });
+    await expect(
+      ttrpcCall(socket, "containerd.task.v2.Task", "Checkpoint", encode("containerd.task.v2.CheckpointTaskRequest", { id })),
+    ).rejects.toMatchObject({ code: 12, message: expect.stringMatching(/not implemented/) });
     expect(await taskStatus(id)).toBe("RUNNING");
     await ctr(["task", "delete", "-f", id]);
     await ctr(["container", "rm", id]);
@@ -347,7 +479,9 @@ describe("berth's shim only", () => {
     await until("containerd to drop the task", async () => ((await taskStatus(id)) === undefined ? true : undefined), 20_000);
     const c = await ctr(["container", "rm", id]);
     expect(c.code).toBe(0);
-    await until("berth's state of the task to go", async () => (readdirSync(join("/run/containerd/berth", env.tag)).includes(id) ? undefined : true));
+    await until("berth's state of the task to go", async () =>
+      readdirSync(join("/run/containerd/berth", env.tag)).includes(id) ? undefined : true,
+    );
   });
 
   test("20 containers of one pod (io.kubernetes.cri.sandbox-id) share one shim, which exits after the last", async () => {
@@ -379,7 +513,12 @@ describe("berth's shim only", () => {
     const cgroups: string[] = [];
     for (const h of readdirSync("/sys/fs/cgroup")) {
       const dir = join("/sys/fs/cgroup", h, env.tag);
-      if (existsSync(dir) && statSync(dir).isDirectory()) cgroups.push(...readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory() && e.name.startsWith("shim-berth-")).map((e) => `${h}/${e.name}`));
+      if (existsSync(dir) && statSync(dir).isDirectory())
+        cgroups.push(
+          ...readdirSync(dir, { withFileTypes: true })
+            .filter((e) => e.isDirectory() && e.name.startsWith("shim-berth-"))
+            .map((e) => `${h}/${e.name}`),
+        );
     }
     expect(cgroups).toEqual([]);
     // No socket of a berth shim of this run (a SIGKILLed one's is removed by `delete`).
@@ -407,6 +546,8 @@ describe("timing (reported, not asserted)", () => {
       }
     }
     const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-    console.log(`ctr run --rm true, 5 runs each (ms): runc.v2+runc ${times.runc.map((t) => t.toFixed(0)).join(" ")} (median ${median(times.runc).toFixed(0)}); berth.v1 ${times.berth.map((t) => t.toFixed(0)).join(" ")} (median ${median(times.berth).toFixed(0)})`);
+    console.log(
+      `ctr run --rm true, 5 runs each (ms): runc.v2+runc ${times.runc.map((t) => t.toFixed(0)).join(" ")} (median ${median(times.runc).toFixed(0)}); berth.v1 ${times.berth.map((t) => t.toFixed(0)).join(" ")} (median ${median(times.berth).toFixed(0)})`,
+    );
   });
 });

@@ -28,7 +28,11 @@ export function berth(args: string[], opts: { cwd?: string; input?: string; env?
  * reason berth() gives. A failure to spawn or a timeout throws, unless `spawnErrors` is false
  * (then exitCode is null).
  */
-export function runCaptured(bin: string, args: string[], opts: { cwd?: string; input?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number; spawnErrors?: boolean } = {}): CliResult {
+export function runCaptured(
+  bin: string,
+  args: string[],
+  opts: { cwd?: string; input?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number; spawnErrors?: boolean } = {},
+): CliResult {
   const dir = mkdtempSync(join(tmpdir(), "berth-cli-"));
   const out = openSync(join(dir, "out"), "w+");
   const err = openSync(join(dir, "err"), "w+");

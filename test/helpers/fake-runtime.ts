@@ -63,7 +63,16 @@ export interface Fixture {
 }
 
 // Like this host: v1 controllers (devices among them, so device rules are v1 writes) beside cgroup2.
-export const layout: CgroupLayout = { mode: "hybrid", v2Mount: "/fake/unified", v2Controllers: [], v1Mounts: { cpu: "/fake/cpu", devices: "/fake/devices" }, v1Hierarchies: [{ mountPoint: "/fake/cpu", data: "cpu" }, { mountPoint: "/fake/devices", data: "devices" }] };
+export const layout: CgroupLayout = {
+  mode: "hybrid",
+  v2Mount: "/fake/unified",
+  v2Controllers: [],
+  v1Mounts: { cpu: "/fake/cpu", devices: "/fake/devices" },
+  v1Hierarchies: [
+    { mountPoint: "/fake/cpu", data: "cpu" },
+    { mountPoint: "/fake/devices", data: "devices" },
+  ],
+};
 
 /**
  * A host that can do what the fixtures ask (every namespace, seccomp, idmapped mounts), with no
@@ -76,7 +85,17 @@ export const hostFacts: HostFacts = {
   cgroup: { mode: layout.mode, controllers: ["cpu", "devices"] },
   seccomp: {
     enabled: true,
-    actions: ["SCMP_ACT_KILL", "SCMP_ACT_KILL_PROCESS", "SCMP_ACT_KILL_THREAD", "SCMP_ACT_TRAP", "SCMP_ACT_ERRNO", "SCMP_ACT_TRACE", "SCMP_ACT_ALLOW", "SCMP_ACT_LOG", "SCMP_ACT_NOTIFY"],
+    actions: [
+      "SCMP_ACT_KILL",
+      "SCMP_ACT_KILL_PROCESS",
+      "SCMP_ACT_KILL_THREAD",
+      "SCMP_ACT_TRAP",
+      "SCMP_ACT_ERRNO",
+      "SCMP_ACT_TRACE",
+      "SCMP_ACT_ALLOW",
+      "SCMP_ACT_LOG",
+      "SCMP_ACT_NOTIFY",
+    ],
     flags: ["SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_SPEC_ALLOW"],
     libseccompVersion: "2.5.4",
     unknownSyscalls: () => [],
@@ -232,4 +251,3 @@ export function fixture(opts: { spec?: (s: Spec) => void; systemd?: boolean } = 
   };
   return f;
 }
-

@@ -71,7 +71,10 @@ export function serialize(value: unknown): string {
   if (value instanceof Raw) return value.text;
   if (value instanceof Entries) return `{${value.entries.map(([k, v]) => `${JSON.stringify(k)}:${serialize(v)}`).join(",")}}`;
   if (Array.isArray(value)) return `[${value.map((v) => serialize(v)).join(",")}]`;
-  if (value !== null && typeof value === "object") return `{${Object.entries(value).map(([k, v]) => `${JSON.stringify(k)}:${serialize(v)}`).join(",")}}`;
+  if (value !== null && typeof value === "object")
+    return `{${Object.entries(value)
+      .map(([k, v]) => `${JSON.stringify(k)}:${serialize(v)}`)
+      .join(",")}}`;
   if (typeof value === "number" && !Number.isFinite(value)) return "null";
   return JSON.stringify(value) ?? "null";
 }
@@ -226,9 +229,36 @@ const ODD_STRINGS = [
   "bogus",
 ];
 
-const ENUM_FIELDS = ["linux.namespaces.*.type", "mounts.*.type", "linux.seccomp.defaultAction", "linux.seccomp.syscalls.*.action", "process.rlimits.*.type", "process.capabilities.bounding.*", "linux.rootfsPropagation", "linux.devices.*.type", "ociVersion"];
+const ENUM_FIELDS = [
+  "linux.namespaces.*.type",
+  "mounts.*.type",
+  "linux.seccomp.defaultAction",
+  "linux.seccomp.syscalls.*.action",
+  "process.rlimits.*.type",
+  "process.capabilities.bounding.*",
+  "linux.rootfsPropagation",
+  "linux.devices.*.type",
+  "ociVersion",
+];
 
-const REQUIRED_FIELDS = ["ociVersion", "root", "root.path", "process", "process.args", "process.cwd", "process.user", "process.user.uid", "mounts.*.destination", "linux.namespaces.*.type", "linux.seccomp.defaultAction", "process.rlimits.*.type", "process.rlimits.*.soft", "linux.devices.*.type", "linux.devices.*.path", "hooks.prestart.*.path"];
+const REQUIRED_FIELDS = [
+  "ociVersion",
+  "root",
+  "root.path",
+  "process",
+  "process.args",
+  "process.cwd",
+  "process.user",
+  "process.user.uid",
+  "mounts.*.destination",
+  "linux.namespaces.*.type",
+  "linux.seccomp.defaultAction",
+  "process.rlimits.*.type",
+  "process.rlimits.*.soft",
+  "linux.devices.*.type",
+  "linux.devices.*.path",
+  "hooks.prestart.*.path",
+];
 
 /** The concrete paths a pattern matches in a tree; with `create`, also where it could be made. */
 function expand(root: unknown, pattern: string, create: boolean): Key[][] {
@@ -263,7 +293,21 @@ function deep(rng: Rng): Raw {
 }
 
 function otherValue(rng: Rng, current: unknown): unknown {
-  const candidates: unknown[] = [null, true, false, 0, -1, "", "x", [], {}, [1, "a", null], { a: 1 }, rng.pick(ODD_NUMBERS), rng.pick(ODD_STRINGS)];
+  const candidates: unknown[] = [
+    null,
+    true,
+    false,
+    0,
+    -1,
+    "",
+    "x",
+    [],
+    {},
+    [1, "a", null],
+    { a: 1 },
+    rng.pick(ODD_NUMBERS),
+    rng.pick(ODD_STRINGS),
+  ];
   const kind = (x: unknown) => (Array.isArray(x) ? "array" : x === null ? "null" : typeof x);
   const others = candidates.filter((c) => kind(c) !== kind(current));
   return rng.pick(others.length ? others : candidates);
@@ -424,7 +468,18 @@ const ops: [string, number, Op][] = [
       });
       const path = objs.length ? rng.pick(objs) : [];
       const obj = (path.length ? get(root, path) : root) as Record<string, unknown>;
-      const key = rng.pick(["__proto__", "constructor", "prototype", "", "\u0000", "a.b", "[0]", "toString", "hasOwnProperty", "x".repeat(10_000)]);
+      const key = rng.pick([
+        "__proto__",
+        "constructor",
+        "prototype",
+        "",
+        "\u0000",
+        "a.b",
+        "[0]",
+        "toString",
+        "hasOwnProperty",
+        "x".repeat(10_000),
+      ]);
       const entries = Object.entries(obj);
       entries.push([key, rng.pick<unknown>([{ polluted: true }, "x", 1, null, []])]);
       const e = new Entries(entries);
@@ -474,7 +529,12 @@ function editBytes(rng: Rng, bytes: Buffer, log: string[]): Buffer {
     log.push(`insert byte ${b.toString(16)} at ${at}`);
     return Buffer.concat([bytes.subarray(0, at), Buffer.from([b]), bytes.subarray(at)]);
   }
-  const prefix = rng.pick([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from([0xff, 0xfe]), Buffer.from("// comment\n"), Buffer.from("   \n\t")]);
+  const prefix = rng.pick([
+    Buffer.from([0xef, 0xbb, 0xbf]),
+    Buffer.from([0xff, 0xfe]),
+    Buffer.from("// comment\n"),
+    Buffer.from("   \n\t"),
+  ]);
   log.push(`prefix ${prefix.toString("hex")}`);
   return Buffer.concat([prefix, bytes]);
 }

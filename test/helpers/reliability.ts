@@ -6,7 +6,20 @@
  * BERTH_RELIABILITY_LONG=1 (`npm run reliability` sets it and regenerates the report).
  */
 import { execFileSync, spawn } from "node:child_process";
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, rmdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { repoRoot } from "./cli";
@@ -31,7 +44,10 @@ export function recordNumbers(name: string, figures: Record<string, unknown>): v
   } catch {
     /* not a checkout */
   }
-  writeFileSync(join(dir, `${name}.json`), JSON.stringify({ name, date: new Date().toISOString(), commit, long: longRun, ...figures }, null, 2) + "\n");
+  writeFileSync(
+    join(dir, `${name}.json`),
+    JSON.stringify({ name, date: new Date().toISOString(), commit, long: longRun, ...figures }, null, 2) + "\n",
+  );
 }
 
 /** What a container can leave on the host, as sets of strings (so two snapshots can be diffed). */
@@ -155,11 +171,22 @@ export function hostSnapshot(stateRoot: string, cgroupParent = "berth", opts: { 
       return `${f[4]} ${f[dash + 1]}`;
     })
     .sort();
-  return { state: safeReaddir(stateRoot).sort(), cgroups: cgroupDirsUnder(cgroupParent), mounts, processes: processes.sort(), memfds: memfds.sort(), ownFds: ownFds.sort() };
+  return {
+    state: safeReaddir(stateRoot).sort(),
+    cgroups: cgroupDirsUnder(cgroupParent),
+    mounts,
+    processes: processes.sort(),
+    memfds: memfds.sort(),
+    ownFds: ownFds.sort(),
+  };
 }
 
 /** What `after` has that `before` had not, per resource (a multiset difference); empty when nothing was left. */
-export function leftBehind(before: HostSnapshot, after: HostSnapshot, ignore: (keyof HostSnapshot)[] = []): Partial<Record<keyof HostSnapshot, string[]>> {
+export function leftBehind(
+  before: HostSnapshot,
+  after: HostSnapshot,
+  ignore: (keyof HostSnapshot)[] = [],
+): Partial<Record<keyof HostSnapshot, string[]>> {
   const out: Partial<Record<keyof HostSnapshot, string[]>> = {};
   for (const key of Object.keys(after) as (keyof HostSnapshot)[]) {
     if (ignore.includes(key)) continue;
@@ -180,7 +207,12 @@ export function leftBehind(before: HostSnapshot, after: HostSnapshot, ignore: (k
  * (their processes, mounts and memfds show in a snapshot for a moment), so a difference must
  * persist for `ms` to count. Empty when nothing was left.
  */
-export async function settledLeftBehind(before: HostSnapshot, after: () => HostSnapshot, ignore: (keyof HostSnapshot)[] = [], ms = 3000): Promise<Partial<Record<keyof HostSnapshot, string[]>>> {
+export async function settledLeftBehind(
+  before: HostSnapshot,
+  after: () => HostSnapshot,
+  ignore: (keyof HostSnapshot)[] = [],
+  ms = 3000,
+): Promise<Partial<Record<keyof HostSnapshot, string[]>>> {
   const deadline = Date.now() + ms;
   for (;;) {
     const left = leftBehind(before, after(), ignore);
@@ -225,7 +257,14 @@ export function spawnCli(bin: string, args: string[], timeoutMs = 30_000): Promi
     const finish = (code: number | null, signal: NodeJS.Signals | null) => {
       clearTimeout(timer);
       try {
-        resolve({ code, signal, stdout: readFileSync(outPath, "utf8"), stderr: readFileSync(errPath, "utf8"), ms: Date.now() - t0, timedOut });
+        resolve({
+          code,
+          signal,
+          stdout: readFileSync(outPath, "utf8"),
+          stderr: readFileSync(errPath, "utf8"),
+          ms: Date.now() - t0,
+          timedOut,
+        });
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }
@@ -268,7 +307,9 @@ export function removeCgroupTree(p: string): void {
     const walk = (dir: string): void => {
       let entries: string[];
       try {
-        entries = readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name);
+        entries = readdirSync(dir, { withFileTypes: true })
+          .filter((e) => e.isDirectory())
+          .map((e) => e.name);
       } catch {
         return;
       }

@@ -45,37 +45,48 @@ afterEach(async () => {
   b = undefined;
 });
 
-maybe("a cgroup still busy at delete's first rmdir (a process that exits ~100 ms later): delete waits for it to empty and succeeds", async () => {
-  b = makeBundle(["sleep", "100000"]);
-  const id = uniq("brief");
-  expect(cli(["create", "-b", b.dir, id]).exitCode).toBe(0);
-  // The first rmdir pass goes through every directory, the busy one failing: once another of
-  // the container's directories is gone, that pass has happened; the process exits 100 ms later.
-  const other = cgroupDirsFor(`/berth/${id}`).find((d) => !d.startsWith(`${pidsMount}/`))!;
-  const { proc, dir } = busyFor(id, `while [ -d '${other}' ]; do sleep 0.01; done; sleep 0.1`);
-  const r = cli(["delete", "--force", id]);
-  expect(r).toEqual({ exitCode: 0, stdout: "", stderr: "" });
-  expect(existsSync(dir)).toBe(false);
-  expect(existsSync(join(b.root, id))).toBe(false);
-  await until("the test's process to be reaped", () => !alive(proc), 5_000, 5);
-});
+maybe(
+  "a cgroup still busy at delete's first rmdir (a process that exits ~100 ms later): delete waits for it to empty and succeeds",
+  async () => {
+    b = makeBundle(["sleep", "100000"]);
+    const id = uniq("brief");
+    expect(cli(["create", "-b", b.dir, id]).exitCode).toBe(0);
+    // The first rmdir pass goes through every directory, the busy one failing: once another of
+    // the container's directories is gone, that pass has happened; the process exits 100 ms later.
+    const other = cgroupDirsFor(`/berth/${id}`).find((d) => !d.startsWith(`${pidsMount}/`))!;
+    const { proc, dir } = busyFor(id, `while [ -d '${other}' ]; do sleep 0.01; done; sleep 0.1`);
+    const r = cli(["delete", "--force", id]);
+    expect(r).toEqual({ exitCode: 0, stdout: "", stderr: "" });
+    expect(existsSync(dir)).toBe(false);
+    expect(existsSync(join(b.root, id))).toBe(false);
+    await until("the test's process to be reaped", () => !alive(proc), 5_000, 5);
+  },
+);
 
-maybe("a cgroup that stays busy: delete fails after a bounded wait, naming the directory and what is in it; once that is gone, delete succeeds", async () => {
-  b = makeBundle(["sleep", "100000"]);
-  const id = uniq("stays");
-  expect(cli(["create", "-b", b.dir, id]).exitCode).toBe(0);
-  const { proc, dir } = busyFor(id, "exec sleep 1000");
-  const t0 = Date.now();
-  const r = cli(["delete", "--force", id]);
-  const took = Date.now() - t0;
-  expect(r).toEqual({ exitCode: 1, stdout: "", stderr: `berth: delete ${id}: remove cgroup ${dir}: resource busy or locked (still in it: ${proc.pid} sleep)\n` });
-  // Bounded: the 2 s deadline plus the CLI's own time, nowhere near delete's other waits.
-  expect(took).toBeLessThan(6_000);
-  expect(alive(proc)).toBe(true);
-  expect(cli(["state", id]).exitCode).toBe(0);
+maybe(
+  "a cgroup that stays busy: delete fails after a bounded wait, naming the directory and what is in it; once that is gone, delete succeeds",
+  async () => {
+    b = makeBundle(["sleep", "100000"]);
+    const id = uniq("stays");
+    expect(cli(["create", "-b", b.dir, id]).exitCode).toBe(0);
+    const { proc, dir } = busyFor(id, "exec sleep 1000");
+    const t0 = Date.now();
+    const r = cli(["delete", "--force", id]);
+    const took = Date.now() - t0;
+    expect(r).toEqual({
+      exitCode: 1,
+      stdout: "",
+      stderr: `berth: delete ${id}: remove cgroup ${dir}: resource busy or locked (still in it: ${proc.pid} sleep)\n`,
+    });
+    // Bounded: the 2 s deadline plus the CLI's own time, nowhere near delete's other waits.
+    expect(took).toBeLessThan(6_000);
+    expect(alive(proc)).toBe(true);
+    expect(cli(["state", id]).exitCode).toBe(0);
 
-  proc.kill("SIGKILL");
-  await until("the test's process to exit", () => !alive(proc), 5_000, 5);
-  expect(cli(["delete", "--force", id])).toEqual({ exitCode: 0, stdout: "", stderr: "" });
-  expect(existsSync(dir)).toBe(false);
-}, 20_000);
+    proc.kill("SIGKILL");
+    await until("the test's process to exit", () => !alive(proc), 5_000, 5);
+    expect(cli(["delete", "--force", id])).toEqual({ exitCode: 0, stdout: "", stderr: "" });
+    expect(existsSync(dir)).toBe(false);
+  },
+  20_000,
+);

@@ -29,7 +29,8 @@ afterEach(() => {
   b?.cleanup();
 });
 
-const v1 = (controller: string, id: string, file: string) => readFileSync(join(layout.v1Mounts[controller]!, "berth", id, file), "utf8").trim();
+const v1 = (controller: string, id: string, file: string) =>
+  readFileSync(join(layout.v1Mounts[controller]!, "berth", id, file), "utf8").trim();
 const statusOf = (id: string) => JSON.parse(run(["state", id]).stdout).status as string;
 
 maybe("cgroup limits on a hybrid host", () => {
@@ -47,9 +48,16 @@ maybe("cgroup limits on a hybrid host", () => {
   test("pids.limit stops a fork loop inside the container", () => {
     // The inner shell forks until the kernel refuses (busybox sh then exits 2); the outer one
     // reports with builtins only, since no further fork can succeed while the sleeps live.
-    b = makeBundle(["sh", "-c", "sh -c 'while :; do sleep 300 & done' 2>/dev/null; echo inner=$?; read n < /sys/fs/cgroup/pids/pids.current; echo current=$n"], (c) => {
-      c.linux.resources = { pids: { limit: 10 } };
-    });
+    b = makeBundle(
+      [
+        "sh",
+        "-c",
+        "sh -c 'while :; do sleep 300 & done' 2>/dev/null; echo inner=$?; read n < /sys/fs/cgroup/pids/pids.current; echo current=$n",
+      ],
+      (c) => {
+        c.linux.resources = { pids: { limit: 10 } };
+      },
+    );
     const id = uniq("pids");
     // 10 at the limit: the two shells and 8 sleeps; the inner shell has exited since.
     expect(run(["run", "-b", b.dir, id])).toEqual({ exitCode: 0, stdout: "inner=2\ncurrent=9\n", stderr: "" });
@@ -73,19 +81,30 @@ maybe("cgroup limits on a hybrid host", () => {
     // /dev/kmsg (c 1:11) opened write-only needs no capability, so what decides is the device
     // rule alone (a node such as /dev/mem would be refused for want of CAP_SYS_RAWIO anyway).
     const open = (rules: object[], what: string) => {
-      b = makeBundle(["sh", "-c", "mknod /tmp/kmsg c 1 11 && ( (: > /tmp/kmsg) 2>/dev/null && echo kmsg-open || echo kmsg-denied); echo x > /dev/null && echo null-ok"], (c) => {
-        c.linux.resources = { devices: [{ allow: false, access: "rwm" }, ...rules] };
-        c.process.capabilities.bounding.push("CAP_MKNOD");
-        c.process.capabilities.effective.push("CAP_MKNOD");
-        c.process.capabilities.permitted.push("CAP_MKNOD");
-        c.mounts.push({ destination: "/tmp", type: "tmpfs", source: "tmpfs", options: ["nosuid"] });
-      });
+      b = makeBundle(
+        [
+          "sh",
+          "-c",
+          "mknod /tmp/kmsg c 1 11 && ( (: > /tmp/kmsg) 2>/dev/null && echo kmsg-open || echo kmsg-denied); echo x > /dev/null && echo null-ok",
+        ],
+        (c) => {
+          c.linux.resources = { devices: [{ allow: false, access: "rwm" }, ...rules] };
+          c.process.capabilities.bounding.push("CAP_MKNOD");
+          c.process.capabilities.effective.push("CAP_MKNOD");
+          c.process.capabilities.permitted.push("CAP_MKNOD");
+          c.mounts.push({ destination: "/tmp", type: "tmpfs", source: "tmpfs", options: ["nosuid"] });
+        },
+      );
       const r = run(["run", "-b", b.dir, uniq(what)]);
       b.cleanup();
       return r;
     };
     expect(open([], "dev-deny")).toEqual({ exitCode: 0, stdout: "kmsg-denied\nnull-ok\n", stderr: "" });
-    expect(open([{ allow: true, type: "c", major: 1, minor: 11, access: "rwm" }], "dev-allow")).toEqual({ exitCode: 0, stdout: "kmsg-open\nnull-ok\n", stderr: "" });
+    expect(open([{ allow: true, type: "c", major: 1, minor: 11, access: "rwm" }], "dev-allow")).toEqual({
+      exitCode: 0,
+      stdout: "kmsg-open\nnull-ok\n",
+      stderr: "",
+    });
   });
 
   test("pause freezes a counting loop without a signal, resume lets it go on; state says paused", async () => {
@@ -118,7 +137,11 @@ maybe("cgroup limits on a hybrid host", () => {
     const id = uniq("pausedel");
     run(["run", "-d", "-b", b.dir, id]);
     expect(run(["pause", id]).exitCode).toBe(0);
-    expect(run(["delete", id])).toEqual({ exitCode: 1, stdout: "", stderr: `berth: delete ${id}: cannot delete container ${id} that is not stopped: paused\n` });
+    expect(run(["delete", id])).toEqual({
+      exitCode: 1,
+      stdout: "",
+      stderr: `berth: delete ${id}: cannot delete container ${id} that is not stopped: paused\n`,
+    });
     expect(run(["delete", "--force", id])).toEqual({ exitCode: 0, stdout: "", stderr: "" });
     expect(existsSync(join(b.root, id))).toBe(false);
   });
@@ -152,9 +175,14 @@ maybe("cgroup limits on a hybrid host", () => {
       // Into the paused container, exec returns once the process has exec'd: after the resume.
       expect(run(["pause", id]).exitCode).toBe(0);
       const pidFile = join(b.dir, "paused.pid");
-      const child = spawn(berthBin, ["--root", b.root, "exec", "-d", "--ignore-paused", "--pid-file", pidFile, id, "sleep", "300"], { stdio: "ignore" });
+      const child = spawn(berthBin, ["--root", b.root, "exec", "-d", "--ignore-paused", "--pid-file", pidFile, id, "sleep", "300"], {
+        stdio: "ignore",
+      });
       const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
-      await until("the exec'd process in the frozen cgroup", () => readFileSync(join(dir, "cgroup.procs"), "utf8").trim().split("\n").length >= 3);
+      await until(
+        "the exec'd process in the frozen cgroup",
+        () => readFileSync(join(dir, "cgroup.procs"), "utf8").trim().split("\n").length >= 3,
+      );
       expect(run(["resume", id]).exitCode).toBe(0);
       expect(await exited).toBe(0);
       const paused = Number(readFileSync(pidFile, "utf8"));
@@ -185,16 +213,32 @@ maybe("cgroup limits on a hybrid host", () => {
     const id = uniq("update");
     run(["run", "-d", "-b", b.dir, id]);
     expect(v1("memory", id, "memory.limit_in_bytes")).toBe(String(64 << 20));
-    expect(run(["update", "--memory", "32m", "--pids-limit", "50", "--cpu-share", "300", id])).toEqual({ exitCode: 0, stdout: "", stderr: "" });
+    expect(run(["update", "--memory", "32m", "--pids-limit", "50", "--cpu-share", "300", id])).toEqual({
+      exitCode: 0,
+      stdout: "",
+      stderr: "",
+    });
     expect(v1("memory", id, "memory.limit_in_bytes")).toBe(String(32 << 20));
     expect(v1("pids", id, "pids.max")).toBe("50");
     expect(v1("cpu", id, "cpu.shares")).toBe("300");
-    expect(run(["update", "--resources", "-", id], JSON.stringify({ memory: { limit: 48 << 20, swap: 96 << 20 } }))).toEqual({ exitCode: 0, stdout: "", stderr: "" });
+    expect(run(["update", "--resources", "-", id], JSON.stringify({ memory: { limit: 48 << 20, swap: 96 << 20 } }))).toEqual({
+      exitCode: 0,
+      stdout: "",
+      stderr: "",
+    });
     expect(v1("memory", id, "memory.limit_in_bytes")).toBe(String(48 << 20));
     expect(v1("memory", id, "memory.memsw.limit_in_bytes")).toBe(String(96 << 20));
-    expect(run(["update", "--memory", "lots", id])).toEqual({ exitCode: 1, stdout: "", stderr: `berth: update ${id}: --memory "lots": must be a size such as 512m or 1g (or -1 for no limit)\n` });
-    expect(run(["update", "--resources", "-", id], JSON.stringify({ pids: { limit: "many" } })).stderr).toBe(`berth: update ${id}: linux.resources.pids.limit "many": must be an integer\n`);
-    expect(run(["update", "--resources", "-", id], JSON.stringify({ unified: { "memory.high": "1M" } })).stderr).toBe(`berth: update ${id}: linux.resources.unified["memory.high"] "1M": invalid configuration for this host: the memory controller is not enabled in this host's cgroup2 hierarchy (its limits are set through cgroup v1 here)\n`);
+    expect(run(["update", "--memory", "lots", id])).toEqual({
+      exitCode: 1,
+      stdout: "",
+      stderr: `berth: update ${id}: --memory "lots": must be a size such as 512m or 1g (or -1 for no limit)\n`,
+    });
+    expect(run(["update", "--resources", "-", id], JSON.stringify({ pids: { limit: "many" } })).stderr).toBe(
+      `berth: update ${id}: linux.resources.pids.limit "many": must be an integer\n`,
+    );
+    expect(run(["update", "--resources", "-", id], JSON.stringify({ unified: { "memory.high": "1M" } })).stderr).toBe(
+      `berth: update ${id}: linux.resources.unified["memory.high"] "1M": invalid configuration for this host: the memory controller is not enabled in this host's cgroup2 hierarchy (its limits are set through cgroup v1 here)\n`,
+    );
     // A refused update wrote nothing.
     expect(v1("pids", id, "pids.max")).toBe("50");
   });
@@ -207,7 +251,11 @@ maybe("cgroup limits on a hybrid host", () => {
     run(["run", "-d", "-b", b.dir, id]);
     const r = run(["update", "--memory", "4096", id]);
     expect(r.exitCode).toBe(1);
-    expect(r.stderr).toMatch(new RegExp(`^berth: update ${id}: linux.resources.memory.limit 4096: is below the container's current memory usage \\(\\d+ bytes\\), and memory.checkBeforeUpdate is set\\n$`));
+    expect(r.stderr).toMatch(
+      new RegExp(
+        `^berth: update ${id}: linux.resources.memory.limit 4096: is below the container's current memory usage \\(\\d+ bytes\\), and memory.checkBeforeUpdate is set\\n$`,
+      ),
+    );
     expect(v1("memory", id, "memory.limit_in_bytes")).toBe(String(64 << 20));
   });
 
@@ -217,7 +265,11 @@ maybe("cgroup limits on a hybrid host", () => {
     });
     const id = uniq("refused");
     const r = run(["create", "-b", b.dir, id]);
-    expect(r).toEqual({ exitCode: 1, stdout: "", stderr: `berth: create ${id}: linux.resources.unified["memory.high"] "1M": invalid configuration for this host: a cgroup v2 file, and this host's cgroup limits are v1 (it is ${layout.mode})\n` });
+    expect(r).toEqual({
+      exitCode: 1,
+      stdout: "",
+      stderr: `berth: create ${id}: linux.resources.unified["memory.high"] "1M": invalid configuration for this host: a cgroup v2 file, and this host's cgroup limits are v1 (it is ${layout.mode})\n`,
+    });
     expect(existsSync(join(b.root, id))).toBe(false);
   });
 });
@@ -232,7 +284,11 @@ describe("two containers sharing one cgroupsPath (as runc: allowed, with a warni
     expect(run(["run", "-d", "-b", b.dir, one])).toEqual({ exitCode: 0, stdout: "", stderr: "" });
     const leaf = layout.v2Mount ? join(layout.v2Mount, shared) : join(layout.v1Mounts.pids!, shared);
     const r = run(["run", "-d", "-b", b.dir, two]);
-    expect(r).toEqual({ exitCode: 0, stdout: "", stderr: `berth: create ${two}: the container's cgroup ${leaf} is not empty: 1 process(es) of another container or program are in it\n` });
+    expect(r).toEqual({
+      exitCode: 0,
+      stdout: "",
+      stderr: `berth: create ${two}: the container's cgroup ${leaf} is not empty: 1 process(es) of another container or program are in it\n`,
+    });
     expect(run(["run", "-d", "-b", b.dir, three]).exitCode).toBe(0);
     const pidOf = (id: string) => JSON.parse(run(["state", id]).stdout).pid as number;
     const [p2, p3] = [pidOf(two), pidOf(three)];

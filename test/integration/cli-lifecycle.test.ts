@@ -36,7 +36,9 @@ test("--preserve-fds N: the container gets fds 3..3+N-1 and nothing else", () =>
   });
   const out = openSync(join(dir, "out"), "w+");
   try {
-    const r = spawnSync(berthBin, ["--root", b.root, "run", "--preserve-fds", "2", "-b", b.dir, uniq("fds")], { stdio: ["ignore", out, out, files[0]!, files[1]!] });
+    const r = spawnSync(berthBin, ["--root", b.root, "run", "--preserve-fds", "2", "-b", b.dir, uniq("fds")], {
+      stdio: ["ignore", out, out, files[0]!, files[1]!],
+    });
     expect(r.status).toBe(0);
     // ls opens one more (the directory it lists).
     expect(readFileSync(join(dir, "out"), "utf8")).toBe("0 1 2 3 4 5 three\nfour\n");
@@ -48,11 +50,18 @@ test("--preserve-fds N: the container gets fds 3..3+N-1 and nothing else", () =>
 
 test("kill takes signal names with and without SIG, and numbers; unknown ones are named", () => {
   // The container writes down which signal reached it, into a directory bound from the host.
-  b = makeBundle(["sh", "-c", "trap 'echo USR1 > /out/sig; exit' USR1; trap 'echo HUP > /out/sig; exit' HUP; while :; do sleep 0.1; done"], (c) => {
-    c.mounts.push({ destination: "/out", type: "bind", source: "out", options: ["rbind"] });
-  });
+  b = makeBundle(
+    ["sh", "-c", "trap 'echo USR1 > /out/sig; exit' USR1; trap 'echo HUP > /out/sig; exit' HUP; while :; do sleep 0.1; done"],
+    (c) => {
+      c.mounts.push({ destination: "/out", type: "bind", source: "out", options: ["rbind"] });
+    },
+  );
   mkdirSync(join(b.dir, "out"));
-  for (const [signal, seen] of [["USR1", "USR1"], ["SIGHUP", "HUP"], ["10", "USR1"]]) {
+  for (const [signal, seen] of [
+    ["USR1", "USR1"],
+    ["SIGHUP", "HUP"],
+    ["10", "USR1"],
+  ]) {
     const id = uniq("sig");
     expect(run(["run", "-d", "-b", b.dir, id])).toEqual({ exitCode: 0, stdout: "", stderr: "" });
     expect(run(["kill", id, signal!])).toEqual({ exitCode: 0, stdout: "", stderr: "" });
@@ -61,7 +70,11 @@ test("kill takes signal names with and without SIG, and numbers; unknown ones ar
   }
   const id = uniq("badsig");
   run(["run", "-d", "-b", b.dir, id]);
-  expect(run(["kill", id, "SIGNOPE"])).toEqual({ exitCode: 1, stdout: "", stderr: `berth: kill ${id}: signal "SIGNOPE": unknown signal\n` });
+  expect(run(["kill", id, "SIGNOPE"])).toEqual({
+    exitCode: 1,
+    stdout: "",
+    stderr: `berth: kill ${id}: signal "SIGNOPE": unknown signal\n`,
+  });
   expect(statusOf(id)).toBe("running");
 });
 
@@ -72,14 +85,21 @@ test("kill ID 0 and kill --all ID 0 ask whether the container exists: 0 while it
   expect(run(["kill", id, "0"])).toEqual({ exitCode: 0, stdout: "", stderr: "" });
   expect(statusOf(id)).toBe("created");
   expect(run(["start", id])).toEqual({ exitCode: 0, stdout: "", stderr: "" });
-  for (const args of [["kill", id, "0"], ["kill", "--all", id, "0"], ["kill", "-a", id, "0"]]) {
+  for (const args of [
+    ["kill", id, "0"],
+    ["kill", "--all", id, "0"],
+    ["kill", "-a", id, "0"],
+  ]) {
     expect(run(args)).toEqual({ exitCode: 0, stdout: "", stderr: "" });
   }
   // Nothing was sent: the process runs on.
   expect(statusOf(id)).toBe("running");
   expect(run(["kill", id, "KILL"])).toEqual({ exitCode: 0, stdout: "", stderr: "" });
   expect(waitStopped(id)).toBe("stopped");
-  for (const args of [["kill", id, "0"], ["kill", "--all", id, "0"]]) {
+  for (const args of [
+    ["kill", id, "0"],
+    ["kill", "--all", id, "0"],
+  ]) {
     expect(run(args)).toEqual({ exitCode: 1, stdout: "", stderr: `berth: kill ${id}: container not running\n` });
   }
   expect(run(["delete", id])).toEqual({ exitCode: 0, stdout: "", stderr: "" });
@@ -135,7 +155,11 @@ test("relative --bundle and --pid-file resolve against the working directory, as
   b = makeBundle(["sleep", "300"]);
   const id = uniq("rel");
   const cwd = join(b.dir, "..");
-  expect(run(["create", "--bundle", relative(cwd, b.dir), "--pid-file", `${relative(cwd, b.dir)}/init.pid`, id], cwd)).toEqual({ exitCode: 0, stdout: "", stderr: "" });
+  expect(run(["create", "--bundle", relative(cwd, b.dir), "--pid-file", `${relative(cwd, b.dir)}/init.pid`, id], cwd)).toEqual({
+    exitCode: 0,
+    stdout: "",
+    stderr: "",
+  });
   const state = JSON.parse(run(["state", id]).stdout);
   expect(state.bundle).toBe(b.dir);
   expect(readFileSync(join(b.dir, "init.pid"), "utf8")).toBe(String(state.pid));
@@ -150,7 +174,10 @@ test("start, kill and delete of a container that does not exist say so in runc's
 
 test("warnings reach stderr without --log or --debug (one line naming the field), and only the log with --log", () => {
   b = makeBundle(["true"], (c) => {
-    c.linux.seccomp = { defaultAction: "SCMP_ACT_ALLOW", syscalls: [{ names: ["getcwd", "no_such_syscall_berth"], action: "SCMP_ACT_ERRNO" }] };
+    c.linux.seccomp = {
+      defaultAction: "SCMP_ACT_ALLOW",
+      syscalls: [{ names: ["getcwd", "no_such_syscall_berth"], action: "SCMP_ACT_ERRNO" }],
+    };
   });
   const warning = `linux.seccomp.syscalls[0].names[1] "no_such_syscall_berth": libseccomp does not know this system call on this architecture: skipped`;
   const id = uniq("warn");
@@ -158,6 +185,9 @@ test("warnings reach stderr without --log or --debug (one line naming the field)
   const log = join(b.dir, "log.json");
   const id2 = uniq("warn-log");
   expect(run(["--log", log, "--log-format", "json", "run", "-b", b.dir, id2])).toEqual({ exitCode: 0, stdout: "", stderr: "" });
-  const lines = readFileSync(log, "utf8").trim().split("\n").map((l) => JSON.parse(l));
+  const lines = readFileSync(log, "utf8")
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l));
   expect(lines.map((l) => [l.level, l.msg])).toEqual([["warning", `create ${id2}: ${warning}`]]);
 });

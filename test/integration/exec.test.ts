@@ -4,7 +4,18 @@
  * --detach with --pid-file, runc's error wording, and the ps / events output engines parse.
  */
 import { spawn } from "node:child_process";
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readlinkSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  readlinkSync,
+  rmdirSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { berth, berthBin } from "../helpers/cli";
@@ -46,7 +57,6 @@ function processFile(p: Record<string, unknown>): string {
   return file;
 }
 
-
 const alive = (pid: number) => {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
@@ -59,7 +69,13 @@ const alive = (pid: number) => {
 describe("exec", () => {
   test("enters every namespace of the init: same hostname, mount and pid namespace, not pid 1, sees the init", () => {
     const { id, pid } = startSleeper();
-    const r = run(["exec", id, "sh", "-c", "hostname; echo $$; for n in mnt pid uts ipc net; do readlink /proc/self/ns/$n; done; cat /proc/1/cmdline | tr '\\0' ' '"]);
+    const r = run([
+      "exec",
+      id,
+      "sh",
+      "-c",
+      "hostname; echo $$; for n in mnt pid uts ipc net; do readlink /proc/self/ns/$n; done; cat /proc/1/cmdline | tr '\\0' ' '",
+    ]);
     expect(r).toMatchObject(ok);
     const lines = r.stdout.trim().split("\n");
     expect(lines[0]).toBe("exec-host");
@@ -75,11 +91,21 @@ describe("exec", () => {
     const { id } = startSleeper();
     const file = processFile({
       user: { uid: 1000, gid: 1001, additionalGids: [2000] },
-      args: ["sh", "-c", "id -u; id -g; id -G; grep -E '^(CapEff|CapBnd|NoNewPrivs)' /proc/self/status; echo $FOO; pwd; ulimit -n; ulimit -Hn; ls /proc/self/fd | tr '\\n' ' '"],
+      args: [
+        "sh",
+        "-c",
+        "id -u; id -g; id -G; grep -E '^(CapEff|CapBnd|NoNewPrivs)' /proc/self/status; echo $FOO; pwd; ulimit -n; ulimit -Hn; ls /proc/self/fd | tr '\\n' ' '",
+      ],
       env: ["PATH=/bin:/usr/bin", "FOO=from-process-json"],
       cwd: "/tmp",
       // A non-root user keeps capabilities across its execve only as ambient ones.
-      capabilities: { bounding: ["CAP_KILL", "CAP_CHOWN"], effective: ["CAP_KILL"], permitted: ["CAP_KILL"], inheritable: ["CAP_KILL"], ambient: ["CAP_KILL"] },
+      capabilities: {
+        bounding: ["CAP_KILL", "CAP_CHOWN"],
+        effective: ["CAP_KILL"],
+        permitted: ["CAP_KILL"],
+        inheritable: ["CAP_KILL"],
+        ambient: ["CAP_KILL"],
+      },
       rlimits: [{ type: "RLIMIT_NOFILE", soft: 123, hard: 456 }],
       noNewPrivileges: true,
     });
@@ -105,7 +131,21 @@ describe("exec", () => {
     const { id } = startSleeper((c) => {
       c.process.env = ["PATH=/bin:/usr/bin", "BASE=1"];
     });
-    const r = run(["exec", "--user", "123:456", "--cwd", "/etc", "-e", "EXTRA=2", "--additional-gids", "7", id, "sh", "-c", "id -u; id -g; id -G; pwd; echo $BASE$EXTRA"]);
+    const r = run([
+      "exec",
+      "--user",
+      "123:456",
+      "--cwd",
+      "/etc",
+      "-e",
+      "EXTRA=2",
+      "--additional-gids",
+      "7",
+      id,
+      "sh",
+      "-c",
+      "id -u; id -g; id -G; pwd; echo $BASE$EXTRA",
+    ]);
     expect(r).toEqual({ ...ok, stdout: "123\n456\n456 7\n/etc\n12\n" });
   });
 
@@ -182,11 +222,21 @@ describe("exec", () => {
     expect(missing.exitCode).toBe(255);
     expect(missing.stderr).toContain("process.args[0]");
     expect(missing.stderr).toContain("no such file or directory");
-    expect(run(["exec", "--apparmor", "prof", id, "true"])).toEqual({ exitCode: 255, stdout: "", stderr: `berth: exec ${id}: process.apparmorProfile "prof": AppArmor is not enabled on this host\n` });
-    expect(run(["exec", "--detach", "--tty", id, "true"]).stderr).toBe(`berth: exec ${id}: process.terminal true: cannot allocate a terminal if berth will detach without a console socket (--console-socket)\n`);
+    expect(run(["exec", "--apparmor", "prof", id, "true"])).toEqual({
+      exitCode: 255,
+      stdout: "",
+      stderr: `berth: exec ${id}: process.apparmorProfile "prof": AppArmor is not enabled on this host\n`,
+    });
+    expect(run(["exec", "--detach", "--tty", id, "true"]).stderr).toBe(
+      `berth: exec ${id}: process.terminal true: cannot allocate a terminal if berth will detach without a console socket (--console-socket)\n`,
+    );
 
     expect(run(["pause", id])).toEqual({ ...ok, stdout: "" });
-    expect(run(["exec", id, "true"])).toEqual({ exitCode: 255, stdout: "", stderr: `berth: exec ${id}: cannot exec in a paused container (use --ignore-paused to override)\n` });
+    expect(run(["exec", id, "true"])).toEqual({
+      exitCode: 255,
+      stdout: "",
+      stderr: `berth: exec ${id}: cannot exec in a paused container (use --ignore-paused to override)\n`,
+    });
     expect(run(["resume", id])).toEqual({ ...ok, stdout: "" });
 
     // An unwritable --pid-file fails the exec, and the process it started is killed (as runc).
@@ -202,7 +252,11 @@ describe("exec", () => {
 
     expect(run(["kill", id, "KILL"])).toEqual({ ...ok, stdout: "" });
     await until("the container to stop", () => JSON.parse(run(["state", id]).stdout).status === "stopped");
-    expect(run(["exec", id, "true"])).toEqual({ exitCode: 255, stdout: "", stderr: `berth: exec ${id}: cannot exec in a stopped container\n` });
+    expect(run(["exec", id, "true"])).toEqual({
+      exitCode: 255,
+      stdout: "",
+      stderr: `berth: exec ${id}: cannot exec in a stopped container\n`,
+    });
   });
 
   test("--ignore-paused: the process starts frozen and runs once the container resumes", async () => {
@@ -215,7 +269,10 @@ describe("exec", () => {
     try {
       // The new process joins the frozen cgroup: it shows up there, and says nothing yet.
       const unified = cgroupDirsFor(`/berth/${id}`)[0]!;
-      await until("the exec'd process in the cgroup", () => readFileSync(join(unified, "cgroup.procs"), "utf8").trim().split("\n").length >= 2);
+      await until(
+        "the exec'd process in the cgroup",
+        () => readFileSync(join(unified, "cgroup.procs"), "utf8").trim().split("\n").length >= 2,
+      );
       expect(readFileSync(out, "utf8")).toBe("");
       expect(run(["resume", id])).toEqual({ ...ok, stdout: "" });
       expect(await exited).toBe(0);
@@ -231,7 +288,8 @@ describe("exec", () => {
     for (const d of subs) {
       mkdirSync(d);
       // A new v1 cpuset cgroup takes no process until it has cpus and mems.
-      for (const f of ["cpuset.cpus", "cpuset.mems"]) if (existsSync(join(d, f))) writeFileSync(join(d, f), readFileSync(join(d, "..", f), "utf8"));
+      for (const f of ["cpuset.cpus", "cpuset.mems"])
+        if (existsSync(join(d, f))) writeFileSync(join(d, f), readFileSync(join(d, "..", f), "utf8"));
     }
     try {
       const r = run(["exec", "--cgroup", "sub", id, "cat", "/proc/self/cgroup"]);
@@ -248,7 +306,11 @@ describe("exec", () => {
     const lib = await import("../../src/index");
     const fd = openSync(join(scratch, "lib-out"), "w+");
     try {
-      const r = await lib.exec(id, { root: b.root, process: { user: { uid: 0, gid: 0 }, cwd: "/", args: ["sh", "-c", "hostname; exit 3"] }, stdio: [0, fd, fd] });
+      const r = await lib.exec(id, {
+        root: b.root,
+        process: { user: { uid: 0, gid: 0 }, cwd: "/", args: ["sh", "-c", "hostname; exit 3"] },
+        stdio: [0, fd, fd],
+      });
       expect(r.exitCode).toBe(3);
       expect(readFileSync(join(scratch, "lib-out"), "utf8")).toBe("exec-host\n");
     } finally {
@@ -267,9 +329,20 @@ describe("ps", () => {
     expect(table).toMatchObject(ok);
     const lines = table.stdout.trim().split("\n");
     expect(lines[0]).toMatch(/^UID\s+PID\s+PPID/);
-    expect(lines.slice(1).map((l) => Number(l.trim().split(/\s+/)[1])).sort()).toEqual([pid, execPid].sort());
+    expect(
+      lines
+        .slice(1)
+        .map((l) => Number(l.trim().split(/\s+/)[1]))
+        .sort(),
+    ).toEqual([pid, execPid].sort());
     const custom = run(["ps", id, "-o", "pid,args"]);
-    expect(custom.stdout.trim().split("\n").slice(1).map((l) => l.trim())).toEqual(expect.arrayContaining([`${pid} sleep 100000`, `${execPid} sleep 99999`]));
+    expect(
+      custom.stdout
+        .trim()
+        .split("\n")
+        .slice(1)
+        .map((l) => l.trim()),
+    ).toEqual(expect.arrayContaining([`${pid} sleep 100000`, `${execPid} sleep 99999`]));
     expect(JSON.parse(run(["ps", "--format", "json", id]).stdout).sort()).toEqual([pid, execPid].sort());
     expect(run(["ps", "nope"])).toEqual({ exitCode: 1, stdout: "", stderr: "berth: ps nope: container does not exist\n" });
   });
@@ -336,12 +409,19 @@ describe("events", () => {
       await until("two stats events", () => readFileSync(out, "utf8").split("\n").filter(Boolean).length >= 2);
       expect(run(["kill", id, "KILL"])).toMatchObject(ok);
       expect(await exited).toBe(0);
-      const events = readFileSync(out, "utf8").trim().split("\n").map((l) => JSON.parse(l));
+      const events = readFileSync(out, "utf8")
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l));
       for (const e of events) expect(e).toMatchObject({ type: "stats", id });
     } finally {
       closeSync(fd);
     }
-    expect(run(["events", "--stats", id])).toEqual({ exitCode: 1, stdout: "", stderr: `berth: events ${id}: container with id ${id} is not running\n` });
+    expect(run(["events", "--stats", id])).toEqual({
+      exitCode: 1,
+      stdout: "",
+      stderr: `berth: events ${id}: container with id ${id} is not running\n`,
+    });
     expect(run(["events", "--interval", "soon", id]).exitCode).toBe(1);
   });
 });
@@ -372,10 +452,25 @@ describe("process.cwd and the user switch, HOME for the exec user (as runc)", ()
 
   test("exec --user/--cwd and exec -p: the same two directories; HOME from the container's passwd for the exec user unless the process sets it", () => {
     const { id } = startSleeper(userDirs);
-    expect(run(["exec", "--user", "1000:1000", "--cwd", "/r", id, "sh", "-c", "pwd; echo $HOME"])).toEqual({ ...ok, stdout: "/r\n/var/empty\n" });
-    expect(run(["exec", "--user", "1000", "--cwd", "/w", id, "sh", "-c", "pwd; echo $HOME"])).toEqual({ ...ok, stdout: "/w\n/var/empty\n" });
-    expect(run(["exec", "-p", processFile({ args: ["sh", "-c", "pwd; echo $HOME"], cwd: "/r", user: { uid: 1000, gid: 1000 } }), id])).toEqual({ ...ok, stdout: "/r\n/var/empty\n" });
-    expect(run(["exec", "-p", processFile({ args: ["sh", "-c", "echo $HOME"], cwd: "/", env: ["HOME=/x"], user: { uid: 1000, gid: 1000 } }), id])).toEqual({ ...ok, stdout: "/x\n" });
+    expect(run(["exec", "--user", "1000:1000", "--cwd", "/r", id, "sh", "-c", "pwd; echo $HOME"])).toEqual({
+      ...ok,
+      stdout: "/r\n/var/empty\n",
+    });
+    expect(run(["exec", "--user", "1000", "--cwd", "/w", id, "sh", "-c", "pwd; echo $HOME"])).toEqual({
+      ...ok,
+      stdout: "/w\n/var/empty\n",
+    });
+    expect(
+      run(["exec", "-p", processFile({ args: ["sh", "-c", "pwd; echo $HOME"], cwd: "/r", user: { uid: 1000, gid: 1000 } }), id]),
+    ).toEqual({ ...ok, stdout: "/r\n/var/empty\n" });
+    expect(
+      run([
+        "exec",
+        "-p",
+        processFile({ args: ["sh", "-c", "echo $HOME"], cwd: "/", env: ["HOME=/x"], user: { uid: 1000, gid: 1000 } }),
+        id,
+      ]),
+    ).toEqual({ ...ok, stdout: "/x\n" });
     expect(run(["exec", id, "sh", "-c", "echo $HOME"])).toEqual({ ...ok, stdout: "/root\n" });
   });
 });

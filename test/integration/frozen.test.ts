@@ -51,7 +51,11 @@ maybeV2("create into a cgroup2 directory that is frozen already: refused at once
     c.linux.cgroupsPath = `/${name}`;
   });
   const id = uniq("v2");
-  expect(cli(["create", "-b", b.dir, id])).toEqual({ exitCode: 1, stdout: "", stderr: `berth: create ${id}: linux.cgroupsPath "/${name}": the cgroup is frozen (${dir}/cgroup.events says frozen 1): thaw it first\n` });
+  expect(cli(["create", "-b", b.dir, id])).toEqual({
+    exitCode: 1,
+    stdout: "",
+    stderr: `berth: create ${id}: linux.cgroupsPath "/${name}": the cgroup is frozen (${dir}/cgroup.events says frozen 1): thaw it first\n`,
+  });
   expect(existsSync(join(b.root, id))).toBe(false);
   // The v1 directories berth made for it are gone again; the test's own is still there.
   expect(cgroupDirsFor(`/${name}`)).toEqual([dir]);
@@ -66,25 +70,36 @@ maybeV1("create below a frozen v1 freezer cgroup: refused at once; nothing of be
   });
   const id = uniq("v1");
   const r = cli(["create", "-b", b.dir, id]);
-  expect(r).toEqual({ exitCode: 1, stdout: "", stderr: `berth: create ${id}: linux.cgroupsPath "/${name}/c": the cgroup is frozen (${parent}/c/freezer.state says FROZEN): thaw it first\n` });
+  expect(r).toEqual({
+    exitCode: 1,
+    stdout: "",
+    stderr: `berth: create ${id}: linux.cgroupsPath "/${name}/c": the cgroup is frozen (${parent}/c/freezer.state says FROZEN): thaw it first\n`,
+  });
   expect(existsSync(join(b.root, id))).toBe(false);
   expect(cgroupDirsFor(`/${name}/c`)).toEqual([]);
 });
 
-maybeV1("delete --force of a container whose process sits in someone else's frozen v1 freezer cgroup: fails at once with the reason; after the thaw it deletes", () => {
-  b = makeBundle(["sleep", "100000"]);
-  const id = uniq("del");
-  expect(cli(["run", "-d", "-b", b.dir, id])).toEqual({ exitCode: 0, stdout: "", stderr: "" });
-  const pid = JSON.parse(cli(["state", id]).stdout).pid as number;
-  const theirs = ourCgroup(join(freezer, `berthtest-frzhost-${process.pid}`));
-  writeFileSync(join(theirs, "cgroup.procs"), String(pid));
-  writeFileSync(join(theirs, "freezer.state"), "FROZEN");
-  const r = cli(["delete", "--force", id]);
-  expect(r.exitCode).toBe(1);
-  expect(r.stderr).toMatch(new RegExp(`^berth: delete ${id}: its process ${pid} is in a frozen cgroup berth did not create \\(${theirs}/freezer.state says (FROZEN|FREEZING)\\): SIGKILL takes effect once that is thawed\\n$`));
-  expect(JSON.parse(cli(["state", id]).stdout).status).toBe("running");
-  writeFileSync(join(theirs, "freezer.state"), "THAWED");
-  expect(cli(["delete", "--force", id])).toEqual({ exitCode: 0, stdout: "", stderr: "" });
-  expect(existsSync(`/proc/${pid}`) && !/\) [ZX] /.test(readFileSync(`/proc/${pid}/stat`, "utf8"))).toBe(false);
-  expect(cgroupDirsFor(`/berth/${id}`)).toEqual([]);
-});
+maybeV1(
+  "delete --force of a container whose process sits in someone else's frozen v1 freezer cgroup: fails at once with the reason; after the thaw it deletes",
+  () => {
+    b = makeBundle(["sleep", "100000"]);
+    const id = uniq("del");
+    expect(cli(["run", "-d", "-b", b.dir, id])).toEqual({ exitCode: 0, stdout: "", stderr: "" });
+    const pid = JSON.parse(cli(["state", id]).stdout).pid as number;
+    const theirs = ourCgroup(join(freezer, `berthtest-frzhost-${process.pid}`));
+    writeFileSync(join(theirs, "cgroup.procs"), String(pid));
+    writeFileSync(join(theirs, "freezer.state"), "FROZEN");
+    const r = cli(["delete", "--force", id]);
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toMatch(
+      new RegExp(
+        `^berth: delete ${id}: its process ${pid} is in a frozen cgroup berth did not create \\(${theirs}/freezer.state says (FROZEN|FREEZING)\\): SIGKILL takes effect once that is thawed\\n$`,
+      ),
+    );
+    expect(JSON.parse(cli(["state", id]).stdout).status).toBe("running");
+    writeFileSync(join(theirs, "freezer.state"), "THAWED");
+    expect(cli(["delete", "--force", id])).toEqual({ exitCode: 0, stdout: "", stderr: "" });
+    expect(existsSync(`/proc/${pid}`) && !/\) [ZX] /.test(readFileSync(`/proc/${pid}/stat`, "utf8"))).toBe(false);
+    expect(cgroupDirsFor(`/berth/${id}`)).toEqual([]);
+  },
+);

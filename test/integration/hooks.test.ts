@@ -6,7 +6,19 @@
  * (startContainer: its path is resolved there) write the same file.
  */
 import { spawnSync } from "node:child_process";
-import { chmodSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readlinkSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  closeSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  readlinkSync,
+  rmdirSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { berth, berthBin } from "../helpers/cli";
@@ -85,7 +97,9 @@ function expectNothingLeft(bundle: TestBundle, id: string): void {
   expect(existsSync(join(bundle.root, id))).toBe(false);
   expect(processesMentioning(id)).toEqual([]);
   expect(cgroupDirsFor(`berth/${id}`)).toEqual([]);
-  const mounts = readFileSync("/proc/self/mountinfo", "utf8").split("\n").filter((l) => l.includes(bundle.dir) || l.includes(id));
+  const mounts = readFileSync("/proc/self/mountinfo", "utf8")
+    .split("\n")
+    .filter((l) => l.includes(bundle.dir) || l.includes(id));
   expect(mounts).toEqual([]);
 }
 
@@ -118,7 +132,9 @@ test("every hook runs in order, in its namespace, with the status runtime.md req
     ["poststop", "stopped"],
   ]);
   const host = hostMntns();
-  expect(Object.fromEntries(lines.map((l) => [l.tag, l.mntns === host ? "host" : l.mntns === containerMntns ? "container" : l.mntns]))).toEqual({
+  expect(
+    Object.fromEntries(lines.map((l) => [l.tag, l.mntns === host ? "host" : l.mntns === containerMntns ? "container" : l.mntns])),
+  ).toEqual({
     prestart: "host",
     createRuntime: "host",
     createContainer: "container",
@@ -127,7 +143,14 @@ test("every hook runs in order, in its namespace, with the status runtime.md req
     poststop: "host",
   });
   for (const l of lines) {
-    expect(l.state).toEqual({ ociVersion: b.config.ociVersion, id, status: l.state.status, pid, bundle: b.dir, annotations: { "org.example.hook": "yes" } });
+    expect(l.state).toEqual({
+      ociVersion: b.config.ociVersion,
+      id,
+      status: l.state.status,
+      pid,
+      bundle: b.dir,
+      annotations: { "org.example.hook": "yes" },
+    });
     expect(l.env).toBe(`env-${l.tag}`);
     // args[1..] reach the hook as given (the script shifted off the tag and the log path).
     expect(l.args).toBe("extra arg");
@@ -198,7 +221,11 @@ test("a failing poststart hook (1.3.0): start fails naming it, the container is 
   const id = uniq("psfail");
   expect(run(["create", "-b", b.dir, id]).exitCode).toBe(0);
   const script = b.config.hooks.poststart[0].path;
-  expect(run(["start", id])).toEqual({ exitCode: 1, stdout: "", stderr: `berth: start ${id}: hooks.poststart[0] "${script}": exit status 3\n` });
+  expect(run(["start", id])).toEqual({
+    exitCode: 1,
+    stdout: "",
+    stderr: `berth: start ${id}: hooks.poststart[0] "${script}": exit status 3\n`,
+  });
   expect(JSON.parse(run(["state", id]).stdout).status).toBe("stopped");
   expect(run(["delete", id])).toEqual({ exitCode: 0, stdout: "", stderr: "" });
   expect(logLines(b).map((l) => l.tag)).toEqual(["prestart", "createRuntime", "createContainer", "startContainer", "poststop"]);
@@ -214,11 +241,26 @@ test("failing poststart (config for 1.2 or earlier) and poststop hooks are warni
   const id = uniq("warn");
   expect(run(["create", "-b", b.dir, id]).exitCode).toBe(0);
   const script = b.config.hooks.poststart[0].path;
-  expect(run(["start", id])).toEqual({ exitCode: 0, stdout: "", stderr: `berth: start ${id}: hooks.poststart[0] "${script}": exit status 3\n` });
+  expect(run(["start", id])).toEqual({
+    exitCode: 0,
+    stdout: "",
+    stderr: `berth: start ${id}: hooks.poststart[0] "${script}": exit status 3\n`,
+  });
   expect(JSON.parse(run(["state", id]).stdout).status).toBe("running");
-  expect(run(["delete", "--force", id])).toEqual({ exitCode: 0, stdout: "", stderr: `berth: delete ${id}: hooks.poststop[0] "/bin/false": exit status 1\n` });
+  expect(run(["delete", "--force", id])).toEqual({
+    exitCode: 0,
+    stdout: "",
+    stderr: `berth: delete ${id}: hooks.poststop[0] "/bin/false": exit status 1\n`,
+  });
   // The hooks after the failing ones still ran.
-  expect(logLines(b).map((l) => l.tag)).toEqual(["prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"]);
+  expect(logLines(b).map((l) => l.tag)).toEqual([
+    "prestart",
+    "createRuntime",
+    "createContainer",
+    "startContainer",
+    "poststart",
+    "poststop",
+  ]);
   expectNothingLeft(b, id);
 });
 
@@ -289,7 +331,12 @@ function lifecycle(bin: string, bundle: TestBundle, id: string, scratch: string)
     mkdirSync(cwd, { recursive: true });
     const err = openSync(join(cwd, "stderr"), "w+");
     try {
-      const r = spawnSync(bin, ["--root", bundle.root, ...args], { cwd, env: { PATH: process.env.PATH, HOOK_TEST_VERB: verb }, stdio: ["ignore", "ignore", err], timeout: 30_000 });
+      const r = spawnSync(bin, ["--root", bundle.root, ...args], {
+        cwd,
+        env: { PATH: process.env.PATH, HOOK_TEST_VERB: verb },
+        stdio: ["ignore", "ignore", err],
+        timeout: 30_000,
+      });
       expect({ verb, status: r.status, stderr: readFileSync(join(cwd, "stderr"), "utf8") }).toEqual({ verb, status: 0, stderr: "" });
     } finally {
       closeSync(err);

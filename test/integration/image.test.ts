@@ -95,8 +95,20 @@ interface Built {
 function buildImage(extraTop?: Buffer): Built {
   const baseRaw = tarOf(busyboxRootfs());
   const base = gzipSync(baseRaw);
-  const mid = tarOf(tree({ "etc/passwd": "root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000::/home:/bin/sh\n", "etc/group": "root:x:0:\napp:x:1000:\n", "etc/motd": "old\n", "etc/keep.txt": "keep\n", "rmme.txt": "bye\n", "opq/a": "a\n", "opq/b": "b\n", "work/": null }));
-  const top = extraTop ?? tarOf(tree({ "etc/motd": "new\n", "added.txt": "added\n", ".wh.rmme.txt": "", "opq/.wh..wh..opq": "", "opq/c": "c\n" }));
+  const mid = tarOf(
+    tree({
+      "etc/passwd": "root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000::/home:/bin/sh\n",
+      "etc/group": "root:x:0:\napp:x:1000:\n",
+      "etc/motd": "old\n",
+      "etc/keep.txt": "keep\n",
+      "rmme.txt": "bye\n",
+      "opq/a": "a\n",
+      "opq/b": "b\n",
+      "work/": null,
+    }),
+  );
+  const top =
+    extraTop ?? tarOf(tree({ "etc/motd": "new\n", "added.txt": "added\n", ".wh.rmme.txt": "", "opq/.wh..wh..opq": "", "opq/c": "c\n" }));
   const raw = [baseRaw, mid, top];
   const diffIds = raw.map(sha);
   const config = Buffer.from(
@@ -104,7 +116,13 @@ function buildImage(extraTop?: Buffer): Built {
       architecture: "amd64",
       os: "linux",
       created: "2024-01-01T00:00:00Z",
-      config: { Cmd: ["/bin/sh", "-c", "id -u; id -g; pwd; echo $FOO"], Env: ["PATH=/bin", "FOO=bar"], WorkingDir: "/work", User: "app", ExposedPorts: { "80/tcp": {}, "53/udp": {} } },
+      config: {
+        Cmd: ["/bin/sh", "-c", "id -u; id -g; pwd; echo $FOO"],
+        Env: ["PATH=/bin", "FOO=bar"],
+        WorkingDir: "/work",
+        User: "app",
+        ExposedPorts: { "80/tcp": {}, "53/udp": {} },
+      },
       rootfs: { type: "layers", diff_ids: diffIds },
       history: [{ created_by: "busybox base" }, { created_by: "add files" }, { created_by: "change, delete, replace" }],
     }),
@@ -125,12 +143,23 @@ function ociLayout(img: Built, name: string): string {
       schemaVersion: 2,
       mediaType: "application/vnd.oci.image.manifest.v1+json",
       config: { mediaType: "application/vnd.oci.image.config.v1+json", ...blob(img.config) },
-      layers: img.layers.map((l, i) => ({ mediaType: i === 0 ? "application/vnd.oci.image.layer.v1.tar+gzip" : "application/vnd.oci.image.layer.v1.tar", ...blob(l) })),
+      layers: img.layers.map((l, i) => ({
+        mediaType: i === 0 ? "application/vnd.oci.image.layer.v1.tar+gzip" : "application/vnd.oci.image.layer.v1.tar",
+        ...blob(l),
+      })),
     }),
   );
   const m = blob(manifest);
   writeFileSync(join(d, "oci-layout"), '{"imageLayoutVersion":"1.0.0"}');
-  writeFileSync(join(d, "index.json"), JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: "application/vnd.oci.image.manifest.v1+json", ...m, annotations: { "org.opencontainers.image.ref.name": name } }] }));
+  writeFileSync(
+    join(d, "index.json"),
+    JSON.stringify({
+      schemaVersion: 2,
+      manifests: [
+        { mediaType: "application/vnd.oci.image.manifest.v1+json", ...m, annotations: { "org.opencontainers.image.ref.name": name } },
+      ],
+    }),
+  );
   return d;
 }
 
@@ -184,7 +213,12 @@ test("a docker save archive: load, ls, bundle (args, env, cwd, user, ports), run
   expect(ok(["image", "ls"])).toMatch(/^test\/img:v1\s+[0-9a-f]{12}\s+\d+ (months|years) ago\s+\d+(\.\d+)?MB$/m);
   const dir = bundleFor("test/img:v1");
   const c = JSON.parse(readFileSync(join(dir, "config.json"), "utf8"));
-  expect(c.process).toMatchObject({ args: ["/bin/sh", "-c", "id -u; id -g; pwd; echo $FOO"], env: ["PATH=/bin", "FOO=bar"], cwd: "/work", user: { uid: 1000, gid: 1000 } });
+  expect(c.process).toMatchObject({
+    args: ["/bin/sh", "-c", "id -u; id -g; pwd; echo $FOO"],
+    env: ["PATH=/bin", "FOO=bar"],
+    cwd: "/work",
+    user: { uid: 1000, gid: 1000 },
+  });
   expect(c.annotations["org.opencontainers.image.exposedPorts"]).toBe("80/tcp,53/udp");
   expect(c.annotations["org.berth.image"]).toMatch(/^sha256:/);
   const id = uniq("run");
@@ -205,9 +239,15 @@ test("an OCI layout (dir and tar): write inside, diff, commit (the new image see
   tar.c({ file: asTar, cwd: layout, sync: true }, readdirSync(layout));
   ok(["image", "load", asTar]);
   const id = uniq("write");
-  const dir = bundleFor("test/oci:v1", "echo hi > /new.txt; echo newer > /etc/motd; rm /etc/keep.txt; rm -r /opq; mkdir /opq; echo d > /opq/d", true);
+  const dir = bundleFor(
+    "test/oci:v1",
+    "echo hi > /new.txt; echo newer > /etc/motd; rm /etc/keep.txt; rm -r /opq; mkdir /opq; echo d > /opq/d",
+    true,
+  );
   ok(["run", "--keep", "--bundle", dir, id]);
-  expect(ok(["diff", id])).toBe(["C /etc", "D /etc/keep.txt", "C /etc/motd", "A /new.txt", "C /opq", "D /opq/c", "A /opq/d", ""].join("\n"));
+  expect(ok(["diff", id])).toBe(
+    ["C /etc", "D /etc/keep.txt", "C /etc/motd", "A /new.txt", "C /opq", "D /opq/c", "A /opq/d", ""].join("\n"),
+  );
   // image rm refuses while the container's writable layer sits on the image.
   const rm = cli(["image", "rm", "test/oci:v1"]);
   expect(rm.exitCode).toBe(1);
@@ -219,7 +259,11 @@ test("an OCI layout (dir and tar): write inside, diff, commit (the new image see
   expect(hist[0]).toMatch(/^CREATED\s+CREATED BY\s+SIZE\s+COMMENT$/);
   expect(hist[1]).toMatch(new RegExp(`^(Less than a second|\\d+ seconds) ago\\s+berth commit ${id}\\s+\\d+(\\.\\d+)?kB$`));
   // The base image's history entries carry no time: N/A, as Docker prints a missing one.
-  expect(hist.slice(2, 5).map((l) => l.split(/\s{2,}/).slice(0, 2))).toEqual([["N/A", "change, delete, replace"], ["N/A", "add files"], ["N/A", "busybox base"]]);
+  expect(hist.slice(2, 5).map((l) => l.split(/\s{2,}/).slice(0, 2))).toEqual([
+    ["N/A", "change, delete, replace"],
+    ["N/A", "add files"],
+    ["N/A", "busybox base"],
+  ]);
   const dir2 = bundleFor("test/oci:v2", "cat /new.txt /etc/motd; ls /opq; ls /etc/keep.txt 2>&1", true);
   expect(cli(["run", "--bundle", dir2, uniq("v2")]).stdout).toBe("hi\nnewer\nd\nls: /etc/keep.txt: No such file or directory\n");
 
@@ -244,7 +288,11 @@ test("save, then load into another store: the same digests; rm removes the image
   imageRoot = join(work, "store2");
   expect(ok(["image", "load", out])).toBe("Loaded image: test/rt:v1\n");
   const after = JSON.parse(ok(["image", "inspect", "test/rt:v1"]));
-  expect({ Id: after.Id, Digest: after.Digest, Layers: after.Layers }).toEqual({ Id: before.Id, Digest: before.Digest, Layers: before.Layers });
+  expect({ Id: after.Id, Digest: after.Digest, Layers: after.Layers }).toEqual({
+    Id: before.Id,
+    Digest: before.Digest,
+    Layers: before.Layers,
+  });
   expect(ok(["image", "rm", "test/rt:v1"])).toBe("Untagged: test/rt:v1\n");
   expect(ok(["image", "ls"])).toBe("IMAGE   ID   CREATED   SIZE\n");
   expect(readdirSync(join(imageRoot, "layers"))).toEqual([]);
@@ -266,7 +314,10 @@ describe("refused archives leave the store unchanged", () => {
   });
   test("writing through a symlink to /etc", () => {
     const img = buildImage(rawTar(rawEntry("escape", "2", "", "/etc"), rawEntry("escape/passwd", "0", "evil\n")));
-    refused(dockerSave(img, "test/evil:v2"), /image test\/evil:v2: layer sha256:[0-9a-f]{64}: escape\/passwd: path through the symbolic link "escape"/);
+    refused(
+      dockerSave(img, "test/evil:v2"),
+      /image test\/evil:v2: layer sha256:[0-9a-f]{64}: escape\/passwd: path through the symbolic link "escape"/,
+    );
   });
   test("a truncated archive", () => {
     const full = readFileSync(dockerSave(buildImage(), "test/trunc:v1"));
@@ -308,7 +359,16 @@ function dockerSave25(img: Built, familiar: string, full: string, file: string):
   const index = JSON.parse(readFileSync(join(d, "index.json"), "utf8"));
   index.manifests[0].annotations = { "io.containerd.image.name": full, "org.opencontainers.image.ref.name": "latest" };
   writeFileSync(join(d, "index.json"), JSON.stringify(index));
-  writeFileSync(join(d, "manifest.json"), JSON.stringify([{ Config: `blobs/sha256/${sha(img.config).slice(7)}`, RepoTags: [familiar], Layers: img.layers.map((l) => `blobs/sha256/${sha(l).slice(7)}`) }]));
+  writeFileSync(
+    join(d, "manifest.json"),
+    JSON.stringify([
+      {
+        Config: `blobs/sha256/${sha(img.config).slice(7)}`,
+        RepoTags: [familiar],
+        Layers: img.layers.map((l) => `blobs/sha256/${sha(l).slice(7)}`),
+      },
+    ]),
+  );
   tar.c({ file, cwd: d, sync: true }, readdirSync(d));
 }
 
@@ -316,7 +376,10 @@ test("the README's image walkthrough, line by line as written (an unchanged cont
   const readme = readFileSync(join(repoRoot, "README.md"), "utf8");
   const section = readme.slice(readme.indexOf("## Images and layers"));
   const block = /```sh\n([\s\S]*?)```/.exec(section)![1]!;
-  const lines = block.split("\n").map((l) => l.replace(/\s+#.*$/, "").trim()).filter(Boolean);
+  const lines = block
+    .split("\n")
+    .map((l) => l.replace(/\s+#.*$/, "").trim())
+    .filter(Boolean);
   // The one line that needs Docker: its output is made here, as Docker >= 25 writes it.
   expect(lines[0]).toBe("docker save busybox:latest -o busybox.tar");
   const busybox = buildImage(tarOf(tree({ "etc/hostname.txt": "x\n" })));
@@ -364,7 +427,11 @@ function zstdLayout(name: string, created: string): { dir: string; top: Buffer; 
   img.layers[2] = top;
   const config = JSON.parse(img.config.toString());
   config.created = created;
-  config.history = [{ created_by: "busybox base", created }, { created_by: "add files", created }, { created_by: "change, delete, replace", created, comment: "zstd" }];
+  config.history = [
+    { created_by: "busybox base", created },
+    { created_by: "add files", created },
+    { created_by: "change, delete, replace", created, comment: "zstd" },
+  ];
   img.config = Buffer.from(JSON.stringify(config));
   const dir = ociLayout(img, name);
   const index = JSON.parse(readFileSync(join(dir, "index.json"), "utf8"));
@@ -402,7 +469,9 @@ test("a zstd-compressed layer (application/vnd.oci.image.layer.v1.tar+zstd) load
   writeFileSync(join(bad.dir, "index.json"), JSON.stringify(index));
   const r = cli(["image", "load", bad.dir]);
   expect(r.exitCode).toBe(1);
-  expect(r.stderr).toMatch(new RegExp(`^berth: image load .*: image test/zstdcut:v1: layer ${sha(cut)}: zstd: .*\\(truncated or corrupt archive\\)\n$`));
+  expect(r.stderr).toMatch(
+    new RegExp(`^berth: image load .*: image test/zstdcut:v1: layer ${sha(cut)}: zstd: .*\\(truncated or corrupt archive\\)\n$`),
+  );
 });
 
 test("image ls and history: CREATED from the image config as an age, sizes as Docker prints them (of the uncompressed layers, as podman counts); ls -q prints the ids", () => {
@@ -421,14 +490,18 @@ test("image ls and history: CREATED from the image config as an age, sizes as Do
   const mb = (size / 1e6).toPrecision(3);
   const ls = ok(["image", "ls"]).split("\n");
   expect(ls[0]).toMatch(/^IMAGE\s+ID\s+CREATED\s+SIZE$/);
-  expect(ls.find((l) => l.startsWith("test/ages:v1"))).toMatch(new RegExp(`^test/ages:v1\\s+${inspect.Id.slice(7, 19)}\\s+3 days ago\\s+${Number(mb)}MB$`));
+  expect(ls.find((l) => l.startsWith("test/ages:v1"))).toMatch(
+    new RegExp(`^test/ages:v1\\s+${inspect.Id.slice(7, 19)}\\s+3 days ago\\s+${Number(mb)}MB$`),
+  );
   const ids = JSON.parse(ok(["image", "ls", "--format", "json"])).map((i: { id: string }) => i.id);
   expect(ok(["image", "ls", "-q"])).toBe(ids.map((i: string) => `${i}\n`).join(""));
   expect(ok(["image", "ls", "--quiet"]).split("\n").filter(Boolean)).toHaveLength(2);
   const hist = ok(["image", "history", "test/ages:v1"]).split("\n");
   expect(hist[1]).toMatch(/^3 days ago\s+change, delete, replace\s+\d+(\.\d+)?kB\s+zstd$/);
   expect(hist[3]).toMatch(/^3 days ago\s+busybox base\s+\d+(\.\d+)?MB$/);
-  expect(JSON.parse(ok(["image", "history", "--format", "json", "test/ages:v1"])).map((r: { size: number }) => r.size)).toEqual([...tarSizes].reverse());
+  expect(JSON.parse(ok(["image", "history", "--format", "json", "test/ages:v1"])).map((r: { size: number }) => r.size)).toEqual(
+    [...tarSizes].reverse(),
+  );
 });
 
 test("image load shows per-layer progress on stderr when it is a terminal, and nothing when it is not", () => {
@@ -451,12 +524,28 @@ test("image load shows per-layer progress on stderr when it is a terminal, and n
     "out = p.stdout.read(); p.wait()",
     "sys.stdout.write(json.dumps([p.returncode, out.decode(), err.decode()]))",
   ].join("\n");
-  const r = spawnSync("python3", ["-c", py, berthBin, "--root", stateRoot, "--image-root", imageRoot, "image", "load", archive], { encoding: "utf8", timeout: 60_000 });
+  const r = spawnSync("python3", ["-c", py, berthBin, "--root", stateRoot, "--image-root", imageRoot, "image", "load", archive], {
+    encoding: "utf8",
+    timeout: 60_000,
+  });
   const [code, out, err] = JSON.parse(r.stdout);
   expect({ code, out }).toEqual({ code: 0, out: "Loaded image: test/progress:v1\n" });
   // What stays on the terminal once each line is done (a carriage return rewrites the line).
-  const screen = (err as string).split("\n").map((l) => l.split("\r").pop()!.replace(/\u001b\[K/g, "")).filter(Boolean);
-  expect(screen).toEqual([expect.stringMatching(/^Reading archive: \d+(\.\d+)?MB$/), expect.stringMatching(/^Layer 1\/3 [0-9a-f]{12}: \d+(\.\d+)?(k|M)B unpacked$/), expect.stringMatching(/^Layer 2\/3 [0-9a-f]{12}: \d+(\.\d+)?kB unpacked$/), expect.stringMatching(/^Layer 3\/3 [0-9a-f]{12}: \d+(\.\d+)?kB unpacked$/)]);
+  const screen = (err as string)
+    .split("\n")
+    .map((l) =>
+      l
+        .split("\r")
+        .pop()!
+        .replace(/\u001b\[K/g, ""),
+    )
+    .filter(Boolean);
+  expect(screen).toEqual([
+    expect.stringMatching(/^Reading archive: \d+(\.\d+)?MB$/),
+    expect.stringMatching(/^Layer 1\/3 [0-9a-f]{12}: \d+(\.\d+)?(k|M)B unpacked$/),
+    expect.stringMatching(/^Layer 2\/3 [0-9a-f]{12}: \d+(\.\d+)?kB unpacked$/),
+    expect.stringMatching(/^Layer 3\/3 [0-9a-f]{12}: \d+(\.\d+)?kB unpacked$/),
+  ]);
   expect(err).toMatch(/Layer 1\/3 [0-9a-f]{12}: [\d.]+[kM]?B \/ [\d.]+[kM]B \(\d+%\)/);
   // Into another store, stderr not a terminal (a file): nothing on stderr.
   imageRoot = join(work, "store2");

@@ -62,30 +62,58 @@ test("errors are BerthErrors with the op, the container and the field", async ()
 test("BerthError.code tells the errors a program must tell apart, and the messages stay runc's", async () => {
   b = makeBundle(["sleep", "30"]);
   const root = b.root;
-  const codeOf = (p: Promise<unknown>) => p.then(() => "resolved", (e: unknown) => (e instanceof berth.BerthError ? [e.code, e.message] : String(e)));
+  const codeOf = (p: Promise<unknown>) =>
+    p.then(
+      () => "resolved",
+      (e: unknown) => (e instanceof berth.BerthError ? [e.code, e.message] : String(e)),
+    );
 
   expect(await codeOf(berth.state("t-nope", { root }))).toEqual(["container-not-found", "berth: state t-nope: container does not exist"]);
-  expect(await codeOf(berth.kill("t-nope", "KILL", { root }))).toEqual(["container-not-found", "berth: kill t-nope: container does not exist"]);
+  expect(await codeOf(berth.kill("t-nope", "KILL", { root }))).toEqual([
+    "container-not-found",
+    "berth: kill t-nope: container does not exist",
+  ]);
   expect(await codeOf(berth.state("bad/id", { root }))).toEqual(["invalid-argument", expect.stringContaining("invalid container id")]);
 
   await berth.create("t-codes", { root, bundle: b.dir });
   try {
-    expect(await codeOf(berth.create("t-codes", { root, bundle: b.dir }))).toEqual(["container-exists", "berth: create t-codes: container with id exists: t-codes"]);
-    expect(await codeOf(berth.kill("t-codes", "NOSUCHSIG", { root }))).toEqual(["invalid-argument", expect.stringContaining("unknown signal")]);
+    expect(await codeOf(berth.create("t-codes", { root, bundle: b.dir }))).toEqual([
+      "container-exists",
+      "berth: create t-codes: container with id exists: t-codes",
+    ]);
+    expect(await codeOf(berth.kill("t-codes", "NOSUCHSIG", { root }))).toEqual([
+      "invalid-argument",
+      expect.stringContaining("unknown signal"),
+    ]);
     await berth.start("t-codes", { root });
-    expect(await codeOf(berth.start("t-codes", { root }))).toEqual(["container-state", "berth: start t-codes: cannot start an already running container"]);
-    expect(await codeOf(berth.delete("t-codes", { root }))).toEqual(["container-state", expect.stringContaining("that is not stopped: running")]);
+    expect(await codeOf(berth.start("t-codes", { root }))).toEqual([
+      "container-state",
+      "berth: start t-codes: cannot start an already running container",
+    ]);
+    expect(await codeOf(berth.delete("t-codes", { root }))).toEqual([
+      "container-state",
+      expect.stringContaining("that is not stopped: running"),
+    ]);
     await berth.kill("t-codes", "KILL", { root });
     await berth.wait("t-codes", { root });
-    expect(await codeOf(berth.kill("t-codes", "KILL", { root }))).toEqual(["container-not-running", "berth: kill t-codes: container not running"]);
-    expect(await codeOf(berth.start("t-codes", { root }))).toEqual(["container-state", "berth: start t-codes: cannot start a container that has stopped"]);
+    expect(await codeOf(berth.kill("t-codes", "KILL", { root }))).toEqual([
+      "container-not-running",
+      "berth: kill t-codes: container not running",
+    ]);
+    expect(await codeOf(berth.start("t-codes", { root }))).toEqual([
+      "container-state",
+      "berth: start t-codes: cannot start a container that has stopped",
+    ]);
   } finally {
     await berth.delete("t-codes", { root, force: true });
   }
 
   b.config.process.cwd = "relative";
   b.write();
-  expect(await codeOf(berth.create("t-codes2", { root, bundle: b.dir }))).toEqual(["invalid-config", 'berth: create t-codes2: process.cwd "relative": must be an absolute path']);
+  expect(await codeOf(berth.create("t-codes2", { root, bundle: b.dir }))).toEqual([
+    "invalid-config",
+    'berth: create t-codes2: process.cwd "relative": must be an absolute path',
+  ]);
 });
 
 test("wait with an AbortSignal: an abort rejects with an AbortError at once, the container keeps running, a later wait works", async () => {
@@ -126,7 +154,11 @@ async function until(what: string, check: () => boolean): Promise<void> {
   throw new Error(`timed out waiting for ${what}`);
 }
 
-const codeOf = (p: Promise<unknown>) => p.then(() => "resolved", (e: unknown) => (e instanceof berth.BerthError ? [e.code, e.message] : String(e)));
+const codeOf = (p: Promise<unknown>) =>
+  p.then(
+    () => "resolved",
+    (e: unknown) => (e instanceof berth.BerthError ? [e.code, e.message] : String(e)),
+  );
 
 test("pause and resume: the container's processes stop and go on; state says paused; resume of a running one is refused with a code", async () => {
   b = makeBundle(["sh", "-c", "while true; do echo tick; sleep 0.05; done"]);
@@ -160,7 +192,11 @@ test("update: a limit reaches the container's cgroup and its record; a wrong req
   const id = "t-libupdate";
   await berth.create(id, { root, bundle: b.dir });
   try {
-    const pidsMax = () => cgroupDirsFor(`/berth/${id}`).map((d) => join(d, "pids.max")).filter(existsSync).map((f) => readFileSync(f, "utf8").trim());
+    const pidsMax = () =>
+      cgroupDirsFor(`/berth/${id}`)
+        .map((d) => join(d, "pids.max"))
+        .filter(existsSync)
+        .map((f) => readFileSync(f, "utf8").trim());
     expect(pidsMax().length).toBeGreaterThan(0);
     await berth.update(id, { pids: { limit: 42 } }, { root });
     expect([...new Set(pidsMax())]).toEqual(["42"]);
@@ -169,10 +205,15 @@ test("update: a limit reaches the container's cgroup and its record; a wrong req
     const bad = await berth.update(id, { pids: { limit: "many" } } as unknown as berth.Resources, { root }).catch((e: unknown) => e);
     expect(bad).toBeInstanceOf(berth.BerthError);
     expect((bad as berth.BerthError).code).toBe("invalid-config");
-    expect((bad as Error).message).toMatch(new RegExp(`^berth: update ${id}: linux\\.resources\\.pids\\.limit "many": must be an integer$`));
+    expect((bad as Error).message).toMatch(
+      new RegExp(`^berth: update ${id}: linux\\.resources\\.pids\\.limit "many": must be an integer$`),
+    );
     expect([...new Set(pidsMax())]).toEqual(["42"]);
     expect(recorded()).toEqual({ limit: 42 });
-    expect(await codeOf(berth.update("t-nope", { pids: { limit: 1 } }, { root }))).toEqual(["container-not-found", "berth: update t-nope: container does not exist"]);
+    expect(await codeOf(berth.update("t-nope", { pids: { limit: 1 } }, { root }))).toEqual([
+      "container-not-found",
+      "berth: update t-nope: container does not exist",
+    ]);
   } finally {
     await berth.delete(id, { root, force: true });
   }
@@ -229,8 +270,14 @@ test("ps, stats and events: the container's pids, its usage now, and a stream of
     await ending;
     expect(all.length).toBeGreaterThan(1);
     expect(fds()).toBe(before);
-    expect(await codeOf(berth.stats(id, { root }))).toEqual(["container-not-running", `berth: events ${id}: container with id ${id} is not running`]);
-    expect(await codeOf(berth.events(id, { root }).next())).toEqual(["container-not-running", `berth: events ${id}: container with id ${id} is not running`]);
+    expect(await codeOf(berth.stats(id, { root }))).toEqual([
+      "container-not-running",
+      `berth: events ${id}: container with id ${id} is not running`,
+    ]);
+    expect(await codeOf(berth.events(id, { root }).next())).toEqual([
+      "container-not-running",
+      `berth: events ${id}: container with id ${id} is not running`,
+    ]);
   } finally {
     await berth.delete(id, { root, force: true });
   }
@@ -243,7 +290,16 @@ function busyboxArchive(dir: string, name: string, cmd: string[]): string {
   mkdirSync(d);
   const layer = join(d, "layer.tar");
   tar.c({ file: layer, cwd: busyboxRootfs(), sync: true, portable: false }, readdirSync(busyboxRootfs()));
-  const config = Buffer.from(JSON.stringify({ architecture: "amd64", os: "linux", created: "2024-05-01T00:00:00Z", config: { Cmd: cmd, Env: ["PATH=/bin"] }, rootfs: { type: "layers", diff_ids: [sha(readFileSync(layer))] }, history: [{ created_by: "busybox" }] }));
+  const config = Buffer.from(
+    JSON.stringify({
+      architecture: "amd64",
+      os: "linux",
+      created: "2024-05-01T00:00:00Z",
+      config: { Cmd: cmd, Env: ["PATH=/bin"] },
+      rootfs: { type: "layers", diff_ids: [sha(readFileSync(layer))] },
+      history: [{ created_by: "busybox" }],
+    }),
+  );
   writeFileSync(join(d, "config.json"), config);
   writeFileSync(join(d, "manifest.json"), JSON.stringify([{ Config: "config.json", RepoTags: [name], Layers: ["layer.tar"] }]));
   const file = join(dir, "image.tar");
@@ -273,7 +329,10 @@ test("images: load with progress, list, bundle and run, diff, commit, history, e
   expect(await berth.run(id, { root, bundle: dir, keep: true })).toBe(0);
   try {
     expect(await berth.diff(id, { imageRoot })).toEqual([{ kind: "A", path: "/made.txt" }]);
-    expect(await codeOf(berth.removeImage("lib/box:v1", { imageRoot }))).toEqual(["image-in-use", `berth: image rm lib/box:v1: image is in use by container ${id}`]);
+    expect(await codeOf(berth.removeImage("lib/box:v1", { imageRoot }))).toEqual([
+      "image-in-use",
+      `berth: image rm lib/box:v1: image is in use by container ${id}`,
+    ]);
     const committed = await berth.commit(id, "lib/box:v2", { imageRoot, message: "from the library" });
     expect(committed).toMatchObject({ name: "lib/box:v2", id: expect.stringMatching(/^sha256:[0-9a-f]{64}$/) });
     const history = await berth.imageHistory("lib/box:v2", { imageRoot });
@@ -295,11 +354,20 @@ test("images: load with progress, list, bundle and run, diff, commit, history, e
   }
   expect(await berth.removeImage("lib/box:v2", { imageRoot })).toEqual(["lib/box:v2"]);
   expect((await berth.listImages({ imageRoot })).map((i) => i.name)).toEqual(["lib/box:v1"]);
-  expect(await codeOf(berth.removeImage("lib/box:v2", { imageRoot }))).toEqual(["image-not-found", `berth: image rm lib/box:v2: no such image in ${imageRoot}`]);
-  expect(await codeOf(berth.bundle("lib/nope", join(b.dir, "x"), { imageRoot }))).toEqual(["image-not-found", `berth: bundle lib/nope: no such image in ${imageRoot}`]);
+  expect(await codeOf(berth.removeImage("lib/box:v2", { imageRoot }))).toEqual([
+    "image-not-found",
+    `berth: image rm lib/box:v2: no such image in ${imageRoot}`,
+  ]);
+  expect(await codeOf(berth.bundle("lib/nope", join(b.dir, "x"), { imageRoot }))).toEqual([
+    "image-not-found",
+    `berth: bundle lib/nope: no such image in ${imageRoot}`,
+  ]);
   // A system call's failure is a BerthError too, with the path and the errno text.
   const under = join(archive, "bb");
-  expect(await codeOf(berth.bundle("lib/box:v1", under, { imageRoot }))).toEqual(["system", `berth: bundle lib/box:v1: ${join(under, "rootfs")}: mkdir: not a directory`]);
+  expect(await codeOf(berth.bundle("lib/box:v1", under, { imageRoot }))).toEqual([
+    "system",
+    `berth: bundle lib/box:v1: ${join(under, "rootfs")}: mkdir: not a directory`,
+  ]);
 });
 
 test("loadImage with an AbortSignal: an abort in the middle of a layer rejects with an AbortError and leaves the store as it was", async () => {
@@ -323,6 +391,8 @@ test("loadImage with an AbortSignal: an abort in the middle of a layer rejects w
   const left = (d: string) => (existsSync(join(imageRoot, d)) ? readdirSync(join(imageRoot, d)) : []);
   expect({ blobs: left("blobs/sha256"), layers: left("layers"), tmp: left("tmp") }).toEqual({ blobs: [], layers: [], tmp: [] });
   // An already aborted signal: nothing is read.
-  expect(((await berth.loadImage(archive, { imageRoot, signal: AbortSignal.abort() }).catch((e: unknown) => e)) as Error).name).toBe("AbortError");
+  expect(((await berth.loadImage(archive, { imageRoot, signal: AbortSignal.abort() }).catch((e: unknown) => e)) as Error).name).toBe(
+    "AbortError",
+  );
   expect(await berth.loadImage(archive, { imageRoot })).toEqual(["lib/abort:v1"]);
 });

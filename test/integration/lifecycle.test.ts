@@ -69,7 +69,11 @@ test("create, state, start, kill, delete: the OCI lifecycle as runc shows it", (
   expect(readFileSync(`/proc/${created.pid}/cmdline`, "utf8")).toBe("sleep\u0000300\u0000");
   expect(run(["start", id]).stderr).toBe(`berth: start ${id}: cannot start an already running container\n`);
 
-  expect(run(["delete", id])).toEqual({ exitCode: 1, stdout: "", stderr: `berth: delete ${id}: cannot delete container ${id} that is not stopped: running\n` });
+  expect(run(["delete", id])).toEqual({
+    exitCode: 1,
+    stdout: "",
+    stderr: `berth: delete ${id}: cannot delete container ${id} that is not stopped: running\n`,
+  });
   expect(run(["kill", id, "KILL"])).toEqual({ exitCode: 0, stdout: "", stderr: "" });
   for (let i = 0; i < 1000 && JSON.parse(run(["state", id]).stdout).status !== "stopped"; i++);
   expect(JSON.parse(run(["state", id]).stdout)).toMatchObject({ status: "stopped", pid: 0 });
@@ -89,7 +93,12 @@ test("list shows containers in a table, as JSON and quietly", () => {
   const quiet = run(["list", "-q"]);
   expect(quiet).toEqual({ exitCode: 0, stdout: [a, c].sort().join("\n") + "\n", stderr: "" });
   const json = JSON.parse(run(["list", "--format", "json"]).stdout);
-  expect(json.map((s: { id: string; status: string }) => [s.id, s.status]).sort()).toEqual([[a, "created"], [c, "running"]].sort());
+  expect(json.map((s: { id: string; status: string }) => [s.id, s.status]).sort()).toEqual(
+    [
+      [a, "created"],
+      [c, "running"],
+    ].sort(),
+  );
   const table = run(["list"]).stdout.split("\n");
   expect(table[0]).toMatch(/^ID\s+PID\s+STATUS\s+BUNDLE\s+CREATED\s+OWNER$/);
 });
@@ -125,7 +134,11 @@ test("delete of a paused container without --force is still refused", () => {
   const id = uniq("delpaused");
   run(["run", "-d", "-b", b.dir, id]);
   expect(run(["pause", id]).exitCode).toBe(0);
-  expect(run(["delete", id])).toEqual({ exitCode: 1, stdout: "", stderr: `berth: delete ${id}: cannot delete container ${id} that is not stopped: paused\n` });
+  expect(run(["delete", id])).toEqual({
+    exitCode: 1,
+    stdout: "",
+    stderr: `berth: delete ${id}: cannot delete container ${id} that is not stopped: paused\n`,
+  });
   expect(JSON.parse(run(["state", id]).stdout).status).toBe("paused");
 });
 
@@ -133,7 +146,11 @@ test("a second create with the same id is refused and does not disturb the first
   b = makeBundle(["sleep", "300"]);
   const id = uniq("dup");
   run(["create", "-b", b.dir, id]);
-  expect(run(["create", "-b", b.dir, id])).toEqual({ exitCode: 1, stdout: "", stderr: `berth: create ${id}: container with id exists: ${id}\n` });
+  expect(run(["create", "-b", b.dir, id])).toEqual({
+    exitCode: 1,
+    stdout: "",
+    stderr: `berth: create ${id}: container with id exists: ${id}\n`,
+  });
   expect(JSON.parse(run(["state", id]).stdout).status).toBe("created");
 });
 
@@ -141,18 +158,25 @@ test("a missing program fails create with runc's words and leaves nothing behind
   b = makeBundle(["no-such-program"]);
   const id = uniq("noexec");
   const r = run(["create", "-b", b.dir, id]);
-  expect(r).toEqual({ exitCode: 1, stdout: "", stderr: `berth: create ${id}: process.args[0]: exec: "no-such-program": executable file not found in $PATH\n` });
+  expect(r).toEqual({
+    exitCode: 1,
+    stdout: "",
+    stderr: `berth: create ${id}: process.args[0]: exec: "no-such-program": executable file not found in $PATH\n`,
+  });
   expect(leftBehind(id)).toEqual(nothing);
 });
 
-test("a missing program by path: the errno text is said once, and the --log json line has no second \"berth: \" for the engine to repeat", () => {
+test('a missing program by path: the errno text is said once, and the --log json line has no second "berth: " for the engine to repeat', () => {
   b = makeBundle(["/no/such/program"]);
   const id = uniq("noexec-path");
   const log = join(b.dir, "log.json");
   const r = run(["--log", log, "--log-format", "json", "create", "-b", b.dir, id]);
   const reason = `process.args[0]: exec: "/no/such/program": stat /no/such/program: no such file or directory`;
   expect(r).toEqual({ exitCode: 1, stdout: "", stderr: `berth: create ${id}: ${reason}\n` });
-  const lines = readFileSync(log, "utf8").trim().split("\n").map((l) => JSON.parse(l));
+  const lines = readFileSync(log, "utf8")
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l));
   expect(lines.map((l) => [l.level, l.msg])).toEqual([["error", `create ${id}: ${reason}`]]);
   expect(leftBehind(id)).toEqual(nothing);
 });
@@ -169,7 +193,11 @@ test("a failing mount is reported at its config field and rolled back", () => {
 test("a bind source that does not exist is refused before anything is made", () => {
   b = makeBundle(["true"], (c) => c.mounts.push({ destination: "/data", source: "/nonexistent/dir", options: ["rbind"] }));
   const id = uniq("nosrc");
-  expect(run(["create", "-b", b.dir, id])).toEqual({ exitCode: 1, stdout: "", stderr: `berth: create ${id}: mounts[7].source "/nonexistent/dir": stat: no such file or directory\n` });
+  expect(run(["create", "-b", b.dir, id])).toEqual({
+    exitCode: 1,
+    stdout: "",
+    stderr: `berth: create ${id}: mounts[7].source "/nonexistent/dir": stat: no such file or directory\n`,
+  });
   expect(leftBehind(id)).toEqual(nothing);
 });
 
@@ -187,22 +215,38 @@ describe("what the process inside observes", () => {
       c.process.capabilities.inheritable = c.process.capabilities.ambient;
     });
     const mask = ((1n << 29n) | (1n << 5n) | (1n << 10n)).toString(16).padStart(16, "0");
-    expect(r).toEqual({ exitCode: 0, stderr: "", stdout: `CapEff:\t${mask}\nCapBnd:\t${mask}\nCapAmb:\t${mask}\nNoNewPrivs:\t1\n1000\n1000\n1024\n` });
+    expect(r).toEqual({
+      exitCode: 0,
+      stderr: "",
+      stdout: `CapEff:\t${mask}\nCapBnd:\t${mask}\nCapAmb:\t${mask}\nNoNewPrivs:\t1\n1000\n1000\n1024\n`,
+    });
   });
 
   test("mounts: proc, devpts, read-only /sys and root; masked and read-only paths", () => {
-    const r = inside("cat /proc/kcore | wc -c; touch /x 2>&1; (echo 1 > /proc/sys/kernel/ns_last_pid) 2>&1; grep -c ' /dev/pts ' /proc/self/mountinfo; ls /sys/firmware | wc -l");
+    const r = inside(
+      "cat /proc/kcore | wc -c; touch /x 2>&1; (echo 1 > /proc/sys/kernel/ns_last_pid) 2>&1; grep -c ' /dev/pts ' /proc/self/mountinfo; ls /sys/firmware | wc -l",
+    );
     expect(r.exitCode).toBe(0);
-    expect(r.stdout.split("\n")).toEqual(["0", "touch: /x: Read-only file system", expect.stringMatching(/Read-only file system/), "1", "0", ""]);
+    expect(r.stdout.split("\n")).toEqual([
+      "0",
+      "touch: /x: Read-only file system",
+      expect.stringMatching(/Read-only file system/),
+      "1",
+      "0",
+      "",
+    ]);
   });
 
   test("devices: the default ones exist as character devices; /dev/fd links to /proc/self/fd", () => {
-    const r = inside("for d in null zero full random urandom tty; do [ -c /dev/$d ] && echo $d; done; readlink /dev/fd; echo x > /dev/null && echo ok");
+    const r = inside(
+      "for d in null zero full random urandom tty; do [ -c /dev/$d ] && echo $d; done; readlink /dev/fd; echo x > /dev/null && echo ok",
+    );
     expect(r).toEqual({ exitCode: 0, stderr: "", stdout: "null\nzero\nfull\nrandom\nurandom\ntty\n/proc/self/fd\nok\n" });
   });
 
   test("without a tmpfs on /dev, a default device keeps what the rootfs has there (as runc), a fake /dev/null never serves as a mask, and a linux.devices entry that does not match is an error naming it", () => {
-    const noDevTmpfs = (c: TestBundle["config"]) => (c.mounts = c.mounts.filter((m: { destination: string }) => m.destination !== "/dev" && !m.destination.startsWith("/dev/")));
+    const noDevTmpfs = (c: TestBundle["config"]) =>
+      (c.mounts = c.mounts.filter((m: { destination: string }) => m.destination !== "/dev" && !m.destination.startsWith("/dev/")));
     b = makeBundle(["sh", "-c", "[ -f /dev/full ] && cat /dev/full; [ -c /dev/zero ] && echo zero"], noDevTmpfs);
     // A rootfs of its own: the nodes are made in it.
     cpSync(b.config.root.path, join(b.dir, "rootfs"), { recursive: true, verbatimSymlinks: true });
@@ -210,7 +254,8 @@ describe("what the process inside observes", () => {
     b.write();
     writeFileSync(join(b.dir, "rootfs/dev/full"), "a file of the image\n");
     // Twice: the second run finds the nodes the first one made in the rootfs, and keeps them.
-    for (const name of ["keep1", "keep2"]) expect(run(["run", "-b", b.dir, uniq(name)])).toEqual({ exitCode: 0, stderr: "", stdout: "a file of the image\nzero\n" });
+    for (const name of ["keep1", "keep2"])
+      expect(run(["run", "-b", b.dir, uniq(name)])).toEqual({ exitCode: 0, stderr: "", stdout: "a file of the image\nzero\n" });
 
     // Masked paths are masked with /dev/null: a regular file there is refused, not bound.
     rmSync(join(b.dir, "rootfs/dev/null"));
@@ -218,7 +263,11 @@ describe("what the process inside observes", () => {
     const fake = uniq("fake-null");
     const masked = run(["run", "-b", b.dir, fake]);
     expect(masked.exitCode).toBe(1);
-    expect(masked.stderr).toMatch(new RegExp(`^berth: create ${fake}: linux.maskedPaths\\[\\d+\\]: mask /proc/\\S+: open /dev/null: not the null device \\(char 1:3\\): invalid argument\n$`));
+    expect(masked.stderr).toMatch(
+      new RegExp(
+        `^berth: create ${fake}: linux.maskedPaths\\[\\d+\\]: mask /proc/\\S+: open /dev/null: not the null device \\(char 1:3\\): invalid argument\n$`,
+      ),
+    );
     expect(leftBehind(fake)).toEqual(nothing);
 
     b.config.linux.devices = [{ path: "/dev/null", type: "c", major: 1, minor: 3 }];
@@ -226,7 +275,11 @@ describe("what the process inside observes", () => {
     const id = uniq("mismatch");
     const r = run(["run", "-b", b.dir, id]);
     expect(r.exitCode).toBe(1);
-    expect(r.stderr).toMatch(new RegExp(`^berth: create ${id}: linux.devices\\[0\\]: mknod /dev/null: an entry that is not this device is already there: file already exists\n$`));
+    expect(r.stderr).toMatch(
+      new RegExp(
+        `^berth: create ${id}: linux.devices\\[0\\]: mknod /dev/null: an entry that is not this device is already there: file already exists\n$`,
+      ),
+    );
     expect(leftBehind(id)).toEqual(nothing);
   });
 
@@ -237,7 +290,10 @@ describe("what the process inside observes", () => {
   });
 
   test("the container is in its own cgroups, under /berth/<id>, not under the caller's", () => {
-    b = makeBundle(["sh", "-c", "cat /proc/self/cgroup"], (c) => (c.linux.namespaces = c.linux.namespaces.filter((n: { type: string }) => n.type !== "cgroup")));
+    b = makeBundle(
+      ["sh", "-c", "cat /proc/self/cgroup"],
+      (c) => (c.linux.namespaces = c.linux.namespaces.filter((n: { type: string }) => n.type !== "cgroup")),
+    );
     const id = uniq("cg");
     const r = run(["run", "-b", b.dir, id]);
     expect(r.exitCode).toBe(0);

@@ -10,7 +10,20 @@
  * and unmounted after the test, before the bundle is removed.
  */
 import { execFileSync } from "node:child_process";
-import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { berth } from "../helpers/cli";
@@ -65,7 +78,15 @@ function parseMountinfo(text: string): MountLine[] {
       const [left, right] = l.split(" - ");
       const f = left!.split(" ");
       const r = right!.split(" ");
-      return { root: unescape(f[3]!), point: unescape(f[4]!), opts: f[5]!.split(","), optional: f.slice(6), fstype: r[0]!, source: r[1]!, superOpts: (r[2] ?? "").split(",") };
+      return {
+        root: unescape(f[3]!),
+        point: unescape(f[4]!),
+        opts: f[5]!.split(","),
+        optional: f.slice(6),
+        fstype: r[0]!,
+        source: r[1]!,
+        superOpts: (r[2] ?? "").split(","),
+      };
     });
 }
 
@@ -162,7 +183,8 @@ test("rbind keeps submounts; ro stops at the top, rro (mount_setattr AT_RECURSIV
   expect(at(r.mounts, "/m/ro/sub").opts).toContain("rw");
   expect(at(r.mounts, "/m/rro").opts).toContain("ro");
   expect(at(r.mounts, "/m/rro/sub").opts).toContain("ro");
-  for (const p of ["/m/rflags", "/m/rflags/sub"]) expect(at(r.mounts, p).opts).toEqual(expect.arrayContaining(["rw", "nosuid", "nodev", "noexec", "noatime"]));
+  for (const p of ["/m/rflags", "/m/rflags/sub"])
+    expect(at(r.mounts, p).opts).toEqual(expect.arrayContaining(["rw", "nosuid", "nodev", "noexec", "noatime"]));
   // A plain bind leaves the submount behind.
   expect(r.mounts.some((m) => m.point === "/m/bind/sub")).toBe(false);
   expect(r.parts).toEqual(["sub-writable", "touch: /m/rro/sub/b: Read-only file system", "touch: /m/rro/c: Read-only file system"]);
@@ -171,7 +193,12 @@ test("rbind keeps submounts; ro stops at the top, rro (mount_setattr AT_RECURSIV
 
 test("propagation options: shared, slave, private, unbindable and their r forms, as mountinfo shows them; nothing reaches the host", () => {
   bundle(MI, (c) => {
-    const m = (destination: string, ...options: string[]) => ({ destination, type: "bind", source: "shared", options: ["rbind", ...options] });
+    const m = (destination: string, ...options: string[]) => ({
+      destination,
+      type: "bind",
+      source: "shared",
+      options: ["rbind", ...options],
+    });
     c.mounts.push(
       m("/p/default"),
       m("/p/shared", "shared"),
@@ -192,7 +219,12 @@ test("propagation options: shared, slave, private, unbindable and their r forms,
   hostMount(["-t", "tmpfs", "tmpfs"], join(shared, "sub"));
   execFileSync("mount", ["--make-shared", join(shared, "sub")]);
   const host = parseMountinfo(readFileSync("/proc/self/mountinfo", "utf8"));
-  const peer = (p: string) => host.filter((m) => m.point === p).pop()!.optional.find((o) => o.startsWith("shared:"))!.replace("shared:", "master:");
+  const peer = (p: string) =>
+    host
+      .filter((m) => m.point === p)
+      .pop()!
+      .optional.find((o) => o.startsWith("shared:"))!
+      .replace("shared:", "master:");
   const top = peer(shared);
   const sub = peer(join(shared, "sub"));
 
@@ -219,14 +251,17 @@ test("propagation options: shared, slave, private, unbindable and their r forms,
 });
 
 test("a single file bind-mounted onto a file: over an existing one, and onto a new one berth creates", () => {
-  bundle(`${MI} cat /etc/passwd; echo @@; cat /etc/berth-new; stat -c %F /etc/berth-new; echo @@; echo x 2>&1 >> /etc/berth-new; true`, (c, dir) => {
-    writeFileSync(join(dir, "passwd"), "user:x:7:7::/:/bin/sh\n");
-    writeFileSync(join(dir, "greeting"), "hello file\n");
-    c.mounts.push(
-      { destination: "/etc/passwd", type: "bind", source: "passwd", options: ["bind"] },
-      { destination: "/etc/berth-new", type: "bind", source: "greeting", options: ["bind", "ro"] },
-    );
-  });
+  bundle(
+    `${MI} cat /etc/passwd; echo @@; cat /etc/berth-new; stat -c %F /etc/berth-new; echo @@; echo x 2>&1 >> /etc/berth-new; true`,
+    (c, dir) => {
+      writeFileSync(join(dir, "passwd"), "user:x:7:7::/:/bin/sh\n");
+      writeFileSync(join(dir, "greeting"), "hello file\n");
+      c.mounts.push(
+        { destination: "/etc/passwd", type: "bind", source: "passwd", options: ["bind"] },
+        { destination: "/etc/berth-new", type: "bind", source: "greeting", options: ["bind", "ro"] },
+      );
+    },
+  );
   const id = uniq("file");
   const r = runSections(id);
   expect(r.exitCode).toBe(0);
@@ -265,9 +300,14 @@ test("tmpfs with size= and mode=, proc, read-only sysfs, a new devpts instance, 
   expect(at(r.mounts, "/dev/mqueue").fstype).toBe("mqueue");
   // cgroups: a read-only tmpfs with the container's own directories bound on it.
   expect(at(r.mounts, "/sys/fs/cgroup")).toMatchObject({ fstype: "tmpfs", opts: expect.arrayContaining(["ro"]) });
-  for (const ctl of ["pids", "memory", "cpu"]) expect(at(r.mounts, `/sys/fs/cgroup/${ctl}`)).toMatchObject({ fstype: "cgroup", root: `/berth/${id}` });
+  for (const ctl of ["pids", "memory", "cpu"])
+    expect(at(r.mounts, `/sys/fs/cgroup/${ctl}`)).toMatchObject({ fstype: "cgroup", root: `/berth/${id}` });
   expect(at(r.mounts, "/sys/fs/cgroup/unified")).toMatchObject({ fstype: "cgroup2", root: `/berth/${id}` });
-  expect(at(r.mounts, "/m/cg2")).toMatchObject({ fstype: "cgroup2", root: `/berth/${id}`, opts: expect.arrayContaining(["nosuid", "nodev", "noexec"]) });
+  expect(at(r.mounts, "/m/cg2")).toMatchObject({
+    fstype: "cgroup2",
+    root: `/berth/${id}`,
+    opts: expect.arrayContaining(["nosuid", "nodev", "noexec"]),
+  });
   // The container's processes (its pid 1 and the cat reading the file) are in those cgroups.
   expect(r.parts[3]!.split("\n")).toContain("1");
   expect(r.parts[4]!.split("\n")).toContain("1");
@@ -289,7 +329,12 @@ test("an overlay-typed mount with lowerdir, upperdir and workdir: writes go to t
     for (const d of ["lower", "upper", "work"]) mkdirSync(join(dir, "ovl", d), { recursive: true });
     writeFileSync(join(dir, "ovl/lower/lower.txt"), "from lower\n");
     const o = join(dir, "ovl");
-    c.mounts.push({ destination: "/m/ovl", type: "overlay", source: "overlay", options: [`lowerdir=${o}/lower`, `upperdir=${o}/upper`, `workdir=${o}/work`] });
+    c.mounts.push({
+      destination: "/m/ovl",
+      type: "overlay",
+      source: "overlay",
+      options: [`lowerdir=${o}/lower`, `upperdir=${o}/upper`, `workdir=${o}/work`],
+    });
   });
   const id = uniq("ovl");
   const r = runSections(id);
@@ -305,7 +350,10 @@ test("an overlay-typed mount with lowerdir, upperdir and workdir: writes go to t
 });
 
 test("idmapped mounts (mounts[].uidMappings/gidMappings): a file owned by host uid 1000 appears as the mapped ids; ridmap reaches submounts", () => {
-  const maps = { uidMappings: [{ containerID: 1000, hostID: 2000, size: 10 }], gidMappings: [{ containerID: 1000, hostID: 3000, size: 10 }] };
+  const maps = {
+    uidMappings: [{ containerID: 1000, hostID: 2000, size: 10 }],
+    gidMappings: [{ containerID: 1000, hostID: 3000, size: 10 }],
+  };
   bundle("stat -c '%u:%g' /m/plain/owned /m/idmap/owned /m/idmap/sub /m/ridmap/owned /m/ridmap/sub/f", (c, dir) => {
     mkdirSync(join(dir, "ids/sub"), { recursive: true });
     writeFileSync(join(dir, "ids/owned"), "");
@@ -356,11 +404,17 @@ test("idmapped mount errors name the mount: a filesystem that cannot be idmapped
   bundle("true", (c) => c.mounts.push({ destination: "/m/proc", type: "bind", source: "/proc", options: ["bind"], ...maps }));
   const n = b!.config.mounts.length - 1;
   const id = uniq("idmaperr");
-  expect(cli(["create", "--bundle", b!.dir, id])).toEqual({ exitCode: 1, stdout: "", stderr: `berth: create ${id}: mounts[${n}]: mount_setattr idmap on /m/proc: invalid argument\n` });
+  expect(cli(["create", "--bundle", b!.dir, id])).toEqual({
+    exitCode: 1,
+    stdout: "",
+    stderr: `berth: create ${id}: mounts[${n}]: mount_setattr idmap on /m/proc: invalid argument\n`,
+  });
   expect(leftBehind(id)).toEqual(nothing());
   b!.config.mounts[n] = { destination: "/m/t", type: "tmpfs", source: "tmpfs", options: ["idmap"], ...maps };
   b!.write();
-  expect(cli(["create", "--bundle", b!.dir, id]).stderr).toBe(`berth: create ${id}: mounts[${n}].options ["idmap"]: an idmapped mount must be a bind mount (add "bind" or "rbind")\n`);
+  expect(cli(["create", "--bundle", b!.dir, id]).stderr).toBe(
+    `berth: create ${id}: mounts[${n}].options ["idmap"]: an idmapped mount must be a bind mount (add "bind" or "rbind")\n`,
+  );
   expect(leftBehind(id)).toEqual(nothing());
 });
 
@@ -404,7 +458,10 @@ test("linux.rootfsPropagation sets the propagation of the container's /, whose m
   const rootfs = join(b!.dir, "rootfs");
   hostMount(["--bind", rootfs], rootfs);
   execFileSync("mount", ["--make-shared", rootfs]);
-  const master = parseMountinfo(readFileSync("/proc/self/mountinfo", "utf8")).filter((m) => m.point === rootfs).pop()!.optional[0]!.replace("shared:", "master:");
+  const master = parseMountinfo(readFileSync("/proc/self/mountinfo", "utf8"))
+    .filter((m) => m.point === rootfs)
+    .pop()!
+    .optional[0]!.replace("shared:", "master:");
   const seen: Record<string, string[]> = {};
   for (const p of [undefined, "shared", "rshared", "slave", "private", "rprivate", "unbindable", "runbindable"]) {
     if (p) b!.config.linux.rootfsPropagation = p;
@@ -413,7 +470,9 @@ test("linux.rootfsPropagation sets the propagation of the container's /, whose m
     const id = uniq("rprop");
     const r = runSections(id);
     expect({ p, exitCode: r.exitCode, stderr: r.stderr }).toEqual({ p, exitCode: 0, stderr: "" });
-    seen[p ?? "(unset)"] = [at(r.mounts, "/"), at(r.mounts, "/proc")].map((m) => m.optional.map((o) => o.replace(/^shared:\d+$/, "shared")).join(" "));
+    seen[p ?? "(unset)"] = [at(r.mounts, "/"), at(r.mounts, "/proc")].map((m) =>
+      m.optional.map((o) => o.replace(/^shared:\d+$/, "shared")).join(" "),
+    );
     expect(leftBehind(id)).toEqual(nothing());
   }
   // [/, a mount on it]: the r forms reach the mounts below.
@@ -457,7 +516,12 @@ test("an overlay mount at / assembles the root from the layers (first, whatever 
   bundle(`${MI} touch /from-container && echo wrote`, (c, dir) => {
     for (const d of ["upper", "work", "base"]) mkdirSync(join(dir, d));
     c.root = { path: "base", readonly: false };
-    c.mounts.push({ destination: "/", type: "overlay", source: "overlay", options: [`lowerdir=${lower}`, `upperdir=${dir}/upper`, `workdir=${dir}/work`] });
+    c.mounts.push({
+      destination: "/",
+      type: "overlay",
+      source: "overlay",
+      options: [`lowerdir=${lower}`, `upperdir=${dir}/upper`, `workdir=${dir}/work`],
+    });
   });
   const id = uniq("ovlslash");
   const r = runSections(id);
@@ -524,9 +588,12 @@ test("in a user namespace, a read-only bind of a nosuid,nodev,noexec host mount 
 });
 
 test("a read-only /dev (tmpfs with ro): devices, its submounts and symlinks are set up first, and /dev is read-only last, as runc does", () => {
-  bundle(`${MI} touch /dev/new 2>&1; echo @@; echo x > /dev/null && echo null-ok; ls /dev/pts/ptmx /dev/shm /dev/mqueue /dev/stdin >/dev/null && echo submounts-ok`, (c) => {
-    c.mounts.find((m: { destination: string }) => m.destination === "/dev").options.push("ro");
-  });
+  bundle(
+    `${MI} touch /dev/new 2>&1; echo @@; echo x > /dev/null && echo null-ok; ls /dev/pts/ptmx /dev/shm /dev/mqueue /dev/stdin >/dev/null && echo submounts-ok`,
+    (c) => {
+      c.mounts.find((m: { destination: string }) => m.destination === "/dev").options.push("ro");
+    },
+  );
   const r = runSections(uniq("devro"));
   expect(r.exitCode).toBe(0);
   expect(r.stderr).toBe("");

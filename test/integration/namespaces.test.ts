@@ -29,7 +29,16 @@ afterEach(() => {
 });
 
 // /proc/self/ns names of the spec's types.
-const procName = { pid: "pid", network: "net", mount: "mnt", ipc: "ipc", uts: "uts", user: "user", cgroup: "cgroup", time: "time" } as const;
+const procName = {
+  pid: "pid",
+  network: "net",
+  mount: "mnt",
+  ipc: "ipc",
+  uts: "uts",
+  user: "user",
+  cgroup: "cgroup",
+  time: "time",
+} as const;
 type NsType = keyof typeof procName;
 const allTypes = Object.keys(procName) as NsType[];
 
@@ -76,7 +85,12 @@ test("a new cgroup namespace is rooted at the container's own cgroups in every h
   });
   const u = run(withUser, ["run", "-b", withUser.dir, uniq(withUser, "cgns-user")]);
   expect({ exitCode: u.exitCode, stderr: u.stderr }).toEqual({ exitCode: 0, stderr: "" });
-  expect(u.stdout.trim().split("\n").filter((l) => !/^\d+:[^:]*:\/$/.test(l))).toEqual([]);
+  expect(
+    u.stdout
+      .trim()
+      .split("\n")
+      .filter((l) => !/^\d+:[^:]*:\/$/.test(l)),
+  ).toEqual([]);
 });
 
 test("joined by path: network, ipc, uts, pid, cgroup and time of another container, the rest new", () => {
@@ -116,13 +130,20 @@ test("a user namespace joined by path: the other container's maps, root inside, 
   expect(run(a, ["run", "-d", "-b", a.dir, idA])).toEqual({ exitCode: 0, stdout: "", stderr: "" });
   const pidA = JSON.parse(run(a, ["state", idA]).stdout).pid as number;
 
-  const b = bundle(["sh", "-c", "cat /proc/self/uid_map; id -u; readlink /proc/self/ns/user; readlink /proc/self/ns/pid; echo pid=$$; grep CapEff /proc/self/status"], (c) => {
-    c.linux.namespaces.push({ type: "user", path: `/proc/${pidA}/ns/user` });
-    c.mounts = c.mounts.filter((m: { type: string }) => m.type !== "cgroup");
-    c.process.capabilities.effective.push("CAP_SYS_ADMIN");
-    c.process.capabilities.bounding.push("CAP_SYS_ADMIN");
-    c.process.capabilities.permitted.push("CAP_SYS_ADMIN");
-  });
+  const b = bundle(
+    [
+      "sh",
+      "-c",
+      "cat /proc/self/uid_map; id -u; readlink /proc/self/ns/user; readlink /proc/self/ns/pid; echo pid=$$; grep CapEff /proc/self/status",
+    ],
+    (c) => {
+      c.linux.namespaces.push({ type: "user", path: `/proc/${pidA}/ns/user` });
+      c.mounts = c.mounts.filter((m: { type: string }) => m.type !== "cgroup");
+      c.process.capabilities.effective.push("CAP_SYS_ADMIN");
+      c.process.capabilities.bounding.push("CAP_SYS_ADMIN");
+      c.process.capabilities.permitted.push("CAP_SYS_ADMIN");
+    },
+  );
   const r = run(b, ["run", "-b", b.dir, uniq(b, "ub")]);
   expect(r.stderr).toBe("");
   expect(r.exitCode).toBe(0);
@@ -153,13 +174,17 @@ test("time namespace offsets: the container's boot and monotonic clocks are move
 
 test("a namespace path that cannot be opened is named in the error and nothing is left", () => {
   const b = bundle(["true"], (c) => {
-    c.linux.namespaces = c.linux.namespaces.map((n: { type: string }) => (n.type === "network" ? { type: "network", path: "/proc/999999999/ns/net" } : n));
+    c.linux.namespaces = c.linux.namespaces.map((n: { type: string }) =>
+      n.type === "network" ? { type: "network", path: "/proc/999999999/ns/net" } : n,
+    );
   });
   const id = uniq(b, "badpath");
   expect(run(b, ["create", "-b", b.dir, id])).toEqual({
     exitCode: 1,
     stdout: "",
-    stderr: expect.stringMatching(new RegExp(`^berth: create ${id}: linux\\.namespaces\\[\\d\\]\\.path "/proc/999999999/ns/net": open: no such file or directory\\n$`)),
+    stderr: expect.stringMatching(
+      new RegExp(`^berth: create ${id}: linux\\.namespaces\\[\\d\\]\\.path "/proc/999999999/ns/net": open: no such file or directory\\n$`),
+    ),
   });
   expect(run(b, ["state", id]).stderr).toBe(`berth: state ${id}: container does not exist\n`);
 });
@@ -210,7 +235,13 @@ describe("no mount namespace (runc and crun allow it)", () => {
     // The host sees the container's mounts, made where the config says, under the rootfs.
     expect(hostMountsUnder(b.rootfs)).toEqual(expect.arrayContaining(["/proc proc", "/dev tmpfs", "/dev/pts devpts", "/sys sysfs"]));
     // What the container's processes see: the host's mount namespace, the rootfs as "/", its own pid namespace.
-    const inside = run(b, ["exec", id, "sh", "-c", "readlink /proc/self/ns/mnt; test -e /bin/busybox && echo busybox-root; test -e /work && echo host-root; tr '\\0' ' ' < /proc/1/cmdline"]);
+    const inside = run(b, [
+      "exec",
+      id,
+      "sh",
+      "-c",
+      "readlink /proc/self/ns/mnt; test -e /bin/busybox && echo busybox-root; test -e /work && echo host-root; tr '\\0' ' ' < /proc/1/cmdline",
+    ]);
     expect(inside).toMatchObject({ exitCode: 0, stderr: "" });
     const [mnt, ...rest] = inside.stdout.trim().split("\n");
     expect(mnt).toBe(readlinkSync("/proc/self/ns/mnt"));
@@ -224,7 +255,9 @@ describe("no mount namespace (runc and crun allow it)", () => {
     const id = uniq(b, "nomnt-masked");
     const r = run(b, ["create", "-b", b.dir, id]);
     expect(r).toMatchObject({ exitCode: 1, stdout: "" });
-    expect(r.stderr).toBe(`berth: create ${id}: linux.maskedPaths: needs a mount namespace (add {"type": "mount"} to linux.namespaces): a path masked in the host's mounts would protect nothing\n`);
+    expect(r.stderr).toBe(
+      `berth: create ${id}: linux.maskedPaths: needs a mount namespace (add {"type": "mount"} to linux.namespaces): a path masked in the host's mounts would protect nothing\n`,
+    );
     expect(hostMountsUnder(b.rootfs)).toEqual([]);
     expect(run(b, ["state", id]).stderr).toMatch(/container does not exist/);
   });

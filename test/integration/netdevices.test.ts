@@ -74,7 +74,13 @@ afterEach(() => {
 
 /** Inside a running container: `ip -o addr` and `ip -o link` of one interface, and its flags. */
 function inside(b: TestBundle, id: string, dev: string): { addrs: string; link: string; flags: number } {
-  const r = run(b, ["exec", id, "sh", "-c", `ip -o addr show dev ${dev}; echo --; ip -o link show dev ${dev}; echo --; cat /sys/class/net/${dev}/flags`]);
+  const r = run(b, [
+    "exec",
+    id,
+    "sh",
+    "-c",
+    `ip -o addr show dev ${dev}; echo --; ip -o link show dev ${dev}; echo --; cat /sys/class/net/${dev}/flags`,
+  ]);
   expect(r).toMatchObject(ok);
   const [addrs, link, flags] = r.stdout.split("--\n");
   return { addrs: addrs!, link: link!, flags: Number(flags!.trim()) };
@@ -156,7 +162,9 @@ test("a joined network namespace: the device goes there, and stays there when th
 
   const b = bundle(["sleep", "300"], (c) => {
     c.linux.netDevices = { [v.a]: { name: "joined0" } };
-    c.linux.namespaces = c.linux.namespaces.map((n: { type: string }) => (n.type === "network" ? { type: "network", path: `/proc/${ownerPid}/ns/net` } : n));
+    c.linux.namespaces = c.linux.namespaces.map((n: { type: string }) =>
+      n.type === "network" ? { type: "network", path: `/proc/${ownerPid}/ns/net` } : n,
+    );
   });
   const id = uniq(b, "joiner");
   expect(run(b, ["run", "-d", "-b", b.dir, id])).toEqual({ exitCode: 0, stdout: "", stderr: "" });

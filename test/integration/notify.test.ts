@@ -21,7 +21,9 @@ let probeDir: string;
 const uniq = ids.uniq;
 beforeAll(() => {
   probeDir = mkdtempSync(join(tmpdir(), "berth-notify-probe-"));
-  execFileSync("cc", ["-O2", "-Wall", "-static", "-o", join(probeDir, "notify-send"), join(__dirname, "fixtures", "notify-send.c")], { stdio: "pipe" });
+  execFileSync("cc", ["-O2", "-Wall", "-static", "-o", join(probeDir, "notify-send"), join(__dirname, "fixtures", "notify-send.c")], {
+    stdio: "pipe",
+  });
 });
 afterAll(() => rmSync(probeDir, { recursive: true, force: true }));
 afterEach(() => {
@@ -97,7 +99,10 @@ function runWithFds(names: string[], env: NodeJS.ProcessEnv, extra: string[] = [
   const outPath = join(dir, "out");
   const out = openSync(outPath, "w+");
   try {
-    const r = spawnSync(berthBin, ["--root", b!.root, "run", ...extra, "-b", b!.dir, uniq("listen")], { stdio: ["ignore", out, out, ...files], env });
+    const r = spawnSync(berthBin, ["--root", b!.root, "run", ...extra, "-b", b!.dir, uniq("listen")], {
+      stdio: ["ignore", out, out, ...files],
+      env,
+    });
     return { status: r.status, out: readFileSync(outPath, "utf8") };
   } finally {
     for (const fd of [...files, out]) closeSync(fd);
@@ -105,7 +110,8 @@ function runWithFds(names: string[], env: NodeJS.ProcessEnv, extra: string[] = [
   }
 }
 
-const SHOW = "ls /proc/self/fd | tr '\\n' ' '; echo \"LISTEN_FDS=$LISTEN_FDS LISTEN_PID=$LISTEN_PID\"; for f in /proc/self/fd/[3-9]; do [ -e $f ] && cat $f; done; true";
+const SHOW =
+  "ls /proc/self/fd | tr '\\n' ' '; echo \"LISTEN_FDS=$LISTEN_FDS LISTEN_PID=$LISTEN_PID\"; for f in /proc/self/fd/[3-9]; do [ -e $f ] && cat $f; done; true";
 
 test("LISTEN_FDS=2: fds 3 and 4 reach the container with LISTEN_FDS=2 LISTEN_PID=1, and nothing else", () => {
   b = makeBundle(["sh", "-c", SHOW]);

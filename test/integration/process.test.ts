@@ -24,7 +24,11 @@ const agentBin = join(work, "seccomp-agent");
 
 beforeAll(() => {
   execFileSync("mkdir", ["-p", probeDir]);
-  execFileSync("cc", ["-O2", "-Wall", "-static", "-pthread", "-o", join(probeDir, "probe"), join(__dirname, "fixtures", "syscall-probe.c")], { stdio: "pipe" });
+  execFileSync(
+    "cc",
+    ["-O2", "-Wall", "-static", "-pthread", "-o", join(probeDir, "probe"), join(__dirname, "fixtures", "syscall-probe.c")],
+    { stdio: "pipe" },
+  );
   execFileSync("cc", ["-O2", "-Wall", "-o", agentBin, join(__dirname, "fixtures", "seccomp-agent.c")], { stdio: "pipe" });
 });
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -82,7 +86,10 @@ function runcRun(name: string): { exitCode: number | null; stdout: string; stder
   const out = openSync(join(dir, "out"), "w+");
   const err = openSync(join(dir, "err"), "w+");
   try {
-    const r = spawnSync(runcBin!, ["--root", join(b!.dir, "runc-state"), "run", "--bundle", b!.dir, id], { stdio: ["ignore", out, err], timeout: 30_000 });
+    const r = spawnSync(runcBin!, ["--root", join(b!.dir, "runc-state"), "run", "--bundle", b!.dir, id], {
+      stdio: ["ignore", out, err],
+      timeout: 30_000,
+    });
     return { exitCode: r.status, stdout: readFileSync(join(dir, "out"), "utf8"), stderr: readFileSync(join(dir, "err"), "utf8") };
   } finally {
     closeSync(out);
@@ -120,12 +127,20 @@ const MKDIR = () => `${nr("mkdir")},s:/tmp/d,0755`;
 
 describe("seccomp actions", () => {
   test("SCMP_ACT_ERRNO returns errnoRet, and EPERM without it; the filter is visible in /proc/self/status", () => {
-    bundle(["sh", "-c", "grep -E '^(Seccomp|Seccomp_filters|NoNewPrivs):' /proc/self/status; /probe/probe " + `${MKDIR()} ${nr("getppid")} ${nr("rmdir")},s:/tmp`], (c) => {
-      c.linux.seccomp = allowBut([
-        { names: ["mkdir", "mkdirat"], action: "SCMP_ACT_ERRNO", errnoRet: E.EXDEV },
-        { names: ["rmdir"], action: "SCMP_ACT_ERRNO" },
-      ]);
-    });
+    bundle(
+      [
+        "sh",
+        "-c",
+        "grep -E '^(Seccomp|Seccomp_filters|NoNewPrivs):' /proc/self/status; /probe/probe " +
+          `${MKDIR()} ${nr("getppid")} ${nr("rmdir")},s:/tmp`,
+      ],
+      (c) => {
+        c.linux.seccomp = allowBut([
+          { names: ["mkdir", "mkdirat"], action: "SCMP_ACT_ERRNO", errnoRet: E.EXDEV },
+          { names: ["rmdir"], action: "SCMP_ACT_ERRNO" },
+        ]);
+      },
+    );
     const r = runIt("errno");
     expect(r.stderr).toBe("");
     expect(r.exitCode).toBe(0);
@@ -159,14 +174,28 @@ describe("seccomp actions", () => {
     for (const architectures of [["SCMP_ARCH_X86_64"], undefined]) {
       bundle(["/probe/probe", ...calls], (c) => {
         c.process.noNewPrivileges = true;
-        c.linux.seccomp = { defaultAction: "SCMP_ACT_ERRNO", ...(architectures ? { architectures } : {}), syscalls: [{ names: allowed, action: "SCMP_ACT_ALLOW" }] };
+        c.linux.seccomp = {
+          defaultAction: "SCMP_ACT_ERRNO",
+          ...(architectures ? { architectures } : {}),
+          syscalls: [{ names: allowed, action: "SCMP_ACT_ALLOW" }],
+        };
       });
       const r = runIt("enosys");
-      expect({ architectures, exitCode: r.exitCode, stderr: r.stderr, answers: answers(r.stdout) }).toEqual({ architectures, exitCode: 0, stderr: "", answers: expected(architectures ? E.ENOSYS : E.EPERM) });
+      expect({ architectures, exitCode: r.exitCode, stderr: r.stderr, answers: answers(r.stdout) }).toEqual({
+        architectures,
+        exitCode: 0,
+        stderr: "",
+        answers: expected(architectures ? E.ENOSYS : E.EPERM),
+      });
       expect(leftBehind(r.id)).toEqual(nothing);
       if (runcBin) {
         const theirs = runcRun("enosys");
-        expect({ architectures, exitCode: theirs.exitCode, stderr: theirs.stderr, answers: answers(theirs.stdout) }).toEqual({ architectures, exitCode: 0, stderr: "", answers: expected(architectures ? E.ENOSYS : E.EPERM) });
+        expect({ architectures, exitCode: theirs.exitCode, stderr: theirs.stderr, answers: answers(theirs.stdout) }).toEqual({
+          architectures,
+          exitCode: 0,
+          stderr: "",
+          answers: expected(architectures ? E.ENOSYS : E.EPERM),
+        });
       }
       b!.cleanup();
     }
@@ -184,9 +213,46 @@ describe("seccomp actions", () => {
   test("defaultAction SCMP_ACT_ERRNO with defaultErrnoRet: only the listed calls work", () => {
     // What the static probe, glibc's start-up and berth-init after the load (ready, wait for
     // start, exec) need; everything else gets defaultErrnoRet.
-    const needed = ["read", "write", "close", "execve", "brk", "mmap", "munmap", "mprotect", "arch_prctl", "set_tid_address", "set_robust_list", "rseq", "prlimit64", "readlinkat", "readlink", "getrandom", "newfstatat", "fstat", "exit", "exit_group", "sendto", "sendmsg", "rt_sigprocmask", "rt_sigaction", "futex", "uname", "ioctl", "getpid", "rt_sigreturn", "openat", "close_range", "fcntl"];
+    const needed = [
+      "read",
+      "write",
+      "close",
+      "execve",
+      "brk",
+      "mmap",
+      "munmap",
+      "mprotect",
+      "arch_prctl",
+      "set_tid_address",
+      "set_robust_list",
+      "rseq",
+      "prlimit64",
+      "readlinkat",
+      "readlink",
+      "getrandom",
+      "newfstatat",
+      "fstat",
+      "exit",
+      "exit_group",
+      "sendto",
+      "sendmsg",
+      "rt_sigprocmask",
+      "rt_sigaction",
+      "futex",
+      "uname",
+      "ioctl",
+      "getpid",
+      "rt_sigreturn",
+      "openat",
+      "close_range",
+      "fcntl",
+    ];
     bundle(["/probe/probe", MKDIR(), `${nr("getppid")}`, `${nr("getuid")}`], (c) => {
-      c.linux.seccomp = { defaultAction: "SCMP_ACT_ERRNO", defaultErrnoRet: E.ENOTSUP, syscalls: [{ names: [...needed, "getppid"], action: "SCMP_ACT_ALLOW" }] };
+      c.linux.seccomp = {
+        defaultAction: "SCMP_ACT_ERRNO",
+        defaultErrnoRet: E.ENOTSUP,
+        syscalls: [{ names: [...needed, "getppid"], action: "SCMP_ACT_ALLOW" }],
+      };
     });
     const r = runIt("default");
     expect(r.stderr).toBe("");
@@ -300,7 +366,9 @@ describe("seccomp architectures, conditions and flags", () => {
     b!.cleanup();
 
     bundle(["/probe/probe", `${nr("getpid")}`, `i386:${I386_GETPID}`], (c) => {
-      c.linux.seccomp = allowBut([{ names: ["getpid"], action: "SCMP_ACT_ERRNO", errnoRet: E.EXDEV }], { architectures: ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86"] });
+      c.linux.seccomp = allowBut([{ names: ["getpid"], action: "SCMP_ACT_ERRNO", errnoRet: E.EXDEV }], {
+        architectures: ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86"],
+      });
     });
     r = runIt("arch2");
     expect(r.exitCode).toBe(0);
@@ -324,7 +392,9 @@ describe("seccomp architectures, conditions and flags", () => {
     const probes = [9, 10, 11, 0x1f, 0x20];
     const calls = ops.flatMap(([name]) => probes.map((v) => `${nr(name)},${v}`));
     bundle(["/probe/probe", ...calls], (c) => {
-      c.linux.seccomp = allowBut(ops.map(([name, op, vals]) => ({ names: [name], action: "SCMP_ACT_ERRNO", errnoRet: E.EXDEV, args: [{ index: 0, op, ...vals }] })));
+      c.linux.seccomp = allowBut(
+        ops.map(([name, op, vals]) => ({ names: [name], action: "SCMP_ACT_ERRNO", errnoRet: E.EXDEV, args: [{ index: 0, op, ...vals }] })),
+      );
     });
     const r = runIt("args");
     expect(r.stderr).toBe("");
@@ -332,13 +402,20 @@ describe("seccomp architectures, conditions and flags", () => {
     const expected = ops.flatMap(([, op]) =>
       probes.map((v) => {
         switch (op) {
-          case "SCMP_CMP_EQ": return v === 10;
-          case "SCMP_CMP_NE": return v !== 10;
-          case "SCMP_CMP_LT": return v < 10;
-          case "SCMP_CMP_LE": return v <= 10;
-          case "SCMP_CMP_GT": return v > 10;
-          case "SCMP_CMP_GE": return v >= 10;
-          default: return (v & 0xf0) === 0x10;
+          case "SCMP_CMP_EQ":
+            return v === 10;
+          case "SCMP_CMP_NE":
+            return v !== 10;
+          case "SCMP_CMP_LT":
+            return v < 10;
+          case "SCMP_CMP_LE":
+            return v <= 10;
+          case "SCMP_CMP_GT":
+            return v > 10;
+          case "SCMP_CMP_GE":
+            return v >= 10;
+          default:
+            return (v & 0xf0) === 0x10;
         }
       }),
     );
@@ -347,12 +424,30 @@ describe("seccomp architectures, conditions and flags", () => {
 
   test("conditions on different arguments are ANDed; 64-bit values compare in full", () => {
     const big = 2 ** 32 + 5;
-    bundle(["/probe/probe", `${nr("getppid")},1,2`, `${nr("getppid")},1,3`, `${nr("getppid")},0,2`, `${nr("getuid")},${big}`, `${nr("getuid")},5`], (c) => {
-      c.linux.seccomp = allowBut([
-        { names: ["getppid"], action: "SCMP_ACT_ERRNO", errnoRet: E.EXDEV, args: [{ index: 0, op: "SCMP_CMP_EQ", value: 1 }, { index: 1, op: "SCMP_CMP_EQ", value: 2 }] },
-        { names: ["getuid"], action: "SCMP_ACT_ERRNO", errnoRet: E.EXDEV, args: [{ index: 0, op: "SCMP_CMP_EQ", value: big }] },
-      ]);
-    });
+    bundle(
+      [
+        "/probe/probe",
+        `${nr("getppid")},1,2`,
+        `${nr("getppid")},1,3`,
+        `${nr("getppid")},0,2`,
+        `${nr("getuid")},${big}`,
+        `${nr("getuid")},5`,
+      ],
+      (c) => {
+        c.linux.seccomp = allowBut([
+          {
+            names: ["getppid"],
+            action: "SCMP_ACT_ERRNO",
+            errnoRet: E.EXDEV,
+            args: [
+              { index: 0, op: "SCMP_CMP_EQ", value: 1 },
+              { index: 1, op: "SCMP_CMP_EQ", value: 2 },
+            ],
+          },
+          { names: ["getuid"], action: "SCMP_ACT_ERRNO", errnoRet: E.EXDEV, args: [{ index: 0, op: "SCMP_CMP_EQ", value: big }] },
+        ]);
+      },
+    );
     const r = runIt("and");
     expect(answers(r.stdout).map((a) => a.errno)).toEqual([E.EXDEV, 0, 0, E.EXDEV, 0]);
   });
@@ -392,7 +487,11 @@ describe("seccomp architectures, conditions and flags", () => {
 
   test("an unknown action is refused at its field before anything is made", () => {
     bundle(["true"], (c) => {
-      c.linux.seccomp = allowBut([{ names: ["mkdir"], action: "SCMP_ACT_ERRNO" }, { names: ["rmdir"], action: "SCMP_ACT_ALLOW" }, { names: ["chdir"], action: "SCMP_ACT_FOO" }]);
+      c.linux.seccomp = allowBut([
+        { names: ["mkdir"], action: "SCMP_ACT_ERRNO" },
+        { names: ["rmdir"], action: "SCMP_ACT_ALLOW" },
+        { names: ["chdir"], action: "SCMP_ACT_FOO" },
+      ]);
     });
     const r = runIt("badaction");
     expect(r.exitCode).toBe(1);
@@ -412,7 +511,10 @@ describe("seccomp architectures, conditions and flags", () => {
 
   test("linux.mountLabel without SELinux: the container runs, unlabelled (as crun); check warns", () => {
     if (existsSync("/sys/fs/selinux/enforce")) return;
-    bundle(["sh", "-c", "grep -c context= /proc/self/mountinfo || true"], (c: Config) => (c.linux.mountLabel = "system_u:object_r:container_file_t:s0"));
+    bundle(
+      ["sh", "-c", "grep -c context= /proc/self/mountinfo || true"],
+      (c: Config) => (c.linux.mountLabel = "system_u:object_r:container_file_t:s0"),
+    );
     const r = runIt("mountlabel");
     expect(r).toEqual({ id: r.id, exitCode: 0, stdout: "0\n", stderr: "" });
   });
@@ -440,15 +542,23 @@ describe("seccomp notify (listenerPath)", () => {
       });
       child.on("exit", () => reject(new Error(`agent exited: ${err}`)));
     });
-    const done = new Promise<{ code: number | null; out: string; err: string }>((resolve) => child.on("close", (code) => resolve({ code, out, err })));
+    const done = new Promise<{ code: number | null; out: string; err: string }>((resolve) =>
+      child.on("close", (code) => resolve({ code, out, err })),
+    );
     await listening;
     return { child, socket, done };
   }
 
-  const notifyMkdir = (socket: string, extra: Config = {}) => (c: Config) => {
-    c.annotations = { "org.example.test": "notify" };
-    c.linux.seccomp = allowBut([{ names: ["mkdir", "mkdirat"], action: "SCMP_ACT_NOTIFY" }], { listenerPath: socket, listenerMetadata: "MKDIR=answer", ...extra });
-  };
+  const notifyMkdir =
+    (socket: string, extra: Config = {}) =>
+    (c: Config) => {
+      c.annotations = { "org.example.test": "notify" };
+      c.linux.seccomp = allowBut([{ names: ["mkdir", "mkdirat"], action: "SCMP_ACT_NOTIFY" }], {
+        listenerPath: socket,
+        listenerMetadata: "MKDIR=answer",
+        ...extra,
+      });
+    };
 
   test("the agent gets the state and the listener fd; its errno answer is what mkdir returns", async () => {
     const agent = await startAgent(["errno", String(E.EXDEV)]);
@@ -469,7 +579,14 @@ describe("seccomp notify (listenerPath)", () => {
       fds: ["seccompFd"],
       pid: expect.any(Number),
       metadata: "MKDIR=answer",
-      state: { ociVersion: "1.3.0", id: r.id, status: "creating", pid: message.pid, bundle: b!.dir, annotations: { "org.example.test": "notify" } },
+      state: {
+        ociVersion: "1.3.0",
+        id: r.id,
+        status: "creating",
+        pid: message.pid,
+        bundle: b!.dir,
+        annotations: { "org.example.test": "notify" },
+      },
     });
     // One fd, one notification (mkdir), and the listener hung up when the container exited.
     expect(lines.slice(2)).toEqual(["fds 1", `notify ${nr("mkdir")}`, "done", ""]);
@@ -506,7 +623,13 @@ describe("seccomp notify (listenerPath)", () => {
     // No agent: the refusal comes before anything is made (crun 1.8.1 accepts the profile and
     // then hangs in create).
     bundle(["true"], (c) => {
-      c.linux.seccomp = allowBut([{ names: ["mkdir"], action: "SCMP_ACT_NOTIFY" }, { names: ["read", "write"], action: "SCMP_ACT_NOTIFY" }], { listenerPath: join(work, "none.sock") });
+      c.linux.seccomp = allowBut(
+        [
+          { names: ["mkdir"], action: "SCMP_ACT_NOTIFY" },
+          { names: ["read", "write"], action: "SCMP_ACT_NOTIFY" },
+        ],
+        { listenerPath: join(work, "none.sock") },
+      );
     });
     const r = runIt("notifywrite");
     expect(r).toEqual({
@@ -516,7 +639,12 @@ describe("seccomp notify (listenerPath)", () => {
       stderr: `berth: create ${r.id}: linux.seccomp.syscalls[1].action "SCMP_ACT_NOTIFY": cannot be used for the write syscall (names[1]): runc refuses it, as its init reports the listener with write after loading the filter, which could then never reach the agent; berth keeps profiles portable between the two\n`,
     });
     expect(leftBehind(r.id)).toEqual(nothing);
-    if (runcBin) expect(runcRun("notifywrite")).toMatchObject({ exitCode: 1, stdout: "", stderr: expect.stringContaining("SCMP_ACT_NOTIFY cannot be used for the write syscall") });
+    if (runcBin)
+      expect(runcRun("notifywrite")).toMatchObject({
+        exitCode: 1,
+        stdout: "",
+        stderr: expect.stringContaining("SCMP_ACT_NOTIFY cannot be used for the write syscall"),
+      });
   });
 
   test("SCMP_ACT_NOTIFY on sendmsg is refused too: berth-init hands the listener over with it", () => {
@@ -525,7 +653,11 @@ describe("seccomp notify (listenerPath)", () => {
     });
     const r = runIt("notifysendmsg");
     expect(r).toMatchObject({ exitCode: 1, stdout: "" });
-    expect(r.stderr).toMatch(new RegExp(`^berth: create ${r.id}: linux\\.seccomp\\.syscalls\\[0\\]\\.action "SCMP_ACT_NOTIFY": cannot be used for the sendmsg syscall \\(names\\[0\\]\\): `));
+    expect(r.stderr).toMatch(
+      new RegExp(
+        `^berth: create ${r.id}: linux\\.seccomp\\.syscalls\\[0\\]\\.action "SCMP_ACT_NOTIFY": cannot be used for the sendmsg syscall \\(names\\[0\\]\\): `,
+      ),
+    );
     expect(leftBehind(r.id)).toEqual(nothing);
   });
 
@@ -570,7 +702,10 @@ describe("process", () => {
     };
     const bit = (n: number) => 1n << BigInt(n);
     const hex = (v: bigint) => v.toString(16).padStart(16, "0");
-    const CHOWN = bit(0), KILL = bit(5), NET_RAW = bit(13), SYS_ADMIN = bit(21);
+    const CHOWN = bit(0),
+      KILL = bit(5),
+      NET_RAW = bit(13),
+      SYS_ADMIN = bit(21);
 
     // A non-root user: after execve, permitted and effective are the ambient set (a binary
     // without file capabilities), and ambient is CAP_KILL only (CAP_CHOWN is not inheritable).
@@ -586,7 +721,13 @@ describe("process", () => {
       CapEff: statusField(r.stdout, "CapEff"),
       CapBnd: statusField(r.stdout, "CapBnd"),
       CapAmb: statusField(r.stdout, "CapAmb"),
-    }).toEqual({ CapInh: hex(KILL | NET_RAW | SYS_ADMIN), CapPrm: hex(KILL), CapEff: hex(KILL), CapBnd: hex(CHOWN | KILL | NET_RAW | SYS_ADMIN), CapAmb: hex(KILL) });
+    }).toEqual({
+      CapInh: hex(KILL | NET_RAW | SYS_ADMIN),
+      CapPrm: hex(KILL),
+      CapEff: hex(KILL),
+      CapBnd: hex(CHOWN | KILL | NET_RAW | SYS_ADMIN),
+      CapAmb: hex(KILL),
+    });
     b!.cleanup();
 
     // Root: execve gives root its bounding set as permitted and effective -- unless
@@ -598,7 +739,13 @@ describe("process", () => {
       });
       r = runIt("capsroot");
       const prm = nnp ? CHOWN | KILL | NET_RAW : CHOWN | KILL | NET_RAW | SYS_ADMIN;
-      expect({ nnp, CapPrm: statusField(r.stdout, "CapPrm"), CapEff: statusField(r.stdout, "CapEff"), CapBnd: statusField(r.stdout, "CapBnd"), CapAmb: statusField(r.stdout, "CapAmb") }).toEqual({
+      expect({
+        nnp,
+        CapPrm: statusField(r.stdout, "CapPrm"),
+        CapEff: statusField(r.stdout, "CapEff"),
+        CapBnd: statusField(r.stdout, "CapBnd"),
+        CapAmb: statusField(r.stdout, "CapAmb"),
+      }).toEqual({
         nnp,
         CapPrm: hex(prm),
         CapEff: hex(prm),
@@ -611,13 +758,21 @@ describe("process", () => {
   });
 
   test("an unknown capability name is skipped with a warning on stderr: create and run succeed with the known ones", () => {
-    const caps = { bounding: ["CAP_CHOWN", "CAP_UNKNOWN", "CAP_KILL"], effective: ["CAP_CHOWN", "CAP_KILL"], permitted: ["CAP_CHOWN", "CAP_KILL", "CAP_UNKNOWN"] };
+    const caps = {
+      bounding: ["CAP_CHOWN", "CAP_UNKNOWN", "CAP_KILL"],
+      effective: ["CAP_CHOWN", "CAP_KILL"],
+      permitted: ["CAP_CHOWN", "CAP_KILL", "CAP_UNKNOWN"],
+    };
     bundle(["sh", "-c", "grep -E '^Cap(Bnd|Prm)' /proc/self/status"], (c) => (c.process.capabilities = caps));
     const r = runIt("capunknown");
     const warned = (op: string, id: string) =>
       `berth: ${op} ${id}: process.capabilities.bounding[1] "CAP_UNKNOWN": unknown capability, skipped\n` +
       `berth: ${op} ${id}: process.capabilities.permitted[2] "CAP_UNKNOWN": unknown capability, skipped\n`;
-    expect({ exitCode: r.exitCode, stdout: r.stdout, stderr: r.stderr }).toEqual({ exitCode: 0, stdout: "CapPrm:\t0000000000000021\nCapBnd:\t0000000000000021\n", stderr: warned("create", r.id) });
+    expect({ exitCode: r.exitCode, stdout: r.stdout, stderr: r.stderr }).toEqual({
+      exitCode: 0,
+      stdout: "CapPrm:\t0000000000000021\nCapBnd:\t0000000000000021\n",
+      stderr: warned("create", r.id),
+    });
     expect(leftBehind(r.id)).toEqual(nothing);
     // create alone: the same warning, exit 0, and the container starts with the known set.
     const id = uniq("capunknown-create");
@@ -626,13 +781,23 @@ describe("process", () => {
   });
 
   test("noNewPrivileges true and false, with and without a seccomp filter", () => {
-    for (const [nnp, filter] of [[true, false], [false, false], [false, true]] as const) {
+    for (const [nnp, filter] of [
+      [true, false],
+      [false, false],
+      [false, true],
+    ] as const) {
       bundle(["sh", "-c", "grep -E '^(NoNewPrivs|Seccomp):' /proc/self/status; mkdir /tmp/x; echo rc=$?"], (c) => {
         c.process.noNewPrivileges = nnp;
         if (filter) c.linux.seccomp = allowBut([{ names: ["mkdir", "mkdirat"], action: "SCMP_ACT_ERRNO" }]);
       });
       const r = runIt("nnp");
-      expect({ nnp, filter, NoNewPrivs: statusField(r.stdout, "NoNewPrivs"), Seccomp: statusField(r.stdout, "Seccomp"), rc: /rc=(\d+)/.exec(r.stdout)?.[1] }).toEqual({
+      expect({
+        nnp,
+        filter,
+        NoNewPrivs: statusField(r.stdout, "NoNewPrivs"),
+        Seccomp: statusField(r.stdout, "Seccomp"),
+        rc: /rc=(\d+)/.exec(r.stdout)?.[1],
+      }).toEqual({
         nnp,
         filter,
         NoNewPrivs: nnp ? "1" : "0",
@@ -663,11 +828,16 @@ describe("process", () => {
     if (hasSysResource || host === "unlimited") return; // nothing to exceed on this host
     const above = Number(host) + 10000;
     bundle(["true"], (c) => {
-      c.process.rlimits = [{ type: "RLIMIT_CORE", soft: 0, hard: 0 }, { type: "RLIMIT_NOFILE", soft: above, hard: above }];
+      c.process.rlimits = [
+        { type: "RLIMIT_CORE", soft: 0, hard: 0 },
+        { type: "RLIMIT_NOFILE", soft: above, hard: above },
+      ];
     });
     const r = runIt("rlimithi");
     expect(r).toMatchObject({ exitCode: 1, stdout: "" });
-    expect(r.stderr).toMatch(new RegExp(`^berth: create ${r.id}: process\\.rlimits\\[1\\]\\.hard ${above}: is above berth's own hard RLIMIT_NOFILE \\(${host}\\)`));
+    expect(r.stderr).toMatch(
+      new RegExp(`^berth: create ${r.id}: process\\.rlimits\\[1\\]\\.hard ${above}: is above berth's own hard RLIMIT_NOFILE \\(${host}\\)`),
+    );
     expect(leftBehind(r.id)).toEqual(nothing);
   });
 
@@ -684,7 +854,12 @@ describe("process", () => {
     });
     const r = runIt("env");
     expect(r.stderr).toBe("");
-    expect(r.stdout.split("\n").filter(Boolean).sort()).toEqual(["EMPTY=", "FOO=bar baz", "HOME=/root", "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]);
+    expect(r.stdout.split("\n").filter(Boolean).sort()).toEqual([
+      "EMPTY=",
+      "FOO=bar baz",
+      "HOME=/root",
+      "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+    ]);
     b!.cleanup();
     bundle(["sh", "-c", "echo $PATH"], (c) => {
       c.process.env = ["PATH=/bin"];
@@ -729,8 +904,18 @@ describe("AppArmor and SELinux, absent on this host", () => {
   const hasAppArmor = () => readFileSync("/sys/module/apparmor/parameters/enabled", { encoding: "utf8", flag: "r" }).trim() === "Y";
 
   test.each([
-    ["process.apparmorProfile", (c: Config) => (c.process.apparmorProfile = "berth-test"), "berth-test", "AppArmor is not enabled on this host"],
-    ["process.selinuxLabel", (c: Config) => (c.process.selinuxLabel = "system_u:system_r:container_t:s0"), "system_u:system_r:container_t:s0", "SELinux is not enabled on this host"],
+    [
+      "process.apparmorProfile",
+      (c: Config) => (c.process.apparmorProfile = "berth-test"),
+      "berth-test",
+      "AppArmor is not enabled on this host",
+    ],
+    [
+      "process.selinuxLabel",
+      (c: Config) => (c.process.selinuxLabel = "system_u:system_r:container_t:s0"),
+      "system_u:system_r:container_t:s0",
+      "SELinux is not enabled on this host",
+    ],
   ])("%s is an error naming the field; nothing is left", (field, set, value, reason) => {
     if (field.includes("apparmor") ? existsSync("/sys/module/apparmor") && hasAppArmor() : existsSync("/sys/fs/selinux/enforce")) return;
     bundle(["true"], set);

@@ -97,7 +97,10 @@ interface Launch {
 }
 
 /** A Runtime over the real one, whose native `launch` can rewrite the plan and record what it started. */
-function injecting(root: string, opts: { failAtOp?: number; afterLaunch?: (l: Launch) => void; native?: Partial<LifecycleNative>; store?: StateStore } = {}) {
+function injecting(
+  root: string,
+  opts: { failAtOp?: number; afterLaunch?: (l: Launch) => void; native?: Partial<LifecycleNative>; store?: StateStore } = {},
+) {
   const base = defaultRuntime(root);
   const launches: Launch[] = [];
   const plans: string[][] = [];
@@ -205,7 +208,18 @@ describe.each([
     }
     // The config's parts were all among the failures.
     const mountAt = (dest: string) => `mounts[${spec.mounts!.findIndex((m) => m.destination === dest)}]`;
-    for (const origin of ["root.path", mountAt("/data"), mountAt("/scratch"), "hostname", "domainname", 'linux.sysctl["net.ipv4.ip_forward"]', "process.rlimits[1]", "linux.devices[0]", "process.cwd", "process.args[0]"]) {
+    for (const origin of [
+      "root.path",
+      mountAt("/data"),
+      mountAt("/scratch"),
+      "hostname",
+      "domainname",
+      'linux.sysctl["net.ipv4.ip_forward"]',
+      "process.rlimits[1]",
+      "linux.devices[0]",
+      "process.cwd",
+      "process.args[0]",
+    ]) {
       expect(seen).toContain(origin);
     }
   });
@@ -260,19 +274,43 @@ describe("failures in the TypeScript steps after launch are rolled back", () => 
 
   test("the uid_map write (the kernel refuses a second one): at linux.uidMappings", async () => {
     // Someone wrote the map first: a uid_map can be written once, so create's write gets EPERM.
-    await failing(true, { afterLaunch: (l) => writeFileSync(`/proc/${l.pid}/uid_map`, "0 200000 1\n") }, /^berth: create rb-ts-\d+-\d+: linux.uidMappings: write \/proc\/\d+\/uid_map: operation not permitted$/, "linux.uidMappings");
+    await failing(
+      true,
+      { afterLaunch: (l) => writeFileSync(`/proc/${l.pid}/uid_map`, "0 200000 1\n") },
+      /^berth: create rb-ts-\d+-\d+: linux.uidMappings: write \/proc\/\d+\/uid_map: operation not permitted$/,
+      "linux.uidMappings",
+    );
   });
 
   test("the gid_map write: at linux.gidMappings", async () => {
-    await failing(true, { afterLaunch: (l) => writeFileSync(`/proc/${l.pid}/gid_map`, "0 200000 1\n") }, /^berth: create rb-ts-\d+-\d+: linux.gidMappings: write \/proc\/\d+\/gid_map: operation not permitted$/, "linux.gidMappings");
+    await failing(
+      true,
+      { afterLaunch: (l) => writeFileSync(`/proc/${l.pid}/gid_map`, "0 200000 1\n") },
+      /^berth: create rb-ts-\d+-\d+: linux.gidMappings: write \/proc\/\d+\/gid_map: operation not permitted$/,
+      "linux.gidMappings",
+    );
   });
 
   test("the ack to berth-init after the maps", async () => {
-    await failing(true, { native: { syncSend: () => { throw Object.assign(new Error("send"), { code: "EPIPE", syscall: "send" }); } } }, /^berth: create rb-ts-\d+-\d+: send: broken pipe$/);
+    await failing(
+      true,
+      {
+        native: {
+          syncSend: () => {
+            throw Object.assign(new Error("send"), { code: "EPIPE", syscall: "send" });
+          },
+        },
+      },
+      /^berth: create rb-ts-\d+-\d+: send: broken pipe$/,
+    );
   });
 
   test("berth-init dying before it is ready (killed)", async () => {
-    await failing(false, { afterLaunch: (l) => real.pidfdSendSignal(l.pidfd, 9) }, /^berth: create rb-ts-\d+-\d+: berth-init exited before it was ready \(killed by SIGKILL\)$/);
+    await failing(
+      false,
+      { afterLaunch: (l) => real.pidfdSendSignal(l.pidfd, 9) },
+      /^berth: create rb-ts-\d+-\d+: berth-init exited before it was ready \(killed by SIGKILL\)$/,
+    );
   });
 
   test("joining the v1 cgroups (the parent does, for berth-init in a new user namespace)", async () => {

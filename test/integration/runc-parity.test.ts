@@ -22,7 +22,6 @@ interface Result {
   stderr: string;
 }
 
-
 // Everything each runtime made, removed after each test.
 const parent = `/berthparity-${process.pid}`;
 let b: TestBundle | undefined;
@@ -103,7 +102,8 @@ maybe("berth and runc on the same bundle", () => {
         const s = JSON.parse(r.stdout);
         return { exitCode: 0, keys: Object.keys(s).sort(), status: s.status, id: s.id === id, bundle: s.bundle, pid: s.pid > 0 };
       };
-      const step = (name: string, r: Result) => steps.push({ name, exitCode: r.exitCode, stdout: r.stdout, stderr: r.stderr === "" ? "" : "error" });
+      const step = (name: string, r: Result) =>
+        steps.push({ name, exitCode: r.exitCode, stdout: r.stdout, stderr: r.stderr === "" ? "" : "error" });
       step("create", c(["create", "--bundle", b!.dir, id]));
       steps.push({ name: "state", ...state() });
       step("start", c(["start", id]));
@@ -172,7 +172,11 @@ maybe("berth and runc on the same bundle", () => {
 
   test("an unknown capability: both run the container with the known ones and warn on stderr, naming it", () => {
     useBundle(["sh", "-c", "grep -E '^Cap(Bnd|Prm|Eff)' /proc/self/status"], "capunknown");
-    b!.config.process.capabilities = { bounding: ["CAP_CHOWN", "CAP_UNKNOWN"], effective: ["CAP_CHOWN"], permitted: ["CAP_CHOWN", "CAP_UNKNOWN"] };
+    b!.config.process.capabilities = {
+      bounding: ["CAP_CHOWN", "CAP_UNKNOWN"],
+      effective: ["CAP_CHOWN"],
+      permitted: ["CAP_CHOWN", "CAP_UNKNOWN"],
+    };
     b!.write();
     const seen = (rt: "berth" | "runc") => {
       const id = `t-parcap-${rt}-${process.pid}`;
@@ -181,9 +185,19 @@ maybe("berth and runc on the same bundle", () => {
     };
     const fromRunc = seen("runc");
     const fromBerth = seen("berth");
-    const outcome = (r: Result) => ({ exitCode: r.exitCode, stdout: r.stdout, warns: /warning/.test(r.stderr) || /skipped/.test(r.stderr), names: r.stderr.includes("CAP_UNKNOWN") });
+    const outcome = (r: Result) => ({
+      exitCode: r.exitCode,
+      stdout: r.stdout,
+      warns: /warning/.test(r.stderr) || /skipped/.test(r.stderr),
+      names: r.stderr.includes("CAP_UNKNOWN"),
+    });
     expect(outcome(fromBerth)).toEqual(outcome(fromRunc));
-    expect(outcome(fromBerth)).toEqual({ exitCode: 0, stdout: "CapPrm:\t0000000000000001\nCapEff:\t0000000000000001\nCapBnd:\t0000000000000001\n", warns: true, names: true });
+    expect(outcome(fromBerth)).toEqual({
+      exitCode: 0,
+      stdout: "CapPrm:\t0000000000000001\nCapEff:\t0000000000000001\nCapBnd:\t0000000000000001\n",
+      warns: true,
+      names: true,
+    });
     // The texts: runc's logrus line, berth's one line per field.
     expect(fromRunc.stderr).toMatch(/level=warning msg="ignoring unknown or unavailable capabilities: \[CAP_UNKNOWN\]"/);
     expect(fromBerth.stderr).toContain(`process.capabilities.bounding[1] "CAP_UNKNOWN": unknown capability, skipped`);
@@ -224,7 +238,11 @@ maybe("berth and runc on the same bundle", () => {
     expect(fromRunc).toEqual({ exitCode: 0, stdout: "sysctl.example\nberth\n", stderr: "" });
     b!.config.linux.sysctl = { "kernel.hostname": "other" };
     b!.write();
-    const outcome = (r: Result) => ({ exitCode: r.exitCode, stdout: r.stdout, names: r.stderr.includes("kernel.hostname") && r.stderr.includes("hostname") });
+    const outcome = (r: Result) => ({
+      exitCode: r.exitCode,
+      stdout: r.stdout,
+      names: r.stderr.includes("kernel.hostname") && r.stderr.includes("hostname"),
+    });
     const hostRunc = seen("runc", "host");
     expect(outcome(seen("berth", "host"))).toEqual(outcome(hostRunc));
     expect(outcome(hostRunc)).toEqual({ exitCode: 1, stdout: "", names: true });
@@ -236,7 +254,11 @@ maybe("berth and runc on the same bundle", () => {
       const id = `t-parsig0-${rt}-${process.pid}`;
       made.push({ rt, id });
       const c = cli(rt);
-      const said = (r: Result) => ({ exitCode: r.exitCode, stdout: r.stdout, said: ["container not running", "container does not exist"].find((t) => r.stderr.includes(t)) ?? (r.stderr === "" ? "" : r.stderr) });
+      const said = (r: Result) => ({
+        exitCode: r.exitCode,
+        stdout: r.stdout,
+        said: ["container not running", "container does not exist"].find((t) => r.stderr.includes(t)) ?? (r.stderr === "" ? "" : r.stderr),
+      });
       const steps: Record<string, unknown> = {};
       c(["create", "--bundle", b!.dir, id]);
       steps.created = said(c(["kill", id, "0"]));
@@ -272,11 +294,19 @@ maybe("berth and runc on the same bundle", () => {
       const id = `t-par255-${rt}-${process.pid}`;
       made.push({ rt, id });
       const c = cli(rt);
-      const said = (r: Result, ...texts: string[]) => ({ exitCode: r.exitCode, stdout: r.stdout, says: texts.every((t) => r.stderr.includes(t)) });
+      const said = (r: Result, ...texts: string[]) => ({
+        exitCode: r.exitCode,
+        stdout: r.stdout,
+        says: texts.every((t) => r.stderr.includes(t)),
+      });
       c(["run", "-d", "--bundle", b!.dir, id]);
       const steps = {
         missing: said(c(["exec", id, "/no/such/program"]), "/no/such/program", "no such file or directory"),
-        pidFile: said(c(["exec", "--pid-file", join(b!.dir, "no/dir/exec.pid"), id, "sleep", "100002"]), join(b!.dir, "no/dir"), "no such file or directory"),
+        pidFile: said(
+          c(["exec", "--pid-file", join(b!.dir, "no/dir/exec.pid"), id, "sleep", "100002"]),
+          join(b!.dir, "no/dir"),
+          "no such file or directory",
+        ),
         pidFileProcessLeft: processesMentioning("sleep 100002").length,
         paused: {} as ReturnType<typeof said>,
         noContainer: said(c(["exec", `${id}-nope`, "true"]), "container does not exist"),
@@ -294,19 +324,28 @@ maybe("berth and runc on the same bundle", () => {
   });
 
   // A pure cgroup v2 host takes unified keys.
-  (detectCgroups().mode === "unified" ? test.skip : test)("linux.resources.unified on a host whose limits are v1: both refuse it as an invalid configuration, and leave nothing", () => {
-    useBundle(["true"], "unified");
-    b!.config.linux.resources = { unified: { "memory.high": "1M" } };
-    b!.write();
-    const seen = (rt: "berth" | "runc") => {
-      const id = `t-parunified-${rt}-${process.pid}`;
-      made.push({ rt, id });
-      const r = cli(rt)(["run", "--bundle", b!.dir, id]);
-      return { exitCode: r.exitCode, stdout: r.stdout, invalid: r.stderr.includes("invalid configuration"), left: cgroupDirsFor(`${parent}/unified`), state: cli(rt)(["state", id]).exitCode };
-    };
-    const fromRunc = seen("runc");
-    const fromBerth = seen("berth");
-    expect(fromBerth).toEqual(fromRunc);
-    expect(fromRunc).toEqual({ exitCode: 1, stdout: "", invalid: true, left: [], state: 1 });
-  });
+  (detectCgroups().mode === "unified" ? test.skip : test)(
+    "linux.resources.unified on a host whose limits are v1: both refuse it as an invalid configuration, and leave nothing",
+    () => {
+      useBundle(["true"], "unified");
+      b!.config.linux.resources = { unified: { "memory.high": "1M" } };
+      b!.write();
+      const seen = (rt: "berth" | "runc") => {
+        const id = `t-parunified-${rt}-${process.pid}`;
+        made.push({ rt, id });
+        const r = cli(rt)(["run", "--bundle", b!.dir, id]);
+        return {
+          exitCode: r.exitCode,
+          stdout: r.stdout,
+          invalid: r.stderr.includes("invalid configuration"),
+          left: cgroupDirsFor(`${parent}/unified`),
+          state: cli(rt)(["state", id]).exitCode,
+        };
+      };
+      const fromRunc = seen("runc");
+      const fromBerth = seen("berth");
+      expect(fromBerth).toEqual(fromRunc);
+      expect(fromRunc).toEqual({ exitCode: 1, stdout: "", invalid: true, left: [], state: 1 });
+    },
+  );
 });

@@ -54,9 +54,22 @@ const v1Devices = devicesMount ? describe : describe.skip;
 describe("device cgroup allow-list bypass (GHSA-g54h-m393-cpwq class, issue 15): linux.devices makes nodes, only linux.resources.devices admits them", () => {
   const kmsg = { type: "c", major: 1, minor: 11 };
   /** runc 1.1.5's default rules as the v1 devices.list shows them (sorted). */
-  const defaults = ["b *:* m", "c *:* m", "c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm", "c 1:8 rwm", "c 1:9 rwm", "c 10:200 rwm", "c 136:* rwm", "c 5:0 rwm", "c 5:2 rwm"].sort();
+  const defaults = [
+    "b *:* m",
+    "c *:* m",
+    "c 1:3 rwm",
+    "c 1:5 rwm",
+    "c 1:7 rwm",
+    "c 1:8 rwm",
+    "c 1:9 rwm",
+    "c 10:200 rwm",
+    "c 136:* rwm",
+    "c 5:0 rwm",
+    "c 5:2 rwm",
+  ].sort();
   // Opened write-only, /dev/kmsg asks for no capability: only the device rules can refuse it.
-  const probe = "[ -c /dev/kmsg ] && echo node-made; echo berth-issue-15-probe > /dev/kmsg && echo kmsg-written; echo x > /dev/null && echo null-ok";
+  const probe =
+    "[ -c /dev/kmsg ] && echo node-made; echo berth-issue-15-probe > /dev/kmsg && echo kmsg-written; echo x > /dev/null && echo null-ok";
   const denied = { exitCode: 0, stdout: "node-made\nnull-ok\n", stderr: "sh: can't create /dev/kmsg: Operation not permitted\n" };
   const admitted = { exitCode: 0, stdout: "node-made\nkmsg-written\nnull-ok\n", stderr: "" };
 
@@ -69,7 +82,11 @@ describe("device cgroup allow-list bypass (GHSA-g54h-m393-cpwq class, issue 15):
       else c.linux.resources.devices = rules;
     });
   }
-  const devicesList = (path: string) => readFileSync(join(devicesMount!, path, "devices.list"), "utf8").trim().split("\n").sort();
+  const devicesList = (path: string) =>
+    readFileSync(join(devicesMount!, path, "devices.list"), "utf8")
+      .trim()
+      .split("\n")
+      .sort();
 
   /** Started under berth: what its devices.list holds and what the probe sees from inside. */
   function underBerth(rules: object[] | undefined, name: string) {
@@ -88,7 +105,13 @@ describe("device cgroup allow-list bypass (GHSA-g54h-m393-cpwq class, issue 15):
     });
 
     test("deny-all, then an explicit allow of c 1:11: listed, and writing it works", () => {
-      const seen = underBerth([{ allow: false, access: "rwm" }, { allow: true, ...kmsg, access: "rwm" }], "allow");
+      const seen = underBerth(
+        [
+          { allow: false, access: "rwm" },
+          { allow: true, ...kmsg, access: "rwm" },
+        ],
+        "allow",
+      );
       expect(seen.list).toEqual([...defaults, "c 1:11 rwm"].sort());
       expect(seen.inside).toEqual(admitted);
     });
@@ -101,7 +124,13 @@ describe("device cgroup allow-list bypass (GHSA-g54h-m393-cpwq class, issue 15):
 
     (runcBin ? test : test.skip).each([
       ["deny-all", [{ allow: false, access: "rwm" }]],
-      ["deny-all, then allow c 1:11", [{ allow: false, access: "rwm" }, { allow: true, ...kmsg, access: "rwm" }]],
+      [
+        "deny-all, then allow c 1:11",
+        [
+          { allow: false, access: "rwm" },
+          { allow: true, ...kmsg, access: "rwm" },
+        ],
+      ],
       ["no rules", undefined],
     ])("runc on the same bundle (%s): the same devices.list, the same result inside", (_name, rules) => {
       const berthSide = underBerth(rules as object[] | undefined, "parity");

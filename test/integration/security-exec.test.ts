@@ -164,7 +164,9 @@ describe("CVE-2016-9962: new containers joining a pid namespace, the default cap
     const wid = uniq("pidns-w");
     const wpid = await startInit(w, wid, join(out, "watch.log"));
     const joinPid = (c: TestBundle["config"]) => {
-      c.linux.namespaces = c.linux.namespaces.map((n: { type: string }) => (n.type === "pid" ? { type: "pid", path: `/proc/${wpid}/ns/pid` } : n));
+      c.linux.namespaces = c.linux.namespaces.map((n: { type: string }) =>
+        n.type === "pid" ? { type: "pid", path: `/proc/${wpid}/ns/pid` } : n,
+      );
     };
     const a = attackBundle(out, ["/out/attacker", "/out/attack.log"], ptrace, joinPid);
     await startInit(a, uniq("pidns-a"), join(out, "attack.log"));

@@ -93,25 +93,33 @@ describe("mount_too_revealing bypass class (runc#1962, no CVE of its own): --no-
   test.each([
     ["without a user namespace", false],
     ["with a user namespace (the host's mounts locked: covered)", true],
-  ])("%s: a user namespace made inside cannot mount procfs or sysfs, as after pivot_root; the container's own /proc and masks hold", (_name, userns) => {
-    b = bundle(userns);
-    const host = hostProcSys();
-    const noPivot = uniq("np");
-    expect(run(["run", "--no-pivot", "-b", b.dir, noPivot])).toEqual({ exitCode: 0, stdout: expected, stderr: "" });
-    // The same with pivot_root: --no-pivot gives nothing more.
-    expect(run(["run", "-b", b.dir, uniq("pivot")])).toEqual({ exitCode: 0, stdout: expected, stderr: "" });
-    // The host keeps its own /proc and /sys (the detach happened in the container's namespace),
-    // and nothing of the container.
-    expect(hostProcSys()).toEqual(host);
-    expect(existsSync(join(b.root, noPivot))).toBe(false);
-    expect(cgroupDirsFor(`/berth/${noPivot}`)).toEqual([]);
-  });
+  ])(
+    "%s: a user namespace made inside cannot mount procfs or sysfs, as after pivot_root; the container's own /proc and masks hold",
+    (_name, userns) => {
+      b = bundle(userns);
+      const host = hostProcSys();
+      const noPivot = uniq("np");
+      expect(run(["run", "--no-pivot", "-b", b.dir, noPivot])).toEqual({ exitCode: 0, stdout: expected, stderr: "" });
+      // The same with pivot_root: --no-pivot gives nothing more.
+      expect(run(["run", "-b", b.dir, uniq("pivot")])).toEqual({ exitCode: 0, stdout: expected, stderr: "" });
+      // The host keeps its own /proc and /sys (the detach happened in the container's namespace),
+      // and nothing of the container.
+      expect(hostProcSys()).toEqual(host);
+      expect(existsSync(join(b.root, noPivot))).toBe(false);
+      expect(cgroupDirsFor(`/berth/${noPivot}`)).toEqual([]);
+    },
+  );
 
   withRunc("runc 1.1 --no-pivot shows the same, in both cases", () => {
     for (const userns of [false, true]) {
       b = bundle(userns);
       const id = uniq("runc");
-      expect({ userns, ...runc(["run", "--no-pivot", "--bundle", b.dir, id]) }).toEqual({ userns, exitCode: 0, stdout: expected, stderr: "" });
+      expect({ userns, ...runc(["run", "--no-pivot", "--bundle", b.dir, id]) }).toEqual({
+        userns,
+        exitCode: 0,
+        stdout: expected,
+        stderr: "",
+      });
       b.cleanup();
     }
   });
@@ -215,7 +223,10 @@ describe("CVE-2019-19921 class: a rootfs whose /proc or /sys is a symlink is ref
       symlinkSync("/tmp/p", join(rootfs, dest));
       const type = dest === "/proc" ? "proc" : "sysfs";
       const r = runc(["create", "--bundle", b!.dir, uniq("runc")]);
-      expect({ exitCode: r.exitCode, refused: r.stderr.includes(`filesystem \\"${type}\\" must be mounted on ordinary directory`) }).toEqual({ exitCode: 1, refused: true });
+      expect({
+        exitCode: r.exitCode,
+        refused: r.stderr.includes(`filesystem \\"${type}\\" must be mounted on ordinary directory`),
+      }).toEqual({ exitCode: 1, refused: true });
       expect(readdirSync(join(rootfs, "tmp/p"))).toEqual([]);
       b!.cleanup();
     }

@@ -17,7 +17,19 @@
  */
 import { execFileSync, spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
-import { chmodSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  closeSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { berth, berthBin, repoRoot } from "../helpers/cli";
@@ -144,7 +156,10 @@ describe.each([
     // seals=15: F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE, so no opener could
     // change it even once nothing executes it.
     // ("moved": the process exec'd between the attacker's readlink and its read-only open.)
-    for (const l of berths) expect(l).toMatch(/^tried \d+ \/memfd:berth-init \(deleted\) wronly=(EPERM|ETXTBSY) rdwr=(EPERM|ETXTBSY) reopen=(EPERM|ETXTBSY) seals=(15|moved)$/);
+    for (const l of berths)
+      expect(l).toMatch(
+        /^tried \d+ \/memfd:berth-init \(deleted\) wronly=(EPERM|ETXTBSY) rdwr=(EPERM|ETXTBSY) reopen=(EPERM|ETXTBSY) seals=(15|moved)$/,
+      );
     // Without CAP_SYS_PTRACE nothing of berth's is visible at all (berth-init is outside the pid
     // namespace; the process it forks in is not dumpable until it execs).
     if (caps.length === 0) expect(berths).toEqual([]);
@@ -175,7 +190,10 @@ describe("CVE-2021-30465 class, the race: a bind mount's destination swapped wit
 
     const tries = scale(8, 500);
     const outcomes = { inside: 0, refused: 0 };
-    const hostMountinfo = () => readFileSync("/proc/self/mountinfo", "utf8").split("\n").filter((l) => l.includes(host));
+    const hostMountinfo = () =>
+      readFileSync("/proc/self/mountinfo", "utf8")
+        .split("\n")
+        .filter((l) => l.includes(host));
     for (let i = 0; i < tries; i++) {
       const id = uniq(`race${i}`);
       const r = cli(b, ["create", "-b", b.dir, id]);
@@ -193,7 +211,10 @@ describe("CVE-2021-30465 class, the race: a bind mount's destination swapped wit
         expect(cli(b, ["delete", "--force", id]).exitCode).toBe(0);
         ids.pop();
       } else {
-        expect({ i, r }).toEqual({ i, r: { exitCode: 1, stdout: "", stderr: expect.stringMatching(new RegExp(`^berth: create ${id}: mounts\\[${volIndex}\\]`)) } });
+        expect({ i, r }).toEqual({
+          i,
+          r: { exitCode: 1, stdout: "", stderr: expect.stringMatching(new RegExp(`^berth: create ${id}: mounts\\[${volIndex}\\]`)) },
+        });
         expect(existsSync(join(b.root, id))).toBe(false);
         expect(cgroupDirsFor(`/berth/${id}`)).toEqual([]);
         outcomes.refused++;
@@ -226,11 +247,22 @@ describe("CVE-2019-16884 class: a config mount over /proc or a file below it", (
       const b = bundle(["true"], (c) => c.mounts.push({ destination: dest, type: "bind", source: join(f, src), options: ["bind"] }));
       const id = uniq("byname");
       const r = cli(b, ["create", "-b", b.dir, id]);
-      expect({ dest, r }).toEqual({ dest, r: { exitCode: 1, stdout: "", stderr: expect.stringContaining(`berth: create ${id}: mounts[${b.config.mounts.length - 1}].destination ${JSON.stringify(dest)}: ${reason}`) } });
+      expect({ dest, r }).toEqual({
+        dest,
+        r: {
+          exitCode: 1,
+          stdout: "",
+          stderr: expect.stringContaining(
+            `berth: create ${id}: mounts[${b.config.mounts.length - 1}].destination ${JSON.stringify(dest)}: ${reason}`,
+          ),
+        },
+      });
       expect(existsSync(join(b.root, id))).toBe(false);
     }
     // lxcfs's files, and a bind of the host's procfs onto /proc, are allowed as by runc.
-    const ok = bundle(["cat", "/proc/uptime"], (c) => c.mounts.push({ destination: "/proc/uptime", type: "bind", source: join(f, "file"), options: ["bind"] }));
+    const ok = bundle(["cat", "/proc/uptime"], (c) =>
+      c.mounts.push({ destination: "/proc/uptime", type: "bind", source: join(f, "file"), options: ["bind"] }),
+    );
     expect(berthRun(ok, "lxcfs")).toEqual({ exitCode: 0, stdout: "fake\n", stderr: "" });
   });
 
@@ -251,7 +283,9 @@ describe("CVE-2019-16884 class: a config mount over /proc or a file below it", (
       const id = uniq("via");
       const r = cli(b, ["create", "-b", b.dir, id]);
       expect({ dest, exitCode: r.exitCode, stdout: r.stdout }).toEqual({ dest, exitCode: 1, stdout: "" });
-      expect(r.stderr).toMatch(new RegExp(`^berth: create ${id}: mounts\\[${b.config.mounts.length - 1}\\]: mount ${join(f, src)} on ${dest}: `));
+      expect(r.stderr).toMatch(
+        new RegExp(`^berth: create ${id}: mounts\\[${b.config.mounts.length - 1}\\]: mount ${join(f, src)} on ${dest}: `),
+      );
       expect(r.stderr).toMatch(resolved);
       expect(existsSync(join(b.root, id))).toBe(false);
       expect(cgroupDirsFor(`/berth/${id}`)).toEqual([]);
@@ -282,7 +316,11 @@ describe("CVE-2019-16884 class: a config mount over /proc or a file below it", (
         c.mounts.push({ destination: dest, type: "bind", source: join(f, src), options: ["bind"] });
       });
       const r = runcRun(b, "runc-proc");
-      expect({ dest, exitCode: r.exitCode, refused: /cannot be mounted because it is inside \/proc/.test(r.stderr) }).toEqual({ dest, exitCode: 1, refused: true });
+      expect({ dest, exitCode: r.exitCode, refused: /cannot be mounted because it is inside \/proc/.test(r.stderr) }).toEqual({
+        dest,
+        exitCode: 1,
+        refused: true,
+      });
     }
   });
 
@@ -292,7 +330,7 @@ describe("CVE-2019-16884 class: a config mount over /proc or a file below it", (
   // security-mounts.test.ts's mount_too_revealing test: mapping root there needs CAP_SETFCAP.)
   const probe = [
     'mount -t proc proc /mnt 2>/dev/null && echo "proc mounted, keys: $(wc -c < /mnt/keys)" || echo "proc refused"',
-    "for p in /proc/keys /proc/timer_list /proc/acpi /proc/scsi; do umount $p 2>/dev/null && echo \"umounted $p\"; umount -l $p 2>/dev/null && echo \"detached $p\"; done",
+    'for p in /proc/keys /proc/timer_list /proc/acpi /proc/scsi; do umount $p 2>/dev/null && echo "umounted $p"; umount -l $p 2>/dev/null && echo "detached $p"; done',
     'echo "keys: $(wc -c < /proc/keys) timer_list: $(wc -c < /proc/timer_list)"',
   ].join("; ");
   const expected = "proc refused\nkeys: 0 timer_list: 0\n";
@@ -317,7 +355,8 @@ describe("CVE-2019-16884 class: a config mount over /proc or a file below it", (
   });
 
   test("with CAP_SYS_ADMIN in a user namespace the masks are the container's own mounts (not locked): it may unmount them and mount a procfs, as under runc; that procfs is its namespaces' view", () => {
-    const script = 'mount -t proc proc /mnt && echo mounted; umount /proc/keys && echo umounted; (echo 1 > /mnt/sys/kernel/hostname) 2>/dev/null || echo "host sysctl refused"; (echo b > /mnt/sysrq-trigger) 2>/dev/null || echo "sysrq refused"';
+    const script =
+      'mount -t proc proc /mnt && echo mounted; umount /proc/keys && echo umounted; (echo 1 > /mnt/sys/kernel/hostname) 2>/dev/null || echo "host sysctl refused"; (echo b > /mnt/sysrq-trigger) 2>/dev/null || echo "sysrq refused"';
     const b = bundle(["sh", "-c", script], (c) => {
       inUserns(c);
       addCaps(c.process.capabilities, ["CAP_SYS_ADMIN"]);
@@ -335,11 +374,16 @@ describe("device cgroup escape: a node the rules do not admit cannot be made or 
     'if mknod /scratch/$1 $2 $3 $4 2>/dev/null; then echo "$1 made"; head -c1 /scratch/$1 >/dev/null 2>&1 && echo "$1 READ"; (: > /scratch/$1) 2>/dev/null && echo "$1 WRITTEN"; (head -c1 /scratch/$1 2>&1 >/dev/null | grep -q "Operation not permitted") && echo "$1 open: EPERM"; else echo "$1 mknod refused"; fi',
     "done",
   ].join("\n");
-  const scratchMount = (c: TestBundle["config"]) => c.mounts.push({ destination: "/scratch", type: "tmpfs", source: "tmpfs", options: ["nosuid"] });
+  const scratchMount = (c: TestBundle["config"]) =>
+    c.mounts.push({ destination: "/scratch", type: "tmpfs", source: "tmpfs", options: ["nosuid"] });
 
   test.each([
     ["the default capabilities: mknod itself is refused (no CAP_MKNOD)", false, "mem mknod refused\nsda mknod refused\n"],
-    ["CAP_MKNOD added: the nodes are made, and opening either is refused by the device cgroup (EPERM)", true, "mem made\nmem open: EPERM\nsda made\nsda open: EPERM\n"],
+    [
+      "CAP_MKNOD added: the nodes are made, and opening either is refused by the device cgroup (EPERM)",
+      true,
+      "mem made\nmem open: EPERM\nsda made\nsda open: EPERM\n",
+    ],
   ])("%s", (_name, mknod, want) => {
     const b = bundle(["sh", "-c", probe], (c) => {
       scratchMount(c);
@@ -357,7 +401,11 @@ describe("CVE-2024-21626 class: no fd of berth's reaches a process it starts", (
   /** fd -> target, from ls -l. */
   const fds = (out: string) => Object.fromEntries([...out.matchAll(/ (\d+) -> (\S+)/g)].map((m) => [m[1]!, m[2]!]));
   /** The caller's stdio as berth() gives it: /dev/null in, files out; nothing of berth's own. */
-  const callersStdio = { "0": "/dev/null", "1": expect.stringMatching(/\/berth-cli-\w+\/out$/), "2": expect.stringMatching(/\/berth-cli-\w+\/err$/) };
+  const callersStdio = {
+    "0": "/dev/null",
+    "1": expect.stringMatching(/\/berth-cli-\w+\/out$/),
+    "2": expect.stringMatching(/\/berth-cli-\w+\/err$/),
+  };
 
   test("exec, and exec --preserve-fds 1: 0, 1, 2 (and the preserved 3) only", () => {
     const b = bundle(["sleep", "300"]);
@@ -374,13 +422,20 @@ describe("CVE-2024-21626 class: no fd of berth's reaches a process it starts", (
     const fd3 = openSync(extra, "r");
     const out = openSync(join(dir, "out"), "w");
     try {
-      const p = spawnSync(berthBin, ["--root", b.root, "exec", "--preserve-fds", "1", id, "sh", "-c", probe], { stdio: ["ignore", out, "inherit", fd3] });
+      const p = spawnSync(berthBin, ["--root", b.root, "exec", "--preserve-fds", "1", id, "sh", "-c", probe], {
+        stdio: ["ignore", out, "inherit", fd3],
+      });
       expect(p.status).toBe(0);
     } finally {
       closeSync(out);
       closeSync(fd3);
     }
-    expect(fds(readFileSync(join(dir, "out"), "utf8"))).toEqual({ "0": "/dev/null", "1": join(dir, "out"), "2": expect.any(String), "3": extra });
+    expect(fds(readFileSync(join(dir, "out"), "utf8"))).toEqual({
+      "0": "/dev/null",
+      "1": join(dir, "out"),
+      "2": expect.any(String),
+      "3": extra,
+    });
   });
 
   test("create then start: 0, 1, 2 only, none a socket or memfd of berth's", async () => {
@@ -408,7 +463,20 @@ describe("CVE-2024-21626 class: no fd of berth's reaches a process it starts", (
     ids.push({ root: b.root, id });
     expect(cli(b, ["run", "-d", "-b", b.dir, id])).toEqual({ exitCode: 0, stdout: "", stderr: "" });
     const driver = join(__dirname, "fixtures", "pty-drive.py");
-    const r = spawnSync("python3", [driver, JSON.stringify({ argv: [berthBin, "--root", b.root, "exec", "-t", id, "sh", "-c", `echo ready; ${probe}; echo end`], rows: 24, cols: 80, waitFor: "ready", timeout: 30 })], { encoding: "utf8", timeout: 40_000 });
+    const r = spawnSync(
+      "python3",
+      [
+        driver,
+        JSON.stringify({
+          argv: [berthBin, "--root", b.root, "exec", "-t", id, "sh", "-c", `echo ready; ${probe}; echo end`],
+          rows: 24,
+          cols: 80,
+          waitFor: "ready",
+          timeout: 30,
+        }),
+      ],
+      { encoding: "utf8", timeout: 40_000 },
+    );
     expect(r.status).toBe(0);
     const output = (JSON.parse(r.stdout) as { output: string }).output.replace(/\r/g, "");
     const table = output.slice(output.indexOf("ready\n") + 6, output.indexOf("end\n"));

@@ -85,7 +85,17 @@ describe("CVE-2019-5736: the runtime binary cannot be rewritten from inside", ()
     // root directory, where /proc/1/exe is berth-init. Try to truncate and to append.
     const attack = spawnSync(
       "nsenter",
-      ["-t", String(pid), "-m", "-p", "-r", "-w", "/bin/sh", "-c", 'readlink /proc/1/exe; (true > /proc/1/exe) && echo TRUNCATED; (echo x >> /proc/1/exe) && echo APPENDED; exit 0'],
+      [
+        "-t",
+        String(pid),
+        "-m",
+        "-p",
+        "-r",
+        "-w",
+        "/bin/sh",
+        "-c",
+        "readlink /proc/1/exe; (true > /proc/1/exe) && echo TRUNCATED; (echo x >> /proc/1/exe) && echo APPENDED; exit 0",
+      ],
       { encoding: "utf8" },
     );
     expect(attack.status).toBe(0);
@@ -193,9 +203,14 @@ describe("masked and read-only paths", () => {
     const readonly = ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"];
     const probe = [
       // path kind size fstype mount-options; size = bytes of a file, entries of a directory
-      ...masked.map((p) => `if [ -d ${p} ]; then echo "${p} dir $(ls -A ${p} | wc -l) $(grep " ${p} " /proc/self/mountinfo | sed 's/.* - //' | cut -d' ' -f1) $(grep " ${p} " /proc/self/mountinfo | cut -d' ' -f6)"; elif [ -e ${p} ]; then echo "${p} file $(cat ${p} | wc -c)"; else echo "${p} absent"; fi`),
+      ...masked.map(
+        (p) =>
+          `if [ -d ${p} ]; then echo "${p} dir $(ls -A ${p} | wc -l) $(grep " ${p} " /proc/self/mountinfo | sed 's/.* - //' | cut -d' ' -f1) $(grep " ${p} " /proc/self/mountinfo | cut -d' ' -f6)"; elif [ -e ${p} ]; then echo "${p} file $(cat ${p} | wc -c)"; else echo "${p} absent"; fi`,
+      ),
       "touch /sys/firmware/x 2>&1",
-      ...readonly.map((p) => `if [ -e ${p} ]; then echo "${p} $(grep " ${p} " /proc/self/mountinfo | cut -d' ' -f6)"; else echo "${p} absent"; fi`),
+      ...readonly.map(
+        (p) => `if [ -e ${p} ]; then echo "${p} $(grep " ${p} " /proc/self/mountinfo | cut -d' ' -f6)"; else echo "${p} absent"; fi`,
+      ),
       "(echo 1 > /proc/sys/kernel/ns_last_pid) 2>&1",
       "(echo 1 > /proc/irq/default_smp_affinity) 2>&1",
       "(mount -o remount,rw /proc/sys) 2>&1 >/dev/null || echo remount refused",
@@ -241,7 +256,18 @@ describe("masked and read-only paths", () => {
   test("the default spec masks and write-protects /proc and /sys as runc's does", () => {
     const spec = defaultSpec();
     expect(spec.linux!.maskedPaths).toEqual(
-      expect.arrayContaining(["/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi", "/sys/firmware"]),
+      expect.arrayContaining([
+        "/proc/acpi",
+        "/proc/asound",
+        "/proc/kcore",
+        "/proc/keys",
+        "/proc/latency_stats",
+        "/proc/timer_list",
+        "/proc/timer_stats",
+        "/proc/sched_debug",
+        "/proc/scsi",
+        "/sys/firmware",
+      ]),
     );
     expect(spec.linux!.readonlyPaths).toEqual(["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"]);
     // And a container of that spec: writes to files under the read-only paths are refused
@@ -275,7 +301,11 @@ describe("concurrent commands on one container are serialised", () => {
       const id = uniq(`race${round}`);
       expect(run(["run", "-d", "-b", b.dir, id]).exitCode).toBe(0);
       const pid = JSON.parse(run(["state", id]).stdout).pid as number;
-      const [d1, d2, k] = await Promise.all([spawnBerth(["delete", "--force", id]), spawnBerth(["delete", "--force", id]), spawnBerth(["kill", id, "KILL"])]);
+      const [d1, d2, k] = await Promise.all([
+        spawnBerth(["delete", "--force", id]),
+        spawnBerth(["delete", "--force", id]),
+        spawnBerth(["kill", id, "KILL"]),
+      ]);
       // One of them deletes; the other, serialised behind it by the lock, finds nothing and,
       // as runc's delete --force, succeeds silently.
       expect([d1, d2]).toEqual([

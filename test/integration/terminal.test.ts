@@ -101,7 +101,10 @@ function fdTable(output: string): Record<string, string> {
 
 /** Runs berth on a pty of `rows` x `cols` (pty-drive.py), typing/resizing once `waitFor` shows. */
 function drive(args: string[], o: { rows: number; cols: number; waitFor: string; send?: string; resizeTo?: [number, number] }) {
-  const r = spawnSync("python3", [driver, JSON.stringify({ argv: [berthBin, "--root", b!.root, ...args], timeout: 30, ...o })], { encoding: "utf8", timeout: 40_000 });
+  const r = spawnSync("python3", [driver, JSON.stringify({ argv: [berthBin, "--root", b!.root, ...args], timeout: 30, ...o })], {
+    encoding: "utf8",
+    timeout: 40_000,
+  });
   if (r.status !== 0) throw new Error(`pty-drive failed: ${r.stderr}`);
   return JSON.parse(r.stdout) as { output: string; exitCode: number; timedOut: boolean; restored: boolean };
 }
@@ -197,7 +200,12 @@ test("foreground exec --tty: relayed, exit status returned", () => {
   b = makeBundle(["sleep", "100000"]);
   const id = uniq("fgexec");
   expect(cli(["run", "-d", "-b", b.dir, id])).toEqual(ok);
-  const r = drive(["exec", "-t", id, "sh", "-c", 'echo ready; read l; echo "got:$l"; tty; stty size; exit 5'], { rows: 30, cols: 90, waitFor: "ready", send: "abc\r" });
+  const r = drive(["exec", "-t", id, "sh", "-c", 'echo ready; read l; echo "got:$l"; tty; stty size; exit 5'], {
+    rows: 30,
+    cols: 90,
+    waitFor: "ready",
+    send: "abc\r",
+  });
   expect(r.timedOut).toBe(false);
   expect(r.exitCode).toBe(5);
   expect(r.output).toContain("got:abc");
@@ -207,7 +215,8 @@ test("foreground exec --tty: relayed, exit status returned", () => {
 });
 
 describe("runc's console-socket rules, in berth's words", () => {
-  const detachNoSocket = "process.terminal true: cannot allocate a terminal if berth will detach without a console socket (--console-socket)";
+  const detachNoSocket =
+    "process.terminal true: cannot allocate a terminal if berth will detach without a console socket (--console-socket)";
   const socketNoTty = "cannot use a console socket if berth will not detach or allocate a terminal (process.terminal)";
 
   test("create with terminal true and no --console-socket; run -d likewise", () => {
@@ -221,10 +230,18 @@ describe("runc's console-socket rules, in berth's words", () => {
     b = makeBundle(["true"]);
     const id = uniq("e2");
     const sock = join(work, "nobody.sock");
-    expect(cli(["create", "-b", b.dir, "--console-socket", sock, id])).toEqual({ exitCode: 1, stdout: "", stderr: `berth: create ${id}: --console-socket "${sock}": ${socketNoTty}\n` });
+    expect(cli(["create", "-b", b.dir, "--console-socket", sock, id])).toEqual({
+      exitCode: 1,
+      stdout: "",
+      stderr: `berth: create ${id}: --console-socket "${sock}": ${socketNoTty}\n`,
+    });
     b.config.process.terminal = true;
     b.write();
-    expect(cli(["run", "-b", b.dir, "--console-socket", sock, id])).toEqual({ exitCode: 1, stdout: "", stderr: `berth: create ${id}: --console-socket "${sock}": ${socketNoTty}\n` });
+    expect(cli(["run", "-b", b.dir, "--console-socket", sock, id])).toEqual({
+      exitCode: 1,
+      stdout: "",
+      stderr: `berth: create ${id}: --console-socket "${sock}": ${socketNoTty}\n`,
+    });
   });
 
   test("exec: -d -t without a socket; a socket without -d or without -t", () => {
@@ -233,8 +250,16 @@ describe("runc's console-socket rules, in berth's words", () => {
     expect(cli(["run", "-d", "-b", b.dir, id])).toEqual(ok);
     const sock = join(work, "nobody.sock");
     expect(cli(["exec", "-d", "-t", id, "true"])).toEqual({ exitCode: 255, stdout: "", stderr: `berth: exec ${id}: ${detachNoSocket}\n` });
-    expect(cli(["exec", "-t", "--console-socket", sock, id, "true"])).toEqual({ exitCode: 255, stdout: "", stderr: `berth: exec ${id}: --console-socket "${sock}": ${socketNoTty}\n` });
-    expect(cli(["exec", "-d", "--console-socket", sock, id, "true"])).toEqual({ exitCode: 255, stdout: "", stderr: `berth: exec ${id}: --console-socket "${sock}": ${socketNoTty}\n` });
+    expect(cli(["exec", "-t", "--console-socket", sock, id, "true"])).toEqual({
+      exitCode: 255,
+      stdout: "",
+      stderr: `berth: exec ${id}: --console-socket "${sock}": ${socketNoTty}\n`,
+    });
+    expect(cli(["exec", "-d", "--console-socket", sock, id, "true"])).toEqual({
+      exitCode: 255,
+      stdout: "",
+      stderr: `berth: exec ${id}: --console-socket "${sock}": ${socketNoTty}\n`,
+    });
   });
 
   test("a console socket nobody listens on fails create, naming the flag, and leaves nothing", () => {

@@ -44,7 +44,9 @@ test("update --resources - on a non-blocking stdin whose data comes a second lat
   const rd = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
   const wr = openSync(fifo, constants.O_WRONLY);
   let stderr = "";
-  const child = spawn("/bin/sh", ["-c", 'exec "$0" --root "$1" update --resources - "$2" <&3', berthBin, b.root, id], { stdio: ["ignore", "ignore", "pipe", rd] });
+  const child = spawn("/bin/sh", ["-c", 'exec "$0" --root "$1" update --resources - "$2" <&3', berthBin, b.root, id], {
+    stdio: ["ignore", "ignore", "pipe", rd],
+  });
   closeSync(rd);
   child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
   const exited = new Promise<number | null>((res) => child.on("close", (code) => res(code)));
@@ -72,5 +74,7 @@ maybePids("exec into a container at its pids limit: fails at once (a bounded ret
   expect(Date.now() - t0).toBeLessThan(5_000);
   expect(r.exitCode).toBe(255);
   expect(r.stderr).toContain(`berth: exec ${id}: `);
-  expect(r.stderr).toContain("clone into the container's pid namespace (the process limit is reached: pids.max of the cgroup, RLIMIT_NPROC, or the host's threads-max): resource temporarily unavailable");
+  expect(r.stderr).toContain(
+    "clone into the container's pid namespace (the process limit is reached: pids.max of the cgroup, RLIMIT_NPROC, or the host's threads-max): resource temporarily unavailable",
+  );
 });

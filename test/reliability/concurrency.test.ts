@@ -17,7 +17,17 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { busyboxRootfs } from "../helpers/bundle";
 import { berthBin } from "../helpers/cli";
-import { hostSnapshot, removeCgroupTree, leftBehind, recordNumbers, scale, spawnCli, zombies, type HostSnapshot, type SpawnedResult } from "../helpers/reliability";
+import {
+  hostSnapshot,
+  removeCgroupTree,
+  leftBehind,
+  recordNumbers,
+  scale,
+  spawnCli,
+  zombies,
+  type HostSnapshot,
+  type SpawnedResult,
+} from "../helpers/reliability";
 import { runcBin } from "../helpers/runc";
 import { until } from "../helpers/until";
 
@@ -84,7 +94,12 @@ function snapshot(root: string, cgParent = parent): HostSnapshot {
  * made it cannot remove it while others are below it, and it then stays, as runc leaves every
  * parent (src/cgroups/placement.ts removeCgroupDirs); a directory below it may not.
  */
-async function settledLeftBehind(before: HostSnapshot, root: string, cgParent = parent, keepParent = false): Promise<ReturnType<typeof leftBehind>> {
+async function settledLeftBehind(
+  before: HostSnapshot,
+  root: string,
+  cgParent = parent,
+  keepParent = false,
+): Promise<ReturnType<typeof leftBehind>> {
   const diff = () => {
     const left = leftBehind(before, snapshot(root, cgParent), ["ownFds"]);
     if (keepParent && left.cgroups) {
@@ -134,7 +149,15 @@ test("10 parallel creates of one id: one wins, nine are told it exists, and dele
   const left = await settledLeftBehind(before, root);
   expect(left).toEqual({});
   expect(await settledZombies()).toEqual([]);
-  figures.sameIdCreate = { berth: { parallel: 10, succeeded: winners.length, refused: losers.length, refusal: losers[0]?.stderr.trim(), leftBehindAfterDeleteForce: left } };
+  figures.sameIdCreate = {
+    berth: {
+      parallel: 10,
+      succeeded: winners.length,
+      refused: losers.length,
+      refusal: losers[0]?.stderr.trim(),
+      leftBehindAfterDeleteForce: left,
+    },
+  };
   recordNumbers("concurrency", figures);
 });
 
@@ -143,7 +166,9 @@ test("10 parallel creates of one id: one wins, nine are told it exists, and dele
   const id = "same";
   const bundle = bundleFor(runcParent, id, ["sleep", "1000"]);
   const before = snapshot(root, runcParent);
-  const results = await Promise.all(Array.from({ length: 10 }, () => spawnCli(runcBin!, ["--root", root, "create", "--bundle", bundle, id], COMMAND_TIMEOUT_MS)));
+  const results = await Promise.all(
+    Array.from({ length: 10 }, () => spawnCli(runcBin!, ["--root", root, "create", "--bundle", bundle, id], COMMAND_TIMEOUT_MS)),
+  );
   const winners = results.filter((r) => r.code === 0);
   const refusals = new Map<string, number>();
   for (const r of results.filter((x) => x.code !== 0)) {
@@ -154,7 +179,13 @@ test("10 parallel creates of one id: one wins, nine are told it exists, and dele
   const left = await settledLeftBehind(before, root, runcParent);
   figures.sameIdCreate = {
     ...(figures.sameIdCreate as object),
-    runc: { parallel: 10, succeeded: winners.length, refused: results.length - winners.length, refusals: Object.fromEntries(refusals), leftBehindAfterDeleteForce: left },
+    runc: {
+      parallel: 10,
+      succeeded: winners.length,
+      refused: results.length - winners.length,
+      refusals: Object.fromEntries(refusals),
+      leftBehindAfterDeleteForce: left,
+    },
   };
   recordNumbers("concurrency", figures);
   // What runc left (a `runc init` of a losing create, seen with 1.1.5) is ours to remove.
@@ -223,7 +254,8 @@ function classify(verb: Verb, id: string, r: SpawnedResult): { outcome: string; 
       } catch {
         return { outcome: "bad state", problem: `state printed no JSON: ${JSON.stringify(r.stdout)}` };
       }
-      if (s?.id !== id || !["created", "running", "paused", "stopped"].includes(s.status ?? "")) return { outcome: "bad state", problem: `state printed ${r.stdout.trim()}` };
+      if (s?.id !== id || !["created", "running", "paused", "stopped"].includes(s.status ?? ""))
+        return { outcome: "bad state", problem: `state printed ${r.stdout.trim()}` };
       return { outcome: `ok (${s.status})` };
     }
     if (r.stderr !== "") return { outcome: "ok with stderr", problem: `exit 0 but stderr: ${r.stderr.trim()}` };
@@ -254,7 +286,7 @@ test(
     let running = 0;
     let total = 0;
     // A fixed sequence of draws per worker (the interleaving still varies from run to run).
-    const rng = (seed: number) => () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x80000000);
+    const rng = (seed: number) => () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x80000000;
     const worker = async (w: number) => {
       const random = rng(w + 1);
       running++;
@@ -297,7 +329,20 @@ test(
     }
     const left = await settledLeftBehind(before, root, parent, true);
     const z = await settledZombies();
-    figures.storm = { durationMs, workers, ids: ids.length, operations: total, resumeDrains: drains, byVerb: counts, msByVerb: Object.fromEntries(Object.entries(times).map(([v, ms]) => [v, { median: ms.sort((x, y) => x - y)[Math.floor(ms.length / 2)], max: Math.max(...ms) }])), problems: problems.slice(0, 50), leftBehind: left, zombies: z };
+    figures.storm = {
+      durationMs,
+      workers,
+      ids: ids.length,
+      operations: total,
+      resumeDrains: drains,
+      byVerb: counts,
+      msByVerb: Object.fromEntries(
+        Object.entries(times).map(([v, ms]) => [v, { median: ms.sort((x, y) => x - y)[Math.floor(ms.length / 2)], max: Math.max(...ms) }]),
+      ),
+      problems: problems.slice(0, 50),
+      leftBehind: left,
+      zombies: z,
+    };
     recordNumbers("concurrency", figures);
     expect(problems).toEqual([]);
     expect(left).toEqual({});

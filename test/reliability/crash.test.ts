@@ -115,7 +115,14 @@ function moments(n: number, seed: number): number[] {
 describe.each(runtimes.map((r) => [r.name, r] as const))("%s killed with SIGKILL mid-command", (name, rt) => {
   test.each(verbs)("%s: afterwards list works, state answers, delete --force leaves nothing", async (verb) => {
     const n = name === "berth" ? trials : runcTrials;
-    const tally: Tally = (tallies[`${name} ${verb}`] = { trials: 0, stateAfterKill: {}, listFailed: 0, deleteFailed: 0, leftBehind: 0, examples: [] });
+    const tally: Tally = (tallies[`${name} ${verb}`] = {
+      trials: 0,
+      stateAfterKill: {},
+      listFailed: 0,
+      deleteFailed: 0,
+      leftBehind: 0,
+      examples: [],
+    });
     const id = `crash-${verb}`;
     for (const ms of moments(n, verbs.indexOf(verb) + 1)) {
       if (verb !== "create") expect(run(rt, commandArgs(rt, "create", id)).exitCode).toBe(0);

@@ -47,7 +47,14 @@ beforeAll(() => {
   const full = makeBundle(["sleep", "1000"], (c) => {
     c.linux.cgroupsPath = `/${cgroupParent}/${id}`;
     const hook = { path: "/bin/true" };
-    c.hooks = { prestart: [hook], createRuntime: [hook], createContainer: [hook], startContainer: [hook], poststart: [hook], poststop: [hook] };
+    c.hooks = {
+      prestart: [hook],
+      createRuntime: [hook],
+      createContainer: [hook],
+      startContainer: [hook],
+      poststart: [hook],
+      poststop: [hook],
+    };
     c.linux.seccomp = { defaultAction: "SCMP_ACT_ALLOW", syscalls: [{ names: ["mknodat"], action: "SCMP_ACT_ERRNO" }] };
     c.linux.resources = { pids: { limit: 100 }, memory: { limit: 256 * 1024 * 1024 } };
   });
@@ -64,7 +71,10 @@ afterAll(() => {
 });
 
 const cli = (v: Variant, args: string[], fault?: string, trace?: string) =>
-  berth(["--root", v.bundle.root, ...args], { cwd: v.bundle.dir, env: { ...process.env, ...(fault ? { BERTH_FAULT: fault } : {}), ...(trace ? { BERTH_FAULT_TRACE: trace } : {}) } });
+  berth(["--root", v.bundle.root, ...args], {
+    cwd: v.bundle.dir,
+    env: { ...process.env, ...(fault ? { BERTH_FAULT: fault } : {}), ...(trace ? { BERTH_FAULT_TRACE: trace } : {}) },
+  });
 
 /** A traced lifecycle of the bundle: the steps of each verb, in order, without repeats. */
 function traceSteps(v: Variant): Record<string, string[]> {
@@ -113,11 +123,21 @@ describe.each([0, 1])("every step fails in turn (bundle %i)", (which) => {
   });
 
   test("the traced run covers parent steps and berth-init ops of each verb", () => {
-    expect(steps.create).toEqual(expect.arrayContaining(["create cgroups", "launch berth-init", "write state", expect.stringMatching(/^berth-init op \d+ pivotRoot$/)]));
+    expect(steps.create).toEqual(
+      expect.arrayContaining([
+        "create cgroups",
+        "launch berth-init",
+        "write state",
+        expect.stringMatching(/^berth-init op \d+ pivotRoot$/),
+      ]),
+    );
     expect(steps.start).toEqual(expect.arrayContaining(["write the exec fifo", expect.stringMatching(/^berth-init op \d+ exec$/)]));
     expect(steps.exec).toEqual(expect.arrayContaining(["launch berth-init", expect.stringMatching(/^berth-init op \d+ forkIntoPidns$/)]));
     expect(steps.delete).toEqual(expect.arrayContaining(["remove cgroups"]));
-    if (which === 1) expect(steps.create).toEqual(expect.arrayContaining(["run the createRuntime hooks", "write the pid file", expect.stringMatching(/runHook$/)]));
+    if (which === 1)
+      expect(steps.create).toEqual(
+        expect.arrayContaining(["run the createRuntime hooks", "write the pid file", expect.stringMatching(/runHook$/)]),
+      );
   });
 
   test("create: the error names the step, and nothing is left", async () => {
@@ -214,7 +234,10 @@ describe("the library, in this process", () => {
         process.env.BERTH_FAULT = `create:${step}`;
         await expect(lib.create(id, { root: v.bundle.root, bundle: v.bundle.dir, stdio })).rejects.toThrow(injected(step));
         delete process.env.BERTH_FAULT;
-        expect({ fdsAfterAFaultAt: step, extra: fdsNow().filter((f) => !before.includes(f)) }).toEqual({ fdsAfterAFaultAt: step, extra: [] });
+        expect({ fdsAfterAFaultAt: step, extra: fdsNow().filter((f) => !before.includes(f)) }).toEqual({
+          fdsAfterAFaultAt: step,
+          extra: [],
+        });
         expect({ step, left: await settledLeftBehind(pristineHost, () => snapshot(v), ["ownFds"]) }).toEqual({ step, left: {} });
         count("create (library, fds counted)", true, true);
         checked++;
@@ -224,12 +247,25 @@ describe("the library, in this process", () => {
       const running = fdsNow();
       for (const step of parentSteps("exec")) {
         process.env.BERTH_FAULT = `exec:${step}`;
-        await expect(lib.exec(id, { root: v.bundle.root, process: { args: ["sleep", "1000"], cwd: "/", env: ["PATH=/bin"], user: { uid: 0, gid: 0 } }, stdio, detach: true })).rejects.toThrow(injected(step));
+        await expect(
+          lib.exec(id, {
+            root: v.bundle.root,
+            process: { args: ["sleep", "1000"], cwd: "/", env: ["PATH=/bin"], user: { uid: 0, gid: 0 } },
+            stdio,
+            detach: true,
+          }),
+        ).rejects.toThrow(injected(step));
         delete process.env.BERTH_FAULT;
-        expect({ fdsAfterAFaultAt: step, extra: fdsNow().filter((f) => !running.includes(f)) }).toEqual({ fdsAfterAFaultAt: step, extra: [] });
+        expect({ fdsAfterAFaultAt: step, extra: fdsNow().filter((f) => !running.includes(f)) }).toEqual({
+          fdsAfterAFaultAt: step,
+          extra: [],
+        });
         // No unreaped child either: a zombie in the container's pid namespace would keep its
         // init from finishing its exit, and delete would wait for ever.
-        const zombies = (await import("node:child_process")).execFileSync("ps", ["-o", "pid=,stat=,comm=", "--ppid", String(process.pid)], { encoding: "utf8" }).split("\n").filter((l) => / Z/.test(l));
+        const zombies = (await import("node:child_process"))
+          .execFileSync("ps", ["-o", "pid=,stat=,comm=", "--ppid", String(process.pid)], { encoding: "utf8" })
+          .split("\n")
+          .filter((l) => / Z/.test(l));
         expect({ zombiesAfterAFaultAt: step, zombies }).toEqual({ zombiesAfterAFaultAt: step, zombies: [] });
         count("exec (library, fds counted)", true, true);
         checked++;

@@ -27,11 +27,53 @@ const FIXED_STRIDE = scale(6, 1);
 const firstSeed = Number(process.env.BERTH_FUZZ_SEED ?? 1);
 const hasRunc = spawnSync("runc", ["--version"]).status === 0;
 
-const VERBS = ["create", "start", "run", "state", "kill", "delete", "pause", "resume", "exec", "ps", "list", "events", "update", "spec", "features", "check"] as const;
+const VERBS = [
+  "create",
+  "start",
+  "run",
+  "state",
+  "kill",
+  "delete",
+  "pause",
+  "resume",
+  "exec",
+  "ps",
+  "list",
+  "events",
+  "update",
+  "spec",
+  "features",
+  "check",
+] as const;
 /** berth's own verbs, which runc has not. */
 const BERTH_ONLY = new Set(["check"]);
 
-const IDS = ["c1", "a/b", "../x", "..", ".", "/", "x".repeat(1000), "a\nb", "a\tb", "\u001b[31mred", "-", "", " ", "é", "\ud800", "$(id)", "*", "a b", "123", "-1", "0x10", "1e999", "--", "c1\r"];
+const IDS = [
+  "c1",
+  "a/b",
+  "../x",
+  "..",
+  ".",
+  "/",
+  "x".repeat(1000),
+  "a\nb",
+  "a\tb",
+  "\u001b[31mred",
+  "-",
+  "",
+  " ",
+  "é",
+  "\ud800",
+  "$(id)",
+  "*",
+  "a b",
+  "123",
+  "-1",
+  "0x10",
+  "1e999",
+  "--",
+  "c1\r",
+];
 const UNKNOWN_FLAGS = ["--bogus", "-Z", "--bogus=1", "---", "--=", "-", "--no-debug", "--Root", "--root-", "-root"];
 /** Each verb's flags that take a value (a few globals too), to be given without one. */
 const VALUE_FLAGS: Record<string, string[]> = {
@@ -47,7 +89,22 @@ const VALUE_FLAGS: Record<string, string[]> = {
   check: ["--bundle", "--format"],
 };
 const GLOBAL_VALUE_FLAGS = ["--root", "--log", "--log-format", "--criu", "--rootless"];
-const ODD_VALUES = ["", "-1", "1e999", "abc", "/dev/zero", "/nonexistent/x", "..", "x".repeat(5000), "json", "table", "yaml", "9".repeat(30), "0", "-"];
+const ODD_VALUES = [
+  "",
+  "-1",
+  "1e999",
+  "abc",
+  "/dev/zero",
+  "/nonexistent/x",
+  "..",
+  "x".repeat(5000),
+  "json",
+  "table",
+  "yaml",
+  "9".repeat(30),
+  "0",
+  "-",
+];
 
 let base: string;
 let root: string;
@@ -80,7 +137,8 @@ function generate(seed: number): string[] {
       const f = rng.pick(flags);
       args.push(f, rng.pick(ODD_VALUES), f, rng.pick(ODD_VALUES)); // repeated
     } else if (kind === 4) args.push(rng.pick(GLOBAL_VALUE_FLAGS), rng.pick(ODD_VALUES));
-    else if (kind === 5) args.push(rng.pick(IDS), rng.pick(IDS)); // an extra argument
+    else if (kind === 5)
+      args.push(rng.pick(IDS), rng.pick(IDS)); // an extra argument
     else args.push(rng.pick(IDS));
   }
   // ... and a flag without its value, last, now and then
@@ -103,7 +161,12 @@ function run(bin: string, args: string[]): Outcome {
   const err = openSync(join(base, "err"), "w+");
   try {
     const r = spawnSync(bin, args, { cwd, stdio: ["ignore", out, err], timeout: 20_000, killSignal: "SIGKILL" });
-    return { code: r.status, signal: r.signal, stderr: readFileSync(join(base, "err"), "utf8"), timedOut: (r.error as NodeJS.ErrnoException | undefined)?.code === "ETIMEDOUT" };
+    return {
+      code: r.status,
+      signal: r.signal,
+      stderr: readFileSync(join(base, "err"), "utf8"),
+      timedOut: (r.error as NodeJS.ErrnoException | undefined)?.code === "ETIMEDOUT",
+    };
   } finally {
     closeSync(out);
     closeSync(err);
@@ -126,9 +189,16 @@ function verdict(args: string[], o: Outcome): string[] {
   }
   // The first line names the verb (run's config errors are create's: run is create and start).
   const first = o.stderr.split("\n")[0] ?? "";
-  if (o.code !== 0 && verb && first.startsWith("berth: ") && !first.startsWith(`berth: ${verb}`) && !(verb === "run" && first.startsWith("berth: create"))) {
+  if (
+    o.code !== 0 &&
+    verb &&
+    first.startsWith("berth: ") &&
+    !first.startsWith(`berth: ${verb}`) &&
+    !(verb === "run" && first.startsWith("berth: create"))
+  ) {
     // ... unless a global flag or the verb itself was the mistake, before any verb was known
-    if (!/^berth: (unknown command|--|-\w: |unknown flag|unexpected)/.test(first) && !/^berth: \S+: /.test(first)) bad.push(`does not name the verb ${verb}: ${first.slice(0, 200)}`);
+    if (!/^berth: (unknown command|--|-\w: |unknown flag|unexpected)/.test(first) && !/^berth: \S+: /.test(first))
+      bad.push(`does not name the verb ${verb}: ${first.slice(0, 200)}`);
   }
   return bad;
 }
@@ -174,7 +244,9 @@ function runCase(what: string, args: string[]): void {
   const o = run(berthBin, full);
   const bad = verdict(args, o);
   // A --log file is asked for: berth writes it (a relative name, in the working directory).
-  const logs = args.flatMap((a, i) => (a === "--log" && args[i + 1] ? [`cwd/${args[i + 1]}`] : a.startsWith("--log=") ? [`cwd/${a.slice(6)}`] : []));
+  const logs = args.flatMap((a, i) =>
+    a === "--log" && args[i + 1] ? [`cwd/${args[i + 1]}`] : a.startsWith("--log=") ? [`cwd/${a.slice(6)}`] : [],
+  );
   const left = leftovers().filter((e) => !logs.includes(e));
   if (left.length) bad.push(`left ${left.join(", ")}`);
   if (bad.length) {
@@ -238,11 +310,19 @@ test("random argument lists, every verb: exit 0 or 1, no stack, a berth: line, n
 });
 
 test("the regressions found: named in one line each", () => {
-  expect(berth(["--root", root, "update", "--resources", "/dev/zero", "c1"]).stderr).toBe('berth: update c1: --resources "/dev/zero": must be a regular file\n');
+  expect(berth(["--root", root, "update", "--resources", "/dev/zero", "c1"]).stderr).toBe(
+    'berth: update c1: --resources "/dev/zero": must be a regular file\n',
+  );
   expect(berth(["--root", root, "state", "c1", "--root", "/b"]).stderr).toBe("berth: state c1: --root: given more than once\n");
-  expect(berth(["--root", root, "run", "--preserve-fds", "1e999", "c1"]).stderr).toBe('berth: run c1: --preserve-fds "1e999": must be a whole number from 0 to 1048576\n');
+  expect(berth(["--root", root, "run", "--preserve-fds", "1e999", "c1"]).stderr).toBe(
+    'berth: run c1: --preserve-fds "1e999": must be a whole number from 0 to 1048576\n',
+  );
   expect(berth(["--root", root, "start", "c1", "c2"]).stderr).toBe('berth: start: unexpected argument "c2"\n');
-  expect(berth(["--root", root, "list", "--format"])).toEqual({ exitCode: 1, stdout: "", stderr: "berth: list: --format: needs a value\n" });
+  expect(berth(["--root", root, "list", "--format"])).toEqual({
+    exitCode: 1,
+    stdout: "",
+    stderr: "berth: list: --format: needs a value\n",
+  });
 });
 
 afterAll(() => {

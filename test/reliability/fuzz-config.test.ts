@@ -17,7 +17,21 @@
  * container must have a mount namespace of its own. check gets every mutant.
  */
 import { spawnSync } from "node:child_process";
-import { closeSync, cpSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, rmdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  closeSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmdirSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import checkVerb from "../../src/cli/check";
@@ -255,7 +269,11 @@ function runcCreate(dir: string, id: string): RuncOutcome {
   const err = openSync(errFile, "w+");
   let r: ReturnType<typeof spawnSync>;
   try {
-    r = spawnSync("runc", ["--root", root, "create", "--bundle", dir, id], { stdio: ["ignore", "ignore", err], timeout: 20_000, killSignal: "SIGKILL" });
+    r = spawnSync("runc", ["--root", root, "create", "--bundle", dir, id], {
+      stdio: ["ignore", "ignore", err],
+      timeout: 20_000,
+      killSignal: "SIGKILL",
+    });
   } finally {
     closeSync(err);
   }
@@ -339,7 +357,13 @@ function createSafe(bytes: Buffer, cgroupsPath: string): boolean {
   if (linux === null || typeof linux !== "object") return false;
   if (linux.cgroupsPath !== cgroupsPath) return false;
   const ns = linux.namespaces;
-  return Array.isArray(ns) && ns.some((n: unknown) => n !== null && typeof n === "object" && (n as { type?: unknown }).type === "mount" && (n as { path?: unknown }).path === undefined);
+  return (
+    Array.isArray(ns) &&
+    ns.some(
+      (n: unknown) =>
+        n !== null && typeof n === "object" && (n as { type?: unknown }).type === "mount" && (n as { path?: unknown }).path === undefined,
+    )
+  );
 }
 
 test("mutated configs through check (in-process and bin/berth): exit 0 or 1, no stack, every error at a field", async () => {
@@ -394,11 +418,34 @@ test("fixed hostile configs: 100 MB, just under the bound, deep nesting, not JSO
       },
       /^berth: check: \S+config\.json: is \d{9} bytes: more than berth reads \(16777216\)\n$/,
     ],
-    ["just under 16 MiB: a huge env", () => writeFileSync(configPath, JSON.stringify({ ...spec, process: { ...(spec.process as object), env: Array.from({ length: 150_000 }, (_, i) => `VAR_${i}=${"x".repeat(90)}`) } })), undefined],
-    ["100,000 nested arrays in an extension field", () => writeFileSync(configPath, withField("extension", "[".repeat(100_000) + "]".repeat(100_000))), /levels deep/],
-    ["100,000 nested objects in annotations", () => writeFileSync(configPath, withField("annotations", '{"a":'.repeat(100_000) + "1" + "}".repeat(100_000))), /levels deep/],
+    [
+      "just under 16 MiB: a huge env",
+      () =>
+        writeFileSync(
+          configPath,
+          JSON.stringify({
+            ...spec,
+            process: { ...(spec.process as object), env: Array.from({ length: 150_000 }, (_, i) => `VAR_${i}=${"x".repeat(90)}`) },
+          }),
+        ),
+      undefined,
+    ],
+    [
+      "100,000 nested arrays in an extension field",
+      () => writeFileSync(configPath, withField("extension", "[".repeat(100_000) + "]".repeat(100_000))),
+      /levels deep/,
+    ],
+    [
+      "100,000 nested objects in annotations",
+      () => writeFileSync(configPath, withField("annotations", '{"a":'.repeat(100_000) + "1" + "}".repeat(100_000))),
+      /levels deep/,
+    ],
     ["100,000 unclosed arrays", () => writeFileSync(configPath, "[".repeat(100_000)), /invalid JSON/],
-    ["100,000 nested arrays closed by a brace", () => writeFileSync(configPath, "[".repeat(100_000) + "]".repeat(99_999) + "}"), /invalid JSON/],
+    [
+      "100,000 nested arrays closed by a brace",
+      () => writeFileSync(configPath, "[".repeat(100_000) + "]".repeat(99_999) + "}"),
+      /invalid JSON/,
+    ],
     ["empty file", () => writeFileSync(configPath, ""), /invalid JSON/],
     ["null", () => writeFileSync(configPath, "null"), /config\.json/],
     ["a string", () => writeFileSync(configPath, '"x"'), /config\.json/],
@@ -406,8 +453,15 @@ test("fixed hostile configs: 100 MB, just under the bound, deep nesting, not JSO
     [
       "invalid UTF-8 in process.cwd and a key",
       () => {
-        const [a, b, c] = JSON.stringify({ ...spec, process: { ...(spec.process as object), cwd: "/@@" }, annotations: { "@@": "x" } }).split("@@");
-        writeFileSync(configPath, Buffer.concat([Buffer.from(a!), Buffer.from([0xff, 0xc3]), Buffer.from(b!), Buffer.from([0xed, 0xa0, 0x80]), Buffer.from(c!)]));
+        const [a, b, c] = JSON.stringify({
+          ...spec,
+          process: { ...(spec.process as object), cwd: "/@@" },
+          annotations: { "@@": "x" },
+        }).split("@@");
+        writeFileSync(
+          configPath,
+          Buffer.concat([Buffer.from(a!), Buffer.from([0xff, 0xc3]), Buffer.from(b!), Buffer.from([0xed, 0xa0, 0x80]), Buffer.from(c!)]),
+        );
       },
       undefined,
     ],
@@ -448,9 +502,15 @@ test("mutated configs through create: a refused create leaves nothing, an accept
     // A quarter of the sample unmutated but for the pin, so that creates are accepted too.
     const pin = (t: unknown) => {
       const linux = t !== null && typeof t === "object" ? (t as Record<string, unknown>).linux : undefined;
-      if (linux !== null && typeof linux === "object" && !Array.isArray(linux) && !(linux instanceof Entries)) (linux as Record<string, unknown>).cgroupsPath = cgroupsPath;
+      if (linux !== null && typeof linux === "object" && !Array.isArray(linux) && !(linux instanceof Entries))
+        (linux as Record<string, unknown>).cgroupsPath = cgroupsPath;
     };
-    const m = rng.chance(0.25) ? { bytes: Buffer.from(JSON.stringify({ ...seedConfig.config, linux: { ...(seedConfig.config.linux as object), cgroupsPath } })), log: ["(unmutated)"] } : mutate(seedConfig.config, seed, { pin, maxMutations: 2 });
+    const m = rng.chance(0.25)
+      ? {
+          bytes: Buffer.from(JSON.stringify({ ...seedConfig.config, linux: { ...(seedConfig.config.linux as object), cgroupsPath } })),
+          log: ["(unmutated)"],
+        }
+      : mutate(seedConfig.config, seed, { pin, maxMutations: 2 });
     if (!createSafe(m.bytes, cgroupsPath)) continue;
     writeFileSync(join(dir, "config.json"), m.bytes);
     figures.createCases++;
@@ -469,7 +529,10 @@ test("mutated configs through create: a refused create leaves nothing, an accept
       figures.createRefused++;
       for (const line of r.stderr.split("\n").filter(Boolean)) {
         if (!line.startsWith(`berth: create ${id}: `)) bad.push(`stderr line without "berth: create ${id}: ": ${line.slice(0, 200)}`);
-        else if (!namesField(line.slice(`berth: create ${id}: `.length), join(dir, "config.json")) && !line.slice(`berth: create ${id}: `.length).startsWith("/")) {
+        else if (
+          !namesField(line.slice(`berth: create ${id}: `.length), join(dir, "config.json")) &&
+          !line.slice(`berth: create ${id}: `.length).startsWith("/")
+        ) {
           bad.push(`error without a field: ${line.slice(0, 200)}`);
         }
       }
@@ -486,7 +549,10 @@ test("mutated configs through create: a refused create leaves nothing, an accept
     if (bad.length) fail(what, bad);
     if (hasRunc && typeof figures.runc === "object") {
       // runc gets the same config, in a cgroup of its own.
-      writeFileSync(join(dir, "config.json"), Buffer.from(m.bytes.toString("latin1").split(`/${cgParent}/`).join(`/${cgParent}-runc/`), "latin1"));
+      writeFileSync(
+        join(dir, "config.json"),
+        Buffer.from(m.bytes.toString("latin1").split(`/${cgParent}/`).join(`/${cgParent}-runc/`), "latin1"),
+      );
       const ro = runcCreate(dir, id.replace(/^fz/, "rc"));
       figures.runc.cases++;
       if (ro.accepted) figures.runc.accepted++;

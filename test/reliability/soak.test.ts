@@ -13,7 +13,18 @@
  *
  * A private --root and cgroup parent (/berthsoak-s<pid>) per runtime: only our containers count.
  */
-import { existsSync, mkdirSync, mkdtempSync, openSync, closeSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  closeSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setFlagsFromString } from "node:v8";
@@ -167,7 +178,10 @@ class Loop {
   async cmd(step: string, args: string[], measure: boolean): Promise<string> {
     const rssFile = join(work, `rss-${process.pid}`);
     const full = ["--root", this.root, ...args];
-    const r = timeBin && measure ? await spawnCli(timeBin, ["-f", "%M", "-o", rssFile, this.bin, ...full], COMMAND_TIMEOUT_MS) : await spawnCli(this.bin, full, COMMAND_TIMEOUT_MS);
+    const r =
+      timeBin && measure
+        ? await spawnCli(timeBin, ["-f", "%M", "-o", rssFile, this.bin, ...full], COMMAND_TIMEOUT_MS)
+        : await spawnCli(this.bin, full, COMMAND_TIMEOUT_MS);
     if (r.timedOut || r.code !== 0) this.problems.push(`${step}: ${r.timedOut ? "timed out" : `exit ${r.code}`}: ${r.stderr.trim()}`);
     if (timeBin && measure) {
       const kb = Number(readFileSync(rssFile, "utf8").trim().split("\n").pop());
@@ -198,7 +212,11 @@ type LoopName = "run" | "create-start-kill-delete" | "run-d-exec-delete-f";
 
 async function soak(rt: "berth" | "runc", bin: string, n: number): Promise<Record<string, unknown>> {
   const root = join(work, `root-${rt}`);
-  const bundles = { true: bundleFor(rt, "run", ["true"]), sleep: bundleFor(rt, "cskd", ["sleep", "1000"]), sleepD: bundleFor(rt, "rde", ["sleep", "1000"]) };
+  const bundles = {
+    true: bundleFor(rt, "run", ["true"]),
+    sleep: bundleFor(rt, "cskd", ["sleep", "1000"]),
+    sleepD: bundleFor(rt, "rde", ["sleep", "1000"]),
+  };
   const loops: Record<LoopName, (l: Loop, measure: boolean) => Promise<void>> = {
     run: async (l, m) => {
       await l.cmd("run", ["run", "--bundle", bundles.true, "run"], m);
@@ -235,7 +253,12 @@ async function soak(rt: "berth" | "runc", bin: string, n: number): Promise<Recor
       after,
       growth: g,
       medianCycleMs: median(loop.cycleMs),
-      peakRssKb: Object.fromEntries(Object.entries(loop.rss).map(([step, xs]) => [step, { first: xs[0], median: median(xs), max: Math.max(...xs), last: xs[xs.length - 1], trend: Number(trend(xs).toFixed(4)) }])),
+      peakRssKb: Object.fromEntries(
+        Object.entries(loop.rss).map(([step, xs]) => [
+          step,
+          { first: xs[0], median: median(xs), max: Math.max(...xs), last: xs[xs.length - 1], trend: Number(trend(xs).toFixed(4)) },
+        ]),
+      ),
       problems: loop.problems.slice(0, 20),
       failures: loop.problems.length,
     };
@@ -244,11 +267,15 @@ async function soak(rt: "berth" | "runc", bin: string, n: number): Promise<Recor
 }
 
 function expectNoGrowth(result: Record<string, unknown>): void {
-  for (const [name, r] of Object.entries(result) as [string, { growth: Counts; problems: string[]; peakRssKb: Record<string, { trend: number }> }][]) {
+  for (const [name, r] of Object.entries(result) as [
+    string,
+    { growth: Counts; problems: string[]; peakRssKb: Record<string, { trend: number }> },
+  ][]) {
     expect({ loop: name, problems: r.problems }).toEqual({ loop: name, problems: [] });
     expect({ loop: name, grew: RESOURCES.filter((k) => r.growth[k] > 0) }).toEqual({ loop: name, grew: [] });
     // Peak RSS: no upward trend beyond noise (last ten against first ten, within 10 %).
-    for (const [step, rss] of Object.entries(r.peakRssKb)) expect({ loop: name, step, trendWithin10Percent: rss.trend < 0.1 }).toEqual({ loop: name, step, trendWithin10Percent: true });
+    for (const [step, rss] of Object.entries(r.peakRssKb))
+      expect({ loop: name, step, trendWithin10Percent: rss.trend < 0.1 }).toEqual({ loop: name, step, trendWithin10Percent: true });
   }
 }
 
@@ -331,7 +358,13 @@ test(
         before,
         after,
         growth: g,
-        heapUsedBytes: { before: heapBefore, after: process.memoryUsage().heapUsed, growth: heapGrowth, perCycle: Math.round(heapGrowth / libCycles), secondHalfPerCycle },
+        heapUsedBytes: {
+          before: heapBefore,
+          after: process.memoryUsage().heapUsed,
+          growth: heapGrowth,
+          perCycle: Math.round(heapGrowth / libCycles),
+          secondHalfPerCycle,
+        },
         rssBytes: { before: rssBefore, after: process.memoryUsage().rss },
       };
       figures.library = result;
@@ -351,4 +384,3 @@ test(
   },
   scale(120_000, 3600_000),
 );
-

@@ -16,15 +16,25 @@ import { cgroupDirsFor, makeBundle, type TestBundle } from "../helpers/bundle";
 import { detectCgroups, systemdBooted } from "../../src/cgroups";
 
 const booted = systemdBooted();
-if (!booted) console.log("test/systemd: skipped here: systemd is not PID 1 on this host (/run/systemd/system is missing); `npm test` runs it through in-namespace.test.ts, under a systemd of its own");
+if (!booted)
+  console.log(
+    "test/systemd: skipped here: systemd is not PID 1 on this host (/run/systemd/system is missing); `npm test` runs it through in-namespace.test.ts, under a systemd of its own",
+  );
 const maybe = booted ? describe : describe.skip;
 const layout = detectCgroups();
 
 let b: TestBundle | undefined;
 const ids: string[] = [];
-const run = (args: string[], env?: NodeJS.ProcessEnv) => berth(["--root", b!.root, "--systemd-cgroup", ...args], env ? { env: { ...process.env, ...env } } : {});
+const run = (args: string[], env?: NodeJS.ProcessEnv) =>
+  berth(["--root", b!.root, "--systemd-cgroup", ...args], env ? { env: { ...process.env, ...env } } : {});
 const systemctl = (...args: string[]) => execFileSync("systemctl", args, { encoding: "utf8", timeout: 30_000 });
-const show = (unit: string, ...props: string[]) => Object.fromEntries(systemctl("show", unit, ...props.map((p) => `-p${p}`)).trim().split("\n").map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]));
+const show = (unit: string, ...props: string[]) =>
+  Object.fromEntries(
+    systemctl("show", unit, ...props.map((p) => `-p${p}`))
+      .trim()
+      .split("\n")
+      .map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]),
+  );
 /** Pids whose /proc/<pid>/cgroup names `needle` in any hierarchy. */
 function processesInCgroupsMentioning(needle: string): number[] {
   return readdirSync("/proc")
@@ -38,7 +48,8 @@ function processesInCgroupsMentioning(needle: string): number[] {
     })
     .map(Number);
 }
-const unitDir = (controller: string, unit: string) => (layout.mode === "unified" ? join(layout.v2Mount!, "system.slice", unit) : join(layout.v1Mounts[controller]!, "system.slice", unit));
+const unitDir = (controller: string, unit: string) =>
+  layout.mode === "unified" ? join(layout.v2Mount!, "system.slice", unit) : join(layout.v1Mounts[controller]!, "system.slice", unit);
 
 afterEach(() => {
   for (const id of ids.splice(0)) run(["delete", "--force", id]);
@@ -113,17 +124,44 @@ maybe("systemd cgroup driver", () => {
       "rm -f /dev/sd-fuse /dev/sd-kmsg",
     ].join("; ");
     const seen = (id: string) => run(["exec", id, "sh", "-c", probe]);
-    const expected = { exitCode: 0, stdout: "mknod ok\nsd-fuse ok\nsd-kmsg: sh: can't create /dev/sd-kmsg: Operation not permitted\nnull ok\n", stderr: "" };
+    const expected = {
+      exitCode: 0,
+      stdout: "mknod ok\nsd-fuse ok\nsd-kmsg: sh: can't create /dev/sd-kmsg: Operation not permitted\nnull ok\n",
+      stderr: "",
+    };
     // The rules the devices controller holds for the scope (v1): defaults + the config's allow.
-    const devicesList = (unit: string) => readFileSync(join(unitDir("devices", unit), "devices.list"), "utf8").trim().split("\n").sort();
-    const expectedList = ["b *:* m", "c *:* m", "c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm", "c 1:8 rwm", "c 1:9 rwm", "c 10:200 rwm", "c 10:229 rwm", "c 136:* rwm", "c 5:0 rwm", "c 5:2 rwm"].sort();
+    const devicesList = (unit: string) =>
+      readFileSync(join(unitDir("devices", unit), "devices.list"), "utf8")
+        .trim()
+        .split("\n")
+        .sort();
+    const expectedList = [
+      "b *:* m",
+      "c *:* m",
+      "c 1:3 rwm",
+      "c 1:5 rwm",
+      "c 1:7 rwm",
+      "c 1:8 rwm",
+      "c 1:9 rwm",
+      "c 10:200 rwm",
+      "c 10:229 rwm",
+      "c 136:* rwm",
+      "c 5:0 rwm",
+      "c 5:2 rwm",
+    ].sort();
 
     test("a denied device cannot be opened, an allowed one can: after create, after daemon-reload, after update", () => {
       const id = `sd-dev-${process.pid}`;
       const unit = `berth-${id}.scope`;
       b = makeBundle(["sleep", "300"], (c) => {
         c.linux.cgroupsPath = `system.slice:berth:${id}`;
-        c.linux.resources = { devices: [{ allow: false, access: "rwm" }, { allow: true, type: "c", major: 10, minor: 229, access: "rwm" }], pids: { limit: 100 } };
+        c.linux.resources = {
+          devices: [
+            { allow: false, access: "rwm" },
+            { allow: true, type: "c", major: 10, minor: 229, access: "rwm" },
+          ],
+          pids: { limit: 100 },
+        };
         for (const set of ["bounding", "effective", "permitted"]) c.process.capabilities[set].push("CAP_MKNOD");
       });
       ids.push(id);
@@ -166,7 +204,11 @@ maybe("systemd cgroup driver", () => {
     // The pid file is written after StartTransientUnit: its directory does not exist.
     const pidFile = join(b.dir, "no-such-dir", "pid");
     const r = run(["create", "--pid-file", pidFile, "-b", b.dir, id]);
-    expect(r).toEqual({ exitCode: 1, stdout: "", stderr: `berth: create ${id}: --pid-file "${pidFile}": write: no such file or directory\n` });
+    expect(r).toEqual({
+      exitCode: 1,
+      stdout: "",
+      stderr: `berth: create ${id}: --pid-file "${pidFile}": write: no such file or directory\n`,
+    });
     expect(show(unit, "LoadState", "ActiveState")).toEqual({ LoadState: "not-found", ActiveState: "inactive" });
     expect(cgroupDirsFor(`/system.slice/${unit}`)).toEqual([]);
     // No process anywhere is in (or under) the unit's cgroup: berth-init was killed and reaped.

@@ -28,7 +28,9 @@ const why =
 if (why) console.log(`test/systemd/in-namespace: skipped: ${why}`);
 
 (why ? test.skip : test)(
-  booted ? "the systemd driver's tests pass under this host's systemd" : "the systemd driver's tests pass under systemd as PID 1 of its own namespaces",
+  booted
+    ? "the systemd driver's tests pass under this host's systemd"
+    : "the systemd driver's tests pass under systemd as PID 1 of its own namespaces",
   () => {
     const [cmd, ...args] = booted ? jestArgs : [join(repo, "scripts/systemd-ns/run.sh"), repo, ...jestArgs];
     const r = spawnSync(cmd!, args, {

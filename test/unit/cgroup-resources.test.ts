@@ -2,16 +2,46 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { applyResources, deviceFilterRules, emulateDeviceRules, orderMemoryWrites, blkioWeightToIoWeight, planWrites, ResourceError, sharesToWeight, unitDeviceProperties, v1DeviceWrites, v1Writes, v2Writes, type CgroupSet } from "../../src/cgroups";
+import {
+  applyResources,
+  deviceFilterRules,
+  emulateDeviceRules,
+  orderMemoryWrites,
+  blkioWeightToIoWeight,
+  planWrites,
+  ResourceError,
+  sharesToWeight,
+  unitDeviceProperties,
+  v1DeviceWrites,
+  v1Writes,
+  v2Writes,
+  type CgroupSet,
+} from "../../src/cgroups";
 
 const pairs = (ws: { file: string; value: string }[]) => ws.map((w) => [w.file, w.value]);
 
 test("v1: every field to its file, in an order the kernel accepts", () => {
   const ws = v1Writes({
     memory: { limit: 1 << 26, reservation: 1 << 25, swap: 1 << 27, swappiness: 10, disableOOMKiller: true, kernelTCP: 1 << 20 },
-    cpu: { shares: 512, quota: 50000, period: 100000, burst: 1000, realtimeRuntime: 950000, realtimePeriod: 1000000, cpus: "0", mems: "0", idle: 1 },
+    cpu: {
+      shares: 512,
+      quota: 50000,
+      period: 100000,
+      burst: 1000,
+      realtimeRuntime: 950000,
+      realtimePeriod: 1000000,
+      cpus: "0",
+      mems: "0",
+      idle: 1,
+    },
     pids: { limit: 20 },
-    blockIO: { weight: 300, leafWeight: 200, weightDevice: [{ major: 8, minor: 0, weight: 500 }], throttleReadBpsDevice: [{ major: 8, minor: 0, rate: 1048576 }], throttleWriteIOPSDevice: [{ major: 8, minor: 16, rate: 100 }] },
+    blockIO: {
+      weight: 300,
+      leafWeight: 200,
+      weightDevice: [{ major: 8, minor: 0, weight: 500 }],
+      throttleReadBpsDevice: [{ major: 8, minor: 0, rate: 1048576 }],
+      throttleWriteIOPSDevice: [{ major: 8, minor: 16, rate: 100 }],
+    },
     hugepageLimits: [{ pageSize: "2MB", limit: 1 << 21 }],
     network: { classID: 0x100001, priorities: [{ name: "eth0", priority: 5 }] },
     rdma: { mlx5_1: { hcaHandles: 3, hcaObjects: 10000 } },
@@ -48,7 +78,13 @@ test("v1: every field to its file, in an order the kernel accepts", () => {
 });
 
 test("v1 refuses what it cannot take, naming the field", () => {
-  expect(() => v1Writes({ unified: { "memory.high": "1M" } })).toThrow(new ResourceError('linux.resources.unified["memory.high"]', "1M", "invalid configuration for this host: a cgroup v2 file, and this host's cgroup limits are v1"));
+  expect(() => v1Writes({ unified: { "memory.high": "1M" } })).toThrow(
+    new ResourceError(
+      'linux.resources.unified["memory.high"]',
+      "1M",
+      "invalid configuration for this host: a cgroup v2 file, and this host's cgroup limits are v1",
+    ),
+  );
   expect(() => v1Writes({ memory: { swappiness: 101 } })).toThrow("linux.resources.memory.swappiness: must be between 0 and 100");
 });
 
@@ -82,16 +118,25 @@ test("v2: runc's conversions of v1 values, and unified keys as given, last", () 
     ["memory.high", "50M"],
     ["memory.max", "100M"],
   ]);
-  expect(pairs(v2Writes({ memory: { limit: -1 }, cpu: { quota: -1, period: 100000 } }))).toEqual([["memory.max", "max"], ["cpu.max", "max 100000"]]);
+  expect(pairs(v2Writes({ memory: { limit: -1 }, cpu: { quota: -1, period: 100000 } }))).toEqual([
+    ["memory.max", "max"],
+    ["cpu.max", "max 100000"],
+  ]);
 });
 
 test("v2 refuses v1-only values and impossible swap, naming the field", () => {
   expect(() => v2Writes({ memory: { swap: 1 << 20 } })).toThrow("linux.resources.memory.swap: cannot be set without memory.limit");
-  expect(() => v2Writes({ memory: { limit: 1 << 21, swap: 1 << 20 } })).toThrow("linux.resources.memory.swap: must be at least memory.limit (2097152): it is memory + swap");
+  expect(() => v2Writes({ memory: { limit: 1 << 21, swap: 1 << 20 } })).toThrow(
+    "linux.resources.memory.swap: must be at least memory.limit (2097152): it is memory + swap",
+  );
   expect(() => v2Writes({ memory: { swappiness: 60 } })).toThrow("linux.resources.memory.swappiness: has no cgroup v2 equivalent");
-  expect(() => v2Writes({ cpu: { realtimeRuntime: 1000 } })).toThrow("linux.resources.cpu.realtimeRuntime: realtime scheduling limits exist on cgroup v1 only");
+  expect(() => v2Writes({ cpu: { realtimeRuntime: 1000 } })).toThrow(
+    "linux.resources.cpu.realtimeRuntime: realtime scheduling limits exist on cgroup v1 only",
+  );
   expect(() => v2Writes({ network: { classID: 1 } })).toThrow("linux.resources.network: net_cls and net_prio exist on cgroup v1 only");
-  expect(() => v2Writes({ unified: { "../../etc/passwd": "x" } })).toThrow('linux.resources.unified["../../etc/passwd"]: must name a cgroup interface file');
+  expect(() => v2Writes({ unified: { "../../etc/passwd": "x" } })).toThrow(
+    'linux.resources.unified["../../etc/passwd"]: must name a cgroup interface file',
+  );
   expect(() => v2Writes({ unified: { "cgroup.procs": "1" } })).toThrow("cgroup.* files are the runtime's");
 });
 
@@ -111,9 +156,16 @@ const runcDefaults = [
 ];
 
 test("v1 device rules: the config's in order, then runc's defaults", () => {
-  const ws = v1DeviceWrites([{ allow: false, access: "rwm" }, { allow: true, type: "b", major: 8, access: "r" }]);
+  const ws = v1DeviceWrites([
+    { allow: false, access: "rwm" },
+    { allow: true, type: "b", major: 8, access: "r" },
+  ]);
   expect(pairs(ws)).toEqual([["devices.deny", "a"], ["devices.allow", "b 8:* r"], ...runcDefaults]);
-  expect(ws.map((w) => w.field).slice(0, 3)).toEqual(["linux.resources.devices[0]", "linux.resources.devices[1]", "(default device rules)"]);
+  expect(ws.map((w) => w.field).slice(0, 3)).toEqual([
+    "linux.resources.devices[0]",
+    "linux.resources.devices[1]",
+    "(default device rules)",
+  ]);
   expect(() => v1DeviceWrites([{ allow: true, type: "x" }])).toThrow('linux.resources.devices[0].type: must be "a", "b" or "c"');
   expect(() => v1DeviceWrites([{ allow: true, access: "rwx" }])).toThrow("linux.resources.devices[0].access: must be made of r, w and m");
 });
@@ -121,13 +173,36 @@ test("v1 device rules: the config's in order, then runc's defaults", () => {
 test("device access: r, w and m in any order or number, written as the kernel lists them (runc 1.1.5 reads it as a set); empty or other letters refused at the field", () => {
   const written = (access: string) => v1DeviceWrites([{ allow: true, type: "c", major: 1, minor: 11, access }])[1]!.value;
   // What runc 1.1.5 lists in devices.list on this host for each (test/integration/update.test.ts runs both).
-  expect(["rwm", "mr", "wr", "rw", "m", "mwr", "rwmm", "rrw", "mmm"].map(written)).toEqual(["c 1:11 rwm", "c 1:11 rm", "c 1:11 rw", "c 1:11 rw", "c 1:11 m", "c 1:11 rwm", "c 1:11 rwm", "c 1:11 rw", "c 1:11 m"]);
+  expect(["rwm", "mr", "wr", "rw", "m", "mwr", "rwmm", "rrw", "mmm"].map(written)).toEqual([
+    "c 1:11 rwm",
+    "c 1:11 rm",
+    "c 1:11 rw",
+    "c 1:11 rw",
+    "c 1:11 m",
+    "c 1:11 rwm",
+    "c 1:11 rwm",
+    "c 1:11 rw",
+    "c 1:11 m",
+  ]);
   // The v2 filter and systemd's DeviceAllow take the same normalised rule.
-  expect(deviceFilterRules([{ allow: true, type: "c", major: 1, minor: 11, access: "wmrw" }])[1]).toEqual({ allow: true, type: "c", major: 1, minor: 11, access: "rwm" });
+  expect(deviceFilterRules([{ allow: true, type: "c", major: 1, minor: 11, access: "wmrw" }])[1]).toEqual({
+    allow: true,
+    type: "c",
+    major: 1,
+    minor: 11,
+    access: "rwm",
+  });
   // runc: "device access at 1 field cannot be empty".
-  expect(() => v1DeviceWrites([{ allow: false, access: "rwm" }, { allow: true, type: "c", major: 1, minor: 11, access: "" }])).toThrow("linux.resources.devices[1].access: must not be empty: give some of r, w and m");
+  expect(() =>
+    v1DeviceWrites([
+      { allow: false, access: "rwm" },
+      { allow: true, type: "c", major: 1, minor: 11, access: "" },
+    ]),
+  ).toThrow("linux.resources.devices[1].access: must not be empty: give some of r, w and m");
   // runc drops other letters silently ("r w" is "rw" to it); berth names them.
-  expect(() => v1DeviceWrites([{ allow: true, type: "c", major: 1, minor: 11, access: "r w" }])).toThrow("linux.resources.devices[0].access: must be made of r, w and m");
+  expect(() => v1DeviceWrites([{ allow: true, type: "c", major: 1, minor: 11, access: "r w" }])).toThrow(
+    "linux.resources.devices[0].access: must be made of r, w and m",
+  );
 });
 
 describe("device cgroup allow-list bypass (issue 15; GHSA-g54h-m393-cpwq class): the rules are deny-all, the config's, runc's defaults; never linux.devices", () => {
@@ -136,17 +211,35 @@ describe("device cgroup allow-list bypass (issue 15; GHSA-g54h-m393-cpwq class):
   const listed = (ws: ReturnType<typeof v1DeviceWrites>) => {
     const { defaultAllow, exceptions } = emulateDeviceRules(ws);
     const num = (n: number) => (n < 0 ? "*" : String(n));
-    return defaultAllow ? ["a *:* rwm"] : exceptions.map((e) => `${e.type} ${num(e.major)}:${num(e.minor)} ${["r", "w", "m"].filter((a) => e.access.has(a)).join("")}`).sort();
+    return defaultAllow
+      ? ["a *:* rwm"]
+      : exceptions
+          .map((e) => `${e.type} ${num(e.major)}:${num(e.minor)} ${["r", "w", "m"].filter((a) => e.access.has(a)).join("")}`)
+          .sort();
   };
   /** runc 1.1.5's devices.list on this host for deny-all and a /dev/kmsg node in linux.devices. */
-  const runcList = ["b *:* m", "c *:* m", "c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm", "c 1:8 rwm", "c 1:9 rwm", "c 10:200 rwm", "c 136:* rwm", "c 5:0 rwm", "c 5:2 rwm"].sort();
+  const runcList = [
+    "b *:* m",
+    "c *:* m",
+    "c 1:3 rwm",
+    "c 1:5 rwm",
+    "c 1:7 rwm",
+    "c 1:8 rwm",
+    "c 1:9 rwm",
+    "c 10:200 rwm",
+    "c 136:* rwm",
+    "c 5:0 rwm",
+    "c 5:2 rwm",
+  ].sort();
 
   test("deny-all: only the defaults, so a node the config creates (c 1:11) gets no rule; the same list as runc's", () => {
     expect(pairs(v1DeviceWrites(denyAll))).toEqual([["devices.deny", "a"], ...runcDefaults]);
     expect(listed(v1DeviceWrites(denyAll))).toEqual(runcList);
     // The v2 filter and the systemd properties are made from the same list.
     expect(deviceFilterRules(denyAll).some((r) => r.major === 1 && r.minor === 11)).toBe(false);
-    expect(unitDeviceProperties(denyAll, "legacy", { systemdVersion: 252, procDevices: () => "", exists: () => false }).props.at(-1)!.value).not.toContainEqual(["/dev/char/1:11", "rwm"]);
+    expect(
+      unitDeviceProperties(denyAll, "legacy", { systemdVersion: 252, procDevices: () => "", exists: () => false }).props.at(-1)!.value,
+    ).not.toContainEqual(["/dev/char/1:11", "rwm"]);
   });
 
   test("no rules at all, or none that resets the list: deny-all comes first (a new v1 cgroup inherits its parent's allow-all)", () => {
@@ -207,7 +300,9 @@ describe("the fs-v1 driver on a tempdir of fixture files", () => {
   });
 
   test("a controller the host does not mount is an error at the field, before any write", () => {
-    expect(() => planWrites(set, { blockIO: { weight: 100 } })).toThrow("linux.resources.blockIO.weight: needs the blkio cgroup controller, which this host does not mount");
+    expect(() => planWrites(set, { blockIO: { weight: 100 } })).toThrow(
+      "linux.resources.blockIO.weight: needs the blkio cgroup controller, which this host does not mount",
+    );
   });
 
   test("a write the kernel refuses names the field and the file", () => {

@@ -1,7 +1,8 @@
 /** Cgroup layout detection from mountinfo text (no root, no host state). */
 import { cgroupPathFor, layoutFromMountinfo, systemdCgroupPath } from "../../src/cgroups";
 
-const line = (id: number, mp: string, fstype: string, superOpts: string) => `${id} 1 0:${id} / ${mp} rw,nosuid,nodev,noexec,relatime shared:${id} - ${fstype} ${fstype} ${superOpts}`;
+const line = (id: number, mp: string, fstype: string, superOpts: string) =>
+  `${id} 1 0:${id} / ${mp} rw,nosuid,nodev,noexec,relatime shared:${id} - ${fstype} ${fstype} ${superOpts}`;
 const controllers = () => ["cpu", "memory"];
 
 const hybrid = [
@@ -25,7 +26,9 @@ test("hybrid: v1 hierarchies with their mount data, cgroup2 at unified", () => {
 });
 
 test("the same hierarchies mounted again elsewhere (a container sharing the host's mount namespace) change nothing", () => {
-  const again = hybrid.filter((l) => !l.includes("tmpfs")).map((l, i) => line(50 + i, `/bundles/c1/rootfs${l.split(" ")[4]}`, l.includes("cgroup2") ? "cgroup2" : "cgroup", l.split(" ").pop()!));
+  const again = hybrid
+    .filter((l) => !l.includes("tmpfs"))
+    .map((l, i) => line(50 + i, `/bundles/c1/rootfs${l.split(" ")[4]}`, l.includes("cgroup2") ? "cgroup2" : "cgroup", l.split(" ").pop()!));
   const l = layoutFromMountinfo([...hybrid, ...again].join("\n"), controllers);
   expect(l).toEqual(layoutFromMountinfo(hybrid.join("\n"), controllers));
 });

@@ -5,10 +5,29 @@
  * removing a container's cgroup with the child cgroups it made (and retrying one the kernel
  * still calls busy), and waiting for it to empty.
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, statSync, writeFileSync, type MakeDirectoryOptions, type PathLike } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  type MakeDirectoryOptions,
+  type PathLike,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { cgroupOwner, cgroupRemoveFailureText, createCgroupDirs, delegateCgroup, removeCgroupDirs, removeCgroupDirsSettled, waitCgroupEmpty } from "../../src/cgroups";
+import {
+  cgroupOwner,
+  cgroupRemoveFailureText,
+  createCgroupDirs,
+  delegateCgroup,
+  removeCgroupDirs,
+  removeCgroupDirsSettled,
+  waitCgroupEmpty,
+} from "../../src/cgroups";
 import type { Spec } from "../../src/spec";
 
 const rwCgroup = { destination: "/sys/fs/cgroup", type: "cgroup", source: "cgroup", options: ["nosuid", "noexec", "nodev", "relatime"] };
@@ -31,10 +50,20 @@ test.each([
   ["a uid the mappings do not cover", spec({ uid: 70000 }), "unified", undefined],
   ["cgroup v1 (hybrid host): never", spec(), "hybrid", undefined],
   ["no cgroup namespace", spec({ ns: [{ type: "mount" }, { type: "user" }] }), "unified", undefined],
-  ["a joined cgroup namespace", spec({ ns: [{ type: "mount" }, { type: "user" }, { type: "cgroup", path: "/proc/1/ns/cgroup" }] }), "unified", undefined],
+  [
+    "a joined cgroup namespace",
+    spec({ ns: [{ type: "mount" }, { type: "user" }, { type: "cgroup", path: "/proc/1/ns/cgroup" }] }),
+    "unified",
+    undefined,
+  ],
   ["the cgroup mount is read-only", spec({ mounts: [{ ...rwCgroup, options: ["ro", "nosuid"] }] }), "unified", undefined],
   ["no cgroup mount at /sys/fs/cgroup", spec({ mounts: [{ ...rwCgroup, destination: "/mnt/cg" }] }), "unified", undefined],
-  ["a trailing slash on the destination is the same mount", spec({ mounts: [{ ...rwCgroup, destination: "/sys/fs/cgroup/" }] }), "unified", 100000],
+  [
+    "a trailing slash on the destination is the same mount",
+    spec({ mounts: [{ ...rwCgroup, destination: "/sys/fs/cgroup/" }] }),
+    "unified",
+    100000,
+  ],
   ["no uid mappings (no user namespace)", spec({ maps: false, ns: [{ type: "mount" }, { type: "cgroup" }] }), "unified", undefined],
 ] as const)("cgroupOwner: %s", (_what, s, mode, want) => {
   expect(cgroupOwner(s, mode)).toBe(want);
@@ -46,7 +75,8 @@ const root = process.getuid?.() === 0;
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), "berth-delegate-"));
     mkdirSync(join(dir, "cg"));
-    for (const f of ["cgroup.procs", "cgroup.threads", "cgroup.subtree_control", "memory.max", "memory.oom.group"]) writeFileSync(join(dir, "cg", f), "");
+    for (const f of ["cgroup.procs", "cgroup.threads", "cgroup.subtree_control", "memory.max", "memory.oom.group"])
+      writeFileSync(join(dir, "cg", f), "");
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
   const owner = (f: string) => statSync(join(dir, "cg", f)).uid;
@@ -54,13 +84,25 @@ const root = process.getuid?.() === 0;
   test("the kernel's list: the directory and the listed files that exist; a listed file that is missing is no error; limits stay root's", () => {
     writeFileSync(join(dir, "delegate"), "cgroup.procs\ncgroup.threads\ncgroup.subtree_control\nmemory.oom.group\nmemory.reclaim\n");
     const changed = delegateCgroup(join(dir, "cg"), 4242, join(dir, "delegate"));
-    expect(changed.map((p) => p.slice(dir.length))).toEqual(["/cg", "/cg/cgroup.procs", "/cg/cgroup.threads", "/cg/cgroup.subtree_control", "/cg/memory.oom.group"]);
+    expect(changed.map((p) => p.slice(dir.length))).toEqual([
+      "/cg",
+      "/cg/cgroup.procs",
+      "/cg/cgroup.threads",
+      "/cg/cgroup.subtree_control",
+      "/cg/memory.oom.group",
+    ]);
     expect([owner("."), owner("cgroup.procs"), owner("memory.oom.group"), owner("memory.max")]).toEqual([4242, 4242, 4242, 0]);
   });
 
   test("without the kernel's list: the spec's fallback (cgroup.procs, cgroup.subtree_control, cgroup.threads)", () => {
     delegateCgroup(join(dir, "cg"), 4242, join(dir, "no-such-delegate-file"));
-    expect([owner("."), owner("cgroup.procs"), owner("cgroup.subtree_control"), owner("cgroup.threads"), owner("memory.oom.group")]).toEqual([4242, 4242, 4242, 4242, 0]);
+    expect([
+      owner("."),
+      owner("cgroup.procs"),
+      owner("cgroup.subtree_control"),
+      owner("cgroup.threads"),
+      owner("memory.oom.group"),
+    ]).toEqual([4242, 4242, 4242, 4242, 0]);
   });
 });
 
@@ -207,7 +249,12 @@ describe("createCgroupDirs, with other creates and deletes under the same parent
   const fs = jest.requireActual<typeof import("node:fs")>("node:fs");
   // A v1 hierarchy stand-in: a tempdir named like a controller without special files.
   let top: string;
-  const layout = () => ({ mode: "legacy" as const, v2Controllers: [], v1Mounts: { pids: top }, v1Hierarchies: [{ mountPoint: top, data: "pids" }] });
+  const layout = () => ({
+    mode: "legacy" as const,
+    v2Controllers: [],
+    v1Mounts: { pids: top },
+    v1Hierarchies: [{ mountPoint: top, data: "pids" }],
+  });
   beforeEach(() => {
     top = mkdtempSync(join(tmpdir(), "berth-cg-race-"));
   });

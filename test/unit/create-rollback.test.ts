@@ -67,14 +67,20 @@ test("a cgroup2 directory that appears between the look and the mkdir is joined,
   const { error } = await runCreate();
   expect(error).toBeUndefined();
   const ops = planOpNames(f.launches[0]!.plan);
-  expect({ cgroupFd: f.launches[0]!.cgroupFd, joins: ops.filter((o) => o === "joinCgroup").length }).toEqual({ cgroupFd: undefined, joins: 3 });
+  expect({ cgroupFd: f.launches[0]!.cgroupFd, joins: ops.filter((o) => o === "joinCgroup").length }).toEqual({
+    cgroupFd: undefined,
+    joins: 3,
+  });
 });
 
 test("a cgroup2 directory create made is cloned into", async () => {
   const { error } = await runCreate();
   expect(error).toBeUndefined();
   const ops = planOpNames(f.launches[0]!.plan);
-  expect({ cloned: f.launches[0]!.cgroupFd !== undefined, joins: ops.filter((o) => o === "joinCgroup").length }).toEqual({ cloned: true, joins: 2 });
+  expect({ cloned: f.launches[0]!.cgroupFd !== undefined, joins: ops.filter((o) => o === "joinCgroup").length }).toEqual({
+    cloned: true,
+    joins: 2,
+  });
 });
 
 describe("failing call N: undo runs newest first, the original error is thrown", () => {
@@ -101,12 +107,12 @@ describe("failing call N: undo runs newest first, the original error is thrown",
     expect(error!.message).not.toMatch(/cleanup failed/);
     // Up to the failing call: as in a good create. After it: exactly the undo of what was done,
     // newest first.
-    expect(calls.slice(0, n as number + 1)).toEqual(successful.slice(0, n as number + 1));
+    expect(calls.slice(0, (n as number) + 1)).toEqual(successful.slice(0, (n as number) + 1));
     const done = successful.slice(0, n as number).filter((c) => undoOf[c]);
     const expectedUndo = done.reverse().flatMap((c) => undoOf[c]!);
     // A failure between launch and closing the sync socket still closes it (finally) before undo.
     const extra = n === 9 ? ["native.closeFd"] : [];
-    expect(calls.slice(n as number + 1)).toEqual([...extra, ...expectedUndo]);
+    expect(calls.slice((n as number) + 1)).toEqual([...extra, ...expectedUndo]);
     // store.createDir failing made nothing; every other failure removed the directory.
     expect(existsSync(f.root) ? readdirSync(f.root) : []).toEqual([]);
     // Every fd the fakes handed out was closed.
@@ -121,33 +127,57 @@ test("a failing op reported by berth-init is thrown at the op's config field, th
   const { error, calls } = await runCreate();
   expect(error!.field).toBe("root.path");
   expect(error!.message).toBe("berth: create c1: root.path: mount /b/rootfs on /: no such file or directory");
-  expect(calls.slice(calls.indexOf("native.syncRecv") + 1)).toEqual(["native.closeFd", "native.pidfdSendSignal", "native.waitpid", "native.closeFd", "cgroups.remove", "store.remove"]);
+  expect(calls.slice(calls.indexOf("native.syncRecv") + 1)).toEqual([
+    "native.closeFd",
+    "native.pidfdSendSignal",
+    "native.waitpid",
+    "native.closeFd",
+    "cgroups.remove",
+    "store.remove",
+  ]);
 });
 
 test("a cleanup failure is appended to the original error, and the remaining undo steps still run", async () => {
   f.rec.failAt = 9; // native.syncRecv
-  f.rec.alwaysFail.set("cgroups.remove", () => Object.assign(new Error("rmdir /fake/cpu/berth/c1: device or resource busy"), { code: "EBUSY" }));
+  f.rec.alwaysFail.set("cgroups.remove", () =>
+    Object.assign(new Error("rmdir /fake/cpu/berth/c1: device or resource busy"), { code: "EBUSY" }),
+  );
   const { error, calls } = await runCreate();
-  expect(error!.message).toBe(`berth: create c1: internal error: ${f.rec.thrown!.message} (cleanup failed: remove cgroups: rmdir /fake/cpu/berth/c1: device or resource busy)`);
+  expect(error!.message).toBe(
+    `berth: create c1: internal error: ${f.rec.thrown!.message} (cleanup failed: remove cgroups: rmdir /fake/cpu/berth/c1: device or resource busy)`,
+  );
   expect(calls.slice(-2)).toEqual(["cgroups.remove", "store.remove"]);
   expect(readdirSync(f.root)).toEqual([]);
 });
 
 test("an errno error keeps its field, errno and syscall when a cleanup failure is appended", async () => {
-  f.rec.alwaysFail.set("native.syncRecv", () => Object.assign(new Error("recvmsg failed"), { code: "ECONNRESET", syscall: "recvmsg", path: "/sync" }));
+  f.rec.alwaysFail.set("native.syncRecv", () =>
+    Object.assign(new Error("recvmsg failed"), { code: "ECONNRESET", syscall: "recvmsg", path: "/sync" }),
+  );
   f.rec.alwaysFail.set("store.remove", () => new Error("rm: EACCES"));
   const { error } = await runCreate();
   expect(error!.field).toBe("/sync");
   expect(error!.errno).toBe("ECONNRESET");
-  expect(error!.message).toBe("berth: create c1: /sync: recvmsg (cleanup failed: remove " + join(f.root, "c1") + ": rm: EACCES): connection reset by peer");
+  expect(error!.message).toBe(
+    "berth: create c1: /sync: recvmsg (cleanup failed: remove " + join(f.root, "c1") + ": rm: EACCES): connection reset by peer",
+  );
 });
 
 test("when killing berth-init fails, create does not wait for it (no hang), still closes its pidfd, and says so", async () => {
   f.rec.failAt = 9; // native.syncRecv
-  f.rec.alwaysFail.set("native.pidfdSendSignal", () => Object.assign(new Error("pidfd_send_signal: operation not permitted"), { code: "EPERM" }));
+  f.rec.alwaysFail.set("native.pidfdSendSignal", () =>
+    Object.assign(new Error("pidfd_send_signal: operation not permitted"), { code: "EPERM" }),
+  );
   const { error, calls } = await runCreate();
-  expect(error!.message).toMatch(/^berth: create c1: internal error: injected failure at call 9 \(native\.syncRecv\) \(cleanup failed: kill berth-init \(pid \d+\): pidfd_send_signal: operation not permitted\)$/);
-  expect(calls.slice(calls.indexOf("native.pidfdSendSignal"))).toEqual(["native.pidfdSendSignal", "native.closeFd", "cgroups.remove", "store.remove"]);
+  expect(error!.message).toMatch(
+    /^berth: create c1: internal error: injected failure at call 9 \(native\.syncRecv\) \(cleanup failed: kill berth-init \(pid \d+\): pidfd_send_signal: operation not permitted\)$/,
+  );
+  expect(calls.slice(calls.indexOf("native.pidfdSendSignal"))).toEqual([
+    "native.pidfdSendSignal",
+    "native.closeFd",
+    "cgroups.remove",
+    "store.remove",
+  ]);
   expect(f.openFds.size).toBe(0);
 });
 
@@ -155,7 +185,13 @@ test("a --pid-file that cannot be written fails create at --pid-file and undoes 
   const pidFile = join(f.bundle, "no-such-dir", "pid");
   const { error, calls } = await runCreate({ pidFile });
   expect(error!.message).toBe(`berth: create c1: --pid-file "${pidFile}": write: no such file or directory`);
-  expect(calls.slice(calls.indexOf("store.write") + 1)).toEqual(["native.pidfdSendSignal", "native.waitpid", "native.closeFd", "cgroups.remove", "store.remove"]);
+  expect(calls.slice(calls.indexOf("store.write") + 1)).toEqual([
+    "native.pidfdSendSignal",
+    "native.waitpid",
+    "native.closeFd",
+    "cgroups.remove",
+    "store.remove",
+  ]);
   expect(readdirSync(f.root)).toEqual([]);
 });
 
@@ -264,7 +300,9 @@ describe("--systemd-cgroup: the scope unit is part of what a failed create undoe
   test("the stop step sends StopUnit(unit, replace) and ResetFailedUnit(unit) to systemd", async () => {
     f.rec.failAt = successful.indexOf("store.write");
     await runSystemdCreate();
-    expect(f.bus.calls.filter((c) => c.member !== "Get").map(({ kind, member, signature, body }) => ({ kind, member, signature, body }))).toEqual([
+    expect(
+      f.bus.calls.filter((c) => c.member !== "Get").map(({ kind, member, signature, body }) => ({ kind, member, signature, body })),
+    ).toEqual([
       expect.objectContaining({ kind: "job", member: "StartTransientUnit", signature: "ssa(sv)a(sa(sv))" }),
       { kind: "job", member: "StopUnit", signature: "ss", body: ["berth-c1.scope", "replace"] },
       { kind: "call", member: "ResetFailedUnit", signature: "s", body: ["berth-c1.scope"] },
@@ -273,11 +311,24 @@ describe("--systemd-cgroup: the scope unit is part of what a failed create undoe
 
   test("when killing the init fails, the unit is still stopped, and the failure is appended", async () => {
     f.rec.failAt = successful.indexOf("store.write");
-    f.rec.alwaysFail.set("native.pidfdSendSignal", () => Object.assign(new Error("pidfd_send_signal: operation not permitted"), { code: "EPERM" }));
+    f.rec.alwaysFail.set("native.pidfdSendSignal", () =>
+      Object.assign(new Error("pidfd_send_signal: operation not permitted"), { code: "EPERM" }),
+    );
     const { error, calls } = await runSystemdCreate();
-    expect(error!.message).toMatch(/^berth: create c1: internal error: injected failure at call 17 \(store\.write\) \(cleanup failed: stop systemd unit berth-c1\.scope: pidfd_send_signal: operation not permitted; kill berth-init \(pid \d+\): pidfd_send_signal: operation not permitted\)$/);
+    expect(error!.message).toMatch(
+      /^berth: create c1: internal error: injected failure at call 17 \(store\.write\) \(cleanup failed: stop systemd unit berth-c1\.scope: pidfd_send_signal: operation not permitted; kill berth-init \(pid \d+\): pidfd_send_signal: operation not permitted\)$/,
+    );
     // Not waited for (it was not killed), but StopUnit still went out.
-    expect(calls.slice(successful.indexOf("store.write") + 1)).toEqual(["native.pidfdSendSignal", "systemd.StopUnit", "systemd.ResetFailedUnit", "native.pidfdSendSignal", "native.closeFd", "cgroups.remove", "systemd.close", "store.remove"]);
+    expect(calls.slice(successful.indexOf("store.write") + 1)).toEqual([
+      "native.pidfdSendSignal",
+      "systemd.StopUnit",
+      "systemd.ResetFailedUnit",
+      "native.pidfdSendSignal",
+      "native.closeFd",
+      "cgroups.remove",
+      "systemd.close",
+      "store.remove",
+    ]);
   });
 
   test("a StopUnit that fails during the undo is appended; the rest of the undo still runs", async () => {
@@ -286,8 +337,17 @@ describe("--systemd-cgroup: the scope unit is part of what a failed create undoe
       throw Object.assign(new Error("Access denied"), { type: "org.freedesktop.DBus.Error.AccessDenied", text: "Access denied" });
     });
     const { error, calls } = await runSystemdCreate();
-    expect(error!.message).toBe(`berth: create c1: internal error: ${f.rec.thrown!.message} (cleanup failed: stop systemd unit berth-c1.scope: systemd StopUnit berth-c1.scope: Access denied (org.freedesktop.DBus.Error.AccessDenied))`);
-    expect(calls.slice(-6)).toEqual(["native.pidfdSendSignal", "native.waitpid", "native.closeFd", "cgroups.remove", "systemd.close", "store.remove"]);
+    expect(error!.message).toBe(
+      `berth: create c1: internal error: ${f.rec.thrown!.message} (cleanup failed: stop systemd unit berth-c1.scope: systemd StopUnit berth-c1.scope: Access denied (org.freedesktop.DBus.Error.AccessDenied))`,
+    );
+    expect(calls.slice(-6)).toEqual([
+      "native.pidfdSendSignal",
+      "native.waitpid",
+      "native.closeFd",
+      "cgroups.remove",
+      "systemd.close",
+      "store.remove",
+    ]);
     expect(readdirSync(f.root)).toEqual([]);
   });
 });
@@ -349,7 +409,7 @@ describe("linux.netDevices: checked before anything is made, moved when berth-in
       "cgroups.create",
       "cgroups.apply",
       "native.launch",
-        "native.syncRecv",
+      "native.syncRecv",
       "net.open host",
       "net.open container",
       "net.links host",
@@ -384,7 +444,9 @@ describe("linux.netDevices: checked before anything is made, moved when berth-in
   test("a failure after the move: the error at the device; it is moved back before berth-init is killed", async () => {
     withNetDevices(true);
     const { error, calls } = await runCreate();
-    expect(error!.message).toBe(`berth: create c1: linux.netDevices["bt0"]: set "c0" up in the container's network namespace: network is down`);
+    expect(error!.message).toBe(
+      `berth: create c1: linux.netDevices["bt0"]: set "c0" up in the container's network namespace: network is down`,
+    );
     expect(calls.slice(calls.indexOf("net.up"))).toEqual([
       "net.up",
       "native.closeFd", // the sync socket (finally)

@@ -3,7 +3,9 @@ import { BerthError, problemsError, toBerthError } from "../../src/errors";
 
 test("the code defaults by kind: internal, invalid-config (problems), system (errno), other", () => {
   expect(new BerthError({ op: "x", reason: "boom", internal: true }).code).toBe("internal");
-  expect(problemsError("create", "c", [{ field: "process.cwd", reason: "must be an absolute path", severity: "error" }]).code).toBe("invalid-config");
+  expect(problemsError("create", "c", [{ field: "process.cwd", reason: "must be an absolute path", severity: "error" }]).code).toBe(
+    "invalid-config",
+  );
   expect(new BerthError({ op: "x", reason: "open", errno: "ENOENT" }).code).toBe("system");
   expect(new BerthError({ op: "x", reason: "something" }).code).toBe("other");
   expect(toBerthError(Object.assign(new Error("x"), { code: "EACCES", syscall: "open", path: "/p" }), "create", "c").code).toBe("system");
@@ -18,15 +20,23 @@ test("an explicit code survives withContext and withExitCode and is not rendered
 });
 
 test("a missing native part is native-missing, one line naming the path, not internal", () => {
-  const native = Object.assign(new Error("berth_native.node not found in /x/build/Release: reinstall berth"), { code: "ERR_BERTH_NATIVE_NOT_FOUND" });
+  const native = Object.assign(new Error("berth_native.node not found in /x/build/Release: reinstall berth"), {
+    code: "ERR_BERTH_NATIVE_NOT_FOUND",
+  });
   const e = toBerthError(native, "create", "c");
   expect(e.code).toBe("native-missing");
   expect(e.internal).toBe(false);
   expect(e.message).toBe("berth: create c: berth_native.node not found in /x/build/Release: reinstall berth");
 });
 
-test("a reason that quotes a value with a newline stays one line (found by the long config fuzz: mounts[i].destination \"\\n\")", () => {
-  const e = new BerthError({ op: "create", id: "c1", field: "mounts[5].destination", value: "\n", reason: 'is relative: deprecated, taken as "/\n"' });
+test('a reason that quotes a value with a newline stays one line (found by the long config fuzz: mounts[i].destination "\\n")', () => {
+  const e = new BerthError({
+    op: "create",
+    id: "c1",
+    field: "mounts[5].destination",
+    value: "\n",
+    reason: 'is relative: deprecated, taken as "/\n"',
+  });
   expect(e.message).toBe('berth: create c1: mounts[5].destination "\\n": is relative: deprecated, taken as "/\\n"');
   expect(e.message.split("\n")).toHaveLength(1);
 });

@@ -52,7 +52,7 @@ test("the container stops while exec's berth-init starts: \"cannot exec in a sto
   await expect(exec(f.rt, { id: "c1", args: { args: ["true"] } })).rejects.toThrow(/^berth: exec c1: cannot exec in a stopped container$/);
 });
 
-test("the container stops before exec's clone3 into its removed cgroup (ENOENT): \"cannot exec in a stopped container\"", async () => {
+test('the container stops before exec\'s clone3 into its removed cgroup (ENOENT): "cannot exec in a stopped container"', async () => {
   await create(f.rt, { id: "c1", bundle: f.bundle });
   const statePath = join(f.root, "c1/state.json");
   const state = JSON.parse(readFileSync(statePath, "utf8"));
@@ -71,5 +71,7 @@ test("the container still runs: berth-init's error is exec's, at its op", async 
   const state = JSON.parse(readFileSync(statePath, "utf8"));
   writeFileSync(statePath, JSON.stringify({ ...state, pid: init.pid, pidStartTime: procStat(init.pid!)!.startTime }));
   f.syncAnswer = { type: SYNC.error, opIndex: 0, errno: 12, detail: "clone into the container's pid namespace" };
-  await expect(exec(f.rt, { id: "c1", args: { args: ["true"] } })).rejects.toThrow(/clone into the container's pid namespace: not enough memory$/);
+  await expect(exec(f.rt, { id: "c1", args: { args: ["true"] } })).rejects.toThrow(
+    /clone into the container's pid namespace: not enough memory$/,
+  );
 });

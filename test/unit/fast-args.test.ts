@@ -4,11 +4,58 @@ import { IMAGE_ANNOTATION } from "../../src/container/image";
 import { IMAGE_ANNOTATION as ROOM_IMAGE_ANNOTATION } from "../../src/image";
 
 test("create and run in the forms engines use, globals before or after the verb", () => {
-  const c = parseFast(["--root", "/r", "--log", "/l", "--log-format", "json", "create", "--bundle", "/b", "--pid-file", "/p", "--console-socket", "/s", "--no-pivot", "--no-new-keyring", "--preserve-fds", "2", "c1"]);
-  expect(c).toMatchObject({ verb: "create", index: 6, id: "c1", root: "/r", log: "/l", logFormat: "json", bundle: "/b", pidFile: "/p", consoleSocket: "/s", noPivot: true, noNewKeyring: true, preserveFds: 2, detach: false });
-  expect(parseFast(["run", "-d", "-b", "/b", "--root=/r", "c1"])).toMatchObject({ verb: "run", index: 0, id: "c1", root: "/r", bundle: "/b", detach: true, preserveFds: 0 });
+  const c = parseFast([
+    "--root",
+    "/r",
+    "--log",
+    "/l",
+    "--log-format",
+    "json",
+    "create",
+    "--bundle",
+    "/b",
+    "--pid-file",
+    "/p",
+    "--console-socket",
+    "/s",
+    "--no-pivot",
+    "--no-new-keyring",
+    "--preserve-fds",
+    "2",
+    "c1",
+  ]);
+  expect(c).toMatchObject({
+    verb: "create",
+    index: 6,
+    id: "c1",
+    root: "/r",
+    log: "/l",
+    logFormat: "json",
+    bundle: "/b",
+    pidFile: "/p",
+    consoleSocket: "/s",
+    noPivot: true,
+    noNewKeyring: true,
+    preserveFds: 2,
+    detach: false,
+  });
+  expect(parseFast(["run", "-d", "-b", "/b", "--root=/r", "c1"])).toMatchObject({
+    verb: "run",
+    index: 0,
+    id: "c1",
+    root: "/r",
+    bundle: "/b",
+    detach: true,
+    preserveFds: 0,
+  });
   expect(parseFast(["run", "--detach", "--bundle=/b", "c1", "--debug"])).toMatchObject({ detach: true, debug: true, bundle: "/b" });
-  expect(parseFast(["create", "c1"])).toMatchObject({ verb: "create", id: "c1", root: "/run/berth", bundle: undefined, pidFile: undefined });
+  expect(parseFast(["create", "c1"])).toMatchObject({
+    verb: "create",
+    id: "c1",
+    root: "/run/berth",
+    bundle: undefined,
+    pidFile: undefined,
+  });
 });
 
 test("kill's signal: a name, or a number from 0 (exists?) to 99, as yargs would give it", () => {

@@ -10,8 +10,16 @@ const none: ChildFdRequest = { inherited: 0, startResult: false, joined: [], idm
 
 test.each<[string, Partial<ChildFdRequest>, ReturnType<typeof childFdLayout>]>([
   ["nothing but the exec fifo", {}, { count: 4, fifo: 3, namespaces: {}, idmapped: {}, bindTrees: {} }],
-  ["--preserve-fds 2 (and LISTEN_FDS) come before the fifo", { inherited: 2 }, { count: 6, fifo: 5, namespaces: {}, idmapped: {}, bindTrees: {} }],
-  ["the start-result fifo right after the exec fifo", { startResult: true }, { count: 5, fifo: 3, startResult: 4, namespaces: {}, idmapped: {}, bindTrees: {} }],
+  [
+    "--preserve-fds 2 (and LISTEN_FDS) come before the fifo",
+    { inherited: 2 },
+    { count: 6, fifo: 5, namespaces: {}, idmapped: {}, bindTrees: {} },
+  ],
+  [
+    "the start-result fifo right after the exec fifo",
+    { startResult: true },
+    { count: 5, fifo: 3, startResult: 4, namespaces: {}, idmapped: {}, bindTrees: {} },
+  ],
   [
     "joined namespaces in config order; pid gets no slot, user its own",
     { joined: ["network", "pid", "user", "time", "ipc"] },

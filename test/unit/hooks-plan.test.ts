@@ -4,13 +4,18 @@ import { buildPlan, DEFAULT_PATH, type PlanInput } from "../../src/plan";
 import { defaultSpec, type Spec } from "../../src/spec";
 import { planInput } from "../helpers/plan-input";
 
-const input = (mutate: (s: Spec) => void, fds: Partial<PlanInput["fds"]> = {}): PlanInput => planInput(mutate, { id: "c1", fds: { fifo: 3, namespaces: {}, ...fds } });
+const input = (mutate: (s: Spec) => void, fds: Partial<PlanInput["fds"]> = {}): PlanInput =>
+  planInput(mutate, { id: "c1", fds: { fifo: 3, namespaces: {}, ...fds } });
 
 test("hooksSync and createContainer come right before pivotRoot; startContainer between waitStart and exec", () => {
   const plan = buildPlan(
     input(
       (s) => {
-        s.hooks = { createRuntime: [{ path: "/h/rt" }], createContainer: [{ path: "/h/cc", args: ["cc", "-x"], env: ["A=1"], timeout: 3 }], startContainer: [{ path: "/h/sc" }] };
+        s.hooks = {
+          createRuntime: [{ path: "/h/rt" }],
+          createContainer: [{ path: "/h/cc", args: ["cc", "-x"], env: ["A=1"], timeout: 3 }],
+          startContainer: [{ path: "/h/sc" }],
+        };
       },
       { startResult: 4 },
     ),
@@ -24,7 +29,13 @@ test("hooksSync and createContainer come right before pivotRoot; startContainer 
   expect(cc.args.slice(0, 4)).toEqual(["/h/cc", ["cc", "-x"], ["A=1"], 3]);
   // createContainer works in the rootfs (a host path: the root is not pivoted yet), as in runc.
   expect(cc.args.slice(5)).toEqual(["/b/rootfs", 0]);
-  expect(JSON.parse(`{"pid":7,${cc.args[4] as string}`)).toEqual({ pid: 7, ociVersion: expect.any(String), id: "c1", status: "created", bundle: "/b" });
+  expect(JSON.parse(`{"pid":7,${cc.args[4] as string}`)).toEqual({
+    pid: 7,
+    ociVersion: expect.any(String),
+    id: "c1",
+    status: "created",
+    bundle: "/b",
+  });
   const sc = plan.ops[ops.lastIndexOf("runHook")]!;
   expect(sc.origin).toBe("hooks.startContainer[0]");
   // No env: the process's environment (runc's init passes its own on, which is the process's
@@ -81,7 +92,13 @@ test("planHooks: fields, argv, env, timeout and the state on stdin", () => {
   const calls = planHooks("poststop", spec.hooks, hookState("poststop", { spec, id: "c1", bundle: "/b", pid: 9 }));
   expect(calls.map(({ input, ...c }) => [c, JSON.parse(input)])).toEqual([
     // No env: none is planned, and the runner passes berth's own environment on; the bundle is the cwd.
-    [{ field: "hooks.poststop[0]", path: "/x", argv: ["/x"], cwd: "/b", timeout: undefined }, { ociVersion: spec.ociVersion, id: "c1", status: "stopped", pid: 9, bundle: "/b", annotations: { a: "b" } }],
-    [{ field: "hooks.poststop[1]", path: "/y", argv: ["y", "1"], env: ["E=2"], cwd: "/b", timeout: 5 }, { ociVersion: spec.ociVersion, id: "c1", status: "stopped", pid: 9, bundle: "/b", annotations: { a: "b" } }],
+    [
+      { field: "hooks.poststop[0]", path: "/x", argv: ["/x"], cwd: "/b", timeout: undefined },
+      { ociVersion: spec.ociVersion, id: "c1", status: "stopped", pid: 9, bundle: "/b", annotations: { a: "b" } },
+    ],
+    [
+      { field: "hooks.poststop[1]", path: "/y", argv: ["y", "1"], env: ["E=2"], cwd: "/b", timeout: 5 },
+      { ociVersion: spec.ociVersion, id: "c1", status: "stopped", pid: 9, bundle: "/b", annotations: { a: "b" } },
+    ],
   ]);
 });

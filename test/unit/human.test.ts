@@ -51,7 +51,10 @@ test("CREATED: an age from the config's time, N/A without one (or Go's zero time
 test("load progress: a line rewritten at most ten times a second, one line per finished layer", () => {
   let t = 0;
   let screen = "";
-  const show = progressPrinter((s) => (screen += s), () => t);
+  const show = progressPrinter(
+    (s) => (screen += s),
+    () => t,
+  );
   const layer = { phase: "layer", image: "x", layer: `sha256:${"ab".repeat(32)}`, index: 1, count: 2, total: 65_200_000 } as const;
   show({ ...layer, bytes: 0, done: false });
   t = 50;

@@ -49,28 +49,80 @@ describe("semantic checks: names the kernel would refuse, at their field", () =>
     ["key with a slash", { "a/b": {} }, [`linux.netDevices["a/b"]: an interface name must not contain "/"`]],
     ["key empty", { "": { name: "x" } }, [`linux.netDevices[""]: an interface name must not be empty`]],
     ["key a template", { "eth%d": {} }, [`linux.netDevices["eth%d"]: names an existing interface, so it cannot be a %d template`]],
-    ["name 16 bytes", { eth1: { name: "abcdefghijklmnop" } }, [`linux.netDevices["eth1"].name "abcdefghijklmnop": is 16 bytes long: an interface name has at most 15 (IFNAMSIZ is 16, with the NUL)`]],
-    ["name ..", { eth1: { name: ".." } }, [`linux.netDevices["eth1"].name "..": is not a valid interface name (the kernel refuses "." and "..")`]],
+    [
+      "name 16 bytes",
+      { eth1: { name: "abcdefghijklmnop" } },
+      [
+        `linux.netDevices["eth1"].name "abcdefghijklmnop": is 16 bytes long: an interface name has at most 15 (IFNAMSIZ is 16, with the NUL)`,
+      ],
+    ],
+    [
+      "name ..",
+      { eth1: { name: ".." } },
+      [`linux.netDevices["eth1"].name "..": is not a valid interface name (the kernel refuses "." and "..")`],
+    ],
     ["name with a colon", { eth1: { name: "eth0:1" } }, [`linux.netDevices["eth1"].name "eth0:1": an interface name must not contain ":"`]],
-    ["name with a space", { eth1: { name: "my eth" } }, [`linux.netDevices["eth1"].name "my eth": an interface name must not contain white space`]],
-    ["name with a tab", { eth1: { name: "a\tb" } }, [`linux.netDevices["eth1"].name "a\\tb": an interface name must not contain white space`]],
-    ["name with a no-break space byte (as the kernel's isspace)", { eth1: { name: "n\u00e0" } }, [`linux.netDevices["eth1"].name "nà": an interface name must not contain white space`]],
-    ["template with %s", { eth1: { name: "eth%s" } }, [`linux.netDevices["eth1"].name "eth%s": a name template must hold exactly one "%", as "%d" (e.g. "eth%d")`]],
-    ["template with two %d", { eth1: { name: "e%d%d" } }, [`linux.netDevices["eth1"].name "e%d%d": a name template must hold exactly one "%", as "%d" (e.g. "eth%d")`]],
-    ["two devices to one name", { eth1: { name: "c0" }, eth2: { name: "c0" } }, [`linux.netDevices["eth2"].name "c0": would be the container's interface "c0", as linux.netDevices["eth1"] already is`]],
-    ["a rename onto another's kept name", { c0: {}, eth2: { name: "c0" } }, [`linux.netDevices["eth2"].name "c0": would be the container's interface "c0", as linux.netDevices["c0"] already is`]],
+    [
+      "name with a space",
+      { eth1: { name: "my eth" } },
+      [`linux.netDevices["eth1"].name "my eth": an interface name must not contain white space`],
+    ],
+    [
+      "name with a tab",
+      { eth1: { name: "a\tb" } },
+      [`linux.netDevices["eth1"].name "a\\tb": an interface name must not contain white space`],
+    ],
+    [
+      "name with a no-break space byte (as the kernel's isspace)",
+      { eth1: { name: "n\u00e0" } },
+      [`linux.netDevices["eth1"].name "nà": an interface name must not contain white space`],
+    ],
+    [
+      "template with %s",
+      { eth1: { name: "eth%s" } },
+      [`linux.netDevices["eth1"].name "eth%s": a name template must hold exactly one "%", as "%d" (e.g. "eth%d")`],
+    ],
+    [
+      "template with two %d",
+      { eth1: { name: "e%d%d" } },
+      [`linux.netDevices["eth1"].name "e%d%d": a name template must hold exactly one "%", as "%d" (e.g. "eth%d")`],
+    ],
+    [
+      "two devices to one name",
+      { eth1: { name: "c0" }, eth2: { name: "c0" } },
+      [`linux.netDevices["eth2"].name "c0": would be the container's interface "c0", as linux.netDevices["eth1"] already is`],
+    ],
+    [
+      "a rename onto another's kept name",
+      { c0: {}, eth2: { name: "c0" } },
+      [`linux.netDevices["eth2"].name "c0": would be the container's interface "c0", as linux.netDevices["c0"] already is`],
+    ],
     ["a name not a string is the schema's", { eth1: { name: 5 } }, [`linux.netDevices.eth1.name 5: must be a string`]],
   ])("%s", (_name, netDevices, want) => {
     expect(configLines(netDevices)).toEqual(want.map((w) => P + w));
   });
 
   test("without a network namespace, that is said once, and the names are still checked", () => {
-    const lines = configLines({ "a/b": {} }, (c) => (c.linux.namespaces = c.linux.namespaces.filter((n: { type: string }) => n.type !== "network")));
-    expect(lines).toEqual([P + "linux.netDevices: needs a network namespace, and linux.namespaces has none", P + `linux.netDevices["a/b"]: an interface name must not contain "/"`]);
+    const lines = configLines(
+      { "a/b": {} },
+      (c) => (c.linux.namespaces = c.linux.namespaces.filter((n: { type: string }) => n.type !== "network")),
+    );
+    expect(lines).toEqual([
+      P + "linux.netDevices: needs a network namespace, and linux.namespaces has none",
+      P + `linux.netDevices["a/b"]: an interface name must not contain "/"`,
+    ]);
   });
 
   test("a joined network namespace is a network namespace", () => {
-    expect(configLines({ eth1: {} }, (c) => (c.linux.namespaces = c.linux.namespaces.map((n: { type: string }) => (n.type === "network" ? { type: "network", path: "/run/netns/x" } : n))))).toEqual([]);
+    expect(
+      configLines(
+        { eth1: {} },
+        (c) =>
+          (c.linux.namespaces = c.linux.namespaces.map((n: { type: string }) =>
+            n.type === "network" ? { type: "network", path: "/run/netns/x" } : n,
+          )),
+      ),
+    ).toEqual([]);
   });
 
   test("interfaceNameProblem and matchesNameTemplate agree with the kernel's rules", () => {
@@ -92,7 +144,12 @@ const spec = (netDevices: Record<string, { name?: string }>): Spec => planInput(
 const lo: NetLink = { index: 1, name: "lo", flags: IFF.UP | IFF.LOOPBACK };
 
 describe("planNetDevices and netDeviceClashes: what can move, decided from the links", () => {
-  const host: NetLink[] = [lo, { index: 2, name: "eth0", flags: IFF.UP }, { index: 7, name: "bt1a", flags: 0 }, { index: 8, name: "bt2a", flags: IFF.UP }];
+  const host: NetLink[] = [
+    lo,
+    { index: 2, name: "eth0", flags: IFF.UP },
+    { index: 7, name: "bt1a", flags: 0 },
+    { index: 8, name: "bt2a", flags: IFF.UP },
+  ];
 
   test("each entry in the config's order, with its ifindex, final name and up state", () => {
     const { moves, problems } = planNetDevices(spec({ bt2a: { name: "c%d" }, bt1a: {} }), host);
@@ -113,12 +170,23 @@ describe("planNetDevices and netDeviceClashes: what can move, decided from the l
   });
 
   test("hostProblems reports them when the facts carry the runtime's links, and nothing otherwise", () => {
-    const facts = { namespaces: { network: true }, cgroup: { mode: "unified", controllers: [] }, seccomp: { enabled: true, actions: [], flags: [], unknownSyscalls: () => [] }, capLastCap: 40, rlimits: {} } as unknown as HostFacts;
+    const facts = {
+      namespaces: { network: true },
+      cgroup: { mode: "unified", controllers: [] },
+      seccomp: { enabled: true, actions: [], flags: [], unknownSyscalls: () => [] },
+      capLastCap: 40,
+      rlimits: {},
+    } as unknown as HostFacts;
     const s = spec({ eth9: {} });
     s.linux!.seccomp = undefined;
     expect(hostProblems(s, facts).filter((p) => p.field?.startsWith("linux.netDevices"))).toEqual([]);
     expect(hostProblems(s, { ...facts, netLinks: host }).filter((p) => p.field?.startsWith("linux.netDevices"))).toEqual([
-      { field: 'linux.netDevices["eth9"]', value: undefined, reason: "no such network interface in the runtime's network namespace", severity: "error" },
+      {
+        field: 'linux.netDevices["eth9"]',
+        value: undefined,
+        reason: "no such network interface in the runtime's network namespace",
+        severity: "error",
+      },
     ]);
   });
 
@@ -126,16 +194,39 @@ describe("planNetDevices and netDeviceClashes: what can move, decided from the l
     const { moves } = planNetDevices(spec({ bt1a: { name: "lo" }, bt2a: {}, eth0: { name: "lo%d" } }), host);
     const problems = netDeviceClashes(moves, [lo, { index: 3, name: "bt2a", flags: 0 }]);
     expect(problemsError("create", "c1", problems).lines()).toEqual([
-      P + `linux.netDevices["bt1a"].name "lo": the container's network namespace already has an interface named "lo" (a name ending in %d lets the kernel pick a free one)`,
-      P + `linux.netDevices["bt2a"]: the container's network namespace already has an interface named "bt2a" (a name ending in %d lets the kernel pick a free one)`,
+      P +
+        `linux.netDevices["bt1a"].name "lo": the container's network namespace already has an interface named "lo" (a name ending in %d lets the kernel pick a free one)`,
+      P +
+        `linux.netDevices["bt2a"]: the container's network namespace already has an interface named "bt2a" (a name ending in %d lets the kernel pick a free one)`,
     ]);
   });
 });
 
 describe("addresses: the permanent, global ones go, as they were configured", () => {
-  const v4: NetAddress = { family: "inet", prefixLength: 24, flags: IFA_F.PERMANENT, scope: 0, local: "10.9.0.1", address: "10.9.0.1", broadcast: "10.9.0.255", label: "bt1a" };
-  const v4alias: NetAddress = { ...v4, local: "10.9.0.2", address: "10.9.0.2", flags: IFA_F.PERMANENT | IFA_F.SECONDARY, label: "bt1a:web" };
-  const v6: NetAddress = { family: "inet6", prefixLength: 64, flags: IFA_F.PERMANENT | IFA_F.NODAD | IFA_F.NOPREFIXROUTE | IFA_F.TENTATIVE, scope: 0, address: "2001:db8::1" };
+  const v4: NetAddress = {
+    family: "inet",
+    prefixLength: 24,
+    flags: IFA_F.PERMANENT,
+    scope: 0,
+    local: "10.9.0.1",
+    address: "10.9.0.1",
+    broadcast: "10.9.0.255",
+    label: "bt1a",
+  };
+  const v4alias: NetAddress = {
+    ...v4,
+    local: "10.9.0.2",
+    address: "10.9.0.2",
+    flags: IFA_F.PERMANENT | IFA_F.SECONDARY,
+    label: "bt1a:web",
+  };
+  const v6: NetAddress = {
+    family: "inet6",
+    prefixLength: 64,
+    flags: IFA_F.PERMANENT | IFA_F.NODAD | IFA_F.NOPREFIXROUTE | IFA_F.TENTATIVE,
+    scope: 0,
+    address: "2001:db8::1",
+  };
   const linkLocal: NetAddress = { family: "inet6", prefixLength: 64, flags: IFA_F.PERMANENT, scope: 253, address: "fe80::1" };
   const hostScope: NetAddress = { family: "inet", prefixLength: 8, flags: IFA_F.PERMANENT, scope: 254, local: "127.0.0.9" };
   const dynamic: NetAddress = { family: "inet6", prefixLength: 64, flags: IFA_F.MANAGETEMPADDR, scope: 0, address: "2001:db8::abcd" };
@@ -149,7 +240,15 @@ describe("addresses: the permanent, global ones go, as they were configured", ()
   });
 
   test("IPv4 labels follow the rename; one too long or foreign stays the kernel's or as it was", () => {
-    expect(addressForName(v4, "bt1a", "ceth0")).toEqual({ family: "inet", prefixLength: 24, flags: IFA_F.PERMANENT, scope: 0, local: "10.9.0.1", address: "10.9.0.1", broadcast: "10.9.0.255" });
+    expect(addressForName(v4, "bt1a", "ceth0")).toEqual({
+      family: "inet",
+      prefixLength: 24,
+      flags: IFA_F.PERMANENT,
+      scope: 0,
+      local: "10.9.0.1",
+      address: "10.9.0.1",
+      broadcast: "10.9.0.255",
+    });
     expect(addressForName(v4alias, "bt1a", "ceth0").label).toBe("ceth0:web");
     expect("label" in addressForName(v4alias, "bt1a", "abcdefghijklm")).toBe(false);
     expect(addressForName({ ...v4, label: "other" }, "bt1a", "c").label).toBe("other");
@@ -158,7 +257,15 @@ describe("addresses: the permanent, global ones go, as they were configured", ()
 });
 
 describe("findMovedLink: the moved device among the container's new links", () => {
-  const move = (name: string, extra: Partial<NetDeviceMove> = {}): NetDeviceMove => ({ origin: "x", hostName: "bt1a", index: 7, name, template: name.includes("%"), wasUp: false, ...extra });
+  const move = (name: string, extra: Partial<NetDeviceMove> = {}): NetDeviceMove => ({
+    origin: "x",
+    hostName: "bt1a",
+    index: 7,
+    name,
+    template: name.includes("%"),
+    wasUp: false,
+    ...extra,
+  });
   const before: NetLink[] = [lo, { index: 7, name: "other", flags: 0 }];
 
   test("by its old ifindex when that was free there, else by its new name or template", () => {
@@ -169,14 +276,21 @@ describe("findMovedLink: the moved device among the container's new links", () =
   });
 
   test("after a failed move (a rename refused after the move): by its ifindex or its host name, never the new name's owner", () => {
-    expect(findMovedLink(move("c0"), [lo], [lo, { index: 40, name: "c0", flags: 0 }, { index: 7, name: "bt1a", flags: 0 }], true)?.index).toBe(7);
-    expect(findMovedLink(move("c0"), before, [...before, { index: 40, name: "c0", flags: 0 }, { index: 12, name: "bt1a", flags: 0 }], true)?.index).toBe(12);
+    expect(
+      findMovedLink(move("c0"), [lo], [lo, { index: 40, name: "c0", flags: 0 }, { index: 7, name: "bt1a", flags: 0 }], true)?.index,
+    ).toBe(7);
+    expect(
+      findMovedLink(move("c0"), before, [...before, { index: 40, name: "c0", flags: 0 }, { index: 12, name: "bt1a", flags: 0 }], true)
+        ?.index,
+    ).toBe(12);
     expect(findMovedLink(move("c0"), before, [...before, { index: 40, name: "c0", flags: 0 }], true)).toBeUndefined();
   });
 
   test("never a device that only happens to be new (a joined namespace others change)", () => {
     expect(findMovedLink(move("c0"), [lo], [lo, { index: 30, name: "veth-x", flags: 0 }])).toBeUndefined();
-    expect(findMovedLink(move("c%d"), [lo], [lo, { index: 30, name: "c1", flags: 0 }, { index: 31, name: "c2", flags: 0 }])).toBeUndefined();
+    expect(
+      findMovedLink(move("c%d"), [lo], [lo, { index: 30, name: "c1", flags: 0 }, { index: 31, name: "c2", flags: 0 }]),
+    ).toBeUndefined();
   });
 });
 
@@ -184,10 +298,13 @@ test("buildPlan: netDevicesSync once, after joining a network namespace and befo
   const none = buildPlan(planInput());
   expect(none.ops.some((o) => o.op === "netDevicesSync")).toBe(false);
   const plan = buildPlan(
-    planInput((s) => {
-      s.linux!.netDevices = { bt1a: { name: "c0" }, bt2a: {} };
-      s.linux!.namespaces = s.linux!.namespaces!.map((n) => (n.type === "network" ? { type: "network", path: "/run/netns/n1" } : n));
-    }, { fds: { fifo: 3, namespaces: { network: 4 } } }),
+    planInput(
+      (s) => {
+        s.linux!.netDevices = { bt1a: { name: "c0" }, bt2a: {} };
+        s.linux!.namespaces = s.linux!.namespaces!.map((n) => (n.type === "network" ? { type: "network", path: "/run/netns/n1" } : n));
+      },
+      { fds: { fifo: 3, namespaces: { network: 4 } } },
+    ),
   );
   const ops = plan.ops.map((o) => o.op);
   expect(ops.filter((o) => o === "netDevicesSync")).toHaveLength(1);
@@ -265,7 +382,9 @@ class FakeKernel {
       },
       netAddresses: (sock: number, index: number) => {
         this.call(`addrs ${index}`);
-        return this.of(sock).get(index)!.addrs.map((a) => ({ ...a }));
+        return this.of(sock)
+          .get(index)!
+          .addrs.map((a) => ({ ...a }));
       },
       netLinkMove: (sock: number, index: number, nsFd: number, name: string) => {
         const from = this.of(sock);
@@ -335,7 +454,16 @@ class FakeUndo implements UndoLog {
   }
 }
 
-const v4: NetAddress = { family: "inet", prefixLength: 24, flags: IFA_F.PERMANENT, scope: 0, local: "10.9.0.1", address: "10.9.0.1", broadcast: "10.9.0.255", label: "bt1a" };
+const v4: NetAddress = {
+  family: "inet",
+  prefixLength: 24,
+  flags: IFA_F.PERMANENT,
+  scope: 0,
+  local: "10.9.0.1",
+  address: "10.9.0.1",
+  broadcast: "10.9.0.255",
+  label: "bt1a",
+};
 const v6: NetAddress = { family: "inet6", prefixLength: 64, flags: IFA_F.PERMANENT | IFA_F.NODAD, scope: 0, address: "2001:db8::1" };
 const ll: NetAddress = { family: "inet6", prefixLength: 64, flags: IFA_F.PERMANENT, scope: 253, address: "fe80::1" };
 
@@ -398,7 +526,10 @@ describe("moveNetDevices: the calls, and a failed create leaves the host as it w
   test("a name taken in the container (lo) is refused before anything moves", () => {
     const k = world();
     const { undo, error } = move(k, { bt2a: {}, bt1a: { name: "lo" } });
-    expect(error!.message).toBe(P + `linux.netDevices["bt1a"].name "lo": the container's network namespace already has an interface named "lo" (a name ending in %d lets the kernel pick a free one)`);
+    expect(error!.message).toBe(
+      P +
+        `linux.netDevices["bt1a"].name "lo": the container's network namespace already has an interface named "lo" (a name ending in %d lets the kernel pick a free one)`,
+    );
     expect(k.calls.some((c) => c.startsWith("move"))).toBe(false);
     expect(undo.run()).toEqual([]);
     expect(k.names("host")).toEqual(["bt1a", "bt2a", "eth0", "lo"]);
@@ -413,25 +544,32 @@ describe("moveNetDevices: the calls, and a failed create leaves the host as it w
 
   const failing: [string, string, string][] = [
     ["the second move", "move 8 container bt2a", `linux.netDevices["bt2a"]: move into the container's network namespace: no such device`],
-    ["an address", "addr+ 7 2001:db8::1", `linux.netDevices["bt1a"]: add address 2001:db8::1/64 in the container's network namespace: permission denied`],
+    [
+      "an address",
+      "addr+ 7 2001:db8::1",
+      `linux.netDevices["bt1a"]: add address 2001:db8::1/64 in the container's network namespace: permission denied`,
+    ],
     ["setting it up", "up 8 true", `linux.netDevices["bt2a"]: set "bt2a" up in the container's network namespace: network is down`],
   ];
-  test.each(failing)("failing %s: the error at the device, and every device back under its host name, with its addresses and state", (_what, call, message) => {
-    const k = world();
-    const code = message.endsWith("no such device") ? "ENODEV" : message.endsWith("permission denied") ? "EACCES" : "ENETDOWN";
-    k.failures.set(call, Object.assign(new Error(code), { code }));
-    const { undo, error } = move(k, { bt1a: { name: "ceth0" }, bt2a: {} });
-    expect(error!.message).toBe(P + message);
-    expect(undo.run()).toEqual([]);
-    expect(k.names("container")).toEqual(["lo"]);
-    expect(k.names("host")).toEqual(["bt1a", "bt2a", "eth0", "lo"]);
-    const back = k.dev("host", "bt1a")!;
-    expect(back.flags & IFF.UP).toBe(IFF.UP);
-    // What it carried; the link-local address the move dropped is the kernel's to make again.
-    expect(back.addrs.map((a) => a.local ?? a.address)).toEqual(["10.9.0.1", "2001:db8::1"]);
-    expect(k.dev("host", "bt2a")!.flags & IFF.UP).toBe(0);
-    expect(k.calls.slice(-2)).toEqual(["close host", "close container"]);
-  });
+  test.each(failing)(
+    "failing %s: the error at the device, and every device back under its host name, with its addresses and state",
+    (_what, call, message) => {
+      const k = world();
+      const code = message.endsWith("no such device") ? "ENODEV" : message.endsWith("permission denied") ? "EACCES" : "ENETDOWN";
+      k.failures.set(call, Object.assign(new Error(code), { code }));
+      const { undo, error } = move(k, { bt1a: { name: "ceth0" }, bt2a: {} });
+      expect(error!.message).toBe(P + message);
+      expect(undo.run()).toEqual([]);
+      expect(k.names("container")).toEqual(["lo"]);
+      expect(k.names("host")).toEqual(["bt1a", "bt2a", "eth0", "lo"]);
+      const back = k.dev("host", "bt1a")!;
+      expect(back.flags & IFF.UP).toBe(IFF.UP);
+      // What it carried; the link-local address the move dropped is the kernel's to make again.
+      expect(back.addrs.map((a) => a.local ?? a.address)).toEqual(["10.9.0.1", "2001:db8::1"]);
+      expect(k.dev("host", "bt2a")!.flags & IFF.UP).toBe(0);
+      expect(k.calls.slice(-2)).toEqual(["close host", "close container"]);
+    },
+  );
 
   test("a rename the kernel refuses after moving (a name taken meanwhile) still moves it back", () => {
     const k = world();

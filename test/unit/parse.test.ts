@@ -24,14 +24,29 @@ test("nesting deeper than MAX_JSON_DEPTH is refused at the field it is under", (
   expect(parseJson(`{"x":${deep(999)}}`).ok).toBe(true);
   const reason = "nests arrays and objects more than 1000 levels deep";
   expect(parseJson(`{"x":${deep(1000)}}`)).toEqual({ ok: false, problem: { field: "x[0][0]", reason, severity: "error" } });
-  expect(parseJson(`{"annotations":${'{"a":'.repeat(100_000)}1${"}".repeat(100_000)}}`)).toEqual({ ok: false, problem: { field: "annotations.a.a", reason, severity: "error" } });
-  expect(parseJson(deep(100_000), "/b/config.json")).toEqual({ ok: false, problem: { field: "/b/config.json", reason, severity: "error" } });
+  expect(parseJson(`{"annotations":${'{"a":'.repeat(100_000)}1${"}".repeat(100_000)}}`)).toEqual({
+    ok: false,
+    problem: { field: "annotations.a.a", reason, severity: "error" },
+  });
+  expect(parseJson(deep(100_000), "/b/config.json")).toEqual({
+    ok: false,
+    problem: { field: "/b/config.json", reason, severity: "error" },
+  });
 });
 
 test("malformed text nested deeper than MAX_JSON_DEPTH is located without recursing", () => {
   const reason = (col: number) => `invalid JSON at line 1 column ${col}: nests arrays and objects more than 1000 levels deep`;
-  expect(parseJson("[".repeat(100_000), "/b/config.json")).toEqual({ ok: false, problem: { field: "/b/config.json", reason: reason(1001), severity: "error" } });
-  expect(parseJson("[".repeat(100_000) + "]".repeat(99_999) + "}", "/b/config.json")).toEqual({ ok: false, problem: { field: "/b/config.json", reason: reason(1001), severity: "error" } });
+  expect(parseJson("[".repeat(100_000), "/b/config.json")).toEqual({
+    ok: false,
+    problem: { field: "/b/config.json", reason: reason(1001), severity: "error" },
+  });
+  expect(parseJson("[".repeat(100_000) + "]".repeat(99_999) + "}", "/b/config.json")).toEqual({
+    ok: false,
+    problem: { field: "/b/config.json", reason: reason(1001), severity: "error" },
+  });
   // brackets inside strings do not count
-  expect(parseJson(`["${"[".repeat(5000)}", 1`, "/b/config.json")).toMatchObject({ ok: false, problem: { reason: expect.stringMatching(/close bracket expected/) } });
+  expect(parseJson(`["${"[".repeat(5000)}", 1`, "/b/config.json")).toMatchObject({
+    ok: false,
+    problem: { reason: expect.stringMatching(/close bracket expected/) },
+  });
 });

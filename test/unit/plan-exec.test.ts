@@ -21,7 +21,12 @@ describe("execJoins", () => {
 
 describe("buildExecPlan", () => {
   test("CVE-2016-9962: the launch enters every namespace (mount before pid, pid last) and the cgroups; berth-init's plan has no setns, no ready/waitStart, ends in exec", () => {
-    const plan = buildExecPlan({ process: { ...base, rlimits: [{ type: "RLIMIT_NOFILE", soft: 10, hard: 20 }] }, joins: ["user", "ipc", "mount", "pid"], capLastCap: 40, v1Cgroups: ["/sys/fs/cgroup/cpu/berth/c1"] });
+    const plan = buildExecPlan({
+      process: { ...base, rlimits: [{ type: "RLIMIT_NOFILE", soft: 10, hard: 20 }] },
+      joins: ["user", "ipc", "mount", "pid"],
+      capLastCap: 40,
+      v1Cgroups: ["/sys/fs/cgroup/cpu/berth/c1"],
+    });
     expect(plan.join).toEqual([
       { type: "user", flag: 0x10000000 },
       { type: "ipc", flag: 0x08000000 },
@@ -40,12 +45,24 @@ describe("buildExecPlan", () => {
     const seccomp = { bpf: new Uint8Array(8), flags: 0 };
     const without = buildExecPlan({ process: base, joins: [], seccomp, capLastCap: 40, v1Cgroups: [] }).ops.map((o) => o.op);
     expect(without.indexOf("seccompLoad")).toBeLessThan(without.indexOf("setresuid"));
-    const withNnp = buildExecPlan({ process: { ...base, noNewPrivileges: true }, joins: [], seccomp, capLastCap: 40, v1Cgroups: [] }).ops.map((o) => o.op);
+    const withNnp = buildExecPlan({
+      process: { ...base, noNewPrivileges: true },
+      joins: [],
+      seccomp,
+      capLastCap: 40,
+      v1Cgroups: [],
+    }).ops.map((o) => o.op);
     expect(withNnp.indexOf("seccompLoad")).toBe(withNnp.indexOf("noNewPrivs") + 1);
   });
 
   test("a container sharing the host's mount namespace: chroot to its init's root first", () => {
-    const plan = buildExecPlan({ process: { ...base, terminal: true }, joins: ["ipc"], capLastCap: 40, root: "/proc/77/root", v1Cgroups: ["/sys/fs/cgroup/cpu/berth/c1"] });
+    const plan = buildExecPlan({
+      process: { ...base, terminal: true },
+      joins: ["ipc"],
+      capLastCap: 40,
+      root: "/proc/77/root",
+      v1Cgroups: ["/sys/fs/cgroup/cpu/berth/c1"],
+    });
     expect(plan.ops.slice(0, 2).map((o) => [o.op, o.args])).toEqual([
       ["chroot", ["/proc/77/root"]],
       ["openPty", [0, 0, 0]],
@@ -65,7 +82,13 @@ describe("buildExecPlan", () => {
   });
 
   test("a cgroup2 directory create did not make is joined through cgroup.procs, after the v1 ones", () => {
-    const plan = buildExecPlan({ process: base, joins: [], capLastCap: 40, v1Cgroups: ["/sys/fs/cgroup/cpu/berth/c1"], unifiedCgroup: "/sys/fs/cgroup/unified/shared" });
+    const plan = buildExecPlan({
+      process: base,
+      joins: [],
+      capLastCap: 40,
+      v1Cgroups: ["/sys/fs/cgroup/cpu/berth/c1"],
+      unifiedCgroup: "/sys/fs/cgroup/unified/shared",
+    });
     expect(plan.cgroupProcs).toEqual(["/sys/fs/cgroup/cpu/berth/c1/tasks", "/sys/fs/cgroup/unified/shared/cgroup.procs"]);
   });
 

@@ -9,7 +9,8 @@ import { planInput } from "../helpers/plan-input";
 const input = planInput;
 
 const withMount = (m: Mount) => (s: Spec) => void s.mounts!.push(m);
-const opsOf = (plan: ReturnType<typeof buildPlan>, origin: string) => plan.ops.filter((o) => o.origin === origin).map((o) => [o.op, ...o.args]);
+const opsOf = (plan: ReturnType<typeof buildPlan>, origin: string) =>
+  plan.ops.filter((o) => o.origin === origin).map((o) => [o.op, ...o.args]);
 const lastMount = (s: Spec) => `mounts[${s.mounts!.length - 1}]`;
 
 describe("recursive attributes (mount_setattr)", () => {
@@ -31,7 +32,12 @@ describe("recursive attributes (mount_setattr)", () => {
   });
 
   test("a bind with flags, propagation and recursive attributes: bind, remount, propagation, setattr", () => {
-    const m = { destination: "/v", source: "rel/dir", type: "bind", options: ["rbind", "noexec", "noatime", "runbindable", "rro", "rnosuid"] };
+    const m = {
+      destination: "/v",
+      source: "rel/dir",
+      type: "bind",
+      options: ["rbind", "noexec", "noatime", "runbindable", "rro", "rnosuid"],
+    };
     const inp = input(withMount(m));
     const origin = lastMount(inp.spec);
     expect(opsOf(buildPlan(inp), origin)).toEqual([
@@ -65,7 +71,15 @@ describe("idmapped mounts", () => {
     spec.mounts!.push({ destination: "/b", source: "/data", type: "bind", options: ["rbind", "ridmap"], ...maps });
     const n = spec.mounts!.length;
     expect(idmappedMountRequests(spec, "/bundle")).toEqual([
-      { index: n - 2, origin: `mounts[${n - 2}]`, source: "/bundle/vol", destination: "/a", recursiveTree: true, recursiveIdmap: false, ...maps },
+      {
+        index: n - 2,
+        origin: `mounts[${n - 2}]`,
+        source: "/bundle/vol",
+        destination: "/a",
+        recursiveTree: true,
+        recursiveIdmap: false,
+        ...maps,
+      },
       { index: n - 1, origin: `mounts[${n - 1}]`, source: "/data", destination: "/b", recursiveTree: true, recursiveIdmap: true, ...maps },
     ]);
     expect(idmappedMountRequests(defaultSpec(), "/bundle")).toEqual([]);
@@ -96,10 +110,14 @@ describe("idmapped mounts", () => {
   test("errors name the field: not a bind, no mappings and no user namespace", () => {
     const tmpfs = defaultSpec();
     tmpfs.mounts!.push({ destination: "/t", type: "tmpfs", source: "tmpfs", options: ["idmap"] });
-    expect(() => idmappedMountRequests(tmpfs, "/b")).toThrow(expect.objectContaining({ field: `mounts[${tmpfs.mounts!.length - 1}].options` }));
+    expect(() => idmappedMountRequests(tmpfs, "/b")).toThrow(
+      expect.objectContaining({ field: `mounts[${tmpfs.mounts!.length - 1}].options` }),
+    );
     const nomaps = defaultSpec();
     nomaps.mounts!.push({ destination: "/t", source: "/d", options: ["bind", "idmap"] });
-    expect(() => idmappedMountRequests(nomaps, "/b")).toThrow(expect.objectContaining({ field: `mounts[${nomaps.mounts!.length - 1}].uidMappings` }));
+    expect(() => idmappedMountRequests(nomaps, "/b")).toThrow(
+      expect.objectContaining({ field: `mounts[${nomaps.mounts!.length - 1}].uidMappings` }),
+    );
     expect(() => idmappedMountRequests(nomaps, "/b")).toThrow(PlanError);
   });
 });
@@ -160,12 +178,23 @@ describe("CVE-2019-16884 class: mounts over /proc, as runc's checkProcMount", ()
     ["proc/keys (relative)", bind("proc/keys")],
   ])("%s: refused at mounts[i].destination, before anything runs", (_name, m) => {
     const inp = input(withMount(m));
-    expect(() => buildPlan(inp)).toThrow(expect.objectContaining({ field: `${lastMount(inp.spec)}.destination`, value: m.destination, reason: expect.stringMatching(/^is inside \/proc: a mount may cover only \/proc\/cpuinfo, /) }));
+    expect(() => buildPlan(inp)).toThrow(
+      expect.objectContaining({
+        field: `${lastMount(inp.spec)}.destination`,
+        value: m.destination,
+        reason: expect.stringMatching(/^is inside \/proc: a mount may cover only \/proc\/cpuinfo, /),
+      }),
+    );
   });
 
   test("a bind on /proc itself only from a procfs source", () => {
     const other = input(withMount(bind("/proc", "/h/dir")));
-    expect(() => buildPlan(other)).toThrow(expect.objectContaining({ field: `${lastMount(other.spec)}.destination`, reason: "only a procfs may be mounted on /proc (this source is not one)" }));
+    expect(() => buildPlan(other)).toThrow(
+      expect.objectContaining({
+        field: `${lastMount(other.spec)}.destination`,
+        reason: "only a procfs may be mounted on /proc (this source is not one)",
+      }),
+    );
     const proc = input(withMount(bind("/proc", "/proc")), { bindSourceIsProcfs: () => true });
     expect(opsOf(buildPlan(proc), lastMount(proc.spec)).map((o) => o[0])).toEqual(["mkdirInRoot", "mount"]);
   });

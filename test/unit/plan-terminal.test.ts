@@ -48,7 +48,12 @@ describe("buildPlan", () => {
 describe("buildExecPlan", () => {
   const base: Process = { user: { uid: 0, gid: 0 }, cwd: "/", args: ["sh"], env: ["PATH=/bin"] };
   test("terminal true: openPty and setCtty first (berth-init starts in the container's mount namespace), no /dev/console", () => {
-    const plan = buildExecPlan({ process: { ...base, terminal: true, consoleSize: { height: 5, width: 6 } }, joins: ["ipc", "mount"], capLastCap: 40, v1Cgroups: [] });
+    const plan = buildExecPlan({
+      process: { ...base, terminal: true, consoleSize: { height: 5, width: 6 } },
+      joins: ["ipc", "mount"],
+      capLastCap: 40,
+      v1Cgroups: [],
+    });
     const ops = plan.ops.map((o) => o.op);
     expect(ops.slice(0, 2)).toEqual(["openPty", "setCtty"]);
     expect(plan.ops[0]!.args).toEqual([5, 6, 0]);
@@ -56,14 +61,26 @@ describe("buildExecPlan", () => {
   });
 });
 
-describe("checkTerminalOptions (runc: \"cannot allocate tty if runc will detach without setting console socket\", \"cannot use console socket if runc will not detach or allocate tty\")", () => {
+describe('checkTerminalOptions (runc: "cannot allocate tty if runc will detach without setting console socket", "cannot use console socket if runc will not detach or allocate tty")', () => {
   const cases: [string, { terminal: boolean; detach: boolean; consoleSocket?: string }, string | undefined][] = [
     ["detached terminal with a socket", { terminal: true, detach: true, consoleSocket: "/run/c.sock" }, undefined],
     ["detached, no terminal, no socket", { terminal: false, detach: true }, undefined],
     ["foreground terminal (berth relays)", { terminal: true, detach: false }, undefined],
-    ["detached terminal without a socket", { terminal: true, detach: true }, "process.terminal true: cannot allocate a terminal if berth will detach without a console socket (--console-socket)"],
-    ["a socket without a terminal", { terminal: false, detach: true, consoleSocket: "/s" }, '--console-socket "/s": cannot use a console socket if berth will not detach or allocate a terminal (process.terminal)'],
-    ["a socket in the foreground", { terminal: true, detach: false, consoleSocket: "/s" }, '--console-socket "/s": cannot use a console socket if berth will not detach or allocate a terminal (process.terminal)'],
+    [
+      "detached terminal without a socket",
+      { terminal: true, detach: true },
+      "process.terminal true: cannot allocate a terminal if berth will detach without a console socket (--console-socket)",
+    ],
+    [
+      "a socket without a terminal",
+      { terminal: false, detach: true, consoleSocket: "/s" },
+      '--console-socket "/s": cannot use a console socket if berth will not detach or allocate a terminal (process.terminal)',
+    ],
+    [
+      "a socket in the foreground",
+      { terminal: true, detach: false, consoleSocket: "/s" },
+      '--console-socket "/s": cannot use a console socket if berth will not detach or allocate a terminal (process.terminal)',
+    ],
   ];
   test.each(cases)("%s", (_name, o, error) => {
     const call = () => checkTerminalOptions("create", "c1", o);

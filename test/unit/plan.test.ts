@@ -3,7 +3,17 @@
  * came from). These are the decisions berth-init will execute; reading them is reading the
  * container's setup strace.
  */
-import { buildPlan, CLONE, encodePlan, hostProblems, MS, parseMountOptions, PlanError, type HostFacts, type PlanInput } from "../../src/plan";
+import {
+  buildPlan,
+  CLONE,
+  encodePlan,
+  hostProblems,
+  MS,
+  parseMountOptions,
+  PlanError,
+  type HostFacts,
+  type PlanInput,
+} from "../../src/plan";
 import type { Spec } from "../../src/spec";
 import { planInput } from "../helpers/plan-input";
 
@@ -12,7 +22,10 @@ const input = (mutate?: (s: Spec) => void, extra: Partial<PlanInput> = {}): Plan
   planInput(mutate, {
     cgroup: {
       mode: "hybrid",
-      hierarchies: [{ name: "cpu", mountPoint: "/sys/fs/cgroup/cpu", data: "cpu" }, { name: "systemd", mountPoint: "/sys/fs/cgroup/systemd", data: "none,name=systemd" }],
+      hierarchies: [
+        { name: "cpu", mountPoint: "/sys/fs/cgroup/cpu", data: "cpu" },
+        { name: "systemd", mountPoint: "/sys/fs/cgroup/systemd", data: "none,name=systemd" },
+      ],
       v2Mount: "/sys/fs/cgroup/unified",
       path: "/berth/c1",
       intoUnified: true,
@@ -45,7 +58,11 @@ test("the default spec: namespaces by clone3, rootfs bind, mounts, devices, pivo
   expect(at("setresuid")).toBeGreaterThan(at("setresgid"));
   expect(at("capset")).toBeGreaterThan(at("setresuid"));
   expect(ops.slice(-4)).toEqual(["noNewPrivs", "ready", "waitStart", "exec"]);
-  expect(plan.ops.at(-1)).toEqual({ op: "exec", args: ["sh", ["sh"], ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "TERM=xterm"]], origin: "process.args" });
+  expect(plan.ops.at(-1)).toEqual({
+    op: "exec",
+    args: ["sh", ["sh"], ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "TERM=xterm"]],
+    origin: "process.args",
+  });
   expect(plan.ops.find((o) => o.op === "waitStart")!.args).toEqual([3]);
 });
 
@@ -66,12 +83,22 @@ describe("cgroups: who joins them, and when a new cgroup namespace is made", () 
     s.linux!.uidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
     s.linux!.gidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
   };
-  const head = (p: ReturnType<typeof buildPlan>) => p.ops.slice(0, p.ops.findIndex((o) => o.op === "mountPropagation")).map((o) => [o.op, ...o.args].join(" "));
+  const head = (p: ReturnType<typeof buildPlan>) =>
+    p.ops
+      .slice(
+        0,
+        p.ops.findIndex((o) => o.op === "mountPropagation"),
+      )
+      .map((o) => [o.op, ...o.args].join(" "));
 
   test("hybrid host, new cgroup namespace: berth-init joins the v1 cgroups, then unshares it (not cloned: it would be rooted at the caller's)", () => {
     const plan = buildPlan(input(cgroupns));
     expect(plan.cloneFlags & CLONE.NEWCGROUP).toBe(0);
-    expect(head(plan)).toEqual(["joinCgroup /sys/fs/cgroup/cpu/berth/c1/tasks", "joinCgroup /sys/fs/cgroup/systemd/berth/c1/tasks", "unshareCgroup"]);
+    expect(head(plan)).toEqual([
+      "joinCgroup /sys/fs/cgroup/cpu/berth/c1/tasks",
+      "joinCgroup /sys/fs/cgroup/systemd/berth/c1/tasks",
+      "unshareCgroup",
+    ]);
     expect(plan.ops[2]!.origin).toBe("linux.namespaces[5]");
   });
 
@@ -110,18 +137,29 @@ test("each mount becomes mkdir + mount with its flags and data, located at mount
     { op: "mkdirInRoot", args: ["/dev/pts", 0o755, 0], origin: "mounts[2]" },
     // Not a kernel view, tmpfs or mqueue: its target must not resolve into /proc (as runc).
     { op: "guardProcTarget", args: [], origin: "mounts[2]" },
-    { op: "mount", args: ["devpts", "/dev/pts", "devpts", MS.NOSUID | MS.NOEXEC, "newinstance,ptmxmode=0666,mode=0620,gid=5"], origin: "mounts[2]" },
+    {
+      op: "mount",
+      args: ["devpts", "/dev/pts", "devpts", MS.NOSUID | MS.NOEXEC, "newinstance,ptmxmode=0666,mode=0620,gid=5"],
+      origin: "mounts[2]",
+    },
   ]);
   // CVE-2019-19921: no mkdirInRoot (it follows symlinks in the root); mountNoFollow makes the
   // directory itself and refuses a symlink.
   const sysfs = plan.ops.filter((o) => o.origin === "mounts[5]");
-  expect(sysfs).toEqual([{ op: "mountNoFollow", args: ["sysfs", "/sys", "sysfs", MS.NOSUID | MS.NOEXEC | MS.NODEV | MS.RDONLY, ""], origin: "mounts[5]" }]);
-  expect(plan.ops.filter((o) => o.origin === "mounts[0]")).toEqual([{ op: "mountNoFollow", args: ["proc", "/proc", "proc", 0, ""], origin: "mounts[0]" }]);
+  expect(sysfs).toEqual([
+    { op: "mountNoFollow", args: ["sysfs", "/sys", "sysfs", MS.NOSUID | MS.NOEXEC | MS.NODEV | MS.RDONLY, ""], origin: "mounts[5]" },
+  ]);
+  expect(plan.ops.filter((o) => o.origin === "mounts[0]")).toEqual([
+    { op: "mountNoFollow", args: ["proc", "/proc", "proc", 0, ""], origin: "mounts[0]" },
+  ]);
 });
 
 test("a read-only bind mount is a bind and then a remount; rro is mount_setattr; propagation separate", () => {
   const plan = buildPlan(
-    input((s) => s.mounts!.push({ destination: "data", source: "vol", type: "bind", options: ["rbind", "ro", "nosuid", "rprivate", "rro"] }), { bindSourceIsFile: (i) => i === 7 }),
+    input(
+      (s) => s.mounts!.push({ destination: "data", source: "vol", type: "bind", options: ["rbind", "ro", "nosuid", "rprivate", "rro"] }),
+      { bindSourceIsFile: (i) => i === 7 },
+    ),
   );
   expect(plan.ops.filter((o) => o.origin === "mounts[7]")).toEqual([
     { op: "mkdirInRoot", args: ["/data", 0o755, 1], origin: "mounts[7]" },
@@ -146,16 +184,28 @@ test("cgroup mounts: the container's own directories bound on a tmpfs (hybrid), 
     ["", "/sys/fs/cgroup", ""],
   ]);
   const ro = MS.NOSUID | MS.NOEXEC | MS.NODEV | MS.RELATIME | MS.RDONLY;
-  const withNs = buildPlan(input((s) => s.linux!.namespaces!.push({ type: "cgroup" }))).ops.filter((o) => o.origin === "mounts[6]" && o.op === "mount");
+  const withNs = buildPlan(input((s) => s.linux!.namespaces!.push({ type: "cgroup" }))).ops.filter(
+    (o) => o.origin === "mounts[6]" && o.op === "mount",
+  );
   expect(withNs[1]).toEqual({ op: "mount", args: ["cgroup", "/sys/fs/cgroup/cpu", "cgroup", ro, "cpu"], origin: "mounts[6]" });
   const unified = buildPlan(
-    input((s) => s.linux!.namespaces!.push({ type: "cgroup" }), { cgroup: { mode: "unified", hierarchies: [], v2Mount: "/sys/fs/cgroup", path: "/berth/c1" } }),
+    input((s) => s.linux!.namespaces!.push({ type: "cgroup" }), {
+      cgroup: { mode: "unified", hierarchies: [], v2Mount: "/sys/fs/cgroup", path: "/berth/c1" },
+    }),
   ).ops.filter((o) => o.origin === "mounts[6]" && o.op === "mount");
   expect(unified).toEqual([{ op: "mount", args: ["cgroup2", "/sys/fs/cgroup", "cgroup2", ro, ""], origin: "mounts[6]" }]);
 });
 
 test("devices: defaults by mknod, linux.devices override, binds in a user namespace", () => {
-  const plan = buildPlan(input((s) => (s.linux!.devices = [{ type: "c", path: "/dev/null", major: 1, minor: 3, fileMode: 0o600 }, { type: "b", path: "/dev/loop9", major: 7, minor: 9 }])));
+  const plan = buildPlan(
+    input(
+      (s) =>
+        (s.linux!.devices = [
+          { type: "c", path: "/dev/null", major: 1, minor: 3, fileMode: 0o600 },
+          { type: "b", path: "/dev/loop9", major: 7, minor: 9 },
+        ]),
+    ),
+  );
   const mknods = plan.ops.filter((o) => o.op === "mknod");
   expect(mknods.map((o) => [o.args[0], o.origin])).toEqual([
     ["/dev/null", "linux.devices[0]"],
@@ -171,23 +221,42 @@ test("devices: defaults by mknod, linux.devices override, binds in a user namesp
   expect(mknods[1]!.args).toEqual(["/dev/zero", 0o020000 | 0o666, (1 << 8) | 5, 0, 0, 1]);
   expect(mknods[6]!.args[1]).toBe(0o060000 | 0o666);
 
-  const userns = buildPlan(input((s) => {
-    s.linux!.namespaces!.push({ type: "user" });
-    s.linux!.uidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
-    s.linux!.gidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
-  }));
+  const userns = buildPlan(
+    input((s) => {
+      s.linux!.namespaces!.push({ type: "user" });
+      s.linux!.uidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+      s.linux!.gidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+    }),
+  );
   // The maps are written before berth-init runs (the launch waits for them), not by an op.
   expect(userns.ops.some((o) => o.op === "waitParent")).toBe(false);
   expect(userns.ops.some((o) => o.op === "mknod")).toBe(false);
-  expect(userns.ops.filter((o) => o.origin === "(default devices)" && o.op === "mount")[0]!.args).toEqual(["/dev/null", "/dev/null", "", MS.BIND, ""]);
-  expect(userns.userns).toEqual({ uidMappings: [{ containerID: 0, hostID: 100000, size: 65536 }], gidMappings: [{ containerID: 0, hostID: 100000, size: 65536 }] });
+  expect(userns.ops.filter((o) => o.origin === "(default devices)" && o.op === "mount")[0]!.args).toEqual([
+    "/dev/null",
+    "/dev/null",
+    "",
+    MS.BIND,
+    "",
+  ]);
+  expect(userns.userns).toEqual({
+    uidMappings: [{ containerID: 0, hostID: 100000, size: 65536 }],
+    gidMappings: [{ containerID: 0, hostID: 100000, size: 65536 }],
+  });
 });
 
 test("joined namespaces: setns with the fd the parent placed; pid is joined around clone3", () => {
   const plan = buildPlan(
-    input((s) => {
-      s.linux!.namespaces = [{ type: "mount" }, { type: "network", path: "/run/netns/n1" }, { type: "pid", path: "/proc/1/ns/pid" }, { type: "uts" }];
-    }, { fds: { fifo: 3, namespaces: { network: 4 } } }),
+    input(
+      (s) => {
+        s.linux!.namespaces = [
+          { type: "mount" },
+          { type: "network", path: "/run/netns/n1" },
+          { type: "pid", path: "/proc/1/ns/pid" },
+          { type: "uts" },
+        ];
+      },
+      { fds: { fifo: 3, namespaces: { network: 4 } } },
+    ),
   );
   expect(plan.cloneFlags).toBe(CLONE.NEWNS | CLONE.NEWUTS);
   // Right after the cgroup joins.
@@ -200,11 +269,27 @@ test("a capability this kernel lacks is a warning at its field, and the plan lea
     s.process!.capabilities!.bounding!.push("CAP_CHECKPOINT_RESTORE");
     s.process!.capabilities!.permitted!.push("CAP_CHECKPOINT_RESTORE");
   };
-  const facts = { namespaces: { mount: true, network: true, pid: true, ipc: true, uts: true }, cgroup: { mode: "unified", controllers: [] }, seccomp: { enabled: true, actions: [], flags: [], unknownSyscalls: () => [] }, capLastCap: 39, rlimits: {} } as unknown as HostFacts;
+  const facts = {
+    namespaces: { mount: true, network: true, pid: true, ipc: true, uts: true },
+    cgroup: { mode: "unified", controllers: [] },
+    seccomp: { enabled: true, actions: [], flags: [], unknownSyscalls: () => [] },
+    capLastCap: 39,
+    rlimits: {},
+  } as unknown as HostFacts;
   const spec = input(withRestore).spec;
   expect(hostProblems(spec, facts)).toEqual([
-    { field: "process.capabilities.bounding[3]", value: "CAP_CHECKPOINT_RESTORE", reason: "this kernel knows capabilities up to 39, and this is 40: skipped", severity: "warning" },
-    { field: "process.capabilities.permitted[3]", value: "CAP_CHECKPOINT_RESTORE", reason: "this kernel knows capabilities up to 39, and this is 40: skipped", severity: "warning" },
+    {
+      field: "process.capabilities.bounding[3]",
+      value: "CAP_CHECKPOINT_RESTORE",
+      reason: "this kernel knows capabilities up to 39, and this is 40: skipped",
+      severity: "warning",
+    },
+    {
+      field: "process.capabilities.permitted[3]",
+      value: "CAP_CHECKPOINT_RESTORE",
+      reason: "this kernel knows capabilities up to 39, and this is 40: skipped",
+      severity: "warning",
+    },
   ]);
   expect(hostProblems(spec, { ...facts, capLastCap: 40 })).toEqual([]);
   const mask = (1n << 29n) | (1n << 5n) | (1n << 10n); // AUDIT_WRITE, KILL, NET_BIND_SERVICE
@@ -215,10 +300,12 @@ test("a capability this kernel lacks is a warning at its field, and the plan lea
 });
 
 test("capabilities become masks; the user's ids and groups in order; rlimits by number", () => {
-  const plan = buildPlan(input((s) => {
-    s.process!.user = { uid: 1000, gid: 100, additionalGids: [5, 6], umask: 0o077 };
-    s.process!.rlimits = [{ type: "RLIMIT_NPROC", soft: 10, hard: 20 }];
-  }));
+  const plan = buildPlan(
+    input((s) => {
+      s.process!.user = { uid: 1000, gid: 100, additionalGids: [5, 6], umask: 0o077 };
+      s.process!.rlimits = [{ type: "RLIMIT_NPROC", soft: 10, hard: 20 }];
+    }),
+  );
   const byOp = Object.fromEntries(plan.ops.map((o) => [o.op, o.args]));
   const mask = (1n << 29n) | (1n << 5n) | (1n << 10n); // AUDIT_WRITE, KILL, NET_BIND_SERVICE
   expect(byOp.capBounding).toEqual([mask]);
@@ -266,11 +353,21 @@ test("--no-pivot chroots; rootfsPropagation is applied to the new / after the pi
   // The host's procfs and sysfs leave the namespace right before the move (after the
   // createContainer hooks, which run in the host's root).
   const noPivot = names(buildPlan(input((s) => (s.hooks = { createContainer: [{ path: "/bin/true" }] }), { noPivot: true })));
-  expect(noPivot.slice(noPivot.indexOf("runHook"), noPivot.indexOf("chrootNoPivot") + 1)).toEqual(["runHook", "hideHostProcfs", "chrootNoPivot"]);
+  expect(noPivot.slice(noPivot.indexOf("runHook"), noPivot.indexOf("chrootNoPivot") + 1)).toEqual([
+    "runHook",
+    "hideHostProcfs",
+    "chrootNoPivot",
+  ]);
   expect(names(buildPlan(input()))).not.toContain("hideHostProcfs");
   const after = (p: string) => {
     const plan = buildPlan(input((s) => (s.linux!.rootfsPropagation = p)));
-    return { before: plan.ops.find((o) => o.op === "mountPropagation")!.args, after: plan.ops.slice(plan.ops.findIndex((o) => o.op === "pivotRoot")).filter((o) => o.op === "mountPropagation").map((o) => o.args) };
+    return {
+      before: plan.ops.find((o) => o.op === "mountPropagation")!.args,
+      after: plan.ops
+        .slice(plan.ops.findIndex((o) => o.op === "pivotRoot"))
+        .filter((o) => o.op === "mountPropagation")
+        .map((o) => o.args),
+    };
   };
   // Before the pivot the host view is made rslave (rprivate if asked): never shared, never
   // unbindable (the rootfs bind would fail).
@@ -282,9 +379,13 @@ test("--no-pivot chroots; rootfsPropagation is applied to the new / after the pi
   // After every bind of the plan (masked paths bind /dev/null): unbindable would break them.
   const plan = buildPlan(input((s) => (s.linux!.rootfsPropagation = "runbindable")));
   const names_ = plan.ops.map((o) => o.op);
-  expect(names_.lastIndexOf("mountPropagation")).toBeGreaterThan(Math.max(names_.lastIndexOf("maskPath"), names_.lastIndexOf("readonlyPath"), names_.lastIndexOf("remountRoot")));
+  expect(names_.lastIndexOf("mountPropagation")).toBeGreaterThan(
+    Math.max(names_.lastIndexOf("maskPath"), names_.lastIndexOf("readonlyPath"), names_.lastIndexOf("remountRoot")),
+  );
   const none = buildPlan(input((s) => delete s.linux!.rootfsPropagation));
-  expect(none.ops.filter((o) => o.op === "mountPropagation")).toEqual([{ op: "mountPropagation", args: ["/", MS.REC | MS.SLAVE], origin: "linux.rootfsPropagation" }]);
+  expect(none.ops.filter((o) => o.op === "mountPropagation")).toEqual([
+    { op: "mountPropagation", args: ["/", MS.REC | MS.SLAVE], origin: "linux.rootfsPropagation" },
+  ]);
   expect(() => buildPlan(input((s) => (s.linux!.rootfsPropagation = "sideways")))).toThrow(PlanError);
 });
 
@@ -301,7 +402,11 @@ test("no mount namespace: no propagation change or rootfs bind in the host's tab
   expect(names_).not.toContain("mountPropagation");
   expect(names_).not.toContain("pivotRoot");
   expect(plan.ops.filter((o) => o.op === "mount" && o.args[1] === "/")).toEqual([]);
-  expect(plan.ops.find((o) => o.op === "chroot")).toEqual({ op: "chroot", args: [plan.ops.find((o) => o.op === "chroot")!.args[0]], origin: "root.path (no mount namespace)" });
+  expect(plan.ops.find((o) => o.op === "chroot")).toEqual({
+    op: "chroot",
+    args: [plan.ops.find((o) => o.op === "chroot")!.args[0]],
+    origin: "root.path (no mount namespace)",
+  });
   expect(names_.indexOf("chroot")).toBeGreaterThan(names_.lastIndexOf("mount"));
   // What needs a private mount table is refused, at its field.
   const refused = (mutate: (s: Spec) => void) => {
@@ -342,29 +447,40 @@ test("plans encode: header, op count, and a NUL in a string is refused", () => {
 });
 
 test("a new time namespace is unshared by berth-init with its offsets, not cloned", () => {
-  const plan = buildPlan(input((s) => {
-    s.linux!.namespaces!.push({ type: "time" });
-    s.linux!.timeOffsets = { monotonic: { secs: 10, nanosecs: 5 }, boottime: { secs: -2 } };
-  }));
+  const plan = buildPlan(
+    input((s) => {
+      s.linux!.namespaces!.push({ type: "time" });
+      s.linux!.timeOffsets = { monotonic: { secs: 10, nanosecs: 5 }, boottime: { secs: -2 } };
+    }),
+  );
   expect(plan.cloneFlags & CLONE.NEWTIME).toBe(0);
-  expect(plan.ops.filter((o) => o.op === "unshareTime")).toEqual([{ op: "unshareTime", args: [10, 5, -2, 0], origin: "linux.timeOffsets" }]);
+  expect(plan.ops.filter((o) => o.op === "unshareTime")).toEqual([
+    { op: "unshareTime", args: [10, 5, -2, 0], origin: "linux.timeOffsets" },
+  ]);
   const noOffsets = buildPlan(input((s) => s.linux!.namespaces!.push({ type: "time" })));
   expect(noOffsets.ops.find((o) => o.op === "unshareTime")).toMatchObject({ args: [0, 0, 0, 0], origin: "linux.namespaces[5]" });
 });
 
 test("a joined user namespace is entered by the launch: no setns op, devices are bind-mounted", () => {
-  const plan = buildPlan(input((s) => s.linux!.namespaces!.push({ type: "user", path: "/proc/1/ns/user" }), { fds: { fifo: 3, namespaces: {} } }));
+  const plan = buildPlan(
+    input((s) => s.linux!.namespaces!.push({ type: "user", path: "/proc/1/ns/user" }), { fds: { fifo: 3, namespaces: {} } }),
+  );
   expect(plan.joins).toEqual([{ type: "user", path: "/proc/1/ns/user", origin: "linux.namespaces[5]" }]);
   expect(plan.ops.some((o) => o.op === "setns" || o.op === "mknod")).toBe(false);
   expect(plan.cloneFlags & CLONE.NEWUSER).toBe(0);
 });
 
 test("LSM labels: the exec label ops before the credentials, and mountLabel on the filesystems berth makes", () => {
-  const plan = buildPlan(input((s) => {
-    s.process!.apparmorProfile = "berth-default";
-    s.process!.selinuxLabel = "system_u:system_r:container_t:s0";
-    s.linux!.mountLabel = "system_u:object_r:container_file_t:s0";
-  }, { selinux: true }));
+  const plan = buildPlan(
+    input(
+      (s) => {
+        s.process!.apparmorProfile = "berth-default";
+        s.process!.selinuxLabel = "system_u:system_r:container_t:s0";
+        s.linux!.mountLabel = "system_u:object_r:container_file_t:s0";
+      },
+      { selinux: true },
+    ),
+  );
   const labels = plan.ops.filter((o) => o.op === "setExecLabel");
   expect(labels).toEqual([
     { op: "setExecLabel", args: ["apparmor", "exec berth-default"], origin: "process.apparmorProfile" },

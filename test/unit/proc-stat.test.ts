@@ -3,7 +3,8 @@ import { readFileSync } from "node:fs";
 import { parseProcStat, procStat } from "../../src/container/proc";
 
 // Fields 3..52 of a real line, after a command name with spaces and parentheses in it.
-const tail = "Z 77 4242 4242 0 -1 4194560 120 0 0 0 3 5 0 0 20 0 1 0 987654 4096 0 18446744073709551615 0 0 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0 0 0 0 0 0 0 0 9";
+const tail =
+  "Z 77 4242 4242 0 -1 4194560 120 0 0 0 3 5 0 0 20 0 1 0 987654 4096 0 18446744073709551615 0 0 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0 0 0 0 0 0 0 0 9";
 
 test("state, ppid, start time and exit code, whatever the command name holds", () => {
   for (const comm of ["sh", "a b", "x) S 1 2 (y", ")"]) {
@@ -13,7 +14,10 @@ test("state, ppid, start time and exit code, whatever the command name holds", (
 
 test("this process, as the kernel writes it", () => {
   const text = readFileSync(`/proc/${process.pid}/stat`, "utf8");
-  const fields = text.slice(text.lastIndexOf(")") + 2).trim().split(" ");
+  const fields = text
+    .slice(text.lastIndexOf(")") + 2)
+    .trim()
+    .split(" ");
   expect(procStat(process.pid)).toEqual({ state: fields[0], ppid: process.ppid, startTime: fields[19], exitCode: 0 });
   expect(procStat(2 ** 22 + 1)).toBeUndefined();
 });

@@ -47,7 +47,11 @@ describe("actions", () => {
   });
 
   test("NOTIFY as a rule action is USER_NOTIF", () => {
-    const r = plan({ defaultAction: "SCMP_ACT_ALLOW", listenerPath: "/run/agent.sock", syscalls: [{ names: ["mkdir"], action: "SCMP_ACT_NOTIFY" }] });
+    const r = plan({
+      defaultAction: "SCMP_ACT_ALLOW",
+      listenerPath: "/run/agent.sock",
+      syscalls: [{ names: ["mkdir"], action: "SCMP_ACT_NOTIFY" }],
+    });
     expect(r.rules[0]!.action).toBe(RET.USER_NOTIF);
     expect(r.rules[0]!.action).toBe(0x7fc00000);
   });
@@ -82,11 +86,9 @@ describe("architectures", () => {
   });
 
   test("listed ones are added to the native one, which comes first, without duplicates", () => {
-    expect(plan({ defaultAction: "SCMP_ACT_ALLOW", architectures: ["SCMP_ARCH_X86", "SCMP_ARCH_X86_64", "SCMP_ARCH_X32"] }).architectures).toEqual([
-      "SCMP_ARCH_X86_64",
-      "SCMP_ARCH_X86",
-      "SCMP_ARCH_X32",
-    ]);
+    expect(
+      plan({ defaultAction: "SCMP_ACT_ALLOW", architectures: ["SCMP_ARCH_X86", "SCMP_ARCH_X86_64", "SCMP_ARCH_X32"] }).architectures,
+    ).toEqual(["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"]);
     expect(planSeccomp({ defaultAction: "SCMP_ACT_ALLOW", architectures: ["SCMP_ARCH_ARM"] }, "SCMP_ARCH_AARCH64").architectures).toEqual([
       "SCMP_ARCH_AARCH64",
       "SCMP_ARCH_ARM",
@@ -142,7 +144,12 @@ describe("flags", () => {
   });
 
   test("without a NOTIFY rule the listener fields are ignored, as the spec says", () => {
-    const r = plan({ defaultAction: "SCMP_ACT_ALLOW", listenerPath: "/run/agent.sock", listenerMetadata: "m", syscalls: [{ names: ["mknod"], action: "SCMP_ACT_ERRNO" }] });
+    const r = plan({
+      defaultAction: "SCMP_ACT_ALLOW",
+      listenerPath: "/run/agent.sock",
+      listenerMetadata: "m",
+      syscalls: [{ names: ["mknod"], action: "SCMP_ACT_ERRNO" }],
+    });
     expect(r.needsListener).toBe(false);
     expect(r.flags & F.NEW_LISTENER).toBe(0);
     expect(r).not.toHaveProperty("listenerPath");
@@ -189,7 +196,15 @@ describe("rules", () => {
       defaultAction: "SCMP_ACT_ALLOW",
       syscalls: ops.map((op, i) => ({ names: ["kill"], action: "SCMP_ACT_ERRNO", args: [{ index: 1, value: i, op }] })),
     });
-    expect(r.rules.map((x) => x.args[0]!.op)).toEqual([SCMP_CMP.NE, SCMP_CMP.LT, SCMP_CMP.LE, SCMP_CMP.EQ, SCMP_CMP.GE, SCMP_CMP.GT, SCMP_CMP.MASKED_EQ]);
+    expect(r.rules.map((x) => x.args[0]!.op)).toEqual([
+      SCMP_CMP.NE,
+      SCMP_CMP.LT,
+      SCMP_CMP.LE,
+      SCMP_CMP.EQ,
+      SCMP_CMP.GE,
+      SCMP_CMP.GT,
+      SCMP_CMP.MASKED_EQ,
+    ]);
     expect(r.rules.map((x) => x.args[0]!.op)).toEqual([1, 2, 3, 4, 5, 6, 7]);
     expect(r.rules[3]!.args).toEqual([{ index: 1, op: 4, value: 3n, valueTwo: 0n }]);
   });
@@ -197,7 +212,9 @@ describe("rules", () => {
   test("MASKED_EQ keeps value as the mask and valueTwo as the datum (libseccomp's datum_a, datum_b)", () => {
     const r = plan({
       defaultAction: "SCMP_ACT_ERRNO",
-      syscalls: [{ names: ["clone"], action: "SCMP_ACT_ALLOW", args: [{ index: 0, value: 2114060288, valueTwo: 0, op: "SCMP_CMP_MASKED_EQ" }] }],
+      syscalls: [
+        { names: ["clone"], action: "SCMP_ACT_ALLOW", args: [{ index: 0, value: 2114060288, valueTwo: 0, op: "SCMP_CMP_MASKED_EQ" }] },
+      ],
     });
     expect(r.rules[0]!.args).toEqual([{ index: 0, op: SCMP_CMP.MASKED_EQ, value: 0x7e020000n, valueTwo: 0n }]);
   });
@@ -206,7 +223,9 @@ describe("rules", () => {
     const max = (1n << 64n) - 1n;
     const seccomp = {
       defaultAction: "SCMP_ACT_ALLOW",
-      syscalls: [{ names: ["bpf"], action: "SCMP_ACT_ERRNO", args: [{ index: 0, value: max, valueTwo: 1n << 40n, op: "SCMP_CMP_MASKED_EQ" }] }],
+      syscalls: [
+        { names: ["bpf"], action: "SCMP_ACT_ERRNO", args: [{ index: 0, value: max, valueTwo: 1n << 40n, op: "SCMP_CMP_MASKED_EQ" }] },
+      ],
     } as unknown as Seccomp;
     expect(plan(seccomp).rules[0]!.args[0]).toEqual({ index: 0, op: 7, value: max, valueTwo: 1n << 40n });
   });
@@ -247,9 +266,24 @@ describe("rules", () => {
       ],
     });
     expect(r.rules).toEqual([
-      { syscall: "setpriority", action: RET.ALLOW, args: [{ index: 2, op: SCMP_CMP.GE, value: 0n, valueTwo: 0n }], origin: "linux.seccomp.syscalls[0]" },
-      { syscall: "setpriority", action: RET.ALLOW, args: [{ index: 2, op: SCMP_CMP.LT, value: 20n, valueTwo: 0n }], origin: "linux.seccomp.syscalls[0]" },
-      { syscall: "setpriority", action: RET.ALLOW, args: [{ index: 0, op: SCMP_CMP.EQ, value: 0n, valueTwo: 0n }], origin: "linux.seccomp.syscalls[0]" },
+      {
+        syscall: "setpriority",
+        action: RET.ALLOW,
+        args: [{ index: 2, op: SCMP_CMP.GE, value: 0n, valueTwo: 0n }],
+        origin: "linux.seccomp.syscalls[0]",
+      },
+      {
+        syscall: "setpriority",
+        action: RET.ALLOW,
+        args: [{ index: 2, op: SCMP_CMP.LT, value: 20n, valueTwo: 0n }],
+        origin: "linux.seccomp.syscalls[0]",
+      },
+      {
+        syscall: "setpriority",
+        action: RET.ALLOW,
+        args: [{ index: 0, op: SCMP_CMP.EQ, value: 0n, valueTwo: 0n }],
+        origin: "linux.seccomp.syscalls[0]",
+      },
     ]);
   });
 
@@ -328,23 +362,35 @@ describe("errors name the field", () => {
     ],
     [
       "argument index 6",
-      { defaultAction: "SCMP_ACT_ALLOW", syscalls: [{ names: ["read"], action: "SCMP_ACT_ERRNO", args: [{ index: 6, value: 0, op: "SCMP_CMP_EQ" }] }] },
+      {
+        defaultAction: "SCMP_ACT_ALLOW",
+        syscalls: [{ names: ["read"], action: "SCMP_ACT_ERRNO", args: [{ index: 6, value: 0, op: "SCMP_CMP_EQ" }] }],
+      },
       "berth: create c1: linux.seccomp.syscalls[0].args[0].index 6: must be a system call argument index from 0 to 5",
     ],
     [
       "unknown operator",
-      { defaultAction: "SCMP_ACT_ALLOW", syscalls: [{ names: ["read"], action: "SCMP_ACT_ERRNO", args: [{ index: 0, value: 0, op: "SCMP_CMP_ABOUT" }] }] },
+      {
+        defaultAction: "SCMP_ACT_ALLOW",
+        syscalls: [{ names: ["read"], action: "SCMP_ACT_ERRNO", args: [{ index: 0, value: 0, op: "SCMP_CMP_ABOUT" }] }],
+      },
       'berth: create c1: linux.seccomp.syscalls[0].args[0].op "SCMP_CMP_ABOUT": unknown seccomp operator',
     ],
     [
       "a value JSON.parse has rounded (uint64 max)",
       // What JSON.parse("18446744073709551615") returns: 2^64, not the number written.
-      { defaultAction: "SCMP_ACT_ALLOW", syscalls: [{ names: ["bpf"], action: "SCMP_ACT_ERRNO", args: [{ index: 0, value: 18446744073709551615, op: "SCMP_CMP_EQ" }] }] },
+      {
+        defaultAction: "SCMP_ACT_ALLOW",
+        syscalls: [{ names: ["bpf"], action: "SCMP_ACT_ERRNO", args: [{ index: 0, value: 18446744073709551615, op: "SCMP_CMP_EQ" }] }],
+      },
       "berth: create c1: linux.seccomp.syscalls[0].args[0].value 18446744073709552000: is too large to be represented exactly (above 2^53 - 1)",
     ],
     [
       "a negative valueTwo",
-      { defaultAction: "SCMP_ACT_ALLOW", syscalls: [{ names: ["bpf"], action: "SCMP_ACT_ERRNO", args: [{ index: 0, value: 1, valueTwo: -1, op: "SCMP_CMP_MASKED_EQ" }] }] },
+      {
+        defaultAction: "SCMP_ACT_ALLOW",
+        syscalls: [{ names: ["bpf"], action: "SCMP_ACT_ERRNO", args: [{ index: 0, value: 1, valueTwo: -1, op: "SCMP_CMP_MASKED_EQ" }] }],
+      },
       "berth: create c1: linux.seccomp.syscalls[0].args[0].valueTwo -1: must be a uint64",
     ],
   ];
@@ -367,7 +413,13 @@ describe("real profiles", () => {
     // Every name of every entry becomes one rule: none of podman's entries repeats an index.
     const names = seccomp.syscalls!.reduce((n, s) => n + s.names.length, 0);
     expect(r.rules).toHaveLength(names);
-    expect(r.rules.filter((x) => x.syscall === "personality").map((x) => x.args[0]!.value)).toEqual([0n, 8n, 131072n, 131080n, 4294967295n]);
+    expect(r.rules.filter((x) => x.syscall === "personality").map((x) => x.args[0]!.value)).toEqual([
+      0n,
+      8n,
+      131072n,
+      131080n,
+      4294967295n,
+    ]);
     expect(new Set(r.rules.filter((x) => x.syscall === "open_by_handle_at").map((x) => x.action))).toEqual(new Set([0x00050000 | EPERM]));
     // Its default already answers ENOSYS: no stub needed.
     expect(r.enosys).toBeUndefined();

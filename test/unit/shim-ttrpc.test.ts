@@ -8,7 +8,19 @@ import { createConnection } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { any, decode, encode, timestamp } from "../../src/shim/proto";
-import { Code, encodeFrame, encodeRequest, FrameDecoder, FrameType, HEADER_LENGTH, MAX_DATA_LENGTH, TtrpcError, TtrpcServer, ttrpcCall, type Handler } from "../../src/shim/ttrpc";
+import {
+  Code,
+  encodeFrame,
+  encodeRequest,
+  FrameDecoder,
+  FrameType,
+  HEADER_LENGTH,
+  MAX_DATA_LENGTH,
+  TtrpcError,
+  TtrpcServer,
+  ttrpcCall,
+  type Handler,
+} from "../../src/shim/ttrpc";
 import { parseFlags, socketPath } from "../../src/shim/flags";
 import { killedDeleteResponse } from "../../src/shim/entry";
 
@@ -66,7 +78,18 @@ describe("protobuf messages", () => {
   });
 
   test("CreateTaskRequest round trip, with rootfs mounts and an Any", () => {
-    const req = { id: "c1", bundle: "/b", rootfs: [{ type: "overlay", source: "overlay", target: "", options: ["lowerdir=/l", "upperdir=/u"] }], terminal: false, stdin: "", stdout: "/f/1", stderr: "/f/2", checkpoint: "", parent_checkpoint: "", options: { type_url: "x", value: Buffer.from([1]) } };
+    const req = {
+      id: "c1",
+      bundle: "/b",
+      rootfs: [{ type: "overlay", source: "overlay", target: "", options: ["lowerdir=/l", "upperdir=/u"] }],
+      terminal: false,
+      stdin: "",
+      stdout: "/f/1",
+      stderr: "/f/2",
+      checkpoint: "",
+      parent_checkpoint: "",
+      options: { type_url: "x", value: Buffer.from([1]) },
+    };
     expect(decode("containerd.task.v2.CreateTaskRequest", encode("containerd.task.v2.CreateTaskRequest", req))).toEqual(req);
   });
 
@@ -140,7 +163,12 @@ describe("ttrpc server", () => {
       }),
     );
     // Both requests in one write: the slow one first.
-    sock.write(Buffer.concat([encodeFrame(1, FrameType.request, 0, encodeRequest("svc", "Slow", Buffer.from("slow"))), encodeFrame(3, FrameType.request, 0, encodeRequest("svc", "Echo", Buffer.from("fast")))]));
+    sock.write(
+      Buffer.concat([
+        encodeFrame(1, FrameType.request, 0, encodeRequest("svc", "Slow", Buffer.from("slow"))),
+        encodeFrame(3, FrameType.request, 0, encodeRequest("svc", "Echo", Buffer.from("fast"))),
+      ]),
+    );
     await done;
     sock.destroy();
     expect(got).toEqual([
@@ -168,7 +196,20 @@ describe("ttrpc server", () => {
 
 describe("shim command line", () => {
   test("containerd's flags in Go's syntax, then the action", () => {
-    expect(parseFlags(["-namespace", "k8s.io", "-address", "/run/c.sock", "-publish-binary", "/usr/bin/containerd", "-id", "c1", "-debug", "start"])).toMatchObject({
+    expect(
+      parseFlags([
+        "-namespace",
+        "k8s.io",
+        "-address",
+        "/run/c.sock",
+        "-publish-binary",
+        "/usr/bin/containerd",
+        "-id",
+        "c1",
+        "-debug",
+        "start",
+      ]),
+    ).toMatchObject({
       namespace: "k8s.io",
       address: "/run/c.sock",
       publishBinary: "/usr/bin/containerd",
@@ -176,7 +217,12 @@ describe("shim command line", () => {
       debug: true,
       action: "start",
     });
-    expect(parseFlags(["--namespace=ns", "-id=x", "-bundle", "/b", "delete"])).toMatchObject({ namespace: "ns", id: "x", bundle: "/b", action: "delete" });
+    expect(parseFlags(["--namespace=ns", "-id=x", "-bundle", "/b", "delete"])).toMatchObject({
+      namespace: "ns",
+      id: "x",
+      bundle: "/b",
+      action: "delete",
+    });
     expect(parseFlags(["-namespace", "ns", "-id", "x"]).action).toBe("");
     expect(() => parseFlags(["-nope"])).toThrow(/not defined/);
     expect(() => parseFlags(["-id"])).toThrow(/needs an argument/);

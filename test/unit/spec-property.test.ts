@@ -79,5 +79,8 @@ test("random mutations of valid configs end in success or BerthErrors, never a c
 });
 
 test("arbitrary JSON documents end in success or BerthErrors", () => {
-  fc.assert(fc.property(fc.jsonValue({ maxDepth: 5 }), (doc) => assertOutcome(doc)), { numRuns: 500 });
+  fc.assert(
+    fc.property(fc.jsonValue({ maxDepth: 5 }), (doc) => assertOutcome(doc)),
+    { numRuns: 500 },
+  );
 });

@@ -27,7 +27,11 @@ const nsWithout = (c: Cfg, type: string) => {
 const cases: [string, (c: Cfg) => void, string[]][] = [
   // ociVersion
   ["ociVersion missing", (c) => delete c.ociVersion, ["ociVersion: is required"]],
-  ["ociVersion major 2", (c) => (c.ociVersion = "2.0.0"), ['ociVersion "2.0.0": major version 2 is not supported: berth implements runtime-spec 1.x']],
+  [
+    "ociVersion major 2",
+    (c) => (c.ociVersion = "2.0.0"),
+    ['ociVersion "2.0.0": major version 2 is not supported: berth implements runtime-spec 1.x'],
+  ],
   ["ociVersion not semver", (c) => (c.ociVersion = "1.0"), ['ociVersion "1.0": must be a SemVer 2.0.0 version such as 1.3.0']],
   ["ociVersion a number", (c) => (c.ociVersion = 1), ["ociVersion 1: must be a string"]],
   // root
@@ -42,15 +46,34 @@ const cases: [string, (c: Cfg) => void, string[]][] = [
   ["mount destination empty", (c) => (c.mounts[3].destination = ""), ['mounts[3].destination "": must not be empty']],
   ["mount options a string", (c) => (c.mounts[0].options = "ro"), ['mounts[0].options "ro": must be an array']],
   ["mount option a number", (c) => (c.mounts[0].options = [1]), ["mounts[0].options[0] 1: must be a string"]],
-  ["bind mount without source", (c) => c.mounts.push({ destination: "/data", type: "bind", options: ["rbind"] }), ["mounts[7].source: is required for a bind mount"]],
+  [
+    "bind mount without source",
+    (c) => c.mounts.push({ destination: "/data", type: "bind", options: ["rbind"] }),
+    ["mounts[7].source: is required for a bind mount"],
+  ],
   [
     "idmapped mount with uid mappings only",
-    (c) => c.mounts.push({ destination: "/data", source: "/srv", type: "bind", options: ["bind"], uidMappings: [{ containerID: 0, hostID: 1000, size: 1 }] }),
+    (c) =>
+      c.mounts.push({
+        destination: "/data",
+        source: "/srv",
+        type: "bind",
+        options: ["bind"],
+        uidMappings: [{ containerID: 0, hostID: 1000, size: 1 }],
+      }),
     ["mounts[7].gidMappings: is required with uidMappings (an idmapped mount maps both)"],
   ],
   [
     "idmapped mount mapping without size",
-    (c) => c.mounts.push({ destination: "/data", source: "/srv", type: "bind", options: ["bind"], uidMappings: [{ containerID: 0, hostID: 1000 }], gidMappings: [{ containerID: 0, hostID: 1000, size: 1 }] }),
+    (c) =>
+      c.mounts.push({
+        destination: "/data",
+        source: "/srv",
+        type: "bind",
+        options: ["bind"],
+        uidMappings: [{ containerID: 0, hostID: 1000 }],
+        gidMappings: [{ containerID: 0, hostID: 1000, size: 1 }],
+      }),
     ["mounts[7].uidMappings[0].size: is required"],
   ],
   // process
@@ -70,74 +93,215 @@ const cases: [string, (c: Cfg) => void, string[]][] = [
   ["env entry a number", (c) => (c.process.env = [1]), ["process.env[0] 1: must be a string"]],
   ["terminal a string", (c) => (c.process.terminal = "true"), ['process.terminal "true": must be a boolean (true or false)']],
   ["consoleSize without width", (c) => (c.process.consoleSize = { height: 10 }), ["process.consoleSize.width: is required"]],
-  ["capabilities set a string", (c) => (c.process.capabilities.permitted = "CAP_KILL"), ['process.capabilities.permitted "CAP_KILL": must be an array']],
-  ["unknown rlimit", (c) => (c.process.rlimits[0].type = "RLIMIT_FOO"), ['process.rlimits[0].type "RLIMIT_FOO": unknown resource limit (expected RLIMIT_NOFILE, RLIMIT_NPROC, ...)']],
-  ["rlimit soft above hard", (c) => (c.process.rlimits[0].soft = 2048), ["process.rlimits[0].soft 2048: must not exceed the hard limit (1024)"]],
-  ["duplicate rlimit", (c) => c.process.rlimits.push({ type: "RLIMIT_NOFILE", soft: 1, hard: 1 }), ['process.rlimits[1].type "RLIMIT_NOFILE": is a duplicate of process.rlimits[0]']],
+  [
+    "capabilities set a string",
+    (c) => (c.process.capabilities.permitted = "CAP_KILL"),
+    ['process.capabilities.permitted "CAP_KILL": must be an array'],
+  ],
+  [
+    "unknown rlimit",
+    (c) => (c.process.rlimits[0].type = "RLIMIT_FOO"),
+    ['process.rlimits[0].type "RLIMIT_FOO": unknown resource limit (expected RLIMIT_NOFILE, RLIMIT_NPROC, ...)'],
+  ],
+  [
+    "rlimit soft above hard",
+    (c) => (c.process.rlimits[0].soft = 2048),
+    ["process.rlimits[0].soft 2048: must not exceed the hard limit (1024)"],
+  ],
+  [
+    "duplicate rlimit",
+    (c) => c.process.rlimits.push({ type: "RLIMIT_NOFILE", soft: 1, hard: 1 }),
+    ['process.rlimits[1].type "RLIMIT_NOFILE": is a duplicate of process.rlimits[0]'],
+  ],
   ["rlimit without hard", (c) => delete c.process.rlimits[0].hard, ["process.rlimits[0].hard: is required"]],
   ["rlimit soft a string", (c) => (c.process.rlimits[0].soft = "x"), ['process.rlimits[0].soft "x": must be an integer']],
-  ["noNewPrivileges a string", (c) => (c.process.noNewPrivileges = "yes"), ['process.noNewPrivileges "yes": must be a boolean (true or false)']],
+  [
+    "noNewPrivileges a string",
+    (c) => (c.process.noNewPrivileges = "yes"),
+    ['process.noNewPrivileges "yes": must be a boolean (true or false)'],
+  ],
   ["oomScoreAdj out of range", (c) => (c.process.oomScoreAdj = 5000), ["process.oomScoreAdj 5000: must be between -1000 and 1000"]],
   ["apparmorProfile a number", (c) => (c.process.apparmorProfile = 5), ["process.apparmorProfile 5: must be a string"]],
   // hostname / domainname
-  ["hostname without UTS namespace", (c) => nsWithout(c, "uts"), ['hostname "berth": needs a UTS namespace, and linux.namespaces has none']],
+  [
+    "hostname without UTS namespace",
+    (c) => nsWithout(c, "uts"),
+    ['hostname "berth": needs a UTS namespace, and linux.namespaces has none'],
+  ],
   ["hostname a number", (c) => (c.hostname = 5), ["hostname 5: must be a string"]],
-  ["domainname without UTS namespace", (c) => (nsWithout(c, "uts"), delete c.hostname, (c.domainname = "example.org")), ['domainname "example.org": needs a UTS namespace, and linux.namespaces has none']],
+  [
+    "domainname without UTS namespace",
+    (c) => (nsWithout(c, "uts"), delete c.hostname, (c.domainname = "example.org")),
+    ['domainname "example.org": needs a UTS namespace, and linux.namespaces has none'],
+  ],
   // namespaces
-  ["unknown namespace type", (c) => c.linux.namespaces.push({ type: "foo" }), ['linux.namespaces[5].type "foo": must be one of pid, network, mount, ipc, uts, user, cgroup, time']],
-  ["duplicate namespace", (c) => c.linux.namespaces.push({ type: "pid" }), ['linux.namespaces[5].type "pid": is a duplicate of linux.namespaces[0]']],
-  ["namespace path relative", (c) => (c.linux.namespaces[1].path = "proc/1/ns/net"), ['linux.namespaces[1].path "proc/1/ns/net": must be an absolute path']],
+  [
+    "unknown namespace type",
+    (c) => c.linux.namespaces.push({ type: "foo" }),
+    ['linux.namespaces[5].type "foo": must be one of pid, network, mount, ipc, uts, user, cgroup, time'],
+  ],
+  [
+    "duplicate namespace",
+    (c) => c.linux.namespaces.push({ type: "pid" }),
+    ['linux.namespaces[5].type "pid": is a duplicate of linux.namespaces[0]'],
+  ],
+  [
+    "namespace path relative",
+    (c) => (c.linux.namespaces[1].path = "proc/1/ns/net"),
+    ['linux.namespaces[1].path "proc/1/ns/net": must be an absolute path'],
+  ],
   ["namespace without type", (c) => c.linux.namespaces.push({ path: "/proc/1/ns/cgroup" }), ["linux.namespaces[5].type: is required"]],
   ["namespaces an object", (c) => (c.linux.namespaces = { pid: true }), ["linux.namespaces: must be an array"]],
   [
     "user namespace without mappings",
     (c) => c.linux.namespaces.push({ type: "user" }),
-    ["linux.uidMappings: is required: linux.namespaces[5] creates a user namespace, which needs mappings", "linux.gidMappings: is required: linux.namespaces[5] creates a user namespace, which needs mappings"],
+    [
+      "linux.uidMappings: is required: linux.namespaces[5] creates a user namespace, which needs mappings",
+      "linux.gidMappings: is required: linux.namespaces[5] creates a user namespace, which needs mappings",
+    ],
   ],
-  ["mappings without user namespace", (c) => (c.linux.uidMappings = [{ containerID: 0, hostID: 1000, size: 1 }]), ["linux.uidMappings: needs a user namespace, and linux.namespaces has none"]],
-  ["mapping hostID negative", (c) => (c.linux.namespaces.push({ type: "user" }), (c.linux.uidMappings = [{ containerID: 0, hostID: -5, size: 1 }]), (c.linux.gidMappings = [{ containerID: 0, hostID: 0, size: 1 }])), ["linux.uidMappings[0].hostID -5: must be >= 0"]],
+  [
+    "mappings without user namespace",
+    (c) => (c.linux.uidMappings = [{ containerID: 0, hostID: 1000, size: 1 }]),
+    ["linux.uidMappings: needs a user namespace, and linux.namespaces has none"],
+  ],
+  [
+    "mapping hostID negative",
+    (c) => (
+      c.linux.namespaces.push({ type: "user" }),
+      (c.linux.uidMappings = [{ containerID: 0, hostID: -5, size: 1 }]),
+      (c.linux.gidMappings = [{ containerID: 0, hostID: 0, size: 1 }])
+    ),
+    ["linux.uidMappings[0].hostID -5: must be >= 0"],
+  ],
   // sysctl
-  ["net sysctl without network namespace", (c) => (nsWithout(c, "network"), (c.linux.sysctl = { "net.ipv4.ip_forward": "1" })), ['linux.sysctl["net.ipv4.ip_forward"] "1": needs a network namespace, and linux.namespaces has none']],
-  ["ipc sysctl without ipc namespace", (c) => (nsWithout(c, "ipc"), (c.linux.sysctl = { "kernel.shmmax": "1024" })), ['linux.sysctl["kernel.shmmax"] "1024": needs a ipc namespace, and linux.namespaces has none']],
-  ["sysctl not namespaced", (c) => (c.linux.sysctl = { "vm.swappiness": "10" }), ['linux.sysctl["vm.swappiness"] "10": is not namespaced: it would change the host, so berth refuses it']],
-  ["sysctl kernel.hostname", (c) => (c.linux.sysctl = { "kernel.hostname": "x" }), ['linux.sysctl["kernel.hostname"] "x": is set through the hostname field, not a sysctl']],
-  ["sysctl kernel.domainname without UTS namespace", (c) => (nsWithout(c, "uts"), delete c.hostname, (c.linux.sysctl = { "kernel.domainname": "x.org" })), ['linux.sysctl["kernel.domainname"] "x.org": needs a uts namespace, and linux.namespaces has none']],
-  ["sysctl value a number", (c) => (c.linux.sysctl = { "net.ipv4.ip_forward": 1 }), ['linux.sysctl["net.ipv4.ip_forward"] 1: must be a string']],
+  [
+    "net sysctl without network namespace",
+    (c) => (nsWithout(c, "network"), (c.linux.sysctl = { "net.ipv4.ip_forward": "1" })),
+    ['linux.sysctl["net.ipv4.ip_forward"] "1": needs a network namespace, and linux.namespaces has none'],
+  ],
+  [
+    "ipc sysctl without ipc namespace",
+    (c) => (nsWithout(c, "ipc"), (c.linux.sysctl = { "kernel.shmmax": "1024" })),
+    ['linux.sysctl["kernel.shmmax"] "1024": needs a ipc namespace, and linux.namespaces has none'],
+  ],
+  [
+    "sysctl not namespaced",
+    (c) => (c.linux.sysctl = { "vm.swappiness": "10" }),
+    ['linux.sysctl["vm.swappiness"] "10": is not namespaced: it would change the host, so berth refuses it'],
+  ],
+  [
+    "sysctl kernel.hostname",
+    (c) => (c.linux.sysctl = { "kernel.hostname": "x" }),
+    ['linux.sysctl["kernel.hostname"] "x": is set through the hostname field, not a sysctl'],
+  ],
+  [
+    "sysctl kernel.domainname without UTS namespace",
+    (c) => (nsWithout(c, "uts"), delete c.hostname, (c.linux.sysctl = { "kernel.domainname": "x.org" })),
+    ['linux.sysctl["kernel.domainname"] "x.org": needs a uts namespace, and linux.namespaces has none'],
+  ],
+  [
+    "sysctl value a number",
+    (c) => (c.linux.sysctl = { "net.ipv4.ip_forward": 1 }),
+    ['linux.sysctl["net.ipv4.ip_forward"] 1: must be a string'],
+  ],
   // time namespace
-  ["timeOffsets without time namespace", (c) => (c.linux.timeOffsets = { monotonic: { secs: 10 } }), ["linux.timeOffsets: needs a time namespace, and linux.namespaces has none"]],
-  ["timeOffsets on a joined time namespace", (c) => (c.linux.namespaces.push({ type: "time", path: "/proc/1/ns/time" }), (c.linux.timeOffsets = { boottime: { secs: 1 } })), ["linux.timeOffsets: cannot be set on a joined time namespace (linux.namespaces[5].path)"]],
+  [
+    "timeOffsets without time namespace",
+    (c) => (c.linux.timeOffsets = { monotonic: { secs: 10 } }),
+    ["linux.timeOffsets: needs a time namespace, and linux.namespaces has none"],
+  ],
+  [
+    "timeOffsets on a joined time namespace",
+    (c) => (c.linux.namespaces.push({ type: "time", path: "/proc/1/ns/time" }), (c.linux.timeOffsets = { boottime: { secs: 1 } })),
+    ["linux.timeOffsets: cannot be set on a joined time namespace (linux.namespaces[5].path)"],
+  ],
   // devices
-  ["device type unknown", (c) => (c.linux.devices = [{ type: "x", path: "/dev/x", major: 1, minor: 1 }]), ['linux.devices[0].type "x": must be one of c, b, u, p']],
-  ["device path relative", (c) => (c.linux.devices = [{ type: "c", path: "dev/null", major: 1, minor: 3 }]), ['linux.devices[0].path "dev/null": must be an absolute path']],
-  ["block device without major", (c) => (c.linux.devices = [{ type: "b", path: "/dev/sda", minor: 0 }]), ['linux.devices[0].major: is required for device type "b"']],
-  ["device fileMode a string", (c) => (c.linux.devices = [{ type: "c", path: "/dev/null", major: 1, minor: 3, fileMode: "0666" }]), ['linux.devices[0].fileMode "0666": must be an integer']],
+  [
+    "device type unknown",
+    (c) => (c.linux.devices = [{ type: "x", path: "/dev/x", major: 1, minor: 1 }]),
+    ['linux.devices[0].type "x": must be one of c, b, u, p'],
+  ],
+  [
+    "device path relative",
+    (c) => (c.linux.devices = [{ type: "c", path: "dev/null", major: 1, minor: 3 }]),
+    ['linux.devices[0].path "dev/null": must be an absolute path'],
+  ],
+  [
+    "block device without major",
+    (c) => (c.linux.devices = [{ type: "b", path: "/dev/sda", minor: 0 }]),
+    ['linux.devices[0].major: is required for device type "b"'],
+  ],
+  [
+    "device fileMode a string",
+    (c) => (c.linux.devices = [{ type: "c", path: "/dev/null", major: 1, minor: 3, fileMode: "0666" }]),
+    ['linux.devices[0].fileMode "0666": must be an integer'],
+  ],
   // masked and readonly paths
   ["masked path relative", (c) => c.linux.maskedPaths.push("proc/kcore"), ['linux.maskedPaths[11] "proc/kcore": must be an absolute path']],
   ["readonly path a number", (c) => c.linux.readonlyPaths.push(5), ["linux.readonlyPaths[5] 5: must be a string"]],
-  ["rootfsPropagation unknown", (c) => (c.linux.rootfsPropagation = "sideways"), ['linux.rootfsPropagation "sideways": must be one of shared, slave, private, unbindable, rshared, rslave, rprivate, runbindable']],
+  [
+    "rootfsPropagation unknown",
+    (c) => (c.linux.rootfsPropagation = "sideways"),
+    ['linux.rootfsPropagation "sideways": must be one of shared, slave, private, unbindable, rshared, rslave, rprivate, runbindable'],
+  ],
   ["cgroupsPath a number", (c) => (c.linux.cgroupsPath = 5), ["linux.cgroupsPath 5: must be a string"]],
   // resources
   ["memory limit a string", (c) => (c.linux.resources.memory = { limit: "1g" }), ['linux.resources.memory.limit "1g": must be an integer']],
   ["pids limit a string", (c) => (c.linux.resources.pids = { limit: "max" }), ['linux.resources.pids.limit "max": must be an integer']],
-  ["device rule without allow", (c) => (c.linux.resources.devices = [{ access: "rwm" }]), ["linux.resources.devices[0].allow: is required"]],
+  [
+    "device rule without allow",
+    (c) => (c.linux.resources.devices = [{ access: "rwm" }]),
+    ["linux.resources.devices[0].allow: is required"],
+  ],
   ["cpu shares negative", (c) => (c.linux.resources.cpu = { shares: -1 }), ["linux.resources.cpu.shares -1: must be >= 0"]],
-  ["hugepage limit without pageSize", (c) => (c.linux.resources.hugepageLimits = [{ limit: 1 }]), ["linux.resources.hugepageLimits[0].pageSize: is required"]],
+  [
+    "hugepage limit without pageSize",
+    (c) => (c.linux.resources.hugepageLimits = [{ limit: 1 }]),
+    ["linux.resources.hugepageLimits[0].pageSize: is required"],
+  ],
   // seccomp
   [
     "seccomp unknown default action",
     (c) => (c.linux.seccomp = { defaultAction: "SCMP_ACT_NOPE" }),
-    ['linux.seccomp.defaultAction "SCMP_ACT_NOPE": must be one of SCMP_ACT_KILL, SCMP_ACT_KILL_PROCESS, SCMP_ACT_KILL_THREAD, SCMP_ACT_TRAP, SCMP_ACT_ERRNO, SCMP_ACT_TRACE, SCMP_ACT_ALLOW, SCMP_ACT_LOG, SCMP_ACT_NOTIFY'],
+    [
+      'linux.seccomp.defaultAction "SCMP_ACT_NOPE": must be one of SCMP_ACT_KILL, SCMP_ACT_KILL_PROCESS, SCMP_ACT_KILL_THREAD, SCMP_ACT_TRAP, SCMP_ACT_ERRNO, SCMP_ACT_TRACE, SCMP_ACT_ALLOW, SCMP_ACT_LOG, SCMP_ACT_NOTIFY',
+    ],
   ],
   ["seccomp without default action", (c) => (c.linux.seccomp = { syscalls: [] }), ["linux.seccomp.defaultAction: is required"]],
-  ["seccomp syscall without names", (c) => (c.linux.seccomp = { defaultAction: "SCMP_ACT_ALLOW", syscalls: [{ action: "SCMP_ACT_ERRNO" }] }), ["linux.seccomp.syscalls[0].names: is required"]],
-  ["seccomp names a string", (c) => (c.linux.seccomp = { defaultAction: "SCMP_ACT_ALLOW", syscalls: [{ names: "read", action: "SCMP_ACT_ERRNO" }] }), ['linux.seccomp.syscalls[0].names "read": must be an array']],
-  ["seccomp unknown arch", (c) => (c.linux.seccomp = { defaultAction: "SCMP_ACT_ALLOW", architectures: ["SCMP_ARCH_Z80"] }), ['linux.seccomp.architectures[0] "SCMP_ARCH_Z80": must be one of SCMP_ARCH_X86, SCMP_ARCH_X86_64, SCMP_ARCH_X32, SCMP_ARCH_ARM, SCMP_ARCH_AARCH64, SCMP_ARCH_MIPS, SCMP_ARCH_MIPS64, SCMP_ARCH_MIPS64N32, SCMP_ARCH_MIPSEL, SCMP_ARCH_MIPSEL64, SCMP_ARCH_MIPSEL64N32, SCMP_ARCH_PPC, SCMP_ARCH_PPC64, SCMP_ARCH_PPC64LE, SCMP_ARCH_S390, SCMP_ARCH_S390X, SCMP_ARCH_PARISC, SCMP_ARCH_PARISC64, SCMP_ARCH_RISCV64, SCMP_ARCH_LOONGARCH64, SCMP_ARCH_M68K, SCMP_ARCH_SH, SCMP_ARCH_SHEB']],
+  [
+    "seccomp syscall without names",
+    (c) => (c.linux.seccomp = { defaultAction: "SCMP_ACT_ALLOW", syscalls: [{ action: "SCMP_ACT_ERRNO" }] }),
+    ["linux.seccomp.syscalls[0].names: is required"],
+  ],
+  [
+    "seccomp names a string",
+    (c) => (c.linux.seccomp = { defaultAction: "SCMP_ACT_ALLOW", syscalls: [{ names: "read", action: "SCMP_ACT_ERRNO" }] }),
+    ['linux.seccomp.syscalls[0].names "read": must be an array'],
+  ],
+  [
+    "seccomp unknown arch",
+    (c) => (c.linux.seccomp = { defaultAction: "SCMP_ACT_ALLOW", architectures: ["SCMP_ARCH_Z80"] }),
+    [
+      'linux.seccomp.architectures[0] "SCMP_ARCH_Z80": must be one of SCMP_ARCH_X86, SCMP_ARCH_X86_64, SCMP_ARCH_X32, SCMP_ARCH_ARM, SCMP_ARCH_AARCH64, SCMP_ARCH_MIPS, SCMP_ARCH_MIPS64, SCMP_ARCH_MIPS64N32, SCMP_ARCH_MIPSEL, SCMP_ARCH_MIPSEL64, SCMP_ARCH_MIPSEL64N32, SCMP_ARCH_PPC, SCMP_ARCH_PPC64, SCMP_ARCH_PPC64LE, SCMP_ARCH_S390, SCMP_ARCH_S390X, SCMP_ARCH_PARISC, SCMP_ARCH_PARISC64, SCMP_ARCH_RISCV64, SCMP_ARCH_LOONGARCH64, SCMP_ARCH_M68K, SCMP_ARCH_SH, SCMP_ARCH_SHEB',
+    ],
+  ],
   [
     "seccomp unknown operator",
-    (c) => (c.linux.seccomp = { defaultAction: "SCMP_ACT_ALLOW", syscalls: [{ names: ["kill"], action: "SCMP_ACT_ERRNO", args: [{ index: 1, value: 9, op: "SCMP_CMP_ALMOST" }] }] }),
-    ['linux.seccomp.syscalls[0].args[0].op "SCMP_CMP_ALMOST": must be one of SCMP_CMP_NE, SCMP_CMP_LT, SCMP_CMP_LE, SCMP_CMP_EQ, SCMP_CMP_GE, SCMP_CMP_GT, SCMP_CMP_MASKED_EQ'],
+    (c) =>
+      (c.linux.seccomp = {
+        defaultAction: "SCMP_ACT_ALLOW",
+        syscalls: [{ names: ["kill"], action: "SCMP_ACT_ERRNO", args: [{ index: 1, value: 9, op: "SCMP_CMP_ALMOST" }] }],
+      }),
+    [
+      'linux.seccomp.syscalls[0].args[0].op "SCMP_CMP_ALMOST": must be one of SCMP_CMP_NE, SCMP_CMP_LT, SCMP_CMP_LE, SCMP_CMP_EQ, SCMP_CMP_GE, SCMP_CMP_GT, SCMP_CMP_MASKED_EQ',
+    ],
   ],
-  ["seccomp notify without listener", (c) => (c.linux.seccomp = { defaultAction: "SCMP_ACT_ALLOW", syscalls: [{ names: ["mount"], action: "SCMP_ACT_NOTIFY" }] }), ["linux.seccomp.listenerPath: is required when an action is SCMP_ACT_NOTIFY"]],
+  [
+    "seccomp notify without listener",
+    (c) => (c.linux.seccomp = { defaultAction: "SCMP_ACT_ALLOW", syscalls: [{ names: ["mount"], action: "SCMP_ACT_NOTIFY" }] }),
+    ["linux.seccomp.listenerPath: is required when an action is SCMP_ACT_NOTIFY"],
+  ],
   [
     "seccomp notify on write or sendmsg",
     (c) =>
@@ -156,18 +320,48 @@ const cases: [string, (c: Cfg) => void, string[]][] = [
       'linux.seccomp.syscalls[3].action "SCMP_ACT_NOTIFY": cannot be used for the sendmsg syscall (names[0]): berth-init hands the listener to berth with sendmsg after the filter is loaded, and would wait forever for an agent that has not received the listener yet',
     ],
   ],
-  ["seccomp notify as default", (c) => (c.linux.seccomp = { defaultAction: "SCMP_ACT_NOTIFY", listenerPath: "/run/l.sock" }), ['linux.seccomp.defaultAction "SCMP_ACT_NOTIFY": cannot be the default action (the supervisor would have to answer every system call)']],
+  [
+    "seccomp notify as default",
+    (c) => (c.linux.seccomp = { defaultAction: "SCMP_ACT_NOTIFY", listenerPath: "/run/l.sock" }),
+    ['linux.seccomp.defaultAction "SCMP_ACT_NOTIFY": cannot be the default action (the supervisor would have to answer every system call)'],
+  ],
   // hooks
-  ["hook path relative", (c) => (c.hooks = { prestart: [{ path: "bin/hook" }] }), ['hooks.prestart[0].path "bin/hook": must be an absolute path']],
-  ["hook timeout zero", (c) => (c.hooks = { poststop: [{ path: "/bin/true", timeout: 0 }] }), ["hooks.poststop[0].timeout 0: must be >= 1"]],
+  [
+    "hook path relative",
+    (c) => (c.hooks = { prestart: [{ path: "bin/hook" }] }),
+    ['hooks.prestart[0].path "bin/hook": must be an absolute path'],
+  ],
+  [
+    "hook timeout zero",
+    (c) => (c.hooks = { poststop: [{ path: "/bin/true", timeout: 0 }] }),
+    ["hooks.poststop[0].timeout 0: must be >= 1"],
+  ],
   ["hook without path", (c) => (c.hooks = { createRuntime: [{ args: ["x"] }] }), ["hooks.createRuntime[0].path: is required"]],
   ["hooks kind not an array", (c) => (c.hooks = { poststart: { path: "/bin/true" } }), ["hooks.poststart: must be an array"]],
   // annotations and others
   ["annotation value a number", (c) => (c.annotations = { "org.example.key": 1 }), ['annotations["org.example.key"] 1: must be a string']],
-  ["netDevices without network namespace", (c) => (nsWithout(c, "network"), (c.linux.netDevices = { eth1: { name: "eth0" } })), ["linux.netDevices: needs a network namespace, and linux.namespaces has none"]],
-  ["personality domain unknown", (c) => (c.linux.personality = { domain: "LINUX64" }), ['linux.personality.domain "LINUX64": must be one of LINUX, LINUX32']],
-  ["scheduler policy unknown", (c) => (c.process.scheduler = { policy: "SCHED_FAST" }), ['process.scheduler.policy "SCHED_FAST": must be one of SCHED_OTHER, SCHED_FIFO, SCHED_RR, SCHED_BATCH, SCHED_ISO, SCHED_IDLE, SCHED_DEADLINE']],
-  ["ioPriority class unknown", (c) => (c.process.ioPriority = { class: "IOPRIO_CLASS_FAST", priority: 1 }), ['process.ioPriority.class "IOPRIO_CLASS_FAST": must be one of IOPRIO_CLASS_RT, IOPRIO_CLASS_BE, IOPRIO_CLASS_IDLE']],
+  [
+    "netDevices without network namespace",
+    (c) => (nsWithout(c, "network"), (c.linux.netDevices = { eth1: { name: "eth0" } })),
+    ["linux.netDevices: needs a network namespace, and linux.namespaces has none"],
+  ],
+  [
+    "personality domain unknown",
+    (c) => (c.linux.personality = { domain: "LINUX64" }),
+    ['linux.personality.domain "LINUX64": must be one of LINUX, LINUX32'],
+  ],
+  [
+    "scheduler policy unknown",
+    (c) => (c.process.scheduler = { policy: "SCHED_FAST" }),
+    [
+      'process.scheduler.policy "SCHED_FAST": must be one of SCHED_OTHER, SCHED_FIFO, SCHED_RR, SCHED_BATCH, SCHED_ISO, SCHED_IDLE, SCHED_DEADLINE',
+    ],
+  ],
+  [
+    "ioPriority class unknown",
+    (c) => (c.process.ioPriority = { class: "IOPRIO_CLASS_FAST", priority: 1 }),
+    ['process.ioPriority.class "IOPRIO_CLASS_FAST": must be one of IOPRIO_CLASS_RT, IOPRIO_CLASS_BE, IOPRIO_CLASS_IDLE'],
+  ],
   ["config is an array", (c) => c.splice?.(0), []],
 ];
 
@@ -211,7 +405,14 @@ describe("what stays valid", () => {
     c.mounts[4].destination = "dev/mqueue";
     const r = validateConfig(c);
     expect(r.value).toBeDefined();
-    expect(r.problems).toEqual([{ field: "mounts[4].destination", value: "dev/mqueue", reason: 'is relative: deprecated, taken as "/dev/mqueue"', severity: "warning" }]);
+    expect(r.problems).toEqual([
+      {
+        field: "mounts[4].destination",
+        value: "dev/mqueue",
+        reason: 'is relative: deprecated, taken as "/dev/mqueue"',
+        severity: "warning",
+      },
+    ]);
   });
 
   test("an unknown capability name is a warning, skipped (config.md 1.1+: SHOULD NOT fail; runc and crun warn)", () => {
@@ -223,7 +424,12 @@ describe("what stays valid", () => {
     expect(r.value).toBeDefined();
     expect(r.problems).toEqual([
       { field: "process.capabilities.bounding[3]", value: "CAP_FOO", reason: "unknown capability, skipped", severity: "warning" },
-      { field: "process.capabilities.effective[0]", value: "net_admin", reason: 'unknown capability, skipped (did you mean "CAP_NET_ADMIN"?)', severity: "warning" },
+      {
+        field: "process.capabilities.effective[0]",
+        value: "net_admin",
+        reason: 'unknown capability, skipped (did you mean "CAP_NET_ADMIN"?)',
+        severity: "warning",
+      },
       { field: "process.capabilities.ambient[3]", value: "CAP_SYS_GOD", reason: "unknown capability, skipped", severity: "warning" },
     ]);
   });
@@ -253,8 +459,12 @@ describe("what stays valid", () => {
 
 // Found by the config fuzzer (test/reliability/fuzz-config.test.ts).
 test("an rlimit type that is a property of every object (__proto__, constructor) is unknown, not a crash in the plan", () => {
-  expect(linesFor((c) => (c.process.rlimits[0].type = "__proto__"))).toEqual([`${P}process.rlimits[0].type "__proto__": unknown resource limit (expected RLIMIT_NOFILE, RLIMIT_NPROC, ...)`]);
-  expect(linesFor((c) => (c.process.rlimits[0].type = "constructor"))).toEqual([`${P}process.rlimits[0].type "constructor": unknown resource limit (expected RLIMIT_NOFILE, RLIMIT_NPROC, ...)`]);
+  expect(linesFor((c) => (c.process.rlimits[0].type = "__proto__"))).toEqual([
+    `${P}process.rlimits[0].type "__proto__": unknown resource limit (expected RLIMIT_NOFILE, RLIMIT_NPROC, ...)`,
+  ]);
+  expect(linesFor((c) => (c.process.rlimits[0].type = "constructor"))).toEqual([
+    `${P}process.rlimits[0].type "constructor": unknown resource limit (expected RLIMIT_NOFILE, RLIMIT_NPROC, ...)`,
+  ]);
 });
 
 test("a NUL byte in a string berth passes on is refused at its field; annotations are not looked at", () => {

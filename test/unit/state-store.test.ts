@@ -17,7 +17,12 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(root, { recursive: true, force: true }));
 
-const config = { ociVersion: "1.3.0", process: { args: ["sleep", "300"], cwd: "/" }, root: { path: "rootfs" }, linux: { cgroupsPath: "/custom/c1" } } as unknown as ContainerRecord["config"];
+const config = {
+  ociVersion: "1.3.0",
+  process: { args: ["sleep", "300"], cwd: "/" },
+  root: { path: "rootfs" },
+  linux: { cgroupsPath: "/custom/c1" },
+} as unknown as ContainerRecord["config"];
 const record = (id = "c1"): ContainerRecord => ({
   ociVersion: "1.3.0",
   id,

@@ -18,7 +18,19 @@ const refused = (args: string[]) => {
 };
 
 describe("exec --cgroup path traversal (CWE-22 class): the form", () => {
-  test.each([["/sub"], ["/"], [".."], ["../x"], ["../../x"], ["a/../../x"], ["a/.."], ["sub/../sub"], ["memory:../x"], ["cpu,memory:/sub"], ["pids:a/../.."]])("%s is refused, naming the argument", (arg) => {
+  test.each([
+    ["/sub"],
+    ["/"],
+    [".."],
+    ["../x"],
+    ["../../x"],
+    ["a/../../x"],
+    ["a/.."],
+    ["sub/../sub"],
+    ["memory:../x"],
+    ["cpu,memory:/sub"],
+    ["pids:a/../.."],
+  ])("%s is refused, naming the argument", (arg) => {
     expect(refused([arg])).toBe(`--cgroup ${JSON.stringify(arg)}: ${SUB_CGROUP_OUTSIDE}`);
   });
 
@@ -63,12 +75,16 @@ describe("exec --cgroup path traversal (CWE-22 class): the directory, resolved",
   });
 
   test("a missing one is named as such", () => {
-    expect(() => resolveSubCgroup(base, { arg: "nosuch", path: "nosuch" })).toThrow(`--cgroup "nosuch": ${join(base, "nosuch")} is not an existing cgroup of the container`);
+    expect(() => resolveSubCgroup(base, { arg: "nosuch", path: "nosuch" })).toThrow(
+      `--cgroup "nosuch": ${join(base, "nosuch")} is not an existing cgroup of the container`,
+    );
   });
 
   test("a symlink leading out of the container's cgroup (to a sibling whose name starts alike) is refused", () => {
     symlinkSync("../c1x", join(base, "esc"));
-    expect(() => resolveSubCgroup(base, { arg: "esc", path: "esc" })).toThrow(`--cgroup "esc": ${SUB_CGROUP_OUTSIDE}: ${join(base, "esc")} resolves to ${join(root, "berth", "c1x")}`);
+    expect(() => resolveSubCgroup(base, { arg: "esc", path: "esc" })).toThrow(
+      `--cgroup "esc": ${SUB_CGROUP_OUTSIDE}: ${join(base, "esc")} resolves to ${join(root, "berth", "c1x")}`,
+    );
   });
 
   test("a symlink that stays inside is followed; a symlinked base (a mount point such as cpu -> cpu,cpuacct) is fine", () => {

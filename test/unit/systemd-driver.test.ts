@@ -8,14 +8,34 @@
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { connectSystemd, INFINITY, NOT_RUNNING, openSystemdSession, parseSystemdVersion, setUnitResources, startUnit, stopUnit, SystemdError, systemdUnitOf, unitDeviceProperties, type DeviceHost, type StartUnitRequest } from "../../src/cgroups";
+import {
+  connectSystemd,
+  INFINITY,
+  NOT_RUNNING,
+  openSystemdSession,
+  parseSystemdVersion,
+  setUnitResources,
+  startUnit,
+  stopUnit,
+  SystemdError,
+  systemdUnitOf,
+  unitDeviceProperties,
+  type DeviceHost,
+  type StartUnitRequest,
+} from "../../src/cgroups";
 import { create, destroy, update } from "../../src/container";
 import { BerthError } from "../../src/errors";
 import type { DeviceRule, Resources } from "../../src/spec";
 import { fixture, type Fixture } from "../helpers/fake-runtime";
 import { dbusError, FakeSystemdBus, propsOf } from "../helpers/fake-systemd";
 
-const base = (mode: StartUnitRequest["mode"]): StartUnitRequest => ({ unit: "berth-c1.scope", slice: "system.slice", id: "c1", pid: 4242, mode });
+const base = (mode: StartUnitRequest["mode"]): StartUnitRequest => ({
+  unit: "berth-c1.scope",
+  slice: "system.slice",
+  id: "c1",
+  pid: 4242,
+  mode,
+});
 /** A deny-all rule list, as runc's spec and berth's default spec have. */
 const denyAll: DeviceRule[] = [{ allow: false, access: "rwm" }];
 /** DeviceAllow for deny-all + berth's default rules (resources.ts defaultAllowedDevices), sorted by major:minor. */
@@ -51,7 +71,9 @@ describe("unit names from linux.cgroupsPath (slice:prefix:name)", () => {
     expect(systemdUnitOf(path, "c1")).toEqual(want);
   });
   test("not three parts: an error naming the field and the form", () => {
-    expect(() => systemdUnitOf("/berth/c1", "c1")).toThrow('linux.cgroupsPath "/berth/c1": with --systemd-cgroup it must be slice:prefix:name');
+    expect(() => systemdUnitOf("/berth/c1", "c1")).toThrow(
+      'linux.cgroupsPath "/berth/c1": with --systemd-cgroup it must be slice:prefix:name',
+    );
   });
 });
 
@@ -66,7 +88,10 @@ describe("StartTransientUnit", () => {
 
   test("cgroup v2: the method, its signature, and every property with its D-Bus signature", async () => {
     const bus = new FakeSystemdBus();
-    const rest = await startUnit(bus.session(), { ...base("unified"), resources: { ...resources, unified: { "memory.high": "max", "io.max": "8:0 rbps=1" } } });
+    const rest = await startUnit(bus.session(), {
+      ...base("unified"),
+      resources: { ...resources, unified: { "memory.high": "max", "io.max": "8:0 rbps=1" } },
+    });
     expect(bus.calls.map(({ kind, member, signature, iface }) => ({ kind, member, signature, iface }))).toEqual([
       { kind: "call", member: "Get", signature: "ss", iface: "org.freedesktop.DBus.Properties" },
       { kind: "job", member: "StartTransientUnit", signature: "ssa(sv)a(sa(sv))", iface: undefined },
@@ -105,7 +130,10 @@ describe("StartTransientUnit", () => {
 
   test("cgroup v1 (a hybrid host): the v1 names, and the cpuset left for the files", async () => {
     const bus = new FakeSystemdBus();
-    const rest = await startUnit(bus.session(), { ...base("hybrid"), resources: { ...resources, hugepageLimits: [{ pageSize: "2MB", limit: 0 }] } });
+    const rest = await startUnit(bus.session(), {
+      ...base("hybrid"),
+      resources: { ...resources, hugepageLimits: [{ pageSize: "2MB", limit: 0 }] },
+    });
     expect(propsOf(bus.calls[1]!)).toEqual([
       ["Description", "s", "berth container c1"],
       ["Slice", "s", "system.slice"],
@@ -124,7 +152,12 @@ describe("StartTransientUnit", () => {
       ["BlockIOWeight", "t", 500n],
       ...deviceProps(defaultDeviceAllow),
     ]);
-    expect(rest).toEqual({ memory: { reservation: 32 << 20, swap: 128 << 20 }, cpu: { cpus: "0-1", mems: "0" }, devices: denyAll, hugepageLimits: [{ pageSize: "2MB", limit: 0 }] });
+    expect(rest).toEqual({
+      memory: { reservation: 32 << 20, swap: 128 << 20 },
+      cpu: { cpus: "0-1", mems: "0" },
+      devices: denyAll,
+      hugepageLimits: [{ pageSize: "2MB", limit: 0 }],
+    });
   });
 
   test("a slice as the unit: Wants= the parent slice, no Delegate, no PIDs", async () => {
@@ -138,29 +171,50 @@ describe("StartTransientUnit", () => {
   test("the config's rules and the defaults are allowed (linux.devices adds none: issue 15), and the systemd warnings reach the caller", async () => {
     const bus = new FakeSystemdBus();
     const warnings: string[] = [];
-    await startUnit(bus.session(), { ...base("hybrid"), resources: { devices: [...denyAll, { allow: true, type: "c", minor: 3, access: "r" }, { allow: true, type: "b", major: 8, minor: 0, access: "rw" }] }, warn: (m) => warnings.push(m) });
-    const allow = propsOf(bus.calls[1]!).filter(([n]) => n === "DeviceAllow").pop()![2] as [string, string][];
+    await startUnit(bus.session(), {
+      ...base("hybrid"),
+      resources: {
+        devices: [
+          ...denyAll,
+          { allow: true, type: "c", minor: 3, access: "r" },
+          { allow: true, type: "b", major: 8, minor: 0, access: "rw" },
+        ],
+      },
+      warn: (m) => warnings.push(m),
+    });
+    const allow = propsOf(bus.calls[1]!)
+      .filter(([n]) => n === "DeviceAllow")
+      .pop()![2] as [string, string][];
     expect(allow).toEqual([...defaultDeviceAllow.slice(0, 9), ["/dev/block/8:0", "rw"], ...defaultDeviceAllow.slice(9)]); // sorted by major:minor
-    expect(warnings).toEqual(['linux.resources.devices[1]: systemd cannot express the rule "c *:3 r" (any major, one minor): berth writes it, systemd leaves it out and drops it when it re-applies the unit\'s device policy']);
+    expect(warnings).toEqual([
+      'linux.resources.devices[1]: systemd cannot express the rule "c *:3 r" (any major, one minor): berth writes it, systemd leaves it out and drops it when it re-applies the unit\'s device policy',
+    ]);
   });
 
   test("a unit of that name left behind (UnitExists): ResetFailedUnit, then once more", async () => {
     const bus = new FakeSystemdBus();
     bus.answers.set("StartTransientUnit", (_b, nth) => {
-      if (nth === 0) throw dbusError("org.freedesktop.systemd1.UnitExists", "Unit berth-c1.scope was already loaded or has a fragment file.");
+      if (nth === 0)
+        throw dbusError("org.freedesktop.systemd1.UnitExists", "Unit berth-c1.scope was already loaded or has a fragment file.");
       return "done";
     });
     await startUnit(bus.session(), base("unified"));
-    expect(bus.summary()).toEqual(["job StartTransientUnit ssa(sv)a(sa(sv))", "call ResetFailedUnit s", "job StartTransientUnit ssa(sv)a(sa(sv))"]);
+    expect(bus.summary()).toEqual([
+      "job StartTransientUnit ssa(sv)a(sa(sv))",
+      "call ResetFailedUnit s",
+      "job StartTransientUnit ssa(sv)a(sa(sv))",
+    ]);
     expect(bus.calls[2]!.body).toEqual(["berth-c1.scope"]);
   });
 
-  test("a job that does not finish \"done\": ResetFailedUnit, and an error naming the method, the unit and the result", async () => {
+  test('a job that does not finish "done": ResetFailedUnit, and an error naming the method, the unit and the result', async () => {
     const bus = new FakeSystemdBus();
     bus.answers.set("StartTransientUnit", () => "failed");
     const err = await startUnit(bus.session(), base("unified")).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(SystemdError);
-    expect((err as Error).message).toBe('systemd StartTransientUnit berth-c1.scope: the job finished "failed" (see journalctl -u berth-c1.scope)');
+    expect((err as Error).message).toBe(
+      'systemd StartTransientUnit berth-c1.scope: the job finished "failed" (see journalctl -u berth-c1.scope)',
+    );
     expect(bus.summary()).toEqual(["job StartTransientUnit ssa(sv)a(sa(sv))", "call ResetFailedUnit s"]);
   });
 
@@ -169,8 +223,12 @@ describe("StartTransientUnit", () => {
     bus.answers.set("StartTransientUnit", () => {
       throw dbusError("org.freedesktop.DBus.Error.InvalidArgs", "Cannot set property MemoryMax, or unknown property.");
     });
-    const err = (await startUnit(bus.session(), { ...base("unified"), resources: { memory: { limit: 1 << 20 } } }).catch((e: unknown) => e)) as SystemdError;
-    expect(err.message).toBe("systemd StartTransientUnit berth-c1.scope: Cannot set property MemoryMax, or unknown property. (org.freedesktop.DBus.Error.InvalidArgs)");
+    const err = (await startUnit(bus.session(), { ...base("unified"), resources: { memory: { limit: 1 << 20 } } }).catch(
+      (e: unknown) => e,
+    )) as SystemdError;
+    expect(err.message).toBe(
+      "systemd StartTransientUnit berth-c1.scope: Cannot set property MemoryMax, or unknown property. (org.freedesktop.DBus.Error.InvalidArgs)",
+    );
     expect(err.field).toBe("linux.resources.memory.limit");
   });
 
@@ -180,8 +238,14 @@ describe("StartTransientUnit", () => {
     bus.answers.set("Get", () => {
       throw dbusError("org.freedesktop.DBus.Error.UnknownProperty", "Unknown property");
     });
-    await startUnit(bus.session(), { ...base("hybrid"), resources: { devices: denyAll }, deviceHost: { procDevices: () => "Character devices:\n136 pts\n\nBlock devices:\n", exists: (p) => p === "/dev/char/1:3" } });
-    const allow = propsOf(bus.calls[1]!).filter(([n]) => n === "DeviceAllow").pop()![2];
+    await startUnit(bus.session(), {
+      ...base("hybrid"),
+      resources: { devices: denyAll },
+      deviceHost: { procDevices: () => "Character devices:\n136 pts\n\nBlock devices:\n", exists: (p) => p === "/dev/char/1:3" },
+    });
+    const allow = propsOf(bus.calls[1]!)
+      .filter(([n]) => n === "DeviceAllow")
+      .pop()![2];
     expect(allow).toEqual([
       ["block-*", "m"],
       ["char-*", "m"],
@@ -202,7 +266,14 @@ describe("device rules as DevicePolicy + DeviceAllow (what systemd then writes i
   });
 
   test("access merges per device; a deny removes only from the rule with exactly that device (no hole in a wildcard)", () => {
-    const { props: p } = props([...denyAll, { allow: true, type: "c", major: 10, minor: 229, access: "r" }, { allow: true, type: "c", major: 10, minor: 229, access: "w" }, { allow: true, type: "b", major: 8, access: "rw" }, { allow: false, type: "b", major: 8, minor: 1, access: "rw" }, { allow: false, type: "c", major: 1, minor: 3, access: "w" }]);
+    const { props: p } = props([
+      ...denyAll,
+      { allow: true, type: "c", major: 10, minor: 229, access: "r" },
+      { allow: true, type: "c", major: 10, minor: 229, access: "w" },
+      { allow: true, type: "b", major: 8, access: "rw" },
+      { allow: false, type: "b", major: 8, minor: 1, access: "rw" },
+      { allow: false, type: "c", major: 1, minor: 3, access: "w" },
+    ]);
     const allow = p.at(-1)![2] as [string, string][];
     expect(allow).toContainEqual(["/dev/char/10:229", "rw"]);
     expect(allow).toContainEqual(["block-8", "rw"]);
@@ -211,24 +282,58 @@ describe("device rules as DevicePolicy + DeviceAllow (what systemd then writes i
   });
 
   test("allow-all (a privileged container): DevicePolicy=auto and no DeviceAllow, systemd's own allow-all", () => {
-    expect(props([{ allow: true, access: "rwm" }])).toEqual({ props: [["DeviceAllow", "a(ss)", []], ["DevicePolicy", "s", "auto"]], warnings: [] });
+    expect(props([{ allow: true, access: "rwm" }])).toEqual({
+      props: [
+        ["DeviceAllow", "a(ss)", []],
+        ["DevicePolicy", "s", "auto"],
+      ],
+      warnings: [],
+    });
   });
 
   test("a deny list on v1: systemd cannot hold one, so it is given deny-all, and the warning says what that means", () => {
-    const out = props([{ allow: true, access: "rwm" }, { allow: false, type: "c", major: 10, minor: 229, access: "rwm" }]);
-    expect(out.props).toEqual([["DeviceAllow", "a(ss)", []], ["DevicePolicy", "s", "strict"]]);
+    const out = props([
+      { allow: true, access: "rwm" },
+      { allow: false, type: "c", major: 10, minor: 229, access: "rwm" },
+    ]);
+    expect(out.props).toEqual([
+      ["DeviceAllow", "a(ss)", []],
+      ["DevicePolicy", "s", "strict"],
+    ]);
     expect(out.warnings).toEqual([
       "linux.resources.devices: systemd takes only an allow list, and these rules allow every device but some: systemd is given deny-all (DevicePolicy=strict), berth writes the rules; when systemd re-applies the unit's device policy (daemon-reload), the container loses access to every device",
     ]);
   });
 
   test("a deny list on cgroup v2: auto and no DeviceAllow (systemd attaches no program; berth's filter decides)", () => {
-    expect(props([{ allow: true, access: "rwm" }, { allow: false, type: "c", major: 10, minor: 229, access: "rwm" }], "unified")).toEqual({ props: [["DeviceAllow", "a(ss)", []], ["DevicePolicy", "s", "auto"]], warnings: [] });
+    expect(
+      props(
+        [
+          { allow: true, access: "rwm" },
+          { allow: false, type: "c", major: 10, minor: 229, access: "rwm" },
+        ],
+        "unified",
+      ),
+    ).toEqual({
+      props: [
+        ["DeviceAllow", "a(ss)", []],
+        ["DevicePolicy", "s", "auto"],
+      ],
+      warnings: [],
+    });
   });
 
   test("systemd < 240: a driver's name from /proc/devices for major:*, and only existing /dev/char paths", () => {
-    const old: DeviceHost = { systemdVersion: 239, procDevices: () => "Character devices:\n  1 mem\n  5 /dev/tty\n136 pts\n\nBlock devices:\n  8 sd\n", exists: (p) => ["/dev/char/1:3", "/dev/char/5:2"].includes(p) };
-    const out = props([...denyAll, { allow: true, type: "b", major: 8, access: "r" }, { allow: true, type: "c", major: 99, access: "r" }], "legacy", old);
+    const old: DeviceHost = {
+      systemdVersion: 239,
+      procDevices: () => "Character devices:\n  1 mem\n  5 /dev/tty\n136 pts\n\nBlock devices:\n  8 sd\n",
+      exists: (p) => ["/dev/char/1:3", "/dev/char/5:2"].includes(p),
+    };
+    const out = props(
+      [...denyAll, { allow: true, type: "b", major: 8, access: "r" }, { allow: true, type: "c", major: 99, access: "r" }],
+      "legacy",
+      old,
+    );
     expect(out.props.at(-1)![2]).toEqual([
       ["block-*", "m"],
       ["char-*", "m"],
@@ -237,14 +342,21 @@ describe("device rules as DevicePolicy + DeviceAllow (what systemd then writes i
       ["block-sd", "r"],
       ["char-pts", "rwm"],
     ]);
-    expect(out.warnings).toEqual(['linux.resources.devices[2]: systemd 239 names "c 99:* r" by its driver, and /proc/devices has none for c 99: berth writes the rule, systemd leaves it out']);
+    expect(out.warnings).toEqual([
+      'linux.resources.devices[2]: systemd 239 names "c 99:* r" by its driver, and /proc/devices has none for c 99: berth writes the rule, systemd leaves it out',
+    ]);
   });
 });
 
 describe("SetUnitProperties (update) and StopUnit (delete)", () => {
   test("update sends SetUnitProperties(unit, runtime=true, properties) and returns what is left for the files", async () => {
     const bus = new FakeSystemdBus();
-    const rest = await setUnitResources(bus.session(), "berth-c1.scope", { memory: { limit: 96 << 20 }, pids: { limit: 50 }, cpu: { cpus: "1" } }, "hybrid");
+    const rest = await setUnitResources(
+      bus.session(),
+      "berth-c1.scope",
+      { memory: { limit: 96 << 20 }, pids: { limit: 50 }, cpu: { cpus: "1" } },
+      "hybrid",
+    );
     expect(bus.calls).toEqual([
       {
         kind: "call",
@@ -265,7 +377,9 @@ describe("SetUnitProperties (update) and StopUnit (delete)", () => {
 
   test("nothing systemd has a property for: no call at all", async () => {
     const bus = new FakeSystemdBus();
-    expect(await setUnitResources(bus.session(), "berth-c1.scope", { hugepageLimits: [{ pageSize: "2MB", limit: 0 }] }, "hybrid")).toEqual({ hugepageLimits: [{ pageSize: "2MB", limit: 0 }] });
+    expect(await setUnitResources(bus.session(), "berth-c1.scope", { hugepageLimits: [{ pageSize: "2MB", limit: 0 }] }, "hybrid")).toEqual({
+      hugepageLimits: [{ pageSize: "2MB", limit: 0 }],
+    });
     expect(bus.calls).toEqual([]);
   });
 
@@ -305,8 +419,14 @@ describe("connecting: no systemd, no bus", () => {
 
   test("booted, but neither the system bus nor systemd's private socket answers: both named, with their errors", async () => {
     mkdirSync(join(dir, "run/systemd/system"), { recursive: true });
-    const err = (await connectSystemd({ root: dir, env: { DBUS_SYSTEM_BUS_ADDRESS: `unix:path=${dir}/system_bus_socket` }, privateSocket: `${dir}/private` }).catch((e: unknown) => e)) as Error;
-    expect(err.message).toBe(`cannot connect to systemd: system bus (${dir}/system_bus_socket): connect ENOENT ${dir}/system_bus_socket; ${dir}/private (${dir}/private): connect ENOENT ${dir}/private`);
+    const err = (await connectSystemd({
+      root: dir,
+      env: { DBUS_SYSTEM_BUS_ADDRESS: `unix:path=${dir}/system_bus_socket` },
+      privateSocket: `${dir}/private`,
+    }).catch((e: unknown) => e)) as Error;
+    expect(err.message).toBe(
+      `cannot connect to systemd: system bus (${dir}/system_bus_socket): connect ENOENT ${dir}/system_bus_socket; ${dir}/private (${dir}/private): connect ENOENT ${dir}/private`,
+    );
   });
 });
 
@@ -323,7 +443,11 @@ describe("the lifecycle's errors name the operation, the container and the reaso
     rmSync(dir, { recursive: true, force: true });
   });
   const createC1 = () => create(f.rt, { id: "c1", bundle: f.bundle, systemdCgroup: true });
-  const message = (p: Promise<unknown>) => p.then(() => "no error", (e: unknown) => (expect(e).toBeInstanceOf(BerthError), (e as Error).message));
+  const message = (p: Promise<unknown>) =>
+    p.then(
+      () => "no error",
+      (e: unknown) => (expect(e).toBeInstanceOf(BerthError), (e as Error).message),
+    );
 
   test("create where systemd is not running: runc's message, and nothing was launched or left", async () => {
     f.rt.systemd = () => openSystemdSession({ root: dir, env: {} });
@@ -334,15 +458,20 @@ describe("the lifecycle's errors name the operation, the container and the reaso
 
   test("create where the bus cannot be reached: each address and its error", async () => {
     mkdirSync(join(dir, "run/systemd/system"), { recursive: true });
-    f.rt.systemd = () => openSystemdSession({ root: dir, env: { DBUS_SYSTEM_BUS_ADDRESS: `unix:path=${dir}/bus` }, privateSocket: `${dir}/private` });
-    expect(await message(createC1())).toBe(`berth: create c1: --systemd-cgroup: cannot connect to systemd: system bus (${dir}/bus): connect ENOENT ${dir}/bus; ${dir}/private (${dir}/private): connect ENOENT ${dir}/private`);
+    f.rt.systemd = () =>
+      openSystemdSession({ root: dir, env: { DBUS_SYSTEM_BUS_ADDRESS: `unix:path=${dir}/bus` }, privateSocket: `${dir}/private` });
+    expect(await message(createC1())).toBe(
+      `berth: create c1: --systemd-cgroup: cannot connect to systemd: system bus (${dir}/bus): connect ENOENT ${dir}/bus; ${dir}/private (${dir}/private): connect ENOENT ${dir}/private`,
+    );
   });
 
   test("create: StartTransientUnit refused for a property: at that property's config field", async () => {
     f.bus.answers.set("StartTransientUnit", () => {
       throw dbusError("org.freedesktop.DBus.Error.InvalidArgs", "Cannot set property CPUShares, or unknown property.");
     });
-    expect(await message(createC1())).toBe("berth: create c1: linux.resources.cpu.shares: systemd StartTransientUnit berth-c1.scope: Cannot set property CPUShares, or unknown property. (org.freedesktop.DBus.Error.InvalidArgs)");
+    expect(await message(createC1())).toBe(
+      "berth: create c1: linux.resources.cpu.shares: systemd StartTransientUnit berth-c1.scope: Cannot set property CPUShares, or unknown property. (org.freedesktop.DBus.Error.InvalidArgs)",
+    );
     expect(f.bus.closed).toBe(1);
   });
 
@@ -350,14 +479,18 @@ describe("the lifecycle's errors name the operation, the container and the reaso
     await createC1();
     await update(f.rt, "c1", { cpu: { shares: 256 } });
     const set = f.bus.calls.filter((c) => c.member === "SetUnitProperties");
-    expect(set.map((c) => [c.signature, c.body[0], c.body[1], propsOf(c)])).toEqual([["sba(sv)", "berth-c1.scope", true, [["CPUShares", "t", 256n]]]]);
+    expect(set.map((c) => [c.signature, c.body[0], c.body[1], propsOf(c)])).toEqual([
+      ["sba(sv)", "berth-c1.scope", true, [["CPUShares", "t", 256n]]],
+    ]);
     expect(f.rt.store.read("state", "c1").config.linux?.resources?.cpu?.shares).toBe(256);
 
     f.bus.answers.set("SetUnitProperties", () => {
       throw dbusError("org.freedesktop.DBus.Error.AccessDenied", "Access denied");
     });
     const closed = f.bus.closed;
-    expect(await message(update(f.rt, "c1", { cpu: { shares: 128 } }))).toBe("berth: update c1: linux.cgroupsPath: systemd SetUnitProperties berth-c1.scope: Access denied (org.freedesktop.DBus.Error.AccessDenied)");
+    expect(await message(update(f.rt, "c1", { cpu: { shares: 128 } }))).toBe(
+      "berth: update c1: linux.cgroupsPath: systemd SetUnitProperties berth-c1.scope: Access denied (org.freedesktop.DBus.Error.AccessDenied)",
+    );
     expect(f.bus.closed).toBe(closed + 1);
     // A failed update changes nothing in the state.
     expect(f.rt.store.read("state", "c1").config.linux?.resources?.cpu?.shares).toBe(256);
@@ -374,7 +507,9 @@ describe("the lifecycle's errors name the operation, the container and the reaso
     f.bus.answers.set("StopUnit", () => {
       throw dbusError("org.freedesktop.DBus.Error.AccessDenied", "Access denied");
     });
-    expect(await message(destroy(f.rt, "c1", true))).toBe("berth: delete c1: linux.cgroupsPath: systemd StopUnit berth-c1.scope: Access denied (org.freedesktop.DBus.Error.AccessDenied)");
+    expect(await message(destroy(f.rt, "c1", true))).toBe(
+      "berth: delete c1: linux.cgroupsPath: systemd StopUnit berth-c1.scope: Access denied (org.freedesktop.DBus.Error.AccessDenied)",
+    );
     expect(f.rt.store.read("state", "c1").systemdUnit).toBe("berth-c1.scope");
 
     f.bus.answers.delete("StopUnit");

@@ -7,14 +7,22 @@ import { planUpdate } from "../../src/container";
 import type { Resources } from "../../src/spec";
 
 const MiB = 1 << 20;
-const created: Resources = { devices: [{ allow: false, access: "rwm" }], memory: { limit: 64 * MiB, swap: 128 * MiB, reservation: 32 * MiB }, cpu: { quota: 10000, period: 100000 }, pids: { limit: 100 } };
+const created: Resources = {
+  devices: [{ allow: false, access: "rwm" }],
+  memory: { limit: 64 * MiB, swap: 128 * MiB, reservation: 32 * MiB },
+  cpu: { quota: 10000, period: 100000 },
+  pids: { limit: 100 },
+};
 const pairs = (ws: { file: string; value: string }[]) => ws.map((w) => [w.file, w.value]);
 
 describe("-1 means unlimited (issue 15), as runc", () => {
   test("--memory -1 alone also makes memory+swap unlimited: v1 writes both, memory+swap first; v2 writes max to both", () => {
     const { writes, merged } = planUpdate(created, { memory: { limit: -1 } }, true);
     // Without memory+swap going to -1 first, v1 refuses the limit (EINVAL: above memsw).
-    const v1 = orderMemoryWrites(v1Writes(writes).map((write) => ({ write })), 128 * MiB).map((x) => x.write);
+    const v1 = orderMemoryWrites(
+      v1Writes(writes).map((write) => ({ write })),
+      128 * MiB,
+    ).map((x) => x.write);
     expect(pairs(v1)).toEqual([
       ["memory.memsw.limit_in_bytes", "-1"],
       ["memory.limit_in_bytes", "-1"],
@@ -59,7 +67,11 @@ describe("-1 means unlimited (issue 15), as runc", () => {
 describe("device rules in an update (issue 15): checked as create checks them, neither written nor recorded (runc 1.1.5 skips them)", () => {
   test("runc's access strings are accepted; the recorded rules stay the container's own", () => {
     for (const access of ["rwm", "mr", "wr", "rwmm"]) {
-      const { writes, merged } = planUpdate(created, { devices: [{ allow: true, type: "c", major: 1, minor: 11, access }], pids: { limit: 5 } }, true);
+      const { writes, merged } = planUpdate(
+        created,
+        { devices: [{ allow: true, type: "c", major: 1, minor: 11, access }], pids: { limit: 5 } },
+        true,
+      );
       expect(writes).toEqual({ pids: { limit: 5 } });
       expect(merged.devices).toEqual(created.devices);
     }
@@ -73,6 +85,8 @@ describe("device rules in an update (issue 15): checked as create checks them, n
   });
 
   test("an empty access is refused at its field, as create refuses it", () => {
-    expect(() => planUpdate(created, { devices: [{ allow: true, type: "c", major: 1, minor: 11, access: "" }] }, true)).toThrow("linux.resources.devices[0].access: must not be empty");
+    expect(() => planUpdate(created, { devices: [{ allow: true, type: "c", major: 1, minor: 11, access: "" }] }, true)).toThrow(
+      "linux.resources.devices[0].access: must not be empty",
+    );
   });
 });

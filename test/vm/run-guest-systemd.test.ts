@@ -61,7 +61,9 @@ exit 7
 `;
 
 (why ? test.skip : test)(
-  why ? `the UML guest boots with systemd as PID 1 (skipped: ${why})` : "the UML guest boots with systemd as PID 1: system bus, transient scopes, resource properties in cgroup2",
+  why
+    ? `the UML guest boots with systemd as PID 1 (skipped: ${why})`
+    : "the UML guest boots with systemd as PID 1: system bus, transient scopes, resource properties in cgroup2",
   () => {
     // DIR is a fresh host directory with a file 60 days old: tmpfiles' age rules would take it.
     const dir = mkdtempSync("/var/tmp/berth-guest-systemd-");
@@ -129,7 +131,9 @@ exit 7
 );
 
 (why ? test.skip : test)(
-  why ? `a guest that does not power off is stopped from the host, the command's status kept (skipped: ${why})` : "a guest that does not power off is stopped from the host, the command's status kept",
+  why
+    ? `a guest that does not power off is stopped from the host, the command's status kept (skipped: ${why})`
+    : "a guest that does not power off is stopped from the host, the command's status kept",
   () => {
     // The command leaves its status where the guest's own end would, then never ends: the host
     // stops the guest VM_POWEROFF_GRACE s later, and prints the end of its console.
@@ -142,7 +146,8 @@ exit 7
     expect({ status: r.status, stdout: r.stdout, stderrHead: r.stderr.split("\n")[0] }).toEqual({
       status: 5,
       stdout: "out\n",
-      stderrHead: "run-in-vm: the guest did not power off within 2 s of the command's end: stopped it from the host; the end of its console:",
+      stderrHead:
+        "run-in-vm: the guest did not power off within 2 s of the command's end: stopped it from the host; the end of its console:",
     });
     expect(r.stderr).toMatch(/Started .*berth-vm\.service/);
   },
@@ -150,7 +155,9 @@ exit 7
 );
 
 (why ? test.skip : test)(
-  why ? `the systemd driver's tests pass in the guest, systemd as PID 1 on pure cgroup v2 (skipped: ${why})` : "the systemd driver's tests pass in the guest, systemd as PID 1 on pure cgroup v2",
+  why
+    ? `the systemd driver's tests pass in the guest, systemd as PID 1 on pure cgroup v2 (skipped: ${why})`
+    : "the systemd driver's tests pass in the guest, systemd as PID 1 on pure cgroup v2",
   () => {
     // The same suite test/systemd/in-namespace.test.ts runs on this hybrid host, here with v2
     // properties (MemoryMax, CPUWeight, ...), the eBPF device filter beside systemd's, and a
@@ -172,11 +179,14 @@ exit 7
       });
     let r = once();
     if (r.status === 124) {
-      console.warn(`systemd guest: the driver suite ran out of time; its output and the guest's report:\n${`${r.stdout}\n${r.stderr}`.slice(-12000)}\nrunning it once more`);
+      console.warn(
+        `systemd guest: the driver suite ran out of time; its output and the guest's report:\n${`${r.stdout}\n${r.stderr}`.slice(-12000)}\nrunning it once more`,
+      );
       r = once();
     }
     const out = `${r.stdout}\n${r.stderr}`;
-    if (r.status !== 0) throw new Error(`run-in-vm.sh exited ${r.status ?? r.signal} (124: VM_TIMEOUT ran out); the guest's output:\n${out.slice(-6000)}`);
+    if (r.status !== 0)
+      throw new Error(`run-in-vm.sh exited ${r.status ?? r.signal} (124: VM_TIMEOUT ran out); the guest's output:\n${out.slice(-6000)}`);
     const summary = /Tests:\s+(.*)/.exec(out)?.[1] ?? "";
     expect(summary).toMatch(/^\d+ passed, \d+ total$/);
     expect(Number(/(\d+) passed/.exec(summary)![1])).toBeGreaterThanOrEqual(6);

@@ -31,8 +31,14 @@ function whyNot(): string {
   if (!existsSync(berthBin)) return "needs `npm run build`";
   if (builtKernel()) return "";
   if (!existsSync("/usr/bin/linux.uml")) return "needs a UML kernel: scripts/vm/build-uml-kernel.sh (or the package user-mode-linux)";
-  const r = spawnSync(script, [repoRoot, "sh", "-c", `node -e 0 >/dev/null 2>&1 || exit ${NODE_BROKEN}`], { encoding: "utf8", env: { ...process.env, VM_TIMEOUT: "60" }, timeout: 90_000, killSignal: "SIGKILL" });
-  if (r.status === NODE_BROKEN) return "node cannot run under Debian's user-mode-linux on this host's CPU (AVX-512/AMX state is lost); build the fixed kernel once with scripts/vm/build-uml-kernel.sh";
+  const r = spawnSync(script, [repoRoot, "sh", "-c", `node -e 0 >/dev/null 2>&1 || exit ${NODE_BROKEN}`], {
+    encoding: "utf8",
+    env: { ...process.env, VM_TIMEOUT: "60" },
+    timeout: 90_000,
+    killSignal: "SIGKILL",
+  });
+  if (r.status === NODE_BROKEN)
+    return "node cannot run under Debian's user-mode-linux on this host's CPU (AVX-512/AMX state is lost); build the fixed kernel once with scripts/vm/build-uml-kernel.sh";
   if (r.status !== 0) return `the guest did not boot (exit ${r.status}): ${`${r.stdout}${r.stderr}`.slice(-500)}`;
   return "";
 }
@@ -43,7 +49,12 @@ if (why) console.warn(`cgroup v2 guest: skipped: ${why}`);
   why ? `the pure cgroup v2 suite passes inside the UML guest (skipped: ${why})` : "the pure cgroup v2 suite passes inside the UML guest",
   () => {
     const started = Date.now();
-    const r = spawnSync(script, [repoRoot, "npx", "jest", "--ci", "--runInBand", "test/vm/cgroups-v2.test.ts"], { encoding: "utf8", env: { ...process.env, VM_TIMEOUT: "280" }, timeout: 300_000, killSignal: "SIGKILL" });
+    const r = spawnSync(script, [repoRoot, "npx", "jest", "--ci", "--runInBand", "test/vm/cgroups-v2.test.ts"], {
+      encoding: "utf8",
+      env: { ...process.env, VM_TIMEOUT: "280" },
+      timeout: 300_000,
+      killSignal: "SIGKILL",
+    });
     const out = `${r.stdout}\n${r.stderr}`;
     console.log(`guest run: ${((Date.now() - started) / 1000).toFixed(1)} s, exit ${r.status}`);
     expect({ status: r.status, tail: out.slice(-3000) }).toMatchObject({ status: 0 });
@@ -54,7 +65,9 @@ if (why) console.warn(`cgroup v2 guest: skipped: ${why}`);
 );
 
 (why ? test.skip : test)(
-  why ? `berth's conformance suite passes inside the UML guest (skipped: ${why})` : "berth's conformance suite passes inside the UML guest, its cgroup v2 clauses included",
+  why
+    ? `berth's conformance suite passes inside the UML guest (skipped: ${why})`
+    : "berth's conformance suite passes inside the UML guest, its cgroup v2 clauses included",
   () => {
     // The clause report exits 1 on any failing or untested clause; on this pure v2 host no
     // clause, and no test, may be left out for want of cgroup v2 (the time namespace may:
@@ -64,9 +77,19 @@ if (why) console.warn(`cgroup v2 guest: skipped: ${why}`);
     const started = Date.now();
     // The guest is slow at making processes (User-Mode Linux): the suite took 480-540 s here on
     // a loaded machine, so it gets 900.
-    const r = spawnSync(script, [repoRoot, "sh", "-c", cmd], { encoding: "utf8", env: { ...process.env, VM_TIMEOUT: "900" }, timeout: 920_000, killSignal: "SIGKILL" });
+    const r = spawnSync(script, [repoRoot, "sh", "-c", cmd], {
+      encoding: "utf8",
+      env: { ...process.env, VM_TIMEOUT: "900" },
+      timeout: 920_000,
+      killSignal: "SIGKILL",
+    });
     const out = `${r.stdout}\n${r.stderr}`;
-    console.log(`guest conformance run: ${((Date.now() - started) / 1000).toFixed(1)} s, exit ${r.status}\n${out.split("\n").filter((l) => l.startsWith("clauses:")).join("\n")}`);
+    console.log(
+      `guest conformance run: ${((Date.now() - started) / 1000).toFixed(1)} s, exit ${r.status}\n${out
+        .split("\n")
+        .filter((l) => l.startsWith("clauses:"))
+        .join("\n")}`,
+    );
     expect({ status: r.status, tail: out.slice(-3000) }).toMatchObject({ status: 0 });
     expect(out).toMatch(/config-linux\.md#unified\/controllers\s+MUST\s+pass/);
     expect(out).toMatch(/not on this host 0;/);

@@ -24,11 +24,12 @@ apt-get update -qq
 #   ctr and containerd-shim-runc-v2); bsdutils: script(1), the pseudo-terminal of its -it cases
 # zstd: the zstd CLI, which test/integration/image.test.ts compresses a tar+zstd layer with
 #   (berth itself decodes zstd in JavaScript, with fzstd)
+# zsh: test/cli/docs.test.ts completes command lines with `berth completion zsh` in a real zsh
 # systemd dbus: PID 1 and the system bus of the guest under VM_INIT=systemd (run-in-vm.sh,
 #   test/vm/run-guest-systemd.test.ts); installed only, never run on the host
 apt-get install -y -qq --no-install-recommends \
   build-essential cmake pkg-config python3 libseccomp-dev busybox-static runc crun procps time git ca-certificates \
-  user-mode-linux linux-source-6.1 bc flex bison xz-utils podman conmon containerd bsdutils systemd dbus zstd >/dev/null
+  user-mode-linux linux-source-6.1 bc flex bison xz-utils podman conmon containerd bsdutils systemd dbus zstd zsh >/dev/null
 
 if [ ! -f "$(node -p 'process.config.variables.node_prefix || "/usr"')/include/node/node_api.h" ] && [ ! -f /usr/include/node/node_api.h ]; then
   # Debian's own nodejs package keeps its headers in libnode-dev.

@@ -192,7 +192,11 @@ export const commands: CommandDef[] = [
     usage: "spec [options]",
     describe: "create a new specification file",
     built: true,
-    options: { bundle, rootless: bool("generate a configuration for a rootless container") },
+    options: {
+      bundle,
+      rootless: bool("generate a configuration for a rootless container"),
+      "oci-version": str("the config's ociVersion (default 1.1.0, the newest runc 1.1 and crun 1.8 accept; up to 1.3.0)"),
+    },
   },
   {
     name: "start",
@@ -285,8 +289,8 @@ export const commands: CommandDef[] = [
   { name: "help", usage: "help [COMMAND]", describe: "show the help of berth, or of one command", built: true, options: {} },
   {
     name: "completion",
-    usage: "completion [bash]",
-    describe: "print a bash completion script for berth, made from its command table",
+    usage: "completion [bash|zsh]",
+    describe: "print a bash or zsh completion script for berth, made from its command table",
     built: true,
     options: {},
   },

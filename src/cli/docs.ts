@@ -4,7 +4,7 @@
  *   - `--help`, `berth help [VERB]`: the verb's own flags first, then the global ones, wrapped
  *     at word boundaries (yargs' bundled wrapper cut words: "mana\nge");
  *   - the man pages, berth.8 and berth-VERB.8 (scripts/gen-docs.mjs writes them to man/ at build);
- *   - bash completion (`berth completion bash`).
+ *   - bash and zsh completion (`berth completion bash`, `berth completion zsh`).
  */
 import type { Options } from "yargs";
 import { commands, globalOptions, positionals, type CommandDef } from "./commands";
@@ -236,11 +236,76 @@ _berth() {
   case "$verb" in
 ${cases.join("\n")}
     help) COMPREPLY=($(compgen -W "${commands.map((c) => c.name).join(" ")}" -- "$cur")); return ;;
-    completion) COMPREPLY=($(compgen -W "bash" -- "$cur")); return ;;
+    completion) COMPREPLY=($(compgen -W "bash zsh" -- "$cur")); return ;;
   esac
   if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "$flags $globals" -- "$cur")); return; fi
   if ((ids)); then COMPREPLY=($(compgen -W "$(berth "\${root[@]}" list -q 2>/dev/null)" -- "$cur")); fi
 }
 complete -F _berth berth
+`;
+}
+
+/** Text inside a zsh `_arguments` description, between single quotes: no `]`, `:` or `'` left to end it early. */
+const zshText = (text: string): string =>
+  text
+    .replace(/\s+/g, " ")
+    .replace(/([[\]:\\])/g, "\\$1")
+    .replace(/'/g, "'\\''");
+
+/** One `_arguments` spec per spelling of each flag; a flag that takes a value completes files. */
+const zshFlagSpecs = (opts: Opts): string[] =>
+  Object.entries(opts).flatMap(([name, o]) => {
+    const text = zshText(flagText(o));
+    const value = o.type === "boolean" ? "" : o.choices ? `:value:(${[o.choices].flat().join(" ")})` : ":value:_files";
+    return [`--${name}`, ...aliases(o).map((a) => (a.length === 1 ? `-${a}` : `--${a}`))].map((f) => `'${f}[${text}]${value}'`);
+  });
+
+/** A zsh completion script from the same table: verbs with their descriptions, each verb's flags and the global ones, container ids from `berth list -q`. */
+export function zshCompletion(): string {
+  const verbs = commands.map((c) => `    '${c.name}:${c.describe.replace(/'/g, "'\\''")}'`);
+  const globalSpecs = zshFlagSpecs({ ...globals, ...helpFlag });
+  const cases = commands
+    .filter((c) => c.name !== "help" && c.name !== "completion")
+    .map((c) => {
+      const ids = positionals[c.name]?.startsWith("<container-id>") ? ` '1:container id:_berth_ids'` : "";
+      return `    ${c.name}) _arguments -s ${[...zshFlagSpecs(c.options), ...globalSpecs].join(" ")}${ids} ;;`;
+    });
+  return `#compdef berth
+# zsh completion for berth, generated from its command table (berth completion zsh).
+# Install: berth completion zsh > /usr/local/share/zsh/site-functions/_berth
+_berth_ids() {
+  local -a ids root
+  [[ -n \$berth_root ]] && root=(--root "\$berth_root")
+  ids=(\${(f)"$(_call_program container-ids berth "\${root[@]}" list -q 2>/dev/null)"})
+  _describe -t container-ids 'container id' ids
+}
+
+_berth() {
+  local -a verbs
+  verbs=(
+${verbs.join("\n")}
+  )
+  local curcontext="$curcontext" state line
+  typeset -A opt_args
+  _arguments -s -C ${globalSpecs.join(" ")} '1:command:->verb' '*::argument:->argument' && return
+  local berth_root=\${opt_args[--root]}
+  case $state in
+    verb) _describe -t commands 'berth command' verbs ;;
+    argument)
+      curcontext="\${curcontext%:*:*}:berth-\${words[1]}:"
+      case \${words[1]} in
+${cases.map((c) => "  " + c).join("\n")}
+        help) _describe -t commands 'berth command' verbs ;;
+        completion) _values shell bash zsh ;;
+      esac ;;
+  esac
+}
+
+# Autoloaded from $fpath (the file's body is _berth's first call): complete; sourced: register.
+if [[ \$funcstack[1] == _berth ]]; then
+  _berth "$@"
+else
+  compdef _berth berth
+fi
 `;
 }

@@ -1,12 +1,19 @@
 /**
  * `berth spec`: the starting config runc users know (`runc spec`), so a busybox rootfs runs
- * `sh` with no edits. Differences from runc 1.1's: ociVersion is the spec berth implements,
- * the hostname is "berth", and /sys/devices/virtual/powercap is masked too (it leaks power
+ * `sh` with no edits. Differences from runc 1.1's: ociVersion is 1.1.0 (DEFAULT_OCI_VERSION), the hostname is "berth", and /sys/devices/virtual/powercap is masked too (it leaks power
  * readings usable as a side channel, CVE-2020-8694; runc 1.2 masks it as well).
  */
 import type { Mount, Spec } from "./types";
 
 export const SPEC_VERSION = "1.3.0";
+
+/**
+ * The ociVersion `berth spec` writes unless told otherwise (`--oci-version`): the newest the
+ * peers accept. runc 1.1.5 takes any version; crun 1.8.1 refuses 1.2.0 and later ("unknown
+ * version specified") and takes 1.1.x. A config that says 1.1.0 gets 1.1.0's rule for a
+ * failing poststart hook (a warning), see start.ts `poststartFailureStops`.
+ */
+export const DEFAULT_OCI_VERSION = "1.1.0";
 
 export interface DefaultSpecOptions {
   /** `--rootless`: a user namespace mapping the caller, no network namespace, /sys bound. */
@@ -14,6 +21,8 @@ export interface DefaultSpecOptions {
   /** The caller's uid and gid, mapped to root in a rootless container. */
   uid?: number;
   gid?: number;
+  /** The config's ociVersion (default DEFAULT_OCI_VERSION). */
+  ociVersion?: string;
 }
 
 const defaultCaps = ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"];
@@ -43,7 +52,7 @@ function defaultMounts(rootless: boolean): Mount[] {
 export function defaultSpec(options: DefaultSpecOptions = {}): Spec {
   const rootless = options.rootless ?? false;
   const spec: Spec = {
-    ociVersion: SPEC_VERSION,
+    ociVersion: options.ociVersion ?? DEFAULT_OCI_VERSION,
     process: {
       terminal: true,
       user: { uid: 0, gid: 0 },

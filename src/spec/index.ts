@@ -4,7 +4,7 @@ export { parseJson } from "./parse";
 export { mountKind, type MountKind, type MountLike } from "./mount-kind";
 export { validateConfig, validateProcess, validateState, validateFeatures, type Validated } from "./validate";
 export { semanticProblems } from "./semantic";
-export { defaultSpec, SPEC_VERSION, type DefaultSpecOptions } from "./default-spec";
+export { defaultSpec, DEFAULT_OCI_VERSION, SPEC_VERSION, type DefaultSpecOptions } from "./default-spec";
 export { capabilityNumbers, allCapabilities, capabilitySets } from "./capabilities";
 export { rlimitNumbers } from "./rlimits";
 export { joinField, pointerToField } from "./field-path";

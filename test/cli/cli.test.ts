@@ -65,6 +65,23 @@ test("spec --rootless maps the caller and has no network namespace; check is cle
   expect(berth(["check", `--bundle=${dir}`]).exitCode).toBe(0);
 });
 
+test("spec writes ociVersion 1.1.0 (crun 1.8 refuses 1.2.0 and later), --oci-version another, and refuses one berth does not know", () => {
+  expect(berth(["spec", "-b", dir])).toEqual({ exitCode: 0, stdout: "", stderr: "" });
+  expect(config(dir).ociVersion).toBe("1.1.0");
+  rmSync(join(dir, "config.json"));
+  expect(berth(["spec", "-b", dir, "--oci-version", "1.3.0"])).toEqual({ exitCode: 0, stdout: "", stderr: "" });
+  expect(config(dir).ociVersion).toBe("1.3.0");
+  rmSync(join(dir, "config.json"));
+  for (const v of ["1.4.0", "2.0.0", "1.2"]) {
+    expect(berth(["spec", "-b", dir, `--oci-version=${v}`])).toEqual({
+      exitCode: 1,
+      stdout: "",
+      stderr: `berth: spec: --oci-version "${v}": must be a runtime-spec version from 1.0.0 to 1.3.0\n`,
+    });
+  }
+  expect(existsSync(join(dir, "config.json"))).toBe(false);
+});
+
 test("spec refuses to overwrite a config.json", () => {
   writeFileSync(join(dir, "config.json"), "{}");
   expect(berth(["spec", "-b", dir])).toEqual({

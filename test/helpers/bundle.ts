@@ -33,6 +33,9 @@ export function makeBundle(args: string[], mutate: (c: TestBundle["config"]) => 
   const root = join(dir, "state");
   mkdirSync(root);
   const config = JSON.parse(readFileSync(join(shared, "config.json"), "utf8"));
+  // The suites test runtime-spec 1.3.0's rules (a failing poststart hook stops the container,
+  // the state's ociVersion); `berth spec` writes 1.1.0 by default, for crun 1.8's sake.
+  config.ociVersion = "1.3.0";
   config.root.path = rootfs;
   config.process.args = args;
   config.process.terminal = false;

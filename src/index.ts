@@ -180,9 +180,16 @@ async function remove(id: string, opts: Common & { force?: boolean } = {}): Prom
 }
 export { remove as delete };
 
-/** create + start + wait + delete; resolves with the exit status (128+n for signal n). */
-export async function run(id: string, opts: CreateOptions & { keep?: boolean } = {}): Promise<number> {
+/**
+ * create + start + wait + delete; resolves with the exit status (128+n for signal n).
+ *
+ * With `signal`, an abort removes the container: before its process runs, the container is
+ * deleted; after, the process is killed (SIGKILL) and the container deleted. The promise then
+ * rejects with the signal's reason (an AbortError).
+ */
+export async function run(id: string, opts: CreateOptions & { keep?: boolean; signal?: AbortSignal } = {}): Promise<number> {
   return container.run(runtime(opts), {
+    signal: opts.signal,
     id,
     bundle: opts.bundle,
     pidFile: opts.pidFile,
@@ -207,6 +214,12 @@ export interface ExecOptions extends Common {
   ignorePaused?: boolean;
   /** With process.terminal and detach: the AF_UNIX socket the pty master is sent to. */
   consoleSocket?: string;
+  /**
+   * Cancel: an abort before the process runs rejects at once; a foreground process is killed
+   * (SIGKILL) and the promise rejects with the signal's reason (an AbortError). A detached
+   * process, once started, is not affected.
+   */
+  signal?: AbortSignal;
 }
 
 /** Run one more process in a running container: `{pid, exitCode}` (exitCode 128+n for signal n; none with detach). */
@@ -220,6 +233,7 @@ export async function exec(id: string, opts: ExecOptions): Promise<{ pid: number
     cgroup: opts.cgroup,
     ignorePaused: opts.ignorePaused,
     consoleSocket: opts.consoleSocket,
+    signal: opts.signal,
   });
 }
 

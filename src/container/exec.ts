@@ -46,6 +46,7 @@ import { serveInit, takeOverUnannounced } from "./sync";
 import { openInit } from "./kill";
 import { readBoundedFile } from "./bundle";
 import { isAlive, nsIdentity, pidOfPidfd } from "./proc";
+import { killedOnAbort } from "./run";
 import type { Runtime } from "./runtime";
 import { liveStatus } from "./status";
 import { reportWarnings } from "./warnings";
@@ -86,6 +87,8 @@ export interface ExecOptions {
   /** Where the pty master goes when process.terminal is true and the exec is detached. */
   consoleSocket?: string;
   stdio?: [number, number, number];
+  /** The library's cancel: an abort kills a foreground process (SIGKILL) and rejects with its reason. */
+  signal?: AbortSignal;
 }
 
 export interface Execed {
@@ -239,6 +242,7 @@ export function execCgroupDirs(
 }
 
 export async function exec(rt: Runtime, opts: ExecOptions): Promise<Execed> {
+  opts.signal?.throwIfAborted();
   const { id } = opts;
   const { native } = rt;
   // --cgroup's form first: a path that could leave the container's cgroup is refused before
@@ -338,7 +342,7 @@ async function launchExec(
     native.closeFd(current.pidfd);
     return { pid: current.pid };
   }
-  return waitForeground(rt, current, terminal);
+  return waitForeground(rt, current, terminal, opts.signal);
 }
 
 /** The terminal options and what this host cannot give the process, refused before the launch. */
@@ -571,7 +575,12 @@ async function launchAndServe(
 }
 
 /** A foreground exec: relay signals (and the terminal) until the process exits; its status. */
-async function waitForeground(rt: Runtime, current: Current, terminal: ReceivedTerminal | undefined): Promise<Execed> {
+async function waitForeground(
+  rt: Runtime,
+  current: Current,
+  terminal: ReceivedTerminal | undefined,
+  signal: AbortSignal | undefined,
+): Promise<Execed> {
   const { native } = rt;
   // A terminal: relay it (console.ts); window size changes go to the pty, not as a signal.
   const relay: TerminalRelay | undefined = terminal ? relayTerminal(native, terminal) : undefined;
@@ -589,7 +598,7 @@ async function waitForeground(rt: Runtime, current: Current, terminal: ReceivedT
       return () => process.off(name, handler);
     });
   try {
-    const status = await native.waitExit(current.pidfd);
+    const status = await killedOnAbort(rt, current.pidfd, signal, () => native.waitExit(current.pidfd));
     // The last output is in the master once every copy of the slave is closed (EIO). A
     // process the exec left behind in the background keeps it open, and the relay with it,
     // as a terminal session does.

@@ -18,12 +18,19 @@ export interface RunOptions extends CreateOptions {
   detach?: boolean;
   /** Keep the container after it exits (runc --keep). */
   keep?: boolean;
+  /**
+   * The library's cancel: an abort before the process runs removes the container; once it
+   * runs, the process is killed (SIGKILL), the container deleted, and the call rejects with the
+   * signal's reason (an AbortError).
+   */
+  signal?: AbortSignal;
 }
 
 /** Signals a foreground `run` passes on to the container instead of dying of them. */
 const relayed = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGWINCH", "SIGCONT"] as const;
 
 export async function run(rt: Runtime, opts: RunOptions): Promise<number> {
+  opts.signal?.throwIfAborted();
   // In the foreground, signals are ours to relay from the start: one that arrives while the
   // container is being created or started is held and delivered once its process runs, so a
   // SIGTERM at the wrong moment neither kills berth halfway (leaving a container behind) nor
@@ -57,11 +64,12 @@ export async function run(rt: Runtime, opts: RunOptions): Promise<number> {
       // The relay is up before the process runs: nothing it writes is lost, and its first
       // read of the terminal size sees ours.
       if (master) relay = relayTerminal(rt.native, master);
+      opts.signal?.throwIfAborted();
       await start(rt, opts.id);
       if (opts.detach) return 0;
       target = pidfd;
       for (const sig of pending.splice(0)) rt.native.pidfdSendSignal(pidfd, sig);
-      status = await rt.native.waitExit(pidfd);
+      status = await killedOnAbort(rt, pidfd, opts.signal, () => rt.native.waitExit(pidfd));
       // The init is gone, and with it its pid namespace: every copy of the slave closes, and
       // the master reads the last output, then EIO.
       if (relay) await relay.drained;
@@ -79,4 +87,29 @@ export async function run(rt: Runtime, opts: RunOptions): Promise<number> {
     for (const off of handlers) off();
   }
   return status.exitCode ?? 128 + (status.signal ?? 0);
+}
+
+/**
+ * Wait for the process behind `pidfd` (`waitFor`), killing it with SIGKILL when `signal`
+ * aborts; the wait then ends with its death and the call rejects with the signal's reason.
+ * The native wait itself cannot be cancelled, so the process is made to end instead.
+ */
+export async function killedOnAbort<T>(rt: Runtime, pidfd: number, signal: AbortSignal | undefined, waitFor: () => Promise<T>): Promise<T> {
+  if (!signal) return waitFor();
+  const onAbort = () => {
+    try {
+      rt.native.pidfdSendSignal(pidfd, constants.signals.SIGKILL);
+    } catch {
+      /* it has exited */
+    }
+  };
+  if (signal.aborted) onAbort();
+  else signal.addEventListener("abort", onAbort, { once: true });
+  try {
+    const result = await waitFor();
+    signal.throwIfAborted();
+    return result;
+  } finally {
+    signal.removeEventListener("abort", onAbort);
+  }
 }

@@ -145,6 +145,61 @@ test("wait with an AbortSignal: an abort rejects with an AbortError at once, the
   }
 });
 
+test("run with an AbortSignal: an abort kills the running container and removes it; an aborted signal creates nothing", async () => {
+  b = makeBundle(["sleep", "30"]);
+  const root = b.root;
+  const id = `t-runabort-${process.pid}`;
+  const ac = new AbortController();
+  const t0 = Date.now();
+  const running = berth.run(id, { root, bundle: b.dir, signal: ac.signal });
+  await until(
+    "the container to run",
+    () => existsSync(join(root, id)) && readFileSync(join(root, id, "state.json"), "utf8").includes('"running"'),
+  );
+  ac.abort();
+  const err = await running.catch((e: unknown) => e);
+  expect((err as Error).name).toBe("AbortError");
+  expect(Date.now() - t0).toBeLessThan(10_000);
+  expect(await codeOf(berth.state(id, { root }))).toEqual(["container-not-found", `berth: state ${id}: container does not exist`]);
+  expect(existsSync(join(root, id))).toBe(false);
+  expect(cgroupDirsFor(`/berth/${id}`)).toEqual([]);
+
+  const pre = await berth.run(`${id}-pre`, { root, bundle: b.dir, signal: AbortSignal.abort() }).catch((e: unknown) => e);
+  expect((pre as Error).name).toBe("AbortError");
+  expect(readdirSync(root)).toEqual([]);
+});
+
+test("exec with an AbortSignal: an abort kills the exec'd process only; the container runs on", async () => {
+  b = makeBundle(["sleep", "30"]);
+  const root = b.root;
+  const id = `t-execabort-${process.pid}`;
+  await berth.create(id, { root, bundle: b.dir });
+  try {
+    await berth.start(id, { root });
+    const init = (await berth.state(id, { root })).pid;
+    const proc = { args: ["sleep", "30"], cwd: "/", user: { uid: 0, gid: 0 }, env: ["PATH=/bin"] };
+    const ac = new AbortController();
+    const t0 = Date.now();
+    const execing = berth.exec(id, { root, process: proc, signal: ac.signal });
+    for (let i = 0; (await berth.ps(id, { root })).length < 2; i++) {
+      if (i > 500) throw new Error("timed out waiting for the exec'd process");
+      await sleep(20);
+    }
+    ac.abort();
+    const err = await execing.catch((e: unknown) => e);
+    expect((err as Error).name).toBe("AbortError");
+    expect(Date.now() - t0).toBeLessThan(10_000);
+    expect((await berth.state(id, { root })).status).toBe("running");
+    expect(await berth.ps(id, { root })).toEqual([init]);
+
+    const pre = await berth.exec(id, { root, process: proc, signal: AbortSignal.abort() }).catch((e: unknown) => e);
+    expect((pre as Error).name).toBe("AbortError");
+    expect(await berth.ps(id, { root })).toEqual([init]);
+  } finally {
+    await berth.delete(id, { root, force: true });
+  }
+});
+
 /** Resolve once `check` holds (polled every 20 ms), or fail with `what` after 10 s. */
 async function until(what: string, check: () => boolean): Promise<void> {
   for (let i = 0; i < 500; i++) {

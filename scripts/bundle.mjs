@@ -152,11 +152,20 @@ chmodSync(join(root, "bin/berth"), 0o755);
   }
 }
 
+// The library loads the same D-Bus bundle from bin/, so the package has no runtime dependency
+// and installs from its tarball alone (npm install --offline).
 await build({
   ...common,
   entryPoints: [join(root, "src/index.ts")],
   outfile: join(root, "dist/index.js"),
-  external: ["dbus-next", "dbus-next/*"],
+  plugins: [
+    {
+      name: "dbus-apart-lib",
+      setup(b) {
+        b.onResolve({ filter: /^(dbus-next|\.\/dbus-next)$/ }, () => ({ path: "../bin/berth-dbus.js", external: true }));
+      },
+    },
+  ],
 });
 console.log(
   "bundle: bin/berth, bin/containerd-shim-berth-v1 (+ bin/berth-shim-entry.js, bin/berth-shim.js), bin/berth-fast.js, bin/berth-launch.js, bin/berth-main.js, bin/berth-image.js, bin/berth-dbus.js, bin/berth-validators.js (+ code caches), dist/index.js",

@@ -21,12 +21,43 @@ import type { ContainerEvent, HistoryRow, ImageSummary, LoadProgress, Runtime, S
 import type { ContainerStats } from "./cgroups";
 import type { Resources } from "./spec";
 
-export { BerthError, type BerthErrorCode, type Problem } from "./errors";
-export { validateConfig, validateProcess, defaultSpec, type Spec, type Process, type State, type Resources } from "./spec";
+export { BerthError, type BerthErrorCode, type BerthErrorInit, type Problem, type Severity } from "./errors";
+export {
+  validateConfig,
+  validateProcess,
+  defaultSpec,
+  type Spec,
+  type Process,
+  type State,
+  type Resources,
+  type Capabilities,
+  type Rlimit,
+  type Scheduler,
+  type User,
+  type DeviceRule,
+  type Hooks,
+  type Linux,
+  type Mount,
+  type Root,
+  type Status,
+  type Validated,
+  type DefaultSpecOptions,
+  type Hook,
+  type NamespaceType,
+  type Device,
+  type IdMapping,
+  type Namespace,
+  type Seccomp,
+  type SeccompSyscall,
+  type SeccompArg,
+} from "./spec";
+export type { HostFacts, Limit, NetLink } from "./plan";
 export {
   checkBundle,
   featuresDocument,
   loadBundle,
+  type LoadedBundle,
+  type FeaturesInfo,
   type CheckReport,
   type StateOutput,
   type ContainerEvent,
@@ -34,7 +65,7 @@ export {
   type HistoryRow,
   type LoadProgress,
 } from "./container";
-export type { ContainerStats } from "./cgroups";
+export type { ContainerStats, BlkioEntry, MemoryEntry, U64 } from "./cgroups";
 
 export interface Common {
   /** State directory (default /run/berth). */

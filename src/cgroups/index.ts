@@ -68,6 +68,9 @@ export {
   statsJson,
   keyValues,
   type ContainerStats,
+  type BlkioEntry,
+  type MemoryEntry,
+  type U64,
   type MemoryPressure,
 } from "./stats";
 export { cgroupOwner, delegateCgroup, DELEGATE_FALLBACK } from "./delegate";

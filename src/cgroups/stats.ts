@@ -16,7 +16,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { CgroupSet } from "./files";
 
-type U64 = bigint;
+export type U64 = bigint;
 
 export interface MemoryEntry {
   limit: U64;

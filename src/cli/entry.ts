@@ -18,6 +18,7 @@ import { wrap } from "node:module";
 import { join } from "node:path";
 import { Script } from "node:vm";
 import { parseFast } from "./fast-args";
+import { nodeTooOld } from "./node-version";
 
 const useCache = process.env.BERTH_CODE_CACHE !== "off";
 
@@ -66,12 +67,6 @@ function load(name: string): unknown {
   return mod.exports;
 }
 
-/** Node >= 20.5 (package.json "engines"): an older one gets one line, not a stack from a missing API. */
-function nodeTooOld(): boolean {
-  const [major = 0, minor = 0] = process.versions.node.split(".").map(Number);
-  return major < 20 || (major === 20 && minor < 5);
-}
-
 /** Load a bundle; a bundle missing from an incomplete install is one line naming it, not an ENOENT stack. */
 function loadBundle(name: string): unknown {
   try {
@@ -85,8 +80,9 @@ function loadBundle(name: string): unknown {
 
 const args = process.argv.slice(2);
 let done: Promise<number>;
-if (nodeTooOld()) {
-  process.stderr.write(`berth: node ${process.version} is too old: berth needs node 20.5 or later\n`);
+const tooOld = nodeTooOld(process.versions.node);
+if (tooOld) {
+  process.stderr.write(tooOld);
   done = Promise.resolve(1);
 } else {
   const call = parseFast(args);

@@ -20,10 +20,12 @@
  * (`processExited`), the output therefore also ends when the master has been quiet for a moment,
  * as the runc shim stops reading the console at the exit.
  *
- * The end of the input: containerd's stdin fifo at EOF, CloseIO, or the exit. The copy stops
- * and the terminal gets the EOF character (^D, VEOF) once, which a reader in canonical mode
- * sees as the end of its input. The master itself stays open until the output ends, so the
- * process's last words still reach containerd.
+ * The end of the input: CloseIO, or the exit. The shim holds a writer of containerd's stdin fifo
+ * itself (as the runc shim does), so a client that goes away (`ctr run -d -t`) or comes back
+ * (`ctr task attach`) is no EOF for the process. At CloseIO the copy stops and the terminal gets
+ * the EOF character (^D, VEOF) once, which a reader in canonical mode sees as the end of its
+ * input. The master itself stays open until the output ends, so the process's last words still
+ * reach containerd.
  */
 import { closeSync, constants, open as openCb, openSync, readSync, writeSync } from "node:fs";
 import { Socket } from "node:net";
@@ -176,6 +178,8 @@ function copyInput(
 ): { end(): void; close(): void } {
   let state: "opening" | "copying" | "ending" | "done" = fifo ? "opening" : "done";
   let src: Socket | undefined;
+  /** Our own writer of containerd's stdin fifo, so its writers coming and going is no EOF. */
+  let holder: number | undefined;
   const queue: Buffer[] = [];
   let timer: NodeJS.Timeout | undefined;
 
@@ -217,6 +221,8 @@ function copyInput(
   const stop = () => {
     src?.destroy();
     src = undefined;
+    if (holder !== undefined) closeSync(holder);
+    holder = undefined;
   };
 
   if (fifo) {
@@ -228,6 +234,11 @@ function copyInput(
           return;
         }
         state = "copying";
+        try {
+          holder = openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK);
+        } catch (err) {
+          log(`terminal stdin ${fifo}: ${(err as Error).message}`);
+        }
         src = new Socket({ fd, readable: true, writable: false });
         src.on("data", (chunk: Buffer) => {
           queue.push(chunk);

@@ -465,6 +465,43 @@ describe("terminals, on both", () => {
     ));
 });
 
+describe("terminals: containerd's stdin", () => {
+  // ctr run -d -t: ctr's end of the stdin fifo closes as ctr exits, and the task's shell still
+  // waits for input on its terminal (on both: the shim holds the fifo open). Then CloseIO:
+  // berth's shim sends ^D, which the shell reads as EOF (runc.v2 closes the terminal instead).
+  test("a client that goes away is no EOF; CloseIO is (berth: ^D)", async () => {
+    const { ttrpcCall } = await import("../../src/shim/ttrpc");
+    const { encode } = await import("../../src/shim/proto");
+    await both(
+      async (rt) => {
+        const id = cid(rt, "tty-eof");
+        const r = await onTerminal(
+          ["run", ...runtimeFlags(rt), "--fifo-dir", env.fifoDir, "-d", "-t", image, id, "sh", "-c", "read x || exit 9; exit 0"],
+          { rows: 24, cols: 80 },
+        );
+        await new Promise((res) => setTimeout(res, 1000));
+        const after = await taskStatus(id);
+        if (rt === "berth") {
+          const bundle = join(env.scratch, "containerd/state/io.containerd.runtime.v2.task", env.tag, id);
+          const socket = readFileSync(join(bundle, "address"), "utf8").replace(/^unix:\/\//, "");
+          await ttrpcCall(socket, "containerd.task.v2.Task", "CloseIO", encode("containerd.task.v2.CloseIORequest", { id, stdin: true }));
+          await stopped(id);
+          const d = await ctr(["task", "delete", id]);
+          expect([d.code, noTime(d.stderr).replace(id, "ID").trim()]).toEqual([
+            0,
+            'level=warning msg="task ID exit with non-zero exit code 9"',
+          ]);
+        } else {
+          await ctr(["task", "delete", "-f", id]);
+        }
+        await ctr(["container", "rm", id]);
+        return { run: [r.code, r.timedOut], after };
+      },
+      { run: [0, false], after: "RUNNING" },
+    );
+  });
+});
+
 describe("OOM, on both", () => {
   test("a task over its memory limit: killed (137), and containerd gets TaskOOM before TaskExit", async () => {
     const log = join(env.scratch, "oom-events.out");

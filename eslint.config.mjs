@@ -1,10 +1,14 @@
 // Lint rules that hold berth's architecture (the rooms of src/ and the direction of imports):
 //   cli -> container -> {spec, plan, cgroups, state, hooks, image, native};  plan -> spec;
-//   every room may import errors; nothing imports cli; only cli imports yargs;
+//   every room may import errors, fault and netlink-types (the netlink records native and plan
+//   share, types only); nothing imports cli; only cli imports yargs;
 //   spec and plan are pure (no fs, no child_process, no native);
 //   rooms import each other only through their index.ts (no deep imports);
 //   shim (containerd-shim-berth-v1) is a client of the library: it imports ../index and
-//   errors, never a room directly.
+//   errors, never a room directly;
+//   only container/default-runtime.ts loads the addon: the rest of container/ and the library
+//   (src/index.ts) may import native's types only, and get its calls from the Runtime they are
+//   given, so that test/unit runs without a native build.
 import tseslint from "typescript-eslint";
 
 const rooms = ["cli", "container", "spec", "plan", "cgroups", "state", "hooks", "image", "native", "shim"];
@@ -59,6 +63,24 @@ export default tseslint.config(
     },
   },
   ...rooms.map(roomRules),
+  {
+    files: ["src/container/**/*.ts", "src/index.ts"],
+    ignores: ["src/container/default-runtime.ts"],
+    rules: {
+      "@typescript-eslint/no-restricted-imports": [
+        "error",
+        {
+          patterns: [
+            {
+              regex: "^\\.\\.?/native$",
+              allowTypeImports: true,
+              message: "Only container/default-runtime.ts loads the addon: take its calls from the Runtime (import type is fine).",
+            },
+          ],
+        },
+      ],
+    },
+  },
   {
     files: ["src/index.ts", "src/errors.ts"],
     rules: {

@@ -1,11 +1,13 @@
 #!/usr/bin/env node
-// Bundle the CLI and the library with esbuild. The CLI is seven files in bin/: the entry bin/berth
-// (a Node script with a shebang) and the bundles it loads, each only when a command needs it
-// (berth-fast.js, berth-launch.js, berth-main.js, berth-image.js, berth-dbus.js,
-// berth-validators.js); five of them get a V8 code cache beside them (NAME.cache). The library
-// is dist/index.js. A few bundles instead of ~50 module loads from node_modules, and each command
-// parses only what it may run (bench/results.md times berth against `node -e 0`, the floor of any
-// Node CLI; docs/architecture.md, "Start-up bundles").
+// Bundle the CLI, the shim and the library with esbuild, into several files. The CLI is seven
+// files in bin/: the entry bin/berth (a Node script with a shebang) and the bundles it loads,
+// each only when a command needs it (berth-fast.js, berth-launch.js, berth-main.js,
+// berth-image.js, berth-dbus.js, berth-validators.js). containerd-shim-berth-v1 is three: the sh
+// executable (copied from src/shim), berth-shim-entry.js and berth-shim.js. Six bundles get a V8
+// code cache beside them (NAME.cache, listed below). The library is dist/index.js. A few bundles
+// instead of ~50 module loads from node_modules, and each command parses only what it may run
+// (bench/results.md times berth against `node -e 0`, the floor of any Node CLI;
+// docs/architecture.md, "Start-up bundles").
 import { build } from "esbuild";
 import { execFileSync } from "node:child_process";
 import { chmodSync, copyFileSync, readFileSync, statSync, writeFileSync } from "node:fs";

@@ -199,7 +199,7 @@ export class BerthError extends Error {
 
   /** `berth: <op> <id>` */
   get prefix(): string {
-    const where = [this.op, this.id].filter(Boolean).join(" ");
+    const where = this.where();
     return where ? `berth: ${where}` : "berth";
   }
 
@@ -228,7 +228,7 @@ export class BerthError extends Error {
    * with "; " on that one line.
    */
   logLine(): string {
-    const where = [this.op, this.id].filter(Boolean).join(" ");
+    const where = this.where();
     const errors = this.problems.filter((p) => p.severity === "error");
     const body =
       errors.length > 1
@@ -241,6 +241,11 @@ export class BerthError extends Error {
 
   render(): string {
     return this.lines().join("\n");
+  }
+
+  /** `<op> <id>`; an id as the user typed it may hold a newline: escaped, as in a reason. */
+  private where(): string {
+    return [this.op, this.id === undefined ? undefined : oneLine(String(this.id))].filter(Boolean).join(" ");
   }
 
   /** Same error for another container or operation (the library reuses spec errors). */

@@ -16,16 +16,13 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import * as container from "./container";
 import { BerthError, toBerthError } from "./errors";
-import * as native from "./native";
-import type { ContainerEvent, HistoryRow, ImageSummary, LoadProgress, Runtime, StateOutput } from "./container";
+import type { CheckReport, ContainerEvent, FeaturesInfo, HistoryRow, ImageSummary, LoadProgress, Runtime, StateOutput } from "./container";
 import type { ContainerStats } from "./cgroups";
 import type { Resources } from "./spec";
 
 export { BerthError, type BerthErrorCode, type Problem } from "./errors";
 export { validateConfig, validateProcess, defaultSpec, type Spec, type Process, type State, type Resources } from "./spec";
 export {
-  checkBundle,
-  featuresDocument,
   loadBundle,
   type CheckReport,
   type StateOutput,
@@ -372,33 +369,33 @@ export async function loadImage(
   opts: ImageOptions & { onProgress?: (p: LoadProgress) => void; signal?: AbortSignal } = {},
 ): Promise<string[]> {
   return guarded("image load", input, () =>
-    container.imageLoad(opts.imageRoot, input, { onProgress: opts.onProgress, signal: opts.signal }),
+    container.imageLoad(runtime(), opts.imageRoot, input, { onProgress: opts.onProgress, signal: opts.signal }),
   );
 }
 
 /** The images in the store: name (or "<none>"), short id, `created` from the image config (RFC 3339, "" when none), size in bytes. */
 export async function listImages(opts: ImageOptions = {}): Promise<ImageSummary[]> {
-  return guarded("image ls", undefined, () => container.imageList(opts.imageRoot));
+  return guarded("image ls", undefined, () => container.imageList(runtime(), opts.imageRoot));
 }
 
 /** Remove a name (or, given an id, every name of that image) and what no image needs any more; resolves with the names removed. */
 export async function removeImage(ref: string, opts: ImageOptions = {}): Promise<string[]> {
-  return guarded("image rm", ref, () => container.imageRemove(opts.imageRoot, ref));
+  return guarded("image rm", ref, () => container.imageRemove(runtime(), opts.imageRoot, ref));
 }
 
 /** The image's config, layers and names, as `berth image inspect` prints them. */
 export async function inspectImage(ref: string, opts: ImageOptions = {}): Promise<Record<string, unknown>> {
-  return guarded("image inspect", ref, () => container.imageInspect(opts.imageRoot, ref));
+  return guarded("image inspect", ref, () => container.imageInspect(runtime(), opts.imageRoot, ref));
 }
 
 /** One row per history entry of the image, the newest first. */
 export async function imageHistory(ref: string, opts: ImageOptions = {}): Promise<HistoryRow[]> {
-  return guarded("image history", ref, () => container.imageHistory(opts.imageRoot, ref));
+  return guarded("image history", ref, () => container.imageHistory(runtime(), opts.imageRoot, ref));
 }
 
 /** Write the image as an OCI layout tar (with a docker manifest.json) to `output`. */
 export async function saveImage(ref: string, output: string, opts: ImageOptions = {}): Promise<void> {
-  await guarded("image save", ref, () => container.imageSave(opts.imageRoot, ref, output));
+  await guarded("image save", ref, () => container.imageSave(runtime(), opts.imageRoot, ref, output));
 }
 
 /**
@@ -407,12 +404,12 @@ export async function saveImage(ref: string, output: string, opts: ImageOptions 
  * the config.json's path.
  */
 export async function bundle(image: string, dir: string, opts: ImageOptions = {}): Promise<string> {
-  return guarded("bundle", image, () => container.imageBundle(opts.imageRoot, image, dir));
+  return guarded("bundle", image, () => container.imageBundle(runtime(), opts.imageRoot, image, dir));
 }
 
 /** What the container changed in its image: A(dded), C(hanged), D(eleted) paths. */
 export async function diff(id: string, opts: ImageOptions = {}): Promise<{ kind: "A" | "C" | "D"; path: string }[]> {
-  return guarded("diff", id, () => container.layerDiff(opts.imageRoot, id));
+  return guarded("diff", id, () => container.layerDiff(runtime(), opts.imageRoot, id));
 }
 
 /**
@@ -424,12 +421,12 @@ export async function commit(
   image: string,
   opts: ImageOptions & { message?: string } = {},
 ): Promise<{ name: string; id: string; layer: string }> {
-  return guarded("commit", id, () => container.layerCommit(opts.imageRoot, id, image, opts.message));
+  return guarded("commit", id, () => container.layerCommit(runtime(), opts.imageRoot, id, image, opts.message));
 }
 
 /** `berth export`: the container's merged filesystem as one tar at `output`. */
 async function exportRootfs(id: string, output: string, opts: ImageOptions = {}): Promise<void> {
-  await guarded("export", id, () => container.layerExport(opts.imageRoot, id, output));
+  await guarded("export", id, () => container.layerExport(runtime(), opts.imageRoot, id, output));
 }
 export { exportRootfs as export };
 
@@ -444,22 +441,30 @@ export function oomKills(id: string, opts: Common = {}): number {
  * and reap it.
  */
 export async function waitProcess(pid: number): Promise<{ exitCode: number | null; signal: number | null }> {
-  const fd = native.pidfdOpen(pid);
+  const n = runtime().native;
+  const fd = n.pidfdOpen(pid);
   try {
-    return await native.waitExit(fd);
+    return await n.waitExit(fd);
   } finally {
-    native.closeFd(fd);
+    n.closeFd(fd);
   }
+}
+
+/** A native call that only some builds of berth have (runtime.ts, `SometimesNeeded`). */
+function sometimes<K extends "mountOverlay" | "umount" | "ttySetSize">(name: K, op: string): NonNullable<Runtime["native"][K]> {
+  const f = runtime().native[name];
+  if (!f) throw new BerthError({ op, reason: `${name} is not available in this build of berth` });
+  return f as NonNullable<Runtime["native"][K]>;
 }
 
 /** mount -t overlay overlay -o DATA TARGET (a container's rootfs as an engine prepares it). */
 export function mountOverlay(target: string, data: string): void {
-  native.mountOverlay(target, data);
+  sometimes("mountOverlay", "mount")(target, data);
 }
 
 /** mkfifo(3) (Node has none); the mode is subject to the umask. */
 export function mkfifo(path: string, mode = 0o600): void {
-  native.mkfifo(path, mode);
+  runtime().native.mkfifo(path, mode);
 }
 
 /**
@@ -467,10 +472,20 @@ export function mkfifo(path: string, mode = 0o600): void {
  * kernel then sends SIGWINCH to the terminal's foreground process group.
  */
 export function resizeTerminal(fd: number, rows: number, cols: number): void {
-  native.ttySetSize(fd, rows, cols);
+  sometimes("ttySetSize", "resize terminal")(fd, rows, cols);
 }
 
 /** umount2(TARGET, MNT_DETACH when `detach`). */
 export function unmount(target: string, detach = false): void {
-  native.umount(target, detach);
+  sometimes("umount", "unmount")(target, detach);
+}
+
+/** `berth check`: the bundle's problems (config, host, filesystem), as the CLI reports them. */
+export function checkBundle(bundle?: string, opts: Common = {}): CheckReport {
+  return container.checkBundle(runtime(opts), bundle);
+}
+
+/** `berth features`: the runtime-spec features document of this build on this host. */
+export function featuresDocument(info: FeaturesInfo, opts: Common = {}): Record<string, unknown> {
+  return container.featuresDocument(runtime(opts), info);
 }

@@ -1,12 +1,13 @@
 /** berth check [--bundle DIR] [--format text|json] */
-import { checkBundle, explainBundle, renderExplained } from "../container";
+import { checkBundle, defaultRuntime, explainBundle, renderExplained } from "../container";
 import { renderProblem } from "../errors";
 import type { CliContext } from "./context";
 
 export default function check(ctx: CliContext): number {
-  const report = checkBundle(ctx.argv.bundle as string | undefined);
+  const rt = defaultRuntime(ctx.global.root);
+  const report = checkBundle(rt, ctx.argv.bundle as string | undefined);
   if (ctx.argv.explain && report.valid) {
-    const explained = explainBundle(ctx.argv.bundle as string | undefined);
+    const explained = explainBundle(rt, ctx.argv.bundle as string | undefined);
     if (ctx.argv.format === "json") ctx.stdout(JSON.stringify(explained, null, 2) + "\n");
     else ctx.stdout(renderExplained(explained));
     return 0;

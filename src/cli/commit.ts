@@ -1,9 +1,10 @@
 /** berth commit [-m MSG] ID IMAGE[:TAG] */
-import { layerCommit } from "../container";
+import { defaultRuntime, layerCommit } from "../container";
 import type { CliContext } from "./context";
 
 export default async function commitVerb(ctx: CliContext): Promise<number> {
   const r = await layerCommit(
+    defaultRuntime(ctx.global.root),
     ctx.global.imageRoot,
     ctx.argv["container-id"] as string,
     String(ctx.argv.image),

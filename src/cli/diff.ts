@@ -1,10 +1,10 @@
 /** berth diff ID: A/C/D lines, the container's writable layer against its image. */
-import { layerDiff } from "../container";
+import { defaultRuntime, layerDiff } from "../container";
 import type { CliContext } from "./context";
 
 export default function diffVerb(ctx: CliContext): number {
   ctx.stdout(
-    layerDiff(ctx.global.imageRoot, ctx.argv["container-id"] as string)
+    layerDiff(defaultRuntime(ctx.global.root), ctx.global.imageRoot, ctx.argv["container-id"] as string)
       .map((c) => `${c.kind} ${c.path}\n`)
       .join(""),
   );

@@ -1,8 +1,8 @@
 /** berth export -o FILE ID */
-import { layerExport } from "../container";
+import { defaultRuntime, layerExport } from "../container";
 import type { CliContext } from "./context";
 
 export default async function exportVerb(ctx: CliContext): Promise<number> {
-  await layerExport(ctx.global.imageRoot, ctx.argv["container-id"] as string, ctx.argv.output as string);
+  await layerExport(defaultRuntime(ctx.global.root), ctx.global.imageRoot, ctx.argv["container-id"] as string, ctx.argv.output as string);
   return 0;
 }

@@ -1,5 +1,5 @@
 /** berth image load FILE|DIR | save IMAGE -o FILE | ls [-q] | inspect IMAGE | history IMAGE | rm IMAGE */
-import { imageHistory, imageInspect, imageList, imageLoad, imageRemove, imageSave, type LoadProgress } from "../container";
+import { defaultRuntime, imageHistory, imageInspect, imageList, imageLoad, imageRemove, imageSave, type LoadProgress } from "../container";
 import { BerthError } from "../errors";
 import type { CliContext } from "./context";
 import { createdAgo, humanSize } from "./human";
@@ -46,6 +46,7 @@ export function progressPrinter(write: (s: string) => void, now: () => number = 
 
 export default async function imageVerb(ctx: CliContext): Promise<number> {
   const root = ctx.global.imageRoot;
+  const rt = defaultRuntime(ctx.global.root);
   const action = String(ctx.argv.action);
   const args = ((ctx.argv.args as unknown[]) ?? []).map(String);
   const op = `image ${action}`;
@@ -56,18 +57,18 @@ export default async function imageVerb(ctx: CliContext): Promise<number> {
   switch (action) {
     case "load": {
       const progress = process.stderr.isTTY ? progressPrinter((s) => process.stderr.write(s)) : undefined;
-      for (const name of await imageLoad(root, need("FILE|DIR"), { onProgress: progress })) ctx.stdout(`Loaded image: ${name}\n`);
+      for (const name of await imageLoad(rt, root, need("FILE|DIR"), { onProgress: progress })) ctx.stdout(`Loaded image: ${name}\n`);
       return 0;
     }
     case "save": {
       const out = ctx.argv.output as string | undefined;
       if (!out) throw new BerthError({ op, id: args[0], reason: "--output FILE is required" });
-      await imageSave(root, need("IMAGE"), out);
+      await imageSave(rt, root, need("IMAGE"), out);
       return 0;
     }
     case "ls":
     case "list": {
-      const all = imageList(root);
+      const all = imageList(rt, root);
       if (ctx.argv.quiet === true) ctx.stdout([...new Set(all.map((i) => i.id))].map((id) => `${id}\n`).join(""));
       else if (ctx.argv.format === "json") ctx.stdout(JSON.stringify(all) + "\n");
       else
@@ -77,10 +78,10 @@ export default async function imageVerb(ctx: CliContext): Promise<number> {
       return 0;
     }
     case "inspect":
-      ctx.stdout(JSON.stringify(imageInspect(root, need("IMAGE")), null, 2) + "\n");
+      ctx.stdout(JSON.stringify(imageInspect(rt, root, need("IMAGE")), null, 2) + "\n");
       return 0;
     case "history": {
-      const rows = imageHistory(root, need("IMAGE"));
+      const rows = imageHistory(rt, root, need("IMAGE"));
       if (ctx.argv.format === "json") ctx.stdout(JSON.stringify(rows) + "\n");
       else
         ctx.stdout(
@@ -93,7 +94,7 @@ export default async function imageVerb(ctx: CliContext): Promise<number> {
     }
     case "rm":
     case "remove":
-      for (const name of imageRemove(root, need("IMAGE"))) ctx.stdout(`Untagged: ${name}\n`);
+      for (const name of imageRemove(rt, root, need("IMAGE"))) ctx.stdout(`Untagged: ${name}\n`);
       return 0;
     default:
       throw new BerthError({ op: "image", reason: `unknown action "${action}": one of load, save, ls, inspect, history, rm` });

@@ -229,7 +229,8 @@ export async function main(rawArgs: string[], io: MainIo = processIo): Promise<n
       .usage("berth [global options] <command> [command options]\n\nberth is an OCI runtime: it runs containers from OCI bundles.")
       .version(false)
       .options(globalOptions)
-      .parserConfiguration({ "strip-dashed": false, "boolean-negation": false })
+      // An id is a string as typed: `0x10` or `1e3` is a name, not a number (yargs would make them 16 and 1000).
+      .parserConfiguration({ "strip-dashed": false, "boolean-negation": false, "parse-numbers": false, "parse-positional-numbers": false })
       .strict()
       // Help is answered before yargs (helpAsked, docs.ts): its wrapper cut words in two.
       .help(false)

@@ -3,7 +3,15 @@
  * (podman sends one on stdin). Memory sizes take runc's units (1024-based k, m, g, t, p, with or
  * without a trailing b). Everything is parsed and checked before anything is written.
  */
-import { checkResourcesRequest, defaultRuntime, MAX_CONFIG_BYTES, readBoundedFile, readResourcesStdin, update } from "../container";
+import {
+  checkResourcesRequest,
+  defaultRuntime,
+  MAX_CONFIG_BYTES,
+  readBoundedFile,
+  readResourcesStdin,
+  update,
+  type Runtime,
+} from "../container";
 import { BerthError, problemsError } from "../errors";
 import { parseJson, type Resources } from "../spec";
 import type { CliContext } from "./context";
@@ -75,12 +83,12 @@ export function resourcesFromFlags(id: string, argv: Record<string, unknown>): R
  * The --resources document, bounded as config.json is (readBoundedFile): `--resources /dev/zero`
  * grew berth until it died of std::bad_alloc. "-" is stdin, read to its end, as bounded.
  */
-function readResources(id: string, file: string): string {
+function readResources(rt: Runtime, id: string, file: string): string {
   const fail = (reason: string, errno?: string) => new BerthError({ op: "update", id, field: "--resources", value: file, reason, errno });
   if (file !== "-") return readBoundedFile(file, fail);
   // stdin may be non-blocking (an engine's pipe): read it waiting for data, not failing on EAGAIN.
   try {
-    return readResourcesStdin(MAX_CONFIG_BYTES);
+    return readResourcesStdin(rt.native, MAX_CONFIG_BYTES);
   } catch (err) {
     if (err instanceof RangeError) throw fail(`is more than berth reads (${MAX_CONFIG_BYTES} bytes)`);
     throw fail("read", (err as NodeJS.ErrnoException).code ?? "EIO");
@@ -89,20 +97,17 @@ function readResources(id: string, file: string): string {
 
 export default async function updateVerb(ctx: CliContext): Promise<number> {
   const id = ctx.argv["container-id"] as string;
+  const rt = defaultRuntime(ctx.global.root, (m) => ctx.logger.warn(m));
   let patch: Resources;
   const file = ctx.argv.resources as string | undefined;
   if (file !== undefined) {
     // parseJson: located errors, and nesting bounded as config.json's is.
-    const parsed = parseJson(readResources(id, file), "--resources");
+    const parsed = parseJson(readResources(rt, id, file), "--resources");
     if (!parsed.ok) throw problemsError("update", id, [parsed.problem]);
     patch = checkResourcesRequest(id, parsed.value, "--resources", file);
   } else {
     patch = resourcesFromFlags(id, ctx.argv);
   }
-  await update(
-    defaultRuntime(ctx.global.root, (m) => ctx.logger.warn(m)),
-    id,
-    patch,
-  );
+  await update(rt, id, patch);
   return 0;
 }

@@ -4,18 +4,15 @@
  * Reports every problem in one run; never stops at the first, nor at the first stage that
  * found one.
  */
-import type { Problem } from "../errors";
-import * as native from "../native";
+import { BerthError, type Problem } from "../errors";
 import { hostProblems, planSeccomp, type HostFacts, type NetLink } from "../plan";
 import { validateConfig } from "../spec";
 import { bundleDir, loadBundle, readConfig } from "./bundle";
 import { explainSpec, type Explained, type ExplainSeccomp } from "./explain";
 import { filesystemProblems } from "./check-fs";
-import { gatherHostFacts } from "./host-facts";
+import { factsOnly } from "./host-facts";
 import { hasNetDevices, runtimeNetLinks } from "./net-devices";
-
-/** The interfaces of berth's network namespace, asked only for a config with linux.netDevices. */
-const runtimeLinks = (): NetLink[] => runtimeNetLinks(native.nativeSurface, "check");
+import type { Runtime } from "./runtime";
 
 export interface CheckReport {
   bundle: string;
@@ -26,11 +23,13 @@ export interface CheckReport {
   host?: Omit<HostFacts, "seccomp"> & { seccomp: Omit<HostFacts["seccomp"], "unknownSyscalls"> };
 }
 
-export function checkBundle(
-  bundle: string | undefined,
-  facts: () => HostFacts = gatherHostFacts,
-  netLinks: () => NetLink[] = runtimeLinks,
-): CheckReport {
+/**
+ * The host facts and the interfaces of berth's network namespace (asked only for a config with
+ * linux.netDevices) come from the Runtime: the real ones from default-runtime.ts.
+ */
+export function checkBundle(rt: Pick<Runtime, "native" | "hostFacts">, bundle: string | undefined): CheckReport {
+  const facts = (): HostFacts => factsOnly(rt.hostFacts());
+  const netLinks = (): NetLink[] => runtimeNetLinks(rt.native, "check");
   const dir = bundleDir(bundle);
   const config = `${dir}/config.json`;
   const read = readConfig(dir, "check");
@@ -82,13 +81,15 @@ export function checkBundle(
  * `check --explain`: the plan create would run for this bundle, with the seccomp program
  * libseccomp compiles for it on this host (as create compiles it), so that its size is shown.
  */
-export function explainBundle(bundle: string | undefined, facts: () => HostFacts = gatherHostFacts): Explained {
+export function explainBundle(rt: Pick<Runtime, "native" | "hostFacts">, bundle: string | undefined): Explained {
   const b = loadBundle(bundle, "check");
   let seccomp: ExplainSeccomp | undefined;
   const config = b.spec.linux?.seccomp;
   if (config) {
-    const req = planSeccomp(config, native.seccompArchNative(), facts().seccomp.flags);
-    seccomp = { bpf: native.seccompCompile(req).bpf, flags: req.flags };
+    const compile = rt.native.seccompCompile;
+    if (!compile) throw new BerthError({ op: "check", field: "linux.seccomp", reason: "seccomp is not available in this build of berth" });
+    const req = planSeccomp(config, rt.native.seccompArchNative(), rt.hostFacts().seccomp.flags);
+    seccomp = { bpf: compile(req).bpf, flags: req.flags };
   }
   return explainSpec(b.spec, b.dir, seccomp);
 }

@@ -5,8 +5,8 @@
  */
 import { allCapabilities, capabilityNumbers, SPEC_VERSION, type NamespaceType } from "../spec";
 import { knownMountOptions, type HostFacts } from "../plan";
-import * as native from "../native";
-import { gatherHostFacts } from "./host-facts";
+import { factsOnly } from "./host-facts";
+import type { Runtime } from "./runtime";
 
 const seccompOperators = ["SCMP_CMP_NE", "SCMP_CMP_LT", "SCMP_CMP_LE", "SCMP_CMP_EQ", "SCMP_CMP_GE", "SCMP_CMP_GT", "SCMP_CMP_MASKED_EQ"];
 const seccompKnownFlags = [
@@ -30,8 +30,10 @@ export interface FeaturesInfo {
   commit: string;
 }
 
-export function featuresDocument(info: FeaturesInfo, host: HostFacts = gatherHostFacts()): Record<string, unknown> {
-  const nativeArch = native.seccompArchNative();
+/** The host's entries come from the Runtime's host facts and native surface (default-runtime.ts: the real ones). */
+export function featuresDocument(rt: Pick<Runtime, "native" | "hostFacts">, info: FeaturesInfo): Record<string, unknown> {
+  const host: HostFacts = factsOnly(rt.hostFacts());
+  const nativeArch = rt.native.seccompArchNative();
   const mode = host.cgroup.mode;
   return {
     ociVersionMin: "1.0.0",

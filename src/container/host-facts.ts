@@ -1,13 +1,14 @@
 /**
  * Gather HostFacts: what this kernel and this berth process can do. Reads /proc and /sys and
- * asks the native probe (syscall availability, seccomp). Nothing here assumes: a host without
+ * asks the native probe (syscall availability, seccomp), which it is given: default-runtime.ts
+ * passes the addon's, as the Runtime's `hostFacts`. Nothing here assumes: a host without
  * CAP_SYS_RESOURCE, AppArmor or SELinux (like the one berth is developed on) is reported as such.
  */
 import { existsSync, readFileSync } from "node:fs";
 import { availableControllers, detectCgroups, type CgroupLayout } from "../cgroups";
 import type { HostFacts, Limit } from "../plan";
 import type { NamespaceType } from "../spec";
-import * as native from "../native";
+import type { NativeSurface } from "../native";
 
 const nsFiles: Record<NamespaceType, string> = {
   pid: "pid",
@@ -82,13 +83,17 @@ const seccompFlagNames: Record<string, string> = {
   wait_killable_recv: "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV",
 };
 
-export function gatherHostFacts(): HostFacts {
-  const { cgroupLayout: _layout, ...facts } = gatherHostFactsAndLayout();
+/** What the facts need of the native surface: the probe and libseccomp's answers. */
+export type HostProbeNative = Pick<NativeSurface, "probe" | "seccompVersion" | "seccompSyscallNumber">;
+
+/** The facts without the cgroup layout (the Runtime's `hostFacts` returns both), for check and features. */
+export function factsOnly(withLayout: HostFacts & { cgroupLayout?: CgroupLayout }): HostFacts {
+  const { cgroupLayout: _layout, ...facts } = withLayout;
   return facts;
 }
 
 /** The facts, and the cgroup layout they were read from (create places the container with it: one mountinfo read per create). */
-export function gatherHostFactsAndLayout(): HostFacts & { cgroupLayout: CgroupLayout } {
+export function gatherHostFactsAndLayout(native: HostProbeNative): HostFacts & { cgroupLayout: CgroupLayout } {
   const probe = native.probe();
   const layout = detectCgroups();
   const namespaces = {} as Record<NamespaceType, boolean>;

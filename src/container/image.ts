@@ -1,14 +1,13 @@
 /**
- * The lifecycle's side of the layer model (src/image): the image store with the real native
- * filesystem calls, the overlay rootfs made at create and removed at delete for a bundle made by
+ * The lifecycle's side of the layer model (src/image): the image store over the Runtime's native
+ * filesystem calls (default-runtime.ts: the addon's), the overlay rootfs made at create and removed at delete for a bundle made by
  * `berth bundle`, and the image and writable-layer verbs the CLI calls.
  */
 import { BerthError } from "../errors";
 import type * as ImageRoom from "../image";
 import type { Change, LayerFs } from "../image";
-import * as native from "../native";
 import type { Spec } from "../spec";
-import type { LifecycleNative } from "./runtime";
+import type { LifecycleNative, Runtime } from "./runtime";
 
 /**
  * The image room, required on first use: it brings tar, zlib and crypto, which `create` and
@@ -26,8 +25,11 @@ function layerFsOf(n: Partial<LayerFs>, op: string, id?: string): LayerFs {
   return { mountOverlay, umount, mknod, lsetxattr, lgetxattr };
 }
 
-export function imageStore(root: string | undefined, op = "image"): ImageRoom.ImageStore {
-  return new (room().ImageStore)(root ?? room().DEFAULT_IMAGE_ROOT, layerFsOf(native.nativeSurface, op));
+/** The image verbs take the Runtime for its native calls only; `root` is the image root (--image-root), not the state root. */
+type ImageRuntime = Pick<Runtime, "native">;
+
+export function imageStore(rt: ImageRuntime, root: string | undefined, op = "image"): ImageRoom.ImageStore {
+  return new (room().ImageStore)(root ?? room().DEFAULT_IMAGE_ROOT, layerFsOf(rt.native as Partial<LayerFs>, op));
 }
 
 /**
@@ -69,18 +71,20 @@ export function unmountImageRootfs(n: LifecycleNative, id: string, spec: Spec | 
 }
 
 export type { LoadProgress } from "../image";
-export const imageLoad = (root: string | undefined, input: string, opts?: ImageRoom.LoadOptions): Promise<string[]> =>
-  room().loadImages(imageStore(root, "image load"), input, opts);
-export const imageSave = (root: string | undefined, ref: string, out: string): Promise<void> =>
-  room().saveImage(imageStore(root, "image save"), ref, out);
-export const imageRemove = (root: string | undefined, ref: string): string[] => imageStore(root, "image rm").remove(ref);
-export const imageBundle = (root: string | undefined, ref: string, dir: string): string =>
-  room().writeImageBundle(imageStore(root, "bundle"), ref, dir);
-export const layerDiff = (root: string | undefined, id: string): Change[] => room().containerDiff(imageStore(root, "diff"), id);
-export const layerCommit = (root: string | undefined, id: string, name: string, message?: string) =>
-  room().commitContainer(imageStore(root, "commit"), id, name, { message });
-export const layerExport = (root: string | undefined, id: string, out: string): Promise<void> =>
-  room().exportContainer(imageStore(root, "export"), id, out);
+export const imageLoad = (rt: ImageRuntime, root: string | undefined, input: string, opts?: ImageRoom.LoadOptions): Promise<string[]> =>
+  room().loadImages(imageStore(rt, root, "image load"), input, opts);
+export const imageSave = (rt: ImageRuntime, root: string | undefined, ref: string, out: string): Promise<void> =>
+  room().saveImage(imageStore(rt, root, "image save"), ref, out);
+export const imageRemove = (rt: ImageRuntime, root: string | undefined, ref: string): string[] =>
+  imageStore(rt, root, "image rm").remove(ref);
+export const imageBundle = (rt: ImageRuntime, root: string | undefined, ref: string, dir: string): string =>
+  room().writeImageBundle(imageStore(rt, root, "bundle"), ref, dir);
+export const layerDiff = (rt: ImageRuntime, root: string | undefined, id: string): Change[] =>
+  room().containerDiff(imageStore(rt, root, "diff"), id);
+export const layerCommit = (rt: ImageRuntime, root: string | undefined, id: string, name: string, message?: string) =>
+  room().commitContainer(imageStore(rt, root, "commit"), id, name, { message });
+export const layerExport = (rt: ImageRuntime, root: string | undefined, id: string, out: string): Promise<void> =>
+  room().exportContainer(imageStore(rt, root, "export"), id, out);
 
 export interface ImageSummary {
   name: string;
@@ -89,16 +93,16 @@ export interface ImageSummary {
   size: number;
 }
 
-export function imageList(root: string | undefined): ImageSummary[] {
-  const store = imageStore(root, "image ls");
+export function imageList(rt: ImageRuntime, root: string | undefined): ImageSummary[] {
+  const store = imageStore(rt, root, "image ls");
   return store.images().map((rec) => {
     const img = store.resolveRecord(rec);
     return { name: rec.name ?? "<none>", id: room().shortId(rec.config), created: img.config.created ?? "", size: store.size(img) };
   });
 }
 
-export function imageInspect(root: string | undefined, ref: string): Record<string, unknown> {
-  const store = imageStore(root, "image inspect");
+export function imageInspect(rt: ImageRuntime, root: string | undefined, ref: string): Record<string, unknown> {
+  const store = imageStore(rt, root, "image inspect");
   const img = store.resolve("image inspect", ref);
   return {
     Id: img.record.config,
@@ -130,8 +134,8 @@ export interface HistoryRow {
   layer?: string;
 }
 
-export function imageHistory(root: string | undefined, ref: string): HistoryRow[] {
-  const store = imageStore(root, "image history");
+export function imageHistory(rt: ImageRuntime, root: string | undefined, ref: string): HistoryRow[] {
+  const store = imageStore(rt, root, "image history");
   const img = store.resolve("image history", ref);
   const layers = [...img.manifest.layers];
   const history = img.config.history?.length

@@ -3,7 +3,6 @@ export { loadBundle, bundleDir, readConfig, readBoundedFile, MAX_CONFIG_BYTES, t
 export { checkBundle, explainBundle, type CheckReport } from "./check";
 export { featuresDocument, type FeaturesInfo } from "./features";
 export { writeDefaultSpec } from "./spec-file";
-export { gatherHostFacts } from "./host-facts";
 export type { Runtime, LifecycleNative } from "./runtime";
 export { create, type CreateOptions } from "./create";
 export { start } from "./start";

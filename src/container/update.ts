@@ -9,12 +9,11 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { CgroupWriteError, memoryPressure, memoryUsageText, planWrites, v1DeviceWrites, type CgroupSet } from "../cgroups";
 import { BerthError } from "../errors";
-import { pidfdWait } from "../native";
 import type { Resources } from "../spec";
 import { readFdToEnd } from "../state";
 import { cgroupSetOf } from "./cgroup-of";
 import { cgroupDriverOf, cgroupErrors, cgroupErrorsAsync } from "./cgroup-driver";
-import type { Runtime } from "./runtime";
+import type { LifecycleNative, Runtime } from "./runtime";
 import { liveStatus } from "./status";
 
 type Plain = Record<string, unknown>;
@@ -189,6 +188,14 @@ function memoryUsage(set: ReturnType<typeof cgroupSetOf>): number | undefined {
  * that made it so), where readFileSync(0) fails with EAGAIN: then it waits until stdin is
  * readable (a poll) and reads on.
  */
-export function readResourcesStdin(maxBytes?: number): string {
-  return readFdToEnd(0, (fd) => pidfdWait(fd, -1), maxBytes);
+export function readResourcesStdin(n: Pick<LifecycleNative, "pidfdWait">, maxBytes?: number): string {
+  return readFdToEnd(
+    0,
+    (fd) => {
+      // poll(2) on stdin: the addon's pidfdWait polls any fd.
+      if (!n.pidfdWait) throw Object.assign(new Error("poll is not available in this build of berth"), { code: "ENOSYS" });
+      n.pidfdWait(fd, -1);
+    },
+    maxBytes,
+  );
 }

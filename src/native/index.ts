@@ -245,27 +245,9 @@ export interface DeviceFilterRule {
   access: string;
 }
 
-/** A network interface from an RTM_GETLINK dump (netlink.cc). */
-export interface NetLinkInfo {
-  index: number;
-  name: string;
-  /** IFF_* */
-  flags: number;
-}
-
-/** An address from an RTM_GETADDR dump, and what netAddressAdd takes back (netlink.cc). */
-export interface NetAddressInfo {
-  family: "inet" | "inet6";
-  prefixLength: number;
-  /** IFA_F_* (all 32 bits) */
-  flags: number;
-  /** RT_SCOPE_* */
-  scope: number;
-  local?: string;
-  address?: string;
-  broadcast?: string;
-  label?: string;
-}
+/** A network interface from an RTM_GETLINK dump, and an address from RTM_GETADDR (src/netlink-types.ts declares both). */
+import type { NetAddress, NetLink } from "../netlink-types";
+export type { NetAddress, NetLink };
 
 /** A failed netlink request: a NativeErrnoError (syscall "RTM_NEWLINK" ...) with the kernel's extended ack text. */
 export interface NetlinkError extends NativeErrnoError {
@@ -315,10 +297,10 @@ interface NativeAddon {
   lgetxattr(path: string, name: string): string | null;
   /** rtnetlink, for linux.netDevices (netlink.cc). */
   netlinkOpen(nsFd?: number): number;
-  netLinks(sock: number): NetLinkInfo[];
-  netAddresses(sock: number, index: number): NetAddressInfo[];
+  netLinks(sock: number): NetLink[];
+  netAddresses(sock: number, index: number): NetAddress[];
   netLinkMove(sock: number, index: number, nsFd: number, name: string): void;
-  netAddressAdd(sock: number, index: number, address: NetAddressInfo): void;
+  netAddressAdd(sock: number, index: number, address: NetAddress): void;
   netLinkUp(sock: number, index: number, up: boolean): void;
 }
 
@@ -596,12 +578,12 @@ export function netlinkOpen(nsFd?: number): number {
 }
 
 /** Every interface of the socket's network namespace (RTM_GETLINK dump). Throws a NetlinkError. */
-export function netLinks(sock: number): NetLinkInfo[] {
+export function netLinks(sock: number): NetLink[] {
   return load().netLinks(sock);
 }
 
 /** The IPv4 and IPv6 addresses of interface `index`, in the kernel's order (RTM_GETADDR dump). */
-export function netAddresses(sock: number, index: number): NetAddressInfo[] {
+export function netAddresses(sock: number, index: number): NetAddress[] {
   return load().netAddresses(sock, index);
 }
 
@@ -615,7 +597,7 @@ export function netLinkMove(sock: number, index: number, nsFd: number, name: str
 }
 
 /** Add an address to interface `index` (RTM_NEWADDR, NLM_F_EXCL). Throws a NetlinkError. */
-export function netAddressAdd(sock: number, index: number, address: NetAddressInfo): void {
+export function netAddressAdd(sock: number, index: number, address: NetAddress): void {
   load().netAddressAdd(sock, index, address);
 }
 

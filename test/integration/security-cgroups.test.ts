@@ -16,19 +16,16 @@ import { join } from "node:path";
 import { detectCgroups } from "../../src/cgroups";
 import { runc as runcCli, runcBin } from "../helpers/runc";
 import { berth } from "../helpers/cli";
+import { testIds } from "../helpers/ids";
 import { cgroupDirsFor, makeBundle, processesMentioning, type TestBundle } from "../helpers/bundle";
 
 let b: TestBundle | undefined;
-let ids: string[] = [];
+const ids = testIds("seccg");
 /** Containers runc made: deleted with runc after each test. */
 let runcIds: string[] = [];
 /** Cgroup paths this file made itself (not through a runtime), removed deepest first. */
 let madePaths: string[] = [];
-const uniq = (name: string) => {
-  const id = `seccg-${name}-${process.pid}-${Math.floor(Math.random() * 1e6)}`;
-  ids.push(id);
-  return id;
-};
+const uniq = ids.uniq;
 const run = (args: string[]) => berth(["--root", b!.root, ...args]);
 
 /** runc's containers go under a parent of their own, removed after each test (runc leaves it). */
@@ -37,8 +34,7 @@ const runcParent = `/berth-seccg-runc-${process.pid}`;
 const runc = (args: string[]) => runcCli(["--root", join(b!.dir, "root-runc"), ...args]);
 
 afterEach(() => {
-  for (const id of ids) run(["delete", "--force", id]);
-  ids = [];
+  ids.deleteAll((id) => run(["delete", "--force", id]));
   for (const id of runcIds) runc(["delete", "--force", id]);
   runcIds = [];
   for (const path of [...madePaths, runcParent].sort((x, y) => y.length - x.length)) for (const dir of cgroupDirsFor(path)) rmdirSync(dir);

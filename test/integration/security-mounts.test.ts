@@ -18,27 +18,23 @@ import { join } from "node:path";
 import { runc as runcCli, runcBin } from "../helpers/runc";
 import { berth } from "../helpers/cli";
 import { busyboxRootfs, cgroupDirsFor, makeBundle, processesMentioning, type TestBundle } from "../helpers/bundle";
+import { testIds } from "../helpers/ids";
 
 const withRunc = runcBin ? test : test.skip;
 
 let b: TestBundle | undefined;
-let ids: string[] = [];
+const ids = testIds("secm");
 const scratch: string[] = [];
-const uniq = (name: string) => {
-  const id = `secm-${name}-${process.pid}-${Math.floor(Math.random() * 1e6)}`;
-  ids.push(id);
-  return id;
-};
+const uniq = ids.uniq;
 const run = (args: string[]) => berth(["--root", b!.root, ...args]);
 
 const runc = (args: string[]) => runcCli(["--root", join(b!.dir, "root-runc"), ...args]);
 
 afterEach(() => {
-  for (const id of ids) {
+  ids.deleteAll((id) => {
     run(["delete", "--force", id]);
     if (runcBin) runc(["delete", "--force", id]);
-  }
-  ids = [];
+  });
   b?.cleanup();
   b = undefined;
   for (const dir of scratch.splice(0)) rmSync(dir, { recursive: true, force: true });

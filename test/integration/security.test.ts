@@ -13,21 +13,17 @@ import { join } from "node:path";
 import { defaultSpec } from "../../src/spec";
 import { berth, berthBin, repoRoot } from "../helpers/cli";
 import { cgroupDirsFor, makeBundle, type TestBundle } from "../helpers/bundle";
+import { testIds } from "../helpers/ids";
 import { until } from "../helpers/until";
 
 let b: TestBundle;
-let ids: string[] = [];
+const ids = testIds("sec");
 const started: number[] = [];
-const uniq = (name: string) => {
-  const id = `sec-${name}-${process.pid}-${Math.floor(Math.random() * 1e6)}`;
-  ids.push(id);
-  return id;
-};
+const uniq = ids.uniq;
 const run = (args: string[]) => berth(["--root", b.root, ...args]);
 
 afterEach(() => {
-  for (const id of ids) run(["delete", "--force", id]);
-  ids = [];
+  ids.deleteAll((id) => run(["delete", "--force", id]));
   // Only processes this file started, by pid.
   for (const pid of started.splice(0)) {
     try {

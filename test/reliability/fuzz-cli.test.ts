@@ -318,6 +318,12 @@ test("the regressions found: named in one line each", () => {
     'berth: run c1: --preserve-fds "1e999": must be a whole number from 0 to 1048576\n',
   );
   expect(berth(["--root", root, "start", "c1", "c2"]).stderr).toBe('berth: start: unexpected argument "c2"\n');
+  // The long run, seed 810: an id with a newline split the message over two lines.
+  expect(berth(["--root", root, "kill", "a\nb", "a b"]).stderr).toBe('berth: kill a\\nb: signal "a b": unknown signal\n');
+  // The long run, seed 1275 on: an id that looks like a number (`0x10`, `1e3`) was the number
+  // yargs made of it (16, 1000), and a message about it crashed.
+  expect(berth(["--root", root, "start", "0x10"]).stderr).toBe("berth: start 0x10: container does not exist\n");
+  expect(berth(["--root", root, "delete", "1e3"]).stderr).toBe("berth: delete 1e3: container does not exist\n");
   expect(berth(["--root", root, "list", "--format"])).toEqual({
     exitCode: 1,
     stdout: "",

@@ -40,3 +40,15 @@ test('a reason that quotes a value with a newline stays one line (found by the l
   expect(e.message).toBe('berth: create c1: mounts[5].destination "\\n": is relative: deprecated, taken as "/\\n"');
   expect(e.message.split("\n")).toHaveLength(1);
 });
+
+test("one error is one line: an id, field or reason holding a newline is escaped (the long CLI fuzz found `kill $'a\\nb'`)", () => {
+  const e = new BerthError({ op: "kill", id: "a\nb", field: "signal", value: "a b", reason: "unknown\tsignal" });
+  expect(e.message).toBe('berth: kill a\\nb: signal "a b": unknown\\tsignal');
+  expect(e.lines()).toHaveLength(1);
+  expect(e.logLine()).toBe('kill a\\nb: signal "a b": unknown\\tsignal');
+  const many = problemsError("create", "x\ry", [
+    { field: "process.cwd", reason: "must be an absolute path", severity: "error" },
+    { field: "hostname", reason: "too long", severity: "error" },
+  ]);
+  for (const line of many.lines()) expect(line).toMatch(/^berth: create x\\ry: [^\n\r]+$/);
+});

@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { detectCgroups } from "../../src/cgroups";
 import { makeBundle, processesMentioning, type TestBundle } from "../helpers/bundle";
 import { berth } from "../helpers/cli";
+import { testIds } from "../helpers/ids";
 import { until } from "../helpers/until";
 
 const layout = detectCgroups();
@@ -21,25 +22,23 @@ const vm = why ? test.skip : test;
 if (why) test("cgroup v2 tests skipped", () => console.log(`skipped: ${why}`));
 
 let b: TestBundle;
-let ids: string[] = [];
-const uniq = (name: string) => {
-  const id = `v2-${name}-${Math.floor(Math.random() * 1e6)}`;
-  ids.push(id);
-  return id;
-};
+const ids = testIds("v2");
+const uniq = ids.uniq;
 const run = (args: string[], input?: string) => berth(["--root", b.root, ...args], { input });
 const cg = (id: string, file: string) => readFileSync(join(layout.v2Mount ?? "/sys/fs/cgroup", "berth", id, file), "utf8");
 const cgDir = (id: string) => join(layout.v2Mount ?? "/sys/fs/cgroup", "berth", id);
 const field = (text: string, key: string) => Number(new RegExp(`^${key} (\\d+)$`, "m").exec(text)?.[1]);
 
 afterEach(() => {
-  for (const id of ids) {
-    run(["delete", "--force", id]);
-    // After each test the container's cgroup is gone, whatever the test did.
-    expect(existsSync(cgDir(id))).toBe(false);
+  try {
+    ids.deleteAll((id) => {
+      run(["delete", "--force", id]);
+      // After each test the container's cgroup is gone, whatever the test did.
+      expect(existsSync(cgDir(id))).toBe(false);
+    });
+  } finally {
+    b?.cleanup();
   }
-  ids = [];
-  b?.cleanup();
 });
 
 /**

@@ -82,6 +82,19 @@ export interface CreateOptions extends Common {
   stdio?: [number, number, number];
   /** With process.terminal: the AF_UNIX socket the pty master is sent to (runc's --console-socket). */
   consoleSocket?: string;
+  /**
+   * With process.terminal, instead of a console socket: called once the container is created,
+   * with the pty master, which is the caller's from then on (a program that serves the
+   * terminal itself in this process, as containerd's shim does). Not called when create fails.
+   */
+  onTerminal?: (master: Terminal) => void;
+}
+
+/** A pty master berth handed over: its fd (the receiver closes it) and the terminal's name inside the container. */
+export interface Terminal {
+  fd: number;
+  /** e.g. "/dev/pts/0" */
+  name: string;
 }
 
 const runtimes = new Map<string, Runtime>();
@@ -101,7 +114,7 @@ const key = (root: string | undefined, id: string) => `${root ?? "/run/berth"}\u
 
 export async function create(id: string, opts: CreateOptions = {}): Promise<StateOutput> {
   const rt = runtime(opts);
-  const { pidfd } = await container.create(rt, {
+  const { pidfd, terminal } = await container.create(rt, {
     id,
     bundle: opts.bundle,
     pidFile: opts.pidFile,
@@ -109,8 +122,10 @@ export async function create(id: string, opts: CreateOptions = {}): Promise<Stat
     noNewKeyring: opts.noNewKeyring,
     stdio: opts.stdio,
     consoleSocket: opts.consoleSocket,
+    keepTerminal: opts.onTerminal !== undefined,
   });
   children.set(key(opts.root, id), pidfd);
+  if (terminal) opts.onTerminal!({ fd: terminal.fd, name: terminal.name });
   return container.state(rt, id);
 }
 
@@ -248,11 +263,13 @@ export interface ExecOptions extends Common {
    * process, once started, is not affected.
    */
   signal?: AbortSignal;
+  /** With process.terminal and detach, instead of a console socket: as CreateOptions.onTerminal, once the process runs. */
+  onTerminal?: (master: Terminal) => void;
 }
 
 /** Run one more process in a running container: `{pid, exitCode}` (exitCode 128+n for signal n; none with detach). */
 export async function exec(id: string, opts: ExecOptions): Promise<{ pid: number; exitCode?: number }> {
-  return container.exec(runtime(opts), {
+  const { pid, exitCode, terminal } = await container.exec(runtime(opts), {
     id,
     process: opts.process,
     detach: opts.detach,
@@ -262,7 +279,10 @@ export async function exec(id: string, opts: ExecOptions): Promise<{ pid: number
     ignorePaused: opts.ignorePaused,
     consoleSocket: opts.consoleSocket,
     signal: opts.signal,
+    keepTerminal: opts.detach === true && opts.onTerminal !== undefined,
   });
+  if (terminal) opts.onTerminal!({ fd: terminal.fd, name: terminal.name });
+  return exitCode === undefined ? { pid } : { pid, exitCode };
 }
 
 /**
@@ -476,7 +496,7 @@ export async function waitProcess(pid: number): Promise<{ exitCode: number | nul
 }
 
 /** A native call that only some builds of berth have (runtime.ts, `SometimesNeeded`). */
-function sometimes<K extends "mountOverlay" | "umount">(name: K, op: string): NonNullable<Runtime["native"][K]> {
+function sometimes<K extends "mountOverlay" | "umount" | "ttySetSize">(name: K, op: string): NonNullable<Runtime["native"][K]> {
   const f = runtime().native[name];
   if (!f) throw new BerthError({ op, reason: `${name} is not available in this build of berth` });
   return f as NonNullable<Runtime["native"][K]>;
@@ -490,6 +510,14 @@ export function mountOverlay(target: string, data: string): void {
 /** mkfifo(3) (Node has none); the mode is subject to the umask. */
 export function mkfifo(path: string, mode = 0o600): void {
   runtime().native.mkfifo(path, mode);
+}
+
+/**
+ * Set the window size of a terminal (TIOCSWINSZ), e.g. of a pty master from `onTerminal`; the
+ * kernel then sends SIGWINCH to the terminal's foreground process group.
+ */
+export function resizeTerminal(fd: number, rows: number, cols: number): void {
+  sometimes("ttySetSize", "resize terminal")(fd, rows, cols);
 }
 
 /** umount2(TARGET, MNT_DETACH when `detach`). */

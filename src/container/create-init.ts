@@ -239,7 +239,7 @@ export async function serveCreate(
       seccompListener: (fd) => deliverSeccompListener(rt, id, spec, bundle.dir, launched.pid, seccomp.listener, fd),
       terminal: (msg) => {
         if (terminal) native.closeFd(terminal.fd);
-        terminal = takeTerminal(rt, "create", id, msg, { consoleSocket, keep: opts.foreground === true });
+        terminal = takeTerminal(rt, "create", id, msg, { consoleSocket, keep: opts.foreground === true || opts.keepTerminal === true });
       },
     });
     if (end === "eof") throw await notReadyError(ctx, launched);

@@ -44,6 +44,12 @@ export interface CreateOptions {
    * gets the pty master (Created.terminal) to relay, and a console socket is refused.
    */
   foreground?: boolean;
+  /**
+   * With process.terminal: the pty master comes back to the caller (Created.terminal) instead
+   * of going to a console socket, for a caller in this process that serves the terminal itself
+   * (containerd's shim). The container is still detached.
+   */
+  keepTerminal?: boolean;
   /** --systemd-cgroup: cgroupsPath is slice:prefix:name, laid out as systemd would. */
   systemdCgroup?: boolean;
   /** The container's stdin, stdout, stderr (default: this process's 0, 1, 2). */
@@ -63,7 +69,7 @@ export interface CreateOptions {
 export interface Created {
   record: ContainerRecord;
   pidfd: number;
-  /** The pty master, with `foreground` and process.terminal; the caller closes it. */
+  /** The pty master, with `foreground` or `keepTerminal` and process.terminal; the caller closes it. */
   terminal?: ReceivedTerminal;
 }
 

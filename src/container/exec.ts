@@ -86,6 +86,11 @@ export interface ExecOptions {
   ignorePaused?: boolean;
   /** Where the pty master goes when process.terminal is true and the exec is detached. */
   consoleSocket?: string;
+  /**
+   * With process.terminal and detach: the pty master comes back to the caller (Execed.terminal)
+   * instead of going to a console socket (containerd's shim serves the terminal itself).
+   */
+  keepTerminal?: boolean;
   stdio?: [number, number, number];
   /** The library's cancel: an abort kills a foreground process (SIGKILL) and rejects with its reason. */
   signal?: AbortSignal;
@@ -95,6 +100,8 @@ export interface Execed {
   pid: number;
   /** The exit status (128+n for signal n); undefined for a detached exec. */
   exitCode?: number;
+  /** The pty master, with detach, keepTerminal and process.terminal; the caller closes it. */
+  terminal?: ReceivedTerminal;
 }
 
 const OP = "exec";
@@ -340,7 +347,7 @@ async function launchExec(
   const { current, terminal } = await launchAndServe(rt, opts, prepared, planned, seccomp, consoleSocket);
   if (opts.detach) {
     native.closeFd(current.pidfd);
-    return { pid: current.pid };
+    return terminal ? { pid: current.pid, terminal } : { pid: current.pid };
   }
   return waitForeground(rt, current, terminal, opts.signal);
 }
@@ -350,7 +357,7 @@ function checkExecHost(rt: Runtime, opts: ExecOptions, proc: Process): { console
   const { id } = opts;
   const consoleSocket = checkTerminalOptions(OP, id, {
     terminal: proc.terminal === true,
-    detach: opts.detach === true,
+    detach: opts.detach === true && !opts.keepTerminal,
     consoleSocket: opts.consoleSocket,
   });
   if (consoleSocket !== undefined && !rt.native.unixSendFd)
@@ -512,7 +519,7 @@ async function launchAndServe(
         seccompListener: (fd) => deliverSeccompListener(rt, id, record.config, record.bundle, launched.pid, prepSeccomp.listener, fd, OP),
         terminal: (msg) => {
           if (terminal) native.closeFd(terminal.fd);
-          terminal = takeTerminal(rt, OP, id, msg, { consoleSocket, keep: !opts.detach });
+          terminal = takeTerminal(rt, OP, id, msg, { consoleSocket, keep: !opts.detach || opts.keepTerminal === true });
         },
         pidfd: (pidfd) => {
           // berth-init exits once it has sent this (no ack): reap it, follow its child.

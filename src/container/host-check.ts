@@ -36,7 +36,7 @@ export function checkHost(ctx: Pick<CreateContext, "rt" | "opts" | "id" | "spec"
 
   const consoleSocket = checkTerminalOptions("create", id, {
     terminal: spec.process?.terminal === true,
-    detach: !opts.foreground,
+    detach: !opts.foreground && !opts.keepTerminal,
     consoleSocket: opts.consoleSocket,
   });
   if (consoleSocket !== undefined && !rt.native.unixSendFd)

@@ -31,6 +31,7 @@ import { dirname, join } from "node:path";
 import * as berth from "../index";
 import type { Publisher } from "./events";
 import { any, decode, encode, TaskStatus, timestamp } from "./proto";
+import { openTerminalOutput, serveTerminal, type TerminalIo } from "./terminal";
 import { Code, TtrpcError, type Handler } from "./ttrpc";
 
 const SERVICE = "containerd.task.v2.Task";
@@ -54,6 +55,8 @@ interface Proc {
   spec?: unknown;
   /** The copy of containerd's stdin (CloseIO and the exit end it). */
   stdinRelay?: StdinRelay;
+  /** With a terminal: the copies between its master and containerd's fifos (terminal.ts). */
+  tty?: TerminalIo;
 }
 
 interface Task {
@@ -347,10 +350,13 @@ export class TaskService {
     });
     add("Kill", "KillRequest", empty, (r: KillReq) => this.kill(r));
     add("Exec", "ExecProcessRequest", empty, (r: ExecReq) => this.exec(r));
-    add("ResizePty", "ResizePtyRequest", empty, (r: IdReq) => this.resizePty(r));
+    add("ResizePty", "ResizePtyRequest", empty, (r: IdReq & { width: number; height: number }) => this.resizePty(r));
     add("CloseIO", "CloseIORequest", empty, async (r: IdReq & { stdin: boolean }) => {
       const p = this.proc(r);
-      if (r.stdin) p.stdinRelay?.closeInput();
+      if (r.stdin) {
+        p.stdinRelay?.closeInput();
+        p.tty?.closeInput();
+      }
       return {};
     });
     add("Update", "UpdateTaskRequest", empty, (r: UpdateReq) => this.update(r));
@@ -400,6 +406,7 @@ export class TaskService {
   private exited(t: Task, p: Proc, status: number): void {
     if (p.status === "stopped") return;
     p.stdinRelay?.closeInput();
+    p.tty?.processExited();
     if (!p.execId) {
       clearInterval(t.oomTimer);
       this.checkOom(t);
@@ -419,7 +426,6 @@ export class TaskService {
 
   private async create(r: CreateReq): Promise<Record<string, unknown>> {
     if (this.tasks.has(r.id)) throw new TtrpcError(Code.alreadyExists, `task ${r.id} already exists`);
-    if (r.terminal) throw new TtrpcError(Code.unimplemented, "terminals are not supported by containerd-shim-berth-v1 yet");
     if (r.checkpoint) throw new TtrpcError(Code.unimplemented, "restoring a checkpoint is not implemented by containerd-shim-berth-v1");
     const t: Task = { id: r.id, bundle: r.bundle, init: newProc("", r), execs: new Map(), paused: false, ooms: 0 };
     const rootfs = join(r.bundle, "rootfs");
@@ -438,6 +444,42 @@ export class TaskService {
       }
       t.mountedRootfs = rootfs;
     }
+    if (r.terminal) {
+      try {
+        t.init.tty = await this.createTerminal(r.id, r, (onTerminal, stdio) =>
+          berth.create(r.id, { ...this.lib, bundle: r.bundle, stdio, onTerminal }).then((st) => {
+            t.init.pid = st.pid ?? 0;
+          }),
+        );
+      } catch (err) {
+        if (t.mountedRootfs) this.unmountRootfs(t);
+        throw asStatus(err, "OCI runtime create failed: ");
+      }
+    } else {
+      await this.createPlain(t, r);
+    }
+    this.tasks.set(r.id, t);
+    this.created++;
+    // The init is this process's child from now on: collect its status whenever it ends.
+    berth.wait(r.id, this.lib).then(
+      (res) => this.exited(t, t.init, statusOf(res)),
+      (err) => {
+        this.opts.log(`wait ${r.id}: ${(err as Error).message}`);
+        this.exited(t, t.init, 255);
+      },
+    );
+    void this.opts.publisher.publish("TaskCreate", {
+      container_id: r.id,
+      bundle: r.bundle,
+      rootfs: r.rootfs,
+      io: { stdin: r.stdin, stdout: r.stdout, stderr: r.stderr, terminal: r.terminal },
+      pid: t.init.pid,
+    });
+    return { pid: t.init.pid };
+  }
+
+  /** Create's stdio without a terminal: containerd's fifos (or a log URI) as the init's fds 0-2. */
+  private async createPlain(t: Task, r: CreateReq): Promise<void> {
     let stdio: Stdio | undefined;
     try {
       const t0 = performance.now();
@@ -459,24 +501,35 @@ export class TaskService {
     } finally {
       stdio?.close();
     }
-    this.tasks.set(r.id, t);
-    this.created++;
-    // The init is this process's child from now on: collect its status whenever it ends.
-    berth.wait(r.id, this.lib).then(
-      (res) => this.exited(t, t.init, statusOf(res)),
-      (err) => {
-        this.opts.log(`wait ${r.id}: ${(err as Error).message}`);
-        this.exited(t, t.init, 255);
-      },
-    );
-    void this.opts.publisher.publish("TaskCreate", {
-      container_id: r.id,
-      bundle: r.bundle,
-      rootfs: r.rootfs,
-      io: { stdin: r.stdin, stdout: r.stdout, stderr: r.stderr, terminal: r.terminal },
-      pid: t.init.pid,
-    });
-    return { pid: t.init.pid };
+  }
+
+  /**
+   * A process with a terminal (Create or an exec's Start): containerd's stdout fifo is opened
+   * first, then `launch` makes the process (berth hands over the pty master through onTerminal;
+   * fds 0-2 are /dev/null until berth-init puts the slave there), then the copies start.
+   */
+  private async createTerminal(
+    id: string,
+    io: { stdin: string; stdout: string },
+    launch: (onTerminal: (m: berth.Terminal) => void, stdio: [number, number, number]) => Promise<void>,
+  ): Promise<TerminalIo> {
+    const outFd = await openTerminalOutput(io.stdout);
+    let master: berth.Terminal | undefined;
+    let devNull: number | undefined;
+    try {
+      devNull = openSync("/dev/null", constants.O_RDWR);
+      await launch((m) => (master = m), [devNull, devNull, devNull]);
+    } catch (err) {
+      if (outFd !== undefined) closeFds([outFd]);
+      throw err;
+    } finally {
+      if (devNull !== undefined) closeFds([devNull]);
+    }
+    if (!master) {
+      if (outFd !== undefined) closeFds([outFd]);
+      throw new TtrpcError(Code.internal, `${id}: berth handed over no terminal`);
+    }
+    return serveTerminal(master, { stdin: io.stdin, stdoutFd: outFd }, (m) => this.opts.log(`${id}: ${m}`));
   }
 
   private unmountRootfs(t: Task): void {
@@ -514,6 +567,33 @@ export class TaskService {
       void this.opts.publisher.publish("TaskStart", { container_id: r.id, pid: p.pid });
       return { pid: p.pid };
     }
+    if (p.terminal) {
+      try {
+        p.tty = await this.createTerminal(`${r.id}/${r.exec_id}`, p, (onTerminal, stdio) =>
+          berth.exec(r.id, { ...this.lib, process: p.spec, detach: true, stdio, onTerminal }).then(({ pid }) => {
+            p.pid = pid;
+          }),
+        );
+      } catch (err) {
+        throw asStatus(err, "OCI runtime exec failed: ");
+      }
+    } else {
+      await this.startPlainExec(t, p, r);
+    }
+    p.status = "running";
+    berth.waitProcess(p.pid).then(
+      (res) => this.exited(t, p, statusOf(res)),
+      (err) => {
+        this.opts.log(`wait exec ${r.exec_id}: ${(err as Error).message}`);
+        this.exited(t, p, 255);
+      },
+    );
+    void this.opts.publisher.publish("TaskExecStarted", { container_id: r.id, exec_id: r.exec_id, pid: p.pid });
+    return { pid: p.pid };
+  }
+
+  /** An exec's stdio without a terminal, as Create's. */
+  private async startPlainExec(t: Task, p: Proc, r: IdReq): Promise<void> {
     let stdio: Stdio | undefined;
     try {
       stdio = await openStdio(p, {
@@ -531,16 +611,15 @@ export class TaskService {
     } finally {
       stdio?.close();
     }
-    p.status = "running";
-    berth.waitProcess(p.pid).then(
-      (res) => this.exited(t, p, statusOf(res)),
-      (err) => {
-        this.opts.log(`wait exec ${r.exec_id}: ${(err as Error).message}`);
-        this.exited(t, p, 255);
-      },
-    );
-    void this.opts.publisher.publish("TaskExecStarted", { container_id: r.id, exec_id: r.exec_id, pid: p.pid });
-    return { pid: p.pid };
+  }
+
+  /** Wait (at most 2 s, as the runc shim) for a terminal's output to reach containerd, then close it. */
+  private async closeTerminal(p: Proc): Promise<void> {
+    if (!p.tty) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([p.tty.done, new Promise<void>((r) => (timer = setTimeout(r, 2000)))]);
+    clearTimeout(timer);
+    p.tty.close();
   }
 
   private async delete(r: IdReq): Promise<Record<string, unknown>> {
@@ -549,6 +628,7 @@ export class TaskService {
     if (r.exec_id) {
       if (p.status === "running") throw new TtrpcError(Code.failedPrecondition, `cannot delete exec ${r.exec_id}: it is running`);
       t.execs.delete(r.exec_id);
+      await this.closeTerminal(p);
     } else {
       if (p.status === "running") throw new TtrpcError(Code.failedPrecondition, `cannot delete task ${r.id}: it is running`);
       try {
@@ -558,6 +638,8 @@ export class TaskService {
         if ((err as { code?: string }).code !== "container-not-found") throw asStatus(err);
       }
       await p.exited;
+      await this.closeTerminal(p);
+      for (const e of t.execs.values()) e.tty?.close();
       this.unmountRootfs(t);
       this.tasks.delete(r.id);
     }
@@ -629,7 +711,6 @@ export class TaskService {
     const t = this.task(r.id);
     if (t.execs.has(r.exec_id)) throw new TtrpcError(Code.alreadyExists, `exec ${r.exec_id} already exists`);
     if (t.init.status === "stopped") throw new TtrpcError(Code.failedPrecondition, `task ${r.id} has stopped`);
-    if (r.terminal) throw new TtrpcError(Code.unimplemented, "terminals are not supported by containerd-shim-berth-v1 yet");
     let spec: unknown;
     try {
       spec = JSON.parse(Buffer.from(r.spec?.value ?? []).toString("utf8"));
@@ -643,9 +724,13 @@ export class TaskService {
     return {};
   }
 
-  private async resizePty(r: IdReq): Promise<Record<string, unknown>> {
+  private async resizePty(r: IdReq & { width: number; height: number }): Promise<Record<string, unknown>> {
     const p = this.proc(r);
-    if (p.terminal) throw new TtrpcError(Code.unimplemented, "terminals are not supported by containerd-shim-berth-v1 yet");
+    try {
+      p.tty?.resize(r.height, r.width);
+    } catch (err) {
+      throw asStatus(err, "resize pty: ");
+    }
     return {};
   }
 

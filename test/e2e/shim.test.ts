@@ -356,6 +356,152 @@ describe("stdin", () => {
   });
 });
 
+/**
+ * ctr's own terminal is a pty driven from here (test/integration/fixtures/pty-drive.py): ctr
+ * puts it in raw mode, copies it to the task's terminal, and sizes the task's terminal from it
+ * (ResizePty) right after Start, so the commands wait a moment before `stty size`.
+ */
+const ptyDrive = join(repoRoot, "test/integration/fixtures/pty-drive.py");
+async function onTerminal(
+  args: string[],
+  opts: { rows: number; cols: number; waitFor?: string; send?: string; resizeTo?: [number, number] },
+) {
+  const cfg = {
+    argv: ["ctr", "--address", env.ctrAddress, "-n", env.tag, ...args],
+    rows: opts.rows,
+    cols: opts.cols,
+    timeout: 30,
+    ...(opts.waitFor ? { waitFor: opts.waitFor } : {}),
+    ...(opts.send ? { send: opts.send } : {}),
+    ...(opts.resizeTo ? { resizeTo: opts.resizeTo } : {}),
+  };
+  const r = await run("python3", [ptyDrive, JSON.stringify(cfg)], { timeoutMs: 40_000 });
+  if (r.code !== 0) throw new Error(`pty-drive: ${r.stderr}`);
+  const o = JSON.parse(r.stdout) as { output: string; exitCode: number; timedOut: boolean };
+  // Line ends: the task's terminal turns \n into \r\n, and ctr's (this pty) may do it once more
+  // (its raw mode comes and goes around the copy), so they are compared as \n.
+  return { code: o.exitCode, timedOut: o.timedOut, output: o.output.replace(/\r+\n/g, "\n") };
+}
+
+describe("terminals, on both", () => {
+  test("ctr run -t: a tty, its size from ctr's terminal, the exit code", () =>
+    both(
+      async (rt) => {
+        const r = await onTerminal(
+          [
+            "run",
+            ...runtimeFlags(rt),
+            "--fifo-dir",
+            env.fifoDir,
+            "-t",
+            "--rm",
+            image,
+            cid(rt, "tty-run"),
+            "sh",
+            "-c",
+            "tty; sleep 1; stty size; exit 5",
+          ],
+          { rows: 33, cols: 101 },
+        );
+        // Typed input reaches the task through its terminal (echoed by it, then read by the shell).
+        const typed = await onTerminal(
+          [
+            "run",
+            ...runtimeFlags(rt),
+            "--fifo-dir",
+            env.fifoDir,
+            "-t",
+            "--rm",
+            image,
+            cid(rt, "tty-in"),
+            "sh",
+            "-c",
+            'echo ready; read x; echo "got $x"; exit 3',
+          ],
+          { rows: 24, cols: 80, waitFor: "ready", send: "abc\r" },
+        );
+        return { run: r, typed };
+      },
+      {
+        run: { code: 5, timedOut: false, output: "/dev/pts/0\n33 101\n" },
+        typed: { code: 3, timedOut: false, output: "ready\nabc\ngot abc\n" },
+      },
+    ));
+
+  test("ctr task exec -t into a running task, and a resize while it runs", () =>
+    both(
+      async (rt) => {
+        const id = await detached(rt, "tty-exec");
+        const e = await onTerminal(
+          ["task", "exec", "--exec-id", "t1", "--fifo-dir", env.fifoDir, "-t", id, "sh", "-c", "tty; sleep 1; stty size; exit 4"],
+          { rows: 20, cols: 70 },
+        );
+        // SIGWINCH on ctr's terminal: ctr sends the new size (ResizePty), the shell inside sees it. The
+        // trap is set after ctr's first ResizePty (right after Start), which is a SIGWINCH too.
+        const w = await onTerminal(
+          [
+            "task",
+            "exec",
+            "--exec-id",
+            "t2",
+            "--fifo-dir",
+            env.fifoDir,
+            "-t",
+            id,
+            "sh",
+            "-c",
+            'sleep 1; trap "stty size; exit 2" WINCH; echo ready; sleep 5 & wait',
+          ],
+          { rows: 20, cols: 70, waitFor: "ready", resizeTo: [44, 132] },
+        );
+        await ctr(["task", "delete", "-f", id]);
+        await ctr(["container", "rm", id]);
+        return { exec: e, resized: w };
+      },
+      {
+        exec: { code: 4, timedOut: false, output: "/dev/pts/0\n20 70\n" },
+        resized: { code: 2, timedOut: false, output: "ready\n44 132\n" },
+      },
+    ));
+});
+
+describe("terminals: containerd's stdin", () => {
+  // ctr run -d -t: ctr's end of the stdin fifo closes as ctr exits, and the task's shell still
+  // waits for input on its terminal (on both: the shim holds the fifo open). Then CloseIO:
+  // berth's shim sends ^D, which the shell reads as EOF (runc.v2 closes the terminal instead).
+  test("a client that goes away is no EOF; CloseIO is (berth: ^D)", async () => {
+    const { ttrpcCall } = await import("../../src/shim/ttrpc");
+    const { encode } = await import("../../src/shim/proto");
+    await both(
+      async (rt) => {
+        const id = cid(rt, "tty-eof");
+        const r = await onTerminal(
+          ["run", ...runtimeFlags(rt), "--fifo-dir", env.fifoDir, "-d", "-t", image, id, "sh", "-c", "read x || exit 9; exit 0"],
+          { rows: 24, cols: 80 },
+        );
+        await new Promise((res) => setTimeout(res, 1000));
+        const after = await taskStatus(id);
+        if (rt === "berth") {
+          const bundle = join(env.scratch, "containerd/state/io.containerd.runtime.v2.task", env.tag, id);
+          const socket = readFileSync(join(bundle, "address"), "utf8").replace(/^unix:\/\//, "");
+          await ttrpcCall(socket, "containerd.task.v2.Task", "CloseIO", encode("containerd.task.v2.CloseIORequest", { id, stdin: true }));
+          await stopped(id);
+          const d = await ctr(["task", "delete", id]);
+          expect([d.code, noTime(d.stderr).replace(id, "ID").trim()]).toEqual([
+            0,
+            'level=warning msg="task ID exit with non-zero exit code 9"',
+          ]);
+        } else {
+          await ctr(["task", "delete", "-f", id]);
+        }
+        await ctr(["container", "rm", id]);
+        return { run: [r.code, r.timedOut], after };
+      },
+      { run: [0, false], after: "RUNNING" },
+    );
+  });
+});
+
 describe("OOM, on both", () => {
   test("a task over its memory limit: killed (137), and containerd gets TaskOOM before TaskExit", async () => {
     const log = join(env.scratch, "oom-events.out");

@@ -148,10 +148,37 @@ section("Concurrency (test/reliability/concurrency.test.ts)", figures.concurrenc
 
 section("Leak soak (test/reliability/soak.test.ts)", figures.soak, (soak) => {
   p();
-  p(`Measured ${when(soak)}. Growth per resource between the start (after a warm-up) and the end`);
-  p("of each loop must be zero; `bench/soak.sh` runs the same loops for berth and runc side by side.");
+  p(`Measured ${when(soak)}. Growth per resource between the start (after a warm-up of ${soak.warmup}`);
+  p("cycles) and the end of each loop must be zero; the CLI's peak RSS per command (GNU time's %M)");
+  p("must show no upward trend (last ten against first ten). `bench/soak.sh` runs the same loops");
+  p("for berth and runc side by side.");
   p();
-  kvTable(soak);
+  const resources = ["ownFds", "memfds", "mounts", "cgroups", "state", "processes", "zombies"];
+  p(row("runtime and loop", "cycles", "median ms per cycle", ...resources.map((r) => `${r} growth`), "peak RSS KiB, first -> last"));
+  p(row("---", "---", "---", ...resources.map(() => "---"), "---"));
+  for (const rt of ["berth", "runc"]) {
+    for (const [loop, l] of Object.entries(soak[rt] ?? {})) {
+      const rss = Object.entries(l.peakRssKb ?? {})
+        .map(([step, r]) => `${step} ${r.first} -> ${r.last}`)
+        .join(", ");
+      p(row(`${rt} ${loop}`, l.cycles, l.medianCycleMs, ...resources.map((r) => l.growth?.[r] ?? "-"), rss || "-"));
+    }
+  }
+  const lib = soak.library;
+  if (lib) {
+    const heap = lib.heapUsedBytes ?? {};
+    p(row("library (in-process)", lib.cycles, lib.msPerCycle, ...resources.map((r) => lib.growth?.[r] ?? "-"), "-"));
+    p();
+    p(
+      `The library's heap grew by ${heap.growth} bytes over the loops (${heap.perCycle} per cycle; ${heap.secondHalfPerCycle} per cycle ` +
+        "over the second half). A negative growth is something the warm-up had open and later closed.",
+    );
+  }
+  const problems = ["berth", "runc"].flatMap((rt) =>
+    Object.entries(soak[rt] ?? {}).flatMap(([loop, l]) => (l.problems ?? []).map((x) => `${rt} ${loop}: ${x}`)),
+  );
+  p();
+  p(problems.length ? `Problems: ${problems.join("; ")}` : "Problems reported by the loops: none.");
 });
 
 for (const name of ["fuzz-config", "fuzz-cli"]) {

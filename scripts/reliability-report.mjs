@@ -37,9 +37,13 @@ if (existsSync(out)) {
   }
 }
 const kept = [];
-/** Render `title` from figures `f`, or keep the previous report's section of that title. */
-function section(title, f, render) {
+/** The figure files with a section in this report, rendered now or kept from the last one. */
+const shown = new Set();
+/** Render `title` from the figures recorded as `name`, or keep the previous report's section of that title. */
+function section(name, title, render) {
+  const f = figures[name];
   if (f) {
+    shown.add(name);
     p();
     p(`## ${title}`);
     render(f);
@@ -47,6 +51,7 @@ function section(title, f, render) {
   }
   const old = previous.get(title);
   if (!old) return;
+  shown.add(name);
   kept.push(title);
   while (old.length && old[old.length - 1] === "") old.pop();
   p();
@@ -92,7 +97,7 @@ p("record; do not edit by hand. `npm run reliability` runs the long variants (BE
 p("and regenerates this file; CI runs the short variants of the same tests on every change. Each");
 p("section says when and at which commit it was measured.");
 
-section("Fault injection at every step (test/reliability/faults.test.ts)", figures.faults, (faults) => {
+section("faults", "Fault injection at every step (test/reliability/faults.test.ts)", (faults) => {
   p();
   p(`Measured ${when(faults)}. BERTH_FAULT=<verb>:<step> (src/fault.ts) makes one step fail: a parent`);
   p("step (cgroup placement, state writes, hooks, sync messages) or one berth-init op (through");
@@ -111,7 +116,7 @@ section("Fault injection at every step (test/reliability/faults.test.ts)", figur
   p("returns, the container stops, and berth-init's message goes to the container's stderr.");
 });
 
-section("SIGKILL of the CLI mid-command (test/reliability/crash.test.ts)", figures.crash, (crash) => {
+section("crash", "SIGKILL of the CLI mid-command (test/reliability/crash.test.ts)", (crash) => {
   p();
   p(`Measured ${when(crash)}. Each trial kills the command with SIGKILL at ${crash.killedAt}, then`);
   p("runs `list`, `state <id>` and `delete --force <id>`, and compares the host with the snapshot from");
@@ -130,7 +135,7 @@ section("SIGKILL of the CLI mid-command (test/reliability/crash.test.ts)", figur
   }
 });
 
-section("The state store's atomic write, killed mid-way", figures["atomic-write"], (atomic) => {
+section("atomic-write", "The state store's atomic write, killed mid-way", (atomic) => {
   p();
   p(`Measured ${when(atomic)}. A process rewrites one state file in a loop (a 64 KiB record and a small`);
   p(`one, alternately) and is killed with SIGKILL ${atomic.kills} times: what the file held afterwards was`);
@@ -138,7 +143,7 @@ section("The state store's atomic write, killed mid-way", figures["atomic-write"
   p("delete removes the container's directory with them).");
 });
 
-section("Concurrency (test/reliability/concurrency.test.ts)", figures.concurrency, (conc) => {
+section("concurrency", "Concurrency (test/reliability/concurrency.test.ts)", (conc) => {
   p();
   p(`Measured ${when(conc)}. Ten parallel creates of one id (berth and runc), then a storm of`);
   p("create/start/kill/exec/pause/resume/delete/state from several workers on one id and on a pool.");
@@ -146,7 +151,7 @@ section("Concurrency (test/reliability/concurrency.test.ts)", figures.concurrenc
   kvTable(conc);
 });
 
-section("Leak soak (test/reliability/soak.test.ts)", figures.soak, (soak) => {
+section("soak", "Leak soak (test/reliability/soak.test.ts)", (soak) => {
   p();
   p(`Measured ${when(soak)}. Growth per resource between the start (after a warm-up of ${soak.warmup}`);
   p("cycles) and the end of each loop must be zero; the CLI's peak RSS per command (GNU time's %M)");
@@ -182,7 +187,7 @@ section("Leak soak (test/reliability/soak.test.ts)", figures.soak, (soak) => {
 });
 
 for (const name of ["fuzz-config", "fuzz-cli"]) {
-  section(`Fuzzing: ${name === "fuzz-config" ? "config.json" : "CLI arguments"} (test/reliability/${name}.test.ts)`, figures[name], (f) => {
+  section(name, `Fuzzing: ${name === "fuzz-config" ? "config.json" : "CLI arguments"} (test/reliability/${name}.test.ts)`, (f) => {
     p();
     p(`Measured ${when(f)}. Crashes, stack traces and errors without a field must be zero; runc's`);
     p("figures are for the same inputs.");
@@ -192,16 +197,7 @@ for (const name of ["fuzz-config", "fuzz-cli"]) {
 }
 
 const known = new Set(["faults", "crash", "atomic-write", "concurrency", "soak", "fuzz-config", "fuzz-cli"]);
-const titles = {
-  faults: "Fault injection",
-  crash: "SIGKILL",
-  "atomic-write": "The state store",
-  concurrency: "Concurrency",
-  soak: "Leak soak",
-  "fuzz-config": "Fuzzing: config.json",
-  "fuzz-cli": "Fuzzing: CLI arguments",
-};
-const missing = [...known].filter((n) => !figures[n] && !kept.some((t) => t.startsWith(titles[n])));
+const missing = [...known].filter((n) => !shown.has(n));
 if (missing.length) {
   p();
   p("## Not measured for this report");

@@ -14,7 +14,7 @@
 import { mkdirSync, readdirSync, readFileSync, rmdirSync } from "node:fs";
 import { join } from "node:path";
 import { detectCgroups } from "../../src/cgroups";
-import { runc as runcCli, runcBin } from "../helpers/runc";
+import { runc as runcCli, runcBin, RUNC_DEFAULT_DEVICE_RULES } from "../helpers/runc";
 import { berth } from "../helpers/cli";
 import { testIds } from "../helpers/ids";
 import { cgroupDirsFor, makeBundle, processesMentioning, type TestBundle } from "../helpers/bundle";
@@ -49,20 +49,7 @@ const v1Devices = devicesMount ? describe : describe.skip;
 
 describe("device cgroup allow-list bypass (GHSA-g54h-m393-cpwq class, issue 15): linux.devices makes nodes, only linux.resources.devices admits them", () => {
   const kmsg = { type: "c", major: 1, minor: 11 };
-  /** runc 1.1.5's default rules as the v1 devices.list shows them (sorted). */
-  const defaults = [
-    "b *:* m",
-    "c *:* m",
-    "c 1:3 rwm",
-    "c 1:5 rwm",
-    "c 1:7 rwm",
-    "c 1:8 rwm",
-    "c 1:9 rwm",
-    "c 10:200 rwm",
-    "c 136:* rwm",
-    "c 5:0 rwm",
-    "c 5:2 rwm",
-  ].sort();
+  const defaults = RUNC_DEFAULT_DEVICE_RULES;
   // Opened write-only, /dev/kmsg asks for no capability: only the device rules can refuse it.
   const probe =
     "[ -c /dev/kmsg ] && echo node-made; echo berth-issue-15-probe > /dev/kmsg && echo kmsg-written; echo x > /dev/null && echo null-ok";

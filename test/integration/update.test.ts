@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { detectCgroups } from "../../src/cgroups";
 import { makeBundle, type TestBundle } from "../helpers/bundle";
 import { berth, type CliResult } from "../helpers/cli";
-import { runc, runcBin } from "../helpers/runc";
+import { runc, runcBin, RUNC_DEFAULT_DEVICE_RULES } from "../helpers/runc";
 
 const layout = detectCgroups();
 const v1Host = layout.mode === "hybrid" || layout.mode === "legacy";
@@ -269,19 +269,7 @@ maybe("update --resources: device rules with runc's access strings", () => {
     };
     const seen = Object.fromEntries(runtimes.map((rt) => [rt, story(rt)]));
     if (seen.runc) expect({ ...seen.berth, otherSaid: "" }).toEqual(seen.runc);
-    const defaults = [
-      "b *:* m",
-      "c *:* m",
-      "c 1:3 rwm",
-      "c 1:5 rwm",
-      "c 1:7 rwm",
-      "c 1:8 rwm",
-      "c 1:9 rwm",
-      "c 10:200 rwm",
-      "c 136:* rwm",
-      "c 5:0 rwm",
-      "c 5:2 rwm",
-    ];
+    const defaults = RUNC_DEFAULT_DEVICE_RULES;
     const listed = [...defaults, "c 1:11 rwm", "c 1:12 rm", "c 1:4 rw", "b 7:0 rwm"].sort();
     expect(seen.berth).toEqual({
       atCreate: listed,

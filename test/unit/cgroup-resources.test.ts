@@ -17,6 +17,7 @@ import {
   v2Writes,
   type CgroupSet,
 } from "../../src/cgroups";
+import { RUNC_DEFAULT_DEVICE_RULES } from "../helpers/runc";
 
 const pairs = (ws: { file: string; value: string }[]) => ws.map((w) => [w.file, w.value]);
 
@@ -217,20 +218,7 @@ describe("device cgroup allow-list bypass (issue 15; GHSA-g54h-m393-cpwq class):
           .map((e) => `${e.type} ${num(e.major)}:${num(e.minor)} ${["r", "w", "m"].filter((a) => e.access.has(a)).join("")}`)
           .sort();
   };
-  /** runc 1.1.5's devices.list on this host for deny-all and a /dev/kmsg node in linux.devices. */
-  const runcList = [
-    "b *:* m",
-    "c *:* m",
-    "c 1:3 rwm",
-    "c 1:5 rwm",
-    "c 1:7 rwm",
-    "c 1:8 rwm",
-    "c 1:9 rwm",
-    "c 10:200 rwm",
-    "c 136:* rwm",
-    "c 5:0 rwm",
-    "c 5:2 rwm",
-  ].sort();
+  const runcList = RUNC_DEFAULT_DEVICE_RULES;
 
   test("deny-all: only the defaults, so a node the config creates (c 1:11) gets no rule; the same list as runc's", () => {
     expect(pairs(v1DeviceWrites(denyAll))).toEqual([["devices.deny", "a"], ...runcDefaults]);
